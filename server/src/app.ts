@@ -1,0 +1,146 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { matchMaker, Server } from '@colyseus/core';
+import { WebSocketTransport } from '@colyseus/ws-transport';
+import express from 'express';
+import { CLINIC_ROOM } from '../../shared/src/protocol.ts';
+import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
+import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
+import { loadOrCreateSigningKey } from './auth/keys.ts';
+import { TicketService } from './auth/tickets.ts';
+import type { Config } from './config.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { KeysRepo } from './db/keys.repo.ts';
+import { migrate } from './db/migrate.ts';
+import { createPool, type Pool } from './db/pool.ts';
+import { RoomsRepo } from './db/rooms.repo.ts';
+import { SceneRepo } from './db/scene.repo.ts';
+import { seedDemo } from './db/seed.ts';
+import { UsersRepo } from './db/users.repo.ts';
+import { devRoutes } from './http/dev.routes.ts';
+import { errorHandler, notFound } from './http/errors.ts';
+import { healthRoutes } from './http/health.routes.ts';
+import { roomsRoutes } from './http/rooms.routes.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { defineClinicRoom } from './rooms/clinic.room.ts';
+import { LiveRooms } from './rooms/live-rooms.ts';
+
+export interface App {
+  /** Base URL (http) the server is reachable at. */
+  url: string;
+  port: number;
+  pool: Pool;
+  logger: Logger;
+  devIdentity: boolean;
+  demoSeeded: boolean;
+  /** Stop accepting joins, persist every room, close connections and the pool. */
+  close(): Promise<void>;
+}
+
+export interface AppOverrides {
+  logger?: Logger;
+  /** Seconds a dropped client may take to come back (tests shorten it). */
+  reconnectSeconds?: number;
+  flushIntervalMs?: number;
+}
+
+/** Composition root: builds every part from the config and starts listening. Tests reuse it. */
+export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+
+  let embedded: EmbeddedDatabase | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir);
+    databaseUrl = embedded.url;
+    logger.info({ dataDir: config.dataDir }, 'DATABASE_URL unset: started embedded PostgreSQL');
+  }
+  await migrate(databaseUrl);
+  const pool = createPool(databaseUrl);
+
+  const keys = new KeysRepo(pool);
+  const rooms = new RoomsRepo(pool);
+  const scene = new SceneRepo(pool);
+  const users = new UsersRepo(pool);
+  const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
+  const live = new LiveRooms();
+
+  let identity: IdentityVerifier;
+  let devIssuer: DevIssuer | null = null;
+  if (config.auth.mode === 'oidc') {
+    identity = createIdentityVerifier({ issuer: config.auth.issuer, audience: config.auth.audience, keys: remoteKeys(config.auth.jwksUrl) });
+  } else {
+    devIssuer = new DevIssuer(await loadOrCreateSigningKey(keys, 'dev-idp'));
+    identity = createIdentityVerifier({ issuer: DEV_ISSUER, audience: DEV_AUDIENCE, keys: localKeys(devIssuer.jwks) });
+    logger.warn('DEVELOPMENT IDENTITY PROVIDER ENABLED: anyone can sign in as anyone via POST /api/dev/login. Set AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE for real deployments.');
+  }
+
+  let shuttingDown = false;
+  let baseUrl = '';
+
+  const web = express();
+  web.disable('x-powered-by');
+  web.set('trust proxy', 'loopback');
+  web.use(express.json({ limit: '1mb' }));
+  web.use(healthRoutes(pool, () => shuttingDown));
+  if (devIssuer) web.use(devRoutes(devIssuer));
+  web.use(roomsRoutes({ rooms, users, tickets, identity, live, endpoint: () => baseUrl }));
+
+  const httpServer = http.createServer(web);
+  const gameServer = new Server({
+    transport: new WebSocketTransport({ server: httpServer }),
+    greet: false,
+    gracefullyShutdown: false,
+    logger: colyseusLogger(logger),
+  });
+  gameServer.define(
+    CLINIC_ROOM,
+    defineClinicRoom({
+      rooms,
+      scene,
+      tickets,
+      live,
+      logger,
+      reconnectSeconds: overrides.reconnectSeconds ?? 30,
+      flushIntervalMs: overrides.flushIntervalMs ?? 1000,
+    }),
+  ).filterBy(['roomId']);
+
+  await gameServer.listen(config.port, config.host);
+  // Matchmaking routes are registered on the Express app by listen(); our 404/error handlers go last.
+  web.use(notFound);
+  web.use(errorHandler(logger));
+
+  const port = (httpServer.address() as AddressInfo).port;
+  baseUrl = config.publicUrl ?? `http://localhost:${port}`;
+
+  const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene) : false;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      await live.flushAll().catch((err: unknown) => logger.error({ err }, 'flush before shutdown failed'));
+      await gameServer.gracefullyShutdown(false);
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await pool.end();
+      if (embedded) await embedded.stop();
+    })());
+
+  return { url: baseUrl, port, pool, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+}
+
+/** Route Colyseus' own logging into ours at debug level (its info lines are chatty). */
+function colyseusLogger(logger: Logger) {
+  const child = logger.child({ component: 'colyseus' });
+  const fmt = (args: unknown[]) => args.map(String).join(' ');
+  return {
+    debug: (...a: unknown[]) => child.debug(fmt(a)),
+    info: (...a: unknown[]) => child.debug(fmt(a)),
+    warn: (...a: unknown[]) => child.warn(fmt(a)),
+    error: (...a: unknown[]) => child.error(fmt(a)),
+    trace: (...a: unknown[]) => child.trace(fmt(a)),
+  };
+}
+
+export { matchMaker };

@@ -1,0 +1,68 @@
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ADMIN_SCOPE } from '../../../shared/src/roles.ts';
+import { AppError } from '../errors.ts';
+import type { Principal } from './policy.ts';
+
+/**
+ * Verifies identity tokens from the hospital's OpenID Connect provider
+ * (or the development issuer, through the very same checks).
+ */
+export const IDENTITY_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+export interface IdentityVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+export interface IdentitySettings {
+  issuer: string;
+  audience: string;
+  keys: JWTVerifyGetKey;
+}
+
+export function remoteKeys(jwksUrl: string): JWTVerifyGetKey {
+  return createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+}
+
+export function localKeys(jwks: { keys: object[] }): JWTVerifyGetKey {
+  return createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+}
+
+/** Scopes may come as an OAuth `scope` string, an `scp` list, or `roles`/`groups` lists. */
+export function claimedScopes(payload: JWTPayload): Set<string> {
+  const out = new Set<string>();
+  const add = (v: unknown) => {
+    if (typeof v === 'string') v.split(/\s+/).filter(Boolean).forEach((s) => out.add(s));
+    else if (Array.isArray(v)) v.forEach((s) => typeof s === 'string' && out.add(s));
+  };
+  add(payload['scope']);
+  add(payload['scp']);
+  add(payload['roles']);
+  add(payload['groups']);
+  return out;
+}
+
+export function createIdentityVerifier(settings: IdentitySettings): IdentityVerifier {
+  return {
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, settings.keys, {
+          issuer: settings.issuer,
+          audience: settings.audience,
+          algorithms: IDENTITY_ALGORITHMS,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          requiredClaims: ['sub', 'exp', 'iat'],
+        }));
+      } catch (err) {
+        if (err instanceof errors.JWTExpired) throw new AppError('AUTH_EXPIRED');
+        throw new AppError('AUTH_INVALID');
+      }
+      const userId = payload.sub!;
+      if (!/^[A-Za-z0-9._@:-]{1,128}$/.test(userId)) throw new AppError('AUTH_INVALID', 'Unsupported subject identifier');
+      const nameClaim = payload['name'] ?? payload['preferred_username'];
+      const name = typeof nameClaim === 'string' && nameClaim.trim() ? nameClaim.trim().slice(0, 120) : userId;
+      return { userId, name, admin: claimedScopes(payload).has(ADMIN_SCOPE) };
+    },
+  };
+}

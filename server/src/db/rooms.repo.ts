@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
+import type { ParticipantDto } from '../../../shared/src/http.ts';
+import { withTransaction, type Pool, type PoolClient } from './pool.ts';
+
+export interface RoomRecord {
+  id: string;
+  title: string;
+  kind: RoomKind;
+  caseId: string | null;
+  status: 'open' | 'closed';
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+  participants: ParticipantDto[];
+}
+
+interface RoomRow {
+  id: string;
+  title: string;
+  kind: RoomKind;
+  case_id: string | null;
+  status: 'open' | 'closed';
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewRoom {
+  id?: string;
+  title: string;
+  kind: RoomKind;
+  caseId: string | null;
+  createdBy: string;
+  participants: ParticipantDto[];
+}
+
+export interface RoomChanges {
+  title?: string;
+  kind?: RoomKind;
+  caseId?: string | null;
+  participants?: ParticipantDto[];
+}
+
+export class RoomsRepo {
+  constructor(private readonly pool: Pool) {}
+
+  async create(room: NewRoom): Promise<RoomRecord> {
+    const id = room.id ?? randomUUID();
+    await withTransaction(this.pool, async (tx) => {
+      await tx.query(`INSERT INTO rooms (id, title, kind, case_id, created_by) VALUES ($1, $2, $3, $4, $5)`, [
+        id,
+        room.title,
+        room.kind,
+        room.caseId,
+        room.createdBy,
+      ]);
+      await replaceParticipants(tx, id, room.participants);
+    });
+    return (await this.get(id))!;
+  }
+
+  async get(id: string): Promise<RoomRecord | null> {
+    const { rows } = await this.pool.query<RoomRow>(`SELECT * FROM rooms WHERE id = $1`, [id]);
+    const row = rows[0];
+    if (!row) return null;
+    const participants = await this.pool.query<{ user_id: string; role: RoomRole }>(
+      `SELECT user_id, role FROM room_participants WHERE room_id = $1 ORDER BY added_at, user_id`,
+      [id],
+    );
+    return toRecord(row, participants.rows.map((p) => ({ userId: p.user_id, role: p.role })));
+  }
+
+  /** Open rooms; all of them, or those a user is invited to. */
+  async listOpen(forUser?: string): Promise<RoomRecord[]> {
+    const { rows } = forUser
+      ? await this.pool.query<RoomRow>(
+          `SELECT r.* FROM rooms r JOIN room_participants p ON p.room_id = r.id
+           WHERE r.status = 'open' AND p.user_id = $1 ORDER BY r.created_at DESC`,
+          [forUser],
+        )
+      : await this.pool.query<RoomRow>(`SELECT * FROM rooms WHERE status = 'open' ORDER BY created_at DESC`);
+    if (rows.length === 0) return [];
+    const parts = await this.pool.query<{ room_id: string; user_id: string; role: RoomRole }>(
+      `SELECT room_id, user_id, role FROM room_participants WHERE room_id = ANY($1) ORDER BY added_at, user_id`,
+      [rows.map((r) => r.id)],
+    );
+    const byRoom = new Map<string, ParticipantDto[]>();
+    for (const p of parts.rows) {
+      const list = byRoom.get(p.room_id) ?? [];
+      list.push({ userId: p.user_id, role: p.role });
+      byRoom.set(p.room_id, list);
+    }
+    return rows.map((r) => toRecord(r, byRoom.get(r.id) ?? []));
+  }
+
+  async participantRole(roomId: string, userId: string): Promise<RoomRole | null> {
+    const { rows } = await this.pool.query<{ role: RoomRole }>(
+      `SELECT role FROM room_participants WHERE room_id = $1 AND user_id = $2`,
+      [roomId, userId],
+    );
+    return rows[0]?.role ?? null;
+  }
+
+  async update(id: string, changes: RoomChanges): Promise<RoomRecord | null> {
+    const found = await withTransaction(this.pool, async (tx) => {
+      const sets: string[] = [];
+      const values: unknown[] = [id];
+      const set = (column: string, value: unknown) => {
+        values.push(value);
+        sets.push(`${column} = $${values.length}`);
+      };
+      if (changes.title !== undefined) set('title', changes.title);
+      if (changes.kind !== undefined) set('kind', changes.kind);
+      if (changes.caseId !== undefined) set('case_id', changes.caseId);
+      const res = await tx.query(
+        `UPDATE rooms SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND status = 'open'`,
+        values,
+      );
+      if (res.rowCount === 0) return false;
+      if (changes.participants) await replaceParticipants(tx, id, changes.participants);
+      return true;
+    });
+    return found ? this.get(id) : null;
+  }
+
+  /** Close a room (kept for the record); returns false when it was not open. */
+  async close(id: string): Promise<boolean> {
+    const res = await this.pool.query(
+      `UPDATE rooms SET status = 'closed', closed_at = now(), updated_at = now() WHERE id = $1 AND status = 'open'`,
+      [id],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+}
+
+async function replaceParticipants(tx: PoolClient, roomId: string, participants: ParticipantDto[]): Promise<void> {
+  await tx.query(`DELETE FROM room_participants WHERE room_id = $1 AND NOT (user_id = ANY($2))`, [
+    roomId,
+    participants.map((p) => p.userId),
+  ]);
+  for (const p of participants) {
+    await tx.query(
+      `INSERT INTO room_participants (room_id, user_id, role) VALUES ($1, $2, $3)
+       ON CONFLICT (room_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
+      [roomId, p.userId, p.role],
+    );
+  }
+}
+
+function toRecord(row: RoomRow, participants: ParticipantDto[]): RoomRecord {
+  return {
+    id: row.id,
+    title: row.title,
+    kind: row.kind,
+    caseId: row.case_id,
+    status: row.status,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    participants,
+  };
+}

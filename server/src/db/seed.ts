@@ -1,0 +1,34 @@
+import type { RoomsRepo } from './rooms.repo.ts';
+import type { SceneRepo, SceneObjectRecord } from './scene.repo.ts';
+
+/** Fixed id so the demo room is seeded once and its link stays stable. */
+export const DEMO_ROOM_ID = '00000000-0000-4000-8000-00000000d3e0';
+export const DEMO_USERS = [
+  { userId: 'dr.adams', name: 'Dr. Adams', role: 'host' },
+  { userId: 'dr.baker', name: 'Dr. Baker', role: 'clinician' },
+  { userId: 'dr.chen', name: 'Dr. Chen', role: 'specialist' },
+  { userId: 'student.diaz', name: 'S. Diaz', role: 'observer' },
+] as const;
+
+const I = { qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1 };
+const DEMO_OBJECTS: SceneObjectRecord[] = [
+  { id: 'heart', kind: 'model', asset: 'builtin:heart', label: 'Heart', createdBy: 'dr.adams', px: 0, py: 1.2, pz: 0, ...I },
+  { id: 'skull', kind: 'model', asset: 'builtin:skull', label: 'Skull', createdBy: 'dr.adams', px: -0.8, py: 1.2, pz: 0, ...I },
+  { id: 'femur', kind: 'model', asset: 'builtin:femur', label: 'Femur', createdBy: 'dr.adams', px: 0.8, py: 1.1, pz: 0, ...I },
+  { id: 'marker-1', kind: 'marker', asset: 'builtin:pin', label: 'Left ventricle', createdBy: 'dr.adams', px: 0.06, py: 1.25, pz: 0.05, ...I, sx: 0.2, sy: 0.2, sz: 0.2 },
+];
+
+/** Create the demo room with a few sample objects unless it exists. Returns true when created. */
+export async function seedDemo(rooms: RoomsRepo, scene: SceneRepo): Promise<boolean> {
+  if (await rooms.get(DEMO_ROOM_ID)) return false;
+  await rooms.create({
+    id: DEMO_ROOM_ID,
+    title: 'Demo case conference',
+    kind: 'case-conference',
+    caseId: null,
+    createdBy: 'system',
+    participants: DEMO_USERS.map(({ userId, role }) => ({ userId, role })),
+  });
+  await scene.upsert(DEMO_ROOM_ID, DEMO_OBJECTS);
+  return true;
+}

@@ -1,0 +1,23 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { IdentityVerifier } from '../auth/identity.ts';
+import type { Principal } from '../auth/policy.ts';
+import { AppError } from '../errors.ts';
+
+/** Requires `Authorization: Bearer <identity token>`; the verified principal goes to res.locals. */
+export function authenticate(verifier: IdentityVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match?.[1]) throw new AppError('AUTH_REQUIRED');
+    res.locals['principal'] = await verifier.verify(match[1]);
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  const p = res.locals['principal'] as Principal | undefined;
+  if (!p) throw new AppError('AUTH_REQUIRED');
+  return p;
+}
+
+export type { Request };

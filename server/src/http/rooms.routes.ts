@@ -1,0 +1,130 @@
+import { Router, type Response } from 'express';
+import { CreateRoomBody, PatchRoomBody, type RoomDto, type TicketResponse } from '../../../shared/src/http.ts';
+import type { IdentityVerifier } from '../auth/identity.ts';
+import { authorizeAdmin, authorizeRoomRead, defaultScopes, ticketRole, type AdminAction, type Principal } from '../auth/policy.ts';
+import type { TicketService } from '../auth/tickets.ts';
+import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
+import type { UsersRepo } from '../db/users.repo.ts';
+import { AppError } from '../errors.ts';
+import type { LiveRooms } from '../rooms/live-rooms.ts';
+import { authenticate, principalOf } from './authenticate.ts';
+import { parseBody, uuidParam } from './validate.ts';
+
+export interface RoomsRoutesDeps {
+  rooms: RoomsRepo;
+  users: UsersRepo;
+  tickets: TicketService;
+  identity: IdentityVerifier;
+  live: LiveRooms;
+  /** Base URL clients connect to (known once the server listens). */
+  endpoint: () => string;
+}
+
+export function roomsRoutes(deps: RoomsRoutesDeps): Router {
+  const router = Router();
+  router.use('/api/rooms', authenticate(deps.identity));
+
+  const toDto = (r: RoomRecord): RoomDto => ({
+    id: r.id,
+    title: r.title,
+    kind: r.kind,
+    caseId: r.caseId,
+    status: r.status,
+    participants: r.participants,
+    live: deps.live.has(r.id),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  });
+
+  const requireAdmin = (res: Response, action: AdminAction): Principal => {
+    const principal = principalOf(res);
+    const decision = authorizeAdmin(principal, action);
+    if (!decision.allow) throw new AppError(decision.code);
+    return principal;
+  };
+
+  /** The room if the caller may see it; 404 otherwise so ids do not leak. */
+  const readableRoom = async (res: Response, id: string): Promise<RoomRecord> => {
+    const principal = principalOf(res);
+    const room = await deps.rooms.get(id);
+    if (!room) throw new AppError('ROOM_NOT_FOUND');
+    const invited = room.participants.find((p) => p.userId === principal.userId)?.role ?? null;
+    if (!authorizeRoomRead(principal, invited).allow) throw new AppError('ROOM_NOT_FOUND');
+    return room;
+  };
+
+  router.post('/api/rooms', async (req, res) => {
+    const principal = requireAdmin(res, 'room.create');
+    const body = parseBody(CreateRoomBody, req.body);
+    const room = await deps.rooms.create({
+      title: body.title,
+      kind: body.kind,
+      caseId: body.caseId ?? null,
+      createdBy: principal.userId,
+      participants: body.participants,
+    });
+    res.status(201).json(toDto(room));
+  });
+
+  router.get('/api/rooms', async (_req, res) => {
+    const principal = principalOf(res);
+    const all = authorizeAdmin(principal, 'room.list-all').allow;
+    const rooms = await deps.rooms.listOpen(all ? undefined : principal.userId);
+    res.json({ rooms: rooms.map(toDto) });
+  });
+
+  router.get('/api/rooms/:id', async (req, res) => {
+    const room = await readableRoom(res, uuidParam(req.params.id, 'ROOM_NOT_FOUND'));
+    res.json(toDto(room));
+  });
+
+  router.patch('/api/rooms/:id', async (req, res) => {
+    requireAdmin(res, 'room.update');
+    const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
+    const body = parseBody(PatchRoomBody, req.body);
+    const room = await deps.rooms.update(id, body);
+    if (!room) throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
+    deps.live.get(id)?.applyRoomChanges(room);
+    res.json(toDto(room));
+  });
+
+  router.delete('/api/rooms/:id', async (req, res) => {
+    requireAdmin(res, 'room.delete');
+    const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
+    if (!(await deps.rooms.close(id))) {
+      throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
+    }
+    await deps.live.get(id)?.close();
+    res.status(204).end();
+  });
+
+  router.post('/api/rooms/:id/tickets', async (req, res) => {
+    const principal = principalOf(res);
+    const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
+    const room = await deps.rooms.get(id);
+    if (!room) throw new AppError('ROOM_NOT_FOUND');
+    if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
+    const invited = room.participants.find((p) => p.userId === principal.userId)?.role ?? null;
+    const decision = ticketRole(principal, invited);
+    if (!decision.allow) throw new AppError(decision.code);
+    await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
+    const issued = await deps.tickets.issue({
+      sub: principal.userId,
+      name: principal.name,
+      room: room.id,
+      role: decision.role,
+      scope: defaultScopes(decision.role).join(' '),
+      admin: invited === null && principal.admin,
+    });
+    const body: TicketResponse = {
+      ticket: issued.ticket,
+      expiresAt: issued.expiresAt.toISOString(),
+      roomId: room.id,
+      role: decision.role,
+      endpoint: deps.endpoint(),
+    };
+    res.status(201).json(body);
+  });
+
+  return router;
+}

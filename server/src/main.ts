@@ -1,0 +1,63 @@
+import { WebSocket } from 'ws';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DEMO_ROOM_ID, DEMO_USERS } from './db/seed.ts';
+
+// Colyseus 0.18 reconnection uses the global WebSocket, which Node 20 lacks.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const app = await createApp(config);
+  app.logger.info({ url: app.url }, 'Consilium is listening');
+  if (app.devIdentity) {
+    const lines = [
+      '',
+      `  Consilium is running at ${app.url}`,
+      `  Demo room: ${DEMO_ROOM_ID}  (${app.demoSeeded ? 'seeded just now' : 'already seeded'})`,
+      `  Demo users: ${DEMO_USERS.map((u) => `${u.userId} (${u.role})`).join(', ')}`,
+      '  Join it from a script:',
+      `    curl -s -XPOST ${app.url}/api/dev/login -H 'content-type: application/json' -d '{"userId":"dr.adams","name":"Dr. Adams"}'`,
+      `    curl -s -XPOST ${app.url}/api/rooms/${DEMO_ROOM_ID}/tickets -H "authorization: Bearer <token>"`,
+      '    then joinOrCreate("clinic", { roomId, protocolVersion }) with the ticket (see README "Joining a room")',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down: persisting rooms');
+    const timer = setTimeout(() => {
+      app.logger.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    timer.unref();
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        app.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('Consilium failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+import type { ClientMessageName } from '../../../../shared/src/messages.ts';
+import type { Command } from './command.ts';
+import { objectAdd } from './object.add.ts';
+import { objectGrab } from './object.grab.ts';
+import { objectMove } from './object.move.ts';
+import { objectRelease } from './object.release.ts';
+import { objectRemove } from './object.remove.ts';
+import { poseUpdate } from './pose.update.ts';
+
+/** Every room message has exactly one command; the compiler checks none is missing. */
+export const commands: { [N in ClientMessageName]: Command<N> } = {
+  'pose.update': poseUpdate,
+  'object.grab': objectGrab,
+  'object.move': objectMove,
+  'object.release': objectRelease,
+  'object.add': objectAdd,
+  'object.remove': objectRemove,
+};

@@ -1,0 +1,13 @@
+import { checkGrab } from '../../domain/scene.ts';
+import { fail, ok, type Command } from './command.ts';
+
+export const objectGrab: Command<'object.grab'> = {
+  run({ objectId }, { scene, actor }) {
+    const obj = scene.get(objectId);
+    if (!obj) return fail('OBJECT_NOT_FOUND');
+    const lock = checkGrab(obj, actor.sessionId);
+    if (!lock.ok) return fail(lock.code);
+    obj.grabbedBy = actor.sessionId;
+    return ok({ objectId });
+  },
+};

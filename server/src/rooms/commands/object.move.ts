@@ -1,0 +1,15 @@
+import { checkHeld } from '../../domain/scene.ts';
+import { sanitizeTransform } from '../../domain/transform.ts';
+import { fail, ok, type Command } from './command.ts';
+
+/** Moves require holding the object: the grab lock is what keeps two people from fighting over it. */
+export const objectMove: Command<'object.move'> = {
+  run({ objectId, transform }, { scene, actor }) {
+    const obj = scene.get(objectId);
+    if (!obj) return fail('OBJECT_NOT_FOUND');
+    const held = checkHeld(obj, actor.sessionId);
+    if (!held.ok) return fail(held.code);
+    scene.setTransform(obj, sanitizeTransform(transform, [obj.sx, obj.sy, obj.sz]));
+    return ok();
+  },
+};

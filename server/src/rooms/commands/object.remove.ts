@@ -1,0 +1,20 @@
+import { checkRemovable } from '../../domain/scene.ts';
+import { fail, ok, type Command } from './command.ts';
+
+export const objectRemove: Command<'object.remove'> = {
+  policyContext({ objectId }, { scene, actor }) {
+    return { ownsObject: scene.get(objectId)?.createdBy === actor.userId };
+  },
+  async run({ objectId }, { scene, actor }) {
+    const obj = scene.get(objectId);
+    if (!obj) return fail('OBJECT_NOT_FOUND');
+    const lock = checkRemovable(obj, actor.sessionId);
+    if (!lock.ok) return fail(lock.code);
+    try {
+      await scene.remove(objectId);
+    } catch {
+      return fail('PERSIST_FAILED');
+    }
+    return ok({ objectId });
+  },
+};

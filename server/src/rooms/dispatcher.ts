@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+import { ClientMessages, isClientMessageName, type ClientMessage, type ClientMessageName } from '../../../shared/src/messages.ts';
+import { Limits } from '../../../shared/src/protocol.ts';
+import { authorizeRoomAction } from '../auth/policy.ts';
+import { TokenBucket, type RateLimitOptions } from '../domain/rate-limit.ts';
+import { commands } from './commands/index.ts';
+import { fail, type Actor, type CommandContext, type CommandResult } from './commands/command.ts';
+
+export type DispatchResult = CommandResult & { disconnect?: boolean; details?: unknown };
+
+export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
+  ratePerSecond: Limits.messagesPerSecond,
+  burst: Limits.messageBurst,
+  maxOverflow: 300,
+};
+
+/**
+ * The single path every room message takes:
+ * rate-limit → validate → authorize → apply → reply.
+ * It knows nothing about sockets; the Colyseus room adapts it.
+ */
+export class Dispatcher {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly context: Omit<CommandContext, 'actor'>,
+    private readonly rateLimit: RateLimitOptions = DEFAULT_RATE_LIMIT,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async dispatch(actor: Actor, type: unknown, payload: unknown): Promise<DispatchResult> {
+    // 1. rate-limit
+    let bucket = this.buckets.get(actor.sessionId);
+    if (!bucket) this.buckets.set(actor.sessionId, (bucket = new TokenBucket(this.rateLimit, this.now())));
+    if (!bucket.take(this.now())) return { ...fail('RATE_LIMITED'), disconnect: bucket.shouldDisconnect };
+
+    // 2. validate
+    if (!isClientMessageName(type)) return fail('MESSAGE_UNKNOWN', `unknown message type ${JSON.stringify(String(type)).slice(0, 80)}`);
+    return this.execute(type, payload, { ...this.context, actor });
+  }
+
+  forget(sessionId: string): void {
+    this.buckets.delete(sessionId);
+  }
+
+  private async execute<N extends ClientMessageName>(name: N, raw: unknown, ctx: CommandContext): Promise<DispatchResult> {
+    const schema = ClientMessages[name] as unknown as z.ZodType<ClientMessage<N>>;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      return {
+        ...fail('MESSAGE_INVALID'),
+        details: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })),
+      };
+    }
+    const command = commands[name];
+
+    // 3. authorize
+    const decision = authorizeRoomAction(ctx.actor.role, name, command.policyContext?.(parsed.data, ctx) ?? {});
+    if (!decision.allow) return fail(decision.code, decision.reason);
+
+    // 4. apply (5. audit joins here with the patient-data feature)
+    return command.run(parsed.data, ctx);
+  }
+}

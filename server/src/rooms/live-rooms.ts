@@ -1,0 +1,36 @@
+import type { RoomRecord } from '../db/rooms.repo.ts';
+
+/** What the HTTP side may ask of a live room in this process. */
+export interface LiveRoomHandle {
+  /** Room record changed (title, kind, participants): update state, drop the uninvited. */
+  applyRoomChanges(record: RoomRecord): void;
+  /** Disconnect everyone and dispose (the room was closed). */
+  close(): Promise<void>;
+  /** Persist pending scene changes. */
+  flush(): Promise<void>;
+}
+
+/** Live room instances of this process, by Consilium room id. */
+export class LiveRooms {
+  private readonly rooms = new Map<string, LiveRoomHandle>();
+
+  register(roomId: string, handle: LiveRoomHandle): void {
+    this.rooms.set(roomId, handle);
+  }
+
+  unregister(roomId: string, handle: LiveRoomHandle): void {
+    if (this.rooms.get(roomId) === handle) this.rooms.delete(roomId);
+  }
+
+  get(roomId: string): LiveRoomHandle | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  has(roomId: string): boolean {
+    return this.rooms.has(roomId);
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.rooms.values()].map((r) => r.flush()));
+  }
+}

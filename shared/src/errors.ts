@@ -1,0 +1,63 @@
+/**
+ * The one catalogue of error codes. HTTP responses and room replies both carry
+ * `{ code, message }`; tests and clients branch on `code`, never on `message`.
+ */
+export const ErrorCodes = {
+  // request shape
+  BODY_INVALID: { status: 400, message: 'Request body is invalid' },
+  MESSAGE_INVALID: { status: 400, message: 'Message payload is invalid' },
+  MESSAGE_UNKNOWN: { status: 400, message: 'Unknown message type' },
+  PROTOCOL_MISMATCH: { status: 426, message: 'Client protocol version is not supported' },
+  // identity
+  AUTH_REQUIRED: { status: 401, message: 'An identity token is required' },
+  AUTH_INVALID: { status: 401, message: 'Identity token is invalid' },
+  AUTH_EXPIRED: { status: 401, message: 'Identity token has expired' },
+  // room tickets
+  TICKET_REQUIRED: { status: 401, message: 'A room ticket is required' },
+  TICKET_INVALID: { status: 401, message: 'Room ticket is invalid' },
+  TICKET_EXPIRED: { status: 401, message: 'Room ticket has expired' },
+  TICKET_WRONG_ROOM: { status: 403, message: 'Room ticket is for another room' },
+  NOT_INVITED: { status: 403, message: 'You are not a participant of this room' },
+  // authorization
+  FORBIDDEN: { status: 403, message: 'This action is not allowed for your role' },
+  ADMIN_REQUIRED: { status: 403, message: 'Administrator access is required' },
+  // resources
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  ROOM_NOT_FOUND: { status: 404, message: 'Room not found' },
+  ROOM_CLOSED: { status: 410, message: 'Room has been closed' },
+  OBJECT_NOT_FOUND: { status: 404, message: 'Scene object not found' },
+  OBJECT_EXISTS: { status: 409, message: 'A scene object with this id already exists' },
+  OBJECT_LOCKED: { status: 409, message: 'Scene object is held by another participant' },
+  OBJECT_NOT_HELD: { status: 409, message: 'You are not holding this scene object' },
+  SCENE_FULL: { status: 409, message: 'The scene has reached its object limit' },
+  // flow control and server
+  RATE_LIMITED: { status: 429, message: 'Too many messages; slow down' },
+  PERSIST_FAILED: { status: 503, message: 'Could not save the change; it was not applied' },
+  UNAVAILABLE: { status: 503, message: 'Service unavailable' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Error body shared by HTTP responses and room replies. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value);
+}
+
+/**
+ * WebSocket close codes the server uses when it ends a session on purpose.
+ * The client does not auto-reconnect on these (only on 1001/1005/1006/4010).
+ */
+export const CloseCodes = {
+  KICKED: 4403,
+  ROOM_CLOSED: 4404,
+  RATE_LIMITED: 4429,
+  REMOVED: 4401,
+} as const;
+export type CloseCodeName = keyof typeof CloseCodes;

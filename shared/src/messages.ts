@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * Room message schemas (client → server). Every message name is `noun.verb`.
+ * The server clamps numeric ranges itself; schemas only reject what cannot be
+ * interpreted (wrong types, non-finite numbers, oversized strings).
+ */
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+export const Vec3 = z.tuple([finite, finite, finite]);
+export const Quat = z.tuple([finite, finite, finite, finite]);
+export type Vec3 = z.infer<typeof Vec3>;
+export type Quat = z.infer<typeof Quat>;
+
+export const Pose = z.strictObject({ p: Vec3, q: Quat });
+export type Pose = z.infer<typeof Pose>;
+
+export const Transform = z.strictObject({
+  position: Vec3,
+  rotation: Quat,
+  scale: Vec3.optional(),
+});
+export type Transform = z.infer<typeof Transform>;
+
+export const ObjectId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1–64 of A-Z a-z 0-9 _ -');
+export const OBJECT_KINDS = ['model', 'marker', 'label'] as const;
+export const ObjectKind = z.enum(OBJECT_KINDS);
+/** Built-in sample models (`builtin:<name>`) or uploaded assets (`asset:<id>`). */
+export const AssetRef = z.string().regex(/^(builtin|asset):[a-z0-9][a-z0-9-]{0,63}$/, 'asset must be builtin:<name> or asset:<id>');
+
+export const PoseUpdate = z.strictObject({
+  head: Pose,
+  left: Pose.nullable().optional(),
+  right: Pose.nullable().optional(),
+});
+export const ObjectGrab = z.strictObject({ objectId: ObjectId });
+export const ObjectMove = z.strictObject({ objectId: ObjectId, transform: Transform });
+export const ObjectRelease = z.strictObject({ objectId: ObjectId, transform: Transform.optional() });
+export const ObjectAdd = z.strictObject({
+  id: ObjectId.optional(),
+  kind: ObjectKind,
+  asset: AssetRef,
+  label: z.string().max(120).optional(),
+  transform: Transform,
+});
+export const ObjectRemove = z.strictObject({ objectId: ObjectId });
+
+/** Every client → server room message, by name. */
+export const ClientMessages = {
+  'pose.update': PoseUpdate,
+  'object.grab': ObjectGrab,
+  'object.move': ObjectMove,
+  'object.release': ObjectRelease,
+  'object.add': ObjectAdd,
+  'object.remove': ObjectRemove,
+} as const;
+export type ClientMessageName = keyof typeof ClientMessages;
+export type ClientMessage<N extends ClientMessageName> = z.infer<(typeof ClientMessages)[N]>;
+export const CLIENT_MESSAGE_NAMES = Object.keys(ClientMessages) as ClientMessageName[];
+
+export function isClientMessageName(name: unknown): name is ClientMessageName {
+  return typeof name === 'string' && Object.hasOwn(ClientMessages, name);
+}

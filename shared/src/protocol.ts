@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import type { ErrorBody } from './errors.ts';
+
+/**
+ * Wire protocol version. The server refuses joins from clients on another
+ * major version with PROTOCOL_MISMATCH; bump it on any breaking change to
+ * messages, state or join options.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Colyseus room name for every Consilium room. */
+export const CLINIC_ROOM = 'clinic';
+
+/** Options a client passes to `joinOrCreate(CLINIC_ROOM, options)`. */
+export const JoinOptions = z.object({
+  roomId: z.string().uuid(),
+  protocolVersion: z.number().int(),
+});
+export type JoinOptions = z.infer<typeof JoinOptions>;
+
+/** Server → client messages. */
+export const ServerMessageNames = {
+  /** An error for a fire-and-forget message (requests get it as their reply). */
+  error: 'error',
+} as const;
+
+export interface ErrorNotice extends ErrorBody {
+  /** The message type that caused it. */
+  type: string;
+}
+
+/** Reply to a request-style message (`room.request(type, payload)`). */
+export type Reply<T = Record<string, never>> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
+
+/** Limits shared by client and server so the client can pre-validate. */
+export const Limits = {
+  /** Positions are clamped into a cube of this half-extent (metres). */
+  roomHalfExtent: 50,
+  minScale: 0.01,
+  maxScale: 20,
+  maxObjects: 500,
+  /** Sustained messages per second per client before RATE_LIMITED. */
+  messagesPerSecond: 90,
+  messageBurst: 180,
+} as const;

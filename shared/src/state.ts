@@ -1,0 +1,84 @@
+import { schema, t, type SchemaType } from '@colyseus/schema';
+
+/**
+ * Synchronized room state. Avatar poses travel quantized (see quantize.ts):
+ * positions as int16 millimetre-pairs (2 mm steps), quaternion components as
+ * int16 (1/32767 steps) — 42 bytes for head + two hands instead of 168.
+ */
+export const QPose = schema(
+  {
+    px: t.int16(),
+    py: t.int16(),
+    pz: t.int16(),
+    qx: t.int16(),
+    qy: t.int16(),
+    qz: t.int16(),
+    qw: t.int16().default(32767),
+  },
+  'QPose',
+);
+export type QPose = SchemaType<typeof QPose>;
+
+export const ParticipantState = schema(
+  {
+    sessionId: t.string(),
+    userId: t.string(),
+    name: t.string(),
+    role: t.string(),
+    connected: t.boolean().default(true),
+    head: t.ref(QPose).default(() => new QPose()),
+    left: t.ref(QPose).default(() => new QPose()),
+    right: t.ref(QPose).default(() => new QPose()),
+    /** false when the device has no tracked hand (desktop, hand out of view). */
+    leftActive: t.boolean(),
+    rightActive: t.boolean(),
+  },
+  'Participant',
+);
+export type ParticipantState = SchemaType<typeof ParticipantState>;
+
+/** Scene objects keep float32 transforms: models need sub-millimetre placement. */
+export const SceneObjectState = schema(
+  {
+    id: t.string(),
+    kind: t.string(),
+    asset: t.string(),
+    label: t.string(),
+    createdBy: t.string(),
+    px: t.float32(),
+    py: t.float32(),
+    pz: t.float32(),
+    qx: t.float32(),
+    qy: t.float32(),
+    qz: t.float32(),
+    qw: t.float32().default(1),
+    sx: t.float32().default(1),
+    sy: t.float32().default(1),
+    sz: t.float32().default(1),
+    /** sessionId of the holder, '' when free. */
+    grabbedBy: t.string(),
+  },
+  'SceneObject',
+);
+export type SceneObjectState = SchemaType<typeof SceneObjectState>;
+
+export const RoomInfoState = schema(
+  {
+    roomId: t.string(),
+    title: t.string(),
+    kind: t.string(),
+    protocolVersion: t.uint8(),
+  },
+  'RoomInfo',
+);
+export type RoomInfoState = SchemaType<typeof RoomInfoState>;
+
+export const ClinicState = schema(
+  {
+    info: t.ref(RoomInfoState).default(() => new RoomInfoState()),
+    participants: t.map(ParticipantState),
+    objects: t.map(SceneObjectState),
+  },
+  'ClinicState',
+);
+export type ClinicState = SchemaType<typeof ClinicState>;
