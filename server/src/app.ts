@@ -104,7 +104,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       reconnectSeconds: overrides.reconnectSeconds ?? 30,
       flushIntervalMs: overrides.flushIntervalMs ?? 1000,
     }),
-  ).filterBy(['roomId']);
+  ).filterBy(['room']);
 
   await gameServer.listen(config.port, config.host);
   // Matchmaking routes are registered on the Express app by listen(); our 404/error handlers go last.

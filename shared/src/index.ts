@@ -4,3 +4,4 @@ export * from './messages.ts';
 export * from './protocol.ts';
 export * from './http.ts';
 export * from './state.ts';
+export * from './quantize.ts';

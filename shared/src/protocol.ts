@@ -13,7 +13,8 @@ export const CLINIC_ROOM = 'clinic';
 
 /** Options a client passes to `joinOrCreate(CLINIC_ROOM, options)`. */
 export const JoinOptions = z.object({
-  roomId: z.string().uuid(),
+  /** Consilium room id (Colyseus reserves the name `roomId` for its own use). */
+  room: z.string().uuid(),
   protocolVersion: z.number().int(),
 });
 export type JoinOptions = z.infer<typeof JoinOptions>;

@@ -1,6 +1,6 @@
 import type { Transform, Vec3 } from '../../../shared/src/messages.ts';
 import { Limits } from '../../../shared/src/protocol.ts';
-import { clamp, clampPosition, normalizeQuat } from './quantize.ts';
+import { clamp, clampPosition, normalizeQuat } from '../../../shared/src/quantize.ts';
 
 /** The server's authoritative form of a client-proposed transform: clamped, normalized, float32. */
 export interface SafeTransform {

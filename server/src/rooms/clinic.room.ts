@@ -57,23 +57,23 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     /** Runs during matchmaking, before any seat is reserved. */
     static override async onAuth(token: string, options: unknown, _context: AuthContext): Promise<TicketClaims> {
       const join = JoinOptions.safeParse(options);
-      if (!join.success) throw refuse(new AppError('BODY_INVALID', 'join options must be { roomId, protocolVersion }'));
+      if (!join.success) throw refuse(new AppError('BODY_INVALID', 'join options must be { room, protocolVersion }'));
       if (join.data.protocolVersion !== PROTOCOL_VERSION) {
         throw refuse(new AppError('PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`));
       }
       try {
-        return await deps.tickets.verify(token, join.data.roomId);
+        return await deps.tickets.verify(token, join.data.room);
       } catch (err) {
         throw refuse(err);
       }
     }
 
     override async onCreate(options: unknown): Promise<void> {
-      const { roomId } = JoinOptions.parse(options);
+      const { room: roomId } = JoinOptions.parse(options);
       const record = await deps.rooms.get(roomId);
       if (!record) throw refuse(new AppError('ROOM_NOT_FOUND'));
       if (record.status !== 'open') throw refuse(new AppError('ROOM_CLOSED'));
-      this.roomId = roomId; // one live instance per Consilium room
+      // One live instance per Consilium room: the matchmaker filters on `room`.
       this.record = record;
       this.autoDispose = true;
       this.state.info.roomId = roomId;
@@ -81,6 +81,8 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       this.applyInfo(record);
 
       this.scene = new SceneStore(roomId, deps.scene, this.state.objects);
+      // A previous instance of this room may still be writing its last moves.
+      await deps.live.settled(roomId);
       await this.scene.load();
       this.dispatcher = new Dispatcher({ state: this.state, scene: this.scene });
 
@@ -131,17 +133,16 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     override onBeforeShutdown(): void {
       // Persist first, then let Colyseus disconnect everyone (onDispose flushes again).
       void this.flush()
-        .catch((err: unknown) => deps.logger.error({ err, roomId: this.roomId }, 'scene flush failed at shutdown'))
+        .catch((err: unknown) => deps.logger.error({ err, roomId: this.record.id }, 'scene flush failed at shutdown'))
         .finally(() => super.onBeforeShutdown());
     }
 
     override async onDispose(): Promise<void> {
-      deps.live.unregister(this.roomId, this);
-      try {
-        await this.flush();
-      } catch (err) {
-        deps.logger.error({ err, roomId: this.roomId }, 'scene flush failed when the room closed');
-      }
+      const flushed = this.flush().catch((err: unknown) => {
+        deps.logger.error({ err, roomId: this.record.id }, 'scene flush failed when the room closed');
+      });
+      deps.live.unregister(this.record.id, this, flushed);
+      await flushed;
     }
 
     // ---- LiveRoomHandle --------------------------------------------------------
@@ -172,7 +173,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       try {
         result = await this.dispatcher.dispatch(actor, type, payload);
       } catch (err) {
-        deps.logger.error({ err, roomId: this.roomId, type: String(type) }, 'room command failed');
+        deps.logger.error({ err, roomId: this.record.id, type: String(type) }, 'room command failed');
         result = { ok: false, code: 'INTERNAL' };
       }
       if (result.ok) return isRequest ? { ok: true, ...(result.value ?? {}) } : undefined;
@@ -210,7 +211,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     private flushQuietly(): void {
-      this.flush().catch((err: unknown) => deps.logger.warn({ err, roomId: this.roomId }, 'scene flush failed; will retry'));
+      this.flush().catch((err: unknown) => deps.logger.warn({ err, roomId: this.record.id }, 'scene flush failed; will retry'));
     }
   };
 }

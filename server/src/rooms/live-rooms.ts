@@ -13,13 +13,24 @@ export interface LiveRoomHandle {
 /** Live room instances of this process, by Consilium room id. */
 export class LiveRooms {
   private readonly rooms = new Map<string, LiveRoomHandle>();
+  /** Final flushes of disposed instances, so a re-opened room loads after them. */
+  private readonly disposals = new Map<string, Promise<void>>();
 
   register(roomId: string, handle: LiveRoomHandle): void {
     this.rooms.set(roomId, handle);
   }
 
-  unregister(roomId: string, handle: LiveRoomHandle): void {
+  unregister(roomId: string, handle: LiveRoomHandle, finalFlush: Promise<void>): void {
     if (this.rooms.get(roomId) === handle) this.rooms.delete(roomId);
+    const done = finalFlush.finally(() => {
+      if (this.disposals.get(roomId) === done) this.disposals.delete(roomId);
+    });
+    this.disposals.set(roomId, done);
+  }
+
+  /** Resolves when no disposed instance of this room is still writing. */
+  async settled(roomId: string): Promise<void> {
+    await this.disposals.get(roomId);
   }
 
   get(roomId: string): LiveRoomHandle | undefined {

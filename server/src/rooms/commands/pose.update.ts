@@ -1,5 +1,5 @@
 import type { QPose } from '../../../../shared/src/state.ts';
-import { quantizePose } from '../../domain/quantize.ts';
+import { quantizePose } from '../../../../shared/src/quantize.ts';
 import { fail, ok, type Command } from './command.ts';
 
 const assign = (target: QPose, pose: Parameters<typeof quantizePose>[0]) => Object.assign(target, quantizePose(pose));

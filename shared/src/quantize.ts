@@ -1,5 +1,5 @@
-import type { Pose, Quat, Vec3 } from '../../../shared/src/messages.ts';
-import { Limits } from '../../../shared/src/protocol.ts';
+import type { Pose, Quat, Vec3 } from './messages.ts';
+import { Limits } from './protocol.ts';
 
 /**
  * Avatar pose quantization. Positions: int16 steps of 2 mm over ±65.5 m

@@ -1,0 +1,62 @@
+import type { ErrorBody } from '../../../shared/src/errors.ts';
+import { isErrorCode } from '../../../shared/src/errors.ts';
+import type { CreateRoomBody, DevLoginBody, DevLoginResponse, PatchRoomBody, RoomDto, TicketResponse } from '../../../shared/src/http.ts';
+import { ConsiliumError } from './errors.ts';
+
+/** Typed HTTP client for the Consilium REST API (works in Node ≥ 18 and browsers). */
+export class ConsiliumApi {
+  /** Identity token from the hospital's provider (or the dev issuer). */
+  identityToken: string | null = null;
+
+  constructor(readonly baseUrl: string) {}
+
+  async devLogin(body: DevLoginBody): Promise<DevLoginResponse> {
+    const res = await this.request<DevLoginResponse>('POST', '/api/dev/login', body, false);
+    this.identityToken = res.token;
+    return res;
+  }
+
+  async listRooms(): Promise<RoomDto[]> {
+    return (await this.request<{ rooms: RoomDto[] }>('GET', '/api/rooms')).rooms;
+  }
+
+  getRoom(id: string): Promise<RoomDto> {
+    return this.request('GET', `/api/rooms/${encodeURIComponent(id)}`);
+  }
+
+  createRoom(body: CreateRoomBody): Promise<RoomDto> {
+    return this.request('POST', '/api/rooms', body);
+  }
+
+  updateRoom(id: string, body: PatchRoomBody): Promise<RoomDto> {
+    return this.request('PATCH', `/api/rooms/${encodeURIComponent(id)}`, body);
+  }
+
+  async closeRoom(id: string): Promise<void> {
+    await this.request('DELETE', `/api/rooms/${encodeURIComponent(id)}`);
+  }
+
+  getTicket(roomId: string): Promise<TicketResponse> {
+    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/tickets`);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (auth && this.identityToken) headers['authorization'] = `Bearer ${this.identityToken}`;
+    const res = await fetch(new URL(path, this.baseUrl), {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    const json: unknown = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      const err = (json as { error?: ErrorBody } | undefined)?.error;
+      if (err && isErrorCode(err.code)) throw new ConsiliumError(err.code, err.message, res.status, err.details);
+      throw new ConsiliumError('UNAVAILABLE', `HTTP ${res.status}`, res.status);
+    }
+    return json as T;
+  }
+}

@@ -1,0 +1,135 @@
+import { Callbacks, type Room } from '@colyseus/sdk';
+import type { ErrorBody } from '../../../shared/src/errors.ts';
+import type { ClientMessage, ClientMessageName, Pose } from '../../../shared/src/messages.ts';
+import { ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
+import { dequantizePose } from '../../../shared/src/quantize.ts';
+import type { ClinicState, ParticipantState, SceneObjectState } from '../../../shared/src/state.ts';
+import { ConsiliumError } from './errors.ts';
+
+export type ConnectionStatus = 'connected' | 'reconnecting' | 'closed';
+
+/** Avatar pose as the receiver renders it (dequantized). */
+export interface AvatarPose {
+  head: Pose;
+  left: Pose | null;
+  right: Pose | null;
+}
+
+/**
+ * A joined Consilium room: typed senders for every message, the synced state,
+ * and callbacks. Acknowledged actions (grab, release, add, remove) resolve
+ * with the server's reply; poses and moves are fire-and-forget streams whose
+ * errors arrive through `onError`.
+ */
+export class ClinicSession {
+  readonly callbacks: ReturnType<typeof Callbacks.get<ClinicState>>;
+  private statusListeners = new Set<(s: ConnectionStatus, code?: number) => void>();
+  private errorListeners = new Set<(e: ErrorNotice) => void>();
+  status: ConnectionStatus = 'connected';
+
+  constructor(readonly room: Room<unknown, ClinicState>) {
+    this.callbacks = Callbacks.get(room);
+    room.onMessage(ServerMessageNames.error, (notice: ErrorNotice) => this.errorListeners.forEach((l) => l(notice)));
+    room.onDrop(() => this.setStatus('reconnecting'));
+    room.onReconnect(() => this.setStatus('connected'));
+    room.onLeave((code) => this.setStatus('closed', code));
+  }
+
+  get sessionId(): string {
+    return this.room.sessionId;
+  }
+
+  get state(): ClinicState {
+    return this.room.state;
+  }
+
+  /** Resolves once the first full state has arrived. */
+  ready(): Promise<ClinicState> {
+    if (this.room.state?.info?.roomId) return Promise.resolve(this.room.state);
+    return new Promise((resolve) => this.room.onStateChange.once((s) => resolve(s)));
+  }
+
+  // ---- senders -----------------------------------------------------------------
+
+  sendPose(pose: ClientMessage<'pose.update'>): void {
+    this.room.send('pose.update', pose);
+  }
+
+  move(objectId: string, transform: ClientMessage<'object.move'>['transform']): void {
+    this.room.send('object.move', { objectId, transform });
+  }
+
+  grab(objectId: string): Promise<Reply<{ objectId: string }>> {
+    return this.request('object.grab', { objectId });
+  }
+
+  release(objectId: string, transform?: ClientMessage<'object.release'>['transform']): Promise<Reply<{ objectId: string }>> {
+    return this.request('object.release', transform ? { objectId, transform } : { objectId });
+  }
+
+  add(object: ClientMessage<'object.add'>): Promise<Reply<{ objectId: string }>> {
+    return this.request('object.add', object);
+  }
+
+  remove(objectId: string): Promise<Reply<{ objectId: string }>> {
+    return this.request('object.remove', { objectId });
+  }
+
+  /** Request-style send of any message; resolves with the server's typed reply. */
+  async request<N extends ClientMessageName, R extends Record<string, unknown> = Record<string, never>>(
+    type: N,
+    payload: ClientMessage<N>,
+  ): Promise<Reply<R>> {
+    return (await this.room.request(type, payload)) as Reply<R>;
+  }
+
+  /** Like request(), but throws ConsiliumError when the server refuses. */
+  async do<N extends ClientMessageName, R extends Record<string, unknown> = Record<string, never>>(type: N, payload: ClientMessage<N>): Promise<R> {
+    const reply = await this.request<N, R>(type, payload);
+    if (!reply.ok) throw toError(reply.error);
+    return reply as unknown as R;
+  }
+
+  // ---- state helpers -----------------------------------------------------------
+
+  participants(): ParticipantState[] {
+    return [...this.state.participants.values()];
+  }
+
+  objects(): SceneObjectState[] {
+    return [...this.state.objects.values()];
+  }
+
+  avatarPose(p: ParticipantState): AvatarPose {
+    return {
+      head: dequantizePose(p.head),
+      left: p.leftActive ? dequantizePose(p.left) : null,
+      right: p.rightActive ? dequantizePose(p.right) : null,
+    };
+  }
+
+  // ---- events ------------------------------------------------------------------
+
+  onError(listener: (e: ErrorNotice) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  onStatus(listener: (s: ConnectionStatus, code?: number) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  leave(): Promise<number> {
+    return this.room.leave(true);
+  }
+
+  private setStatus(s: ConnectionStatus, code?: number): void {
+    this.status = s;
+    this.statusListeners.forEach((l) => l(s, code));
+  }
+}
+
+function toError(e: ErrorBody): ConsiliumError {
+  return new ConsiliumError(e.code, e.message, undefined, e.details);
+}

@@ -1,0 +1,48 @@
+import { pino } from 'pino';
+import { ConsiliumClient } from '../../client/src/sdk/index.ts';
+import type { CreateRoomBody, RoomDto } from '../../shared/src/http.ts';
+import { createApp, type App, type AppOverrides } from '../../server/src/app.ts';
+import { loadConfig, type Config } from '../../server/src/config.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+export interface TestServer {
+  app: App;
+  db: TestDatabase;
+  config: Config;
+  /** A signed-in SDK client (development identity provider). */
+  as(userId: string, opts?: { admin?: boolean; name?: string }): Promise<ConsiliumClient>;
+  /** Create a room as an administrator. */
+  createRoom(body: Partial<CreateRoomBody> & Pick<CreateRoomBody, 'participants'>): Promise<RoomDto>;
+  stop(): Promise<void>;
+}
+
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...env });
+}
+
+/** Boots the real app (app.ts) on port 0 against a fresh database. */
+export async function startTestServer(overrides: AppOverrides = {}, env: Record<string, string> = {}, db?: TestDatabase): Promise<TestServer> {
+  const database = db ?? (await createTestDatabase());
+  const config = testConfig(database.url, env);
+  const app = await createApp(config, { logger: pino({ level: 'silent' }), reconnectSeconds: 5, ...overrides });
+  let admin: ConsiliumClient | null = null;
+  const server: TestServer = {
+    app,
+    db: database,
+    config,
+    async as(userId, opts = {}) {
+      const client = new ConsiliumClient(app.url);
+      await client.api.devLogin({ userId, name: opts.name ?? userId, admin: opts.admin ?? false });
+      return client;
+    },
+    async createRoom(body) {
+      admin ??= await server.as('it.admin', { admin: true, name: 'IT Admin' });
+      return admin.api.createRoom({ title: 'Test room', kind: 'case-conference', ...body });
+    },
+    async stop() {
+      await app.close();
+      if (!db) await database.drop();
+    },
+  };
+  return server;
+}
