@@ -30,7 +30,8 @@ export function normalizeQuat(q: Quat): Quat {
   const len = Math.hypot(q[0], q[1], q[2], q[3]);
   if (!(len > 1e-9) || !Number.isFinite(len)) return [0, 0, 0, 1];
   const s = (q[3] < 0 ? -1 : 1) / len;
-  return [q[0] * s, q[1] * s, q[2] * s, q[3] * s];
+  // "+ 0" turns -0 into 0 so equal rotations compare equal.
+  return [q[0] * s + 0, q[1] * s + 0, q[2] * s + 0, q[3] * s + 0];
 }
 
 const qPos = (v: number) => clamp(Math.round(v / POSITION_STEP), -INT16_MAX, INT16_MAX);

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/src/config.ts';
+
+describe('config', () => {
+  it('has working defaults for a fresh machine: port 2567, embedded database, dev identity, demo seeding', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 2567, databaseUrl: null, dataDir: '.data', auth: { mode: 'dev' }, seedDemo: true, ticketTtlSeconds: 300, nodeEnv: 'development' });
+  });
+
+  it('uses a given database and does not seed it unless asked', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' })).toMatchObject({ databaseUrl: 'postgres://u@h/db', seedDemo: false });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', SEED_DEMO: 'true' }).seedDemo).toBe(true);
+  });
+
+  it('configures the hospital identity provider when AUTH_JWKS_URL is set, requiring issuer and audience', () => {
+    const c = loadConfig({ AUTH_JWKS_URL: 'https://idp/certs', AUTH_ISSUER: 'https://idp', AUTH_AUDIENCE: 'consilium' });
+    expect(c.auth).toEqual({ mode: 'oidc', jwksUrl: 'https://idp/certs', issuer: 'https://idp', audience: 'consilium' });
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://idp/certs' })).toThrow(/AUTH_ISSUER.*\n.*AUTH_AUDIENCE/s);
+  });
+
+  it('refuses production without a real identity provider, public URL and database', () => {
+    try {
+      loadConfig({ NODE_ENV: 'production' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/AUTH_JWKS_URL/);
+      expect(problems).toMatch(/PUBLIC_URL/);
+      expect(problems).toMatch(/DATABASE_URL/);
+    }
+    expect(
+      loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp/certs', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', PUBLIC_URL: 'https://c.example/', DATABASE_URL: 'postgresql://x/y' }),
+    ).toMatchObject({ publicUrl: 'https://c.example', auth: { mode: 'oidc' } });
+  });
+
+  it('rejects malformed values with the variable name', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ TICKET_TTL_SECONDS: '3600' })).toThrow(/TICKET_TTL_SECONDS/);
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'not a url' })).toThrow(/AUTH_JWKS_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', AUTH_JWKS_URL: ' ' })).toMatchObject({ databaseUrl: null, auth: { mode: 'dev' } });
+  });
+});

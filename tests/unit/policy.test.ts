@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { authorizeAdmin, authorizeRoomAction, authorizeRoomRead, defaultScopes, ticketRole, type AdminAction, type RoomAction } from '../../server/src/auth/policy.ts';
+import { CLIENT_MESSAGE_NAMES, ROOM_ROLES, type RoomRole } from '../../shared/src/index.ts';
+
+/** The expected matrix, written out in full so a change to the policy must change this table too. */
+const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; other: boolean }>> = {
+  'pose.update': { host: true, clinician: true, specialist: true, surgeon: true, observer: true },
+  'object.grab': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'object.move': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'object.release': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'object.add': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'object.remove': {
+    host: { own: true, other: true },
+    clinician: { own: true, other: false },
+    specialist: { own: true, other: false },
+    surgeon: { own: true, other: false },
+    observer: { own: false, other: false },
+  },
+};
+
+describe('room policy: every action × role', () => {
+  it('covers every message the protocol defines', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual([...CLIENT_MESSAGE_NAMES].sort());
+  });
+
+  for (const action of CLIENT_MESSAGE_NAMES) {
+    for (const role of ROOM_ROLES) {
+      const expected = EXPECTED[action][role];
+      if (typeof expected === 'boolean') {
+        it(`${role} ${expected ? 'may' : 'may not'} ${action}`, () => {
+          const d = authorizeRoomAction(role, action);
+          expect(d.allow).toBe(expected);
+          if (!d.allow) expect(d.code).toBe('FORBIDDEN');
+        });
+      } else {
+        it(`${role} ${action}: own ${expected.own}, other's ${expected.other}`, () => {
+          expect(authorizeRoomAction(role, action, { ownsObject: true }).allow).toBe(expected.own);
+          expect(authorizeRoomAction(role, action, { ownsObject: false }).allow).toBe(expected.other);
+          expect(authorizeRoomAction(role, action, {}).allow).toBe(expected.other);
+        });
+      }
+    }
+  }
+
+  it('denies unknown actions and unknown roles by default', () => {
+    expect(authorizeRoomAction('host', 'object.explode' as RoomAction).allow).toBe(false);
+    expect(authorizeRoomAction('janitor' as RoomRole, 'pose.update').allow).toBe(false);
+    expect(authorizeRoomAction('host', '__proto__' as RoomAction).allow).toBe(false);
+  });
+});
+
+describe('administration policy', () => {
+  const admin = { userId: 'a', name: 'A', admin: true };
+  const user = { userId: 'u', name: 'U', admin: false };
+  const actions: AdminAction[] = ['room.create', 'room.update', 'room.delete', 'room.list-all', 'room.read-any'];
+
+  it.each(actions)('%s: admins only', (action) => {
+    expect(authorizeAdmin(admin, action).allow).toBe(true);
+    expect(authorizeAdmin(user, action)).toMatchObject({ allow: false, code: 'ADMIN_REQUIRED' });
+  });
+
+  it('room details: admins and invited users only', () => {
+    expect(authorizeRoomRead(admin, null).allow).toBe(true);
+    expect(authorizeRoomRead(user, 'observer').allow).toBe(true);
+    expect(authorizeRoomRead(user, null).allow).toBe(false);
+  });
+
+  it.each(ROOM_ROLES)('tickets carry the invited role (%s)', (role) => {
+    expect(ticketRole(user, role)).toEqual({ allow: true, role });
+    expect(ticketRole(admin, role)).toEqual({ allow: true, role });
+  });
+
+  it('an uninvited admin gets observer; an uninvited user gets nothing', () => {
+    expect(ticketRole(admin, null)).toEqual({ allow: true, role: 'observer' });
+    expect(ticketRole(user, null)).toMatchObject({ allow: false, code: 'NOT_INVITED' });
+  });
+
+  it('observers default to de-identified, narrower scopes; others to patient/*.rs', () => {
+    expect(defaultScopes('observer')).toContain('deidentified');
+    expect(defaultScopes('observer')).not.toContain('patient/*.rs');
+    for (const role of ['host', 'clinician', 'specialist', 'surgeon'] as const) expect(defaultScopes(role)).toEqual(['patient/*.rs']);
+  });
+});
