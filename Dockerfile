@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+# Stage 1: install production dependencies from the lockfile.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# Stage 2: the runtime image (no compilers, no dev dependencies, non-root).
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production PORT=2567 HOST=0.0.0.0
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY shared ./shared
+COPY server ./server
+COPY client/src ./client/src
+COPY migrations ./migrations
+USER node
+EXPOSE 2567
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2567)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "--import", "tsx", "server/src/main.ts"]
