@@ -29,6 +29,10 @@ describe('clinic room', () => {
   it('two participants see each other and each other\'s poses (quantized within 1 mm)', async () => {
     const room = await roomWith([{ userId: 'ana', role: 'host' }, { userId: 'ben', role: 'clinician' }]);
     const a = await join('ana', room.id);
+    const joinedSeenByA: string[] = [];
+    const leftSeenByA: string[] = [];
+    a.onParticipantJoin((p) => joinedSeenByA.push(p.userId));
+    a.onParticipantLeave((p) => leftSeenByA.push(p.userId));
     const b = await join('ben', room.id);
 
     await eventually(() => a.participants().length === 2 && b.participants().length === 2);
@@ -57,9 +61,11 @@ describe('clinic room', () => {
       const p = b.participants().find((x) => x.userId === 'ana')!;
       return Math.abs(b.avatarPose(p).head.p[0] - 50) < 0.002;
     });
-    await a.leave();
-    await eventually(() => b.participants().length === 1);
+    expect(joinedSeenByA).toEqual(['ana', 'ben']);
     await b.leave();
+    await eventually(() => leftSeenByA.length === 1);
+    expect(leftSeenByA).toEqual(['ben']);
+    await a.leave();
   });
 
   it('grab lock: one holder at a time, released when the holder leaves', async () => {
@@ -87,8 +93,11 @@ describe('clinic room', () => {
     expect(holder.state.objects.get('heart')!.px).toBe(0);
 
     // The holder moves it; everyone sees the move.
+    let changes = 0;
+    other.onObjectChange(other.state.objects.get('heart')!, () => changes++);
     holder.move('heart', { position: [0.25, 1.5, -0.75], rotation: [0, 0, 0, 1], scale: [2, 2, 2] });
     await eventually(() => other.state.objects.get('heart')!.px === 0.25 && other.state.objects.get('heart')!.sx === 2);
+    expect(changes).toBeGreaterThan(0);
 
     // Leaving releases the lock, and the other can take it.
     await holder.leave();

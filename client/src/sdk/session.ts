@@ -108,6 +108,29 @@ export class ClinicSession {
     };
   }
 
+  // ---- typed state callbacks (fire for existing entries too) ---------------------
+
+  onParticipantJoin(cb: (p: ParticipantState, sessionId: string) => void): () => void {
+    return this.callbacks.onAdd('participants', cb);
+  }
+
+  onParticipantLeave(cb: (p: ParticipantState, sessionId: string) => void): () => void {
+    return this.callbacks.onRemove('participants', cb);
+  }
+
+  onObjectAdd(cb: (o: SceneObjectState, id: string) => void): () => void {
+    return this.callbacks.onAdd('objects', cb);
+  }
+
+  onObjectRemove(cb: (o: SceneObjectState, id: string) => void): () => void {
+    return this.callbacks.onRemove('objects', cb);
+  }
+
+  /** Any field of this object changed (moved, grabbed, released). */
+  onObjectChange(obj: SceneObjectState, cb: () => void): () => void {
+    return this.callbacks.onChange(obj, cb);
+  }
+
   // ---- events ------------------------------------------------------------------
 
   onError(listener: (e: ErrorNotice) => void): () => void {
