@@ -4,11 +4,13 @@ import { matchMaker, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import express from 'express';
 import { CLINIC_ROOM } from '../../shared/src/protocol.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
 import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
 import { loadOrCreateSigningKey } from './auth/keys.ts';
 import { TicketService } from './auth/tickets.ts';
 import type { Config } from './config.ts';
+import { CasesRepo } from './db/cases.repo.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { KeysRepo } from './db/keys.repo.ts';
 import { migrate } from './db/migrate.ts';
@@ -17,9 +19,12 @@ import { RoomsRepo } from './db/rooms.repo.ts';
 import { SceneRepo } from './db/scene.repo.ts';
 import { seedDemo } from './db/seed.ts';
 import { UsersRepo } from './db/users.repo.ts';
+import { auditRoutes } from './http/audit.routes.ts';
+import { casesRoutes } from './http/cases.routes.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
+import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { defineClinicRoom } from './rooms/clinic.room.ts';
@@ -30,6 +35,7 @@ export interface App {
   url: string;
   port: number;
   pool: Pool;
+  audit: AuditLog;
   logger: Logger;
   devIdentity: boolean;
   demoSeeded: boolean;
@@ -62,6 +68,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const rooms = new RoomsRepo(pool);
   const scene = new SceneRepo(pool);
   const users = new UsersRepo(pool);
+  const cases = new CasesRepo(pool);
+  const audit = new AuditLog(pool);
   const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
   const live = new LiveRooms();
 
@@ -81,10 +89,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
-  web.use(express.json({ limit: '1mb' }));
   web.use(healthRoutes(pool, () => shuttingDown));
+  web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
+  web.use(express.json({ limit: '1mb' }));
   if (devIssuer) web.use(devRoutes(devIssuer));
-  web.use(roomsRoutes({ rooms, users, tickets, identity, live, endpoint: () => baseUrl }));
+  web.use(participantsRoutes({ rooms, identity, live, audit }));
+  web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, endpoint: () => baseUrl }));
+  web.use(auditRoutes({ audit, identity }));
 
   const httpServer = http.createServer(web);
   const gameServer = new Server({
@@ -98,9 +109,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     defineClinicRoom({
       rooms,
       scene,
+      cases,
       tickets,
       live,
+      audit,
       logger,
+      breakGlass: config.breakGlass,
       reconnectSeconds: overrides.reconnectSeconds ?? 30,
       flushIntervalMs: overrides.flushIntervalMs ?? 1000,
     }),
@@ -123,11 +137,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       await live.flushAll().catch((err: unknown) => logger.error({ err }, 'flush before shutdown failed'));
       await gameServer.gracefullyShutdown(false);
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await audit.flush().catch((err: unknown) => logger.error({ err }, 'audit flush at shutdown failed'));
       await pool.end();
       if (embedded) await embedded.stop();
     })());
 
-  return { url: baseUrl, port, pool, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+  return { url: baseUrl, port, pool, audit, logger, devIdentity: devIssuer !== null, demoSeeded, close };
 }
 
 /** Route Colyseus' own logging into ours at debug level (its info lines are chatty). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RoomRole } from '../../shared/src/roles.ts';
 
 /**
  * The only reader of the environment. `loadConfig` is pure (takes the env as
@@ -22,6 +23,13 @@ const EnvSchema = z.object({
   TICKET_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).optional()),
+  BREAK_GLASS_SELF_GRANT_ROLES: z
+    .string()
+    .default('surgeon')
+    .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(RoomRole)),
+  BREAK_GLASS_MINUTES: z.coerce.number().positive().max(240).default(15),
+  BREAK_GLASS_PENDING_MINUTES: z.coerce.number().positive().max(240).default(10),
 });
 
 export type AuthConfig =
@@ -43,6 +51,7 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** Seed the demo room when it does not exist (defaults to on for the embedded database). */
   seedDemo: boolean;
+  breakGlass: { selfGrantRoles: RoomRole[]; grantMs: number; pendingMs: number };
 }
 
 export class ConfigError extends Error {
@@ -87,5 +96,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : !e.DATABASE_URL,
+    breakGlass: {
+      selfGrantRoles: e.BREAK_GLASS_SELF_GRANT_ROLES,
+      grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),
+      pendingMs: Math.round(e.BREAK_GLASS_PENDING_MINUTES * 60_000),
+    },
   };
 }

@@ -5,6 +5,7 @@
 export const ErrorCodes = {
   // request shape
   BODY_INVALID: { status: 400, message: 'Request body is invalid' },
+  QUERY_INVALID: { status: 400, message: 'Query parameters are invalid' },
   MESSAGE_INVALID: { status: 400, message: 'Message payload is invalid' },
   MESSAGE_UNKNOWN: { status: 400, message: 'Unknown message type' },
   PROTOCOL_MISMATCH: { status: 426, message: 'Client protocol version is not supported' },
@@ -21,11 +22,17 @@ export const ErrorCodes = {
   // authorization
   FORBIDDEN: { status: 403, message: 'This action is not allowed for your role' },
   ADMIN_REQUIRED: { status: 403, message: 'Administrator access is required' },
+  SCOPE_DENIED: { status: 403, message: 'Your scopes do not allow this data' },
+  TICKET_REVOKED: { status: 401, message: 'Room ticket has been revoked' },
   // resources
   NOT_FOUND: { status: 404, message: 'Not found' },
   ROOM_NOT_FOUND: { status: 404, message: 'Room not found' },
   ROOM_CLOSED: { status: 410, message: 'Room has been closed' },
   OBJECT_NOT_FOUND: { status: 404, message: 'Scene object not found' },
+  CASE_NOT_FOUND: { status: 404, message: 'Case not found' },
+  REQUEST_NOT_FOUND: { status: 404, message: 'Access request not found or no longer pending' },
+  NO_CASE: { status: 409, message: 'This room has no case' },
+  BREAK_GLASS_PENDING: { status: 409, message: 'You already have a pending emergency access request' },
   OBJECT_EXISTS: { status: 409, message: 'A scene object with this id already exists' },
   OBJECT_LOCKED: { status: 409, message: 'Scene object is held by another participant' },
   OBJECT_NOT_HELD: { status: 409, message: 'You are not holding this scene object' },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RoomKind, RoomRole } from './roles.ts';
+import { CASE_RESOURCE_TYPES } from './fhir.ts';
 
 /** HTTP request and response bodies. */
 export const UserId = z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'user ids are 1–128 of A-Z a-z 0-9 . _ @ : -');
@@ -8,6 +9,8 @@ export const DevLoginBody = z.strictObject({
   userId: UserId,
   name: z.string().trim().min(1).max(120),
   admin: z.boolean().optional(),
+  /** SMART scopes the development identity token carries (for direct case reads). */
+  scopes: z.array(z.string().max(100)).max(20).optional(),
 });
 export type DevLoginBody = z.infer<typeof DevLoginBody>;
 export interface DevLoginResponse {
@@ -15,7 +18,18 @@ export interface DevLoginResponse {
   expiresAt: string;
 }
 
-export const ParticipantInput = z.strictObject({ userId: UserId, role: RoomRole });
+/** SMART v2 style: `patient/<Type|*>.<cruds>` (read needs r or s) or `deidentified`. */
+export const Scope = z
+  .string()
+  .regex(new RegExp(`^(deidentified|patient/(\\*|${CASE_RESOURCE_TYPES.join('|')})\\.([cruds]{1,5}|read))$`), 'scopes are patient/<Type|*>.<cruds> or deidentified');
+export const Scopes = z.array(Scope).max(20);
+
+export const ParticipantInput = z.strictObject({
+  userId: UserId,
+  role: RoomRole,
+  /** Explicit scopes; omitted → the role's defaults. */
+  scopes: Scopes.optional(),
+});
 export type ParticipantInput = z.infer<typeof ParticipantInput>;
 
 const participants = z
@@ -44,6 +58,17 @@ export type PatchRoomBody = z.input<typeof PatchRoomBody>;
 export interface ParticipantDto {
   userId: string;
   role: RoomRole;
+  /** null → the role's default scopes */
+  scopes?: string[] | null;
+}
+
+export const ParticipantUpdateBody = z.strictObject({ role: RoomRole, scopes: Scopes.nullable().optional() });
+export type ParticipantUpdateBody = z.input<typeof ParticipantUpdateBody>;
+
+export interface CaseImportResponse {
+  caseId: string;
+  patientId: string;
+  resources: number;
 }
 export interface RoomDto {
   id: string;
@@ -62,6 +87,7 @@ export interface TicketResponse {
   expiresAt: string;
   roomId: string;
   role: RoomRole;
+  scopes: string[];
   /** WebSocket/HTTP endpoint the Colyseus client connects to. */
   endpoint: string;
 }

@@ -5,3 +5,4 @@ export * from './protocol.ts';
 export * from './http.ts';
 export * from './state.ts';
 export * from './quantize.ts';
+export * from './fhir.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CaseResourceType } from './fhir.ts';
 
 /**
  * Room message schemas (client → server). Every message name is `noun.verb`.
@@ -35,14 +36,24 @@ export const PoseUpdate = z.strictObject({
 export const ObjectGrab = z.strictObject({ objectId: ObjectId });
 export const ObjectMove = z.strictObject({ objectId: ObjectId, transform: Transform });
 export const ObjectRelease = z.strictObject({ objectId: ObjectId, transform: Transform.optional() });
+/** A model may show a case resource (an ImagingStudy or DocumentReference of the room's case). */
+export const ResourceRef = z.string().regex(/^(ImagingStudy|DocumentReference)\/[0-9a-f-]{36}$/, 'must be ImagingStudy/<id> or DocumentReference/<id>');
 export const ObjectAdd = z.strictObject({
   id: ObjectId.optional(),
   kind: ObjectKind,
   asset: AssetRef,
-  label: z.string().max(120).optional(),
+  label: z.string().max(500).optional(),
+  resourceRef: ResourceRef.optional(),
   transform: Transform,
 });
 export const ObjectRemove = z.strictObject({ objectId: ObjectId });
+
+export const BreakGlassRequest = z.strictObject({
+  resourceTypes: z.array(CaseResourceType).min(1).max(8),
+  reason: z.string().trim().min(10, 'give a reason of at least 10 characters').max(500),
+});
+export const AccessApprove = z.strictObject({ requestId: ObjectId });
+export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: z.string().max(500).optional() });
 
 /** Every client → server room message, by name. */
 export const ClientMessages = {
@@ -52,6 +63,9 @@ export const ClientMessages = {
   'object.release': ObjectRelease,
   'object.add': ObjectAdd,
   'object.remove': ObjectRemove,
+  'access.breakGlass': BreakGlassRequest,
+  'access.approve': AccessApprove,
+  'access.deny': AccessDeny,
 } as const;
 export type ClientMessageName = keyof typeof ClientMessages;
 export type ClientMessage<N extends ClientMessageName> = z.infer<(typeof ClientMessages)[N]>;

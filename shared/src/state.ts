@@ -57,6 +57,10 @@ export const SceneObjectState = schema(
     sz: t.float32().default(1),
     /** sessionId of the holder, '' when free. */
     grabbedBy: t.string(),
+    /** Case resource this model shows ('' for none); only sent to those who may read it. */
+    resourceRef: t.string(),
+    /** Server-only: the author's access an annotation carries ('' = visible to all). */
+    authorScope: t.string().noSync(),
   },
   'SceneObject',
 );
@@ -67,17 +71,55 @@ export const RoomInfoState = schema(
     roomId: t.string(),
     title: t.string(),
     kind: t.string(),
+    caseId: t.string(),
     protocolVersion: t.uint8(),
   },
   'RoomInfo',
 );
 export type RoomInfoState = SchemaType<typeof RoomInfoState>;
 
+/**
+ * One case resource as one participant may see it: the identified original or
+ * its de-identified copy, as FHIR JSON. Each client's StateView holds only the
+ * entries its access allows, so nothing else is ever encoded toward it.
+ */
+export const CaseEntryState = schema(
+  {
+    key: t.string(),
+    resourceType: t.string(),
+    variant: t.string(),
+    json: t.string(),
+  },
+  'CaseEntry',
+);
+export type CaseEntryState = SchemaType<typeof CaseEntryState>;
+
+/** A break-glass request, visible to the requester and the hosts. */
+export const AccessRequestState = schema(
+  {
+    id: t.string(),
+    userId: t.string(),
+    name: t.string(),
+    resourceTypes: t.string(),
+    reason: t.string(),
+    /** pending | approved | denied | expired */
+    status: t.string(),
+    /** ms since epoch: when a pending request lapses or a grant ends. */
+    expiresAt: t.float64(),
+  },
+  'AccessRequest',
+);
+export type AccessRequestState = SchemaType<typeof AccessRequestState>;
+
 export const ClinicState = schema(
   {
     info: t.ref(RoomInfoState).default(() => new RoomInfoState()),
     participants: t.map(ParticipantState),
-    objects: t.map(SceneObjectState),
+    /** Filtered per client: annotations carry their author's access, models their resource's type. */
+    objects: t.map(SceneObjectState).view(),
+    /** Filtered per client by scope (see CaseEntryState). */
+    caseEntries: t.map(CaseEntryState).view(),
+    accessRequests: t.map(AccessRequestState).view(),
   },
   'ClinicState',
 );

@@ -30,11 +30,11 @@ describe('rooms API', () => {
       participants: [{ userId: 'vic', role: 'host' }, { userId: 'wen', role: 'observer' }],
     });
     expect(room).toMatchObject({ title: 'Tumour board', kind: 'case-conference', status: 'open', caseId: null, live: false });
-    expect(room.participants).toEqual([{ userId: 'vic', role: 'host' }, { userId: 'wen', role: 'observer' }]);
+    expect(room.participants).toEqual([{ userId: 'vic', role: 'host', scopes: null }, { userId: 'wen', role: 'observer', scopes: null }]);
     expect(await admin.api.getRoom(room.id)).toEqual(room);
 
     const patched = await admin.api.updateRoom(room.id, { kind: 'surgical-guidance', participants: [{ userId: 'vic', role: 'surgeon' }] });
-    expect(patched).toMatchObject({ title: 'Tumour board', kind: 'surgical-guidance', participants: [{ userId: 'vic', role: 'surgeon' }] });
+    expect(patched).toMatchObject({ title: 'Tumour board', kind: 'surgical-guidance', participants: [{ userId: 'vic', role: 'surgeon', scopes: null }] });
 
     await admin.api.closeRoom(room.id);
     await expect(admin.api.getRoom(room.id)).resolves.toMatchObject({ status: 'closed' });

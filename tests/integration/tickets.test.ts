@@ -112,7 +112,7 @@ describe('room tickets', () => {
     await expect(rita.api.getTicket('not-a-uuid')).rejects.toBeInstanceOf(ConsiliumError);
   });
 
-  it('a user removed from the room after getting a ticket cannot join with it', async () => {
+  it('a user removed from the room after getting a ticket cannot join with it (revoked)', async () => {
     const id = (await server.createRoom({ participants: [{ userId: 'tom', role: 'clinician' }] })).id;
     const tom = await server.as('tom');
     const t = await tom.api.getTicket(id);
@@ -120,7 +120,7 @@ describe('room tickets', () => {
     // The room goes live with someone else, then tom is uninvited.
     await admin.api.updateRoom(id, { participants: [{ userId: 'ula', role: 'host' }] });
     const ula = await (await server.as('ula')).join(id);
-    await expect(tom.joinWithTicket(t)).rejects.toMatchObject({ code: 'NOT_INVITED' });
+    await expect(tom.joinWithTicket(t)).rejects.toMatchObject({ code: 'TICKET_REVOKED' });
     await ula.leave();
   });
 });

@@ -5,6 +5,9 @@ import { CLIENT_MESSAGE_NAMES, ROOM_ROLES, type RoomRole } from '../../shared/sr
 /** The expected matrix, written out in full so a change to the policy must change this table too. */
 const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; other: boolean }>> = {
   'pose.update': { host: true, clinician: true, specialist: true, surgeon: true, observer: true },
+  'access.breakGlass': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'access.approve': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
+  'access.deny': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   'object.grab': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.move': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.release': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
@@ -50,9 +53,9 @@ describe('room policy: every action × role', () => {
 });
 
 describe('administration policy', () => {
-  const admin = { userId: 'a', name: 'A', admin: true };
-  const user = { userId: 'u', name: 'U', admin: false };
-  const actions: AdminAction[] = ['room.create', 'room.update', 'room.delete', 'room.list-all', 'room.read-any'];
+  const admin = { userId: 'a', name: 'A', admin: true, scopes: [] };
+  const user = { userId: 'u', name: 'U', admin: false, scopes: ['patient/*.rs'] };
+  const actions: AdminAction[] = ['room.create', 'room.update', 'room.delete', 'room.list-all', 'room.read-any', 'case.import', 'case.delete', 'case.ingest', 'audit.read'];
 
   it.each(actions)('%s: admins only', (action) => {
     expect(authorizeAdmin(admin, action).allow).toBe(true);

@@ -22,7 +22,8 @@ export class DevIssuer {
   async login(body: DevLoginBody): Promise<DevLoginResponse> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + DEV_TOKEN_TTL_SECONDS;
-    const token = await new SignJWT({ name: body.name, scope: body.admin ? `openid ${ADMIN_SCOPE}` : 'openid' })
+    const scope = ['openid', ...(body.admin ? [ADMIN_SCOPE] : []), ...(body.scopes ?? [])].join(' ');
+    const token = await new SignJWT({ name: body.name, scope })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.key.kid, typ: 'JWT' })
       .setIssuer(DEV_ISSUER)
       .setAudience(DEV_AUDIENCE)

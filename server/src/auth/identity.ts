@@ -62,7 +62,8 @@ export function createIdentityVerifier(settings: IdentitySettings): IdentityVeri
       if (!/^[A-Za-z0-9._@:-]{1,128}$/.test(userId)) throw new AppError('AUTH_INVALID', 'Unsupported subject identifier');
       const nameClaim = payload['name'] ?? payload['preferred_username'];
       const name = typeof nameClaim === 'string' && nameClaim.trim() ? nameClaim.trim().slice(0, 120) : userId;
-      return { userId, name, admin: claimedScopes(payload).has(ADMIN_SCOPE) };
+      const scopes = claimedScopes(payload);
+      return { userId, name, admin: scopes.has(ADMIN_SCOPE), scopes: [...scopes] };
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { ClientMessageName } from '../../../shared/src/messages.ts';
 import type { ErrorCode } from '../../../shared/src/errors.ts';
 import type { RoomRole } from '../../../shared/src/roles.ts';
+import { CASE_RESOURCE_TYPES, type CaseResourceType } from '../../../shared/src/fhir.ts';
 
 /**
  * The one place that decides what each role may do. Deny by default: an
@@ -25,6 +26,10 @@ const EVERYONE: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surge
 
 const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
   'pose.update': (role) => EVERYONE.includes(role),
+  // Emergency access is for the clinical team; observers (students, guests) cannot ask.
+  'access.breakGlass': (role) => EDITORS.includes(role),
+  'access.approve': (role) => role === 'host',
+  'access.deny': (role) => role === 'host',
   'object.grab': (role) => EDITORS.includes(role),
   'object.move': (role) => EDITORS.includes(role),
   'object.release': (role) => EDITORS.includes(role),
@@ -45,9 +50,20 @@ export interface Principal {
   userId: string;
   name: string;
   admin: boolean;
+  /** Scopes from the identity token (SMART `patient/...` scopes decide direct case reads). */
+  scopes: readonly string[];
 }
 
-export type AdminAction = 'room.create' | 'room.update' | 'room.delete' | 'room.list-all' | 'room.read-any';
+export type AdminAction =
+  | 'room.create'
+  | 'room.update'
+  | 'room.delete'
+  | 'room.list-all'
+  | 'room.read-any'
+  | 'case.import'
+  | 'case.delete'
+  | 'case.ingest'
+  | 'audit.read';
 
 export function authorizeAdmin(principal: Principal, action: AdminAction): Decision {
   return principal.admin ? allow : deny('ADMIN_REQUIRED', `${action} requires ${'consilium:admin'}`);
@@ -57,6 +73,12 @@ export function authorizeAdmin(principal: Principal, action: AdminAction): Decis
 export function authorizeRoomRead(principal: Principal, invitedRole: RoomRole | null): Decision {
   if (principal.admin || invitedRole !== null) return allow;
   return deny('NOT_FOUND', 'not invited');
+}
+
+/** Participants of a live room may be re-scoped or removed by an admin or by that room's host. */
+export function authorizeParticipantChange(principal: Principal, callerRoleInRoom: RoomRole | null): Decision {
+  if (principal.admin || callerRoleInRoom === 'host') return allow;
+  return deny('FORBIDDEN', 'only an administrator or the room host may change participants');
 }
 
 /**
@@ -88,4 +110,89 @@ const DEFAULT_SCOPES: Record<RoomRole, readonly string[]> = {
 
 export function defaultScopes(role: RoomRole): string[] {
   return [...DEFAULT_SCOPES[role]];
+}
+
+/** What patient data a participant may receive. */
+export interface DataAccess {
+  /** false: only de-identified copies, never the identified resources. */
+  identified: boolean;
+  types: ReadonlySet<CaseResourceType>;
+}
+
+export const NO_ACCESS: DataAccess = { identified: false, types: new Set() };
+
+const SCOPE_RE = /^patient\/(\*|[A-Za-z]+)\.([cruds]+)$/;
+
+/**
+ * Parse SMART v2 scopes (`patient/<Type|*>.<cruds>`, plus `deidentified`).
+ * Only read/search (`r` or `s`) grant anything here; unknown scopes and
+ * resource types are ignored (deny by default). Legacy v1 `.read` is accepted.
+ */
+export function parseScopes(scopes: string | readonly string[]): DataAccess {
+  const list = typeof scopes === 'string' ? scopes.split(/\s+/).filter(Boolean) : scopes;
+  const types = new Set<CaseResourceType>();
+  let identified = true;
+  for (const raw of list) {
+    if (raw === 'deidentified') {
+      identified = false;
+      continue;
+    }
+    const scope = raw.replace(/\.read$/, '.rs');
+    const m = SCOPE_RE.exec(scope);
+    if (!m || !/[rs]/.test(m[2]!)) continue;
+    if (m[1] === '*') CASE_RESOURCE_TYPES.forEach((t) => types.add(t));
+    else if ((CASE_RESOURCE_TYPES as readonly string[]).includes(m[1]!)) types.add(m[1] as CaseResourceType);
+  }
+  return { identified, types };
+}
+
+/** Valid scope strings for provisioning (explicit scopes per participant). */
+export function isKnownScope(scope: string): boolean {
+  if (scope === 'deidentified') return true;
+  const m = SCOPE_RE.exec(scope.replace(/\.read$/, '.rs'));
+  return m !== null && (m[1] === '*' || (CASE_RESOURCE_TYPES as readonly string[]).includes(m[1]!));
+}
+
+/** Break-glass adds read access to more resource types; it never turns a de-identified view into an identified one. */
+export function withGrants(access: DataAccess, granted: Iterable<CaseResourceType>): DataAccess {
+  const types = new Set(access.types);
+  for (const t of granted) types.add(t);
+  return { identified: access.identified, types };
+}
+
+/**
+ * Which copy of a resource type a participant receives, if any.
+ * The patient summary is special: in a de-identified view, its de-identified
+ * form (gender and age band only, both permitted by Safe Harbor) accompanies
+ * any other readable type, so the data has a subject to refer to.
+ */
+export function resourceVariant(access: DataAccess, type: CaseResourceType): 'identified' | 'deidentified' | null {
+  const readable = access.types.has(type) || (type === 'Patient' && !access.identified && access.types.size > 0);
+  if (!readable) return null;
+  return access.identified ? 'identified' : 'deidentified';
+}
+
+/** May `viewer` see something produced under `author`'s access (e.g. an annotation quoting patient data)? */
+export function accessCovers(viewer: DataAccess, author: DataAccess): boolean {
+  if (author.identified && !viewer.identified) return false;
+  for (const t of author.types) if (!viewer.types.has(t)) return false;
+  return true;
+}
+
+export function accessToScope(access: DataAccess): string {
+  return [...(access.identified ? [] : ['deidentified']), ...[...access.types].sort().map((t) => `patient/${t}.rs`)].join(' ');
+}
+
+// ---- break-glass ----------------------------------------------------------------
+
+export const BREAK_GLASS_DEFAULT_MINUTES = 15;
+
+/**
+ * Emergency access: roles listed in `selfGrantRoles` (configuration; surgeons
+ * by default, who cannot wait mid-operation) get it at once for a limited
+ * time; everyone else who may ask needs the host's approval. Always audited.
+ */
+export function breakGlassMode(role: RoomRole, selfGrantRoles: readonly RoomRole[]): 'self-grant' | 'approval' | null {
+  if (!authorizeRoomAction(role, 'access.breakGlass').allow) return null;
+  return selfGrantRoles.includes(role) ? 'self-grant' : 'approval';
 }

@@ -24,6 +24,7 @@ export interface TicketClaims {
   /** Uninvited administrator entering as observer. */
   admin: boolean;
   jti: string;
+  iat: number;
   exp: number;
 }
 
@@ -44,7 +45,7 @@ export class TicketService {
     this.publicKey = importJWK(key.publicJwk, 'EdDSA') as Promise<CryptoKey>;
   }
 
-  async issue(input: Omit<TicketClaims, 'jti' | 'exp'>): Promise<IssuedTicket> {
+  async issue(input: Omit<TicketClaims, 'jti' | 'exp' | 'iat'>): Promise<IssuedTicket> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + this.ttlSeconds;
     const jti = randomUUID();
@@ -58,7 +59,7 @@ export class TicketService {
       .setNotBefore(now)
       .setExpirationTime(exp)
       .sign(this.key.privateKey);
-    return { ticket, expiresAt: new Date(exp * 1000), claims: { ...input, jti, exp } };
+    return { ticket, expiresAt: new Date(exp * 1000), claims: { ...input, jti, iat: now, exp } };
   }
 
   /** Verify a ticket for `roomId`; throws AppError with TICKET_* codes. */
@@ -72,7 +73,7 @@ export class TicketService {
         algorithms: ['EdDSA'],
         typ: TICKET_TYPE,
         clockTolerance: 5,
-        requiredClaims: ['sub', 'exp', 'jti', 'room', 'role'],
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'room', 'role'],
       }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new AppError('TICKET_EXPIRED');
@@ -91,6 +92,7 @@ export class TicketService {
       scope: typeof payload['scope'] === 'string' ? payload['scope'] : '',
       admin: payload['admin'] === true,
       jti: payload.jti!,
+      iat: payload.iat!,
       exp: payload.exp!,
     };
   }

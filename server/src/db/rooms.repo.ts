@@ -64,11 +64,11 @@ export class RoomsRepo {
     const { rows } = await this.pool.query<RoomRow>(`SELECT * FROM rooms WHERE id = $1`, [id]);
     const row = rows[0];
     if (!row) return null;
-    const participants = await this.pool.query<{ user_id: string; role: RoomRole }>(
-      `SELECT user_id, role FROM room_participants WHERE room_id = $1 ORDER BY added_at, user_id`,
+    const participants = await this.pool.query<ParticipantRow>(
+      `SELECT user_id, role, scopes FROM room_participants WHERE room_id = $1 ORDER BY added_at, user_id`,
       [id],
     );
-    return toRecord(row, participants.rows.map((p) => ({ userId: p.user_id, role: p.role })));
+    return toRecord(row, participants.rows.map(toParticipant));
   }
 
   /** Open rooms; all of them, or those a user is invited to. */
@@ -81,25 +81,46 @@ export class RoomsRepo {
         )
       : await this.pool.query<RoomRow>(`SELECT * FROM rooms WHERE status = 'open' ORDER BY created_at DESC`);
     if (rows.length === 0) return [];
-    const parts = await this.pool.query<{ room_id: string; user_id: string; role: RoomRole }>(
-      `SELECT room_id, user_id, role FROM room_participants WHERE room_id = ANY($1) ORDER BY added_at, user_id`,
+    const parts = await this.pool.query<ParticipantRow & { room_id: string }>(
+      `SELECT room_id, user_id, role, scopes FROM room_participants WHERE room_id = ANY($1) ORDER BY added_at, user_id`,
       [rows.map((r) => r.id)],
     );
     const byRoom = new Map<string, ParticipantDto[]>();
     for (const p of parts.rows) {
       const list = byRoom.get(p.room_id) ?? [];
-      list.push({ userId: p.user_id, role: p.role });
+      list.push(toParticipant(p));
       byRoom.set(p.room_id, list);
     }
     return rows.map((r) => toRecord(r, byRoom.get(r.id) ?? []));
   }
 
-  async participantRole(roomId: string, userId: string): Promise<RoomRole | null> {
-    const { rows } = await this.pool.query<{ role: RoomRole }>(
-      `SELECT role FROM room_participants WHERE room_id = $1 AND user_id = $2`,
-      [roomId, userId],
+  /** Set one participant's role and scopes (adding them if needed). */
+  async setParticipant(roomId: string, p: ParticipantDto): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO room_participants (room_id, user_id, role, scopes) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (room_id, user_id) DO UPDATE SET role = EXCLUDED.role, scopes = EXCLUDED.scopes`,
+      [roomId, p.userId, p.role, p.scopes ?? null],
     );
-    return rows[0]?.role ?? null;
+    await this.pool.query(`UPDATE rooms SET updated_at = now() WHERE id = $1`, [roomId]);
+  }
+
+  /** Remove a participant and revoke every ticket issued to them for this room so far. */
+  async removeParticipant(roomId: string, userId: string): Promise<boolean> {
+    return withTransaction(this.pool, async (tx) => {
+      const res = await tx.query(`DELETE FROM room_participants WHERE room_id = $1 AND user_id = $2`, [roomId, userId]);
+      await revoke(tx, roomId, [userId]);
+      await tx.query(`UPDATE rooms SET updated_at = now() WHERE id = $1`, [roomId]);
+      return (res.rowCount ?? 0) > 0;
+    });
+  }
+
+  /** Was this ticket (issued at `issuedAt`, seconds) revoked? */
+  async isTicketRevoked(roomId: string, userId: string, issuedAt: number): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      `SELECT 1 FROM ticket_revocations WHERE room_id = $1 AND user_id = $2 AND revoked_at >= to_timestamp($3)`,
+      [roomId, userId, issuedAt],
+    );
+    return rows.length > 0;
   }
 
   async update(id: string, changes: RoomChanges): Promise<RoomRecord | null> {
@@ -135,17 +156,38 @@ export class RoomsRepo {
 }
 
 async function replaceParticipants(tx: PoolClient, roomId: string, participants: ParticipantDto[]): Promise<void> {
-  await tx.query(`DELETE FROM room_participants WHERE room_id = $1 AND NOT (user_id = ANY($2))`, [
-    roomId,
-    participants.map((p) => p.userId),
-  ]);
+  const removed = await tx.query<{ user_id: string }>(
+    `DELETE FROM room_participants WHERE room_id = $1 AND NOT (user_id = ANY($2)) RETURNING user_id`,
+    [roomId, participants.map((p) => p.userId)],
+  );
+  await revoke(tx, roomId, removed.rows.map((r) => r.user_id));
   for (const p of participants) {
     await tx.query(
-      `INSERT INTO room_participants (room_id, user_id, role) VALUES ($1, $2, $3)
-       ON CONFLICT (room_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
-      [roomId, p.userId, p.role],
+      `INSERT INTO room_participants (room_id, user_id, role, scopes) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (room_id, user_id) DO UPDATE SET role = EXCLUDED.role, scopes = EXCLUDED.scopes`,
+      [roomId, p.userId, p.role, p.scopes ?? null],
     );
   }
+}
+
+async function revoke(tx: PoolClient, roomId: string, userIds: string[]): Promise<void> {
+  for (const userId of userIds) {
+    await tx.query(
+      `INSERT INTO ticket_revocations (room_id, user_id) VALUES ($1, $2)
+       ON CONFLICT (room_id, user_id) DO UPDATE SET revoked_at = now()`,
+      [roomId, userId],
+    );
+  }
+}
+
+interface ParticipantRow {
+  user_id: string;
+  role: RoomRole;
+  scopes: string[] | null;
+}
+
+function toParticipant(p: ParticipantRow): ParticipantDto {
+  return { userId: p.user_id, role: p.role, scopes: p.scopes };
 }
 
 function toRecord(row: RoomRow, participants: ParticipantDto[]): RoomRecord {

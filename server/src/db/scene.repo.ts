@@ -7,26 +7,30 @@ export interface SceneObjectRecord {
   asset: string;
   label: string;
   createdBy: string;
+  /** Author's access for annotations ('' = visible to everyone in the room). */
+  authorScope: string;
+  /** Case resource a model shows ('' = none). */
+  resourceRef: string;
   px: number; py: number; pz: number;
   qx: number; qy: number; qz: number; qw: number;
   sx: number; sy: number; sz: number;
 }
 
-const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
+const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
 
 function values(o: SceneObjectRecord): unknown[] {
-  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
+  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.authorScope, o.resourceRef, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
 }
 
 export class SceneRepo {
   constructor(private readonly pool: Pool) {}
 
   async load(roomId: string): Promise<SceneObjectRecord[]> {
-    const { rows } = await this.pool.query<Omit<SceneObjectRecord, 'createdBy'> & { created_by: string }>(
+    const { rows } = await this.pool.query<Omit<SceneObjectRecord, 'createdBy' | 'authorScope' | 'resourceRef'> & { created_by: string; author_scope: string; resource_ref: string }>(
       `SELECT ${COLUMNS.join(', ')} FROM scene_objects WHERE room_id = $1 ORDER BY id`,
       [roomId],
     );
-    return rows.map(({ created_by, ...rest }) => ({ ...rest, createdBy: created_by }));
+    return rows.map(({ created_by, author_scope, resource_ref, ...rest }) => ({ ...rest, createdBy: created_by, authorScope: author_scope, resourceRef: resource_ref }));
   }
 
   /** Insert or update objects in one statement. */

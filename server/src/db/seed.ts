@@ -10,7 +10,7 @@ export const DEMO_USERS = [
   { userId: 'student.diaz', name: 'S. Diaz', role: 'observer' },
 ] as const;
 
-const I = { qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1 };
+const I = { qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1, authorScope: '', resourceRef: '' };
 const DEMO_OBJECTS: SceneObjectRecord[] = [
   { id: 'heart', kind: 'model', asset: 'builtin:heart', label: 'Heart', createdBy: 'dr.adams', px: 0, py: 1.2, pz: 0, ...I },
   { id: 'skull', kind: 'model', asset: 'builtin:skull', label: 'Skull', createdBy: 'dr.adams', px: -0.8, py: 1.2, pz: 0, ...I },

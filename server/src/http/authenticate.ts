@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import type { Principal } from '../auth/policy.ts';
+import { authorizeAdmin, type AdminAction, type Principal } from '../auth/policy.ts';
 import { AppError } from '../errors.ts';
 
 /** Requires `Authorization: Bearer <identity token>`; the verified principal goes to res.locals. */
@@ -18,6 +18,14 @@ export function principalOf(res: Response): Principal {
   const p = res.locals['principal'] as Principal | undefined;
   if (!p) throw new AppError('AUTH_REQUIRED');
   return p;
+}
+
+/** The caller, if the policy lets them perform this administrative action. */
+export function requireAdmin(res: Response, action: AdminAction): Principal {
+  const principal = principalOf(res);
+  const decision = authorizeAdmin(principal, action);
+  if (!decision.allow) throw new AppError(decision.code);
+  return principal;
 }
 
 export type { Request };

@@ -1,13 +1,14 @@
 import { Router, type Response } from 'express';
 import { CreateRoomBody, PatchRoomBody, type RoomDto, type TicketResponse } from '../../../shared/src/http.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { authorizeAdmin, authorizeRoomRead, defaultScopes, ticketRole, type AdminAction, type Principal } from '../auth/policy.ts';
+import { authorizeAdmin, authorizeRoomRead, defaultScopes, ticketRole } from '../auth/policy.ts';
 import type { TicketService } from '../auth/tickets.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
-import { authenticate, principalOf } from './authenticate.ts';
+import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
 export interface RoomsRoutesDeps {
@@ -16,6 +17,7 @@ export interface RoomsRoutesDeps {
   tickets: TicketService;
   identity: IdentityVerifier;
   live: LiveRooms;
+  audit: AuditLog;
   /** Base URL clients connect to (known once the server listens). */
   endpoint: () => string;
 }
@@ -35,13 +37,6 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   });
-
-  const requireAdmin = (res: Response, action: AdminAction): Principal => {
-    const principal = principalOf(res);
-    const decision = authorizeAdmin(principal, action);
-    if (!decision.allow) throw new AppError(decision.code);
-    return principal;
-  };
 
   /** The room if the caller may see it; 404 otherwise so ids do not leak. */
   const readableRoom = async (res: Response, id: string): Promise<RoomRecord> => {
@@ -63,6 +58,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       createdBy: principal.userId,
       participants: body.participants,
     });
+    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants } });
     res.status(201).json(toDto(room));
   });
 
@@ -79,21 +75,23 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
   });
 
   router.patch('/api/rooms/:id', async (req, res) => {
-    requireAdmin(res, 'room.update');
+    const principal = requireAdmin(res, 'room.update');
     const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
     const body = parseBody(PatchRoomBody, req.body);
     const room = await deps.rooms.update(id, body);
     if (!room) throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
+    await deps.audit.record({ actor: principal.userId, action: 'room.update', roomId: id, caseId: room.caseId, details: { changed: Object.keys(body), participants: room.participants } });
     deps.live.get(id)?.applyRoomChanges(room);
     res.json(toDto(room));
   });
 
   router.delete('/api/rooms/:id', async (req, res) => {
-    requireAdmin(res, 'room.delete');
+    const principal = requireAdmin(res, 'room.delete');
     const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
     if (!(await deps.rooms.close(id))) {
       throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
     }
+    await deps.audit.record({ actor: principal.userId, action: 'room.close', roomId: id });
     await deps.live.get(id)?.close();
     res.status(204).end();
   });
@@ -102,25 +100,32 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     const principal = principalOf(res);
     const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
     const room = await deps.rooms.get(id);
-    if (!room) throw new AppError('ROOM_NOT_FOUND');
-    if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
-    const invited = room.participants.find((p) => p.userId === principal.userId)?.role ?? null;
-    const decision = ticketRole(principal, invited);
-    if (!decision.allow) throw new AppError(decision.code);
+    const refuse = async (code: 'ROOM_NOT_FOUND' | 'ROOM_CLOSED' | 'NOT_INVITED') => {
+      await deps.audit.record({ actor: principal.userId, action: 'ticket.refused', outcome: 'failure', roomId: room ? id : null, details: { code } });
+      return new AppError(code);
+    };
+    if (!room) throw await refuse('ROOM_NOT_FOUND');
+    if (room.status !== 'open') throw await refuse('ROOM_CLOSED');
+    const invitation = room.participants.find((p) => p.userId === principal.userId) ?? null;
+    const decision = ticketRole(principal, invitation?.role ?? null);
+    if (!decision.allow) throw await refuse('NOT_INVITED');
+    const scopes = invitation?.scopes ?? defaultScopes(decision.role);
     await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
     const issued = await deps.tickets.issue({
       sub: principal.userId,
       name: principal.name,
       room: room.id,
       role: decision.role,
-      scope: defaultScopes(decision.role).join(' '),
-      admin: invited === null && principal.admin,
+      scope: scopes.join(' '),
+      admin: invitation === null && principal.admin,
     });
+    await deps.audit.record({ actor: principal.userId, action: 'ticket.issued', roomId: room.id, caseId: room.caseId, details: { jti: issued.claims.jti, role: decision.role, scope: issued.claims.scope, expiresAt: issued.expiresAt.toISOString() } });
     const body: TicketResponse = {
       ticket: issued.ticket,
       expiresAt: issued.expiresAt.toISOString(),
       roomId: room.id,
       role: decision.role,
+      scopes,
       endpoint: deps.endpoint(),
     };
     res.status(201).json(body);

@@ -1,15 +1,23 @@
 import { Room, ServerError, type AuthContext, type Client } from '@colyseus/core';
+import type { FhirResource } from '../../../shared/src/fhir.ts';
+import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { CLIENT_MESSAGE_NAMES } from '../../../shared/src/messages.ts';
 import { JoinOptions, PROTOCOL_VERSION, ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { defaultScopes } from '../auth/policy.ts';
 import type { TicketClaims, TicketService } from '../auth/tickets.ts';
+import type { CasesRepo } from '../db/cases.repo.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { locksHeldBy } from '../domain/scene.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { BreakGlassDesk, type BreakGlassSettings } from './break-glass.ts';
+import { preparedCase } from './case-loader.ts';
 import type { Actor } from './commands/command.ts';
+import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import type { LiveRoomHandle, LiveRooms } from './live-rooms.ts';
 import { SceneStore } from './scene-store.ts';
@@ -17,9 +25,12 @@ import { SceneStore } from './scene-store.ts';
 export interface ClinicRoomDeps {
   rooms: RoomsRepo;
   scene: SceneRepo;
+  cases: CasesRepo;
   tickets: TicketService;
   live: LiveRooms;
+  audit: AuditLog;
   logger: Logger;
+  breakGlass: BreakGlassSettings;
   /** Seconds a dropped client may take to reconnect to its seat. */
   reconnectSeconds: number;
   /** How often coalesced object moves are written to PostgreSQL. */
@@ -39,8 +50,8 @@ const FINAL_CLOSE_CODES = new Set<number>([...Object.values(CloseCodes), 4002]);
 
 /**
  * The Colyseus adapter for a Consilium room: authenticates joins by ticket,
- * keeps the participant list, and hands every message to the Dispatcher.
- * Rules live in the dispatcher, its commands and the policy module.
+ * keeps the participant list, hands every message to the Dispatcher, and lets
+ * Disclosure decide what each client's view contains.
  */
 export function defineClinicRoom(deps: ClinicRoomDeps) {
   return class ClinicRoom extends Room<{ state: ClinicState; client: ClinicClient }> implements LiveRoomHandle {
@@ -52,6 +63,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
 
     private record!: RoomRecord;
     private scene!: SceneStore;
+    private disclosure!: Disclosure;
     private dispatcher!: Dispatcher;
 
     /** Runs during matchmaking, before any seat is reserved. */
@@ -62,10 +74,18 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         throw refuse(new AppError('PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`));
       }
       try {
-        return await deps.tickets.verify(token, join.data.room);
+        const claims = await deps.tickets.verify(token, join.data.room);
+        if (await deps.rooms.isTicketRevoked(claims.room, claims.sub, claims.iat)) throw new AppError('TICKET_REVOKED');
+        return claims;
       } catch (err) {
+        const code = err instanceof AppError ? err.code : 'INTERNAL';
+        await deps.audit.record({ actor: 'unknown', action: 'ticket.refused', outcome: 'failure', details: { code, room: join.data.room } }).catch(() => {});
         throw refuse(err);
       }
+    }
+
+    get caseId(): string | null {
+      return this.disclosure?.caseId ?? null;
     }
 
     override async onCreate(options: unknown): Promise<void> {
@@ -80,11 +100,35 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       this.state.info.protocolVersion = PROTOCOL_VERSION;
       this.applyInfo(record);
 
+      const audit = (e: Parameters<AuditLog['record']>[0]) => deps.audit.record(e);
+      this.disclosure = new Disclosure({
+        state: this.state,
+        roomId,
+        audit,
+        now: Date.now,
+        onError: (err) => deps.logger.error({ err, roomId }, 'disclosure failed; nothing new was disclosed'),
+      });
+      if (record.caseId) {
+        const c = await deps.cases.get(record.caseId);
+        if (c) {
+          this.disclosure.loadCase(preparedCase(c), c.resources);
+          this.state.info.caseId = c.id;
+        }
+      }
       this.scene = new SceneStore(roomId, deps.scene, this.state.objects);
       // A previous instance of this room may still be writing its last moves.
       await deps.live.settled(roomId);
       await this.scene.load();
-      this.dispatcher = new Dispatcher({ state: this.state, scene: this.scene });
+      const breakGlass = new BreakGlassDesk({
+        state: this.state,
+        disclosure: this.disclosure,
+        roomId,
+        audit,
+        now: Date.now,
+        schedule: (fn, ms) => void this.clock.setTimeout(fn, ms),
+        settings: deps.breakGlass,
+      });
+      this.dispatcher = new Dispatcher({ state: this.state, scene: this.scene, disclosure: this.disclosure, breakGlass });
 
       for (const type of CLIENT_MESSAGE_NAMES) {
         this.onMessage(type, (client: ClinicClient, payload: unknown, ctx: { id?: number }) =>
@@ -98,16 +142,25 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       deps.live.register(roomId, this);
     }
 
-    override onJoin(client: ClinicClient): void {
+    override async onJoin(client: ClinicClient): Promise<void> {
       const claims = client.auth!;
-      const invited = this.record.participants.some((p) => p.userId === claims.sub);
-      if (!invited && !claims.admin) throw refuse(new AppError('NOT_INVITED'));
+      const invitation = this.record.participants.find((p) => p.userId === claims.sub);
+      if (!invitation && !claims.admin) throw refuse(new AppError('NOT_INVITED'));
+      // The live record wins over the ticket: a role or scope change after issue applies at once.
+      if (invitation) {
+        claims.role = invitation.role;
+        claims.scope = (invitation.scopes ?? defaultScopes(invitation.role)).join(' ');
+      }
+      const { view, ready } = this.disclosure.attach(client.sessionId, claims.sub, claims.role, claims.scope);
+      client.view = view;
       const p = new ParticipantState();
       p.sessionId = client.sessionId;
       p.userId = claims.sub;
       p.name = claims.name;
       p.role = claims.role;
       this.state.participants.set(client.sessionId, p);
+      await deps.audit.record({ actor: claims.sub, action: 'room.join', roomId: this.record.id, caseId: this.caseId, details: { sessionId: client.sessionId, role: claims.role, scope: claims.scope, jti: claims.jti } });
+      await ready;
     }
 
     override onDrop(client: ClinicClient, code?: number): void {
@@ -120,6 +173,8 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     override onReconnect(client: ClinicClient): void {
+      const view = this.disclosure.viewOf(client.sessionId);
+      if (view) client.view = view;
       const p = this.state.participants.get(client.sessionId);
       if (p) p.connected = true;
     }
@@ -127,7 +182,9 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     override onLeave(client: ClinicClient): void {
       this.releaseLocks(client.sessionId);
       this.dispatcher.forget(client.sessionId);
+      this.disclosure.detach(client.sessionId);
       this.state.participants.delete(client.sessionId);
+      void deps.audit.record({ actor: client.auth?.sub ?? 'unknown', action: 'room.leave', roomId: this.record.id, caseId: this.caseId, details: { sessionId: client.sessionId } }).catch(() => {});
     }
 
     override onBeforeShutdown(): void {
@@ -148,12 +205,45 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     // ---- LiveRoomHandle --------------------------------------------------------
 
     applyRoomChanges(record: RoomRecord): void {
+      const before = this.record;
       this.record = record;
       this.applyInfo(record);
-      const invited = new Set(record.participants.map((p) => p.userId));
       for (const client of this.clients) {
-        if (!invited.has(client.auth!.sub) && !client.auth!.admin) client.leave(CloseCodes.REMOVED, 'NOT_INVITED');
+        const p = record.participants.find((x) => x.userId === client.auth!.sub);
+        if (!p && !client.auth!.admin) client.leave(CloseCodes.REMOVED, 'NOT_INVITED');
+        else if (p) {
+          const old = before.participants.find((x) => x.userId === p.userId);
+          if (old?.role !== p.role || JSON.stringify(old?.scopes ?? null) !== JSON.stringify(p.scopes ?? null)) this.updateParticipant(p);
+        }
       }
+    }
+
+    updateParticipant(p: ParticipantDto): void {
+      const participants = this.record.participants.filter((x) => x.userId !== p.userId);
+      this.record = { ...this.record, participants: [...participants, p] };
+      const scope = (p.scopes ?? defaultScopes(p.role)).join(' ');
+      for (const client of this.clients) {
+        if (client.auth!.sub !== p.userId) continue;
+        client.auth!.role = p.role;
+        client.auth!.scope = scope;
+        const state = this.state.participants.get(client.sessionId);
+        if (state) state.role = p.role;
+      }
+      void this.disclosure.setParticipant(p.userId, p.role, scope);
+    }
+
+    removeParticipant(userId: string): void {
+      this.record = { ...this.record, participants: this.record.participants.filter((x) => x.userId !== userId) };
+      for (const client of this.clients) if (client.auth!.sub === userId) client.leave(CloseCodes.REMOVED, 'REMOVED');
+    }
+
+    addCaseResource(resource: FhirResource): void {
+      void this.disclosure.addResource(resource);
+    }
+
+    caseDeleted(): void {
+      this.state.info.caseId = '';
+      void this.disclosure.clearCase();
     }
 
     async close(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { FhirResource } from '../../../shared/src/fhir.ts';
+import type { ParticipantDto } from '../../../shared/src/http.ts';
 import type { RoomRecord } from '../db/rooms.repo.ts';
 
 /** What the HTTP side may ask of a live room in this process. */
@@ -8,6 +10,16 @@ export interface LiveRoomHandle {
   close(): Promise<void>;
   /** Persist pending scene changes. */
   flush(): Promise<void>;
+  /** The case this room shows, if any. */
+  readonly caseId: string | null;
+  /** A participant's role or scopes changed: what they may do and see follows at once. */
+  updateParticipant(p: ParticipantDto): void;
+  /** A participant was removed: disconnect them. */
+  removeParticipant(userId: string): void;
+  /** A new resource (live vitals) arrived for the case. */
+  addCaseResource(resource: FhirResource): void;
+  /** The case was deleted: withdraw it from every client. */
+  caseDeleted(): void;
 }
 
 /** Live room instances of this process, by Consilium room id. */
@@ -39,6 +51,10 @@ export class LiveRooms {
 
   has(roomId: string): boolean {
     return this.rooms.has(roomId);
+  }
+
+  showingCase(caseId: string): LiveRoomHandle[] {
+    return [...this.rooms.values()].filter((r) => r.caseId === caseId);
   }
 
   async flushAll(): Promise<void> {

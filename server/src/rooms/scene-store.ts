@@ -102,6 +102,8 @@ export function fromRecord(rec: SceneObjectRecord): SceneObjectState {
   obj.asset = rec.asset;
   obj.label = rec.label;
   obj.createdBy = rec.createdBy;
+  obj.authorScope = rec.authorScope;
+  obj.resourceRef = rec.resourceRef;
   obj.px = rec.px; obj.py = rec.py; obj.pz = rec.pz;
   obj.qx = rec.qx; obj.qy = rec.qy; obj.qz = rec.qz; obj.qw = rec.qw;
   obj.sx = rec.sx; obj.sy = rec.sy; obj.sz = rec.sz;
@@ -116,6 +118,8 @@ export function toRecord(obj: SceneObjectState): SceneObjectRecord {
     asset: obj.asset,
     label: obj.label ?? '',
     createdBy: obj.createdBy,
+    authorScope: obj.authorScope ?? '',
+    resourceRef: obj.resourceRef ?? '',
     px: obj.px, py: obj.py, pz: obj.pz,
     qx: obj.qx, qy: obj.qy, qz: obj.qz, qw: obj.qw,
     sx: obj.sx, sy: obj.sy, sz: obj.sz,

@@ -3,6 +3,8 @@ import type { ClientMessage, ClientMessageName } from '../../../../shared/src/me
 import type { RoomRole } from '../../../../shared/src/roles.ts';
 import type { ClinicState } from '../../../../shared/src/state.ts';
 import type { RoomActionContext } from '../../auth/policy.ts';
+import type { BreakGlassDesk } from '../break-glass.ts';
+import type { Disclosure } from '../disclosure.ts';
 import type { SceneStore } from '../scene-store.ts';
 
 /** Who sent a message, as established by their room ticket. */
@@ -16,6 +18,8 @@ export interface Actor {
 export interface CommandContext {
   state: ClinicState;
   scene: SceneStore;
+  disclosure: Disclosure;
+  breakGlass: BreakGlassDesk;
   actor: Actor;
 }
 

@@ -1,4 +1,7 @@
 import type { ClientMessageName } from '../../../../shared/src/messages.ts';
+import { accessApprove } from './access.approve.ts';
+import { accessBreakGlass } from './access.breakGlass.ts';
+import { accessDeny } from './access.deny.ts';
 import type { Command } from './command.ts';
 import { objectAdd } from './object.add.ts';
 import { objectGrab } from './object.grab.ts';
@@ -15,4 +18,7 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'object.release': objectRelease,
   'object.add': objectAdd,
   'object.remove': objectRemove,
+  'access.breakGlass': accessBreakGlass,
+  'access.approve': accessApprove,
+  'access.deny': accessDeny,
 };

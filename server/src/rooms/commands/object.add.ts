@@ -1,21 +1,36 @@
 import { randomUUID } from 'node:crypto';
+import { CaseResourceType } from '../../../../shared/src/fhir.ts';
 import { Limits } from '../../../../shared/src/protocol.ts';
+import { accessToScope, resourceVariant } from '../../auth/policy.ts';
 import { sanitizeTransform } from '../../domain/transform.ts';
 import { fail, ok, type Command } from './command.ts';
 
+/** Annotation kinds: their text may quote patient data, so they carry the author's access. */
+const ANNOTATION_KINDS = new Set(['label', 'marker']);
+
 export const objectAdd: Command<'object.add'> = {
-  async run(payload, { scene, actor }) {
+  async run(payload, { scene, disclosure, actor }) {
     if (scene.size >= Limits.maxObjects) return fail('SCENE_FULL');
     const id = payload.id ?? randomUUID();
     if (scene.get(id)) return fail('OBJECT_EXISTS');
+    const access = disclosure.accessOf(actor.sessionId);
+    if (payload.resourceRef) {
+      const [type, resourceId] = payload.resourceRef.split('/') as [string, string];
+      const parsed = CaseResourceType.parse(type);
+      if (!disclosure.hasResource(parsed, resourceId)) return fail('NOT_FOUND', 'the room case has no such resource');
+      if (resourceVariant(access, parsed) === null) return fail('SCOPE_DENIED');
+    }
     const t = sanitizeTransform(payload.transform);
+    let obj;
     try {
-      await scene.add({
+      obj = await scene.add({
         id,
         kind: payload.kind,
         asset: payload.asset,
         label: payload.label ?? '',
         createdBy: actor.userId,
+        authorScope: ANNOTATION_KINDS.has(payload.kind) ? accessToScope(access) : '',
+        resourceRef: payload.resourceRef ?? '',
         px: t.position[0], py: t.position[1], pz: t.position[2],
         qx: t.rotation[0], qy: t.rotation[1], qz: t.rotation[2], qw: t.rotation[3],
         sx: t.scale[0], sy: t.scale[1], sz: t.scale[2],
@@ -23,6 +38,7 @@ export const objectAdd: Command<'object.add'> = {
     } catch {
       return fail('PERSIST_FAILED');
     }
+    disclosure.objectAdded(obj);
     return ok({ objectId: id });
   },
 };

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/** Deterministic JSON: object keys sorted at every level, no whitespace. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+    .join(',')}}`;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** What a row's hash covers: every column but the hash itself, chained to the previous row. */
+export interface ChainedRow {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  outcome: string;
+  roomId: string | null;
+  caseId: string | null;
+  patientId: string | null;
+  subject: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+}
+
+export function rowHash(row: ChainedRow): string {
+  return createHash('sha256').update(`${row.prevHash}\n${canonicalJson({ ...row, prevHash: undefined })}`).digest('hex');
+}

@@ -1,0 +1,51 @@
+import type { AuditRow } from './audit-log.ts';
+
+/**
+ * Export an audit row as a FHIR R4 AuditEvent. Disclosures map to the DICOM
+ * "Export" type (110106); access and security events to "User Authentication"
+ * / "Security Alert"; everything else to rest / application activity.
+ */
+const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+const TYPE: Record<string, { code: string; display: string }> = {
+  disclosure: { code: '110106', display: 'Export' },
+  'disclosure.revoked': { code: '110106', display: 'Export' },
+  'case.read': { code: '110106', display: 'Export' },
+  'case.import': { code: '110107', display: 'Import' },
+  'observation.ingest': { code: '110107', display: 'Import' },
+  'ticket.issued': { code: '110114', display: 'User Authentication' },
+  'ticket.refused': { code: '110114', display: 'User Authentication' },
+  'room.join': { code: '110114', display: 'User Authentication' },
+  'room.leave': { code: '110114', display: 'User Authentication' },
+  'break-glass.request': { code: '110113', display: 'Security Alert' },
+  'break-glass.approve': { code: '110113', display: 'Security Alert' },
+  'break-glass.deny': { code: '110113', display: 'Security Alert' },
+  'break-glass.expire': { code: '110113', display: 'Security Alert' },
+};
+
+export function toAuditEvent(row: AuditRow): Record<string, unknown> {
+  const type = TYPE[row.action] ?? { code: '110100', display: 'Application Activity' };
+  const entity: Record<string, unknown>[] = [];
+  if (row.patientId) entity.push({ what: { reference: `Patient/${row.patientId}` }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' } });
+  const resources = Array.isArray(row.details['resources']) ? (row.details['resources'] as unknown[]) : [];
+  for (const r of resources) if (typeof r === 'string') entity.push({ what: { reference: r } });
+  if (row.roomId) entity.push({ what: { identifier: { system: 'urn:consilium:room', value: row.roomId } } });
+  return {
+    resourceType: 'AuditEvent',
+    id: String(row.seq),
+    type: { system: DCM, code: type.code, display: type.display },
+    subtype: [{ system: 'urn:consilium:audit-action', code: row.action }],
+    action: row.action.startsWith('disclosure') || row.action === 'case.read' ? 'R' : 'E',
+    recorded: row.at,
+    outcome: row.outcome === 'success' ? '0' : '4',
+    agent: [
+      { who: { identifier: { system: 'urn:consilium:user', value: row.actor } }, requestor: true },
+      ...(row.subject && row.subject !== row.actor ? [{ who: { identifier: { system: 'urn:consilium:user', value: row.subject } }, requestor: false }] : []),
+    ],
+    source: { observer: { display: 'Consilium' } },
+    entity,
+    extension: [
+      { url: 'urn:consilium:audit:details', valueString: JSON.stringify(row.details) },
+      { url: 'urn:consilium:audit:hash', valueString: row.hash },
+    ],
+  };
+}

@@ -1,0 +1,49 @@
+import type { CaseResourceType, CaseView, FhirResource } from '../../../shared/src/fhir.ts';
+import { resourceVariant, type DataAccess } from '../auth/policy.ts';
+import { deidentifyResource, type DeidentifyKey } from './deidentify.ts';
+
+/**
+ * A case prepared for disclosure: each resource once as identified and once
+ * as de-identified. Who gets which copy is decided by `resourceVariant` in
+ * the policy module; this file only prepares and selects.
+ */
+export type Variant = 'identified' | 'deidentified';
+
+export interface CaseEntry {
+  key: string;
+  resourceType: CaseResourceType;
+  /** Server id of the underlying resource (for audit; never the pseudonym). */
+  resourceId: string;
+  variant: Variant;
+  resource: FhirResource;
+}
+
+export interface PreparedCase {
+  id: string;
+  patientId: string;
+  key: DeidentifyKey;
+}
+
+export function entriesFor(c: PreparedCase, resource: FhirResource): CaseEntry[] {
+  const type = resource.resourceType;
+  return [
+    { key: `identified:${type}/${resource.id}`, resourceType: type, resourceId: resource.id, variant: 'identified', resource },
+    {
+      key: `deidentified:${type}/${resource.id}`,
+      resourceType: type,
+      resourceId: resource.id,
+      variant: 'deidentified',
+      resource: deidentifyResource(resource, c.patientId, c.key),
+    },
+  ];
+}
+
+export function isVisible(entry: Pick<CaseEntry, 'resourceType' | 'variant'>, access: DataAccess): boolean {
+  return resourceVariant(access, entry.resourceType) === entry.variant;
+}
+
+/** The whole case as one reader may see it (HTTP reads use the same selection as rooms). */
+export function caseViewFor(c: PreparedCase, resources: FhirResource[], access: DataAccess): { view: CaseView; disclosed: CaseEntry[] } {
+  const disclosed = resources.flatMap((r) => entriesFor(c, r)).filter((e) => isVisible(e, access));
+  return { view: { caseId: c.id, deidentified: !access.identified, resources: disclosed.map((e) => e.resource) }, disclosed };
+}

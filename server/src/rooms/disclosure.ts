@@ -1,0 +1,229 @@
+import { StateView } from '@colyseus/schema';
+import { CaseResourceType, type FhirResource } from '../../../shared/src/fhir.ts';
+import type { RoomRole } from '../../../shared/src/roles.ts';
+import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
+import type { AuditEvent } from '../audit/audit-log.ts';
+import { accessCovers, parseScopes, resourceVariant, withGrants, type DataAccess } from '../auth/policy.ts';
+import { entriesFor, isVisible, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+
+/**
+ * Decides, per connected client, which parts of the filtered collections
+ * (case entries, scene objects, access requests) enter its StateView — the
+ * only way data reaches a socket. Every newly visible case resource is
+ * audited *before* it is added to the view; if the audit cannot be written,
+ * nothing is disclosed. Access = the ticket's scopes (updated live) plus
+ * unexpired approved break-glass grants found in `state.accessRequests`.
+ */
+interface Viewer {
+  sessionId: string;
+  userId: string;
+  role: RoomRole;
+  scope: string;
+  view: StateView;
+  shown: Set<string>;
+  queue: Promise<void>;
+}
+
+export interface DisclosureDeps {
+  state: ClinicState;
+  roomId: string;
+  audit: (e: AuditEvent) => Promise<void>;
+  now: () => number;
+  onError: (err: unknown) => void;
+}
+
+export class Disclosure {
+  private readonly viewers = new Map<string, Viewer>();
+  private readonly entries = new Map<string, CaseEntry>();
+  private prepared: PreparedCase | null = null;
+
+  constructor(private readonly deps: DisclosureDeps) {}
+
+  get caseId(): string | null {
+    return this.prepared?.id ?? null;
+  }
+
+  // ---- the case ------------------------------------------------------------------
+
+  loadCase(prepared: PreparedCase, resources: FhirResource[]): void {
+    this.prepared = prepared;
+    for (const r of resources) this.putEntries(r);
+  }
+
+  hasResource(type: CaseResourceType, id: string): boolean {
+    return this.entries.has(`identified:${type}/${id}`);
+  }
+
+  /** A live resource arrived: it reaches every client allowed to see it with the next patch. */
+  addResource(resource: FhirResource): Promise<void> {
+    if (!this.prepared) return Promise.resolve();
+    this.putEntries(resource);
+    return this.refreshAll();
+  }
+
+  /** The case was deleted: take it away from everyone. */
+  clearCase(): Promise<void> {
+    this.prepared = null;
+    this.entries.clear();
+    this.deps.state.caseEntries.clear();
+    return this.refreshAll();
+  }
+
+  private putEntries(resource: FhirResource): void {
+    for (const e of entriesFor(this.prepared!, resource)) {
+      this.entries.set(e.key, e);
+      const s = new CaseEntryState();
+      s.key = e.key;
+      s.resourceType = e.resourceType;
+      s.variant = e.variant;
+      s.json = JSON.stringify(e.resource);
+      this.deps.state.caseEntries.set(e.key, s);
+    }
+  }
+
+  // ---- viewers -------------------------------------------------------------------
+
+  attach(sessionId: string, userId: string, role: RoomRole, scope: string): { view: StateView; ready: Promise<void> } {
+    const viewer: Viewer = { sessionId, userId, role, scope, view: new StateView(), shown: new Set(), queue: Promise.resolve() };
+    this.viewers.set(sessionId, viewer);
+    return { view: viewer.view, ready: this.refresh(viewer) };
+  }
+
+  viewOf(sessionId: string): StateView | undefined {
+    return this.viewers.get(sessionId)?.view;
+  }
+
+  detach(sessionId: string): void {
+    this.viewers.delete(sessionId);
+  }
+
+  /** Role or scopes changed for every session of this user. */
+  setParticipant(userId: string, role: RoomRole, scope: string): Promise<void> {
+    const mine = [...this.viewers.values()].filter((v) => v.userId === userId);
+    for (const v of mine) {
+      v.role = role;
+      v.scope = scope;
+    }
+    return Promise.all(mine.map((v) => this.refresh(v))).then(() => {});
+  }
+
+  /** Re-evaluate one user (grants changed) or everyone (requests, case, objects changed). */
+  refreshUser(userId: string): Promise<void> {
+    return Promise.all([...this.viewers.values()].filter((v) => v.userId === userId).map((v) => this.refresh(v))).then(() => {});
+  }
+
+  refreshAll(): Promise<void> {
+    return Promise.all([...this.viewers.values()].map((v) => this.refresh(v))).then(() => {});
+  }
+
+  accessOf(sessionId: string): DataAccess {
+    const v = this.viewers.get(sessionId);
+    return v ? this.access(v) : parseScopes('');
+  }
+
+  /** A scene object was added: show it to whoever may see it. */
+  objectAdded(obj: SceneObjectState): void {
+    for (const v of this.viewers.values()) if (this.objectVisible(obj, this.access(v))) v.view.add(obj);
+  }
+
+  /** Break-glass grants held by this user right now. */
+  activeGrants(userId: string): CaseResourceType[] {
+    const now = this.deps.now();
+    const types: CaseResourceType[] = [];
+    this.deps.state.accessRequests.forEach((r) => {
+      if (r.userId === userId && r.status === 'approved' && r.expiresAt > now) {
+        for (const t of r.resourceTypes.split(' ')) {
+          const parsed = CaseResourceType.safeParse(t);
+          if (parsed.success) types.push(parsed.data);
+        }
+      }
+    });
+    return types;
+  }
+
+  // ---- internals -----------------------------------------------------------------
+
+  private access(v: Viewer): DataAccess {
+    return withGrants(parseScopes(v.scope), this.activeGrants(v.userId));
+  }
+
+  private objectVisible(obj: SceneObjectState, access: DataAccess): boolean {
+    if (obj.authorScope && !accessCovers(access, parseScopes(obj.authorScope))) return false;
+    if (obj.resourceRef) {
+      const type = CaseResourceType.safeParse(obj.resourceRef.split('/')[0]);
+      if (!type.success || resourceVariant(access, type.data) === null) return false;
+    }
+    return true;
+  }
+
+  private requestVisible(req: AccessRequestState, v: Viewer): boolean {
+    return req.userId === v.userId || v.role === 'host';
+  }
+
+  /** Serialized per viewer, so concurrent changes apply in order. */
+  private refresh(v: Viewer): Promise<void> {
+    v.queue = v.queue.then(() => this.apply(v)).catch((err: unknown) => this.deps.onError(err));
+    return v.queue;
+  }
+
+  private async apply(v: Viewer): Promise<void> {
+    if (this.viewers.get(v.sessionId) !== v) return;
+    const access = this.access(v);
+
+    // Withdraw first: revoked data leaves with the very next patch.
+    const revoked: CaseEntry[] = [];
+    for (const key of [...v.shown]) {
+      const entry = this.entries.get(key);
+      if (!entry || !isVisible(entry, access)) {
+        const s = this.deps.state.caseEntries.get(key);
+        if (s && v.view.has(s)) v.view.remove(s);
+        v.shown.delete(key);
+        if (entry) revoked.push(entry);
+      }
+    }
+    this.deps.state.objects.forEach((obj) => {
+      const visible = this.objectVisible(obj, access);
+      if (visible && !v.view.has(obj)) v.view.add(obj);
+      else if (!visible && v.view.has(obj)) v.view.remove(obj);
+    });
+    this.deps.state.accessRequests.forEach((req) => {
+      const visible = this.requestVisible(req, v);
+      if (visible && !v.view.has(req)) v.view.add(req);
+      else if (!visible && v.view.has(req)) v.view.remove(req);
+    });
+
+    const added = [...this.entries.values()].filter((e) => !v.shown.has(e.key) && isVisible(e, access));
+    if (revoked.length > 0) {
+      await this.deps.audit({ ...this.auditBase(v), action: 'disclosure.revoked', details: { resources: revoked.map(ref), scope: v.scope } });
+    }
+    if (added.length === 0) return;
+
+    const base = parseScopes(v.scope);
+    const grants = this.activeGrants(v.userId);
+    const byBasis = { scope: added.filter((e) => isVisible(e, base)), 'break-glass': added.filter((e) => !isVisible(e, base)) };
+    for (const [basis, list] of Object.entries(byBasis)) {
+      if (list.length === 0) continue;
+      await this.deps.audit({
+        ...this.auditBase(v),
+        action: 'disclosure',
+        details: { basis, variant: access.identified ? 'identified' : 'deidentified', scope: v.scope, ...(basis === 'break-glass' ? { grants } : {}), resources: list.map(ref) },
+      });
+    }
+    // Audited; now re-check against the access of this moment before disclosing.
+    if (this.viewers.get(v.sessionId) !== v) return;
+    const now = this.access(v);
+    for (const e of added) {
+      const s = this.deps.state.caseEntries.get(e.key);
+      if (s && this.entries.get(e.key) === e && isVisible(e, now)) {
+        v.view.add(s);
+        v.shown.add(e.key);
+      }
+    }
+  }
+
+  private auditBase(v: Viewer): Pick<AuditEvent, 'actor' | 'roomId' | 'caseId' | 'patientId'> {
+    return { actor: v.userId, roomId: this.deps.roomId, caseId: this.prepared?.id ?? null, patientId: this.prepared?.patientId ?? null };
+  }
+}
+
+const ref = (e: CaseEntry) => `${e.resourceType}/${e.resourceId}`;
