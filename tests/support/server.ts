@@ -10,7 +10,7 @@ export interface TestServer {
   db: TestDatabase;
   config: Config;
   /** A signed-in SDK client (development identity provider). */
-  as(userId: string, opts?: { admin?: boolean; name?: string }): Promise<ConsiliumClient>;
+  as(userId: string, opts?: { admin?: boolean; name?: string; scopes?: string[] }): Promise<ConsiliumClient>;
   /** Create a room as an administrator. */
   createRoom(body: Partial<CreateRoomBody> & Pick<CreateRoomBody, 'participants'>): Promise<RoomDto>;
   stop(): Promise<void>;
@@ -32,7 +32,7 @@ export async function startTestServer(overrides: AppOverrides = {}, env: Record<
     config,
     async as(userId, opts = {}) {
       const client = new ConsiliumClient(app.url);
-      await client.api.devLogin({ userId, name: opts.name ?? userId, admin: opts.admin ?? false });
+      await client.api.devLogin({ userId, name: opts.name ?? userId, admin: opts.admin ?? false, ...(opts.scopes ? { scopes: opts.scopes } : {}) });
       return client;
     },
     async createRoom(body) {

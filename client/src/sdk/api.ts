@@ -1,6 +1,7 @@
 import type { ErrorBody } from '../../../shared/src/errors.ts';
 import { isErrorCode } from '../../../shared/src/errors.ts';
-import type { CreateRoomBody, DevLoginBody, DevLoginResponse, PatchRoomBody, RoomDto, TicketResponse } from '../../../shared/src/http.ts';
+import type { CaseImportResponse, CreateRoomBody, DevLoginBody, DevLoginResponse, ParticipantUpdateBody, PatchRoomBody, RoomDto, TicketResponse } from '../../../shared/src/http.ts';
+import type { CaseView } from '../../../shared/src/fhir.ts';
 import { ConsiliumError } from './errors.ts';
 
 /** Typed HTTP client for the Consilium REST API (works in Node ≥ 18 and browsers). */
@@ -38,6 +39,40 @@ export class ConsiliumApi {
 
   getTicket(roomId: string): Promise<TicketResponse> {
     return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/tickets`);
+  }
+
+  setParticipant(roomId: string, userId: string, body: ParticipantUpdateBody): Promise<{ userId: string; role: string; scopes: string[] | null }> {
+    return this.request('PUT', `/api/rooms/${encodeURIComponent(roomId)}/participants/${encodeURIComponent(userId)}`, body);
+  }
+
+  async removeParticipant(roomId: string, userId: string): Promise<void> {
+    await this.request('DELETE', `/api/rooms/${encodeURIComponent(roomId)}/participants/${encodeURIComponent(userId)}`);
+  }
+
+  importCase(bundle: unknown): Promise<CaseImportResponse> {
+    return this.request('POST', '/api/cases', bundle);
+  }
+
+  getCase(caseId: string): Promise<CaseView> {
+    return this.request('GET', `/api/cases/${encodeURIComponent(caseId)}`);
+  }
+
+  async deleteCase(caseId: string): Promise<void> {
+    await this.request('DELETE', `/api/cases/${encodeURIComponent(caseId)}`);
+  }
+
+  ingestObservation(caseId: string, observation: unknown): Promise<{ id: string; deliveredToRooms: number }> {
+    return this.request('POST', `/api/cases/${encodeURIComponent(caseId)}/observations`, observation);
+  }
+
+  /** Admin: audit events (JSON) with paging via `after`. */
+  audit(query: Record<string, string | number> = {}): Promise<{ events: Array<Record<string, unknown> & { seq: number; action: string; actor: string; details: Record<string, unknown> }>; next: number | null }> {
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+    return this.request('GET', `/api/audit${qs ? `?${qs}` : ''}`);
+  }
+
+  verifyAudit(): Promise<{ ok: boolean; rows: number; firstBroken?: { seq: number; reason: string } }> {
+    return this.request('GET', '/api/audit/verify');
   }
 
   private async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {

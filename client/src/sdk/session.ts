@@ -3,7 +3,8 @@ import type { ErrorBody } from '../../../shared/src/errors.ts';
 import type { ClientMessage, ClientMessageName, Pose } from '../../../shared/src/messages.ts';
 import { ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
 import { dequantizePose } from '../../../shared/src/quantize.ts';
-import type { ClinicState, ParticipantState, SceneObjectState } from '../../../shared/src/state.ts';
+import type { AccessRequestState, ClinicState, ParticipantState, SceneObjectState } from '../../../shared/src/state.ts';
+import type { CaseResourceType, FhirResource } from '../../../shared/src/fhir.ts';
 import { ConsiliumError } from './errors.ts';
 
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'closed';
@@ -98,6 +99,43 @@ export class ClinicSession {
 
   objects(): SceneObjectState[] {
     return [...this.state.objects.values()];
+  }
+
+  /** The case resources this participant may see, exactly as the server sent them. */
+  caseResources(type?: CaseResourceType): FhirResource[] {
+    const out: FhirResource[] = [];
+    this.state.caseEntries.forEach((e) => {
+      if (!type || e.resourceType === type) out.push(JSON.parse(e.json) as FhirResource);
+    });
+    return out;
+  }
+
+  /** true when the server sends this participant only de-identified copies. */
+  get deidentified(): boolean {
+    let any = false;
+    let deid = true;
+    this.state.caseEntries.forEach((e) => {
+      any = true;
+      deid &&= e.variant === 'deidentified';
+    });
+    return any && deid;
+  }
+
+  accessRequests(): AccessRequestState[] {
+    return [...this.state.accessRequests.values()];
+  }
+
+  /** Ask for emergency access to more resource types (reason required). */
+  breakGlass(resourceTypes: CaseResourceType[], reason: string): Promise<Reply<{ requestId: string; status: string; expiresAt: number }>> {
+    return this.request('access.breakGlass', { resourceTypes, reason });
+  }
+
+  approve(requestId: string): Promise<Reply<{ requestId: string; status: string; expiresAt: number }>> {
+    return this.request('access.approve', { requestId });
+  }
+
+  deny(requestId: string, reason?: string): Promise<Reply<{ requestId: string; status: string }>> {
+    return this.request('access.deny', reason ? { requestId, reason } : { requestId });
   }
 
   avatarPose(p: ParticipantState): AvatarPose {

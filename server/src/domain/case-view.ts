@@ -24,19 +24,17 @@ export interface PreparedCase {
   key: DeidentifyKey;
 }
 
+/** Entry keys travel to clients: the de-identified one names the pseudonym, never the server id. */
 export function entriesFor(c: PreparedCase, resource: FhirResource): CaseEntry[] {
   const type = resource.resourceType;
+  const deidentified = deidentifyResource(resource, c.patientId, c.key);
   return [
-    { key: `identified:${type}/${resource.id}`, resourceType: type, resourceId: resource.id, variant: 'identified', resource },
-    {
-      key: `deidentified:${type}/${resource.id}`,
-      resourceType: type,
-      resourceId: resource.id,
-      variant: 'deidentified',
-      resource: deidentifyResource(resource, c.patientId, c.key),
-    },
+    { key: identifiedKey(type, resource.id), resourceType: type, resourceId: resource.id, variant: 'identified', resource },
+    { key: `deidentified:${type}/${deidentified.id}`, resourceType: type, resourceId: resource.id, variant: 'deidentified', resource: deidentified },
   ];
 }
+
+export const identifiedKey = (type: string, id: string) => `identified:${type}/${id}`;
 
 export function isVisible(entry: Pick<CaseEntry, 'resourceType' | 'variant'>, access: DataAccess): boolean {
   return resourceVariant(access, entry.resourceType) === entry.variant;

@@ -4,7 +4,7 @@ import type { RoomRole } from '../../../shared/src/roles.ts';
 import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { accessCovers, parseScopes, resourceVariant, withGrants, type DataAccess } from '../auth/policy.ts';
-import { entriesFor, isVisible, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { entriesFor, identifiedKey, isVisible, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 
 /**
  * Decides, per connected client, which parts of the filtered collections
@@ -51,7 +51,7 @@ export class Disclosure {
   }
 
   hasResource(type: CaseResourceType, id: string): boolean {
-    return this.entries.has(`identified:${type}/${id}`);
+    return this.entries.has(identifiedKey(type, id));
   }
 
   /** A live resource arrived: it reaches every client allowed to see it with the next patch. */

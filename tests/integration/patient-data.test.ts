@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
+import { AGE_BAND_URL, CloseCodes } from '../../shared/src/index.ts';
+import { caseBundle, IDENTIFIERS, liveObservation } from '../fixtures/case-bundle.ts';
+import { eventually } from '../support/eventually.ts';
+import { captureFrames, receivedBytes } from '../support/frames.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+captureFrames();
+
+const CANARY = { name: 'Zqxname7731', mrn: 'MRN-Zq-88412', note: 'Zqxnote5519' };
+const LIVE_CANARY = 'Zqxlive2208';
+const CANARIES = [CANARY.name, CANARY.mrn, CANARY.note];
+
+let server: TestServer;
+let admin: ConsiliumClient;
+let caseId: string;
+let patientId: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  admin = await server.as('root', { admin: true });
+  ({ caseId, patientId } = await admin.api.importCase(caseBundle(CANARY)));
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function join(userId: string, roomId: string): Promise<ClinicSession> {
+  const s = await (await server.as(userId)).join(roomId);
+  await s.ready();
+  return s;
+}
+
+const has = (buf: Buffer, s: string) => buf.includes(Buffer.from(s, 'utf8'));
+
+describe('patient data in a shared room', () => {
+  it('raw frames: canaries reach the clinician and never the observer — on join, on patches, after live ingest', async () => {
+    const room = await admin.api.createRoom({
+      title: 'Canary board',
+      kind: 'case-conference',
+      caseId,
+      participants: [{ userId: 'cli', role: 'clinician' }, { userId: 'obs', role: 'observer' }],
+    });
+    const cli = await join('cli', room.id);
+    const obs = await join('obs', room.id);
+
+    // Join: the clinician's full state carries the identified case.
+    await eventually(() => cli.caseResources('Patient').length === 1 && cli.caseResources('Observation').length === 1);
+    const patient = cli.caseResources('Patient')[0]!;
+    expect(JSON.stringify(patient)).toContain(CANARY.name);
+    expect(cli.deidentified).toBe(false);
+
+    // The observer gets de-identified copies of its scoped types only.
+    await eventually(() => obs.caseResources('Observation').length === 1);
+    expect(obs.deidentified).toBe(true);
+    expect(obs.caseResources('MedicationStatement')).toEqual([]);
+    expect(obs.caseResources('DocumentReference')).toEqual([]);
+    expect(obs.caseResources('AllergyIntolerance')).toEqual([]);
+    expect(obs.caseResources('Condition')).toHaveLength(1);
+    expect(obs.caseResources('ImagingStudy')).toHaveLength(1);
+    const deidPatient = obs.caseResources('Patient')[0]!;
+    expect(deidPatient).toEqual({ resourceType: 'Patient', id: expect.any(String), gender: 'female', extension: [{ url: AGE_BAND_URL, valueString: '60-69' }] });
+
+    // Patches: poses, objects, an annotation by the clinician.
+    cli.sendPose({ head: { p: [0, 1.7, 0], q: [0, 0, 0, 1] } });
+    obs.sendPose({ head: { p: [1, 1.6, 0], q: [0, 0, 0, 1] } });
+    expect(await cli.add({ id: 'note-1', kind: 'label', asset: 'builtin:pin', label: `MRN ${CANARY.mrn} — see ${CANARY.note}`, transform: { position: [0, 1.5, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    expect(await cli.add({ id: 'model-1', kind: 'model', asset: 'builtin:heart', label: 'Heart', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    await eventually(() => obs.state.objects.has('model-1') && cli.state.objects.has('note-1'));
+    expect(obs.state.objects.has('note-1')).toBe(false); // the annotation carries the clinician's access
+
+    // Live ingest reaches both, each in their form.
+    const t0 = Date.now();
+    await admin.api.ingestObservation(caseId, liveObservation(patientId, `${LIVE_CANARY} bedside monitor`));
+    await eventually(() => cli.caseResources('Observation').length === 2 && obs.caseResources('Observation').length === 2, 1000, 5);
+    const ingestMs = Date.now() - t0;
+    expect(ingestMs).toBeLessThan(1000);
+
+    const cliBytes = receivedBytes(cli);
+    const obsBytes = receivedBytes(obs);
+    // The capture works for the observer too: its de-identified data is in its frames.
+    expect(has(obsBytes, 'Atrial fibrillation')).toBe(true);
+    expect(has(obsBytes, 'bedside monitor')).toBe(false); // live note dropped by de-identification
+    for (const c of [...CANARIES, LIVE_CANARY]) expect(has(cliBytes, c), `clinician frames should contain ${c}`).toBe(true);
+    for (const c of [...CANARIES, LIVE_CANARY]) expect(has(obsBytes, c), `observer frames must not contain ${c}`).toBe(false);
+    // Nor any other Safe Harbor identifier, nor the server's resource ids.
+    for (const v of [IDENTIFIERS.birthDate, IDENTIFIERS.phone, IDENTIFIERS.email, IDENTIFIERS.street, IDENTIFIERS.ssn, IDENTIFIERS.observationDate, IDENTIFIERS.dicomUid, IDENTIFIERS.performer, patientId]) {
+      expect(has(obsBytes, v), `observer frames must not contain ${v}`).toBe(false);
+    }
+    await Promise.all([cli.leave(), obs.leave()]);
+  });
+
+  it('scope changes apply live: new data appears, revoked data leaves the client and is not sent again', async () => {
+    const room = await admin.api.createRoom({
+      title: 'Live scopes',
+      kind: 'case-conference',
+      caseId,
+      participants: [{ userId: 'host1', role: 'host' }, { userId: 'spec', role: 'specialist', scopes: ['patient/Observation.rs'] }],
+    });
+    const host = await join('host1', room.id);
+    const spec = await join('spec', room.id);
+    await eventually(() => spec.caseResources('Observation').length >= 1);
+    expect(spec.caseResources('Condition')).toEqual([]);
+    expect(spec.caseResources('Patient')).toEqual([]);
+
+    // The host (not an admin) widens the specialist's scopes.
+    const hostApi = (await server.as('host1')).api;
+    let t0 = Date.now();
+    await hostApi.setParticipant(room.id, 'spec', { role: 'specialist', scopes: ['patient/Observation.rs', 'patient/Condition.rs'] });
+    await eventually(() => spec.caseResources('Condition').length === 1, 1000, 5);
+    expect(Date.now() - t0).toBeLessThan(1000);
+
+    // Narrow again: Observations leave the client's state.
+    t0 = Date.now();
+    await hostApi.setParticipant(room.id, 'spec', { role: 'specialist', scopes: ['patient/Condition.rs'] });
+    await eventually(() => spec.caseResources('Observation').length === 0, 1000, 5);
+    expect(Date.now() - t0).toBeLessThan(1000);
+
+    // A new observation after revocation is never sent to the specialist.
+    const before = receivedBytes(spec).length;
+    const canary = 'Zqxafterrevoke';
+    await admin.api.ingestObservation(caseId, liveObservation(patientId, canary));
+    await eventually(() => host.caseResources('Observation').some((o) => JSON.stringify(o).includes(canary)));
+    spec.sendPose({ head: { p: [0, 1, 0], q: [0, 0, 0, 1] } });
+    await eventually(() => receivedBytes(spec).length > before);
+    expect(has(receivedBytes(spec).subarray(before), canary)).toBe(false);
+    expect(spec.caseResources('Observation')).toEqual([]);
+
+    // Non-hosts cannot change participants.
+    await expect((await server.as('spec')).api.setParticipant(room.id, 'spec', { role: 'host', scopes: ['patient/*.rs'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await Promise.all([host.leave(), spec.leave()]);
+  });
+
+  it('removing a participant disconnects them and revokes their unexpired tickets', async () => {
+    const room = await admin.api.createRoom({ title: 'Removal', kind: 'case-conference', caseId, participants: [{ userId: 'h2', role: 'host' }, { userId: 'gone', role: 'clinician' }] });
+    const host = await join('h2', room.id);
+    const goneClient = await server.as('gone');
+    const spareTicket = await goneClient.api.getTicket(room.id);
+    const gone = await goneClient.joinWithTicket(await goneClient.api.getTicket(room.id));
+    await gone.ready();
+    let closedWith: number | undefined;
+    gone.onStatus((s, code) => s === 'closed' && (closedWith = code));
+
+    await admin.api.removeParticipant(room.id, 'gone');
+    await eventually(() => closedWith === CloseCodes.REMOVED, 1000, 5);
+    await expect(goneClient.joinWithTicket(spareTicket)).rejects.toMatchObject({ code: 'TICKET_REVOKED' });
+    await expect(goneClient.api.getTicket(room.id)).rejects.toMatchObject({ code: 'NOT_INVITED' });
+    await eventually(() => host.participants().length === 1);
+    await host.leave();
+  });
+
+  it('reads a case over HTTP filtered by the caller\'s own scopes', async () => {
+    const narrow = await server.as('reader1', { scopes: ['patient/Observation.rs'] });
+    const view = await narrow.api.getCase(caseId);
+    expect(new Set(view.resources.map((r) => r.resourceType))).toEqual(new Set(['Observation']));
+    expect(view.deidentified).toBe(false);
+
+    const deid = await server.as('reader2', { scopes: ['deidentified', 'patient/*.rs'] });
+    const dview = await deid.api.getCase(caseId);
+    expect(dview.deidentified).toBe(true);
+    const text = JSON.stringify(dview);
+    for (const c of CANARIES) expect(text).not.toContain(c);
+    expect(dview.resources.find((r) => r.resourceType === 'DocumentReference')).not.toHaveProperty('content');
+
+    const none = await server.as('reader3');
+    await expect(none.api.getCase(caseId)).rejects.toMatchObject({ code: 'SCOPE_DENIED', status: 403 });
+  });
+});
