@@ -167,3 +167,28 @@ describe('patient data in a shared room', () => {
     await expect(none.api.getCase(caseId)).rejects.toMatchObject({ code: 'SCOPE_DENIED', status: 403 });
   });
 });
+
+describe('cases API', () => {
+  it('imports only as admin and answers invalid bundles with the offending entry', async () => {
+    const user = await server.as('nobody');
+    await expect(user.api.importCase(caseBundle(CANARY))).rejects.toMatchObject({ code: 'ADMIN_REQUIRED' });
+    const bad = caseBundle(CANARY);
+    (bad.entry[3]!.resource as Record<string, unknown>)['patient'] = { reference: 'Patient/elsewhere' };
+    await expect(admin.api.importCase(bad)).rejects.toMatchObject({ code: 'BODY_INVALID', status: 400, details: [{ entry: 3, path: 'resource.patient.reference' }] });
+    await expect(admin.api.importCase({ resourceType: 'Bundle', type: 'collection', entry: [] })).rejects.toMatchObject({ code: 'BODY_INVALID' });
+    await expect(admin.api.ingestObservation(caseId, { resourceType: 'Observation', status: 'final' })).rejects.toMatchObject({ code: 'BODY_INVALID' });
+    await expect(admin.api.getCase('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'CASE_NOT_FOUND' });
+  });
+
+  it('deleting a case withdraws it from live rooms and from reads', async () => {
+    const { caseId: doomed } = await admin.api.importCase(caseBundle({ name: 'Doomed1', mrn: 'D-1', note: 'gone' }));
+    const room = await admin.api.createRoom({ title: 'Doomed', kind: 'training', caseId: doomed, participants: [{ userId: 'd-cli', role: 'clinician' }] });
+    const cli = await join('d-cli', room.id);
+    await eventually(() => cli.caseResources().length === 8);
+    await admin.api.deleteCase(doomed);
+    await eventually(() => cli.caseResources().length === 0 && cli.state.info.caseId === '');
+    const reader = await server.as('d-reader', { scopes: ['patient/*.rs'] });
+    await expect(reader.api.getCase(doomed)).rejects.toMatchObject({ code: 'CASE_NOT_FOUND' });
+    await cli.leave();
+  });
+});

@@ -30,5 +30,18 @@ export interface ChainedRow {
 }
 
 export function rowHash(row: ChainedRow): string {
-  return createHash('sha256').update(`${row.prevHash}\n${canonicalJson({ ...row, prevHash: undefined })}`).digest('hex');
+  // Name every covered field explicitly: a row read back also carries its own hash.
+  const covered = {
+    seq: row.seq,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    outcome: row.outcome,
+    roomId: row.roomId,
+    caseId: row.caseId,
+    patientId: row.patientId,
+    subject: row.subject,
+    details: row.details,
+  };
+  return createHash('sha256').update(`${row.prevHash}\n${canonicalJson(covered)}`).digest('hex');
 }

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { accessCovers, breakGlassMode, defaultScopes, parseScopes, resourceVariant, withGrants, type DataAccess } from '../../server/src/auth/policy.ts';
+import { CASE_RESOURCE_TYPES, ROOM_ROLES, type CaseResourceType, type RoomRole } from '../../shared/src/index.ts';
+
+const OBSERVER_TYPES: CaseResourceType[] = ['Observation', 'Condition', 'ImagingStudy'];
+
+/** Expected variant for each role's default scopes × resource type, written out. */
+function expectedDefault(role: RoomRole, type: CaseResourceType): 'identified' | 'deidentified' | null {
+  if (role === 'observer') return OBSERVER_TYPES.includes(type) || type === 'Patient' ? 'deidentified' : null;
+  return 'identified';
+}
+
+describe('scope policy: role × resource type (default scopes)', () => {
+  for (const role of ROOM_ROLES) {
+    for (const type of CASE_RESOURCE_TYPES) {
+      it(`${role} → ${type}: ${expectedDefault(role, type) ?? 'nothing'}`, () => {
+        expect(resourceVariant(parseScopes(defaultScopes(role)), type)).toBe(expectedDefault(role, type));
+      });
+    }
+  }
+});
+
+describe('scope parsing', () => {
+  it('grants read only with r or s; ignores write-only, unknown types and other contexts', () => {
+    expect([...parseScopes('patient/Observation.rs').types]).toEqual(['Observation']);
+    expect([...parseScopes('patient/Observation.s').types]).toEqual(['Observation']);
+    expect([...parseScopes('patient/Observation.cud').types]).toEqual([]);
+    expect([...parseScopes('patient/Banana.rs user/*.rs system/*.rs').types]).toEqual([]);
+    expect(parseScopes('patient/*.rs').types.size).toBe(CASE_RESOURCE_TYPES.length);
+    expect([...parseScopes('patient/Condition.read').types]).toEqual(['Condition']); // SMART v1
+    expect(parseScopes('').types.size).toBe(0);
+  });
+
+  it('deidentified makes every readable type de-identified, whatever else is granted', () => {
+    const a = parseScopes('deidentified patient/*.rs');
+    for (const t of CASE_RESOURCE_TYPES) expect(resourceVariant(a, t)).toBe('deidentified');
+  });
+
+  it('with no readable type, nothing at all — not even the de-identified patient summary', () => {
+    expect(resourceVariant(parseScopes('deidentified'), 'Patient')).toBeNull();
+    expect(resourceVariant(parseScopes(''), 'Patient')).toBeNull();
+  });
+
+  it('an identified reader without Patient scope does not get the patient summary', () => {
+    expect(resourceVariant(parseScopes('patient/Observation.rs'), 'Patient')).toBeNull();
+  });
+});
+
+describe('break-glass in the policy', () => {
+  it('grants add types but never turn de-identified into identified', () => {
+    const obs = withGrants(parseScopes(defaultScopes('observer')), ['MedicationStatement']);
+    expect(resourceVariant(obs, 'MedicationStatement')).toBe('deidentified');
+    const spec = withGrants(parseScopes('patient/Observation.rs'), ['DocumentReference']);
+    expect(resourceVariant(spec, 'DocumentReference')).toBe('identified');
+    expect(resourceVariant(spec, 'Procedure')).toBeNull();
+  });
+
+  it.each([
+    ['host', ['surgeon'], 'approval'],
+    ['clinician', ['surgeon'], 'approval'],
+    ['specialist', ['surgeon'], 'approval'],
+    ['surgeon', ['surgeon'], 'self-grant'],
+    ['observer', ['surgeon'], null],
+    ['observer', ['observer'], null],
+    ['clinician', ['clinician', 'surgeon'], 'self-grant'],
+  ] as const)('%s with self-grant roles %j → %s', (role, selfGrant, mode) => {
+    expect(breakGlassMode(role, selfGrant)).toBe(mode);
+  });
+});
+
+describe('annotation visibility (author access travels with it)', () => {
+  const full = parseScopes('patient/*.rs');
+  const obsOnly = parseScopes('patient/Observation.rs');
+  const deid = parseScopes('deidentified patient/*.rs');
+  const cases: [string, DataAccess, DataAccess, boolean][] = [
+    ['full sees full', full, full, true],
+    ['narrow does not see full', obsOnly, full, false],
+    ['full sees narrow', full, obsOnly, true],
+    ['de-identified does not see identified', deid, obsOnly, false],
+    ['identified sees de-identified', full, deid, true],
+    ['public annotation', deid, parseScopes(''), false],
+  ];
+  it.each(cases)('%s', (_name, viewer, author, visible) => {
+    // an author with no access at all is "identified with no types": covered by identified viewers only
+    expect(accessCovers(viewer, author)).toBe(visible);
+  });
+});
