@@ -168,6 +168,31 @@ describe('patient data in a shared room', () => {
   });
 });
 
+describe('models showing case resources', () => {
+  it('a model bound to an ImagingStudy reaches only those who may read imaging', async () => {
+    const room = await admin.api.createRoom({
+      title: 'Imaging',
+      kind: 'case-conference',
+      caseId,
+      participants: [{ userId: 'im-host', role: 'host' }, { userId: 'im-obs', role: 'observer' }, { userId: 'im-lab', role: 'specialist', scopes: ['patient/Observation.rs'] }],
+    });
+    const host = await join('im-host', room.id);
+    const obs = await join('im-obs', room.id);
+    const lab = await join('im-lab', room.id);
+    await eventually(() => host.caseResources('ImagingStudy').length === 1);
+    const study = host.caseResources('ImagingStudy')[0]!;
+    expect(await host.add({ id: 'ct', kind: 'model', asset: 'builtin:heart', resourceRef: `ImagingStudy/${study.id}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    expect(await lab.add({ id: 'ct2', kind: 'model', asset: 'builtin:heart', resourceRef: `ImagingStudy/${study.id}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: false, error: { code: 'SCOPE_DENIED' } });
+    expect(await host.add({ id: 'ct3', kind: 'model', asset: 'builtin:heart', resourceRef: 'ImagingStudy/00000000-0000-4000-8000-000000000000', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    await eventually(() => obs.state.objects.has('ct'));
+    await host.add({ id: 'sync', kind: 'model', asset: 'builtin:skull', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
+    await eventually(() => lab.state.objects.has('sync'));
+    expect(lab.state.objects.has('ct')).toBe(false);
+    expect(has(receivedBytes(lab), study.id)).toBe(false);
+    await Promise.all([host.leave(), obs.leave(), lab.leave()]);
+  });
+});
+
 describe('cases API', () => {
   it('imports only as admin and answers invalid bundles with the offending entry', async () => {
     const user = await server.as('nobody');
