@@ -85,3 +85,38 @@ describe('annotation visibility (author access travels with it)', () => {
     expect(accessCovers(viewer, author)).toBe(visible);
   });
 });
+
+describe('scope policy: scope set × resource type × break-glass (full matrix)', () => {
+  const SCOPE_SETS: Record<string, string> = {
+    none: '',
+    all: 'patient/*.rs',
+    'observations only': 'patient/Observation.rs',
+    'imaging + documents': 'patient/ImagingStudy.rs patient/DocumentReference.r',
+    'de-identified all': 'deidentified patient/*.rs',
+    'de-identified observer': 'deidentified patient/Observation.rs patient/Condition.rs patient/ImagingStudy.rs',
+    'write only': 'patient/*.cud',
+  };
+  const GRANTS: CaseResourceType[][] = [[], ['MedicationStatement'], ['Patient', 'Procedure']];
+
+  // Independent statement of the rule, from the README.
+  function expected(scope: string, type: CaseResourceType, grants: CaseResourceType[]): 'identified' | 'deidentified' | null {
+    const tokens = scope.split(' ').filter(Boolean);
+    const deid = tokens.includes('deidentified');
+    const readable = new Set<string>(grants);
+    for (const t of tokens) {
+      const m = /^patient\/(\*|\w+)\.(\w+)$/.exec(t);
+      if (m && /[rs]/.test(m[2]!)) (m[1] === '*' ? CASE_RESOURCE_TYPES : [m[1]!]).forEach((x) => readable.add(x));
+    }
+    const sees = readable.has(type) || (deid && type === 'Patient' && readable.size > 0);
+    return sees ? (deid ? 'deidentified' : 'identified') : null;
+  }
+
+  for (const [name, scope] of Object.entries(SCOPE_SETS)) {
+    for (const grants of GRANTS) {
+      it(`${name}${grants.length ? ` + break-glass ${grants.join(',')}` : ''}`, () => {
+        const access = withGrants(parseScopes(scope), grants);
+        for (const type of CASE_RESOURCE_TYPES) expect(resourceVariant(access, type), type).toBe(expected(scope, type, grants));
+      });
+    }
+  }
+});
