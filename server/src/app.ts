@@ -24,6 +24,8 @@ import { casesRoutes } from './http/cases.routes.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
+import { livekitRoutes } from './http/livekit.routes.ts';
+import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -72,6 +74,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const audit = new AuditLog(pool);
   const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
   const live = new LiveRooms();
+  const voice = config.livekit ? new VoiceControl(config.livekit, logger.child({ component: 'livekit' })) : null;
+  if (!voice) logger.info('LIVEKIT_* unset: voice is off (tickets carry voice: null)');
 
   let identity: IdentityVerifier;
   let devIssuer: DevIssuer | null = null;
@@ -91,10 +95,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.set('trust proxy', 'loopback');
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
+  if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
   web.use(express.json({ limit: '1mb' }));
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit }));
-  web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, endpoint: () => baseUrl }));
+  web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity }));
 
   const httpServer = http.createServer(web);
@@ -115,6 +120,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       audit,
       logger,
       breakGlass: config.breakGlass,
+      voice,
       reconnectSeconds: overrides.reconnectSeconds ?? 30,
       flushIntervalMs: overrides.flushIntervalMs ?? 1000,
     }),
@@ -136,6 +142,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       shuttingDown = true;
       await live.flushAll().catch((err: unknown) => logger.error({ err }, 'flush before shutdown failed'));
       await gameServer.gracefullyShutdown(false);
+      voice?.stop();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await audit.flush().catch((err: unknown) => logger.error({ err }, 'audit flush at shutdown failed'));
       await pool.end();

@@ -28,6 +28,10 @@ const EnvSchema = z.object({
     .default('surgeon')
     .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
     .pipe(z.array(RoomRole)),
+  LIVEKIT_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^(wss?|https?):\/\//, 'must be a ws(s):// or http(s):// URL').optional()),
+  LIVEKIT_API_URL: optionalUrl,
+  LIVEKIT_API_KEY: optionalString,
+  LIVEKIT_API_SECRET: optionalString,
   BREAK_GLASS_MINUTES: z.coerce.number().positive().max(240).default(15),
   BREAK_GLASS_PENDING_MINUTES: z.coerce.number().positive().max(240).default(10),
 });
@@ -52,6 +56,17 @@ export interface Config {
   /** Seed the demo room when it does not exist (defaults to on for the embedded database). */
   seedDemo: boolean;
   breakGlass: { selfGrantRoles: RoomRole[]; grantMs: number; pendingMs: number };
+  /** null → voice off (tickets carry voice: null). */
+  livekit: LiveKitConfig | null;
+}
+
+export interface LiveKitConfig {
+  /** What clients connect to (ws/wss). */
+  url: string;
+  /** Server-side API (http/https). */
+  apiUrl: string;
+  apiKey: string;
+  apiSecret: string;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +97,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.NODE_ENV === 'production' && !e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production');
   if (e.NODE_ENV === 'production' && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (embedded PostgreSQL is for development)');
+  let livekit: LiveKitConfig | null = null;
+  const lk = [e.LIVEKIT_URL, e.LIVEKIT_API_KEY, e.LIVEKIT_API_SECRET];
+  if (lk.some(Boolean)) {
+    if (!lk.every(Boolean)) problems.push('LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET: set all three to enable voice, or none');
+    else if (e.LIVEKIT_API_SECRET!.length < 32) problems.push('LIVEKIT_API_SECRET: must be at least 32 characters');
+    else {
+      const apiUrl = e.LIVEKIT_API_URL ?? e.LIVEKIT_URL!.replace(/^ws(s?):\/\//, 'http$1://');
+      livekit = { url: e.LIVEKIT_URL!, apiUrl: apiUrl.replace(/\/+$/, ''), apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! };
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -101,5 +126,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),
       pendingMs: Math.round(e.BREAK_GLASS_PENDING_MINUTES * 60_000),
     },
+    livekit,
   };
 }

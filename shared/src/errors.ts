@@ -23,6 +23,9 @@ export const ErrorCodes = {
   FORBIDDEN: { status: 403, message: 'This action is not allowed for your role' },
   ADMIN_REQUIRED: { status: 403, message: 'Administrator access is required' },
   SCOPE_DENIED: { status: 403, message: 'Your scopes do not allow this data' },
+  WEBHOOK_INVALID: { status: 401, message: 'Webhook signature, body hash or age is invalid' },
+  VOICE_OFF: { status: 409, message: 'Voice is not configured on this server' },
+  PARTICIPANT_NOT_FOUND: { status: 404, message: 'That participant is not in the room' },
   TICKET_REVOKED: { status: 401, message: 'Room ticket has been revoked' },
   // resources
   NOT_FOUND: { status: 404, message: 'Not found' },

@@ -90,4 +90,6 @@ export interface TicketResponse {
   scopes: string[];
   /** WebSocket/HTTP endpoint the Colyseus client connects to. */
   endpoint: string;
+  /** LiveKit connection for voice (and the surgeon's video); null when voice is off. */
+  voice: { url: string; token: string } | null;
 }

@@ -53,6 +53,10 @@ export const BreakGlassRequest = z.strictObject({
   reason: z.string().trim().min(10, 'give a reason of at least 10 characters').max(500),
 });
 export const AccessApprove = z.strictObject({ requestId: ObjectId });
+const TargetUser = z.strictObject({ userId: z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/) });
+export const VoiceMute = TargetUser;
+export const VoiceUnmute = TargetUser;
+export const ParticipantKick = TargetUser;
 export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: z.string().max(500).optional() });
 
 /** Every client → server room message, by name. */
@@ -66,6 +70,9 @@ export const ClientMessages = {
   'access.breakGlass': BreakGlassRequest,
   'access.approve': AccessApprove,
   'access.deny': AccessDeny,
+  'voice.mute': VoiceMute,
+  'voice.unmute': VoiceUnmute,
+  'participant.kick': ParticipantKick,
 } as const;
 export type ClientMessageName = keyof typeof ClientMessages;
 export type ClientMessage<N extends ClientMessageName> = z.infer<(typeof ClientMessages)[N]>;

@@ -29,6 +29,10 @@ export const ParticipantState = schema(
     head: t.ref(QPose).default(() => new QPose()),
     left: t.ref(QPose).default(() => new QPose()),
     right: t.ref(QPose).default(() => new QPose()),
+    /** Voice, as LiveKit reports it (webhooks) and moderation sets it. */
+    voiceConnected: t.boolean().default(false),
+    publishing: t.boolean().default(false),
+    muted: t.boolean().default(false),
     /** false when the device has no tracked hand (desktop, hand out of view). */
     leftActive: t.boolean().default(false),
     rightActive: t.boolean().default(false),
@@ -72,6 +76,8 @@ export const RoomInfoState = schema(
     title: t.string(),
     kind: t.string(),
     caseId: t.string(),
+    /** off (not configured) | ok | degraded (LiveKit unreachable; retrying) */
+    voice: t.string().default('off'),
     protocolVersion: t.uint8(),
   },
   'RoomInfo',

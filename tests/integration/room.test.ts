@@ -41,6 +41,9 @@ describe('clinic room', () => {
     // Before anyone sends a pose, avatars stand at the origin with identity rotation.
     expect(b.avatarPose(anaSeenByBen)).toEqual({ head: { p: [0, 0, 0], q: [0, 0, 0, 1] }, left: null, right: null });
     expect(b.state.info.title).toBe('Test room');
+    // Without LIVEKIT_* voice is off and says so; moderation answers VOICE_OFF, nothing fails.
+    expect(b.state.info.voice).toBe('off');
+    expect(await a.request('voice.mute', { userId: 'ben' })).toMatchObject({ ok: false, error: { code: 'VOICE_OFF' } });
 
     a.sendPose({
       head: { p: [1.2345, 1.7, -0.5], q: [0, 0.7071068, 0, 0.7071068] },

@@ -47,3 +47,18 @@ describe('config', () => {
     expect(loadConfig({ DATABASE_URL: '', AUTH_JWKS_URL: ' ' })).toMatchObject({ databaseUrl: null, auth: { mode: 'dev' } });
   });
 });
+
+describe('LiveKit config', () => {
+  const secret = 'x'.repeat(32);
+  it('is off unless URL, key and secret are all set', () => {
+    expect(loadConfig({}).livekit).toBeNull();
+    expect(() => loadConfig({ LIVEKIT_URL: 'wss://lk.example' })).toThrow(/set all three/);
+  });
+  it('derives the API URL from the client URL', () => {
+    expect(loadConfig({ LIVEKIT_URL: 'wss://lk.example/', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: secret }).livekit).toEqual({ url: 'wss://lk.example/', apiUrl: 'https://lk.example', apiKey: 'k', apiSecret: secret });
+    expect(loadConfig({ LIVEKIT_URL: 'ws://lk:7880', LIVEKIT_API_URL: 'http://internal:7880', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: secret }).livekit?.apiUrl).toBe('http://internal:7880');
+  });
+  it('refuses short secrets', () => {
+    expect(() => loadConfig({ LIVEKIT_URL: 'wss://lk', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 'short' })).toThrow(/32 characters/);
+  });
+});

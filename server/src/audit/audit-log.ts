@@ -26,7 +26,10 @@ export type AuditAction =
   | 'break-glass.approve'
   | 'break-glass.deny'
   | 'break-glass.expire'
-  | 'audit.read';
+  | 'audit.read'
+  | 'voice.mute'
+  | 'voice.unmute'
+  | 'participant.kick';
 
 export interface AuditEvent {
   actor: string;

@@ -1,6 +1,6 @@
 import type { ClientMessageName } from '../../../shared/src/messages.ts';
 import type { ErrorCode } from '../../../shared/src/errors.ts';
-import type { RoomRole } from '../../../shared/src/roles.ts';
+import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { CASE_RESOURCE_TYPES, type CaseResourceType } from '../../../shared/src/fhir.ts';
 
 /**
@@ -30,6 +30,10 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'access.breakGlass': (role) => EDITORS.includes(role),
   'access.approve': (role) => role === 'host',
   'access.deny': (role) => role === 'host',
+  // Moderation belongs to the host alone.
+  'voice.mute': (role) => role === 'host',
+  'voice.unmute': (role) => role === 'host',
+  'participant.kick': (role) => role === 'host',
   'object.grab': (role) => EDITORS.includes(role),
   'object.move': (role) => EDITORS.includes(role),
   'object.release': (role) => EDITORS.includes(role),
@@ -195,4 +199,28 @@ export const BREAK_GLASS_DEFAULT_MINUTES = 15;
 export function breakGlassMode(role: RoomRole, selfGrantRoles: readonly RoomRole[]): 'self-grant' | 'approval' | null {
   if (!authorizeRoomAction(role, 'access.breakGlass').allow) return null;
   return selfGrantRoles.includes(role) ? 'self-grant' : 'approval';
+}
+
+// ---- voice and video (LiveKit grants) ---------------------------------------------
+
+export type MediaSource = 'microphone' | 'camera' | 'screen_share';
+
+/** What a participant may do in the LiveKit room. Nobody gets roomAdmin, roomCreate or roomRecord. */
+export interface VoiceGrant {
+  canSubscribe: boolean;
+  canPublish: boolean;
+  canPublishData: boolean;
+  sources: MediaSource[];
+}
+
+/**
+ * Observers listen only. Host, clinicians and specialists speak (microphone
+ * only). The surgeon in a surgical-guidance room also streams camera and
+ * screen; elsewhere a surgeon speaks like everyone else. Data messages go
+ * through the Colyseus room, never LiveKit, so nobody publishes data there.
+ */
+export function voiceGrant(role: RoomRole, kind: RoomKind): VoiceGrant {
+  if (role === 'observer') return { canSubscribe: true, canPublish: false, canPublishData: false, sources: [] };
+  if (role === 'surgeon' && kind === 'surgical-guidance') return { canSubscribe: true, canPublish: true, canPublishData: false, sources: ['microphone', 'camera', 'screen_share'] };
+  return { canSubscribe: true, canPublish: true, canPublishData: false, sources: ['microphone'] };
 }

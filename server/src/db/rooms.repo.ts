@@ -114,6 +114,11 @@ export class RoomsRepo {
     });
   }
 
+  /** Refuse every ticket issued to this user for this room so far (kick). */
+  async revokeTickets(roomId: string, userId: string): Promise<void> {
+    await withTransaction(this.pool, (tx) => revoke(tx, roomId, [userId]));
+  }
+
   /** Was this ticket (issued at `issuedAt`, seconds) revoked? */
   async isTicketRevoked(roomId: string, userId: string, issuedAt: number): Promise<boolean> {
     const { rows } = await this.pool.query(

@@ -8,6 +8,8 @@ import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
+import type { LiveKitConfig } from '../config.ts';
+import { mintVoiceToken } from '../media/livekit.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
@@ -18,6 +20,8 @@ export interface RoomsRoutesDeps {
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
+  /** null → voice off. */
+  livekit: LiveKitConfig | null;
   /** Base URL clients connect to (known once the server listens). */
   endpoint: () => string;
 }
@@ -120,6 +124,9 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       admin: invitation === null && principal.admin,
     });
     await deps.audit.record({ actor: principal.userId, action: 'ticket.issued', roomId: room.id, caseId: room.caseId, details: { jti: issued.claims.jti, role: decision.role, scope: issued.claims.scope, expiresAt: issued.expiresAt.toISOString() } });
+    const voice = deps.livekit
+      ? await mintVoiceToken(deps.livekit, { roomId: room.id, kind: room.kind, userId: principal.userId, name: principal.name, role: decision.role })
+      : null;
     const body: TicketResponse = {
       ticket: issued.ticket,
       expiresAt: issued.expiresAt.toISOString(),
@@ -127,6 +134,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       role: decision.role,
       scopes,
       endpoint: deps.endpoint(),
+      voice,
     };
     res.status(201).json(body);
   });

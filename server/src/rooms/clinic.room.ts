@@ -19,7 +19,9 @@ import { preparedCase } from './case-loader.ts';
 import type { Actor } from './commands/command.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
-import type { LiveRoomHandle, LiveRooms } from './live-rooms.ts';
+import type { LiveRoomHandle, LiveRooms, VoiceEvent } from './live-rooms.ts';
+import { Moderation } from './moderation.ts';
+import type { VoiceControl } from '../media/livekit.ts';
 import { SceneStore } from './scene-store.ts';
 
 export interface ClinicRoomDeps {
@@ -31,6 +33,8 @@ export interface ClinicRoomDeps {
   audit: AuditLog;
   logger: Logger;
   breakGlass: BreakGlassSettings;
+  /** null when LiveKit is not configured. */
+  voice: VoiceControl | null;
   /** Seconds a dropped client may take to reconnect to its seat. */
   reconnectSeconds: number;
   /** How often coalesced object moves are written to PostgreSQL. */
@@ -65,6 +69,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     private scene!: SceneStore;
     private disclosure!: Disclosure;
     private dispatcher!: Dispatcher;
+    private stopVoiceStatus: (() => void) | null = null;
 
     /** Runs during matchmaking, before any seat is reserved. */
     static override async onAuth(token: string, options: unknown, _context: AuthContext): Promise<TicketClaims> {
@@ -128,7 +133,19 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         schedule: (fn, ms) => void this.clock.setTimeout(fn, ms),
         settings: deps.breakGlass,
       });
-      this.dispatcher = new Dispatcher({ state: this.state, scene: this.scene, disclosure: this.disclosure, breakGlass });
+      const moderation = new Moderation({
+        state: this.state,
+        roomId,
+        voice: deps.voice,
+        audit,
+        revokeTickets: (userId) => deps.rooms.revokeTickets(roomId, userId),
+        disconnect: (userId, code) => this.disconnectUser(userId, code),
+      });
+      this.dispatcher = new Dispatcher({ state: this.state, scene: this.scene, disclosure: this.disclosure, breakGlass, moderation });
+      if (deps.voice) {
+        this.state.info.voice = deps.voice.status;
+        this.stopVoiceStatus = deps.voice.onStatus((s) => (this.state.info.voice = s));
+      }
 
       for (const type of CLIENT_MESSAGE_NAMES) {
         this.onMessage(type, (client: ClinicClient, payload: unknown, ctx: { id?: number }) =>
@@ -195,6 +212,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     override async onDispose(): Promise<void> {
+      this.stopVoiceStatus?.();
       const flushed = this.flush().catch((err: unknown) => {
         deps.logger.error({ err, roomId: this.record.id }, 'scene flush failed when the room closed');
       });
@@ -230,11 +248,31 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         if (state) state.role = p.role;
       }
       void this.disclosure.setParticipant(p.userId, p.role, scope);
+      void deps.voice?.updatePermissions(this.record.id, this.record.kind, p.userId, p.role);
     }
 
     removeParticipant(userId: string): void {
       this.record = { ...this.record, participants: this.record.participants.filter((x) => x.userId !== userId) };
-      for (const client of this.clients) if (client.auth!.sub === userId) client.leave(CloseCodes.REMOVED, 'REMOVED');
+      this.disconnectUser(userId, CloseCodes.REMOVED);
+      // Their media session ends now, although their LiveKit token has not expired.
+      void deps.voice?.remove(this.record.id, userId);
+    }
+
+    voiceEvent(e: VoiceEvent): void {
+      this.state.participants.forEach((p) => {
+        if (p.userId !== e.userId) return;
+        if (e.kind === 'joined') p.voiceConnected = true;
+        else if (e.kind === 'left') {
+          p.voiceConnected = false;
+          p.publishing = false;
+        } else if (e.microphone) {
+          if (e.kind === 'published') {
+            p.publishing = true;
+            p.muted = e.muted ?? false;
+          } else if (e.kind === 'unpublished') p.publishing = false;
+          else p.muted = e.kind === 'muted';
+        }
+      });
     }
 
     addCaseResource(resource: FhirResource): void {
@@ -286,6 +324,10 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       if (now - (this.lastRateNotice.get(client) ?? 0) < 1000) return false;
       this.lastRateNotice.set(client, now);
       return true;
+    }
+
+    private disconnectUser(userId: string, code: number): void {
+      for (const client of this.clients) if (client.auth!.sub === userId) client.leave(code, 'REMOVED');
     }
 
     private applyInfo(record: RoomRecord): void {

@@ -20,6 +20,16 @@ export interface LiveRoomHandle {
   addCaseResource(resource: FhirResource): void;
   /** The case was deleted: withdraw it from every client. */
   caseDeleted(): void;
+  /** LiveKit reported a change in someone's media session (verified webhook). */
+  voiceEvent(e: VoiceEvent): void;
+}
+
+export interface VoiceEvent {
+  kind: 'joined' | 'left' | 'published' | 'unpublished' | 'muted' | 'unmuted';
+  userId: string;
+  /** For track events: is it the microphone? */
+  microphone: boolean;
+  muted?: boolean;
 }
 
 /** Live room instances of this process, by Consilium room id. */

@@ -5,6 +5,7 @@ import type { ClinicState } from '../../../../shared/src/state.ts';
 import type { RoomActionContext } from '../../auth/policy.ts';
 import type { BreakGlassDesk } from '../break-glass.ts';
 import type { Disclosure } from '../disclosure.ts';
+import type { Moderation } from '../moderation.ts';
 import type { SceneStore } from '../scene-store.ts';
 
 /** Who sent a message, as established by their room ticket. */
@@ -20,6 +21,7 @@ export interface CommandContext {
   scene: SceneStore;
   disclosure: Disclosure;
   breakGlass: BreakGlassDesk;
+  moderation: Moderation;
   actor: Actor;
 }
 

@@ -3,6 +3,9 @@ import { accessApprove } from './access.approve.ts';
 import { accessBreakGlass } from './access.breakGlass.ts';
 import { accessDeny } from './access.deny.ts';
 import type { Command } from './command.ts';
+import { participantKick } from './participant.kick.ts';
+import { voiceMute } from './voice.mute.ts';
+import { voiceUnmute } from './voice.unmute.ts';
 import { objectAdd } from './object.add.ts';
 import { objectGrab } from './object.grab.ts';
 import { objectMove } from './object.move.ts';
@@ -21,4 +24,7 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'access.breakGlass': accessBreakGlass,
   'access.approve': accessApprove,
   'access.deny': accessDeny,
+  'voice.mute': voiceMute,
+  'voice.unmute': voiceUnmute,
+  'participant.kick': participantKick,
 };

@@ -1,0 +1,213 @@
+import { AccessToken, RoomServiceClient, TrackSource, type ParticipantPermission } from 'livekit-server-sdk';
+import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
+import { voiceGrant, type MediaSource } from '../auth/policy.ts';
+import type { LiveKitConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+
+/** LiveKit room for a Consilium room. */
+export const voiceRoomName = (roomId: string) => `consilium-${roomId}`;
+export const roomIdFromVoiceRoom = (name: string): string | null => /^consilium-([0-9a-f-]{36})$/.exec(name)?.[1] ?? null;
+
+export const VOICE_TOKEN_TTL_SECONDS = 600;
+
+const SOURCES: Record<MediaSource, TrackSource> = {
+  microphone: TrackSource.MICROPHONE,
+  camera: TrackSource.CAMERA,
+  screen_share: TrackSource.SCREEN_SHARE,
+};
+
+export interface VoiceIdentity {
+  roomId: string;
+  kind: RoomKind;
+  userId: string;
+  name: string;
+  role: RoomRole;
+}
+
+/** A least-privilege LiveKit token (≤ 10 minutes) from the grant the policy computes. */
+export async function mintVoiceToken(cfg: LiveKitConfig, who: VoiceIdentity): Promise<{ url: string; token: string }> {
+  const grant = voiceGrant(who.role, who.kind);
+  const at = new AccessToken(cfg.apiKey, cfg.apiSecret, {
+    identity: who.userId,
+    name: who.name,
+    ttl: VOICE_TOKEN_TTL_SECONDS,
+    metadata: JSON.stringify({ role: who.role }),
+  });
+  at.addGrant({
+    room: voiceRoomName(who.roomId),
+    roomJoin: true,
+    roomAdmin: false,
+    roomCreate: false,
+    roomRecord: false,
+    roomList: false,
+    canSubscribe: grant.canSubscribe,
+    canPublish: grant.canPublish,
+    canPublishData: grant.canPublishData,
+    canPublishSources: grant.sources.map((s) => SOURCES[s]),
+    canUpdateOwnMetadata: false,
+  });
+  return { url: cfg.url, token: await at.toJwt() };
+}
+
+export function voicePermission(role: RoomRole, kind: RoomKind): Partial<ParticipantPermission> {
+  const grant = voiceGrant(role, kind);
+  return {
+    canSubscribe: grant.canSubscribe,
+    canPublish: grant.canPublish,
+    canPublishData: grant.canPublishData,
+    canPublishSources: grant.sources.map((s) => SOURCES[s]),
+    canUpdateMetadata: false,
+  };
+}
+
+export type VoiceStatus = 'ok' | 'degraded';
+
+interface Op {
+  key: string;
+  run: () => Promise<void>;
+  attempts: number;
+  firstTried: number;
+}
+
+/**
+ * Keeps LiveKit in step with Consilium: moderation and permission changes go
+ * through one queue. A call that fails (LiveKit down or 5xx) marks voice as
+ * degraded and is retried with backoff until it succeeds or is superseded by
+ * a newer operation on the same participant; the Colyseus room never waits.
+ */
+export class VoiceControl {
+  private readonly client: RoomServiceClient;
+  private readonly pending = new Map<string, Op>();
+  private timer: NodeJS.Timeout | null = null;
+  private statusValue: VoiceStatus = 'ok';
+  private readonly listeners = new Set<(s: VoiceStatus) => void>();
+  private stopped = false;
+
+  constructor(
+    cfg: LiveKitConfig,
+    private readonly logger: Logger,
+    private readonly retry = { baseMs: 250, maxMs: 5000, giveUpMs: 10 * 60_000 },
+  ) {
+    this.client = new RoomServiceClient(cfg.apiUrl, cfg.apiKey, cfg.apiSecret, { requestTimeout: 3 });
+  }
+
+  get status(): VoiceStatus {
+    return this.statusValue;
+  }
+
+  onStatus(listener: (s: VoiceStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Mute or unmute the participant's microphone track(s). */
+  setMicMuted(roomId: string, userId: string, muted: boolean): Promise<boolean> {
+    const room = voiceRoomName(roomId);
+    return this.submit(`mic:${room}:${userId}`, async () => {
+      const p = await this.client.getParticipant(room, userId);
+      const mics = (p.tracks ?? []).filter((t) => t.source === TrackSource.MICROPHONE);
+      for (const t of mics) await this.client.mutePublishedTrack(room, userId, t.sid, muted);
+    });
+  }
+
+  /** End the participant's media session now, whatever their token says. */
+  remove(roomId: string, userId: string): Promise<boolean> {
+    const room = voiceRoomName(roomId);
+    this.pending.delete(`perm:${room}:${userId}`);
+    return this.submit(`remove:${room}:${userId}`, async () => {
+      try {
+        await this.client.removeParticipant(room, userId);
+      } catch (err) {
+        if (isNotFound(err)) return; // not in the media room: nothing to end
+        throw err;
+      }
+    });
+  }
+
+  /** Mirror a role change: the participant's live permissions follow the policy. */
+  updatePermissions(roomId: string, kind: RoomKind, userId: string, role: RoomRole): Promise<boolean> {
+    const room = voiceRoomName(roomId);
+    return this.submit(`perm:${room}:${userId}`, async () => {
+      try {
+        await this.client.updateParticipant(room, userId, { metadata: JSON.stringify({ role }), permission: voicePermission(role, kind) });
+      } catch (err) {
+        if (isNotFound(err)) return; // not connected: their next token carries the new grant
+        throw err;
+      }
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.pending.clear();
+  }
+
+  /** Try now; on failure keep it (latest per key wins) for the retry loop. Resolves true when applied now. */
+  private async submit(key: string, run: () => Promise<void>): Promise<boolean> {
+    const op: Op = { key, run, attempts: 0, firstTried: Date.now() };
+    this.pending.set(key, op);
+    return this.attempt(op);
+  }
+
+  private async attempt(op: Op): Promise<boolean> {
+    op.attempts++;
+    try {
+      await op.run();
+      if (this.pending.get(op.key) === op) this.pending.delete(op.key);
+      if (this.pending.size === 0) this.setStatus('ok');
+      return true;
+    } catch (err) {
+      if (isClientError(err)) {
+        // A 4xx will not get better by retrying.
+        this.logger.warn({ err: String(err), op: op.key }, 'LiveKit refused a request');
+        if (this.pending.get(op.key) === op) this.pending.delete(op.key);
+        return false;
+      }
+      this.logger.warn({ err: String(err), op: op.key, attempts: op.attempts }, 'LiveKit unreachable; will retry');
+      this.setStatus('degraded');
+      this.scheduleRetry();
+      return false;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.timer || this.stopped) return;
+    const attempts = Math.max(1, ...[...this.pending.values()].map((o) => o.attempts));
+    const delay = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempts - 1));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.retryAll();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async retryAll(): Promise<void> {
+    for (const op of [...this.pending.values()]) {
+      if (Date.now() - op.firstTried > this.retry.giveUpMs) {
+        this.logger.error({ op: op.key }, 'LiveKit operation abandoned after retrying');
+        this.pending.delete(op.key);
+        continue;
+      }
+      if (this.pending.get(op.key) === op) await this.attempt(op);
+    }
+    if (this.pending.size > 0) this.scheduleRetry();
+    else this.setStatus('ok');
+  }
+
+  private setStatus(s: VoiceStatus): void {
+    if (s === this.statusValue) return;
+    this.statusValue = s;
+    this.listeners.forEach((l) => l(s));
+  }
+}
+
+function twirpStatus(err: unknown): number | undefined {
+  const e = err as { status?: unknown; code?: unknown };
+  return typeof e?.status === 'number' ? e.status : undefined;
+}
+const isNotFound = (err: unknown) => twirpStatus(err) === 404 || (err as { code?: unknown })?.code === 'not_found';
+const isClientError = (err: unknown) => {
+  const s = twirpStatus(err);
+  return s !== undefined && s >= 400 && s < 500;
+};

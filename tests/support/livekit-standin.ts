@@ -1,0 +1,128 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TokenVerifier, type ClaimGrants } from 'livekit-server-sdk';
+
+/**
+ * A loopback stand-in for LiveKit's RoomService Twirp API
+ * (`POST /twirp/livekit.RoomService/<Method>`, proto3 JSON). Like the real
+ * server it checks the bearer JWT against the API secret and requires the
+ * `roomAdmin` grant for the room; it records every call and can be made to
+ * fail (HTTP 500) or go down (connection refused) and come back.
+ */
+export interface RecordedCall {
+  method: string;
+  body: Record<string, unknown>;
+  grants: ClaimGrants;
+}
+
+interface Track {
+  sid: string;
+  source: 'MICROPHONE' | 'CAMERA' | 'SCREEN_SHARE';
+  muted: boolean;
+}
+
+export class LiveKitStandIn {
+  readonly calls: RecordedCall[] = [];
+  readonly refused: { method: string; reason: string }[] = [];
+  /** room → identity → participant */
+  readonly rooms = new Map<string, Map<string, { identity: string; tracks: Track[]; permission?: unknown; metadata?: string }>>();
+  failStatus: number | null = null;
+  private server: http.Server | null = null;
+  port = 0;
+
+  constructor(
+    readonly apiKey: string,
+    readonly apiSecret: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const verifier = new TokenVerifier(this.apiKey, this.apiSecret);
+    this.server = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => void this.handle(req, raw, res, verifier));
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Connection refused until start() again (same port). */
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (s) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }
+
+  /** A participant in a media room with a published microphone. */
+  connect(room: string, identity: string, tracks: Track[] = [{ sid: `TR_mic_${identity}`, source: 'MICROPHONE', muted: false }]): void {
+    const r = this.rooms.get(room) ?? new Map();
+    r.set(identity, { identity, tracks });
+    this.rooms.set(room, r);
+  }
+
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  private async handle(req: http.IncomingMessage, raw: string, res: http.ServerResponse, verifier: TokenVerifier): Promise<void> {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const m = /^\/twirp\/livekit\.RoomService\/(\w+)$/.exec(req.url ?? '');
+    if (req.method !== 'POST' || !m) return send(404, { code: 'bad_route', msg: 'no such method' });
+    const method = m[1]!;
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw || '{}') as Record<string, unknown>;
+    } catch {
+      return send(400, { code: 'malformed', msg: 'bad json' });
+    }
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    let grants: ClaimGrants;
+    try {
+      if (!auth) throw new Error('no token');
+      grants = await verifier.verify(auth);
+    } catch (err) {
+      this.refused.push({ method, reason: String(err) });
+      return send(401, { code: 'unauthenticated', msg: 'invalid token' });
+    }
+    if (!grants.video?.roomAdmin || grants.video.room !== body['room']) {
+      this.refused.push({ method, reason: 'missing roomAdmin for this room' });
+      return send(403, { code: 'permission_denied', msg: 'roomAdmin required' });
+    }
+    if (this.failStatus) return send(this.failStatus, { code: 'internal', msg: 'injected failure' });
+    this.calls.push({ method, body, grants });
+
+    const room = this.rooms.get(String(body['room']));
+    const p = room?.get(String(body['identity']));
+    switch (method) {
+      case 'GetParticipant':
+        return p ? send(200, { identity: p.identity, tracks: p.tracks }) : send(404, { code: 'not_found', msg: 'participant not found' });
+      case 'MutePublishedTrack': {
+        const t = p?.tracks.find((x) => x.sid === body['trackSid']);
+        if (!t) return send(404, { code: 'not_found', msg: 'track not found' });
+        t.muted = body['muted'] === true;
+        return send(200, { track: t });
+      }
+      case 'RemoveParticipant':
+        if (!p) return send(404, { code: 'not_found', msg: 'participant not found' });
+        room!.delete(p.identity);
+        return send(200, {});
+      case 'UpdateParticipant':
+        if (!p) return send(404, { code: 'not_found', msg: 'participant not found' });
+        p.permission = body['permission'];
+        p.metadata = String(body['metadata'] ?? '');
+        return send(200, { identity: p.identity, metadata: p.metadata, permission: p.permission });
+      default:
+        return send(404, { code: 'bad_route', msg: `unsupported method ${method}` });
+    }
+  }
+}
