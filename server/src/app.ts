@@ -28,6 +28,7 @@ import { livekitRoutes } from './http/livekit.routes.ts';
 import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
+import { webRoutes } from './http/web.routes.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
@@ -101,6 +102,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(participantsRoutes({ rooms, identity, live, audit }));
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity }));
+  web.use(webRoutes(config.auth));
 
   const httpServer = http.createServer(web);
   const gameServer = new Server({

@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
   AUTH_JWKS_URL: optionalUrl,
+  /** Public OIDC client id the browser app uses (authorization code + PKCE). */
+  AUTH_CLIENT_ID: optionalString,
   TICKET_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).optional()),
@@ -37,7 +39,7 @@ const EnvSchema = z.object({
 });
 
 export type AuthConfig =
-  | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string }
+  | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string; clientId: string | null }
   | { mode: 'dev' };
 
 export interface Config {
@@ -88,7 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.AUTH_JWKS_URL) {
     if (!e.AUTH_ISSUER) problems.push('AUTH_ISSUER: required when AUTH_JWKS_URL is set');
     if (!e.AUTH_AUDIENCE) problems.push('AUTH_AUDIENCE: required when AUTH_JWKS_URL is set');
-    auth = { mode: 'oidc', issuer: e.AUTH_ISSUER ?? '', audience: e.AUTH_AUDIENCE ?? '', jwksUrl: e.AUTH_JWKS_URL };
+    auth = { mode: 'oidc', issuer: e.AUTH_ISSUER ?? '', audience: e.AUTH_AUDIENCE ?? '', jwksUrl: e.AUTH_JWKS_URL, clientId: e.AUTH_CLIENT_ID ?? null };
   } else if (e.NODE_ENV === 'production') {
     problems.push('AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: required in production (the development identity provider is disabled)');
     auth = { mode: 'dev' };

@@ -1,5 +1,7 @@
 import { WebSocket } from 'ws';
 import { createApp } from './app.ts';
+import { createLogger } from './logger.ts';
+import { ensureClientBuilt } from './web-build.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DEMO_ROOM_ID, DEMO_USERS } from './db/seed.ts';
 
@@ -18,12 +20,13 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  if (config.nodeEnv === 'development') await ensureClientBuilt(createLogger(config.logLevel));
   const app = await createApp(config);
   app.logger.info({ url: app.url }, 'Consilium is listening');
   if (app.devIdentity) {
     const lines = [
       '',
-      `  Consilium is running at ${app.url}`,
+      `  Consilium is running at ${app.url}   (admin console: ${app.url}/admin)`,
       `  Demo room: ${DEMO_ROOM_ID}  (${app.demoSeeded ? 'seeded just now' : 'already seeded'})`,
       `  Demo users: ${DEMO_USERS.map((u) => `${u.userId} (${u.role})`).join(', ')}`,
       '  Join it from a script:',

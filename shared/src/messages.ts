@@ -23,7 +23,7 @@ export const Transform = z.strictObject({
 export type Transform = z.infer<typeof Transform>;
 
 export const ObjectId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1–64 of A-Z a-z 0-9 _ -');
-export const OBJECT_KINDS = ['model', 'marker', 'label'] as const;
+export const OBJECT_KINDS = ['model', 'marker', 'label', 'stroke'] as const;
 export const ObjectKind = z.enum(OBJECT_KINDS);
 /** Built-in sample models (`builtin:<name>`) or uploaded assets (`asset:<id>`). */
 export const AssetRef = z.string().regex(/^(builtin|asset):[a-z0-9][a-z0-9-]{0,63}$/, 'asset must be builtin:<name> or asset:<id>');
@@ -44,8 +44,16 @@ export const ObjectAdd = z.strictObject({
   asset: AssetRef,
   label: z.string().max(500).optional(),
   resourceRef: ResourceRef.optional(),
+  /** Stroke polyline, flat [x,y,z,…] relative to the transform; at most 300 points. */
+  points: z.array(finite).min(6).max(900).refine((a) => a.length % 3 === 0, 'points come in x,y,z triples').optional(),
+  color: z.string().regex(/^#[0-9a-f]{6}$/, 'colours are #rrggbb').optional(),
   transform: Transform,
 });
+
+/** Laser pointer: where the participant points (null: pointer off). */
+export const PointerUpdate = z.strictObject({ target: Vec3.nullable() });
+/** Presenter mode: who leads the "follow presenter" camera (null: nobody). */
+export const PresenterSet = z.strictObject({ sessionId: z.string().max(64).nullable() });
 export const ObjectRemove = z.strictObject({ objectId: ObjectId });
 
 export const BreakGlassRequest = z.strictObject({
@@ -62,6 +70,8 @@ export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: z.string
 /** Every client → server room message, by name. */
 export const ClientMessages = {
   'pose.update': PoseUpdate,
+  'pointer.update': PointerUpdate,
+  'presenter.set': PresenterSet,
   'object.grab': ObjectGrab,
   'object.move': ObjectMove,
   'object.release': ObjectRelease,

@@ -33,6 +33,9 @@ export const ParticipantState = schema(
     voiceConnected: t.boolean().default(false),
     publishing: t.boolean().default(false),
     muted: t.boolean().default(false),
+    /** Laser pointer target (position only), when `pointing`. */
+    pointing: t.boolean().default(false),
+    pointer: t.ref(QPose).default(() => new QPose()),
     /** false when the device has no tracked hand (desktop, hand out of view). */
     leftActive: t.boolean().default(false),
     rightActive: t.boolean().default(false),
@@ -63,6 +66,9 @@ export const SceneObjectState = schema(
     grabbedBy: t.string(),
     /** Case resource this model shows ('' for none); only sent to those who may read it. */
     resourceRef: t.string(),
+    /** Strokes: "x,y,z,…" (mm precision) relative to the transform; '' otherwise. */
+    points: t.string(),
+    color: t.string(),
     /** Server-only: the author's access an annotation carries ('' = visible to all). */
     authorScope: t.string().noSync(),
   },
@@ -76,6 +82,8 @@ export const RoomInfoState = schema(
     title: t.string(),
     kind: t.string(),
     caseId: t.string(),
+    /** sessionId of the presenter ('' = nobody): others may follow their view. */
+    presenter: t.string().default(''),
     /** off (not configured) | ok | degraded (LiveKit unreachable; retrying) */
     voice: t.string().default('off'),
     protocolVersion: t.uint8(),

@@ -5,6 +5,9 @@ import { CLIENT_MESSAGE_NAMES, ROOM_ROLES, type RoomRole } from '../../shared/sr
 /** The expected matrix, written out in full so a change to the policy must change this table too. */
 const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; other: boolean }>> = {
   'pose.update': { host: true, clinician: true, specialist: true, surgeon: true, observer: true },
+  'pointer.update': { host: true, clinician: true, specialist: true, surgeon: true, observer: true },
+  // choosing someone else as presenter (self-service cases below)
+  'presenter.set': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   'access.breakGlass': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'access.approve': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   'access.deny': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
@@ -47,6 +50,12 @@ describe('room policy: every action × role', () => {
       }
     }
   }
+
+  it.each(ROOM_ROLES)('%s taking or handing back the presenter role', (role) => {
+    const editor = role !== 'observer';
+    expect(authorizeRoomAction(role, 'presenter.set', { presenterSelf: true, presenterTakenByOther: false }).allow).toBe(editor);
+    expect(authorizeRoomAction(role, 'presenter.set', { presenterSelf: true, presenterTakenByOther: true }).allow).toBe(role === 'host');
+  });
 
   it('denies unknown actions and unknown roles by default', () => {
     expect(authorizeRoomAction('host', 'object.explode' as RoomAction).allow).toBe(false);

@@ -71,6 +71,19 @@ export class ConsiliumApi {
     return this.request('GET', `/api/audit${qs ? `?${qs}` : ''}`);
   }
 
+  /** Admin or host: who is in a live room. */
+  liveRoom(roomId: string): Promise<{ live: boolean; voice: string; presenter: string; participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[] }> {
+    return this.request('GET', `/api/rooms/${encodeURIComponent(roomId)}/live`);
+  }
+
+  async moderate(roomId: string, action: 'mute' | 'unmute' | 'kick', userId: string): Promise<void> {
+    await this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/moderation`, { action, userId });
+  }
+
+  authConfig(): Promise<{ mode: 'dev' } | { mode: 'oidc'; issuer: string; clientId: string | null; audience: string }> {
+    return this.request('GET', '/api/auth/config', undefined, false);
+  }
+
   verifyAudit(): Promise<{ ok: boolean; rows: number; firstBroken?: { seq: number; reason: string } }> {
     return this.request('GET', '/api/audit/verify');
   }

@@ -19,6 +19,10 @@ export type RoomAction = ClientMessageName;
 export interface RoomActionContext {
   /** For object.remove: did this user add the object? */
   ownsObject?: boolean;
+  /** For presenter.set: does the change concern the sender themselves (take or hand back)? */
+  presenterSelf?: boolean;
+  /** For presenter.set: is someone else presenting now? */
+  presenterTakenByOther?: boolean;
 }
 
 const EDITORS: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon'];
@@ -26,6 +30,10 @@ const EVERYONE: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surge
 
 const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
   'pose.update': (role) => EVERYONE.includes(role),
+  // Pointing is part of presence: everyone may point.
+  'pointer.update': (role) => EVERYONE.includes(role),
+  // The host chooses the presenter; an editor may take the floor when it is free, and hand it back.
+  'presenter.set': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.presenterSelf === true && ctx.presenterTakenByOther !== true),
   // Emergency access is for the clinical team; observers (students, guests) cannot ask.
   'access.breakGlass': (role) => EDITORS.includes(role),
   'access.approve': (role) => role === 'host',

@@ -11,15 +11,18 @@ export interface SceneObjectRecord {
   authorScope: string;
   /** Case resource a model shows ('' = none). */
   resourceRef: string;
+  /** Stroke points "x,y,z,…" ('' for other kinds). */
+  points: string;
+  color: string;
   px: number; py: number; pz: number;
   qx: number; qy: number; qz: number; qw: number;
   sx: number; sy: number; sz: number;
 }
 
-const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
+const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'points', 'color', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
 
 function values(o: SceneObjectRecord): unknown[] {
-  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.authorScope, o.resourceRef, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
+  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.authorScope, o.resourceRef, o.points, o.color, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
 }
 
 export class SceneRepo {

@@ -1,16 +1,11 @@
 import type { RoomsRepo } from './rooms.repo.ts';
 import type { SceneRepo, SceneObjectRecord } from './scene.repo.ts';
 
-/** Fixed id so the demo room is seeded once and its link stays stable. */
-export const DEMO_ROOM_ID = '00000000-0000-4000-8000-00000000d3e0';
-export const DEMO_USERS = [
-  { userId: 'dr.adams', name: 'Dr. Adams', role: 'host' },
-  { userId: 'dr.baker', name: 'Dr. Baker', role: 'clinician' },
-  { userId: 'dr.chen', name: 'Dr. Chen', role: 'specialist' },
-  { userId: 'student.diaz', name: 'S. Diaz', role: 'observer' },
-] as const;
+import { DEMO_ROOM_ID, DEMO_USERS } from '../../../shared/src/demo.ts';
 
-const I = { qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1, authorScope: '', resourceRef: '' };
+export { DEMO_ROOM_ID, DEMO_USERS };
+
+const I = { qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1, authorScope: '', resourceRef: '', points: '', color: '' };
 const DEMO_OBJECTS: SceneObjectRecord[] = [
   { id: 'heart', kind: 'model', asset: 'builtin:heart', label: 'Heart', createdBy: 'dr.adams', px: 0, py: 1.2, pz: 0, ...I },
   { id: 'skull', kind: 'model', asset: 'builtin:skull', label: 'Skull', createdBy: 'dr.adams', px: -0.8, py: 1.2, pz: 0, ...I },

@@ -1,13 +1,18 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { ParticipantUpdateBody, UserId } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { authorizeParticipantChange, defaultScopes } from '../auth/policy.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
+import { isErrorCode, type ErrorCode } from '../../../shared/src/errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
+
+const ModerationBody = z.strictObject({ action: z.enum(['mute', 'unmute', 'kick']), userId: UserId });
+const isKnown = (code: string | undefined): code is ErrorCode => isErrorCode(code);
 
 export interface ParticipantsRoutesDeps {
   rooms: RoomsRepo;
@@ -20,6 +25,28 @@ export interface ParticipantsRoutesDeps {
 export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
   const router = Router();
   router.use('/api/rooms/:id/participants', authenticate(deps.identity));
+  router.use('/api/rooms/:id/live', authenticate(deps.identity));
+  router.use('/api/rooms/:id/moderation', authenticate(deps.identity));
+
+  /** Admin or room host: who is in the live room (no patient data). */
+  router.get('/api/rooms/:id/live', async (req, res) => {
+    const principal = principalOf(res);
+    const { room } = await load(req.params.id, principal.userId, principal.userId, principal.admin);
+    const live = deps.live.get(room.id);
+    res.json(live ? { live: true, ...live.snapshot() } : { live: false, voice: 'off', presenter: '', participants: [] });
+  });
+
+  /** Admin or room host: mute, unmute or kick from outside the room (the admin console). */
+  router.post('/api/rooms/:id/moderation', async (req, res) => {
+    const principal = principalOf(res);
+    const { room } = await load(req.params.id, principal.userId, principal.userId, principal.admin);
+    const body = parseBody(ModerationBody, req.body);
+    const live = deps.live.get(room.id);
+    if (!live) throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
+    const result = await live.moderate({ userId: principal.userId, name: principal.name }, body.action, body.userId);
+    if (!result.ok) throw new AppError(isKnown(result.code) ? result.code : 'INTERNAL');
+    res.json({ ok: true });
+  });
 
   const load = async (roomIdParam: string | string[] | undefined, userIdParam: string | string[] | undefined, callerId: string, admin: boolean) => {
     const roomId = uuidParam(roomIdParam, 'ROOM_NOT_FOUND');

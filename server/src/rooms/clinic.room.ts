@@ -19,7 +19,7 @@ import { preparedCase } from './case-loader.ts';
 import type { Actor } from './commands/command.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
-import type { LiveRoomHandle, LiveRooms, VoiceEvent } from './live-rooms.ts';
+import type { LiveRoomHandle, LiveRooms, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
 import type { VoiceControl } from '../media/livekit.ts';
 import { SceneStore } from './scene-store.ts';
@@ -69,6 +69,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     private scene!: SceneStore;
     private disclosure!: Disclosure;
     private dispatcher!: Dispatcher;
+    private moderation!: Moderation;
     private stopVoiceStatus: (() => void) | null = null;
 
     /** Runs during matchmaking, before any seat is reserved. */
@@ -133,14 +134,14 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         schedule: (fn, ms) => void this.clock.setTimeout(fn, ms),
         settings: deps.breakGlass,
       });
-      const moderation = new Moderation({
+      const moderation = (this.moderation = new Moderation({
         state: this.state,
         roomId,
         voice: deps.voice,
         audit,
         revokeTickets: (userId) => deps.rooms.revokeTickets(roomId, userId),
         disconnect: (userId, code) => this.disconnectUser(userId, code),
-      });
+      }));
       this.dispatcher = new Dispatcher({ state: this.state, scene: this.scene, disclosure: this.disclosure, breakGlass, moderation });
       if (deps.voice) {
         this.state.info.voice = deps.voice.status;
@@ -198,6 +199,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
 
     override onLeave(client: ClinicClient): void {
       this.releaseLocks(client.sessionId);
+      if (this.state.info.presenter === client.sessionId) this.state.info.presenter = '';
       this.dispatcher.forget(client.sessionId);
       this.disclosure.detach(client.sessionId);
       this.state.participants.delete(client.sessionId);
@@ -282,6 +284,29 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     caseDeleted(): void {
       this.state.info.caseId = '';
       void this.disclosure.clearCase();
+    }
+
+    snapshot(): LiveSnapshot {
+      return {
+        voice: this.state.info.voice,
+        presenter: this.state.info.presenter,
+        participants: [...this.state.participants.values()].map((p) => ({
+          sessionId: p.sessionId,
+          userId: p.userId,
+          name: p.name,
+          role: p.role,
+          connected: p.connected,
+          voiceConnected: p.voiceConnected,
+          publishing: p.publishing,
+          muted: p.muted,
+        })),
+      };
+    }
+
+    async moderate(actor: { userId: string; name: string }, action: 'mute' | 'unmute' | 'kick', userId: string): Promise<{ ok: boolean; code?: string }> {
+      const as: Actor = { sessionId: 'console', userId: actor.userId, name: actor.name, role: 'host' };
+      const result = action === 'kick' ? await this.moderation.kick(as, userId) : await this.moderation.setMuted(as, userId, action === 'mute');
+      return result.ok ? { ok: true } : { ok: false, code: result.code };
     }
 
     async close(): Promise<void> {

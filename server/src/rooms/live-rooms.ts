@@ -22,6 +22,16 @@ export interface LiveRoomHandle {
   caseDeleted(): void;
   /** LiveKit reported a change in someone's media session (verified webhook). */
   voiceEvent(e: VoiceEvent): void;
+  /** Who is in, for the admin console. No patient data. */
+  snapshot(): LiveSnapshot;
+  /** Moderation from outside the room (admin console): same rules and audit as in-room. */
+  moderate(actor: { userId: string; name: string }, action: 'mute' | 'unmute' | 'kick', userId: string): Promise<{ ok: boolean; code?: string }>;
+}
+
+export interface LiveSnapshot {
+  voice: string;
+  presenter: string;
+  participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[];
 }
 
 export interface VoiceEvent {

@@ -104,6 +104,8 @@ export function fromRecord(rec: SceneObjectRecord): SceneObjectState {
   obj.createdBy = rec.createdBy;
   obj.authorScope = rec.authorScope;
   obj.resourceRef = rec.resourceRef;
+  obj.points = rec.points;
+  obj.color = rec.color;
   obj.px = rec.px; obj.py = rec.py; obj.pz = rec.pz;
   obj.qx = rec.qx; obj.qy = rec.qy; obj.qz = rec.qz; obj.qw = rec.qw;
   obj.sx = rec.sx; obj.sy = rec.sy; obj.sz = rec.sz;
@@ -120,6 +122,8 @@ export function toRecord(obj: SceneObjectState): SceneObjectRecord {
     createdBy: obj.createdBy,
     authorScope: obj.authorScope ?? '',
     resourceRef: obj.resourceRef ?? '',
+    points: obj.points ?? '',
+    color: obj.color ?? '',
     px: obj.px, py: obj.py, pz: obj.pz,
     qx: obj.qx, qy: obj.qy, qz: obj.qz, qw: obj.qw,
     sx: obj.sx, sy: obj.sy, sz: obj.sz,

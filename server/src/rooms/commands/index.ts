@@ -4,6 +4,8 @@ import { accessBreakGlass } from './access.breakGlass.ts';
 import { accessDeny } from './access.deny.ts';
 import type { Command } from './command.ts';
 import { participantKick } from './participant.kick.ts';
+import { pointerUpdate } from './pointer.update.ts';
+import { presenterSet } from './presenter.set.ts';
 import { voiceMute } from './voice.mute.ts';
 import { voiceUnmute } from './voice.unmute.ts';
 import { objectAdd } from './object.add.ts';
@@ -16,6 +18,8 @@ import { poseUpdate } from './pose.update.ts';
 /** Every room message has exactly one command; the compiler checks none is missing. */
 export const commands: { [N in ClientMessageName]: Command<N> } = {
   'pose.update': poseUpdate,
+  'pointer.update': pointerUpdate,
+  'presenter.set': presenterSet,
   'object.grab': objectGrab,
   'object.move': objectMove,
   'object.release': objectRelease,

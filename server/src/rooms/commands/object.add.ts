@@ -6,11 +6,14 @@ import { sanitizeTransform } from '../../domain/transform.ts';
 import { fail, ok, type Command } from './command.ts';
 
 /** Annotation kinds: their text may quote patient data, so they carry the author's access. */
-const ANNOTATION_KINDS = new Set(['label', 'marker']);
+const ANNOTATION_KINDS = new Set(['label', 'marker', 'stroke']);
+const LIMIT = 50; // stroke points are clamped to ±50 m of their origin, mm precision
+const encodePoints = (pts: number[]) => pts.map((v) => (Math.max(-LIMIT, Math.min(LIMIT, v)).toFixed(3))).join(',');
 
 export const objectAdd: Command<'object.add'> = {
   async run(payload, { scene, disclosure, actor }) {
     if (scene.size >= Limits.maxObjects) return fail('SCENE_FULL');
+    if ((payload.kind === 'stroke') !== (payload.points !== undefined)) return fail('MESSAGE_INVALID', 'strokes, and only strokes, carry points');
     const id = payload.id ?? randomUUID();
     if (scene.get(id)) return fail('OBJECT_EXISTS');
     const access = disclosure.accessOf(actor.sessionId);
@@ -31,6 +34,8 @@ export const objectAdd: Command<'object.add'> = {
         createdBy: actor.userId,
         authorScope: ANNOTATION_KINDS.has(payload.kind) ? accessToScope(access) : '',
         resourceRef: payload.resourceRef ?? '',
+        points: payload.points ? encodePoints(payload.points) : '',
+        color: payload.color ?? '',
         px: t.position[0], py: t.position[1], pz: t.position[2],
         qx: t.rotation[0], qy: t.rotation[1], qz: t.rotation[2], qw: t.rotation[3],
         sx: t.scale[0], sy: t.scale[1], sz: t.scale[2],

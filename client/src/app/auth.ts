@@ -1,0 +1,107 @@
+import { ConsiliumApi } from '../sdk/api.ts';
+
+/**
+ * Sign-in for the browser app and the admin console. Development: the
+ * server's dev identity provider. Production: OpenID Connect authorization
+ * code flow with PKCE against the configured issuer (public client). The
+ * identity token lives in sessionStorage only (gone with the tab).
+ */
+export interface Identity {
+  token: string;
+  userId: string;
+  name: string;
+  admin: boolean;
+  expiresAt: number;
+}
+
+const KEY = 'consilium.identity';
+const PKCE_KEY = 'consilium.pkce';
+
+export function decodeClaims(token: string): Record<string, unknown> {
+  const part = token.split('.')[1] ?? '';
+  return JSON.parse(decodeURIComponent(escape(atob(part.replace(/-/g, '+').replace(/_/g, '/'))))) as Record<string, unknown>;
+}
+
+function identityFrom(token: string): Identity {
+  const c = decodeClaims(token);
+  const scopes = [c['scope'], c['scp'], c['roles'], c['groups']].flatMap((v) => (typeof v === 'string' ? v.split(' ') : Array.isArray(v) ? v : []));
+  return {
+    token,
+    userId: String(c['sub']),
+    name: String(c['name'] ?? c['preferred_username'] ?? c['sub']),
+    admin: scopes.includes('consilium:admin'),
+    expiresAt: Number(c['exp']) * 1000,
+  };
+}
+
+export function currentIdentity(): Identity | null {
+  const raw = sessionStorage.getItem(KEY);
+  if (!raw) return null;
+  const id = JSON.parse(raw) as Identity;
+  return id.expiresAt > Date.now() + 30_000 ? id : null;
+}
+
+export function signOut(): void {
+  sessionStorage.removeItem(KEY);
+}
+
+export async function devSignIn(api: ConsiliumApi, userId: string, name: string, admin: boolean): Promise<Identity> {
+  const res = await api.devLogin({ userId, name, admin });
+  const id = identityFrom(res.token);
+  sessionStorage.setItem(KEY, JSON.stringify(id));
+  return id;
+}
+
+const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+async function discovery(issuer: string): Promise<{ authorization_endpoint: string; token_endpoint: string }> {
+  const res = await fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);
+  if (!res.ok) throw new Error(`identity provider discovery failed (${res.status})`);
+  return (await res.json()) as { authorization_endpoint: string; token_endpoint: string };
+}
+
+/** Redirect to the hospital's identity provider (authorization code + PKCE). */
+export async function oidcSignIn(issuer: string, clientId: string): Promise<void> {
+  const { authorization_endpoint } = await discovery(issuer);
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(48)));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, returnTo: location.pathname }));
+  const url = new URL(authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: `${location.origin}${location.pathname}`,
+    scope: 'openid profile',
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  location.assign(url.toString());
+}
+
+/** Finish the redirect: exchange the code for tokens. Returns null when this is not a redirect back. */
+export async function completeOidcSignIn(issuer: string, clientId: string): Promise<Identity | null> {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('code');
+  const pending = sessionStorage.getItem(PKCE_KEY);
+  if (!code || !pending) return null;
+  const { verifier, state } = JSON.parse(pending) as { verifier: string; state: string };
+  sessionStorage.removeItem(PKCE_KEY);
+  if (params.get('state') !== state) throw new Error('sign-in state mismatch; please try again');
+  const { token_endpoint } = await discovery(issuer);
+  const res = await fetch(token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${location.origin}${location.pathname}`, client_id: clientId, code_verifier: verifier }),
+  });
+  if (!res.ok) throw new Error(`token exchange failed (${res.status})`);
+  const tokens = (await res.json()) as { access_token?: string; id_token?: string };
+  // The access token is issued for Consilium's audience; the id token is the fallback for IdPs that put the client id there.
+  const token = tokens.access_token ?? tokens.id_token;
+  if (!token) throw new Error('the identity provider returned no token');
+  history.replaceState(null, '', location.pathname);
+  const id = identityFrom(token);
+  sessionStorage.setItem(KEY, JSON.stringify(id));
+  return id;
+}

@@ -1,0 +1,77 @@
+import * as THREE from 'three';
+import { dequantizePose } from '../../../../shared/src/quantize.ts';
+import type { ParticipantState } from '../../../../shared/src/state.ts';
+import { textSprite } from './labels.ts';
+
+export const ROLE_COLORS: Record<string, string> = {
+  host: '#f5c542',
+  clinician: '#3fb68b',
+  specialist: '#5aa9e6',
+  surgeon: '#e5534b',
+  observer: '#9aa5b1',
+};
+
+/** Head, hands, name tag and laser pointer for one remote participant. */
+export class Avatar {
+  readonly root = new THREE.Group();
+  private readonly head: THREE.Group;
+  private readonly left: THREE.Mesh;
+  private readonly right: THREE.Mesh;
+  private readonly tag: THREE.Sprite;
+  private readonly laser: THREE.Line;
+  private readonly laserDot: THREE.Mesh;
+  private targetHead = new THREE.Vector3();
+  private targetQuat = new THREE.Quaternion();
+
+  constructor(readonly sessionId: string, name: string, role: string) {
+    const color = new THREE.Color(ROLE_COLORS[role] ?? '#cccccc');
+    const skin = new THREE.MeshStandardMaterial({ color, roughness: 0.6 });
+    this.head = new THREE.Group();
+    const skull = new THREE.Mesh(new THREE.SphereGeometry(0.11, 20, 14), skin);
+    const visor = new THREE.Mesh(new THREE.BoxGeometry(0.16, 0.05, 0.05), new THREE.MeshStandardMaterial({ color: 0x111111 }));
+    visor.position.set(0, 0.01, -0.1);
+    this.head.add(skull, visor);
+    const handGeo = new THREE.SphereGeometry(0.04, 12, 8);
+    this.left = new THREE.Mesh(handGeo, skin);
+    this.right = new THREE.Mesh(handGeo, skin);
+    this.tag = textSprite(`${name} · ${role}`, ROLE_COLORS[role] ?? '#fff');
+    this.laser = new THREE.Line(new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(), new THREE.Vector3()]), new THREE.LineBasicMaterial({ color: 0xff3030 }));
+    this.laserDot = new THREE.Mesh(new THREE.SphereGeometry(0.012, 8, 6), new THREE.MeshBasicMaterial({ color: 0xff3030 }));
+    this.root.add(this.head, this.left, this.right, this.tag, this.laser, this.laserDot);
+  }
+
+  update(p: ParticipantState): void {
+    const head = dequantizePose(p.head);
+    this.targetHead.set(...head.p);
+    this.targetQuat.set(...head.q);
+    const place = (mesh: THREE.Mesh, active: boolean, pose: typeof p.left) => {
+      mesh.visible = active;
+      if (active) mesh.position.set(...dequantizePose(pose).p);
+    };
+    place(this.left, p.leftActive, p.left);
+    place(this.right, p.rightActive, p.right);
+    this.laser.visible = this.laserDot.visible = p.pointing;
+    if (p.pointing) {
+      const target = new THREE.Vector3(...dequantizePose(p.pointer).p);
+      const from = p.rightActive ? this.right.position.clone() : this.targetHead.clone();
+      (this.laser.geometry as THREE.BufferGeometry).setFromPoints([from, target]);
+      this.laserDot.position.copy(target);
+    }
+    this.root.visible = p.connected;
+  }
+
+  /** Smooth towards the latest pose (poses arrive at 30 Hz, frames at 60–90). */
+  tick(alpha: number): void {
+    this.head.position.lerp(this.targetHead, alpha);
+    this.head.quaternion.slerp(this.targetQuat, alpha);
+    this.tag.position.copy(this.head.position).add(new THREE.Vector3(0, 0.2, 0));
+  }
+
+  get headPosition(): THREE.Vector3 {
+    return this.head.position;
+  }
+
+  get headQuaternion(): THREE.Quaternion {
+    return this.head.quaternion;
+  }
+}

@@ -1,0 +1,336 @@
+import * as THREE from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import type { ClinicSession } from '../../sdk/session.ts';
+import type { SceneObjectState } from '../../../../shared/src/state.ts';
+import { dequantizePose } from '../../../../shared/src/quantize.ts';
+import { Avatar } from './avatars.ts';
+import { textSprite } from './labels.ts';
+import { createModel, pin } from './models.ts';
+
+export type Tool = 'move' | 'draw' | 'laser';
+
+/**
+ * The 3D clinic: renders the synced scene and avatars, sends this user's pose
+ * (camera on desktop; headset and controllers in WebXR), and turns mouse or
+ * controller input into grab / move / release, strokes and the laser pointer.
+ */
+export class World {
+  readonly available: boolean;
+  tool: Tool = 'move';
+  followPresenter = false;
+  onSelect: (id: string | null) => void = () => {};
+
+  private renderer: THREE.WebGLRenderer | null = null;
+  private readonly scene = new THREE.Scene();
+  private readonly camera = new THREE.PerspectiveCamera(60, 1, 0.01, 100);
+  private controls: OrbitControls | null = null;
+  private readonly objects = new Map<string, THREE.Object3D>();
+  private readonly avatars = new Map<string, Avatar>();
+  private readonly raycaster = new THREE.Raycaster();
+  private dragging: { id: string; plane: THREE.Plane; offset: THREE.Vector3; lastSent: number } | null = null;
+  private stroke: THREE.Vector3[] | null = null;
+  private strokeLine: THREE.Line | null = null;
+  private lastPoseSent = 0;
+  private lastPointerSent = 0;
+  private readonly controllers: THREE.Group[] = [];
+  private readonly unsubscribe: (() => void)[] = [];
+  private resizeObserver: ResizeObserver | null = null;
+
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly session: ClinicSession,
+    private readonly canEdit: boolean,
+  ) {
+    try {
+      this.renderer = new THREE.WebGLRenderer({ antialias: true });
+    } catch {
+      this.renderer = null;
+    }
+    this.available = this.renderer !== null;
+    if (!this.renderer) {
+      container.append(Object.assign(document.createElement('p'), { className: 'nowebgl', textContent: '3D view unavailable (no WebGL). The room, case panel and voice still work.' }));
+      return;
+    }
+    const r = this.renderer;
+    r.setPixelRatio(Math.min(2, window.devicePixelRatio));
+    r.xr.enabled = true;
+    container.append(r.domElement);
+    r.domElement.setAttribute('aria-label', '3D clinic view');
+    this.scene.background = new THREE.Color(0x0a1016);
+    this.scene.add(new THREE.HemisphereLight(0xdfefff, 0x202830, 1.1));
+    const sun = new THREE.DirectionalLight(0xffffff, 1.2);
+    sun.position.set(2, 4, 3);
+    this.scene.add(sun);
+    const grid = new THREE.GridHelper(10, 20, 0x2d4052, 0x1b2733);
+    this.scene.add(grid);
+    const table = new THREE.Mesh(new THREE.CylinderGeometry(0.9, 0.9, 0.04, 48), new THREE.MeshStandardMaterial({ color: 0x2a3a4a }));
+    table.position.y = 0.9;
+    table.name = 'table';
+    this.scene.add(table);
+    this.camera.position.set(0, 1.7, 2.2);
+    this.controls = new OrbitControls(this.camera, r.domElement);
+    this.controls.target.set(0, 1.1, 0);
+    this.controls.update();
+
+    for (let i = 0; i < 2; i++) {
+      const c = r.xr.getController(i);
+      c.add(new THREE.Line(new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(), new THREE.Vector3(0, 0, -1)]), new THREE.LineBasicMaterial({ color: 0x6cb6ff })));
+      this.scene.add(c);
+      this.controllers.push(c);
+    }
+
+    this.bindState();
+    this.bindInput(r.domElement);
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(container);
+    this.resize();
+    r.setAnimationLoop((t) => this.frame(t));
+  }
+
+  // ---- state → scene ---------------------------------------------------------------
+
+  private bindState(): void {
+    const s = this.session;
+    this.unsubscribe.push(
+      s.onObjectAdd((o, id) => {
+        this.addObject(id, o);
+        this.unsubscribe.push(s.onObjectChange(o, () => this.placeObject(id, o)));
+      }),
+      s.onObjectRemove((_o, id) => {
+        const obj = this.objects.get(id);
+        if (obj) this.scene.remove(obj);
+        this.objects.delete(id);
+      }),
+      s.onParticipantJoin((p, sid) => {
+        if (sid === s.sessionId) return;
+        const a = new Avatar(sid, p.name, p.role);
+        this.avatars.set(sid, a);
+        this.scene.add(a.root);
+      }),
+      s.onParticipantLeave((_p, sid) => {
+        const a = this.avatars.get(sid);
+        if (a) this.scene.remove(a.root);
+        this.avatars.delete(sid);
+      }),
+    );
+  }
+
+  private addObject(id: string, o: SceneObjectState): void {
+    let obj: THREE.Object3D;
+    if (o.kind === 'stroke') {
+      const nums = o.points.split(',').map(Number);
+      const pts: THREE.Vector3[] = [];
+      for (let i = 0; i + 2 < nums.length; i += 3) pts.push(new THREE.Vector3(nums[i], nums[i + 1], nums[i + 2]));
+      obj = new THREE.Line(new THREE.BufferGeometry().setFromPoints(pts), new THREE.LineBasicMaterial({ color: o.color || '#f5c542' }));
+    } else if (o.kind === 'label' || o.kind === 'marker') {
+      obj = pin(o.color || '#f5c542');
+      if (o.label) {
+        const tag = textSprite(o.label, '#ffe9a8');
+        tag.position.y = 0.12;
+        obj.add(tag);
+      }
+    } else {
+      obj = createModel(o.asset);
+    }
+    obj.userData['objectId'] = id;
+    this.objects.set(id, obj);
+    this.scene.add(obj);
+    this.placeObject(id, o);
+  }
+
+  private placeObject(id: string, o: SceneObjectState): void {
+    const obj = this.objects.get(id);
+    if (!obj) return;
+    obj.position.set(o.px, o.py, o.pz);
+    obj.quaternion.set(o.qx, o.qy, o.qz, o.qw);
+    obj.scale.set(o.sx, o.sy, o.sz);
+  }
+
+  // ---- input -------------------------------------------------------------------------
+
+  private ndc(e: PointerEvent): THREE.Vector2 {
+    const rect = this.renderer!.domElement.getBoundingClientRect();
+    return new THREE.Vector2(((e.clientX - rect.left) / rect.width) * 2 - 1, -((e.clientY - rect.top) / rect.height) * 2 + 1);
+  }
+
+  private pick(e: PointerEvent): { id: string; point: THREE.Vector3 } | null {
+    this.raycaster.setFromCamera(this.ndc(e), this.camera);
+    const hits = this.raycaster.intersectObjects([...this.objects.values()], true);
+    for (const hit of hits) {
+      let o: THREE.Object3D | null = hit.object;
+      while (o && o.userData['objectId'] === undefined) o = o.parent;
+      if (o) return { id: String(o.userData['objectId']), point: hit.point };
+    }
+    return null;
+  }
+
+  private surfacePoint(e: PointerEvent): THREE.Vector3 {
+    this.raycaster.setFromCamera(this.ndc(e), this.camera);
+    const hit = this.raycaster.intersectObjects(this.scene.children, true)[0];
+    if (hit) return hit.point;
+    return this.raycaster.ray.at(1.5, new THREE.Vector3());
+  }
+
+  private bindInput(el: HTMLCanvasElement): void {
+    el.addEventListener('pointerdown', async (e) => {
+      if (this.tool === 'draw' && this.canEdit) {
+        this.controls!.enabled = false;
+        this.stroke = [this.surfacePoint(e)];
+        this.strokeLine = new THREE.Line(new THREE.BufferGeometry(), new THREE.LineBasicMaterial({ color: 0xf5c542 }));
+        this.scene.add(this.strokeLine);
+        return;
+      }
+      if (this.tool !== 'move') return;
+      const hit = this.pick(e);
+      this.onSelect(hit?.id ?? null);
+      if (!hit || !this.canEdit) return;
+      const obj = this.objects.get(hit.id)!;
+      const plane = new THREE.Plane(new THREE.Vector3(0, 1, 0), -obj.position.y);
+      this.dragging = { id: hit.id, plane, offset: obj.position.clone().sub(hit.point), lastSent: 0 };
+      this.controls!.enabled = false;
+      const reply = await this.session.grab(hit.id);
+      if (!reply.ok) this.dragging = null;
+    });
+    el.addEventListener('pointermove', (e) => {
+      if (this.tool === 'laser') {
+        const now = performance.now();
+        if (now - this.lastPointerSent > 66) {
+          this.lastPointerSent = now;
+          const p = this.surfacePoint(e);
+          this.session.room.send('pointer.update', { target: [p.x, p.y, p.z] });
+        }
+      }
+      if (this.stroke && this.strokeLine) {
+        const p = this.surfacePoint(e);
+        if (p.distanceTo(this.stroke[this.stroke.length - 1]!) > 0.01 && this.stroke.length < 300) {
+          this.stroke.push(p);
+          this.strokeLine.geometry.setFromPoints(this.stroke);
+        }
+      }
+      if (!this.dragging) return;
+      this.raycaster.setFromCamera(this.ndc(e), this.camera);
+      const at = this.raycaster.ray.intersectPlane(this.dragging.plane, new THREE.Vector3());
+      if (!at) return;
+      const obj = this.objects.get(this.dragging.id)!;
+      obj.position.copy(at.add(this.dragging.offset));
+      const now = performance.now();
+      if (now - this.dragging.lastSent > 50) {
+        this.dragging.lastSent = now;
+        this.session.move(this.dragging.id, this.transformOf(obj));
+      }
+    });
+    const end = async () => {
+      this.controls!.enabled = true;
+      if (this.stroke && this.strokeLine) {
+        const pts = this.stroke;
+        this.scene.remove(this.strokeLine);
+        this.stroke = null;
+        this.strokeLine = null;
+        if (pts.length >= 2) {
+          const origin = pts[0]!;
+          await this.session.add({
+            kind: 'stroke',
+            asset: 'builtin:pin',
+            color: '#f5c542',
+            points: pts.flatMap((p) => [p.x - origin.x, p.y - origin.y, p.z - origin.z]),
+            transform: { position: [origin.x, origin.y, origin.z], rotation: [0, 0, 0, 1] },
+          });
+        }
+      }
+      if (!this.dragging) return;
+      const { id } = this.dragging;
+      this.dragging = null;
+      await this.session.release(id, this.transformOf(this.objects.get(id)!));
+    };
+    el.addEventListener('pointerup', () => void end());
+    el.addEventListener('pointerleave', () => void end());
+  }
+
+  setTool(tool: Tool): void {
+    if (this.tool === 'laser' && tool !== 'laser') this.session.room.send('pointer.update', { target: null });
+    this.tool = tool;
+  }
+
+  private transformOf(obj: THREE.Object3D) {
+    return {
+      position: [obj.position.x, obj.position.y, obj.position.z] as [number, number, number],
+      rotation: [obj.quaternion.x, obj.quaternion.y, obj.quaternion.z, obj.quaternion.w] as [number, number, number, number],
+      scale: [obj.scale.x, obj.scale.y, obj.scale.z] as [number, number, number],
+    };
+  }
+
+  // ---- XR -------------------------------------------------------------------------------
+
+  async enterXR(mode: 'immersive-vr' | 'immersive-ar'): Promise<void> {
+    if (!this.renderer || !navigator.xr) throw new Error('WebXR is not available in this browser');
+    const session = await navigator.xr.requestSession(mode, { optionalFeatures: ['local-floor', 'hand-tracking'] });
+    this.renderer.xr.setReferenceSpaceType('local-floor');
+    if (mode === 'immersive-ar') this.scene.background = null;
+    session.addEventListener('end', () => (this.scene.background = new THREE.Color(0x0a1016)));
+    await this.renderer.xr.setSession(session);
+  }
+
+  // ---- loop -----------------------------------------------------------------------------
+
+  private frame(time: number): void {
+    const r = this.renderer!;
+    const s = this.session;
+    s.state.participants?.forEach((p, sid) => this.avatars.get(sid)?.update(p));
+    for (const a of this.avatars.values()) a.tick(0.35);
+
+    const presenter = s.state.info?.presenter;
+    if (this.followPresenter && presenter && presenter !== s.sessionId && !r.xr.isPresenting) {
+      const a = this.avatars.get(presenter);
+      if (a) {
+        this.camera.position.lerp(a.headPosition, 0.1);
+        this.camera.quaternion.slerp(a.headQuaternion, 0.1);
+      }
+    } else {
+      this.controls?.update();
+    }
+
+    // Send my pose at 20 Hz: the XR camera and controllers in a headset, the view camera otherwise.
+    if (time - this.lastPoseSent > 50) {
+      this.lastPoseSent = time;
+      const cam = r.xr.isPresenting ? r.xr.getCamera() : this.camera;
+      const pos = cam.getWorldPosition(new THREE.Vector3());
+      const q = cam.getWorldQuaternion(new THREE.Quaternion());
+      const hand = (c: THREE.Group | undefined) => {
+        if (!r.xr.isPresenting || !c) return null;
+        const p = c.getWorldPosition(new THREE.Vector3());
+        const cq = c.getWorldQuaternion(new THREE.Quaternion());
+        return { p: [p.x, p.y, p.z] as [number, number, number], q: [cq.x, cq.y, cq.z, cq.w] as [number, number, number, number] };
+      };
+      if (s.status === 'connected') s.sendPose({ head: { p: [pos.x, pos.y, pos.z], q: [q.x, q.y, q.z, q.w] }, left: hand(this.controllers[0]), right: hand(this.controllers[1]) });
+    }
+    r.render(this.scene, this.camera);
+  }
+
+  /** Where a participant's head is, for spatial audio. */
+  headOf(userId: string): THREE.Vector3 | null {
+    for (const [sid, p] of this.session.state.participants.entries()) {
+      if (p.userId === userId && sid !== this.session.sessionId) return new THREE.Vector3(...dequantizePose(p.head).p);
+    }
+    return null;
+  }
+
+  get listener(): { position: THREE.Vector3; quaternion: THREE.Quaternion } {
+    return { position: this.camera.position, quaternion: this.camera.quaternion };
+  }
+
+  private resize(): void {
+    if (!this.renderer) return;
+    const w = this.container.clientWidth || 800;
+    const hgt = this.container.clientHeight || 500;
+    this.renderer.setSize(w, hgt, false);
+    this.camera.aspect = w / hgt;
+    this.camera.updateProjectionMatrix();
+  }
+
+  dispose(): void {
+    this.unsubscribe.forEach((u) => u());
+    this.resizeObserver?.disconnect();
+    this.renderer?.setAnimationLoop(null);
+    this.renderer?.dispose();
+  }
+}
