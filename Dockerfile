@@ -1,11 +1,21 @@
 # syntax=docker/dockerfile:1
-# Stage 1: install production dependencies from the lockfile.
+# Stage 1: build the browser client (needs dev dependencies: vite).
+FROM node:20-bookworm-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY vite.config.ts tsconfig.json ./
+COPY client ./client
+COPY shared ./shared
+RUN npx vite build
+
+# Stage 2: production dependencies only.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# Stage 2: the runtime image (no compilers, no dev dependencies, non-root).
+# Stage 3: the runtime image (no compilers, no dev dependencies, non-root).
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=2567 HOST=0.0.0.0
 WORKDIR /app
@@ -14,6 +24,7 @@ COPY package.json tsconfig.json ./
 COPY shared ./shared
 COPY server ./server
 COPY client/src ./client/src
+COPY --from=web /app/client/dist ./client/dist
 COPY migrations ./migrations
 USER node
 EXPOSE 2567

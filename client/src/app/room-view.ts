@@ -6,6 +6,7 @@ import type { ClinicSession } from '../sdk/session.ts';
 import { casePanel } from './case-panel.ts';
 import { clear, h, setStatus } from './dom.ts';
 import { ROLE_COLORS } from './scene/avatars.ts';
+import { BUILTIN_ASSETS } from './scene/models.ts';
 import { World, type Tool } from './scene/world.ts';
 import { Voice } from './voice.ts';
 
@@ -107,23 +108,42 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
     objError.textContent = reply.ok ? '' : reply.error.message;
     pinText.value = '';
   } }, 'Add pin');
+  const modelPick = h('select', { 'aria-label': 'Sample model' }, ...BUILTIN_ASSETS.filter((a) => a !== 'pin').map((a) => h('option', { value: a }, a)));
+  const addModel = h('button', { disabled: !canEdit, onclick: async () => {
+    const n = session.objects().length;
+    const angle = n * 0.9;
+    const reply = await session.add({ kind: 'model', asset: `builtin:${modelPick.value}`, label: modelPick.value, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
+    objError.textContent = reply.ok ? '' : reply.error.message;
+  } }, 'Add model');
   const { el: caseEl, refresh: refreshCase } = casePanel(session, canEdit);
   side.append(
     h('section', { class: 'card' }, h('h2', {}, `${session.state.info.title} · you are ${role}`), people),
-    h('section', { class: 'card' }, h('h2', {}, 'Scene'), objects, objError, h('div', { class: 'row' }, pinText, addPin)),
+    h('section', { class: 'card' }, h('h2', {}, 'Scene'), objects, objError, h('div', { class: 'row' }, pinText, addPin), h('div', { class: 'row' }, modelPick, addModel)),
     caseEl,
   );
 
-  const nudge = async (id: string, change: (o: SceneObjectState) => { position: [number, number, number]; rotation: [number, number, number, number]; scale: [number, number, number] }) => {
-    const o = session.state.objects.get(id);
-    if (!o) return;
-    const grab = await session.grab(id);
-    if (!grab.ok) {
-      objError.textContent = grab.error.message;
-      return;
-    }
-    const reply = await session.release(id, change(o));
-    objError.textContent = reply.ok ? '' : reply.error.message;
+  // Keyboard nudges run one at a time (a held arrow key repeats faster than a round trip), each
+  // starting from the last transform this client sent, since the state patch may not be back yet.
+  type T = { position: [number, number, number]; rotation: [number, number, number, number]; scale: [number, number, number] };
+  const sent = new Map<string, { t: T; at: number }>();
+  let queue: Promise<void> = Promise.resolve();
+  const asState = (o: SceneObjectState, t: T | undefined): SceneObjectState =>
+    t ? ({ ...o, px: t.position[0], py: t.position[1], pz: t.position[2], qx: t.rotation[0], qy: t.rotation[1], qz: t.rotation[2], qw: t.rotation[3], sx: t.scale[0], sy: t.scale[1], sz: t.scale[2] } as SceneObjectState) : o;
+  const nudge = (id: string, change: (o: SceneObjectState) => T) => {
+    queue = queue.then(async () => {
+      const o = session.state.objects.get(id);
+      if (!o) return;
+      const recent = sent.get(id);
+      const next = change(asState(o, recent && Date.now() - recent.at < 2000 ? recent.t : undefined));
+      const grab = await session.grab(id);
+      if (!grab.ok) {
+        objError.textContent = grab.error.message;
+        return;
+      }
+      const reply = await session.release(id, next);
+      objError.textContent = reply.ok ? '' : reply.error.message;
+      if (reply.ok) sent.set(id, { t: next, at: Date.now() });
+    });
   };
   const keyMove: Record<string, (o: SceneObjectState) => Parameters<typeof nudge>[1] extends (o: SceneObjectState) => infer R ? R : never> = {
     ArrowLeft: (o) => ({ position: [o.px - 0.05, o.py, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] }),

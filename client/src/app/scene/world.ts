@@ -67,7 +67,11 @@ export class World {
     table.position.y = 0.9;
     table.name = 'table';
     this.scene.add(table);
-    this.camera.position.set(0, 1.7, 2.2);
+    // Each participant starts at their own seat around the table, so avatars do not overlap.
+    let hash = 0;
+    for (const ch of session.sessionId) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+    const seat = ((hash % 8) / 8) * Math.PI * 2;
+    this.camera.position.set(Math.sin(seat) * 2.2, 1.65, Math.cos(seat) * 2.2);
     this.controls = new OrbitControls(this.camera, r.domElement);
     this.controls.target.set(0, 1.1, 0);
     this.controls.update();
