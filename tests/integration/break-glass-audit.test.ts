@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
+import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -25,11 +25,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function join(userId: string, roomId: string): Promise<ClinicSession> {
-  const s = await (await server.as(userId)).join(roomId);
-  await s.ready();
-  return s;
-}
+const join = (userId: string, roomId: string) => server.join(userId, roomId);
 
 describe('break-glass', () => {
   it('request → host approves → visible → expires by itself → gone; all audited with the reason', async () => {

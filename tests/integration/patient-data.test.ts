@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
+import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { AGE_BAND_URL, CloseCodes } from '../../shared/src/index.ts';
 import { caseBundle, IDENTIFIERS, liveObservation } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
@@ -26,11 +26,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function join(userId: string, roomId: string): Promise<ClinicSession> {
-  const s = await (await server.as(userId)).join(roomId);
-  await s.ready();
-  return s;
-}
+const join = (userId: string, roomId: string) => server.join(userId, roomId);
 
 const has = (buf: Buffer, s: string) => buf.includes(Buffer.from(s, 'utf8'));
 

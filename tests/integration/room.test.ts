@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClinicSession } from '../../client/src/sdk/index.ts';
 import { CloseCodes, type ErrorNotice } from '../../shared/src/index.ts';
 import { eventually, sleep } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -18,12 +17,7 @@ async function roomWith(participants: { userId: string; role: 'host' | 'clinicia
   return server.createRoom({ participants });
 }
 
-async function join(userId: string, roomId: string): Promise<ClinicSession> {
-  const client = await server.as(userId, { name: `Dr ${userId}` });
-  const session = await client.join(roomId);
-  await session.ready();
-  return session;
-}
+const join = (userId: string, roomId: string) => server.join(userId, roomId, { name: `Dr ${userId}` });
 
 describe('clinic room', () => {
   it('two participants see each other and each other\'s poses (quantized within 1 mm)', async () => {

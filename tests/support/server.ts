@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { ConsiliumClient } from '../../client/src/sdk/index.ts';
+import { ConsiliumClient, type ClinicSession } from '../../client/src/sdk/index.ts';
 import type { CreateRoomBody, RoomDto } from '../../shared/src/http.ts';
 import { createApp, type App, type AppOverrides } from '../../server/src/app.ts';
 import { loadConfig, type Config } from '../../server/src/config.ts';
@@ -11,6 +11,8 @@ export interface TestServer {
   config: Config;
   /** A signed-in SDK client (development identity provider). */
   as(userId: string, opts?: { admin?: boolean; name?: string; scopes?: string[] }): Promise<ConsiliumClient>;
+  /** Sign in as this user, get a ticket and join the room; resolves once the state has arrived. */
+  join(userId: string, roomId: string, opts?: { name?: string }): Promise<ClinicSession>;
   /** Create a room as an administrator. */
   createRoom(body: Partial<CreateRoomBody> & Pick<CreateRoomBody, 'participants'>): Promise<RoomDto>;
   stop(): Promise<void>;
@@ -34,6 +36,11 @@ export async function startTestServer(overrides: AppOverrides = {}, env: Record<
       const client = new ConsiliumClient(app.url);
       await client.api.devLogin({ userId, name: opts.name ?? userId, admin: opts.admin ?? false, ...(opts.scopes ? { scopes: opts.scopes } : {}) });
       return client;
+    },
+    async join(userId, roomId, opts = {}) {
+      const session = await (await server.as(userId, opts)).join(roomId);
+      await session.ready();
+      return session;
     },
     async createRoom(body) {
       admin ??= await server.as('it.admin', { admin: true, name: 'IT Admin' });
