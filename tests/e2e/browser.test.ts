@@ -1,10 +1,8 @@
 import path from 'node:path';
 import { matchMaker } from '@colyseus/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { ensureClientBuilt } from '../../server/src/web-build.ts';
 import { caseBundle, liveObservation } from '../fixtures/case-bundle.ts';
 import { launchChromium } from '../support/browser.ts';
 import { eventually } from '../support/eventually.ts';
@@ -22,7 +20,6 @@ let patientId: string;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  await ensureClientBuilt(pino({ level: 'silent' }));
   server = await startTestServer();
   admin = await server.as('root', { admin: true });
   ({ caseId, patientId } = await admin.api.importCase(caseBundle(CANARY)));

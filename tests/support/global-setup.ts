@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { pino } from 'pino';
+import { ensureClientBuilt } from '../../server/src/web-build.ts';
 import { ADMIN_DATABASE_URL } from './env.ts';
 
 /** Fail the whole run loudly when PostgreSQL is unreachable: integration tests never skip. */
@@ -15,4 +17,6 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
+  // Build the web client once, before the browser test files run in parallel.
+  await ensureClientBuilt(pino({ level: 'silent' }));
 }
