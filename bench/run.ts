@@ -11,8 +11,9 @@ import path from 'node:path';
 import { Client, type Room } from '@colyseus/sdk';
 import pg from 'pg';
 import { WebSocket } from 'ws';
-import { ConsiliumClient } from '../client/src/sdk/index.ts';
+import { ConsiliumClient, type ClinicSession } from '../client/src/sdk/index.ts';
 import { dequantizePose } from '../shared/src/quantize.ts';
+import { caseBundle, liveObservation } from '../tests/fixtures/case-bundle.ts';
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
@@ -112,6 +113,8 @@ async function drive(name: string, rooms: Room[], pid: number, headX: (room: Roo
   return { name, kbPerClientPerSec: kb / rooms.length / seconds, cpuMsPerSec: cpu / seconds, latencyP50: q(0.5), latencyP95: q(0.95), samples: latencies.length };
 }
 
+let ingestLatency = { p50: NaN, p95: NaN, max: NaN };
+
 async function benchConsilium(): Promise<Result> {
   const dbName = `consilium_bench_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -124,8 +127,10 @@ async function benchConsilium(): Promise<Result> {
     const boss = new ConsiliumClient(url);
     await boss.api.devLogin({ userId: 'bench.admin', name: 'Bench', admin: true });
     const users = Array.from({ length: CLIENTS }, (_, i) => `u${i}`);
-    const room = await boss.api.createRoom({ title: 'bench', kind: 'training', participants: users.map((userId) => ({ userId, role: 'clinician' })) });
-    const sessions = [];
+    // The real product: a case in the room, clinicians and observers mixed, so every client has its own filtered view.
+    const { caseId, patientId } = await boss.api.importCase(caseBundle({ name: 'Bench', mrn: 'B-1', note: 'n' }));
+    const room = await boss.api.createRoom({ title: 'bench', kind: 'training', caseId, participants: users.map((userId, i) => ({ userId, role: i % 2 === 0 ? 'clinician' : 'observer' })) });
+    const sessions: ClinicSession[] = [];
     for (const userId of users) {
       const c = new ConsiliumClient(url);
       await c.api.devLogin({ userId, name: userId });
@@ -137,6 +142,20 @@ async function benchConsilium(): Promise<Result> {
       const p = (r.state as { participants: Map<string, { head: Parameters<typeof dequantizePose>[0] }> }).participants.get(sid);
       return p ? dequantizePose(p.head).p[0] : undefined;
     });
+    // Live vitals: POST → visible in a clinician's and an observer's state.
+    const ingest: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const before = sessions[0]!.caseResources('Observation').length;
+      const t0 = performance.now();
+      await boss.api.ingestObservation(caseId, liveObservation(patientId, 'bench', 80 + i));
+      await new Promise<void>((resolve) => {
+        const check = () => (sessions[0]!.caseResources('Observation').length > before && sessions[1]!.caseResources('Observation').length > before ? resolve() : setTimeout(check, 1));
+        check();
+      });
+      ingest.push(performance.now() - t0);
+    }
+    ingest.sort((a, b) => a - b);
+    ingestLatency = { p50: ingest[10]!, p95: ingest[18]!, max: ingest[19]! };
     await Promise.all(sessions.map((s) => s.leave()));
     return result;
   } finally {
@@ -171,4 +190,5 @@ console.log('| Server | KiB/s received per client | Server CPU ms/s | Pose laten
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 rows.forEach((r) => console.log(r));
 console.log(`\nRatios (Consilium / baseline): bandwidth ${fmt(ours.kbPerClientPerSec / base.kbPerClientPerSec, 2)}×, CPU ${fmt(ours.cpuMsPerSec / base.cpuMsPerSec, 2)}×, latency p50 ${fmt(ours.latencyP50 / base.latencyP50, 2)}×, p95 ${fmt(ours.latencyP95 / base.latencyP95, 2)}×`);
+console.log(`\nLive vitals (Consilium only; POST /api/cases/:id/observations → visible to a clinician and an observer, ${CLIENTS} clients in the room, 20 samples): p50 ${fmt(ingestLatency.p50)} ms, p95 ${fmt(ingestLatency.p95)} ms, max ${fmt(ingestLatency.max)} ms`);
 process.exit(0);
