@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { matchMaker, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import express from 'express';
+import helmet from 'helmet';
 import { CLINIC_ROOM } from '../../shared/src/protocol.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
@@ -94,6 +95,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
+  web.use(securityHeaders(config));
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
@@ -152,6 +154,37 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     })());
 
   return { url: baseUrl, port, pool, audit, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+}
+
+/**
+ * Security headers for the app and console. The CSP allows only this origin,
+ * plus the LiveKit server (voice) and the identity provider (sign-in), which
+ * the browser must reach directly.
+ */
+function securityHeaders(config: Config) {
+  const origin = (u: string) => {
+    const url = new URL(u);
+    return `${url.protocol}//${url.host}`;
+  };
+  const connect = ["'self'"];
+  if (config.livekit) connect.push(origin(config.livekit.url), origin(config.livekit.url).replace(/^ws/, 'http'));
+  if (config.auth.mode === 'oidc') connect.push(origin(config.auth.issuer));
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        connectSrc: connect,
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        workerSrc: ["'self'", 'blob:'],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: config.nodeEnv === 'production' ? [] : null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    hsts: config.nodeEnv === 'production',
+  });
 }
 
 /** Route Colyseus' own logging into ours at debug level (its info lines are chatty). */

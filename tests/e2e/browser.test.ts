@@ -18,6 +18,7 @@ let closeBrowser: () => Promise<void>;
 let caseId: string;
 let patientId: string;
 const contexts: BrowserContext[] = [];
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -36,6 +37,9 @@ async function signIn(userId: string, name: string, admin = false): Promise<Page
   contexts.push(context);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[${userId}] page error:`, err.message));
+  page.on('console', (msg) => {
+    if (msg.text().includes('Content Security Policy')) cspViolations.push(msg.text());
+  });
   await page.goto(server.app.url + '/');
   await page.fill('#user-id', userId);
   await page.fill('#user-name', name);
@@ -153,5 +157,9 @@ describe('clinic app in Chromium', () => {
     await page.waitForSelector('.pill.ok', { timeout: 15000 });
     expect(await page.textContent('#status')).toMatch(/^Connected/);
     expect(await page.textContent('[data-testid="participant-web.flaky"]')).not.toContain('reconnecting');
+  });
+
+  it('ran every page above under the Content Security Policy without a violation', () => {
+    expect(cspViolations).toEqual([]);
   });
 });

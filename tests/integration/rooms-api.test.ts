@@ -78,6 +78,15 @@ describe('rooms API', () => {
     expect(devBad).toMatchObject({ status: 400, json: { error: { code: 'BODY_INVALID' } } });
   });
 
+  it('sends security headers: CSP limited to this origin, no framing, no sniffing', async () => {
+    const res = await fetch(server.app.url + '/healthz');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
   it('serves health, readiness and the development JWKS', async () => {
     expect(await raw('GET', '/healthz', undefined, null)).toEqual({ status: 200, json: { status: 'ok' } });
     expect(await raw('GET', '/readyz', undefined, null)).toMatchObject({ status: 200, json: { database: 'ok' } });
