@@ -4,6 +4,8 @@ import { matchMaker, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import express from 'express';
 import helmet from 'helmet';
+import { rateLimit } from 'express-rate-limit';
+import { AppError } from './errors.ts';
 import { CLINIC_ROOM } from '../../shared/src/protocol.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
@@ -96,6 +98,20 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
   web.use(securityHeaders(config));
+  web.use(
+    '/api',
+    rateLimit({
+      windowMs: 60_000,
+      limit: config.httpRateLimitPerMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      skip: (req) => req.path === '/livekit/webhook',
+      handler: (_req, res) => {
+        const err = new AppError('RATE_LIMITED', 'Too many requests; try again in a minute');
+        res.status(err.status).json({ error: err.toBody() });
+      },
+    }),
+  );
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
