@@ -28,6 +28,7 @@ import { devRoutes } from './http/dev.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { livekitRoutes } from './http/livekit.routes.ts';
+import { metricsRoutes } from './http/metrics.routes.ts';
 import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
@@ -113,6 +114,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     }),
   );
   web.use(healthRoutes(pool, () => shuttingDown));
+  web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
   web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
   web.use(express.json({ limit: '1mb' }));

@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   AUTH_JWKS_URL: optionalUrl,
   /** Public OIDC client id the browser app uses (authorization code + PKCE). */
   AUTH_CLIENT_ID: optionalString,
+  METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'use at least 16 characters').optional()),
   HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   TICKET_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -57,6 +58,8 @@ export interface Config {
   ticketTtlSeconds: number;
   /** Requests per minute per client address on /api (webhooks exempt: they are signed). */
   httpRateLimitPerMinute: number;
+  /** Bearer token for GET /metrics; null → no metrics endpoint. */
+  metricsToken: string | null;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** Seed the demo room when it does not exist (defaults to on for the embedded database). */
   seedDemo: boolean;
@@ -125,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auth,
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,
     httpRateLimitPerMinute: e.HTTP_RATE_LIMIT_PER_MINUTE,
+    metricsToken: e.METRICS_TOKEN ?? null,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : !e.DATABASE_URL,
     breakGlass: {

