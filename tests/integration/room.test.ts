@@ -250,3 +250,41 @@ describe('clinic room', () => {
     await sleep(10);
   });
 });
+
+describe('presence tools', () => {
+  it('laser pointer, presenter mode and 3D strokes follow the policy and reach everyone', async () => {
+    const room = await roomWith([{ userId: 'ph', role: 'host' }, { userId: 'pc', role: 'clinician' }, { userId: 'po', role: 'observer' }]);
+    const host = await join('ph', room.id);
+    const cli = await join('pc', room.id);
+    const obs = await join('po', room.id);
+
+    // Everyone may point; the target is quantized like poses.
+    obs.room.send('pointer.update', { target: [0.2, 1.1, -0.3] });
+    await eventually(() => {
+      const p = host.participants().find((x) => x.userId === 'po')!;
+      return p.pointing && Math.abs(host.avatarPose({ ...p, head: p.pointer } as never).head.p[2] + 0.3) < 0.002;
+    });
+    obs.room.send('pointer.update', { target: null });
+    await eventually(() => !host.participants().find((x) => x.userId === 'po')!.pointing);
+
+    // Presenter: observers cannot; a clinician may take the free floor but not hand it to others; the host decides.
+    expect(await obs.request('presenter.set', { sessionId: obs.sessionId })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await cli.request('presenter.set', { sessionId: host.sessionId })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await cli.request('presenter.set', { sessionId: cli.sessionId })).toMatchObject({ ok: true, presenter: cli.sessionId });
+    expect(await host.request('presenter.set', { sessionId: host.sessionId })).toMatchObject({ ok: true });
+    expect(await cli.request('presenter.set', { sessionId: cli.sessionId })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await host.request('presenter.set', { sessionId: cli.sessionId })).toMatchObject({ ok: true });
+    await eventually(() => obs.state.info.presenter === cli.sessionId);
+    await cli.leave();
+    await eventually(() => obs.state.info.presenter === '');
+
+    // Strokes carry points (x,y,z triples), and only strokes do.
+    const stroke = { kind: 'stroke' as const, asset: 'builtin:pin', color: '#ff0000', points: [0, 0, 0, 0.1, 0.05, 0, 0.2, 0.1, 0.01], transform: { position: [0, 1.2, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] } };
+    expect(await host.add({ ...stroke, id: 'st1' })).toMatchObject({ ok: true });
+    expect(await host.add({ ...stroke, points: [0, 0, 0, 1] })).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
+    expect(await host.add({ ...stroke, kind: 'model' })).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
+    await eventually(() => host.state.objects.get('st1')?.points === '0.000,0.000,0.000,0.100,0.050,0.000,0.200,0.100,0.010');
+    await eventually(() => obs.state.objects.has('st1')); // no case in this room: annotations are for everyone
+    await Promise.all([host.leave(), obs.leave()]);
+  });
+});

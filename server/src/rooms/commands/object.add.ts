@@ -32,7 +32,8 @@ export const objectAdd: Command<'object.add'> = {
         asset: payload.asset,
         label: payload.label ?? '',
         createdBy: actor.userId,
-        authorScope: ANNOTATION_KINDS.has(payload.kind) ? accessToScope(access) : '',
+        // Without a case in the room there is no patient data to quote: annotations are for everyone.
+        authorScope: ANNOTATION_KINDS.has(payload.kind) && disclosure.caseId ? accessToScope(access) : '',
         resourceRef: payload.resourceRef ?? '',
         points: payload.points ? encodePoints(payload.points) : '',
         color: payload.color ?? '',
