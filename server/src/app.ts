@@ -156,7 +156,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const port = (httpServer.address() as AddressInfo).port;
   baseUrl = config.publicUrl ?? `http://localhost:${port}`;
 
-  const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene) : false;
+  const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene, cases) : false;
 
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -56,6 +56,9 @@ describe('npm start with nothing configured', () => {
     const b = await baker.join(DEMO_ROOM_ID);
     await Promise.all([a.ready(), b.ready()]);
     expect(b.objects().map((o) => o.id).sort()).toEqual(['femur', 'heart', 'marker-1', 'skull']);
+    // The demo room shows a fictional patient's case; the host sees it identified.
+    await eventually(() => a.caseResources('Observation').length === 4);
+    expect(JSON.stringify(a.caseResources('Patient'))).toContain('Alex Demo');
 
     a.sendPose({ head: { p: [0, 1.7, 1.5], q: [0, 0, 0, 1] }, left: { p: [-0.2, 1.3, 1.2], q: [0, 0, 0, 1] }, right: { p: [0.2, 1.3, 1.2], q: [0, 0, 0, 1] } });
     await eventually(() => b.participants().some((p) => p.userId === 'dr.adams' && p.rightActive && Math.abs(b.avatarPose(p).head.p[2] - 1.5) < 0.002));
@@ -71,6 +74,7 @@ describe('npm start with nothing configured', () => {
     await again.api.devLogin({ userId: 'dr.chen', name: 'Dr. Chen' });
     const c = await again.join(DEMO_ROOM_ID);
     await c.ready();
+    await eventually(() => c.caseResources('Condition').length === 1);
     expect(c.state.objects.get('heart')).toMatchObject({ px: Math.fround(0.3), py: Math.fround(1.4), grabbedBy: '' });
     await c.leave();
     expect(await stop(second.child)).toBe(0);

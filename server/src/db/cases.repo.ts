@@ -1,3 +1,4 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { FhirResource, CaseResourceType } from '../../../shared/src/fhir.ts';
 import { withTransaction, type Pool } from './pool.ts';
 
@@ -12,6 +13,20 @@ export interface CaseRecord {
 
 export class CasesRepo {
   constructor(private readonly pool: Pool) {}
+
+  /**
+   * Store an imported case with fresh secrets for its de-identified view: dates
+   * move 30–365 days into the past (the same for every resource), and a
+   * 256-bit key makes its pseudonyms.
+   */
+  async createImported(patient: FhirResource, resources: FhirResource[], createdBy: string): Promise<string> {
+    const id = randomUUID();
+    await this.create(
+      { id, patientId: patient.id, dateShiftDays: -randomInt(30, 366), pseudonymKey: randomBytes(32).toString('base64url'), createdBy },
+      [patient, ...resources],
+    );
+    return id;
+  }
 
   async create(c: Omit<CaseRecord, 'resources'> & { createdBy: string }, resources: FhirResource[]): Promise<void> {
     await withTransaction(this.pool, async (tx) => {

@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { importBundle } from '../domain/fhir-bundle.ts';
+import type { CasesRepo } from './cases.repo.ts';
+import { demoCaseBundle } from './demo-case.ts';
 import type { RoomsRepo } from './rooms.repo.ts';
 import type { SceneRepo, SceneObjectRecord } from './scene.repo.ts';
 
@@ -13,14 +17,17 @@ const DEMO_OBJECTS: SceneObjectRecord[] = [
   { id: 'marker-1', kind: 'marker', asset: 'builtin:pin', label: 'Left ventricle', createdBy: 'dr.adams', px: 0.06, py: 1.25, pz: 0.05, ...I, sx: 0.2, sy: 0.2, sz: 0.2 },
 ];
 
-/** Create the demo room with a few sample objects unless it exists. Returns true when created. */
-export async function seedDemo(rooms: RoomsRepo, scene: SceneRepo): Promise<boolean> {
+/** Create the demo room — sample objects and a fictional patient's case — unless it exists. Returns true when created. */
+export async function seedDemo(rooms: RoomsRepo, scene: SceneRepo, cases: CasesRepo): Promise<boolean> {
   if (await rooms.get(DEMO_ROOM_ID)) return false;
+  const bundle = importBundle(demoCaseBundle(), randomUUID);
+  if (!bundle.ok) throw new Error(`demo case is invalid: ${JSON.stringify(bundle.problems)}`);
+  const caseId = await cases.createImported(bundle.patient, bundle.resources, 'system');
   await rooms.create({
     id: DEMO_ROOM_ID,
     title: 'Demo case conference',
     kind: 'case-conference',
-    caseId: null,
+    caseId,
     createdBy: 'system',
     participants: DEMO_USERS.map(({ userId, role }) => ({ userId, role })),
   });

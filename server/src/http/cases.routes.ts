@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import type { CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -29,18 +29,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const principal = requireAdmin(res, 'case.import');
     const result = importBundle(req.body, randomUUID);
     if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
-    const caseId = randomUUID();
-    await deps.cases.create(
-      {
-        id: caseId,
-        patientId: result.patient.id,
-        // Secret per case: dates move by 30–365 days into the past, the same for every resource.
-        dateShiftDays: -randomInt(30, 366),
-        pseudonymKey: randomBytes(32).toString('base64url'),
-        createdBy: principal.userId,
-      },
-      [result.patient, ...result.resources],
-    );
+    const caseId = await deps.cases.createImported(result.patient, result.resources, principal.userId);
     const counts: Record<string, number> = {};
     for (const r of [result.patient, ...result.resources]) counts[r.resourceType] = (counts[r.resourceType] ?? 0) + 1;
     await deps.audit.record({ actor: principal.userId, action: 'case.import', caseId, patientId: result.patient.id, details: { counts } });
