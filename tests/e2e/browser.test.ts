@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { matchMaker } from '@colyseus/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { caseBundle, liveObservation } from '../fixtures/case-bundle.ts';
 import { launchChromium } from '../support/browser.ts';
@@ -26,8 +26,11 @@ beforeAll(async () => {
   ({ caseId, patientId } = await admin.api.importCase(caseBundle(CANARY)));
   ({ browser, close: closeBrowser } = await launchChromium());
 }, 120_000);
+// Each open page renders WebGL in software: close a test's pages when it ends.
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
+});
 afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
   await closeBrowser?.();
   await server?.stop();
 });
@@ -157,6 +160,33 @@ describe('clinic app in Chromium', () => {
     await page.waitForSelector('.pill.ok', { timeout: 15000 });
     expect(await page.textContent('#status')).toMatch(/^Connected/);
     expect(await page.textContent('[data-testid="participant-web.flaky"]')).not.toContain('reconnecting');
+  });
+
+  it('break-glass from the case panel: reason, host approval, the data appears', async () => {
+    const room = await admin.api.createRoom({
+      title: 'Night shift',
+      kind: 'case-conference',
+      caseId,
+      participants: [{ userId: 'bg.host', role: 'host' }, { userId: 'bg.cli', role: 'clinician', scopes: ['patient/Observation.rs'] }],
+    });
+    const host = await signIn('bg.host', 'Dr. Night');
+    const cli = await signIn('bg.cli', 'Dr. Resident');
+    await joinRoom(host, room.id);
+    await joinRoom(cli, room.id);
+    await cli.waitForSelector('summary:has-text("Observation")');
+    expect(await cli.locator('summary:has-text("MedicationStatement")').count()).toBe(0);
+
+    await cli.click('[data-testid="break-glass"]');
+    await cli.check('dialog input[value="MedicationStatement"]');
+    await cli.fill('dialog textarea', 'short');
+    await cli.click('dialog >> text=Request');
+    await cli.waitForSelector('dialog [role="alert"]:not(:empty)'); // refused: reason too short, dialog stays
+    await cli.fill('dialog textarea', 'Bleeding risk: need the anticoagulant list now');
+    await cli.click('dialog >> text=Request');
+    await host.waitForSelector('[data-testid="access-request"]:has-text("Bleeding risk")');
+    await host.click('[data-testid="access-request"] >> text=Approve');
+    await cli.waitForSelector('summary:has-text("MedicationStatement (1)")');
+    expect(await cli.textContent('[data-testid="access-request"]')).toContain('approved');
   });
 
   it('ran every page above under the Content Security Policy without a violation', () => {
