@@ -201,6 +201,19 @@ describe('cases API', () => {
     await expect(admin.api.getCase('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'CASE_NOT_FOUND' });
   });
 
+  it('switching the case of a live room withdraws the old case and discloses the new one', async () => {
+    const { caseId: other } = await admin.api.importCase(caseBundle({ name: 'Switchname', mrn: 'SW-1', note: 'sw' }));
+    const room = await admin.api.createRoom({ title: 'Switch', kind: 'case-conference', caseId, participants: [{ userId: 'sw-cli', role: 'clinician' }] });
+    const cli = await join('sw-cli', room.id);
+    await eventually(() => JSON.stringify(cli.caseResources('Patient')).includes(CANARY.name));
+    await admin.api.updateRoom(room.id, { caseId: other });
+    await eventually(() => cli.state.info.caseId === other && JSON.stringify(cli.caseResources('Patient')).includes('Switchname'));
+    expect(JSON.stringify(cli.caseResources())).not.toContain(CANARY.name);
+    await admin.api.updateRoom(room.id, { caseId: null });
+    await eventually(() => cli.caseResources().length === 0 && cli.state.info.caseId === '');
+    await cli.leave();
+  });
+
   it('deleting a case withdraws it from live rooms and from reads', async () => {
     const { caseId: doomed } = await admin.api.importCase(caseBundle({ name: 'Doomed1', mrn: 'D-1', note: 'gone' }));
     const room = await admin.api.createRoom({ title: 'Doomed', kind: 'training', caseId: doomed, participants: [{ userId: 'd-cli', role: 'clinician' }] });

@@ -114,13 +114,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         now: Date.now,
         onError: (err) => deps.logger.error({ err, roomId }, 'disclosure failed; nothing new was disclosed'),
       });
-      if (record.caseId) {
-        const c = await deps.cases.get(record.caseId);
-        if (c) {
-          this.disclosure.loadCase(preparedCase(c), c.resources);
-          this.state.info.caseId = c.id;
-        }
-      }
+      await this.showCase(record.caseId);
       this.scene = new SceneStore(roomId, deps.scene, this.state.objects);
       // A previous instance of this room may still be writing its last moves.
       await deps.live.settled(roomId);
@@ -228,6 +222,13 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       const before = this.record;
       this.record = record;
       this.applyInfo(record);
+      if (record.caseId !== before.caseId) {
+        void this.showCase(record.caseId).catch((err: unknown) => deps.logger.error({ err, roomId: record.id }, 'switching the case failed'));
+      }
+      if (record.kind !== before.kind && deps.voice) {
+        // Grants depend on the room kind (the surgeon's camera in surgical guidance).
+        for (const p of record.participants) void deps.voice.updatePermissions(record.id, record.kind, p.userId, p.role);
+      }
       for (const client of this.clients) {
         const p = record.participants.find((x) => x.userId === client.auth!.sub);
         if (!p && !client.auth!.admin) client.leave(CloseCodes.REMOVED, 'NOT_INVITED');
@@ -349,6 +350,20 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       if (now - (this.lastRateNotice.get(client) ?? 0) < 1000) return false;
       this.lastRateNotice.set(client, now);
       return true;
+    }
+
+    /** Show this case (or none): withdraw the previous one from every view, then disclose the new one by scope. */
+    private async showCase(caseId: string | null): Promise<void> {
+      if (this.disclosure.caseId) {
+        this.state.info.caseId = '';
+        await this.disclosure.clearCase();
+      }
+      if (!caseId) return;
+      const c = await deps.cases.get(caseId);
+      if (!c) return;
+      this.disclosure.loadCase(preparedCase(c), c.resources);
+      this.state.info.caseId = c.id;
+      await this.disclosure.refreshAll();
     }
 
     private disconnectUser(userId: string, code: number): void {
