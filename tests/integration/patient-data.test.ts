@@ -164,6 +164,34 @@ describe('patient data in a shared room', () => {
   });
 });
 
+describe('reconnection keeps the filter', () => {
+  it('an observer who drops and reconnects gets its de-identified view back, and still no canary', async () => {
+    const room = await admin.api.createRoom({ title: 'Drop', kind: 'case-conference', caseId, participants: [{ userId: 'rc-obs', role: 'observer' }, { userId: 'rc-cli', role: 'clinician' }] });
+    const cli = await join('rc-cli', room.id);
+    const client = await server.as('rc-obs');
+    const obs = await client.join(room.id);
+    await obs.ready();
+    await eventually(() => obs.caseResources('Observation').length >= 1);
+    const token = obs.room.reconnectionToken;
+    obs.room.reconnection.enabled = false;
+    const sessionId = obs.sessionId;
+    obs.room.connection.close(4999 as never);
+    await eventually(() => cli.participants().find((p) => p.sessionId === sessionId)?.connected === false);
+    const back = await client.reconnect(token);
+    await back.ready();
+    await eventually(() => back.caseResources('Observation').length >= 1 && back.caseResources('Condition').length === 1);
+    expect(back.deidentified).toBe(true);
+    cli.sendPose({ head: { p: [0, 1.6, 0], q: [0, 0, 0, 1] } });
+    await admin.api.ingestObservation(caseId, liveObservation(patientId, `${LIVE_CANARY} after reconnect`));
+    await eventually(() => back.caseResources('Observation').length === cli.caseResources('Observation').length && cli.caseResources('Observation').some((o) => JSON.stringify(o).includes('after reconnect')));
+    const bytes = receivedBytes(back);
+    expect(has(bytes, 'Atrial fibrillation')).toBe(true);
+    for (const c of [...CANARIES, LIVE_CANARY]) expect(has(bytes, c), c).toBe(false);
+    expect(back.caseResources('MedicationStatement')).toEqual([]);
+    await Promise.all([back.leave(), cli.leave()]);
+  });
+});
+
 describe('models showing case resources', () => {
   it('a model bound to an ImagingStudy reaches only those who may read imaging', async () => {
     const room = await admin.api.createRoom({
