@@ -65,7 +65,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const record = await deps.cases.get(id);
     if (!record || !(await deps.cases.delete(id))) throw new AppError('CASE_NOT_FOUND');
     await deps.audit.record({ actor: principal.userId, action: 'case.delete', caseId: id, patientId: record.patientId });
-    for (const room of deps.live.showingCase(id)) room.caseDeleted();
+    await deps.live.callShowingCase(id, 'caseDeleted');
     res.status(204).end();
   });
 
@@ -79,9 +79,8 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     if (!result.ok) throw new AppError('BODY_INVALID', 'The Observation is invalid', result.problems);
     await deps.cases.addResource(id, result.resource);
     await deps.audit.record({ actor: principal.userId, action: 'observation.ingest', caseId: id, patientId: record.patientId, details: { resources: [`Observation/${result.resource.id}`] } });
-    const rooms = deps.live.showingCase(id);
-    for (const room of rooms) room.addCaseResource(result.resource);
-    res.status(201).json({ id: result.resource.id, deliveredToRooms: rooms.length });
+    const deliveredToRooms = await deps.live.callShowingCase(id, 'addCaseResource', result.resource);
+    res.status(201).json({ id: result.resource.id, deliveredToRooms });
   });
 
   return router;

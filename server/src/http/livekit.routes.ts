@@ -37,7 +37,7 @@ export function livekitRoutes(deps: { cfg: LiveKitConfig; live: LiveRooms; logge
     const roomId = event.room ? roomIdFromVoiceRoom(event.room.name) : null;
     const userId = event.participant?.identity;
     const mapped = mapEvent(event.event, event.track?.source, event.track?.muted);
-    if (roomId && userId && mapped) deps.live.get(roomId)?.voiceEvent({ ...mapped, userId });
+    if (roomId && userId && mapped) await deps.live.call(roomId, 'voiceEvent', { ...mapped, userId });
     res.json({ ok: true });
   });
   return router;

@@ -32,8 +32,8 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
   router.get('/api/rooms/:id/live', async (req, res) => {
     const principal = principalOf(res);
     const { room } = await load(req.params.id, principal.userId, principal.userId, principal.admin);
-    const live = deps.live.get(room.id);
-    res.json(live ? { live: true, ...live.snapshot() } : { live: false, voice: 'off', presenter: '', participants: [] });
+    const snapshot = await deps.live.call(room.id, 'snapshot');
+    res.json(snapshot ? { live: true, ...snapshot } : { live: false, voice: 'off', presenter: '', participants: [] });
   });
 
   /** Admin or room host: mute, unmute or kick from outside the room (the admin console). */
@@ -41,9 +41,8 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const principal = principalOf(res);
     const { room } = await load(req.params.id, principal.userId, principal.userId, principal.admin);
     const body = parseBody(ModerationBody, req.body);
-    const live = deps.live.get(room.id);
-    if (!live) throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
-    const result = await live.moderate({ userId: principal.userId, name: principal.name }, body.action, body.userId);
+    const result = await deps.live.call(room.id, 'moderate', { userId: principal.userId, name: principal.name }, body.action, body.userId);
+    if (!result) throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
     if (!result.ok) throw new AppError(isKnown(result.code) ? result.code : 'INTERNAL');
     res.json({ ok: true });
   });
@@ -79,7 +78,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
         after: { role: body.role, scopes: body.scopes ?? defaultScopes(body.role) },
       },
     });
-    deps.live.get(room.id)?.updateParticipant(participant);
+    await deps.live.call(room.id, 'updateParticipant', participant);
     res.json(participant);
   });
 
@@ -88,7 +87,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const { room, userId } = await load(req.params.id, req.params.userId, principal.userId, principal.admin);
     const removed = await deps.rooms.removeParticipant(room.id, userId);
     await deps.audit.record({ actor: principal.userId, action: 'participant.remove', roomId: room.id, caseId: room.caseId, subject: userId, details: { wasInvited: removed } });
-    deps.live.get(room.id)?.removeParticipant(userId);
+    await deps.live.call(room.id, 'removeParticipant', userId);
     res.status(204).end();
   });
 

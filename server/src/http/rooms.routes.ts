@@ -7,7 +7,7 @@ import type { TicketService } from '../auth/tickets.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
-import type { LiveRooms } from '../rooms/live-rooms.ts';
+import type { LiveRoomRecord, LiveRooms } from '../rooms/live-rooms.ts';
 import type { LiveKitConfig } from '../config.ts';
 import { mintVoiceToken } from '../media/livekit.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
@@ -26,18 +26,21 @@ export interface RoomsRoutesDeps {
   endpoint: () => string;
 }
 
+/** Only what a live room uses, as plain data (it may travel to another process). */
+const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, status: r.status, participants: r.participants });
+
 export function roomsRoutes(deps: RoomsRoutesDeps): Router {
   const router = Router();
   router.use('/api/rooms', authenticate(deps.identity));
 
-  const toDto = (r: RoomRecord): RoomDto => ({
+  const toDto = (r: RoomRecord, live: Set<string>): RoomDto => ({
     id: r.id,
     title: r.title,
     kind: r.kind,
     caseId: r.caseId,
     status: r.status,
     participants: r.participants,
-    live: deps.live.has(r.id),
+    live: live.has(r.id),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   });
@@ -63,19 +66,20 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       participants: body.participants,
     });
     await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants } });
-    res.status(201).json(toDto(room));
+    res.status(201).json(toDto(room, new Set()));
   });
 
   router.get('/api/rooms', async (_req, res) => {
     const principal = principalOf(res);
     const all = authorizeAdmin(principal, 'room.list-all').allow;
     const rooms = await deps.rooms.listOpen(all ? undefined : principal.userId);
-    res.json({ rooms: rooms.map(toDto) });
+    const live = await deps.live.liveRoomIds();
+    res.json({ rooms: rooms.map((r) => toDto(r, live)) });
   });
 
   router.get('/api/rooms/:id', async (req, res) => {
     const room = await readableRoom(res, uuidParam(req.params.id, 'ROOM_NOT_FOUND'));
-    res.json(toDto(room));
+    res.json(toDto(room, await deps.live.liveRoomIds()));
   });
 
   router.patch('/api/rooms/:id', async (req, res) => {
@@ -85,8 +89,8 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     const room = await deps.rooms.update(id, body);
     if (!room) throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
     await deps.audit.record({ actor: principal.userId, action: 'room.update', roomId: id, caseId: room.caseId, details: { changed: Object.keys(body), participants: room.participants } });
-    deps.live.get(id)?.applyRoomChanges(room);
-    res.json(toDto(room));
+    await deps.live.call(id, 'applyRoomChanges', liveRecord(room));
+    res.json(toDto(room, await deps.live.liveRoomIds()));
   });
 
   router.delete('/api/rooms/:id', async (req, res) => {
@@ -96,7 +100,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
     }
     await deps.audit.record({ actor: principal.userId, action: 'room.close', roomId: id });
-    await deps.live.get(id)?.close();
+    await deps.live.call(id, 'close');
     res.status(204).end();
   });
 

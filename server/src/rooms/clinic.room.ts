@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { defaultScopes } from '../auth/policy.ts';
 import type { TicketClaims, TicketService } from '../auth/tickets.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
-import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
+import type { RoomsRepo } from '../db/rooms.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { locksHeldBy } from '../domain/scene.ts';
 import { AppError } from '../errors.ts';
@@ -19,7 +19,7 @@ import { preparedCase } from './case-loader.ts';
 import type { Actor } from './commands/command.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
-import type { LiveRoomHandle, LiveRooms, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
+import type { ClinicListing, LiveRoomRecord, LiveRooms, LiveSnapshot, LocalRoom, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
 import type { VoiceControl } from '../media/livekit.ts';
 import { SceneStore } from './scene-store.ts';
@@ -58,14 +58,14 @@ const FINAL_CLOSE_CODES = new Set<number>([...Object.values(CloseCodes), 4002]);
  * Disclosure decide what each client's view contains.
  */
 export function defineClinicRoom(deps: ClinicRoomDeps) {
-  return class ClinicRoom extends Room<{ state: ClinicState; client: ClinicClient }> implements LiveRoomHandle {
+  return class ClinicRoom extends Room<{ state: ClinicState; client: ClinicClient; metadata: ClinicListing }> implements LocalRoom {
     override state = new ClinicState();
     override maxClients = 64;
     // Backstop only: the dispatcher's token bucket answers RATE_LIMITED long before this.
     override maxMessagesPerSecond = 2000;
     override patchRate = 1000 / 30;
 
-    private record!: RoomRecord;
+    private record!: LiveRoomRecord;
     private scene!: SceneStore;
     private disclosure!: Disclosure;
     private dispatcher!: Dispatcher;
@@ -90,7 +90,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       }
     }
 
-    get caseId(): string | null {
+    private get caseId(): string | null {
       return this.disclosure?.caseId ?? null;
     }
 
@@ -218,7 +218,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
 
     // ---- LiveRoomHandle --------------------------------------------------------
 
-    applyRoomChanges(record: RoomRecord): void {
+    applyRoomChanges(record: LiveRoomRecord): void {
       const before = this.record;
       this.record = record;
       this.applyInfo(record);
@@ -358,8 +358,9 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         this.state.info.caseId = '';
         await this.disclosure.clearCase();
       }
-      if (!caseId) return;
-      const c = await deps.cases.get(caseId);
+      const c = caseId ? await deps.cases.get(caseId) : null;
+      // The listing says which case this room shows, so any process can reach it (live vitals, deletion).
+      await this.setMetadata({ room: this.record.id, caseId: c?.id ?? null });
       if (!c) return;
       this.disclosure.loadCase(preparedCase(c), c.resources);
       this.state.info.caseId = c.id;
@@ -370,7 +371,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       for (const client of this.clients) if (client.auth!.sub === userId) client.leave(code, 'REMOVED');
     }
 
-    private applyInfo(record: RoomRecord): void {
+    private applyInfo(record: LiveRoomRecord): void {
       this.state.info.title = record.title;
       this.state.info.kind = record.kind;
     }

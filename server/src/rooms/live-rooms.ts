@@ -1,17 +1,18 @@
+import { matchMaker } from '@colyseus/core';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
+import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
 import type { RoomRecord } from '../db/rooms.repo.ts';
 
-/** What the HTTP side may ask of a live room in this process. */
+/** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
+export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'status' | 'participants'>;
+
+/** What the HTTP side may ask of a live room, in this process or another (through Colyseus presence). */
 export interface LiveRoomHandle {
-  /** Room record changed (title, kind, participants): update state, drop the uninvited. */
-  applyRoomChanges(record: RoomRecord): void;
+  /** Room record changed (title, kind, case, participants): update state, drop the uninvited. */
+  applyRoomChanges(record: LiveRoomRecord): void;
   /** Disconnect everyone and dispose (the room was closed). */
   close(): Promise<void>;
-  /** Persist pending scene changes. */
-  flush(): Promise<void>;
-  /** The case this room shows, if any. */
-  readonly caseId: string | null;
   /** A participant's role or scopes changed: what they may do and see follows at once. */
   updateParticipant(p: ParticipantDto): void;
   /** A participant was removed: disconnect them. */
@@ -28,10 +29,10 @@ export interface LiveRoomHandle {
   moderate(actor: { userId: string; name: string }, action: 'mute' | 'unmute' | 'kick', userId: string): Promise<{ ok: boolean; code?: string }>;
 }
 
-export interface LiveSnapshot {
-  voice: string;
-  presenter: string;
-  participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[];
+/** Local-only duties of a room instance in this process. */
+export interface LocalRoom extends LiveRoomHandle {
+  /** Persist pending scene changes. */
+  flush(): Promise<void>;
 }
 
 export interface VoiceEvent {
@@ -42,52 +43,94 @@ export interface VoiceEvent {
   muted?: boolean;
 }
 
-/** Live room instances of this process, by Consilium room id. */
+export interface LiveSnapshot {
+  voice: string;
+  presenter: string;
+  participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[];
+}
+
+/** Listing metadata every clinic room publishes, so any process can find it. */
+export interface ClinicListing {
+  room: string;
+  caseId: string | null;
+}
+
+type Method = keyof LiveRoomHandle;
+type Result<M extends Method> = Awaited<ReturnType<LiveRoomHandle[M]>>;
+
+/**
+ * Finds live rooms wherever they run: the matchmaker's listings (in memory,
+ * or in Redis with REDIS_URL) say which Colyseus room hosts a Consilium room
+ * and its case; calls go through `matchMaker.remoteRoomCall`, which is a direct
+ * call in this process and an IPC call through presence to another.
+ */
 export class LiveRooms {
-  private readonly rooms = new Map<string, LiveRoomHandle>();
+  private readonly local = new Map<string, LocalRoom>();
   /** Final flushes of disposed instances, so a re-opened room loads after them. */
   private readonly disposals = new Map<string, Promise<void>>();
 
-  register(roomId: string, handle: LiveRoomHandle): void {
-    this.rooms.set(roomId, handle);
+  register(roomId: string, handle: LocalRoom): void {
+    this.local.set(roomId, handle);
   }
 
-  unregister(roomId: string, handle: LiveRoomHandle, finalFlush: Promise<void>): void {
-    if (this.rooms.get(roomId) === handle) this.rooms.delete(roomId);
+  unregister(roomId: string, handle: LocalRoom, finalFlush: Promise<void>): void {
+    if (this.local.get(roomId) === handle) this.local.delete(roomId);
     const done = finalFlush.finally(() => {
       if (this.disposals.get(roomId) === done) this.disposals.delete(roomId);
     });
     this.disposals.set(roomId, done);
   }
 
-  /** Resolves when no disposed instance of this room is still writing. */
+  /** Resolves when no disposed instance of this room (in this process) is still writing. */
   async settled(roomId: string): Promise<void> {
     await this.disposals.get(roomId);
   }
 
-  get(roomId: string): LiveRoomHandle | undefined {
-    return this.rooms.get(roomId);
+  /** Consilium ids of every live room, in any process. */
+  async liveRoomIds(): Promise<Set<string>> {
+    return new Set((await listings()).map((l) => l.meta.room));
   }
 
-  has(roomId: string): boolean {
-    return this.rooms.has(roomId);
+  async has(roomId: string): Promise<boolean> {
+    return (await listings()).some((l) => l.meta.room === roomId);
   }
 
+  /** Ask the live room to act; undefined when it is not live anywhere. */
+  async call<M extends Method>(roomId: string, method: M, ...args: Parameters<LiveRoomHandle[M]>): Promise<Result<M> | undefined> {
+    const local = this.local.get(roomId);
+    if (local) return (await (local[method] as (...a: unknown[]) => unknown).apply(local, args)) as Result<M>;
+    const listing = (await listings()).find((l) => l.meta.room === roomId);
+    if (!listing) return undefined;
+    return (await matchMaker.remoteRoomCall(listing.roomId, method as never, args)) as Result<M>;
+  }
+
+  /** Ask every live room showing this case; returns how many there were. */
+  async callShowingCase<M extends Method>(caseId: string, method: M, ...args: Parameters<LiveRoomHandle[M]>): Promise<number> {
+    const rooms = (await listings()).filter((l) => l.meta.caseId === caseId);
+    await Promise.all(rooms.map((l) => this.call(l.meta.room, method, ...args)));
+    return rooms.length;
+  }
+
+  /** This process only (metrics, shutdown). */
   count(): number {
-    return this.rooms.size;
+    return this.local.size;
   }
 
   participantCount(): number {
     let n = 0;
-    for (const r of this.rooms.values()) n += r.snapshot().participants.filter((p) => p.connected).length;
+    for (const r of this.local.values()) n += r.snapshot().participants.filter((p) => p.connected).length;
     return n;
   }
 
-  showingCase(caseId: string): LiveRoomHandle[] {
-    return [...this.rooms.values()].filter((r) => r.caseId === caseId);
-  }
-
   async flushAll(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map((r) => r.flush()));
+    await Promise.all([...this.local.values()].map((r) => r.flush()));
   }
+}
+
+async function listings(): Promise<{ roomId: string; meta: ClinicListing }[]> {
+  const all = await matchMaker.query({ name: CLINIC_ROOM });
+  return all.flatMap((l) => {
+    const meta = l.metadata as Partial<ClinicListing> | undefined;
+    return meta?.room ? [{ roomId: l.roomId, meta: { room: meta.room, caseId: meta.caseId ?? null } }] : [];
+  });
 }
