@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchMaker, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
+import { RedisDriver } from '@colyseus/redis-driver';
+import { RedisPresence } from '@colyseus/redis-presence';
 import express from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
@@ -130,7 +132,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     greet: false,
     gracefullyShutdown: false,
     logger: colyseusLogger(logger),
+    // With Redis, rooms are shared across processes: listings live in Redis, calls travel through
+    // its pub/sub, and a client whose room runs elsewhere connects to that process's public address.
+    ...(config.redisUrl
+      ? { presence: new RedisPresence(config.redisUrl), driver: new RedisDriver(config.redisUrl), publicAddress: publicAddress(config.publicUrl!) }
+      : {}),
   });
+  if (config.redisUrl) logger.info({ publicAddress: publicAddress(config.publicUrl!) }, 'REDIS_URL set: rooms are shared with other processes');
   gameServer.define(
     CLINIC_ROOM,
     defineClinicRoom({
@@ -203,6 +211,12 @@ function securityHeaders(config: Config) {
     crossOriginEmbedderPolicy: false,
     hsts: config.nodeEnv === 'production',
   });
+}
+
+/** Colyseus' public address: host[:port][/path] of PUBLIC_URL. */
+function publicAddress(publicUrl: string): string {
+  const u = new URL(publicUrl);
+  return `${u.host}${u.pathname.replace(/\/+$/, '')}`;
 }
 
 /** Route Colyseus' own logging into ours at debug level (its info lines are chatty). */

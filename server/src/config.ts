@@ -104,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auth = { mode: 'dev' };
   }
   if (e.NODE_ENV === 'production' && !e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production');
+  if (e.REDIS_URL && !e.PUBLIC_URL) problems.push("PUBLIC_URL: required with REDIS_URL (this process's own address, which clients of rooms hosted here connect to)");
   if (e.NODE_ENV === 'production' && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (embedded PostgreSQL is for development)');
   let livekit: LiveKitConfig | null = null;
   const lk = [e.LIVEKIT_URL, e.LIVEKIT_API_KEY, e.LIVEKIT_API_SECRET];

@@ -62,3 +62,10 @@ describe('LiveKit config', () => {
     expect(() => loadConfig({ LIVEKIT_URL: 'wss://lk', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 'short' })).toThrow(/32 characters/);
   });
 });
+
+describe('Redis config', () => {
+  it('needs this process\'s public address with REDIS_URL', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/PUBLIC_URL: required with REDIS_URL/);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', PUBLIC_URL: 'https://node-1.consilium.example' }).redisUrl).toBe('redis://127.0.0.1:6379');
+  });
+});

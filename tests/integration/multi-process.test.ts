@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsiliumClient } from '../../client/src/sdk/index.ts';
+import { CloseCodes } from '../../shared/src/index.ts';
+import { caseBundle, liveObservation } from '../fixtures/case-bundle.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { eventually } from '../support/eventually.ts';
+
+/**
+ * Two server processes sharing PostgreSQL and Redis (REDIS_URL): a room lives
+ * in one process, clients reach it through either, and HTTP actions taken on
+ * the other process reach it.
+ */
+const root = path.resolve(import.meta.dirname, '../..');
+const redisDb = 1 + Math.floor(Math.random() * 15); // a Redis database of its own for this run
+const REDIS_URL = `redis://127.0.0.1:6379/${redisDb}`;
+let db: TestDatabase;
+const procs: ChildProcess[] = [];
+const urls: string[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startProcess(): Promise<string> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, NODE_ENV: 'test', LOG_LEVEL: 'warn', SEED_DEMO: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  procs.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => /running at/.test(out), 30_000, 50).catch(() => {
+    throw new Error(`process did not start:\n${out}`);
+  });
+  return url;
+}
+
+beforeAll(async () => {
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb();
+  await redis.quit();
+  db = await createTestDatabase();
+  urls.push(await startProcess(), await startProcess());
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : (p.once('exit', r), p.kill('SIGTERM'))))));
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb();
+  await redis.quit();
+  await db?.drop();
+});
+
+async function as(url: string, userId: string, admin = false): Promise<ConsiliumClient> {
+  const c = new ConsiliumClient(url);
+  await c.api.devLogin({ userId, name: userId, admin });
+  return c;
+}
+
+describe('several processes sharing Redis', () => {
+  it('one room across processes: clients joining through either meet; HTTP on the other process reaches it', async () => {
+    const [a, b] = urls as [string, string];
+    const adminB = await as(b, 'root', true);
+    const { caseId, patientId } = await adminB.api.importCase(caseBundle({ name: 'Mpname', mrn: 'MP-1', note: 'mp' }));
+    const room = await adminB.api.createRoom({ title: 'Shared', kind: 'case-conference', caseId, participants: [{ userId: 'mp-1', role: 'host' }, { userId: 'mp-2', role: 'clinician' }] });
+
+    const one = await (await as(a, 'mp-1')).join(room.id); // created in process A
+    await one.ready();
+    const twoClient = await as(b, 'mp-2');
+    const ticket = await twoClient.api.getTicket(room.id);
+    expect(ticket.endpoint).toBe(b);
+    const two = await twoClient.joinWithTicket(ticket); // matchmade by B, connected to A
+    await two.ready();
+    await eventually(() => one.participants().length === 2 && two.participants().length === 2);
+    expect(two.room.roomId).toBe(one.room.roomId);
+
+    // Process B sees the room as live and reaches it: live vitals, a snapshot, a removal.
+    expect((await adminB.api.getRoom(room.id)).live).toBe(true);
+    const delivered = await adminB.api.ingestObservation(caseId, liveObservation(patientId, 'via process B', 131));
+    expect(delivered.deliveredToRooms).toBe(1);
+    await eventually(() => two.caseResources('Observation').some((o) => JSON.stringify(o).includes('131')));
+    expect((await adminB.api.liveRoom(room.id)).participants.map((p) => p.userId).sort()).toEqual(['mp-1', 'mp-2']);
+
+    let closed: number | undefined;
+    two.onStatus((s, code) => s === 'closed' && (closed = code));
+    await adminB.api.removeParticipant(room.id, 'mp-2');
+    await eventually(() => closed === CloseCodes.REMOVED);
+    await eventually(() => one.participants().length === 1);
+    await one.leave();
+  });
+});
