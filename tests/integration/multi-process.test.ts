@@ -7,6 +7,7 @@ import { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { CloseCodes } from '../../shared/src/index.ts';
 import { caseBundle, liveObservation } from '../fixtures/case-bundle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
 
 /**
@@ -16,7 +17,7 @@ import { eventually } from '../support/eventually.ts';
  */
 const root = path.resolve(import.meta.dirname, '../..');
 const redisDb = 1 + Math.floor(Math.random() * 15); // a Redis database of its own for this run
-const REDIS_URL = `redis://127.0.0.1:6379/${redisDb}`;
+const REDIS_URL = `${TEST_REDIS_URL}/${redisDb}`;
 let db: TestDatabase;
 const procs: ChildProcess[] = [];
 const urls: string[] = [];
