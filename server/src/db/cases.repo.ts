@@ -1,5 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import type { FhirResource, CaseResourceType } from '../../../shared/src/fhir.ts';
+import type { FhirResource } from '../../../shared/src/fhir.ts';
 import { withTransaction, type Pool } from './pool.ts';
 
 export interface CaseRecord {
@@ -66,14 +66,10 @@ export class CasesRepo {
     ]);
   }
 
-  async exists(caseId: string): Promise<boolean> {
-    const { rows } = await this.pool.query(`SELECT 1 FROM cases WHERE id = $1 AND deleted_at IS NULL`, [caseId]);
-    return rows.length > 0;
-  }
-
-  async hasResource(caseId: string, type: CaseResourceType, id: string): Promise<boolean> {
-    const { rows } = await this.pool.query(`SELECT 1 FROM case_resources WHERE case_id = $1 AND resource_type = $2 AND resource_id = $3`, [caseId, type, id]);
-    return rows.length > 0;
+  /** The case's patient, without loading its resources (live ingest is a hot path); null if absent or deleted. */
+  async patientOf(caseId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ patient_id: string }>(`SELECT patient_id FROM cases WHERE id = $1 AND deleted_at IS NULL`, [caseId]);
+    return rows[0]?.patient_id ?? null;
   }
 
   /** Delete the patient data; the case row stays (marked deleted) so audit rows keep their referent. */

@@ -62,9 +62,9 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   router.delete('/api/cases/:id', async (req, res) => {
     const principal = requireAdmin(res, 'case.delete');
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
-    const record = await deps.cases.get(id);
-    if (!record || !(await deps.cases.delete(id))) throw new AppError('CASE_NOT_FOUND');
-    await deps.audit.record({ actor: principal.userId, action: 'case.delete', caseId: id, patientId: record.patientId });
+    const patientId = await deps.cases.patientOf(id);
+    if (!patientId || !(await deps.cases.delete(id))) throw new AppError('CASE_NOT_FOUND');
+    await deps.audit.record({ actor: principal.userId, action: 'case.delete', caseId: id, patientId });
     await deps.live.callShowingCase(id, 'caseDeleted');
     res.status(204).end();
   });
@@ -73,12 +73,12 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   router.post('/api/cases/:id/observations', async (req, res) => {
     const principal = requireAdmin(res, 'case.ingest');
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
-    const record = await deps.cases.get(id);
-    if (!record) throw new AppError('CASE_NOT_FOUND');
-    const result = importResource(req.body, 'Observation', record.patientId, randomUUID);
+    const patientId = await deps.cases.patientOf(id);
+    if (!patientId) throw new AppError('CASE_NOT_FOUND');
+    const result = importResource(req.body, 'Observation', patientId, randomUUID);
     if (!result.ok) throw new AppError('BODY_INVALID', 'The Observation is invalid', result.problems);
     await deps.cases.addResource(id, result.resource);
-    await deps.audit.record({ actor: principal.userId, action: 'observation.ingest', caseId: id, patientId: record.patientId, details: { resources: [`Observation/${result.resource.id}`] } });
+    await deps.audit.record({ actor: principal.userId, action: 'observation.ingest', caseId: id, patientId, details: { resources: [`Observation/${result.resource.id}`] } });
     const deliveredToRooms = await deps.live.callShowingCase(id, 'addCaseResource', result.resource);
     res.status(201).json({ id: result.resource.id, deliveredToRooms });
   });
