@@ -124,17 +124,14 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
 
   // Keyboard nudges run one at a time (a held arrow key repeats faster than a round trip), each
   // starting from the last transform this client sent, since the state patch may not be back yet.
-  type T = { position: [number, number, number]; rotation: [number, number, number, number]; scale: [number, number, number] };
-  const sent = new Map<string, { t: T; at: number }>();
+  const sent = new Map<string, { t: Transform; at: number }>();
   let queue: Promise<void> = Promise.resolve();
-  const asState = (o: SceneObjectState, t: T | undefined): SceneObjectState =>
-    t ? ({ ...o, px: t.position[0], py: t.position[1], pz: t.position[2], qx: t.rotation[0], qy: t.rotation[1], qz: t.rotation[2], qw: t.rotation[3], sx: t.scale[0], sy: t.scale[1], sz: t.scale[2] } as SceneObjectState) : o;
-  const nudge = (id: string, change: (o: SceneObjectState) => T) => {
+  const nudge = (id: string, change: (t: Transform) => Transform) => {
     queue = queue.then(async () => {
       const o = session.state.objects.get(id);
       if (!o) return;
       const recent = sent.get(id);
-      const next = change(asState(o, recent && Date.now() - recent.at < 2000 ? recent.t : undefined));
+      const next = change(recent && Date.now() - recent.at < 2000 ? recent.t : transformOf(o));
       const grab = await session.grab(id);
       if (!grab.ok) {
         objError.textContent = grab.error.message;
@@ -145,17 +142,17 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
       if (reply.ok) sent.set(id, { t: next, at: Date.now() });
     });
   };
-  const keyMove: Record<string, (o: SceneObjectState) => Parameters<typeof nudge>[1] extends (o: SceneObjectState) => infer R ? R : never> = {
-    ArrowLeft: (o) => ({ position: [o.px - 0.05, o.py, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] }),
-    ArrowRight: (o) => ({ position: [o.px + 0.05, o.py, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] }),
-    ArrowUp: (o) => ({ position: [o.px, o.py, o.pz - 0.05], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] }),
-    ArrowDown: (o) => ({ position: [o.px, o.py, o.pz + 0.05], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] }),
-    PageUp: (o) => ({ position: [o.px, o.py + 0.05, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] }),
-    PageDown: (o) => ({ position: [o.px, o.py - 0.05, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] }),
-    '+': (o) => ({ position: [o.px, o.py, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx * 1.1, o.sy * 1.1, o.sz * 1.1] }),
-    '-': (o) => ({ position: [o.px, o.py, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx / 1.1, o.sy / 1.1, o.sz / 1.1] }),
-    ']': (o) => rotateY(o, Math.PI / 12),
-    '[': (o) => rotateY(o, -Math.PI / 12),
+  const keyMove: Record<string, (t: Transform) => Transform> = {
+    ArrowLeft: moveBy(-0.05, 0, 0),
+    ArrowRight: moveBy(0.05, 0, 0),
+    ArrowUp: moveBy(0, 0, -0.05),
+    ArrowDown: moveBy(0, 0, 0.05),
+    PageUp: moveBy(0, 0.05, 0),
+    PageDown: moveBy(0, -0.05, 0),
+    '+': scaleBy(1.1),
+    '-': scaleBy(1 / 1.1),
+    ']': rotateY(Math.PI / 12),
+    '[': rotateY(-Math.PI / 12),
   };
 
   const renderLists = () => {
@@ -234,11 +231,18 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
   });
 }
 
-function rotateY(o: SceneObjectState, angle: number) {
+type Transform = { position: [number, number, number]; rotation: [number, number, number, number]; scale: [number, number, number] };
+
+const transformOf = (o: SceneObjectState): Transform => ({ position: [o.px, o.py, o.pz], rotation: [o.qx, o.qy, o.qz, o.qw], scale: [o.sx, o.sy, o.sz] });
+
+const moveBy = (dx: number, dy: number, dz: number) => (t: Transform): Transform => ({ ...t, position: [t.position[0] + dx, t.position[1] + dy, t.position[2] + dz] });
+
+const scaleBy = (f: number) => (t: Transform): Transform => ({ ...t, scale: [t.scale[0] * f, t.scale[1] * f, t.scale[2] * f] });
+
+/** Turn about the vertical axis: q' = q_y(angle) · q. */
+const rotateY = (angle: number) => (t: Transform): Transform => {
   const s = Math.sin(angle / 2);
   const c = Math.cos(angle / 2);
-  // q' = q_y(angle) * q
-  const [x, y, z, w] = [o.qx, o.qy, o.qz, o.qw];
-  const q: [number, number, number, number] = [c * x + s * z, c * y + s * w, c * z - s * x, c * w - s * y];
-  return { position: [o.px, o.py, o.pz] as [number, number, number], rotation: q, scale: [o.sx, o.sy, o.sz] as [number, number, number] };
-}
+  const [x, y, z, w] = t.rotation;
+  return { ...t, rotation: [c * x + s * z, c * y + s * w, c * z - s * x, c * w - s * y] };
+};
