@@ -36,8 +36,9 @@ import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { defineClinicRoom } from './rooms/clinic.room.ts';
+import { authenticateJoin, defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
+import { guardMatchmaking } from './rooms/matchmaking.ts';
 
 export interface App {
   /** Base URL (http) the server is reachable at. */
@@ -58,6 +59,11 @@ export interface AppOverrides {
   reconnectSeconds?: number;
   flushIntervalMs?: number;
 }
+
+/** Seats one user may hold in one room at once (e.g. a desktop and a headset). */
+export const MAX_SEATS_PER_USER = 3;
+/** Participants in one room; the 101st join is refused with ROOM_FULL (never a second copy of the room). */
+export const MAX_ROOM_PARTICIPANTS = 100;
 
 /** Composition root: builds every part from the config and starts listening. Tests reuse it. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
@@ -152,8 +158,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       voice,
       reconnectSeconds: overrides.reconnectSeconds ?? 30,
       flushIntervalMs: overrides.flushIntervalMs ?? 1000,
+      maxSeatsPerUser: MAX_SEATS_PER_USER,
+      maxClients: MAX_ROOM_PARTICIPANTS,
     }),
-  ).filterBy(['room']);
+  );
+  guardMatchmaking({ live, authenticate: (token, options) => authenticateJoin(tickets, token, options) });
+  const pruneTickets = setInterval(() => void rooms.pruneTicketUses().catch(() => {}), 60_000);
+  pruneTickets.unref();
 
   await gameServer.listen(config.port, config.host);
   // Matchmaking routes are registered on the Express app by listen(); our 404/error handlers go last.
@@ -169,6 +180,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
+      clearInterval(pruneTickets);
       await live.flushAll().catch((err: unknown) => logger.error({ err }, 'flush before shutdown failed'));
       await gameServer.gracefullyShutdown(false);
       voice?.stop();

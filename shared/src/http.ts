@@ -37,11 +37,15 @@ const participants = z
   .max(200)
   .refine((list) => new Set(list.map((p) => p.userId)).size === list.length, 'each userId may appear once');
 
+/** The most anyone in the room may see, set by an administrator; hosts grant only within it. */
+const ScopeCeiling = Scopes.min(1);
+
 export const CreateRoomBody = z.strictObject({
   title: z.string().trim().min(1).max(200),
   kind: RoomKind,
   caseId: z.string().uuid().optional(),
   participants: participants.default([]),
+  scopeCeiling: ScopeCeiling.nullable().optional(),
 });
 export type CreateRoomBody = z.input<typeof CreateRoomBody>;
 
@@ -51,6 +55,7 @@ export const PatchRoomBody = z
     kind: RoomKind.optional(),
     caseId: z.string().uuid().nullable().optional(),
     participants: participants.optional(),
+    scopeCeiling: ScopeCeiling.nullable().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export type PatchRoomBody = z.input<typeof PatchRoomBody>;
@@ -63,6 +68,14 @@ export interface ParticipantDto {
 }
 
 export const ParticipantUpdateBody = z.strictObject({ role: RoomRole, scopes: Scopes.nullable().optional() });
+
+/** Console moderation; `minutes` only for kick (a cool-down instead of "until re-admitted"). */
+export const ModerationBody = z.strictObject({
+  action: z.enum(['mute', 'unmute', 'kick']),
+  userId: UserId,
+  minutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
+});
+export const AccessDecisionBody = z.strictObject({ decision: z.enum(['approve', 'deny']) });
 export type ParticipantUpdateBody = z.input<typeof ParticipantUpdateBody>;
 
 export interface CaseImportResponse {
@@ -77,6 +90,8 @@ export interface RoomDto {
   caseId: string | null;
   status: 'open' | 'closed';
   participants: ParticipantDto[];
+  /** null: no ceiling beyond patient/*.rs. */
+  scopeCeiling: string[] | null;
   live: boolean;
   createdAt: string;
   updatedAt: string;

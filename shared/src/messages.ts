@@ -64,7 +64,8 @@ export const AccessApprove = z.strictObject({ requestId: ObjectId });
 const TargetUser = z.strictObject({ userId: z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/) });
 export const VoiceMute = TargetUser;
 export const VoiceUnmute = TargetUser;
-export const ParticipantKick = TargetUser;
+/** Kick: out of the room until a host re-admits them, or for `minutes` (a cool-down the host chose). */
+export const ParticipantKick = TargetUser.extend({ minutes: z.number().int().min(1).max(7 * 24 * 60).optional() });
 export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: z.string().max(500).optional() });
 
 /** Every client → server room message, by name. */

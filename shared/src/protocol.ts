@@ -11,9 +11,12 @@ export const PROTOCOL_VERSION = 2;
 /** Colyseus room name for every Consilium room. */
 export const CLINIC_ROOM = 'clinic';
 
-/** Options a client passes to `joinOrCreate(CLINIC_ROOM, options)`. */
+/**
+ * Options of a join. Clients call `joinById(<Consilium room id>, { protocolVersion })`;
+ * the server sets `room` to the id joined, whatever the client sent.
+ */
 export const JoinOptions = z.object({
-  /** Consilium room id (Colyseus reserves the name `roomId` for its own use). */
+  /** Consilium room id (= the Colyseus room id). */
   room: z.string().uuid(),
   protocolVersion: z.number().int(),
 });

@@ -114,6 +114,8 @@ export const AccessRequestState = schema(
     id: t.string(),
     userId: t.string(),
     name: t.string(),
+    /** The role the request was made under; a grant counts only while the requester holds it. */
+    role: t.string(),
     resourceTypes: t.string(),
     reason: t.string(),
     /** pending | approved | denied | expired */

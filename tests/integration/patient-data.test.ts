@@ -62,9 +62,12 @@ describe('patient data in a shared room', () => {
     cli.sendPose({ head: { p: [0, 1.7, 0], q: [0, 0, 0, 1] } });
     obs.sendPose({ head: { p: [1, 1.6, 0], q: [0, 0, 0, 1] } });
     expect(await cli.add({ id: 'note-1', kind: 'label', asset: 'builtin:pin', label: `MRN ${CANARY.mrn} — see ${CANARY.note}`, transform: { position: [0, 1.5, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
-    expect(await cli.add({ id: 'model-1', kind: 'model', asset: 'builtin:heart', label: 'Heart', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
-    await eventually(() => obs.state.objects.has('model-1') && cli.state.objects.has('note-1'));
+    expect(await cli.add({ id: 'model-1', kind: 'model', asset: 'builtin:heart', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    // Free text on any kind of object may quote the patient: a labelled model carries its author's access too.
+    expect(await cli.add({ id: 'model-2', kind: 'model', asset: 'builtin:heart', label: `Heart of ${CANARY.name}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    await eventually(() => obs.state.objects.has('model-1') && cli.state.objects.has('note-1') && cli.state.objects.has('model-2'));
     expect(obs.state.objects.has('note-1')).toBe(false); // the annotation carries the clinician's access
+    expect(obs.state.objects.has('model-2')).toBe(false);
 
     // Live ingest reaches both, each in their form.
     const t0 = Date.now();

@@ -22,11 +22,11 @@ afterAll(async () => {
 });
 
 /** Join with a raw ticket string, returning the refusal code (or 'JOINED'). */
-async function joinWith(ticket: string | null, options: Record<string, unknown> = { room: roomId, protocolVersion: PROTOCOL_VERSION }): Promise<string> {
+async function joinWith(ticket: string | null, options: Record<string, unknown> = { protocolVersion: PROTOCOL_VERSION }, id = roomId): Promise<string> {
   const client = new Client(server.app.url);
   if (ticket !== null) client.auth.token = ticket;
   try {
-    const room = await client.joinOrCreate(CLINIC_ROOM, options, ClinicState);
+    const room = await client.joinById(id, options, ClinicState);
     await room.leave();
     return 'JOINED';
   } catch (err) {

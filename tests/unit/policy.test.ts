@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizeAdmin, authorizeRoomAction, authorizeRoomRead, defaultScopes, ticketRole, type AdminAction, type RoomAction } from '../../server/src/auth/policy.ts';
+import { authorizeAdmin, authorizeRoomAction, authorizeRoomRead, defaultScopes, participantAccess, type AdminAction, type RoomAction } from '../../server/src/auth/policy.ts';
 import { CLIENT_MESSAGE_NAMES, ROOM_ROLES, type RoomRole } from '../../shared/src/index.ts';
 
 /** The expected matrix, written out in full so a change to the policy must change this table too. */
@@ -37,7 +37,8 @@ describe('room policy: every action × role', () => {
       const expected = EXPECTED[action][role];
       if (typeof expected === 'boolean') {
         it(`${role} ${expected ? 'may' : 'may not'} ${action}`, () => {
-          const d = authorizeRoomAction(role, action);
+          // Acts on someone else (not a host) where the action has a target.
+          const d = authorizeRoomAction(role, action, { targetSelf: false, targetRole: 'clinician' });
           expect(d.allow).toBe(expected);
           if (!d.allow) expect(d.code).toBe('FORBIDDEN');
         });
@@ -55,6 +56,15 @@ describe('room policy: every action × role', () => {
     const editor = role !== 'observer';
     expect(authorizeRoomAction(role, 'presenter.set', { presenterSelf: true, presenterTakenByOther: false }).allow).toBe(editor);
     expect(authorizeRoomAction(role, 'presenter.set', { presenterSelf: true, presenterTakenByOther: true }).allow).toBe(role === 'host');
+  });
+
+  it('nobody approves their own break-glass request; a host kicks neither themselves nor another host', () => {
+    expect(authorizeRoomAction('host', 'access.approve', { targetSelf: true }).allow).toBe(false);
+    expect(authorizeRoomAction('host', 'access.approve', {}).allow).toBe(false); // unknown requester: deny by default
+    expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: true, targetRole: 'host' }).allow).toBe(false);
+    expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: false, targetRole: 'host' }).allow).toBe(false);
+    expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: false, targetRole: 'observer' }).allow).toBe(true);
+    expect(authorizeRoomAction('host', 'participant.kick', {}).allow).toBe(false);
   });
 
   it('denies unknown actions and unknown roles by default', () => {
@@ -80,14 +90,17 @@ describe('administration policy', () => {
     expect(authorizeRoomRead(user, null).allow).toBe(false);
   });
 
+  const accessFor = (role: RoomRole | null, isAdmin: boolean) =>
+    participantAccess({ invitation: role ? { role } : null, admin: isAdmin, kicked: false, ceiling: null, grants: [], now: 0 });
+
   it.each(ROOM_ROLES)('tickets carry the invited role (%s)', (role) => {
-    expect(ticketRole(user, role)).toEqual({ allow: true, role });
-    expect(ticketRole(admin, role)).toEqual({ allow: true, role });
+    expect(accessFor(role, false)?.role).toBe(role);
+    expect(accessFor(role, true)?.role).toBe(role);
   });
 
   it('an uninvited admin gets observer; an uninvited user gets nothing', () => {
-    expect(ticketRole(admin, null)).toEqual({ allow: true, role: 'observer' });
-    expect(ticketRole(user, null)).toMatchObject({ allow: false, code: 'NOT_INVITED' });
+    expect(accessFor(null, true)?.role).toBe('observer');
+    expect(accessFor(null, false)).toBeNull();
   });
 
   it('observers default to de-identified, narrower scopes; others to patient/*.rs', () => {

@@ -1,5 +1,5 @@
 import { Client } from '@colyseus/sdk';
-import { CLINIC_ROOM, PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
+import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
 import type { TicketResponse } from '../../../shared/src/http.ts';
 import { ClinicState } from '../../../shared/src/state.ts';
 import { ConsiliumApi } from './api.ts';
@@ -25,12 +25,16 @@ export class ConsiliumClient {
     return this.joinWithTicket(await this.api.getTicket(roomId));
   }
 
-  /** Join with a ticket obtained elsewhere: the ticket is the only credential the room accepts. */
+  /**
+   * Join with a ticket obtained elsewhere: the ticket is the only credential
+   * the room accepts, and it opens one seat (get a new ticket for each join).
+   * Rooms are joined by their id; the server starts the room if needed.
+   */
   async joinWithTicket(ticket: Pick<TicketResponse, 'ticket' | 'roomId' | 'endpoint'>): Promise<ClinicSession> {
     const client = new Client(ticket.endpoint);
     client.auth.token = ticket.ticket;
     try {
-      const room = await client.joinOrCreate(CLINIC_ROOM, { room: ticket.roomId, protocolVersion: PROTOCOL_VERSION }, ClinicState);
+      const room = await client.joinById(ticket.roomId, { protocolVersion: PROTOCOL_VERSION }, ClinicState);
       return new ClinicSession(room);
     } catch (err) {
       throw fromJoinError(err);

@@ -29,7 +29,8 @@ export type AuditAction =
   | 'audit.read'
   | 'voice.mute'
   | 'voice.unmute'
-  | 'participant.kick';
+  | 'participant.kick'
+  | 'participant.readmit';
 
 export interface AuditEvent {
   actor: string;

@@ -23,6 +23,10 @@ export interface RoomActionContext {
   presenterSelf?: boolean;
   /** For presenter.set: is someone else presenting now? */
   presenterTakenByOther?: boolean;
+  /** For participant.kick / voice moderation: the target's role (null: not in the room). */
+  targetRole?: RoomRole | null;
+  /** For participant.kick / access.approve: does the act concern the sender themselves? */
+  targetSelf?: boolean;
 }
 
 const EDITORS: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon'];
@@ -36,12 +40,13 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'presenter.set': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.presenterSelf === true && ctx.presenterTakenByOther !== true),
   // Emergency access is for the clinical team; observers (students, guests) cannot ask.
   'access.breakGlass': (role) => EDITORS.includes(role),
-  'access.approve': (role) => role === 'host',
+  // Nobody approves their own request: another host (or an admin, from the console) must.
+  'access.approve': (role, ctx) => role === 'host' && ctx.targetSelf === false,
   'access.deny': (role) => role === 'host',
-  // Moderation belongs to the host alone.
+  // Moderation belongs to the host alone; a host never kicks themselves or another host (an admin can).
   'voice.mute': (role) => role === 'host',
   'voice.unmute': (role) => role === 'host',
-  'participant.kick': (role) => role === 'host',
+  'participant.kick': (role, ctx) => role === 'host' && ctx.targetSelf === false && ctx.targetRole !== 'host',
   'object.grab': (role) => EDITORS.includes(role),
   'object.move': (role) => EDITORS.includes(role),
   'object.release': (role) => EDITORS.includes(role),
@@ -87,22 +92,127 @@ export function authorizeRoomRead(principal: Principal, invitedRole: RoomRole | 
   return deny('NOT_FOUND', 'not invited');
 }
 
-/** Participants of a live room may be re-scoped or removed by an admin or by that room's host. */
-export function authorizeParticipantChange(principal: Principal, callerRoleInRoom: RoomRole | null): Decision {
-  if (principal.admin || callerRoleInRoom === 'host') return allow;
-  return deny('FORBIDDEN', 'only an administrator or the room host may change participants');
+/** A participant's entry in the room record: role and optional explicit scopes (null → the role's defaults). */
+export interface Invitation {
+  role: RoomRole;
+  scopes?: readonly string[] | null;
 }
 
 /**
- * The role a room ticket carries. Invited users get their invited role. An
- * uninvited administrator may enter to support the room, but only as an
- * observer — administration is not a clinical role, so it grants no
- * moderation or scene rights; invite yourself explicitly for more.
+ * May this principal set (or, with `after: null`, remove) a participant's entry?
+ * Admins and the room's hosts may change participants, but:
+ * - nobody widens their own access (a change on oneself may only narrow it);
+ * - only an admin adds a host, or changes or removes another host;
+ * - a host grants explicit scopes only within the room's ceiling, which the admin sets.
  */
-export function ticketRole(principal: Principal, invitedRole: RoomRole | null): { allow: true; role: RoomRole } | Extract<Decision, { allow: false }> {
-  if (invitedRole !== null) return { allow: true, role: invitedRole };
-  if (principal.admin) return { allow: true, role: 'observer' };
-  return { allow: false, code: 'NOT_INVITED', reason: 'not a participant of this room' };
+export function authorizeParticipantChange(
+  principal: Principal,
+  callerRole: RoomRole | null,
+  change: { targetUserId: string; before: Invitation | null; after: Invitation | null; ceiling: readonly string[] | null },
+): Decision {
+  if (!principal.admin && callerRole !== 'host') return deny('FORBIDDEN', 'only an administrator or the room host may change participants');
+  const { before, after } = change;
+  if (change.targetUserId === principal.userId && after !== null && widens(before, after)) {
+    return deny('FORBIDDEN', 'nobody can widen their own access');
+  }
+  if (principal.admin) return allow;
+  if (before?.role === 'host' && change.targetUserId !== principal.userId) return deny('FORBIDDEN', 'only an administrator may change or remove another host');
+  if (after?.role === 'host' && before?.role !== 'host') return deny('FORBIDDEN', 'only an administrator may add a host');
+  if (after?.scopes && !within(parseScopes(after.scopes), ceilingAccess(change.ceiling))) {
+    return deny('SCOPE_ABOVE_CEILING', "those scopes exceed the room's ceiling set by the administrator");
+  }
+  return allow;
+}
+
+/** Does `after` give more than `before` (a new entry, a host role, more data)? */
+function widens(before: Invitation | null, after: Invitation): boolean {
+  if (before === null) return true;
+  if (after.role === 'host' && before.role !== 'host') return true;
+  if (EDITORS.includes(after.role) && !EDITORS.includes(before.role)) return true;
+  return !within(scopesAccess(after), scopesAccess(before));
+}
+
+// ---- the participant-access record: one derivation for tickets, joins, views and acts ---
+
+/** A break-glass grant, bound to the role it was granted under. */
+export interface Grant {
+  types: readonly CaseResourceType[];
+  role: RoomRole;
+  expiresAt: number;
+}
+
+/** Everything that decides what a participant may do and see in a room, derived in one place. */
+export interface ParticipantAccess {
+  role: RoomRole;
+  /** Effective scopes (the participant's, within the room's ceiling), as carried in tickets and audit rows. */
+  scope: string;
+  /** What the scopes alone allow. */
+  base: DataAccess;
+  /** What they may see now: scopes plus live break-glass grants (within the ceiling). */
+  data: DataAccess;
+  /** Resource types currently readable only through break-glass. */
+  grants: CaseResourceType[];
+}
+
+export interface AccessInput {
+  /** Their entry in the room record; null when not invited. */
+  invitation: Invitation | null;
+  /** An administrator (uninvited admins enter as observers). */
+  admin: boolean;
+  kicked: boolean;
+  /** The room's scope ceiling (null: the default, patient/*.rs). */
+  ceiling: readonly string[] | null;
+  grants: readonly Grant[];
+  now: number;
+}
+
+/**
+ * The one derivation of a participant's access. null: not admitted (kicked,
+ * or neither invited nor an administrator). An uninvited administrator may
+ * enter to support the room, but only as an observer — administration is not
+ * a clinical role. A grant counts only under the role it was granted for, and
+ * nothing — scopes or break-glass — exceeds the room's ceiling.
+ */
+export function participantAccess(input: AccessInput): ParticipantAccess | null {
+  if (input.kicked) return null;
+  if (!input.invitation && !input.admin) return null;
+  const role = input.invitation?.role ?? 'observer';
+  const ceiling = ceilingAccess(input.ceiling);
+  const base = intersect(scopesAccess({ role, scopes: input.invitation?.scopes ?? null }), ceiling);
+  const granted = new Set<CaseResourceType>();
+  for (const g of input.grants) {
+    if (g.role !== role || g.expiresAt <= input.now) continue;
+    for (const t of g.types) if (ceiling.types.has(t) && !base.types.has(t)) granted.add(t);
+  }
+  return { role, scope: accessToScope(base), base, data: withGrants(base, granted), grants: [...granted].sort() };
+}
+
+const DEFAULT_CEILING = ['patient/*.rs'];
+
+function ceilingAccess(ceiling: readonly string[] | null): DataAccess {
+  return parseScopes(ceiling ?? DEFAULT_CEILING);
+}
+
+function scopesAccess(inv: Invitation): DataAccess {
+  return parseScopes(inv.scopes ?? defaultScopes(inv.role));
+}
+
+function intersect(a: DataAccess, b: DataAccess): DataAccess {
+  return { identified: a.identified && b.identified, types: new Set([...a.types].filter((t) => b.types.has(t))) };
+}
+
+/** Is everything `inner` allows also allowed by `outer`? */
+export function within(inner: DataAccess, outer: DataAccess): boolean {
+  return accessCovers(outer, inner);
+}
+
+/** Moderation from outside the room (admin console): admins may act on anyone, hosts on non-hosts other than themselves. */
+export function authorizeConsoleModeration(principal: Principal, callerRole: RoomRole | null, targetUserId: string, targetRole: RoomRole | null): Decision {
+  if (principal.admin) return allow;
+  if (callerRole !== 'host') return deny('FORBIDDEN', 'only an administrator or the room host may moderate');
+  if (targetUserId === principal.userId) return deny('FORBIDDEN', 'a host cannot moderate themselves');
+  if (targetRole === 'host') return deny('FORBIDDEN', 'only an administrator may moderate another host');
+  return allow;
 }
 
 // ---- patient-data scopes carried by room tickets ------------------------------
@@ -192,7 +302,9 @@ export function accessCovers(viewer: DataAccess, author: DataAccess): boolean {
 }
 
 export function accessToScope(access: DataAccess): string {
-  return [...(access.identified ? [] : ['deidentified']), ...[...access.types].sort().map((t) => `patient/${t}.rs`)].join(' ');
+  const all = CASE_RESOURCE_TYPES.every((t) => access.types.has(t));
+  const types = all ? ['patient/*.rs'] : [...access.types].sort().map((t) => `patient/${t}.rs`);
+  return [...(access.identified ? [] : ['deidentified']), ...types].join(' ');
 }
 
 // ---- break-glass ----------------------------------------------------------------

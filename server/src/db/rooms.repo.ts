@@ -13,6 +13,8 @@ export interface RoomRecord {
   createdAt: Date;
   updatedAt: Date;
   participants: ParticipantDto[];
+  /** The admin's ceiling on what anyone in the room may see; null: patient/*.rs. */
+  scopeCeiling: string[] | null;
 }
 
 interface RoomRow {
@@ -24,6 +26,7 @@ interface RoomRow {
   created_by: string;
   created_at: Date;
   updated_at: Date;
+  scope_ceiling: string[] | null;
 }
 
 export interface NewRoom {
@@ -33,6 +36,7 @@ export interface NewRoom {
   caseId: string | null;
   createdBy: string;
   participants: ParticipantDto[];
+  scopeCeiling?: string[] | null;
 }
 
 export interface RoomChanges {
@@ -40,6 +44,7 @@ export interface RoomChanges {
   kind?: RoomKind;
   caseId?: string | null;
   participants?: ParticipantDto[];
+  scopeCeiling?: string[] | null;
 }
 
 export class RoomsRepo {
@@ -48,12 +53,13 @@ export class RoomsRepo {
   async create(room: NewRoom): Promise<RoomRecord> {
     const id = room.id ?? randomUUID();
     await withTransaction(this.pool, async (tx) => {
-      await tx.query(`INSERT INTO rooms (id, title, kind, case_id, created_by) VALUES ($1, $2, $3, $4, $5)`, [
+      await tx.query(`INSERT INTO rooms (id, title, kind, case_id, created_by, scope_ceiling) VALUES ($1, $2, $3, $4, $5, $6)`, [
         id,
         room.title,
         room.kind,
         room.caseId,
         room.createdBy,
+        room.scopeCeiling ?? null,
       ]);
       await replaceParticipants(tx, id, room.participants);
     });
@@ -139,6 +145,7 @@ export class RoomsRepo {
       if (changes.title !== undefined) set('title', changes.title);
       if (changes.kind !== undefined) set('kind', changes.kind);
       if (changes.caseId !== undefined) set('case_id', changes.caseId);
+      if (changes.scopeCeiling !== undefined) set('scope_ceiling', changes.scopeCeiling);
       const res = await tx.query(
         `UPDATE rooms SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND status = 'open'`,
         values,
@@ -148,6 +155,83 @@ export class RoomsRepo {
       return true;
     });
     return found ? this.get(id) : null;
+  }
+
+  // ---- kicks, single-use tickets ---------------------------------------------------
+
+  /** Keep a user out of the room (until `until`, or until re-admitted) and revoke their tickets so far. */
+  async kick(roomId: string, userId: string, by: string, until: Date | null): Promise<void> {
+    await withTransaction(this.pool, async (tx) => {
+      await tx.query(
+        `INSERT INTO room_kicks (room_id, user_id, kicked_by, until) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (room_id, user_id) DO UPDATE SET kicked_by = EXCLUDED.kicked_by, kicked_at = now(), until = EXCLUDED.until`,
+        [roomId, userId, by, until],
+      );
+      await revoke(tx, roomId, [userId]);
+    });
+  }
+
+  /** Lift a kick; returns whether there was one in force. */
+  async readmit(roomId: string, userId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ active: boolean }>(
+      `DELETE FROM room_kicks WHERE room_id = $1 AND user_id = $2 RETURNING (until IS NULL OR until > now()) AS active`,
+      [roomId, userId],
+    );
+    return rows[0]?.active === true;
+  }
+
+  async isKicked(roomId: string, userId: string): Promise<boolean> {
+    const { rows } = await this.pool.query(`SELECT 1 FROM room_kicks WHERE room_id = $1 AND user_id = $2 AND (until IS NULL OR until > now())`, [roomId, userId]);
+    return rows.length > 0;
+  }
+
+  async activeKicks(roomId: string): Promise<{ userId: string; until: Date | null }[]> {
+    const { rows } = await this.pool.query<{ user_id: string; until: Date | null }>(
+      `SELECT user_id, until FROM room_kicks WHERE room_id = $1 AND (until IS NULL OR until > now())`,
+      [roomId],
+    );
+    return rows.map((r) => ({ userId: r.user_id, until: r.until }));
+  }
+
+  /** Mark a ticket used at join; false when it was used before (tickets open one seat). */
+  async consumeTicket(jti: string, roomId: string, userId: string): Promise<boolean> {
+    const res = await this.pool.query(
+      `INSERT INTO ticket_uses (jti, room_id, user_id) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING`,
+      [jti, roomId, userId],
+    );
+    return (res.rowCount ?? 0) === 1;
+  }
+
+  /** Forget uses older than any ticket can live (tickets last at most 5 minutes). */
+  async pruneTicketUses(olderThanSeconds = 600): Promise<void> {
+    await this.pool.query(`DELETE FROM ticket_uses WHERE used_at < now() - make_interval(secs => $1)`, [olderThanSeconds]);
+  }
+
+  // ---- the one live instance per room ------------------------------------------------
+
+  /** Take the room's lease for this instance; false when another live instance holds it. */
+  async acquireLease(roomId: string, instanceId: string, ttlSeconds: number): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      `INSERT INTO live_instances (room_id, instance_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+       ON CONFLICT (room_id) DO UPDATE SET instance_id = EXCLUDED.instance_id, expires_at = EXCLUDED.expires_at
+       WHERE live_instances.expires_at < now() OR live_instances.instance_id = EXCLUDED.instance_id
+       RETURNING instance_id`,
+      [roomId, instanceId, ttlSeconds],
+    );
+    return rows.length === 1;
+  }
+
+  /** Extend the lease; false when this instance no longer holds it. */
+  async renewLease(roomId: string, instanceId: string, ttlSeconds: number): Promise<boolean> {
+    const res = await this.pool.query(
+      `UPDATE live_instances SET expires_at = now() + make_interval(secs => $3) WHERE room_id = $1 AND instance_id = $2`,
+      [roomId, instanceId, ttlSeconds],
+    );
+    return (res.rowCount ?? 0) === 1;
+  }
+
+  async releaseLease(roomId: string, instanceId: string): Promise<void> {
+    await this.pool.query(`DELETE FROM live_instances WHERE room_id = $1 AND instance_id = $2`, [roomId, instanceId]);
   }
 
   /** Close a room (kept for the record); returns false when it was not open. */
@@ -206,5 +290,6 @@ function toRecord(row: RoomRow, participants: ParticipantDto[]): RoomRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     participants,
+    scopeCeiling: row.scope_ceiling,
   };
 }

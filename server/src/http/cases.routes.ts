@@ -9,7 +9,7 @@ import { caseViewFor } from '../domain/case-view.ts';
 import { importBundle, importResource } from '../domain/fhir-bundle.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
-import { preparedCase } from '../rooms/case-loader.ts';
+import { preparedCase } from '../domain/prepare-case.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { uuidParam } from './validate.ts';
 

@@ -1,18 +1,13 @@
 import { Router } from 'express';
-import { z } from 'zod';
-import { ParticipantUpdateBody, UserId } from '../../../shared/src/http.ts';
+import { AccessDecisionBody, ModerationBody, ParticipantUpdateBody, UserId } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { authorizeParticipantChange, defaultScopes } from '../auth/policy.ts';
-import type { RoomsRepo } from '../db/rooms.repo.ts';
+import { authorizeParticipantChange, defaultScopes, type Principal } from '../auth/policy.ts';
+import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
-import { isErrorCode, type ErrorCode } from '../../../shared/src/errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
-
-const ModerationBody = z.strictObject({ action: z.enum(['mute', 'unmute', 'kick']), userId: UserId });
-const isKnown = (code: string | undefined): code is ErrorCode => isErrorCode(code);
 
 export interface ParticipantsRoutesDeps {
   rooms: RoomsRepo;
@@ -21,51 +16,83 @@ export interface ParticipantsRoutesDeps {
   audit: AuditLog;
 }
 
-/** Change what a participant may do and see — live, while they are in the room. */
+/**
+ * Change who is in a room and what they may do and see — live, for every seat
+ * of theirs, connected or dropped. Admins and the room's hosts may; the policy
+ * module decides the limits (no self-widening, hosts within the ceiling, only
+ * admins make or touch hosts).
+ */
 export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
   const router = Router();
-  router.use('/api/rooms/:id/participants', authenticate(deps.identity));
-  router.use('/api/rooms/:id/live', authenticate(deps.identity));
-  router.use('/api/rooms/:id/moderation', authenticate(deps.identity));
+  for (const path of ['participants', 'live', 'moderation', 'kicks', 'access-requests']) router.use(`/api/rooms/:id/${path}`, authenticate(deps.identity));
+
+  /** The open room and the caller's role in it; 404 for callers who are neither admin nor host (ids do not leak). */
+  const load = async (roomIdParam: unknown, principal: Principal): Promise<{ room: RoomRecord; callerRole: RoomRecord['participants'][number]['role'] | null }> => {
+    const roomId = uuidParam(roomIdParam as string, 'ROOM_NOT_FOUND');
+    const room = await deps.rooms.get(roomId);
+    if (!room) throw new AppError('ROOM_NOT_FOUND');
+    const callerRole = room.participants.find((p) => p.userId === principal.userId)?.role ?? null;
+    if (!principal.admin && callerRole !== 'host') throw new AppError(callerRole === null ? 'ROOM_NOT_FOUND' : 'FORBIDDEN');
+    if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
+    return { room, callerRole };
+  };
+  const userParam = (value: unknown): string => {
+    const userId = UserId.safeParse(value);
+    if (!userId.success) throw new AppError('NOT_FOUND');
+    return userId.data;
+  };
 
   /** Admin or room host: who is in the live room (no patient data). */
   router.get('/api/rooms/:id/live', async (req, res) => {
-    const principal = principalOf(res);
-    const { room } = await load(req.params.id, principal.userId, principal.userId, principal.admin);
+    const { room } = await load(req.params.id, principalOf(res));
     const snapshot = await deps.live.call(room.id, 'snapshot');
     res.json(snapshot ? { live: true, ...snapshot } : { live: false, voice: 'off', presenter: '', participants: [] });
   });
 
-  /** Admin or room host: mute, unmute or kick from outside the room (the admin console). */
+  /** Admin or room host: mute, unmute or kick from outside the room (the admin console); the room's policy decides. */
   router.post('/api/rooms/:id/moderation', async (req, res) => {
     const principal = principalOf(res);
-    const { room } = await load(req.params.id, principal.userId, principal.userId, principal.admin);
+    const { room } = await load(req.params.id, principal);
     const body = parseBody(ModerationBody, req.body);
-    const result = await deps.live.call(room.id, 'moderate', { userId: principal.userId, name: principal.name }, body.action, body.userId);
+    const result = await deps.live.call(room.id, 'moderate', principal, body.action, body.userId, body.minutes);
     if (!result) throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
-    if (!result.ok) throw new AppError(isKnown(result.code) ? result.code : 'INTERNAL');
+    if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
     res.json({ ok: true });
   });
 
-  const load = async (roomIdParam: string | string[] | undefined, userIdParam: string | string[] | undefined, callerId: string, admin: boolean) => {
-    const roomId = uuidParam(roomIdParam, 'ROOM_NOT_FOUND');
-    const userId = UserId.safeParse(userIdParam);
-    if (!userId.success) throw new AppError('NOT_FOUND');
-    const room = await deps.rooms.get(roomId);
-    if (!room) throw new AppError('ROOM_NOT_FOUND');
-    const callerRole = room.participants.find((p) => p.userId === callerId)?.role ?? null;
-    const decision = authorizeParticipantChange({ userId: callerId, name: '', admin, scopes: [] }, callerRole);
-    if (!decision.allow) throw new AppError(callerRole === null && !admin ? 'ROOM_NOT_FOUND' : decision.code);
-    if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
-    return { room, userId: userId.data };
-  };
+  /** Admin or a host other than the requester: decide a break-glass request. */
+  router.post('/api/rooms/:id/access-requests/:requestId', async (req, res) => {
+    const principal = principalOf(res);
+    const { room } = await load(req.params.id, principal);
+    const requestId = uuidParam(req.params.requestId, 'NOT_FOUND');
+    const body = parseBody(AccessDecisionBody, req.body);
+    const result = await deps.live.call(room.id, 'decide', principal, requestId, body.decision);
+    if (!result) throw new AppError('REQUEST_NOT_FOUND', 'the room is not live');
+    if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
+    res.json({ ok: true });
+  });
+
+  /** Admin or room host: re-admit a kicked user (they may get a ticket again). */
+  router.delete('/api/rooms/:id/kicks/:userId', async (req, res) => {
+    const principal = principalOf(res);
+    const { room } = await load(req.params.id, principal);
+    const userId = userParam(req.params.userId);
+    const lifted = await deps.rooms.readmit(room.id, userId);
+    if (!lifted) throw new AppError('NOT_FOUND', 'that user is not kicked from this room');
+    await deps.audit.record({ actor: principal.userId, action: 'participant.readmit', roomId: room.id, subject: userId });
+    await deps.live.call(room.id, 'readmit', userId);
+    res.status(204).end();
+  });
 
   router.put('/api/rooms/:id/participants/:userId', async (req, res) => {
     const principal = principalOf(res);
-    const { room, userId } = await load(req.params.id, req.params.userId, principal.userId, principal.admin);
+    const { room, callerRole } = await load(req.params.id, principal);
+    const userId = userParam(req.params.userId);
     const body = parseBody(ParticipantUpdateBody, req.body);
     const before = room.participants.find((p) => p.userId === userId) ?? null;
     const participant = { userId, role: body.role, scopes: body.scopes ?? null };
+    const decision = authorizeParticipantChange(principal, callerRole, { targetUserId: userId, before, after: participant, ceiling: room.scopeCeiling });
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
     await deps.rooms.setParticipant(room.id, participant);
     await deps.audit.record({
       actor: principal.userId,
@@ -84,7 +111,11 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
 
   router.delete('/api/rooms/:id/participants/:userId', async (req, res) => {
     const principal = principalOf(res);
-    const { room, userId } = await load(req.params.id, req.params.userId, principal.userId, principal.admin);
+    const { room, callerRole } = await load(req.params.id, principal);
+    const userId = userParam(req.params.userId);
+    const before = room.participants.find((p) => p.userId === userId) ?? null;
+    const decision = authorizeParticipantChange(principal, callerRole, { targetUserId: userId, before, after: null, ceiling: room.scopeCeiling });
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
     const removed = await deps.rooms.removeParticipant(room.id, userId);
     await deps.audit.record({ actor: principal.userId, action: 'participant.remove', roomId: room.id, caseId: room.caseId, subject: userId, details: { wasInvited: removed } });
     await deps.live.call(room.id, 'removeParticipant', userId);
@@ -93,3 +124,4 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
 
   return router;
 }
+

@@ -2,12 +2,12 @@ import { Router, type Response } from 'express';
 import { CreateRoomBody, PatchRoomBody, type RoomDto, type TicketResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { authorizeAdmin, authorizeRoomRead, defaultScopes, ticketRole } from '../auth/policy.ts';
+import { authorizeAdmin, authorizeRoomRead, participantAccess } from '../auth/policy.ts';
 import type { TicketService } from '../auth/tickets.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
-import type { LiveRoomRecord, LiveRooms } from '../rooms/live-rooms.ts';
+import { liveRecord, type LiveRooms } from '../rooms/live-rooms.ts';
 import type { LiveKitConfig } from '../config.ts';
 import { mintVoiceToken } from '../media/livekit.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
@@ -26,9 +26,6 @@ export interface RoomsRoutesDeps {
   endpoint: () => string;
 }
 
-/** Only what a live room uses, as plain data (it may travel to another process). */
-const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, status: r.status, participants: r.participants });
-
 export function roomsRoutes(deps: RoomsRoutesDeps): Router {
   const router = Router();
   router.use('/api/rooms', authenticate(deps.identity));
@@ -40,6 +37,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     caseId: r.caseId,
     status: r.status,
     participants: r.participants,
+    scopeCeiling: r.scopeCeiling,
     live: live.has(r.id),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
@@ -64,8 +62,9 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       caseId: body.caseId ?? null,
       createdBy: principal.userId,
       participants: body.participants,
+      scopeCeiling: body.scopeCeiling ?? null,
     });
-    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants } });
+    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants, scopeCeiling: room.scopeCeiling } });
     res.status(201).json(toDto(room, new Set()));
   });
 
@@ -108,35 +107,36 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     const principal = principalOf(res);
     const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
     const room = await deps.rooms.get(id);
-    const refuse = async (code: 'ROOM_NOT_FOUND' | 'ROOM_CLOSED' | 'NOT_INVITED') => {
+    const refuse = async (code: 'ROOM_NOT_FOUND' | 'ROOM_CLOSED' | 'NOT_INVITED' | 'KICKED') => {
       await deps.audit.record({ actor: principal.userId, action: 'ticket.refused', outcome: 'failure', roomId: room ? id : null, details: { code } });
       return new AppError(code);
     };
     if (!room) throw await refuse('ROOM_NOT_FOUND');
     if (room.status !== 'open') throw await refuse('ROOM_CLOSED');
     const invitation = room.participants.find((p) => p.userId === principal.userId) ?? null;
-    const decision = ticketRole(principal, invitation?.role ?? null);
-    if (!decision.allow) throw await refuse('NOT_INVITED');
-    const scopes = invitation?.scopes ?? defaultScopes(decision.role);
+    const kicked = await deps.rooms.isKicked(room.id, principal.userId);
+    // The same derivation the live room uses (without break-glass, which lives only in the room).
+    const access = participantAccess({ invitation, admin: principal.admin, kicked, ceiling: room.scopeCeiling, grants: [], now: Date.now() });
+    if (!access) throw await refuse(kicked ? 'KICKED' : 'NOT_INVITED');
     await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
     const issued = await deps.tickets.issue({
       sub: principal.userId,
       name: principal.name,
       room: room.id,
-      role: decision.role,
-      scope: scopes.join(' '),
+      role: access.role,
+      scope: access.scope,
       admin: invitation === null && principal.admin,
     });
-    await deps.audit.record({ actor: principal.userId, action: 'ticket.issued', roomId: room.id, caseId: room.caseId, details: { jti: issued.claims.jti, role: decision.role, scope: issued.claims.scope, expiresAt: issued.expiresAt.toISOString() } });
+    await deps.audit.record({ actor: principal.userId, action: 'ticket.issued', roomId: room.id, caseId: room.caseId, details: { jti: issued.claims.jti, role: access.role, scope: access.scope, expiresAt: issued.expiresAt.toISOString() } });
     const voice = deps.livekit
-      ? await mintVoiceToken(deps.livekit, { roomId: room.id, kind: room.kind, userId: principal.userId, name: principal.name, role: decision.role })
+      ? await mintVoiceToken(deps.livekit, { roomId: room.id, kind: room.kind, userId: principal.userId, name: principal.name, role: access.role })
       : null;
     const body: TicketResponse = {
       ticket: issued.ticket,
       expiresAt: issued.expiresAt.toISOString(),
       roomId: room.id,
-      role: decision.role,
-      scopes,
+      role: access.role,
+      scopes: access.scope.split(' ').filter(Boolean),
       endpoint: deps.endpoint(),
       voice,
     };

@@ -1,24 +1,21 @@
 import { StateView } from '@colyseus/schema';
 import { CaseResourceType, type FhirResource } from '../../../shared/src/fhir.ts';
-import type { RoomRole } from '../../../shared/src/roles.ts';
 import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { accessCovers, parseScopes, resourceVariant, withGrants, type DataAccess } from '../auth/policy.ts';
+import { accessCovers, NO_ACCESS, parseScopes, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
 import { entriesFor, identifiedKey, isVisible, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 
 /**
- * Decides, per connected client, which parts of the filtered collections
- * (case entries, scene objects, access requests) enter its StateView — the
- * only way data reaches a socket. Every newly visible case resource is
- * audited *before* it is added to the view; if the audit cannot be written,
- * nothing is disclosed. Access = the ticket's scopes (updated live) plus
- * unexpired approved break-glass grants found in `state.accessRequests`.
+ * Decides, per seat (connected or dropped), which parts of the filtered
+ * collections (case entries, scene objects, access requests) enter its
+ * StateView — the only way data reaches a socket. Every newly visible case
+ * resource is audited *before* it is added to the view; if the audit cannot
+ * be written, nothing is disclosed. It keeps no copy of anyone's access: it
+ * asks the roster (`accessOf`) each time; null means nothing at all.
  */
 interface Viewer {
   sessionId: string;
   userId: string;
-  role: RoomRole;
-  scope: string;
   view: StateView;
   shown: Set<string>;
   queue: Promise<void>;
@@ -28,7 +25,7 @@ export interface DisclosureDeps {
   state: ClinicState;
   roomId: string;
   audit: (e: AuditEvent) => Promise<void>;
-  now: () => number;
+  accessOf: (userId: string) => ParticipantAccess | null;
   onError: (err: unknown) => void;
 }
 
@@ -83,8 +80,8 @@ export class Disclosure {
 
   // ---- viewers -------------------------------------------------------------------
 
-  attach(sessionId: string, userId: string, role: RoomRole, scope: string): { view: StateView; ready: Promise<void> } {
-    const viewer: Viewer = { sessionId, userId, role, scope, view: new StateView(), shown: new Set(), queue: Promise.resolve() };
+  attach(sessionId: string, userId: string): { view: StateView; ready: Promise<void> } {
+    const viewer: Viewer = { sessionId, userId, view: new StateView(), shown: new Set(), queue: Promise.resolve() };
     this.viewers.set(sessionId, viewer);
     return { view: viewer.view, ready: this.refresh(viewer) };
   }
@@ -97,17 +94,7 @@ export class Disclosure {
     this.viewers.delete(sessionId);
   }
 
-  /** Role or scopes changed for every session of this user. */
-  setParticipant(userId: string, role: RoomRole, scope: string): Promise<void> {
-    const mine = [...this.viewers.values()].filter((v) => v.userId === userId);
-    for (const v of mine) {
-      v.role = role;
-      v.scope = scope;
-    }
-    return Promise.all(mine.map((v) => this.refresh(v))).then(() => {});
-  }
-
-  /** Re-evaluate one user (grants changed) or everyone (requests, case, objects changed). */
+  /** Re-evaluate one user (their access changed) or everyone (requests, case, objects changed). */
   refreshUser(userId: string): Promise<void> {
     return Promise.all([...this.viewers.values()].filter((v) => v.userId === userId).map((v) => this.refresh(v))).then(() => {});
   }
@@ -116,35 +103,15 @@ export class Disclosure {
     return Promise.all([...this.viewers.values()].map((v) => this.refresh(v))).then(() => {});
   }
 
-  accessOf(sessionId: string): DataAccess {
-    const v = this.viewers.get(sessionId);
-    return v ? this.access(v) : parseScopes('');
-  }
-
   /** A scene object was added: show it to whoever may see it. */
   objectAdded(obj: SceneObjectState): void {
     for (const v of this.viewers.values()) if (this.objectVisible(obj, this.access(v))) v.view.add(obj);
   }
 
-  /** Break-glass grants held by this user right now. */
-  activeGrants(userId: string): CaseResourceType[] {
-    const now = this.deps.now();
-    const types: CaseResourceType[] = [];
-    this.deps.state.accessRequests.forEach((r) => {
-      if (r.userId === userId && r.status === 'approved' && r.expiresAt > now) {
-        for (const t of r.resourceTypes.split(' ')) {
-          const parsed = CaseResourceType.safeParse(t);
-          if (parsed.success) types.push(parsed.data);
-        }
-      }
-    });
-    return types;
-  }
-
   // ---- internals -----------------------------------------------------------------
 
   private access(v: Viewer): DataAccess {
-    return withGrants(parseScopes(v.scope), this.activeGrants(v.userId));
+    return this.deps.accessOf(v.userId)?.data ?? NO_ACCESS;
   }
 
   private objectVisible(obj: SceneObjectState, access: DataAccess): boolean {
@@ -157,7 +124,8 @@ export class Disclosure {
   }
 
   private requestVisible(req: AccessRequestState, v: Viewer): boolean {
-    return req.userId === v.userId || v.role === 'host';
+    const access = this.deps.accessOf(v.userId);
+    return access !== null && (req.userId === v.userId || access.role === 'host');
   }
 
   /** Serialized per viewer, so concurrent changes apply in order. */
@@ -168,7 +136,9 @@ export class Disclosure {
 
   private async apply(v: Viewer): Promise<void> {
     if (this.viewers.get(v.sessionId) !== v) return;
-    const access = this.access(v);
+    const participant = this.deps.accessOf(v.userId);
+    const access = participant?.data ?? NO_ACCESS;
+    const scope = participant?.scope ?? '';
 
     // Withdraw first: revoked data leaves with the very next patch.
     const revoked: CaseEntry[] = [];
@@ -194,19 +164,19 @@ export class Disclosure {
 
     const added = [...this.entries.values()].filter((e) => !v.shown.has(e.key) && isVisible(e, access));
     if (revoked.length > 0) {
-      await this.deps.audit({ ...this.auditBase(v), action: 'disclosure.revoked', details: { resources: revoked.map(ref), scope: v.scope } });
+      await this.deps.audit({ ...this.auditBase(v), action: 'disclosure.revoked', details: { resources: revoked.map(ref), scope } });
     }
-    if (added.length === 0) return;
+    if (added.length === 0 || !participant) return;
 
-    const base = parseScopes(v.scope);
-    const grants = this.activeGrants(v.userId);
+    const base = participant.base;
+    const grants = participant.grants;
     const byBasis = { scope: added.filter((e) => isVisible(e, base)), 'break-glass': added.filter((e) => !isVisible(e, base)) };
     for (const [basis, list] of Object.entries(byBasis)) {
       if (list.length === 0) continue;
       await this.deps.audit({
         ...this.auditBase(v),
         action: 'disclosure',
-        details: { basis, variant: access.identified ? 'identified' : 'deidentified', scope: v.scope, ...(basis === 'break-glass' ? { grants } : {}), resources: list.map(ref) },
+        details: { basis, variant: access.identified ? 'identified' : 'deidentified', scope, ...(basis === 'break-glass' ? { grants } : {}), resources: list.map(ref) },
       });
     }
     // Audited; now re-check against the access of this moment before disclosing.

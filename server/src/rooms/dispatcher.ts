@@ -4,7 +4,8 @@ import { Limits } from '../../../shared/src/protocol.ts';
 import { authorizeRoomAction } from '../auth/policy.ts';
 import { TokenBucket, type RateLimitOptions } from '../domain/rate-limit.ts';
 import { commands } from './commands/index.ts';
-import { fail, type Actor, type CommandContext, type CommandResult } from './commands/command.ts';
+import type { CommandContext } from './commands/command.ts';
+import { fail, type Actor, type CommandResult } from './types.ts';
 
 export type DispatchResult = CommandResult & { disconnect?: boolean; details?: unknown };
 

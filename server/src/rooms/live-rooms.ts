@@ -1,32 +1,45 @@
 import { matchMaker } from '@colyseus/core';
+import type { ErrorCode } from '../../../shared/src/errors.ts';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
+import type { Principal } from '../auth/policy.ts';
 import type { RoomRecord } from '../db/rooms.repo.ts';
+import { AppError } from '../errors.ts';
+
+/** Message prefix of the refusal onCreate gives when another instance holds the room's lease. */
+export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
 
 /** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
-export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'status' | 'participants'>;
+export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling'>;
+
+/** Plain-data view of a room record for a live room. */
+export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling });
 
 /** What the HTTP side may ask of a live room, in this process or another (through Colyseus presence). */
 export interface LiveRoomHandle {
-  /** Room record changed (title, kind, case, participants): update state, drop the uninvited. */
-  applyRoomChanges(record: LiveRoomRecord): void;
+  /** Room record changed (title, kind, case, ceiling, participants): every seat follows at once. */
+  applyRoomChanges(record: LiveRoomRecord): Promise<void>;
   /** Disconnect everyone and dispose (the room was closed). */
   close(): Promise<void>;
-  /** A participant's role or scopes changed: what they may do and see follows at once. */
-  updateParticipant(p: ParticipantDto): void;
-  /** A participant was removed: disconnect them. */
-  removeParticipant(userId: string): void;
+  /** A participant's role or scopes changed: what they may do and see follows at once, connected or not. */
+  updateParticipant(p: ParticipantDto): Promise<void>;
+  /** A participant was removed: end every seat of theirs. */
+  removeParticipant(userId: string): Promise<void>;
+  /** A kicked user was re-admitted. */
+  readmit(userId: string): void;
   /** A new resource (live vitals) arrived for the case. */
-  addCaseResource(resource: FhirResource): void;
+  addCaseResource(resource: FhirResource): Promise<void>;
   /** The case was deleted: withdraw it from every client. */
-  caseDeleted(): void;
+  caseDeleted(): Promise<void>;
   /** LiveKit reported a change in someone's media session (verified webhook). */
   voiceEvent(e: VoiceEvent): void;
   /** Who is in, for the admin console. No patient data. */
   snapshot(): LiveSnapshot;
-  /** Moderation from outside the room (admin console): same rules and audit as in-room. */
-  moderate(actor: { userId: string; name: string }, action: 'mute' | 'unmute' | 'kick', userId: string): Promise<{ ok: boolean; code?: string }>;
+  /** Moderation from outside the room (admin console): the same policy and code as in-room. */
+  moderate(principal: Principal, action: 'mute' | 'unmute' | 'kick', userId: string, minutes?: number): Promise<{ ok: boolean; code?: ErrorCode }>;
+  /** A break-glass decision from the console. */
+  decide(principal: Principal, requestId: string, decision: 'approve' | 'deny'): Promise<{ ok: boolean; code?: ErrorCode }>;
 }
 
 /** Local-only duties of a room instance in this process. */
@@ -66,10 +79,13 @@ type Result<M extends Method> = Awaited<ReturnType<LiveRoomHandle[M]>>;
  */
 export class LiveRooms {
   private readonly local = new Map<string, LocalRoom>();
+  private readonly creating = new Map<string, Promise<void>>();
   /** Final flushes of disposed instances, so a re-opened room loads after them. */
   private readonly disposals = new Map<string, Promise<void>>();
 
   register(roomId: string, handle: LocalRoom): void {
+    const existing = this.local.get(roomId);
+    if (existing && existing !== handle) throw new Error(`room ${roomId} already has a live instance in this process`);
     this.local.set(roomId, handle);
   }
 
@@ -84,6 +100,35 @@ export class LiveRooms {
   /** Resolves when no disposed instance of this room (in this process) is still writing. */
   async settled(roomId: string): Promise<void> {
     await this.disposals.get(roomId);
+  }
+
+  /**
+   * Make sure the room is live somewhere: create its one instance when it is
+   * live nowhere. Only the server creates instances; concurrent calls in this
+   * process share one creation, and the instance's database lease (onCreate)
+   * turns away a creation racing in another process, whose listing we then wait for.
+   */
+  async ensure(roomId: string): Promise<void> {
+    if (await matchMaker.getRoomById(roomId)) return;
+    let pending = this.creating.get(roomId);
+    if (!pending) {
+      pending = this.create(roomId).finally(() => this.creating.delete(roomId));
+      this.creating.set(roomId, pending);
+    }
+    await pending;
+  }
+
+  private async create(roomId: string): Promise<void> {
+    try {
+      await matchMaker.createRoom(CLINIC_ROOM, { room: roomId });
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith(LIVE_ELSEWHERE)) throw err;
+      for (let i = 0; i < 50; i++) {
+        if (await matchMaker.getRoomById(roomId)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new AppError('UNAVAILABLE', 'the room is starting in another process; try again');
+    }
   }
 
   /** Consilium ids of every live room, in any process. */

@@ -2,46 +2,52 @@ import { CloseCodes } from '../../../shared/src/errors.ts';
 import type { ClinicState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import type { VoiceControl } from '../media/livekit.ts';
-import { fail, ok, type Actor, type CommandResult } from './commands/command.ts';
+import type { Roster } from './roster.ts';
+import { fail, ok, type CommandResult } from './types.ts';
 
 export interface ModerationDeps {
   state: ClinicState;
   roomId: string;
-  voice: VoiceControl | null;
+  roster: Roster;
+  voice: Pick<VoiceControl, 'setMicMuted' | 'remove'> | null;
   audit: (e: AuditEvent) => Promise<void>;
-  revokeTickets: (userId: string) => Promise<void>;
-  /** Close every session of this user with the given code. */
-  disconnect: (userId: string, code: number) => void;
+  /** Persist the kick (it outlives this instance) and revoke every ticket issued so far. */
+  recordKick: (userId: string, by: string, until: Date | null) => Promise<void>;
+  /** End every seat of this user, connected or dropped. */
+  endUser: (userId: string, code: number) => void;
+  now: () => number;
 }
 
 /**
  * Host moderation, acting on the real media session: mute goes to LiveKit's
- * mutePublishedTrack; kick removes from LiveKit and from the room and revokes
- * the user's tickets. Each act is audited. If LiveKit is unreachable the act
- * is queued and retried (VoiceControl) and the reply says so.
+ * mutePublishedTrack; kick ends every seat of the user (connected or
+ * dropped), removes them from LiveKit, revokes their tickets and keeps them
+ * out until re-admitted (or for the cool-down the host chose). Each act is
+ * audited. Who may do it is the policy's business, decided before this runs.
  */
 export class Moderation {
   constructor(private readonly deps: ModerationDeps) {}
 
-  async setMuted(host: Actor, userId: string, muted: boolean): Promise<CommandResult> {
+  async setMuted(by: { userId: string }, userId: string, muted: boolean): Promise<CommandResult> {
     const { voice, state } = this.deps;
     if (!voice) return fail('VOICE_OFF');
     const sessions = [...state.participants.values()].filter((p) => p.userId === userId);
     if (sessions.length === 0) return fail('PARTICIPANT_NOT_FOUND');
-    await this.deps.audit({ actor: host.userId, action: muted ? 'voice.mute' : 'voice.unmute', roomId: this.deps.roomId, subject: userId });
+    await this.deps.audit({ actor: by.userId, action: muted ? 'voice.mute' : 'voice.unmute', roomId: this.deps.roomId, subject: userId });
     const applied = await voice.setMicMuted(this.deps.roomId, userId, muted);
     if (applied) for (const p of sessions) p.muted = muted;
     return ok({ userId, muted, applied });
   }
 
-  async kick(host: Actor, userId: string): Promise<CommandResult> {
-    if (userId === host.userId) return fail('FORBIDDEN', 'a host cannot kick themselves');
-    const inRoom = [...this.deps.state.participants.values()].some((p) => p.userId === userId);
-    if (!inRoom) return fail('PARTICIPANT_NOT_FOUND');
-    await this.deps.audit({ actor: host.userId, action: 'participant.kick', roomId: this.deps.roomId, subject: userId });
-    await this.deps.revokeTickets(userId);
-    this.deps.disconnect(userId, CloseCodes.KICKED);
+  async kick(by: { userId: string }, userId: string, minutes?: number): Promise<CommandResult> {
+    if (userId === by.userId) return fail('FORBIDDEN', 'nobody kicks themselves');
+    if (this.deps.roster.seatsOf(userId).length === 0) return fail('PARTICIPANT_NOT_FOUND');
+    const until = minutes === undefined ? null : new Date(this.deps.now() + minutes * 60_000);
+    await this.deps.audit({ actor: by.userId, action: 'participant.kick', roomId: this.deps.roomId, subject: userId, details: { until: until?.toISOString() ?? 'until re-admitted' } });
+    await this.deps.recordKick(userId, by.userId, until);
+    this.deps.roster.kick(userId, until?.getTime() ?? Infinity);
+    this.deps.endUser(userId, CloseCodes.KICKED);
     const applied = this.deps.voice ? await this.deps.voice.remove(this.deps.roomId, userId) : true;
-    return ok({ userId, applied });
+    return ok({ userId, applied, until: until?.toISOString() ?? null });
   }
 }

@@ -1,5 +1,6 @@
 import { checkGrab } from '../../domain/scene.ts';
-import { fail, ok, type Command } from './command.ts';
+import { type Command } from './command.ts';
+import { fail, ok } from '../types.ts';
 
 export const objectGrab: Command<'object.grab'> = {
   run({ objectId }, { scene, actor }) {

@@ -1,6 +1,7 @@
 import { checkHeld } from '../../domain/scene.ts';
 import { sanitizeTransform } from '../../domain/transform.ts';
-import { fail, ok, type Command } from './command.ts';
+import { type Command } from './command.ts';
+import { fail, ok } from '../types.ts';
 
 /** Moves require holding the object: the grab lock is what keeps two people from fighting over it. */
 export const objectMove: Command<'object.move'> = {

@@ -1,6 +1,7 @@
 import { checkHeld } from '../../domain/scene.ts';
 import { sanitizeTransform } from '../../domain/transform.ts';
-import { fail, ok, type Command } from './command.ts';
+import { type Command } from './command.ts';
+import { fail, ok } from '../types.ts';
 
 export const objectRelease: Command<'object.release'> = {
   async run({ objectId, transform }, { scene, actor }) {

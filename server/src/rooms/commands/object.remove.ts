@@ -1,5 +1,6 @@
 import { checkRemovable } from '../../domain/scene.ts';
-import { fail, ok, type Command } from './command.ts';
+import { type Command } from './command.ts';
+import { fail, ok } from '../types.ts';
 
 export const objectRemove: Command<'object.remove'> = {
   policyContext({ objectId }, { scene, actor }) {

@@ -1,5 +1,6 @@
 import { quantizePose } from '../../../../shared/src/quantize.ts';
-import { fail, ok, type Command } from './command.ts';
+import { type Command } from './command.ts';
+import { fail, ok } from '../types.ts';
 
 export const pointerUpdate: Command<'pointer.update'> = {
   run({ target }, { state, actor }) {

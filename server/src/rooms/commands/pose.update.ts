@@ -1,6 +1,7 @@
 import type { QPose } from '../../../../shared/src/state.ts';
 import { quantizePose } from '../../../../shared/src/quantize.ts';
-import { fail, ok, type Command } from './command.ts';
+import { type Command } from './command.ts';
+import { fail, ok } from '../types.ts';
 
 const assign = (target: QPose, pose: Parameters<typeof quantizePose>[0]) => Object.assign(target, quantizePose(pose));
 

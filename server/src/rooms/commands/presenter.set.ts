@@ -1,4 +1,5 @@
-import { fail, ok, type Command } from './command.ts';
+import { type Command } from './command.ts';
+import { fail, ok } from '../types.ts';
 
 export const presenterSet: Command<'presenter.set'> = {
   policyContext({ sessionId }, { state, actor }) {

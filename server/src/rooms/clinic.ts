@@ -1,0 +1,423 @@
+import type { StateView } from '@colyseus/schema';
+import type { FhirResource } from '../../../shared/src/fhir.ts';
+import type { ParticipantDto } from '../../../shared/src/http.ts';
+import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
+import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
+import type { RoomRole } from '../../../shared/src/roles.ts';
+import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
+import type { AuditEvent } from '../audit/audit-log.ts';
+import { authorizeConsoleModeration, type Principal } from '../auth/policy.ts';
+import type { CaseRecord } from '../db/cases.repo.ts';
+import type { SceneRepo } from '../db/scene.repo.ts';
+import { preparedCase } from '../domain/prepare-case.ts';
+import { locksHeldBy } from '../domain/scene.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { VoiceControl } from '../media/livekit.ts';
+import { BreakGlassDesk, type BreakGlassSettings } from './break-glass.ts';
+import { Disclosure } from './disclosure.ts';
+import { Dispatcher, type DispatchResult } from './dispatcher.ts';
+import type { ClinicListing, LiveRoomRecord, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
+import { Moderation } from './moderation.ts';
+import { Roster, type Member } from './roster.ts';
+import { SceneStore } from './scene-store.ts';
+import type { Actor } from './types.ts';
+
+/** What the clinic needs from PostgreSQL about its room (RoomsRepo in production, an in-memory fake in unit tests). */
+export interface ClinicStore {
+  get(roomId: string): Promise<(LiveRoomRecord & { status: 'open' | 'closed' }) | null>;
+  activeKicks(roomId: string): Promise<{ userId: string; until: Date | null }[]>;
+  /** Record a kick and revoke every ticket issued to the user for the room so far. */
+  kick(roomId: string, userId: string, by: string, until: Date | null): Promise<void>;
+  /** Mark a ticket used; false when it was used before. */
+  consumeTicket(jti: string, roomId: string, userId: string): Promise<boolean>;
+  isTicketRevoked(roomId: string, userId: string, issuedAt: number): Promise<boolean>;
+}
+
+export interface ClinicDeps {
+  store: ClinicStore;
+  scene: Pick<SceneRepo, 'load' | 'upsert' | 'remove'>;
+  cases: { get(caseId: string): Promise<CaseRecord | null> };
+  audit: (e: AuditEvent) => Promise<void>;
+  voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'status'> | null;
+  logger: Logger;
+  breakGlass: BreakGlassSettings;
+  now: () => number;
+  schedule: (fn: () => void, ms: number) => void;
+  maxSeatsPerUser: number;
+}
+
+/** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
+export interface SeatTransport {
+  /** End a seat now: close its socket with `code`, or refuse its pending reconnection. */
+  end(sessionId: string, code: number, reason: string): void;
+  /** Publish the listing every process uses to find this room. */
+  publish(listing: ClinicListing): Promise<void>;
+}
+
+/** The verified ticket a join presents. */
+export interface Admission {
+  sub: string;
+  name: string;
+  room: string;
+  admin: boolean;
+  jti: string;
+  iat: number;
+}
+
+/** Close codes after which a seat is not held for reconnection. */
+const FINAL_CLOSE_CODES = new Set<number>([...Object.values(CloseCodes), 4002]);
+
+/**
+ * One live Consilium room, without sockets (tldraw's TLSyncRoom to the
+ * Colyseus adapter's TLSocketRoom). It owns the synced state, the roster
+ * (the one record of each participant's access), Disclosure, the scene, break-
+ * glass, moderation and the Dispatcher. The adapter reports seats opening,
+ * dropping, coming back and leaving, and hands it every message; HTTP reaches
+ * it through LiveRooms for changes made outside the room.
+ */
+export class Clinic {
+  readonly state = new ClinicState();
+  private record!: LiveRoomRecord;
+  private roster!: Roster;
+  private disclosure!: Disclosure;
+  private scene!: SceneStore;
+  private breakGlass!: BreakGlassDesk;
+  private moderation!: Moderation;
+  private dispatcher!: Dispatcher;
+
+  private constructor(
+    readonly roomId: string,
+    private readonly deps: ClinicDeps,
+    private readonly transport: SeatTransport,
+  ) {}
+
+  static async open(roomId: string, deps: ClinicDeps, transport: SeatTransport): Promise<Clinic> {
+    const record = await deps.store.get(roomId);
+    if (!record) throw new AppError('ROOM_NOT_FOUND');
+    if (record.status !== 'open') throw new AppError('ROOM_CLOSED');
+    const clinic = new Clinic(roomId, deps, transport);
+    await clinic.init(record, await deps.store.activeKicks(roomId));
+    return clinic;
+  }
+
+  private async init(record: LiveRoomRecord, kicks: { userId: string; until: Date | null }[]): Promise<void> {
+    const { deps, state, roomId } = this;
+    this.record = record;
+    state.info.roomId = roomId;
+    state.info.protocolVersion = PROTOCOL_VERSION;
+    state.info.voice = deps.voice ? deps.voice.status : 'off';
+    this.applyInfo(record);
+
+    this.breakGlass = new BreakGlassDesk({
+      state,
+      roomId,
+      caseId: () => this.disclosure.caseId,
+      audit: deps.audit,
+      now: deps.now,
+      schedule: deps.schedule,
+      settings: deps.breakGlass,
+      grantsChanged: () => this.reevaluate(),
+      requestsChanged: () => this.disclosure.refreshAll(),
+    });
+    this.roster = new Roster(record, { grantsOf: (u) => this.breakGlass.grantsOf(u), now: deps.now, maxSeatsPerUser: deps.maxSeatsPerUser });
+    for (const k of kicks) this.roster.kick(k.userId, k.until?.getTime() ?? Infinity);
+    this.disclosure = new Disclosure({
+      state,
+      roomId,
+      audit: deps.audit,
+      accessOf: (userId) => this.roster.member(userId)?.access ?? null,
+      onError: (err) => deps.logger.error({ err, roomId }, 'disclosure failed; nothing new was disclosed'),
+    });
+    this.scene = new SceneStore(roomId, deps.scene as SceneRepo, state.objects);
+    await this.scene.load();
+    await this.showCase(record.caseId);
+    this.moderation = new Moderation({
+      state,
+      roomId,
+      roster: this.roster,
+      voice: deps.voice,
+      audit: deps.audit,
+      recordKick: (userId, by, until) => deps.store.kick(roomId, userId, by, until),
+      endUser: (userId, code) => this.endUser(userId, code),
+      now: deps.now,
+    });
+    this.dispatcher = new Dispatcher({ state, scene: this.scene, disclosure: this.disclosure, breakGlass: this.breakGlass, moderation: this.moderation, roster: this.roster });
+  }
+
+  get caseId(): string | null {
+    return this.disclosure.caseId;
+  }
+
+  // ---- seats --------------------------------------------------------------------
+
+  /**
+   * A client presents a verified ticket. Admitted only into the room the
+   * ticket names, when not revoked, not kicked, still invited (or an admin),
+   * within the seat limit, and with a ticket never used before.
+   */
+  async admit(sessionId: string, ticket: Admission): Promise<StateView> {
+    if (ticket.room !== this.roomId) throw new AppError('TICKET_WRONG_ROOM');
+    if (await this.deps.store.isTicketRevoked(this.roomId, ticket.sub, ticket.iat)) throw new AppError('TICKET_REVOKED');
+    const opened = this.roster.open(sessionId, { userId: ticket.sub, name: ticket.name, admin: ticket.admin });
+    if (!opened.ok) throw new AppError(opened.code);
+    if (!(await this.deps.store.consumeTicket(ticket.jti, this.roomId, ticket.sub))) {
+      this.roster.close(sessionId);
+      throw new AppError('TICKET_USED');
+    }
+    const member = opened.member;
+    const p = new ParticipantState();
+    p.sessionId = sessionId;
+    p.userId = member.userId;
+    p.name = member.name;
+    p.role = member.access.role;
+    this.state.participants.set(sessionId, p);
+    const { view, ready } = this.disclosure.attach(sessionId, member.userId);
+    await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti } });
+    await ready;
+    return view;
+  }
+
+  /** A seat's socket dropped. Returns whether to hold the seat for reconnection. */
+  dropped(sessionId: string, code: number | undefined): boolean {
+    this.releaseLocks(sessionId);
+    const seat = this.roster.seat(sessionId);
+    if (!seat || seat.status === 'ending' || (code !== undefined && FINAL_CLOSE_CODES.has(code))) return false;
+    this.roster.setStatus(sessionId, 'dropped');
+    const p = this.state.participants.get(sessionId);
+    if (p) p.connected = false;
+    return true;
+  }
+
+  /** A dropped seat came back: its view (kept up to date while it was away), or a refusal. */
+  reconnected(sessionId: string): StateView {
+    const seat = this.roster.seat(sessionId);
+    const view = this.disclosure.viewOf(sessionId);
+    if (!seat || seat.status === 'ending' || !view) throw new AppError('NOT_INVITED', 'this seat has ended');
+    this.roster.setStatus(sessionId, 'connected');
+    const p = this.state.participants.get(sessionId);
+    if (p) p.connected = true;
+    return view;
+  }
+
+  /** The seat is gone for good (left, refused reconnection, or its window passed). */
+  async left(sessionId: string): Promise<void> {
+    this.releaseLocks(sessionId);
+    if (this.state.info.presenter === sessionId) this.state.info.presenter = '';
+    this.dispatcher.forget(sessionId);
+    this.disclosure.detach(sessionId);
+    this.state.participants.delete(sessionId);
+    const closed = this.roster.close(sessionId);
+    if (!closed) return;
+    await this.deps.audit({ actor: closed.seat.userId, action: 'room.leave', roomId: this.roomId, caseId: this.caseId, details: { sessionId } }).catch(() => {});
+    // Break-glass belongs to the participant while they are here.
+    if (closed.lastOfUser) await this.breakGlass.endFor(closed.seat.userId, 'left');
+  }
+
+  /** Every message from a seat, whatever its type or shape. */
+  async message(sessionId: string, type: unknown, payload: unknown): Promise<DispatchResult> {
+    const member = this.roster.activeMember(sessionId);
+    if (!member) return { ok: false, code: 'FORBIDDEN', message: 'this seat is not active' };
+    const actor: Actor = { sessionId, userId: member.userId, name: member.name, role: member.access.role };
+    try {
+      return await this.dispatcher.dispatch(actor, type, payload);
+    } catch (err) {
+      this.deps.logger.error({ err, roomId: this.roomId, type: String(type).slice(0, 64) }, 'room command failed');
+      return { ok: false, code: 'INTERNAL' };
+    }
+  }
+
+  // ---- changes from outside (HTTP, other processes) ---------------------------------
+
+  /** Room record changed (title, kind, case, ceiling, participants): everyone's access follows at once. */
+  async applyRoomChanges(record: LiveRoomRecord): Promise<void> {
+    const before = this.record;
+    this.record = record;
+    this.roster.setRecord(record);
+    this.applyInfo(record);
+    // Whoever left the participant list is removed, even an administrator who would be admitted as observer.
+    for (const old of before.participants) {
+      if (!record.participants.some((p) => p.userId === old.userId)) this.endUser(old.userId, CloseCodes.REMOVED);
+    }
+    if (record.caseId !== before.caseId) await this.showCase(record.caseId);
+    await this.reevaluate();
+    if (record.kind !== before.kind && this.deps.voice) {
+      // Grants depend on the room kind (the surgeon's camera in surgical guidance).
+      for (const m of this.roster.allMembers()) void this.deps.voice.updatePermissions(this.roomId, record.kind, m.userId, m.access.role);
+    }
+  }
+
+  updateParticipant(p: ParticipantDto): Promise<void> {
+    const participants = [...this.record.participants.filter((x) => x.userId !== p.userId), p];
+    return this.applyRoomChanges({ ...this.record, participants });
+  }
+
+  removeParticipant(userId: string): Promise<void> {
+    const participants = this.record.participants.filter((x) => x.userId !== userId);
+    this.endUser(userId, CloseCodes.REMOVED);
+    return this.applyRoomChanges({ ...this.record, participants });
+  }
+
+  /** A host or admin re-admitted a kicked user (the kick row is already gone from the database). */
+  readmit(userId: string): void {
+    this.roster.readmit(userId);
+  }
+
+  async addCaseResource(resource: FhirResource): Promise<void> {
+    await this.disclosure.addResource(resource);
+  }
+
+  async caseDeleted(): Promise<void> {
+    this.state.info.caseId = '';
+    await this.disclosure.clearCase();
+  }
+
+  voiceEvent(e: VoiceEvent): void {
+    this.state.participants.forEach((p) => {
+      if (p.userId !== e.userId) return;
+      if (e.kind === 'joined') p.voiceConnected = true;
+      else if (e.kind === 'left') {
+        p.voiceConnected = false;
+        p.publishing = false;
+      } else if (e.microphone) {
+        if (e.kind === 'published') {
+          p.publishing = true;
+          p.muted = e.muted ?? false;
+        } else if (e.kind === 'unpublished') p.publishing = false;
+        else p.muted = e.kind === 'muted';
+      }
+    });
+  }
+
+  setVoiceStatus(status: string): void {
+    this.state.info.voice = status;
+  }
+
+  snapshot(): LiveSnapshot {
+    return {
+      voice: this.state.info.voice,
+      presenter: this.state.info.presenter,
+      participants: [...this.state.participants.values()].map((p) => ({
+        sessionId: p.sessionId,
+        userId: p.userId,
+        name: p.name,
+        role: p.role,
+        connected: p.connected,
+        voiceConnected: p.voiceConnected,
+        publishing: p.publishing,
+        muted: p.muted,
+      })),
+    };
+  }
+
+  /**
+   * Moderation from the admin console: the same policy decides (admins may act
+   * on anyone; a host on non-hosts other than themselves), the same code acts.
+   */
+  async moderate(principal: Principal, action: 'mute' | 'unmute' | 'kick', userId: string, minutes?: number): Promise<{ ok: boolean; code?: ErrorCode }> {
+    const callerRole = this.roster.invitation(principal.userId)?.role ?? null;
+    const targetRole = this.roster.member(userId)?.access.role ?? this.roster.invitation(userId)?.role ?? null;
+    const decision = authorizeConsoleModeration(principal, callerRole, userId, targetRole);
+    if (!decision.allow) return { ok: false, code: decision.code };
+    const result = action === 'kick' ? await this.moderation.kick(principal, userId, minutes) : await this.moderation.setMuted(principal, userId, action === 'mute');
+    return result.ok ? { ok: true } : { ok: false, code: result.code };
+  }
+
+  /** Console decision on a break-glass request: an admin, or a host who did not ask. */
+  async decide(principal: Principal, requestId: string, decision: 'approve' | 'deny'): Promise<{ ok: boolean; code?: ErrorCode }> {
+    const callerRole = this.roster.invitation(principal.userId)?.role ?? null;
+    if (!principal.admin && callerRole !== 'host') return { ok: false, code: 'FORBIDDEN' };
+    const result = decision === 'approve' ? await this.breakGlass.approve(principal, requestId) : await this.breakGlass.deny(principal, requestId, undefined);
+    return result.ok ? { ok: true } : { ok: false, code: result.code };
+  }
+
+  flush(): Promise<void> {
+    return this.scene.flush();
+  }
+
+  // ---- the one re-evaluation ----------------------------------------------------------
+
+  /**
+   * Re-derive everyone's access and make every seat — connected or dropped —
+   * match it: seats of users no longer admitted end; changed roles show in the
+   * state and LiveKit; views gain or lose data; a role change ends break-glass.
+   */
+  async reevaluate(): Promise<void> {
+    const { ended, changed } = this.roster.reevaluate();
+    for (const seat of ended) this.endSeat(seat.sessionId, this.roster.isKicked(seat.userId) ? CloseCodes.KICKED : CloseCodes.REMOVED);
+    const refreshes: Promise<void>[] = [];
+    for (const { member, before } of changed) {
+      if (member.access.role !== before.role) {
+        this.showRole(member);
+        void this.deps.voice?.updatePermissions(this.roomId, this.record.kind, member.userId, member.access.role);
+        // A grant belongs to the role it was granted under.
+        refreshes.push(this.breakGlass.endFor(member.userId, 'role-changed'));
+      }
+      refreshes.push(this.disclosure.refreshUser(member.userId));
+    }
+    await Promise.all(refreshes);
+    if (changed.some((c) => c.member.access.role !== c.before.role)) await this.disclosure.refreshAll();
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  private endUser(userId: string, code: number): void {
+    for (const seat of this.roster.seatsOf(userId)) this.endSeat(seat.sessionId, code);
+    void this.deps.voice?.remove(this.roomId, userId);
+  }
+
+  /** End one seat: nothing more is disclosed to it, it can no longer act, and its socket or reconnection ends. */
+  private endSeat(sessionId: string, code: number): void {
+    if (this.roster.seat(sessionId)?.status === 'ending') return;
+    this.roster.markEnding(sessionId);
+    this.releaseLocks(sessionId);
+    this.disclosure.detach(sessionId);
+    const reason = Object.entries(CloseCodes).find(([, c]) => c === code)?.[0] ?? 'ENDED';
+    this.transport.end(sessionId, code, reason);
+  }
+
+  private showRole(member: Member): void {
+    for (const seat of member.seats) {
+      const p = this.state.participants.get(seat);
+      if (p) p.role = member.access.role;
+    }
+    if (!canPresent(member.access.role)) {
+      for (const seat of member.seats) if (this.state.info.presenter === seat) this.state.info.presenter = '';
+    }
+  }
+
+  /** Show this case (or none): withdraw the previous one from every view, then disclose the new one by scope. */
+  private async showCase(caseId: string | null): Promise<void> {
+    if (this.disclosure.caseId) {
+      this.state.info.caseId = '';
+      await this.disclosure.clearCase();
+    }
+    const c = caseId ? await this.deps.cases.get(caseId) : null;
+    // The listing says which case this room shows, so any process can reach it (live vitals, deletion).
+    await this.transport.publish({ room: this.roomId, caseId: c?.id ?? null });
+    if (!c) return;
+    this.disclosure.loadCase(preparedCase(c), c.resources);
+    this.state.info.caseId = c.id;
+    await this.disclosure.refreshAll();
+  }
+
+  private applyInfo(record: LiveRoomRecord): void {
+    this.state.info.title = record.title;
+    this.state.info.kind = record.kind;
+  }
+
+  private releaseLocks(sessionId: string): void {
+    for (const obj of locksHeldBy(this.state.objects.values(), sessionId)) {
+      obj.grabbedBy = '';
+      void this.scene.persist(obj.id).catch(() => {});
+    }
+  }
+}
+
+const canPresent = (role: RoomRole) => role !== 'observer';
+
+/** The stable error a refused join carries to the SDK (`CODE: message`). */
+export function refusal(err: unknown): { status: number; message: string } {
+  const app = err instanceof AppError ? err : new AppError('INTERNAL');
+  return { status: app.status, message: `${app.code}: ${app.message || ErrorCodes[app.code].message}` };
+}
