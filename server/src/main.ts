@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       '  Join it from a script:',
       `    curl -s -XPOST ${app.url}/api/dev/login -H 'content-type: application/json' -d '{"userId":"dr.adams","name":"Dr. Adams"}'`,
       `    curl -s -XPOST ${app.url}/api/rooms/${DEMO_ROOM_ID}/tickets -H "authorization: Bearer <token>"`,
-      '    then joinOrCreate("clinic", { room: roomId, protocolVersion }) with the ticket (see README "Joining a room")',
+      '    then joinById(roomId, { protocolVersion }) with the ticket (see README "Joining a room")',
       '',
     ];
     process.stdout.write(lines.join('\n') + '\n');

@@ -173,11 +173,15 @@ export class RoomsRepo {
 
   /** Lift a kick; returns whether there was one in force. */
   async readmit(roomId: string, userId: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ active: boolean }>(
-      `DELETE FROM room_kicks WHERE room_id = $1 AND user_id = $2 RETURNING (until IS NULL OR until > now()) AS active`,
-      [roomId, userId],
-    );
-    return rows[0]?.active === true;
+    return withTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query<{ active: boolean }>(
+        `DELETE FROM room_kicks WHERE room_id = $1 AND user_id = $2 RETURNING (until IS NULL OR until > now()) AS active`,
+        [roomId, userId],
+      );
+      // Re-admitted: tickets issued from now on are good, even within the second of the kick (tickets carry iat in seconds).
+      if (rows[0]) await tx.query(`DELETE FROM ticket_revocations WHERE room_id = $1 AND user_id = $2`, [roomId, userId]);
+      return rows[0]?.active === true;
+    });
   }
 
   async isKicked(roomId: string, userId: string): Promise<boolean> {

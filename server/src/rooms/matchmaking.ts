@@ -5,8 +5,6 @@ import { AppError } from '../errors.ts';
 import { refusal } from './clinic.ts';
 import type { LiveRooms } from './live-rooms.ts';
 
-/** The only matchmaker methods clients may call: join a room by its id, or come back to a held seat. */
-const EXPOSED = ['joinById', 'reconnect'];
 const RoomId = z.string().uuid();
 
 export interface MatchmakingDeps {
@@ -26,12 +24,15 @@ export interface MatchmakingDeps {
 export function guardMatchmaking(deps: MatchmakingDeps): void {
   const controller = matchMaker.controller;
   const invoke = controller.invokeMethod.bind(controller);
-  controller.exposedMethods = [...EXPOSED];
   controller.invokeMethod = async (method: string, roomName: string, clientOptions: Record<string, unknown> = {}, authContext?: AuthContext) => {
-    if (!EXPOSED.includes(method)) throw asServerError(new AppError('JOIN_METHOD_REFUSED'));
-    if (method === 'reconnect') return invoke(method, roomName, clientOptions, authContext);
+    // Clients never create or match clinic rooms; other room types (benchmarks) are left alone.
+    if (method !== 'joinById') {
+      if (roomName === CLINIC_ROOM) throw asServerError(new AppError('JOIN_METHOD_REFUSED'));
+      return invoke(method, roomName, clientOptions, authContext);
+    }
+    // joinById's "room name" is the room id: Consilium room ids are UUIDs, Colyseus-generated ids never are.
     const roomId = RoomId.safeParse(roomName);
-    if (!roomId.success) throw asServerError(new AppError('ROOM_NOT_FOUND'));
+    if (!roomId.success) return invoke(method, roomName, clientOptions, authContext);
     const options = { ...(typeof clientOptions === 'object' && clientOptions !== null ? clientOptions : {}), room: roomId.data };
     try {
       await deps.authenticate(authContext?.token, options);
