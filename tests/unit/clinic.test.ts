@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Encoder, type StateView } from '@colyseus/schema';
+import { CloseCodes } from '../../shared/src/errors.ts';
+import type { FhirResource } from '../../shared/src/fhir.ts';
+import type { ParticipantDto } from '../../shared/src/http.ts';
+import type { AuditEvent } from '../../server/src/audit/audit-log.ts';
+import type { CaseRecord } from '../../server/src/db/cases.repo.ts';
+import type { SceneObjectRecord } from '../../server/src/db/scene.repo.ts';
+import { Clinic, type Admission, type ClinicStore } from '../../server/src/rooms/clinic.ts';
+import type { LiveRoomRecord } from '../../server/src/rooms/live-rooms.ts';
+
+/**
+ * The Clinic without sockets or a database: fake repositories, a fake clock
+ * and a transport that records what it was told. Fast, and exact about which
+ * seats end and what each view holds.
+ */
+const ROOM = '11111111-1111-4111-8111-111111111111';
+const CASE = '22222222-2222-4222-8222-222222222222';
+const PATIENT = '33333333-3333-4333-8333-333333333333';
+
+const resources: FhirResource[] = [
+  { resourceType: 'Patient', id: PATIENT, name: [{ family: 'Canaryname' }], gender: 'female', birthDate: '1960-02-03' },
+  { resourceType: 'Observation', id: 'obs-1', status: 'final', code: { text: 'Heart rate' }, subject: { reference: `Patient/${PATIENT}` }, valueQuantity: { value: 88, unit: '/min' } },
+  { resourceType: 'MedicationStatement', id: 'med-1', status: 'active', medicationCodeableConcept: { text: 'Warfarin' }, subject: { reference: `Patient/${PATIENT}` } },
+] as FhirResource[];
+
+class FakeClock {
+  t = 1_800_000_000_000;
+  private timers: { at: number; fn: () => void }[] = [];
+  now = () => this.t;
+  schedule = (fn: () => void, ms: number) => void this.timers.push({ at: this.t + ms, fn });
+  async advance(ms: number) {
+    this.t += ms;
+    const due = this.timers.filter((x) => x.at <= this.t);
+    this.timers = this.timers.filter((x) => x.at > this.t);
+    for (const d of due) d.fn();
+    await settle();
+  }
+}
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+class FakeStore implements ClinicStore {
+  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, status: 'open' };
+  kicks = new Map<string, Date | null>();
+  used = new Set<string>();
+  revoked = new Map<string, number>();
+  async get() { return this.record; }
+  async activeKicks() { return [...this.kicks].map(([userId, until]) => ({ userId, until })); }
+  async kick(_room: string, userId: string, _by: string, until: Date | null) { this.kicks.set(userId, until); this.revoked.set(userId, 1000); }
+  async consumeTicket(jti: string) { if (this.used.has(jti)) return false; this.used.add(jti); return true; }
+  async isTicketRevoked(_room: string, userId: string, iat: number) { return (this.revoked.get(userId) ?? -1) >= iat; }
+}
+
+function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] } = {}) {
+  const store = new FakeStore();
+  store.record = { ...store.record, participants, scopeCeiling: opts.scopeCeiling ?? null };
+  const clock = new FakeClock();
+  const audit: AuditEvent[] = [];
+  const ended: { sessionId: string; code: number }[] = [];
+  const scene = new Map<string, SceneObjectRecord>();
+  const caseRecord: CaseRecord = { id: CASE, patientId: PATIENT, dateShiftDays: 100, pseudonymKey: 'k'.repeat(64), resources };
+  // The room's serializer binds an encoder to the state (views track visibility through it).
+  const open = async () => {
+    const clinic = await Clinic.open(
+      ROOM,
+      {
+        store,
+        scene: { load: async () => [...scene.values()], upsert: async (_r, objs) => objs.forEach((o) => scene.set(o.id, o)), remove: async (_r, id) => void scene.delete(id) },
+        cases: { get: async (id) => (id === CASE ? caseRecord : null) },
+        audit: async (e) => void audit.push(e),
+        voice: null,
+        logger: pino({ level: 'silent' }),
+        breakGlass: { selfGrantRoles: ['surgeon'], grantMs: 60_000, pendingMs: 30_000 },
+        now: clock.now,
+        schedule: clock.schedule,
+        maxSeatsPerUser: 2,
+      },
+      { end: (sessionId, code) => void ended.push({ sessionId, code }), publish: async () => {} },
+    );
+    new Encoder(clinic.state);
+    return clinic;
+  };
+  return { store, clock, audit, ended, open };
+}
+
+let n = 0;
+const ticket = (sub: string, over: Partial<Admission> = {}): Admission => ({ sub, name: sub, room: ROOM, admin: false, jti: `jti-${++n}`, iat: 1, ...over });
+
+/** Keys of the case entries this view holds. */
+function shown(clinic: Clinic, view: StateView): string[] {
+  const keys: string[] = [];
+  clinic.state.caseEntries.forEach((e) => void (view.has(e) && keys.push(e.key)));
+  return keys.sort();
+}
+const identified = (keys: string[]) => keys.filter((k) => k.startsWith('identified:'));
+
+describe('Clinic: admission', () => {
+  it('admits only into the named room, once per ticket, within the seat limit, the invited or an admin', async () => {
+    const { open, store } = setup([{ userId: 'ann', role: 'clinician' }]);
+    const clinic = await open();
+    await expect(clinic.admit('s0', ticket('ann', { room: 'another-room' }))).rejects.toMatchObject({ code: 'TICKET_WRONG_ROOM' });
+    await expect(clinic.admit('s0', ticket('zed'))).rejects.toMatchObject({ code: 'NOT_INVITED' });
+    const t = ticket('ann');
+    await clinic.admit('s1', t);
+    await expect(clinic.admit('s2', t)).rejects.toMatchObject({ code: 'TICKET_USED' });
+    await clinic.admit('s2', ticket('ann'));
+    await expect(clinic.admit('s3', ticket('ann'))).rejects.toMatchObject({ code: 'SEAT_LIMIT' });
+    store.revoked.set('ann', 5);
+    await expect(clinic.admit('s3', ticket('ann', { iat: 4 }))).rejects.toMatchObject({ code: 'TICKET_REVOKED' });
+    const adminView = await clinic.admit('s4', ticket('helpdesk', { admin: true }));
+    expect(clinic.state.participants.get('s4')?.role).toBe('observer');
+    expect(identified(shown(clinic, adminView))).toEqual([]);
+  });
+});
+
+describe('Clinic: every change reaches every seat, connected or dropped', () => {
+  it('removal ends a dropped seat and refuses its reconnection', async () => {
+    const { open, ended } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'bob', role: 'host' }]);
+    const clinic = await open();
+    await clinic.admit('a1', ticket('ann'));
+    expect(clinic.dropped('a1', 1006)).toBe(true);
+    await clinic.removeParticipant('ann');
+    expect(ended).toContainEqual({ sessionId: 'a1', code: CloseCodes.REMOVED });
+    expect(() => clinic.reconnected('a1')).toThrow();
+    expect(await clinic.message('a1', 'pose.update', { head: { p: [0, 0, 0], q: [0, 0, 0, 1] } })).toMatchObject({ ok: false });
+  });
+
+  it('a demotion while dropped: the seat comes back with the new role and only what it allows', async () => {
+    const { open, ended } = setup([{ userId: 'hal', role: 'host' }]);
+    const clinic = await open();
+    const view = await clinic.admit('h1', ticket('hal'));
+    expect(identified(shown(clinic, view))).toHaveLength(3);
+    clinic.dropped('h1', 1006);
+    await clinic.updateParticipant({ userId: 'hal', role: 'observer' });
+    expect(ended).toEqual([]);
+    const back = clinic.reconnected('h1');
+    expect(back).toBe(view);
+    expect(identified(shown(clinic, back))).toEqual([]);
+    expect(shown(clinic, back).some((k) => k.startsWith('deidentified:Observation/'))).toBe(true);
+    expect(clinic.state.participants.get('h1')?.role).toBe('observer');
+    expect(await clinic.message('h1', 'participant.kick', { userId: 'someone' })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+  });
+
+  it('a kick ends every seat of the user and keeps them out until re-admitted', async () => {
+    const { open, ended } = setup([{ userId: 'hal', role: 'host' }, { userId: 'kim', role: 'clinician' }], {});
+    const clinic = await open();
+    await clinic.admit('h1', ticket('hal'));
+    await clinic.admit('k1', ticket('kim'));
+    await clinic.admit('k2', ticket('kim'));
+    clinic.dropped('k2', 1006);
+    expect(await clinic.message('h1', 'participant.kick', { userId: 'kim' })).toMatchObject({ ok: true });
+    expect(ended).toEqual([{ sessionId: 'k1', code: CloseCodes.KICKED }, { sessionId: 'k2', code: CloseCodes.KICKED }]);
+    await clinic.left('k1');
+    await clinic.left('k2');
+    await expect(clinic.admit('k3', ticket('kim', { iat: 2000 }))).rejects.toMatchObject({ code: 'KICKED' });
+    clinic.readmit('kim');
+    await expect(clinic.admit('k3', ticket('kim', { iat: 2000 }))).resolves.toBeDefined();
+  });
+
+  it('a kick with a cool-down lapses by itself', async () => {
+    const { open, clock } = setup([{ userId: 'hal', role: 'host' }, { userId: 'kim', role: 'clinician' }]);
+    const clinic = await open();
+    await clinic.admit('h1', ticket('hal'));
+    await clinic.admit('k1', ticket('kim'));
+    expect(await clinic.message('h1', 'participant.kick', { userId: 'kim', minutes: 5 })).toMatchObject({ ok: true });
+    await clinic.left('k1');
+    await expect(clinic.admit('k2', ticket('kim', { iat: 2000 }))).rejects.toMatchObject({ code: 'KICKED' });
+    await clock.advance(5 * 60_000 + 1);
+    await expect(clinic.admit('k2', ticket('kim', { iat: 2000 }))).resolves.toBeDefined();
+  });
+});
+
+describe('Clinic: break-glass', () => {
+  it('a grant expires on the clock, and ends when the role changes; the ceiling bounds it', async () => {
+    const { open, clock } = setup([{ userId: 'sue', role: 'surgeon', scopes: ['patient/Observation.rs'] }]);
+    const clinic = await open();
+    const view = await clinic.admit('s1', ticket('sue'));
+    const meds = () => shown(clinic, view).filter((k) => k.includes('MedicationStatement'));
+    expect(meds()).toEqual([]);
+    expect(await clinic.message('s1', 'access.breakGlass', { resourceTypes: ['MedicationStatement'], reason: 'Bleeding on the table' })).toMatchObject({ ok: true });
+    await settle();
+    expect(meds()).toHaveLength(1);
+    await clock.advance(60_001);
+    expect(meds()).toEqual([]);
+
+    await clock.advance(10_001); // past the request cool-down
+    expect(await clinic.message('s1', 'access.breakGlass', { resourceTypes: ['MedicationStatement'], reason: 'Bleeding on the table' })).toMatchObject({ ok: true });
+    await settle();
+    expect(meds()).toHaveLength(1);
+    await clinic.updateParticipant({ userId: 'sue', role: 'specialist', scopes: ['patient/Observation.rs'] });
+    expect(meds()).toEqual([]);
+    expect([...clinic.state.accessRequests.values()].every((r) => r.status === 'expired')).toBe(true);
+  });
+
+  it('the admin ceiling caps scopes and grants alike', async () => {
+    const { open } = setup([{ userId: 'sue', role: 'surgeon' }], { scopeCeiling: ['deidentified', 'patient/Observation.rs'] });
+    const clinic = await open();
+    const view = await clinic.admit('s1', ticket('sue'));
+    expect(identified(shown(clinic, view))).toEqual([]);
+    expect(await clinic.message('s1', 'access.breakGlass', { resourceTypes: ['MedicationStatement'], reason: 'Bleeding on the table' })).toMatchObject({ ok: true });
+    await settle();
+    expect(shown(clinic, view).some((k) => k.includes('MedicationStatement'))).toBe(false);
+  });
+});
