@@ -5,7 +5,7 @@ import { loadOrCreateSigningKey } from '../../server/src/auth/keys.ts';
 import { TICKET_AUDIENCE, TICKET_ISSUER, TICKET_TYPE } from '../../server/src/auth/tickets.ts';
 import { KeysRepo } from '../../server/src/db/keys.repo.ts';
 import { Client } from '@colyseus/sdk';
-import { ClinicState, CLINIC_ROOM } from '../../shared/src/index.ts';
+import { ClinicState } from '../../shared/src/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
