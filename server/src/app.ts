@@ -8,7 +8,7 @@ import express from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from './errors.ts';
-import { CLINIC_ROOM } from '../../shared/src/protocol.ts';
+import { CLINIC_ROOM, Limits } from '../../shared/src/protocol.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
 import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
@@ -135,7 +135,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
   const gameServer = new Server({
-    transport: new WebSocketTransport({ server: httpServer }),
+    transport: new WebSocketTransport({ server: httpServer, maxPayload: Limits.maxFrameBytes }),
     greet: false,
     gracefullyShutdown: false,
     logger: colyseusLogger(logger),

@@ -46,4 +46,6 @@ export const Limits = {
   /** Sustained messages per second per client before RATE_LIMITED. */
   messagesPerSecond: 90,
   messageBurst: 180,
+  /** Largest WebSocket frame a client may send; every valid message fits (tests/unit/frame-size.test.ts). */
+  maxFrameBytes: 16 * 1024,
 } as const;

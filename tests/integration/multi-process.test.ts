@@ -102,4 +102,16 @@ describe('several processes sharing Redis', () => {
     await eventually(() => one.participants().length === 1);
     await one.leave();
   });
+
+  it('simultaneous first joins through both processes meet in one instance (the database lease turns the second copy away)', async () => {
+    const [a, b] = urls as [string, string];
+    const adminA = await as(a, 'root', true);
+    const users = ['race-1', 'race-2', 'race-3', 'race-4', 'race-5', 'race-6'];
+    const room = await adminA.api.createRoom({ title: 'Race', kind: 'case-conference', participants: users.map((userId) => ({ userId, role: 'clinician' as const })) });
+    const sessions = await Promise.all(users.map(async (u, i) => (await as(i % 2 ? b : a, u)).join(room.id)));
+    await Promise.all(sessions.map((s) => s.ready()));
+    await eventually(() => sessions.every((s) => s.participants().length === users.length));
+    expect(new Set(sessions.map((s) => s.room.roomId))).toEqual(new Set([room.id]));
+    await Promise.all(sessions.map((s) => s.leave()));
+  });
 });

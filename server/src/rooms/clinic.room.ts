@@ -19,6 +19,7 @@ import { Clinic, refusal } from './clinic.ts';
 import type { DispatchResult } from './dispatcher.ts';
 import type { ClinicListing, LiveRoomRecord, LiveRooms, LocalRoom, VoiceEvent } from './live-rooms.ts';
 import { LIVE_ELSEWHERE } from './live-rooms.ts';
+import { isDecodable } from './frames.ts';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 
@@ -46,6 +47,8 @@ export interface ClinicRoomDeps {
 type ClinicClient = Client<{ auth: TicketClaims }>;
 
 const CreateOptions = z.object({ room: z.string().uuid() });
+/** Undecodable frames are logged at most once per client per this interval. */
+const MALFORMED_LOG_MS = 10_000;
 /** Lease on "the one live instance of this room": renewed while alive, taken over only once expired. */
 const LEASE_SECONDS = 30;
 const LEASE_RENEW_MS = 10_000;
@@ -129,6 +132,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         throw refuse(err);
       }
       this.setState(this.clinic.state);
+      this.guardFrames();
       this.autoDispose = true;
       if (deps.voice) this.stopVoiceStatus = deps.voice.onStatus((s) => this.clinic.setVoiceStatus(s));
 
@@ -210,13 +214,48 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       this.reconnections.get(sessionId)?.reject(new ServerError(code, reason));
     }
 
+    /**
+     * Every frame passes here before Colyseus decodes it: an undecodable one is
+     * charged to the client's budget and answered MESSAGE_INVALID instead of
+     * costing a stack trace and the connection; nothing a client sends can throw past this.
+     */
+    private guardFrames(): void {
+      const self = this as unknown as { _onMessage: (client: ClinicClient, buffer: Uint8Array) => void };
+      const onMessage = self._onMessage;
+      self._onMessage = (client, buffer) => {
+        try {
+          if (isDecodable(buffer)) return onMessage.call(this, client, buffer);
+          this.reply(client, 'frame', this.clinic.malformed(client.sessionId), false);
+          this.logMalformed(client, buffer?.byteLength ?? 0);
+        } catch (err) {
+          this.logMalformed(client, buffer?.byteLength ?? 0, err);
+        }
+      };
+    }
+
+    private readonly malformedLog = new Map<string, { at: number; count: number }>();
+    private logMalformed(client: ClinicClient, bytes: number, err?: unknown): void {
+      const now = Date.now();
+      const entry = this.malformedLog.get(client.sessionId) ?? { at: 0, count: 0 };
+      entry.count++;
+      if (now - entry.at >= MALFORMED_LOG_MS) {
+        deps.logger.warn({ roomId: this.roomId, sessionId: client.sessionId, frames: entry.count, bytes, error: err instanceof Error ? err.message.slice(0, 120) : undefined }, 'undecodable room frames dropped');
+        entry.at = now;
+        entry.count = 0;
+      }
+      this.malformedLog.set(client.sessionId, entry);
+    }
+
     private async handle(client: ClinicClient, type: string | number, payload: unknown, isRequest: boolean): Promise<Reply<Record<string, unknown>> | undefined> {
-      const result: DispatchResult = await this.clinic.message(client.sessionId, type, payload);
+      return this.reply(client, type, await this.clinic.message(client.sessionId, type, payload), isRequest);
+    }
+
+    private reply(client: ClinicClient, type: string | number, result: DispatchResult, isRequest: boolean): Reply<Record<string, unknown>> | undefined {
       if (result.ok) return isRequest ? { ok: true, ...(result.value ?? {}) } : undefined;
       const error = { code: result.code, message: result.message ?? ErrorCodes[result.code].message, ...(result.details ? { details: result.details } : {}) };
       if (result.disconnect) {
         client.leave(CloseCodes.RATE_LIMITED, 'RATE_LIMITED');
-      } else if (!isRequest && this.shouldNotify(client, result.code)) {
+      } else if (!isRequest && this.shouldNotify(client, result.code, type)) {
         const notice: ErrorNotice = { ...error, type: String(type).slice(0, 64) };
         client.send(ServerMessageNames.error, notice);
       }
@@ -224,9 +263,9 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     private readonly lastRateNotice = new WeakMap<ClinicClient, number>();
-    /** At most one RATE_LIMITED notice per second per client; a flood must not double the traffic. */
-    private shouldNotify(client: ClinicClient, code: ErrorCode): boolean {
-      if (code !== 'RATE_LIMITED') return true;
+    /** At most one RATE_LIMITED or undecodable-frame notice per second per client; a flood must not double the traffic. */
+    private shouldNotify(client: ClinicClient, code: ErrorCode, type: string | number): boolean {
+      if (code !== 'RATE_LIMITED' && type !== 'frame') return true;
       const now = Date.now();
       if (now - (this.lastRateNotice.get(client) ?? 0) < 1000) return false;
       this.lastRateNotice.set(client, now);

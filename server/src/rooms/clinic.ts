@@ -227,6 +227,11 @@ export class Clinic {
     }
   }
 
+  /** A frame from this seat could not be decoded: it costs the same budget as a message, and is answered MESSAGE_INVALID. */
+  malformed(sessionId: string): DispatchResult {
+    return this.dispatcher.charge(sessionId) ?? { ok: false, code: 'MESSAGE_INVALID', message: 'the frame could not be decoded' };
+  }
+
   // ---- changes from outside (HTTP, other processes) ---------------------------------
 
   /** Room record changed (title, kind, case, ceiling, participants): everyone's access follows at once. */

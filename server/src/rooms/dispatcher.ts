@@ -31,13 +31,23 @@ export class Dispatcher {
 
   async dispatch(actor: Actor, type: unknown, payload: unknown): Promise<DispatchResult> {
     // 1. rate-limit
-    let bucket = this.buckets.get(actor.sessionId);
-    if (!bucket) this.buckets.set(actor.sessionId, (bucket = new TokenBucket(this.rateLimit, this.now())));
-    if (!bucket.take(this.now())) return { ...fail('RATE_LIMITED'), disconnect: bucket.shouldDisconnect };
+    const charged = this.charge(actor.sessionId);
+    if (charged) return charged;
 
     // 2. validate
     if (!isClientMessageName(type)) return fail('MESSAGE_UNKNOWN', `unknown message type ${JSON.stringify(String(type)).slice(0, 80)}`);
     return this.execute(type, payload, { ...this.context, actor });
+  }
+
+  /**
+   * Take one message from this session's budget. Every frame counts, valid or
+   * not (undecodable frames are charged by the adapter). Returns the refusal
+   * when over budget, else null.
+   */
+  charge(sessionId: string): DispatchResult | null {
+    let bucket = this.buckets.get(sessionId);
+    if (!bucket) this.buckets.set(sessionId, (bucket = new TokenBucket(this.rateLimit, this.now())));
+    return bucket.take(this.now()) ? null : { ...fail('RATE_LIMITED'), disconnect: bucket.shouldDisconnect };
   }
 
   forget(sessionId: string): void {
