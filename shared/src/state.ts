@@ -64,8 +64,12 @@ export const SceneObjectState = schema(
     sz: t.float32().default(1),
     /** sessionId of the holder, '' when free. */
     grabbedBy: t.string(),
-    /** Case resource this model shows ('' for none); only sent to those who may read it. */
-    resourceRef: t.string(),
+    /**
+     * Server-only: the case resource this model shows ('' for none). Clients
+     * never see the server's resource id; they find the model's resource by
+     * the case entry that lists the model (`CaseEntryState.objects`).
+     */
+    resourceRef: t.string().noSync(),
     /** Strokes: "x,y,z,…" (mm precision) relative to the transform; '' otherwise. */
     points: t.string(),
     color: t.string(),
@@ -103,6 +107,8 @@ export const CaseEntryState = schema(
     resourceType: t.string(),
     variant: t.string(),
     json: t.string(),
+    /** Ids of the scene objects (models) showing this resource, space-separated. */
+    objects: t.string(),
   },
   'CaseEntry',
 );

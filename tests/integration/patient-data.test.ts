@@ -212,10 +212,18 @@ describe('models showing case resources', () => {
     expect(await lab.add({ id: 'ct2', kind: 'model', asset: 'builtin:heart', resourceRef: `ImagingStudy/${study.id}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: false, error: { code: 'SCOPE_DENIED' } });
     expect(await host.add({ id: 'ct3', kind: 'model', asset: 'builtin:heart', resourceRef: 'ImagingStudy/00000000-0000-4000-8000-000000000000', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     await eventually(() => obs.state.objects.has('ct'));
+    // Each finds the model's resource in its own form; the observer never learns the server's id.
+    await eventually(() => host.resourceOf('ct')?.id === study.id && obs.resourceOf('ct') !== null);
+    expect(obs.resourceOf('ct')!.id).not.toBe(study.id);
+    expect(obs.resourceOf('ct')).toEqual(obs.caseResources('ImagingStudy')[0]);
     await host.add({ id: 'sync', kind: 'model', asset: 'builtin:skull', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
-    await eventually(() => lab.state.objects.has('sync'));
+    await eventually(() => lab.state.objects.has('sync') && obs.state.objects.has('sync'));
     expect(lab.state.objects.has('ct')).toBe(false);
     expect(has(receivedBytes(lab), study.id)).toBe(false);
+    expect(has(receivedBytes(obs), study.id)).toBe(false);
+    // Removing the model unbinds it.
+    expect(await host.remove('ct')).toMatchObject({ ok: true });
+    await eventually(() => host.resourceOf('ct') === null && obs.resourceOf('ct') === null);
     await Promise.all([host.leave(), obs.leave(), lab.leave()]);
   });
 });

@@ -110,6 +110,15 @@ export class ClinicSession {
     return out;
   }
 
+  /** The case resource a model shows, in the form this participant may see (null: none, or not for you). */
+  resourceOf(objectId: string): FhirResource | null {
+    let found: FhirResource | null = null;
+    this.state.caseEntries.forEach((e) => {
+      if (!found && e.objects && e.objects.split(' ').includes(objectId)) found = JSON.parse(e.json) as FhirResource;
+    });
+    return found;
+  }
+
   /** true when the server sends this participant only de-identified copies. */
   get deidentified(): boolean {
     let any = false;

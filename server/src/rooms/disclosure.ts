@@ -74,7 +74,26 @@ export class Disclosure {
       s.resourceType = e.resourceType;
       s.variant = e.variant;
       s.json = JSON.stringify(e.resource);
+      s.objects = this.objectsShowing(e);
       this.deps.state.caseEntries.set(e.key, s);
+    }
+  }
+
+  /** Models point at resources through the entries (both variants), so no client ever sees a server resource id. */
+  private objectsShowing(e: CaseEntry): string {
+    const ref = `${e.resourceType}/${e.resourceId}`;
+    const ids: string[] = [];
+    this.deps.state.objects.forEach((o) => void (o.resourceRef === ref && ids.push(o.id)));
+    return ids.sort().join(' ');
+  }
+
+  /** A model was added or removed: the entries it shows list it (or no longer). */
+  private rebind(resourceRef: string): void {
+    if (!resourceRef) return;
+    for (const e of this.entries.values()) {
+      if (`${e.resourceType}/${e.resourceId}` !== resourceRef) continue;
+      const s = this.deps.state.caseEntries.get(e.key);
+      if (s) s.objects = this.objectsShowing(e);
     }
   }
 
@@ -105,7 +124,13 @@ export class Disclosure {
 
   /** A scene object was added: show it to whoever may see it. */
   objectAdded(obj: SceneObjectState): void {
+    this.rebind(obj.resourceRef);
     for (const v of this.viewers.values()) if (this.objectVisible(obj, this.access(v))) v.view.add(obj);
+  }
+
+  /** A scene object was removed. */
+  objectRemoved(obj: SceneObjectState): void {
+    this.rebind(obj.resourceRef);
   }
 
   // ---- internals -----------------------------------------------------------------

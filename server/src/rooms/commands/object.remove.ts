@@ -6,7 +6,7 @@ export const objectRemove: Command<'object.remove'> = {
   policyContext({ objectId }, { scene, actor }) {
     return { ownsObject: scene.get(objectId)?.createdBy === actor.userId };
   },
-  async run({ objectId }, { scene, actor }) {
+  async run({ objectId }, { scene, disclosure, actor }) {
     const obj = scene.get(objectId);
     if (!obj) return fail('OBJECT_NOT_FOUND');
     const lock = checkRemovable(obj, actor.sessionId);
@@ -16,6 +16,7 @@ export const objectRemove: Command<'object.remove'> = {
     } catch {
       return fail('PERSIST_FAILED');
     }
+    disclosure.objectRemoved(obj);
     return ok({ objectId });
   },
 };
