@@ -39,6 +39,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { authenticateJoin, defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { guardMatchmaking } from './rooms/matchmaking.ts';
+import { installFullStateFix } from './rooms/full-state-fix.ts';
 
 export interface App {
   /** Base URL (http) the server is reachable at. */
@@ -132,6 +133,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(auditRoutes({ audit, identity }));
   web.use(webRoutes(config.auth));
 
+  installFullStateFix();
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
   const gameServer = new Server({
