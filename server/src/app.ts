@@ -16,7 +16,7 @@ import { loadOrCreateSigningKey } from './auth/keys.ts';
 import { TicketService } from './auth/tickets.ts';
 import type { Config } from './config.ts';
 import { CasesRepo } from './db/cases.repo.ts';
-import { setUpCheckpoints } from './audit/setup.ts';
+import { setUpCheckpoints, type AuditCheckpoints } from './audit/setup.ts';
 import { openDatabase } from './db/database.ts';
 import { KeysRepo } from './db/keys.repo.ts';
 import type { Pool } from './db/pool.ts';
@@ -45,6 +45,8 @@ export interface App {
   port: number;
   pool: Pool;
   audit: AuditLog;
+  /** Signed audit checkpoints; null when AUDIT_CHECKPOINTS=off. */
+  auditCheckpoints: AuditCheckpoints | null;
   logger: Logger;
   devIdentity: boolean;
   demoSeeded: boolean;
@@ -174,7 +176,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       await database.close();
     })());
 
-  return { url: baseUrl, port, pool, audit, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, logger, devIdentity: devIssuer !== null, demoSeeded, close };
 }
 
 /**
