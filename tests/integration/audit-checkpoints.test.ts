@@ -205,4 +205,37 @@ describe('signed audit checkpoints', () => {
     await owner.end();
     expect(rows[0]!.size).toBe(rows[0]!.seq);
   });
+
+  it('key rotation: checkpoints of the retired key still verify when its public key is listed, and only then', async () => {
+    const s = await boot();
+    await events(s, 4, 'g');
+    const old = await checkpoint(s);
+    await s.app.close();
+    // Rotate: keep the old public key, replace the private key file.
+    const oldPublic = path.join(tmp, 'previous-keys.pem');
+    writeFileSync(oldPublic, s.app.auditCheckpoints!.key.publicKeyPem);
+    rmSync(s.db.env.AUDIT_CHECKPOINT_KEY_FILE!);
+
+    const rotated = await startTestServer({}, { AUDIT_CHECKPOINT_PREVIOUS_KEYS_FILE: oldPublic }, s.db);
+    try {
+      expect(rotated.app.auditCheckpoints!.key.keyId).not.toBe(old.keyId);
+      const key = await (await fetch(`${rotated.app.url}/api/audit/checkpoint-key`)).json();
+      expect(key.previousKeys).toEqual([{ keyId: old.keyId, publicKeyPem: expect.stringContaining('BEGIN PUBLIC KEY') }]);
+      await events(rotated, 2, 'h');
+      const fresh = await checkpoint(rotated);
+      expect(fresh.keyId).toBe(rotated.app.auditCheckpoints!.key.keyId);
+      expect(await verifyApi(rotated)).toMatchObject({ ok: true, problems: [], checkpoint: { treeSize: fresh.treeSize } });
+    } finally {
+      await rotated.app.close();
+    }
+    // Forgetting the retired key makes its checkpoints untrusted: reported, not ignored.
+    const forgetful = await startTestServer({}, {}, s.db);
+    try {
+      const r = await verifyApi(forgetful);
+      expect(r.ok).toBe(false);
+      expect(r.problems.map((p) => p.reason).join()).toContain(`signed by an unknown key ${old.keyId.slice(0, 16)}`);
+    } finally {
+      await forgetful.app.close();
+    }
+  });
 });
