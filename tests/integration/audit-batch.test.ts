@@ -3,6 +3,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../server/src/audit/audit-log.ts';
+import { createLogger } from '../../server/src/logger.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**
@@ -119,5 +120,32 @@ describe('audit batch isolation', () => {
     const { rows } = await server.app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE actor = 'iso.admin' AND action = 'room.create'`);
     expect(rows[0]!.n).toBe(8);
     expect(logs.join('')).not.toContain(CANARY);
+  });
+
+  it("the server's logger reduces any database error to code and message: no detail, where or quoted value", async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (l: string) => void lines.push(l) });
+    const owner = new pg.Client({ connectionString: server.db.url });
+    await owner.connect();
+    try {
+      const errors = await Promise.all([
+        owner.query('SELECT $1::jsonb', [`{"reason":"${CANARY}\\u0000"}`]).catch((e: unknown) => e),
+        owner.query('SELECT $1::uuid', [CANARY]).catch((e: unknown) => e),
+      ]);
+      // The driver's errors do quote the value…
+      expect(JSON.stringify(errors.map((e) => ({ ...(e as object), message: (e as Error).message })))).toContain(CANARY);
+      for (const err of errors) logger.error({ err }, 'query failed');
+    } finally {
+      await owner.end();
+    }
+    // …the log does not.
+    const out = lines.join('');
+    expect(out).toContain('"code":"22P05"');
+    expect(out).toContain('"code":"22P02"');
+    expect(out).not.toContain(CANARY);
+    expect(out).not.toMatch(/"(detail|where|stack|query)"/);
+    // Other errors keep their stack.
+    logger.error({ err: new Error('plain') }, 'x');
+    expect(lines.at(-1)).toContain('"stack"');
   });
 });

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from '../db/pool.ts';
+import { safeDbError } from '../db/safe-error.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { GENESIS_HASH, rowHash, type ChainedRow } from './canonical.ts';
@@ -286,14 +287,6 @@ async function insertRows(client: PoolClient, rows: AuditRow[]): Promise<void> {
     `INSERT INTO audit_log (seq, at, actor, action, outcome, room_id, case_id, patient_id, subject, details, prev_hash, hash) VALUES ${tuples.join(', ')}`,
     params,
   );
-}
-
-/** A PostgreSQL error reduced to what may be logged: SQLSTATE and the message up to any quoted value. */
-export function safeDbError(err: unknown): { code: string; message: string } {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : 'unknown';
-  const message = typeof e?.message === 'string' ? e.message.replace(/:?\s*["'].*$/s, '').slice(0, 200) : 'unknown error';
-  return { code, message };
 }
 
 function writeFailed(err: unknown): AppError {
