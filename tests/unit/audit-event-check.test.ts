@@ -38,7 +38,8 @@ describe('audit event pre-check', () => {
     const loop: Record<string, unknown> = {};
     loop.self = loop;
     expect(ev(loop)).toEqual({ problem: 'details are not serializable JSON' });
-    expect(ev({ big: 'x'.repeat(40_000) })).toEqual({ problem: 'details exceed 32768 characters' });
+    expect(ev({ big: 'x'.repeat(4_200_000) })).toEqual({ problem: 'details exceed 4194304 characters' });
+    expect(ev({ resources: Array.from({ length: 20_000 }, (_, i) => `Observation/${i.toString(16).padStart(32, '0')}`) })).toHaveProperty('details');
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 20; i++) deep = { d: deep };
     expect(ev(deep)).toMatchObject({ problem: expect.stringContaining('nests deeper') });

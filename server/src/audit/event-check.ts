@@ -4,11 +4,12 @@
  * text module): no control characters but tab and newline, no unpaired
  * surrogates, UUID columns hold UUIDs, details are plain JSON of bounded size.
  */
-const MAX_DETAILS_CHARS = 32 * 1024;
+// Generous: a disclosure lists every resource id of a case (bundles may be 10 MB); the cap only
+// stops absurd rows. Past it the event fails closed (nothing is disclosed unaudited).
+const MAX_DETAILS_CHARS = 4 * 1024 * 1024;
 const MAX_TEXT_CHARS = 512;
 const MAX_DEPTH = 8;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Why a string is refused, or null. Never echoes the string (it may be patient data). */
