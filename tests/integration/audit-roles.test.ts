@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,5 +104,25 @@ describe('database roles', () => {
     // Production, connecting as the owner itself: refused before anything listens.
     const prod = testConfig(db, { NODE_ENV: 'production', DATABASE_URL: db.url, PUBLIC_URL: 'https://c.example', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' });
     await expect(openDatabase(prod, logger)).rejects.toThrow(/can rewrite the audit trail: role \S+ is a superuser/);
+  });
+
+  it('production without the owner password: `npm run db:migrate` as the owner, then the server with the app role alone', async () => {
+    const db = await createTestDatabase();
+    extraDbs.push(db);
+    const root = path.resolve(import.meta.dirname, '../..');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/db-migrate.ts'], { cwd: root, env: { ...process.env, ...db.env }, encoding: 'utf8' });
+    expect(run.stdout + run.stderr).toMatch(new RegExp(`role ${db.name}_app granted`));
+    expect(run.status).toBe(0);
+    const prod = testConfig(db, { NODE_ENV: 'production', DATABASE_OWNER_URL: '', PUBLIC_URL: 'https://c.example', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' });
+    expect(prod.databaseOwnerUrl).toBeNull();
+    const database = await openDatabase(prod, pino({ level: 'silent' }));
+    try {
+      expect(await checkAppRole(database.pool)).toEqual({ role: `${db.name}_app`, problems: [], missing: [] });
+    } finally {
+      await database.close();
+    }
+    // Without the owner it refuses to run at all.
+    const bare = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/db-migrate.ts'], { cwd: root, env: { ...process.env, DATABASE_URL: db.appUrl }, encoding: 'utf8' });
+    expect(bare.status).toBe(2);
   });
 });
