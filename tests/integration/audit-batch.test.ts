@@ -69,6 +69,10 @@ describe('audit batch isolation', () => {
     const seqs = rows.map((r) => Number(r.seq));
     expect(seqs.at(-1)! - seqs[0]!).toBe(59); // contiguous: nothing skipped in the chain
     expect(await server.app.audit.verify()).toMatchObject({ ok: true });
+    const written = logs.join('');
+    expect(written).toContain('"problem":"details.reason contains control character U+0000"');
+    expect(written).toContain('"problem":"a key in details contains control character U+0000"');
+    expect(written).not.toContain(CANARY);
   });
 
   it('an event the database itself refuses is rolled back alone (savepoint), with only the SQLSTATE logged', async () => {

@@ -238,4 +238,15 @@ describe('signed audit checkpoints', () => {
       await forgetful.app.close();
     }
   });
+
+  it('AUDIT_CHECKPOINTS=off: no key, no checkpoints, and verify says they were not checked', async () => {
+    const s = await boot({ AUDIT_CHECKPOINTS: 'off' });
+    await events(s, 2, 'off');
+    await s.app.audit.flush();
+    expect(s.app.auditCheckpoints).toBeNull();
+    const res = await fetch(`${s.app.url}/api/audit/checkpoint-key`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect(await verifyApi(s)).toMatchObject({ ok: true, checkpoint: null, checkpointsChecked: false });
+  });
 });

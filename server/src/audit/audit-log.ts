@@ -130,8 +130,11 @@ export class AuditLog {
     const batch: Prepared[] = [];
     for (const p of this.queue.splice(0, BATCH_MAX)) {
       const checked = checkAuditEvent(p.event);
-      if ('problem' in checked) p.reject(new AppError('AUDIT_EVENT_INVALID', `Audit event refused: ${checked.problem}`));
-      else batch.push({ p, details: checked.details });
+      if ('problem' in checked) {
+        // The problem names a field, never its text.
+        this.options.logger?.warn({ action: p.event.action, problem: checked.problem }, 'audit event refused before writing');
+        p.reject(new AppError('AUDIT_EVENT_INVALID', `Audit event refused: ${checked.problem}`));
+      } else batch.push({ p, details: checked.details });
     }
     if (batch.length === 0) return;
     const client = await this.pool.connect().catch((err: unknown) => {
