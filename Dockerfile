@@ -26,6 +26,9 @@ COPY server ./server
 COPY client/src ./client/src
 COPY --from=web /app/client/dist ./client/dist
 COPY migrations ./migrations
+COPY scripts ./scripts
+# Where the audit checkpoint key lives (a volume; see docs/AUDIT.md), writable by the server.
+RUN mkdir -p /var/lib/consilium && chown node:node /var/lib/consilium && chmod 700 /var/lib/consilium
 USER node
 EXPOSE 2567
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2567)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -16,10 +16,10 @@ import { loadOrCreateSigningKey } from './auth/keys.ts';
 import { TicketService } from './auth/tickets.ts';
 import type { Config } from './config.ts';
 import { CasesRepo } from './db/cases.repo.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { setUpCheckpoints, type AuditCheckpoints } from './audit/setup.ts';
+import { openDatabase } from './db/database.ts';
 import { KeysRepo } from './db/keys.repo.ts';
-import { migrate } from './db/migrate.ts';
-import { createPool, type Pool } from './db/pool.ts';
+import type { Pool } from './db/pool.ts';
 import { RoomsRepo } from './db/rooms.repo.ts';
 import { SceneRepo } from './db/scene.repo.ts';
 import { seedDemo } from './db/seed.ts';
@@ -47,6 +47,8 @@ export interface App {
   port: number;
   pool: Pool;
   audit: AuditLog;
+  /** Signed audit checkpoints; null when AUDIT_CHECKPOINTS=off. */
+  auditCheckpoints: AuditCheckpoints | null;
   logger: Logger;
   devIdentity: boolean;
   demoSeeded: boolean;
@@ -70,22 +72,16 @@ export const MAX_ROOM_PARTICIPANTS = 100;
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
 
-  let embedded: EmbeddedDatabase | null = null;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir, (message) => logger.warn(message));
-    databaseUrl = embedded.url;
-    logger.info({ dataDir: config.dataDir }, 'DATABASE_URL unset: started embedded PostgreSQL');
-  }
-  await migrate(databaseUrl);
-  const pool = createPool(databaseUrl);
+  const database = await openDatabase(config, logger); // migrates as the owner, connects as the app role
+  const pool = database.pool;
 
   const keys = new KeysRepo(pool);
   const rooms = new RoomsRepo(pool);
   const scene = new SceneRepo(pool);
   const users = new UsersRepo(pool);
   const cases = new CasesRepo(pool);
-  const audit = new AuditLog(pool);
+  const checkpoints = setUpCheckpoints(config, pool, logger);
+  const audit = new AuditLog(pool, { logger: logger.child({ component: 'audit' }), trustedKeys: checkpoints?.trustedKeys ?? [] });
   const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
   const live = new LiveRooms();
   const voice = config.livekit ? new VoiceControl(config.livekit, logger.child({ component: 'livekit' })) : null;
@@ -130,7 +126,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit }));
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
-  web.use(auditRoutes({ audit, identity }));
+  web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(webRoutes(config.auth));
 
   installFullStateFix();
@@ -177,6 +173,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   baseUrl = config.publicUrl ?? `http://localhost:${port}`;
 
   const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene, cases) : false;
+  await checkpoints?.signer.checkpoint().catch(() => {}); // anchor what a previous run left unsigned
+  checkpoints?.signer.start(config.auditCheckpoints!.intervalMs);
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -188,11 +186,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       voice?.stop();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await audit.flush().catch((err: unknown) => logger.error({ err }, 'audit flush at shutdown failed'));
-      await pool.end();
-      if (embedded) await embedded.stop();
+      await checkpoints?.signer.stop(); // the last checkpoint covers everything written
+      await database.close();
     })());
 
-  return { url: baseUrl, port, pool, audit, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, logger, devIdentity: devIssuer !== null, demoSeeded, close };
 }
 
 /**

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { RoomRole } from '../../shared/src/roles.ts';
 
@@ -15,7 +16,13 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: optionalUrl,
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+  /** Owner role (runs migrations, grants the app role); DATABASE_URL is then the least-privileged app role. */
+  DATABASE_OWNER_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
   DATA_DIR: z.string().default('.data'),
+  AUDIT_CHECKPOINTS: z.enum(['on', 'off']).default('on'),
+  AUDIT_CHECKPOINT_KEY_FILE: optionalString,
+  AUDIT_CHECKPOINT_PREVIOUS_KEYS_FILE: optionalString,
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional()),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
@@ -52,7 +59,11 @@ export interface Config {
   publicUrl: string | null;
   /** null → start embedded PostgreSQL in dataDir. */
   databaseUrl: string | null;
+  /** null → migrations run with databaseUrl (development only; the app then owns the audit table). */
+  databaseOwnerUrl: string | null;
   dataDir: string;
+  /** Signed audit checkpoints; null → explicitly off (AUDIT_CHECKPOINTS=off). */
+  auditCheckpoints: AuditCheckpointConfig | null;
   redisUrl: string | null;
   auth: AuthConfig;
   ticketTtlSeconds: number;
@@ -66,6 +77,16 @@ export interface Config {
   breakGlass: { selfGrantRoles: RoomRole[]; grantMs: number; pendingMs: number };
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
+}
+
+export interface AuditCheckpointConfig {
+  /** Ed25519 private key (PKCS#8 PEM), kept outside the database. */
+  keyFile: string;
+  /** Create the key file (mode 600) when missing: never in production. */
+  createKey: boolean;
+  /** PEM public keys of retired checkpoint keys that still verify old checkpoints. */
+  previousKeysFile: string | null;
+  intervalMs: number;
 }
 
 export interface LiveKitConfig {
@@ -106,6 +127,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.NODE_ENV === 'production' && !e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production');
   if (e.REDIS_URL && !e.PUBLIC_URL) problems.push("PUBLIC_URL: required with REDIS_URL (this process's own address, which clients of rooms hosted here connect to)");
   if (e.NODE_ENV === 'production' && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (embedded PostgreSQL is for development)');
+  if (e.DATABASE_OWNER_URL && !e.DATABASE_URL) problems.push("DATABASE_URL: required with DATABASE_OWNER_URL (the app role's URL)");
+  let auditCheckpoints: AuditCheckpointConfig | null = null;
+  if (e.AUDIT_CHECKPOINTS === 'on') {
+    if (e.NODE_ENV === 'production' && !e.AUDIT_CHECKPOINT_KEY_FILE) {
+      problems.push('AUDIT_CHECKPOINT_KEY_FILE: required in production (an Ed25519 private key outside the database), or set AUDIT_CHECKPOINTS=off');
+    }
+    auditCheckpoints = {
+      keyFile: e.AUDIT_CHECKPOINT_KEY_FILE ?? path.join(e.DATA_DIR, 'audit-checkpoint-key.pem'),
+      createKey: e.NODE_ENV !== 'production',
+      previousKeysFile: e.AUDIT_CHECKPOINT_PREVIOUS_KEYS_FILE ?? null,
+      intervalMs: e.AUDIT_CHECKPOINT_INTERVAL_SECONDS * 1000,
+    };
+  }
   let livekit: LiveKitConfig | null = null;
   const lk = [e.LIVEKIT_URL, e.LIVEKIT_API_KEY, e.LIVEKIT_API_SECRET];
   if (lk.some(Boolean)) {
@@ -124,7 +158,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
     databaseUrl: e.DATABASE_URL ?? null,
+    databaseOwnerUrl: e.DATABASE_OWNER_URL ?? null,
     dataDir: e.DATA_DIR,
+    auditCheckpoints,
     redisUrl: e.REDIS_URL ?? null,
     auth,
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,

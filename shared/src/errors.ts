@@ -51,6 +51,8 @@ export const ErrorCodes = {
   RATE_LIMITED: { status: 429, message: 'Too many messages; slow down' },
   PERSIST_FAILED: { status: 503, message: 'Could not save the change; it was not applied' },
   UNAVAILABLE: { status: 503, message: 'Service unavailable' },
+  AUDIT_EVENT_INVALID: { status: 400, message: 'The audit record of this action was refused (invalid text); the action was not audited' },
+  AUDIT_WRITE_FAILED: { status: 503, message: 'The audit record of this action could not be written' },
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

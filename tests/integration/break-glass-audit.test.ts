@@ -173,7 +173,7 @@ describe('audit trail', () => {
     // …and verification names the row.
     expect(await admin.api.verifyAudit()).toMatchObject({ ok: false, firstBroken: { seq: 7, reason: expect.stringContaining('hash') } });
     const root = path.resolve(import.meta.dirname, '../..');
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts'], { cwd: root, env: { ...process.env, DATABASE_URL: server.db.url, LOG_LEVEL: 'silent' }, encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts'], { cwd: root, env: { ...process.env, ...server.db.env, LOG_LEVEL: 'silent' }, encoding: 'utf8' });
     expect(cli.status).toBe(1);
     expect(cli.stdout + cli.stderr).toMatch(/row 7/);
   });

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,7 +65,17 @@ describe('npm start with nothing configured', () => {
     a.move('heart', { position: [0.3, 1.4, 0.2], rotation: [0, 0, 0, 1] });
     await eventually(() => b.state.objects.get('heart')?.px === Math.fround(0.3));
 
+    // Two roles set up by the server itself: no warning that its role could rewrite the audit trail.
+    expect(first.output()).not.toContain('can rewrite the audit trail');
+    expect(statSync(path.join(dataDir, 'audit-checkpoint-key.pem')).mode & 0o777).toBe(0o600);
     expect(await stop(first.child)).toBe(0);
+
+    // The shutdown checkpoint covers the whole trail; the verifier finds the key in the data folder.
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: dataDir, NODE_ENV: 'test' };
+    delete env['DATABASE_URL'];
+    const verify = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts'], { cwd: root, env, encoding: 'utf8' });
+    expect(verify.stdout + verify.stderr).toMatch(/audit trail intact: (\d+) rows, .*consistent with signed checkpoint \d+ \(\1 rows/);
+    expect(verify.status).toBe(0);
 
     const second = await start();
     expect(second.output()).toContain('(already seeded)');

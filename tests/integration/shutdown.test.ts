@@ -49,7 +49,7 @@ describe('graceful shutdown', () => {
     const root = path.resolve(import.meta.dirname, '../..');
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'info', SEED_DEMO: 'true' },
+      env: { ...process.env, ...db.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'info', SEED_DEMO: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -18,14 +18,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', HTTP_RATE_LIMIT_PER_MINUTE: '100000', ...env });
+/** Connects as the database's app role; migrations run as its owner. */
+export function testConfig(db: TestDatabase, env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', ...db.env, LOG_LEVEL: 'silent', HTTP_RATE_LIMIT_PER_MINUTE: '100000', ...env });
 }
 
 /** Boots the real app (app.ts) on port 0 against a fresh database. */
 export async function startTestServer(overrides: AppOverrides = {}, env: Record<string, string> = {}, db?: TestDatabase): Promise<TestServer> {
   const database = db ?? (await createTestDatabase());
-  const config = testConfig(database.url, env);
+  const config = testConfig(database, env);
   const app = await createApp(config, { logger: pino({ level: 'silent' }), reconnectSeconds: 5, ...overrides });
   let admin: ConsiliumClient | null = null;
   const server: TestServer = {

@@ -28,9 +28,10 @@ describe('config', () => {
       expect(problems).toMatch(/AUTH_JWKS_URL/);
       expect(problems).toMatch(/PUBLIC_URL/);
       expect(problems).toMatch(/DATABASE_URL/);
+      expect(problems).toMatch(/AUDIT_CHECKPOINT_KEY_FILE: required in production/);
     }
     expect(
-      loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp/certs', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', PUBLIC_URL: 'https://c.example/', DATABASE_URL: 'postgresql://x/y' }),
+      loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp/certs', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', PUBLIC_URL: 'https://c.example/', DATABASE_URL: 'postgresql://x/y', AUDIT_CHECKPOINT_KEY_FILE: '/etc/consilium/audit.pem' }),
     ).toMatchObject({ publicUrl: 'https://c.example', auth: { mode: 'oidc' } });
   });
 
@@ -45,6 +46,23 @@ describe('config', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', AUTH_JWKS_URL: ' ' })).toMatchObject({ databaseUrl: null, auth: { mode: 'dev' } });
+  });
+});
+
+describe('audit config', () => {
+  it('splits the owner role from the app role', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/db', DATABASE_OWNER_URL: 'postgres://owner@h/db' })).toMatchObject({ databaseUrl: 'postgres://app@h/db', databaseOwnerUrl: 'postgres://owner@h/db' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://app@h/db' }).databaseOwnerUrl).toBeNull();
+    expect(() => loadConfig({ DATABASE_OWNER_URL: 'postgres://owner@h/db' })).toThrow(/DATABASE_URL: required with DATABASE_OWNER_URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://app@h/db', DATABASE_OWNER_URL: 'mysql://x' })).toThrow(/DATABASE_OWNER_URL/);
+  });
+  it('keeps the checkpoint key in the data folder in development, and makes production choose', () => {
+    expect(loadConfig({ DATA_DIR: '/var/x' }).auditCheckpoints).toEqual({ keyFile: '/var/x/audit-checkpoint-key.pem', createKey: true, previousKeysFile: null, intervalMs: 60_000 });
+    const prod = { NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp/certs', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', PUBLIC_URL: 'https://c.example', DATABASE_URL: 'postgres://x/y' };
+    expect(() => loadConfig(prod)).toThrow(/AUDIT_CHECKPOINT_KEY_FILE/);
+    expect(loadConfig({ ...prod, AUDIT_CHECKPOINT_KEY_FILE: '/k.pem', AUDIT_CHECKPOINT_INTERVAL_SECONDS: '30' }).auditCheckpoints).toMatchObject({ keyFile: '/k.pem', createKey: false, intervalMs: 30_000 });
+    expect(loadConfig({ ...prod, AUDIT_CHECKPOINTS: 'off' }).auditCheckpoints).toBeNull();
+    expect(() => loadConfig({ AUDIT_CHECKPOINT_INTERVAL_SECONDS: '0' })).toThrow(/AUDIT_CHECKPOINT_INTERVAL_SECONDS/);
   });
 });
 

@@ -1,5 +1,13 @@
 import type { Pool, PoolClient } from '../db/pool.ts';
+import { safeDbError } from '../db/safe-error.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { GENESIS_HASH, rowHash, type ChainedRow } from './canonical.ts';
+import type { Checkpoint, CheckpointPublicKey } from './checkpoints.ts';
+import { checkAuditEvent } from './event-check.ts';
+import { verifyAuditTrail, type VerifyResult } from './verify.ts';
+
+export type { VerifyResult };
 
 /**
  * Append-only, hash-chained audit trail (HIPAA 164.312(b) audit controls).
@@ -58,10 +66,9 @@ export interface AuditQuery {
   limit: number;
 }
 
-export type VerifyResult = { ok: true; rows: number; lastHash: string } | { ok: false; rows: number; firstBroken: { seq: number; reason: string } };
-
 /** Serializes appends across processes: the chain needs one writer at a time. */
 const AUDIT_LOCK_KEY = 0x434f4e53;
+const BATCH_MAX = 500;
 
 interface Pending {
   event: AuditEvent;
@@ -70,12 +77,31 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+interface Prepared {
+  p: Pending;
+  details: Record<string, unknown>;
+}
+
+export interface AuditLogOptions {
+  logger?: Logger;
+  /** Public keys that checkpoints must be signed with (verify); none → checkpoints are not checked. */
+  trustedKeys?: CheckpointPublicKey[];
+}
+
 export class AuditLog {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: AuditLogOptions = {},
+  ) {}
 
+  /**
+   * Resolves once the event is committed. Rejects with AUDIT_EVENT_INVALID when
+   * the event itself is unfit (hostile text, not JSON), or AUDIT_WRITE_FAILED
+   * when the database refuses it; either way only this event fails.
+   */
   record(event: AuditEvent): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ event, at: new Date(), resolve, reject });
@@ -102,10 +128,18 @@ export class AuditLog {
   }
 
   private async writeBatch(): Promise<void> {
-    const batch = this.queue.splice(0, 500);
+    const batch: Prepared[] = [];
+    for (const p of this.queue.splice(0, BATCH_MAX)) {
+      const checked = checkAuditEvent(p.event);
+      if ('problem' in checked) {
+        // The problem names a field, never its text.
+        this.options.logger?.warn({ action: p.event.action, problem: checked.problem }, 'audit event refused before writing');
+        p.reject(new AppError('AUDIT_EVENT_INVALID', `Audit event refused: ${checked.problem}`));
+      } else batch.push({ p, details: checked.details });
+    }
     if (batch.length === 0) return;
     const client = await this.pool.connect().catch((err: unknown) => {
-      batch.forEach((p) => p.reject(err));
+      this.failAll(batch, err);
       return null;
     });
     if (!client) return;
@@ -113,35 +147,59 @@ export class AuditLog {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
       const last = await client.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-      let seq = last.rows[0] ? Number(last.rows[0].seq) : 0;
-      let prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
-      for (const p of batch) {
-        seq += 1;
-        const row: ChainedRow = {
-          seq,
-          at: p.at.toISOString(),
-          actor: p.event.actor,
-          action: p.event.action,
-          outcome: p.event.outcome ?? 'success',
-          roomId: p.event.roomId ?? null,
-          caseId: p.event.caseId ?? null,
-          patientId: p.event.patientId ?? null,
-          subject: p.event.subject ?? null,
-          details: p.event.details ?? {},
-          prevHash,
-        };
-        const hash = rowHash(row);
-        await insert(client, { ...row, hash });
-        prevHash = hash;
+      const head = { seq: last.rows[0] ? Number(last.rows[0].seq) : 0, hash: last.rows[0]?.hash ?? GENESIS_HASH };
+      // Fast path: the whole batch in one statement. If the database refuses any row, undo just
+      // that statement and insert row by row, each under its own savepoint, chaining only the
+      // rows that went in: one refused event never fails the others.
+      await client.query('SAVEPOINT audit_batch');
+      let committed: Prepared[];
+      try {
+        await insertRows(client, chain(batch, head));
+        committed = batch;
+      } catch (err) {
+        await client.query('ROLLBACK TO SAVEPOINT audit_batch');
+        this.logDbError(err, 'audit batch refused; retrying row by row');
+        committed = [];
+        for (const item of batch) {
+          const [row] = chain([item], head);
+          await client.query('SAVEPOINT audit_row');
+          try {
+            await insertRows(client, [row!]);
+            await client.query('RELEASE SAVEPOINT audit_row');
+            head.seq = row!.seq;
+            head.hash = row!.hash;
+            committed.push(item);
+          } catch (rowErr) {
+            await client.query('ROLLBACK TO SAVEPOINT audit_row');
+            this.logDbError(rowErr, 'audit event refused by the database; the rest of its batch goes on');
+            item.p.reject(writeFailed(rowErr));
+          }
+        }
       }
       await client.query('COMMIT');
-      batch.forEach((p) => p.resolve());
+      committed.forEach((c) => c.p.resolve());
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
-      batch.forEach((p) => p.reject(err));
+      this.logDbError(err, 'audit batch failed');
+      this.failAll(batch, err);
     } finally {
       client.release();
     }
+  }
+
+  private failAll(batch: Prepared[], err: unknown): void {
+    const e = writeFailed(err);
+    batch.forEach((b) => b.p.reject(e));
+  }
+
+  /** Code and message only: a driver error's detail, where, query or parameters may quote patient data. */
+  private logDbError(err: unknown, msg: string): void {
+    this.options.logger?.error({ db: safeDbError(err) }, msg);
+  }
+
+  /** Walk the whole chain and check it against the signed checkpoints (see verify.ts). */
+  verify(extraCheckpoints: Checkpoint[] = []): Promise<VerifyResult> {
+    return verifyAuditTrail(this.pool, { trustedKeys: this.options.trustedKeys ?? [], extraCheckpoints });
   }
 
   async query(q: AuditQuery): Promise<AuditRow[]> {
@@ -164,30 +222,9 @@ export class AuditLog {
     );
     return rows.map(fromDb);
   }
-
-  /** Walk the whole chain; report the first row whose hash or link does not hold. */
-  async verify(): Promise<VerifyResult> {
-    let prevHash = GENESIS_HASH;
-    let expectedSeq = 1;
-    let count = 0;
-    const pageSize = 2000;
-    for (;;) {
-      const { rows } = await this.pool.query<DbRow>('SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2', [expectedSeq, pageSize]);
-      for (const db of rows) {
-        const row = fromDb(db);
-        if (row.seq !== expectedSeq) return { ok: false, rows: count, firstBroken: { seq: expectedSeq, reason: `row ${expectedSeq} is missing` } };
-        if (row.prevHash !== prevHash) return { ok: false, rows: count, firstBroken: { seq: row.seq, reason: 'does not link to the previous row' } };
-        if (rowHash(row) !== row.hash) return { ok: false, rows: count, firstBroken: { seq: row.seq, reason: 'contents do not match the row hash' } };
-        prevHash = row.hash;
-        expectedSeq++;
-        count++;
-      }
-      if (rows.length < pageSize) return { ok: true, rows: count, lastHash: prevHash };
-    }
-  }
 }
 
-interface DbRow {
+export interface DbRow {
   seq: string;
   at: Date;
   actor: string;
@@ -202,7 +239,7 @@ interface DbRow {
   hash: string;
 }
 
-function fromDb(r: DbRow): AuditRow {
+export function fromDb(r: DbRow): AuditRow {
   return {
     seq: Number(r.seq),
     at: r.at.toISOString(),
@@ -219,10 +256,44 @@ function fromDb(r: DbRow): AuditRow {
   };
 }
 
-async function insert(client: PoolClient, r: AuditRow): Promise<void> {
+/** Number and hash the items after `head`, without moving it. */
+function chain(items: Prepared[], head: { seq: number; hash: string }): AuditRow[] {
+  let seq = head.seq;
+  let prevHash = head.hash;
+  return items.map(({ p, details }) => {
+    seq += 1;
+    const row: ChainedRow = {
+      seq,
+      at: p.at.toISOString(),
+      actor: p.event.actor,
+      action: p.event.action,
+      outcome: p.event.outcome ?? 'success',
+      roomId: p.event.roomId ?? null,
+      caseId: p.event.caseId ?? null,
+      patientId: p.event.patientId ?? null,
+      subject: p.event.subject ?? null,
+      details,
+      prevHash,
+    };
+    prevHash = rowHash(row);
+    return { ...row, hash: prevHash };
+  });
+}
+
+async function insertRows(client: PoolClient, rows: AuditRow[]): Promise<void> {
+  const params: unknown[] = [];
+  const tuples = rows.map((r) => {
+    const base = params.length;
+    params.push(r.seq, r.at, r.actor, r.action, r.outcome, r.roomId, r.caseId, r.patientId, r.subject, JSON.stringify(r.details), r.prevHash, r.hash);
+    return `(${Array.from({ length: 12 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
+  });
   await client.query(
-    `INSERT INTO audit_log (seq, at, actor, action, outcome, room_id, case_id, patient_id, subject, details, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [r.seq, r.at, r.actor, r.action, r.outcome, r.roomId, r.caseId, r.patientId, r.subject, r.details, r.prevHash, r.hash],
+    `INSERT INTO audit_log (seq, at, actor, action, outcome, room_id, case_id, patient_id, subject, details, prev_hash, hash) VALUES ${tuples.join(', ')}`,
+    params,
   );
+}
+
+function writeFailed(err: unknown): AppError {
+  const { code } = safeDbError(err);
+  return new AppError('AUDIT_WRITE_FAILED', `Audit event could not be written (database error ${code})`);
 }

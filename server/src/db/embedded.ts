@@ -3,6 +3,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import net from 'node:net';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
+import { ensureLoginRole } from './roles.ts';
+
+const EMBEDDED_APP_ROLE = 'consilium_app';
 
 /**
  * Development default: a PostgreSQL server started from the npm package
@@ -10,7 +13,10 @@ import exitHook from 'async-exit-hook';
  * once and kept (mode 600) next to the data.
  */
 export interface EmbeddedDatabase {
+  /** The owner (the cluster's superuser): migrations only. */
   url: string;
+  /** The server's least-privileged role (see roles.ts). */
+  appUrl: string;
   stop(): Promise<void>;
 }
 
@@ -65,12 +71,15 @@ export async function startEmbeddedPostgres(dataDir: string, notice: (message: s
 
   const isNew = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   let password: string;
+  let appPassword: string | undefined;
   if (isNew || !existsSync(credentialsFile)) {
     password = randomBytes(18).toString('base64url');
-    writeFileSync(credentialsFile, JSON.stringify({ password }), { mode: 0o600 });
   } else {
-    password = (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { password: string }).password;
+    ({ password, appPassword } = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { password: string; appPassword?: string });
   }
+  // Data folders made before the app role existed get its password now.
+  appPassword ??= randomBytes(18).toString('base64url');
+  writeFileSync(credentialsFile, JSON.stringify({ password, appPassword }), { mode: 0o600 });
 
   const port = await freePort();
   // Loaded lazily: on import the package hooks SIGINT/SIGTERM to stop PostgreSQL and exit(128+n)
@@ -100,8 +109,11 @@ export async function startEmbeddedPostgres(dataDir: string, notice: (message: s
         'Is another Consilium server using this data folder? Stop it, choose another DATA_DIR, or set DATABASE_URL.',
     );
   }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/consilium`;
+  await ensureLoginRole(url, EMBEDDED_APP_ROLE, appPassword);
   return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/consilium`,
+    url,
+    appUrl: `postgres://${EMBEDDED_APP_ROLE}:${encodeURIComponent(appPassword)}@127.0.0.1:${port}/consilium`,
     stop: () => pg.stop(),
   };
 }

@@ -2,6 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { UserId } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
+import { checkpointMessage, latestCheckpoint } from '../audit/checkpoints.ts';
+import type { AuditCheckpoints } from '../audit/setup.ts';
+import type { Pool } from '../db/pool.ts';
+import { AppError } from '../errors.ts';
 import { toAuditEvent } from '../audit/fhir-audit-event.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { authenticate, requireAdmin } from './authenticate.ts';
@@ -18,8 +22,28 @@ const AuditQueryParams = z.strictObject({
   format: z.enum(['json', 'fhir']).default('json'),
 });
 
-export function auditRoutes(deps: { audit: AuditLog; identity: IdentityVerifier }): Router {
+export function auditRoutes(deps: { audit: AuditLog; identity: IdentityVerifier; pool: Pool; checkpoints: AuditCheckpoints | null }): Router {
   const router = Router();
+
+  // Public, before authentication: an auditor pins the key and keeps copies of checkpoints.
+  router.get('/api/audit/checkpoint-key', (_req, res) => {
+    if (!deps.checkpoints) throw new AppError('NOT_FOUND', 'Audit checkpoints are off on this server');
+    const { key, trustedKeys } = deps.checkpoints;
+    res.json({
+      algorithm: 'Ed25519',
+      keyId: key.keyId,
+      publicKeyPem: key.publicKeyPem,
+      previousKeys: trustedKeys.filter((k) => k.keyId !== key.keyId).map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem })),
+      messageFormat: 'consilium-audit-checkpoint/v1\\n<treeSize>\\n<rootHash>\\n<signedAt>\\n, signed with Ed25519; keyId = sha256 of the DER public key',
+    });
+  });
+  router.get('/api/audit/checkpoints/latest', async (_req, res) => {
+    if (!deps.checkpoints) throw new AppError('NOT_FOUND', 'Audit checkpoints are off on this server');
+    const c = await latestCheckpoint(deps.pool, deps.checkpoints.trustedKeys);
+    if (!c) throw new AppError('NOT_FOUND', 'No checkpoint has been signed yet');
+    res.json({ ...c, message: checkpointMessage(c) });
+  });
+
   router.use('/api/audit', authenticate(deps.identity));
 
   router.get('/api/audit', async (req, res) => {
