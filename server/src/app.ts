@@ -158,6 +158,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       flushIntervalMs: overrides.flushIntervalMs ?? 1000,
       maxSeatsPerUser: MAX_SEATS_PER_USER,
       maxClients: MAX_ROOM_PARTICIPANTS,
+      guidance: config.guidance,
     }),
   );
   guardMatchmaking({ live, authenticate: (token, options) => authenticateJoin(tickets, token, options) });

@@ -45,6 +45,10 @@ const EnvSchema = z.object({
   LIVEKIT_API_SECRET: optionalString,
   BREAK_GLASS_MINUTES: z.coerce.number().positive().max(240).default(15),
   BREAK_GLASS_PENDING_MINUTES: z.coerce.number().positive().max(240).default(10),
+  /** State patches per second in surgical-guidance rooms (pointers bypass the patch cycle anyway). */
+  GUIDANCE_PATCH_HZ: z.coerce.number().int().min(10).max(120).default(60),
+  /** A guiding link over this round-trip time marks every pointer stale. */
+  GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
 });
 
 export type AuthConfig =
@@ -75,6 +79,7 @@ export interface Config {
   /** Seed the demo room when it does not exist (defaults to on for the embedded database). */
   seedDemo: boolean;
   breakGlass: { selfGrantRoles: RoomRole[]; grantMs: number; pendingMs: number };
+  guidance: { patchHz: number; linkLimitMs: number };
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
 }
@@ -168,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.METRICS_TOKEN ?? null,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : !e.DATABASE_URL,
+    guidance: { patchHz: e.GUIDANCE_PATCH_HZ, linkLimitMs: e.GUIDANCE_LINK_LIMIT_MS },
     breakGlass: {
       selfGrantRoles: e.BREAK_GLASS_SELF_GRANT_ROLES,
       grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),

@@ -6,3 +6,5 @@ export * from './http.ts';
 export * from './state.ts';
 export * from './quantize.ts';
 export * from './fhir.ts';
+export * from './guidance.ts';
+export * from './patient-frame.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CaseResourceType } from './fhir.ts';
+import { GuidanceMessages, PointerUpdate } from './guidance.ts';
 
 /**
  * Room message schemas (client → server). Every message name is `noun.verb`.
@@ -23,7 +24,10 @@ export const Transform = z.strictObject({
 export type Transform = z.infer<typeof Transform>;
 
 export const ObjectId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1–64 of A-Z a-z 0-9 _ -');
-export const OBJECT_KINDS = ['model', 'marker', 'label', 'stroke'] as const;
+/** `marker` is a pin; `arrow` has two points (tail, head). */
+export const OBJECT_KINDS = ['model', 'marker', 'label', 'stroke', 'arrow'] as const;
+/** Where an annotation's coordinates live: the room's world, the patient frame (guidance), or the surgeon's video (normalised 0–1). */
+export const ANNOTATION_FRAMES = ['world', 'patient', 'video'] as const;
 export const ObjectKind = z.enum(OBJECT_KINDS);
 /** Built-in sample models (`builtin:<name>`) or uploaded assets (`asset:<id>`). */
 export const AssetRef = z.string().regex(/^(builtin|asset):[a-z0-9][a-z0-9-]{0,63}$/, 'asset must be builtin:<name> or asset:<id>');
@@ -44,14 +48,19 @@ export const ObjectAdd = z.strictObject({
   asset: AssetRef,
   label: z.string().max(500).optional(),
   resourceRef: ResourceRef.optional(),
-  /** Stroke polyline, flat [x,y,z,…] relative to the transform; at most 300 points. */
+  /** Stroke polyline or arrow (tail, head), flat [x,y,z,…] relative to the transform; at most 300 points. */
   points: z.array(finite).min(6).max(900).refine((a) => a.length % 3 === 0, 'points come in x,y,z triples').optional(),
   color: z.string().regex(/^#[0-9a-f]{6}$/, 'colours are #rrggbb').optional(),
   transform: Transform,
+  frame: z.enum(ANNOTATION_FRAMES).optional(),
+  /** Author's clock when sent, ms (shown as the annotation's age). */
+  sentAt: finite.optional(),
+  /** Video annotations: the surgeon's video frame time (ms) the stroke was drawn on. */
+  videoTime: finite.min(0).optional(),
 });
 
-/** Laser pointer: where the participant points (null: pointer off). */
-export const PointerUpdate = z.strictObject({ target: Vec3.nullable() });
+/** Laser pointer (shared/src/guidance.ts): where the participant points (null: pointer off). */
+export { PointerUpdate };
 /** Presenter mode: who leads the "follow presenter" camera (null: nobody). */
 export const PresenterSet = z.strictObject({ sessionId: z.string().max(64).nullable() });
 export const ObjectRemove = z.strictObject({ objectId: ObjectId });
@@ -84,6 +93,7 @@ export const ClientMessages = {
   'voice.mute': VoiceMute,
   'voice.unmute': VoiceUnmute,
   'participant.kick': ParticipantKick,
+  ...GuidanceMessages,
 } as const;
 export type ClientMessageName = keyof typeof ClientMessages;
 export type ClientMessage<N extends ClientMessageName> = z.infer<(typeof ClientMessages)[N]>;

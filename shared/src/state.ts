@@ -39,6 +39,10 @@ export const ParticipantState = schema(
     /** false when the device has no tracked hand (desktop, hand out of view). */
     leftActive: t.boolean().default(false),
     rightActive: t.boolean().default(false),
+    /** Round-trip time the server last measured on this seat's link (ms; 0 = not yet). */
+    rttMs: t.uint16().default(0),
+    /** false while this seat's link is over the guidance limit or not answering. */
+    linkOk: t.boolean().default(true),
   },
   'Participant',
 );
@@ -64,15 +68,27 @@ export const SceneObjectState = schema(
     sz: t.float32().default(1),
     /** sessionId of the holder, '' when free. */
     grabbedBy: t.string(),
+    /** Strokes and arrows: "x,y,z,…" (mm precision) relative to the transform; '' otherwise. */
+    points: t.string(),
+    color: t.string(),
+    /** world | patient (guidance: relative to the registered anchor) | video (normalised 0–1 on the surgeon's video). */
+    frame: t.string().default('world'),
+    /** Author's clock when sent (ms), for showing the annotation's age; 0 when unknown. */
+    sentAt: t.float64().default(0),
+    /** Video annotations: the surgeon's video frame time (ms) it was drawn on. */
+    videoTime: t.float64().default(0),
+    /** Hands-free acknowledgement: when (server ms) and by whom it was seen; 0/'' = not yet. */
+    ackedAt: t.float64().default(0),
+    ackedBy: t.string().default(''),
+    /** Dismissed by the surgeon: no longer shown in the AR view. */
+    dismissed: t.boolean().default(false),
+    // Server-only fields last, so generated client classes (codegen skips them) keep the wire indices.
     /**
      * Server-only: the case resource this model shows ('' for none). Clients
      * never see the server's resource id; they find the model's resource by
      * the case entry that lists the model (`CaseEntryState.objects`).
      */
     resourceRef: t.string().noSync(),
-    /** Strokes: "x,y,z,…" (mm precision) relative to the transform; '' otherwise. */
-    points: t.string(),
-    color: t.string(),
     /** Server-only: the author's access an annotation carries ('' = visible to all). */
     authorScope: t.string().noSync(),
   },
@@ -91,6 +107,12 @@ export const RoomInfoState = schema(
     /** off (not configured) | ok | degraded (LiveKit unreachable; retrying) */
     voice: t.string().default('off'),
     protocolVersion: t.uint8(),
+    /** State patches per second (surgical guidance runs faster). */
+    patchHz: t.uint8().default(30),
+    /** Guidance: '' when every guiding link is fine, else a plain-language warning (pointers are then stale). */
+    linkWarning: t.string().default(''),
+    /** Guidance: the annotation in focus (guidance.next / repeat), '' for none. */
+    focus: t.string().default(''),
   },
   'RoomInfo',
 );
@@ -133,9 +155,33 @@ export const AccessRequestState = schema(
 );
 export type AccessRequestState = SchemaType<typeof AccessRequestState>;
 
+/**
+ * The patient frame the surgeon registered (surgical guidance): where the
+ * patient is in the surgeon's AR world. Annotations in the `patient` frame are
+ * relative to it; re-registration bumps `version` and moves only the frame.
+ */
+export const AnchorState = schema(
+  {
+    version: t.uint32().default(0),
+    px: t.float32().default(0),
+    py: t.float32().default(0),
+    pz: t.float32().default(0),
+    qx: t.float32().default(0),
+    qy: t.float32().default(0),
+    qz: t.float32().default(0),
+    qw: t.float32().default(1),
+    setBy: t.string().default(''),
+    /** Server ms when set; 0 = never registered. */
+    setAt: t.float64().default(0),
+  },
+  'Anchor',
+);
+export type AnchorState = SchemaType<typeof AnchorState>;
+
 export const ClinicState = schema(
   {
     info: t.ref(RoomInfoState).default(() => new RoomInfoState()),
+    anchor: t.ref(AnchorState).default(() => new AnchorState()),
     participants: t.map(ParticipantState),
     /** Filtered per client: annotations carry their author's access, models their resource's type. */
     objects: t.map(SceneObjectState).view(),

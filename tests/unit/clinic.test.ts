@@ -66,7 +66,13 @@ function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] }
       ROOM,
       {
         store,
-        scene: { load: async () => [...scene.values()], upsert: async (_r, objs) => objs.forEach((o) => scene.set(o.id, o)), remove: async (_r, id) => void scene.delete(id) },
+        scene: {
+          load: async () => [...scene.values()],
+          upsert: async (_r, objs) => objs.forEach((o) => scene.set(o.id, o)),
+          remove: async (_r, id) => void scene.delete(id),
+          loadAnchor: async () => null,
+          saveAnchor: async () => {},
+        },
         cases: { get: async (id) => (id === CASE ? caseRecord : null) },
         audit: async (e) => void audit.push(e),
         voice: null,
@@ -75,8 +81,9 @@ function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] }
         now: clock.now,
         schedule: clock.schedule,
         maxSeatsPerUser: 2,
+        patchHz: () => 30,
       },
-      { end: (sessionId, code) => void ended.push({ sessionId, code }), publish: async () => {} },
+      { end: (sessionId, code) => void ended.push({ sessionId, code }), publish: async () => {}, send: () => {}, broadcast: () => {}, setPatchRate: () => {} },
     );
     new Encoder(clinic.state);
     return clinic;

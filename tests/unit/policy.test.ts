@@ -14,6 +14,15 @@ const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; ot
   'voice.mute': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   'voice.unmute': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   'participant.kick': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
+  // Guidance-only commands are refused outside surgical-guidance rooms (this table is a conference).
+  'anchor.set': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  'guidance.ack': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  'guidance.dismiss': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  'guidance.next': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  'guidance.repeat': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  'guidance.undo': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'guidance.clear': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'link.pong': { host: true, clinician: true, specialist: true, surgeon: true, observer: true },
   'object.grab': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.move': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.release': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
@@ -38,7 +47,7 @@ describe('room policy: every action × role', () => {
       if (typeof expected === 'boolean') {
         it(`${role} ${expected ? 'may' : 'may not'} ${action}`, () => {
           // Acts on someone else (not a host) where the action has a target.
-          const d = authorizeRoomAction(role, action, { targetSelf: false, targetRole: 'clinician' });
+          const d = authorizeRoomAction(role, action, { targetSelf: false, targetRole: 'clinician', roomKind: 'case-conference' });
           expect(d.allow).toBe(expected);
           if (!d.allow) expect(d.code).toBe('FORBIDDEN');
         });
@@ -65,6 +74,18 @@ describe('room policy: every action × role', () => {
     expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: false, targetRole: 'host' }).allow).toBe(false);
     expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: false, targetRole: 'observer' }).allow).toBe(true);
     expect(authorizeRoomAction('host', 'participant.kick', {}).allow).toBe(false);
+  });
+
+  it('surgical guidance: only the surgeon or host anchors and acknowledges; observers neither point nor annotate; only the host clears all', () => {
+    const g = { roomKind: 'surgical-guidance' as const };
+    const who = (action: RoomAction, ctx = {}) => ROOM_ROLES.filter((r) => authorizeRoomAction(r, action, { ...g, ...ctx }).allow).sort();
+    expect(who('anchor.set')).toEqual(['host', 'surgeon']);
+    for (const a of ['guidance.ack', 'guidance.dismiss', 'guidance.next', 'guidance.repeat'] as const) expect(who(a)).toEqual(['host', 'surgeon']);
+    expect(who('pointer.update')).toEqual(['host', 'specialist', 'surgeon']);
+    expect(who('object.add')).not.toContain('observer');
+    expect(who('guidance.clear', { clearAll: true })).toEqual(['host']);
+    expect(who('guidance.clear', { clearAll: false })).toEqual(['clinician', 'host', 'specialist', 'surgeon']);
+    expect(who('link.pong')).toEqual([...ROOM_ROLES].sort());
   });
 
   it('denies unknown actions and unknown roles by default', () => {

@@ -6,6 +6,7 @@ import { dequantizePose } from '../../../shared/src/quantize.ts';
 import type { AccessRequestState, ClinicState, ParticipantState, SceneObjectState } from '../../../shared/src/state.ts';
 import type { CaseResourceType, FhirResource } from '../../../shared/src/fhir.ts';
 import { ConsiliumError } from './errors.ts';
+import { GuidanceChannel } from './guidance.ts';
 
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'closed';
 
@@ -27,9 +28,12 @@ export class ClinicSession {
   private statusListeners = new Set<(s: ConnectionStatus, code?: number) => void>();
   private errorListeners = new Set<(e: ErrorNotice) => void>();
   status: ConnectionStatus = 'connected';
+  /** Surgical guidance: link probes, relayed pointers, hands-free commands. */
+  readonly guidance: GuidanceChannel;
 
   constructor(readonly room: Room<unknown, ClinicState>) {
     this.callbacks = Callbacks.get(room);
+    this.guidance = new GuidanceChannel(room, (type, payload) => room.request(type, payload) as never);
     room.onMessage(ServerMessageNames.error, (notice: ErrorNotice) => this.errorListeners.forEach((l) => l(notice)));
     room.onDrop(() => this.setStatus('reconnecting'));
     room.onReconnect(() => this.setStatus('connected'));

@@ -38,7 +38,12 @@ export type AuditAction =
   | 'voice.mute'
   | 'voice.unmute'
   | 'participant.kick'
-  | 'participant.readmit';
+  | 'participant.readmit'
+  | 'annotation.add'
+  | 'annotation.remove'
+  | 'anchor.set'
+  | 'guidance.ack'
+  | 'guidance.dismiss';
 
 export interface AuditEvent {
   actor: string;

@@ -27,15 +27,35 @@ export interface RoomActionContext {
   targetRole?: RoomRole | null;
   /** For participant.kick / access.approve: does the act concern the sender themselves? */
   targetSelf?: boolean;
+  /** The kind of room the message arrives in (the dispatcher always sets it). */
+  roomKind?: RoomKind;
+  /** For guidance.clear: everyone's annotations, not only one's own. */
+  clearAll?: boolean;
 }
 
 const EDITORS: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon'];
 const EVERYONE: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon', 'observer'];
 
+const GUIDING: readonly RoomRole[] = ['host', 'surgeon', 'specialist'];
+const guidance = (ctx: RoomActionContext) => ctx.roomKind === 'surgical-guidance';
+
 const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
   'pose.update': (role) => EVERYONE.includes(role),
-  // Pointing is part of presence: everyone may point.
-  'pointer.update': (role) => EVERYONE.includes(role),
+  // Pointing is part of presence: everyone may point — except in surgical guidance, where
+  // a pointer is an instruction to the surgeon, so only those guiding (and the host) point.
+  'pointer.update': (role, ctx) => (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),
+  // The patient frame is the surgeon's registration of the real patient (the host may fix it).
+  'anchor.set': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
+  // Hands-free commands are the surgeon's (and the host's, who may stand in).
+  'guidance.ack': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
+  'guidance.dismiss': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
+  'guidance.next': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
+  'guidance.repeat': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
+  // Authors undo and clear their own annotations; the host may clear everyone's.
+  'guidance.undo': (role) => EDITORS.includes(role),
+  'guidance.clear': (role, ctx) => (ctx.clearAll === true ? role === 'host' : EDITORS.includes(role)),
+  // Everyone answers the server's link probe.
+  'link.pong': (role) => EVERYONE.includes(role),
   // The host chooses the presenter; an editor may take the floor when it is free, and hand it back.
   'presenter.set': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.presenterSelf === true && ctx.presenterTakenByOther !== true),
   // Emergency access is for the clinical team; observers (students, guests) cannot ask.

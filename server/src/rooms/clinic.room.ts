@@ -42,7 +42,11 @@ export interface ClinicRoomDeps {
   maxSeatsPerUser: number;
   /** Most participants in one room. */
   maxClients: number;
+  guidance: { patchHz: number; linkLimitMs: number };
 }
+
+/** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
+const CONFERENCE_PATCH_HZ = 30;
 
 type ClinicClient = Client<{ auth: TicketClaims }>;
 
@@ -80,7 +84,6 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
   return class ClinicRoom extends Room<{ state: ClinicState; client: ClinicClient; metadata: ClinicListing }> implements LocalRoom {
     // Backstop only: the dispatcher's token bucket answers RATE_LIMITED long before this.
     override maxMessagesPerSecond = 2000;
-    override patchRate = 1000 / 30;
 
     private clinic!: Clinic;
     private readonly instanceId = randomUUID();
@@ -124,8 +127,16 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             now: Date.now,
             schedule: (fn, ms) => void this.clock.setTimeout(fn, ms),
             maxSeatsPerUser: deps.maxSeatsPerUser,
+            patchHz: (kind) => (kind === 'surgical-guidance' ? deps.guidance.patchHz : CONFERENCE_PATCH_HZ),
+            linkLimitMs: deps.guidance.linkLimitMs,
           },
-          { end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason), publish: (listing) => this.setMetadata(listing) },
+          {
+            end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason),
+            publish: (listing) => this.setMetadata(listing),
+            send: (sessionId, type, message) => this.clients.getById(sessionId)?.send(type, message),
+            broadcast: (type, message, except) => this.broadcast(type, message, except ? { except: this.clients.getById(except) } : {}),
+            setPatchRate: (hz) => this.setPatchRate(1000 / hz),
+          },
         );
       } catch (err) {
         await deps.rooms.releaseLease(roomId, this.instanceId).catch(() => {});
@@ -179,6 +190,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     override async onDispose(): Promise<void> {
       this.stopVoiceStatus?.();
       if (!this.clinic) return;
+      this.clinic.dispose();
       const flushed = this.flush().catch((err: unknown) => {
         deps.logger.error({ err, roomId: this.roomId }, 'scene flush failed when the room closed');
       });

@@ -3,7 +3,7 @@ import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
-import type { RoomRole } from '../../../shared/src/roles.ts';
+import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { authorizeConsoleModeration, type Principal } from '../auth/policy.ts';
@@ -17,6 +17,7 @@ import type { VoiceControl } from '../media/livekit.ts';
 import { BreakGlassDesk, type BreakGlassSettings } from './break-glass.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
+import { LinkMonitor } from './link-monitor.ts';
 import type { ClinicListing, LiveRoomRecord, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
 import { Roster, type Member } from './roster.ts';
@@ -36,7 +37,7 @@ export interface ClinicStore {
 
 export interface ClinicDeps {
   store: ClinicStore;
-  scene: Pick<SceneRepo, 'load' | 'upsert' | 'remove'>;
+  scene: Pick<SceneRepo, 'load' | 'upsert' | 'remove' | 'loadAnchor' | 'saveAnchor'>;
   cases: { get(caseId: string): Promise<CaseRecord | null> };
   audit: (e: AuditEvent) => Promise<void>;
   voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'status'> | null;
@@ -45,6 +46,10 @@ export interface ClinicDeps {
   now: () => number;
   schedule: (fn: () => void, ms: number) => void;
   maxSeatsPerUser: number;
+  /** State patches per second for a kind of room (guidance runs faster). */
+  patchHz: (kind: RoomKind) => number;
+  /** Round-trip time above which a guiding link is unsafe. */
+  linkLimitMs?: number;
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -53,6 +58,12 @@ export interface SeatTransport {
   end(sessionId: string, code: number, reason: string): void;
   /** Publish the listing every process uses to find this room. */
   publish(listing: ClinicListing): Promise<void>;
+  /** Send a message to one seat now. */
+  send(sessionId: string, type: string, message: unknown): void;
+  /** Send a message to every connected seat now (optionally all but one), bypassing the patch cycle. */
+  broadcast(type: string, message: unknown, exceptSessionId?: string): void;
+  /** How often state patches go out. */
+  setPatchRate(hz: number): void;
 }
 
 /** The verified ticket a join presents. */
@@ -85,6 +96,8 @@ export class Clinic {
   private breakGlass!: BreakGlassDesk;
   private moderation!: Moderation;
   private dispatcher!: Dispatcher;
+  private links!: LinkMonitor;
+  private closed = false;
 
   private constructor(
     readonly roomId: string,
@@ -129,7 +142,7 @@ export class Clinic {
       accessOf: (userId) => this.roster.member(userId)?.access ?? null,
       onError: (err) => deps.logger.error({ err, roomId }, 'disclosure failed; nothing new was disclosed'),
     });
-    this.scene = new SceneStore(roomId, deps.scene as SceneRepo, state.objects);
+    this.scene = new SceneStore(roomId, deps.scene, state.objects, state.anchor);
     await this.scene.load();
     await this.showCase(record.caseId);
     this.moderation = new Moderation({
@@ -142,7 +155,41 @@ export class Clinic {
       endUser: (userId, code) => this.endUser(userId, code),
       now: deps.now,
     });
-    this.dispatcher = new Dispatcher({ state, scene: this.scene, disclosure: this.disclosure, breakGlass: this.breakGlass, moderation: this.moderation, roster: this.roster });
+    this.links = new LinkMonitor({ state, roster: this.roster, now: deps.now, send: (s, type, m) => this.transport.send(s, type, m), ...(deps.linkLimitMs ? { limitMs: deps.linkLimitMs } : {}) });
+    this.dispatcher = new Dispatcher({
+      state,
+      scene: this.scene,
+      disclosure: this.disclosure,
+      breakGlass: this.breakGlass,
+      moderation: this.moderation,
+      roster: this.roster,
+      links: this.links,
+      audit: deps.audit,
+      now: deps.now,
+      relay: (type, message, except) => this.transport.broadcast(type, message, except),
+    });
+    this.tune();
+    this.probeLinks();
+  }
+
+  /** Patch rate for the room's kind. */
+  private tune(): void {
+    const hz = this.deps.patchHz(this.record.kind);
+    this.state.info.patchHz = hz;
+    this.transport.setPatchRate(hz);
+  }
+
+  /** Surgical guidance: measure every link continuously (a no-op in other rooms). */
+  private probeLinks(): void {
+    if (this.closed) return;
+    if (this.record.kind === 'surgical-guidance') this.links.tick();
+    else if (this.state.info.linkWarning) this.state.info.linkWarning = '';
+    this.deps.schedule(() => this.probeLinks(), this.links.intervalMs);
+  }
+
+  /** The room is going away: stop timers of our own. */
+  dispose(): void {
+    this.closed = true;
   }
 
   get caseId(): string | null {
@@ -205,6 +252,7 @@ export class Clinic {
     this.releaseLocks(sessionId);
     if (this.state.info.presenter === sessionId) this.state.info.presenter = '';
     this.dispatcher.forget(sessionId);
+    this.links.forget(sessionId);
     this.disclosure.detach(sessionId);
     this.state.participants.delete(sessionId);
     const closed = this.roster.close(sessionId);
@@ -246,6 +294,7 @@ export class Clinic {
     }
     if (record.caseId !== before.caseId) await this.showCase(record.caseId);
     await this.reevaluate();
+    if (record.kind !== before.kind) this.tune();
     if (record.kind !== before.kind && this.deps.voice) {
       // Grants depend on the room kind (the surgeon's camera in surgical guidance).
       for (const m of this.roster.allMembers()) void this.deps.voice.updatePermissions(this.roomId, record.kind, m.userId, m.access.role);

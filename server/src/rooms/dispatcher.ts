@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ClientMessages, isClientMessageName, type ClientMessage, type ClientMessageName } from '../../../shared/src/messages.ts';
 import { Limits } from '../../../shared/src/protocol.ts';
+import type { RoomKind } from '../../../shared/src/roles.ts';
 import { authorizeRoomAction } from '../auth/policy.ts';
 import { TokenBucket, type RateLimitOptions } from '../domain/rate-limit.ts';
 import { commands } from './commands/index.ts';
@@ -66,7 +67,7 @@ export class Dispatcher {
     const command = commands[name];
 
     // 3. authorize
-    const decision = authorizeRoomAction(ctx.actor.role, name, command.policyContext?.(parsed.data, ctx) ?? {});
+    const decision = authorizeRoomAction(ctx.actor.role, name, { roomKind: ctx.state.info.kind as RoomKind, ...command.policyContext?.(parsed.data, ctx) });
     if (!decision.allow) return fail(decision.code, decision.reason);
 
     // 4. apply (5. audit joins here with the patient-data feature)

@@ -1,6 +1,7 @@
 import type { MapSchema } from '@colyseus/schema';
 import { SceneObjectState } from '../../../shared/src/state.ts';
-import type { SceneObjectRecord, SceneRepo } from '../db/scene.repo.ts';
+import type { AnchorState } from '../../../shared/src/state.ts';
+import type { AnchorRecord, SceneObjectRecord, SceneRepo } from '../db/scene.repo.ts';
 import type { SafeTransform } from '../domain/transform.ts';
 
 /**
@@ -15,12 +16,21 @@ export class SceneStore {
 
   constructor(
     private readonly roomId: string,
-    private readonly repo: SceneRepo,
+    private readonly repo: Pick<SceneRepo, 'load' | 'upsert' | 'remove' | 'loadAnchor' | 'saveAnchor'>,
     readonly objects: MapSchema<SceneObjectState>,
+    private readonly anchor: AnchorState,
   ) {}
 
   async load(): Promise<void> {
     for (const rec of await this.repo.load(this.roomId)) this.objects.set(rec.id, fromRecord(rec));
+    const a = await this.repo.loadAnchor(this.roomId);
+    if (a) setAnchor(this.anchor, a);
+  }
+
+  /** Register the patient frame: durable first, then in the state. */
+  async saveAnchor(a: AnchorRecord): Promise<void> {
+    await this.enqueue(() => this.repo.saveAnchor(this.roomId, a));
+    setAnchor(this.anchor, a);
   }
 
   get size(): number {
@@ -95,6 +105,14 @@ export class SceneStore {
   }
 }
 
+function setAnchor(s: AnchorState, a: AnchorRecord): void {
+  [s.px, s.py, s.pz] = a.p;
+  [s.qx, s.qy, s.qz, s.qw] = a.q;
+  s.setBy = a.setBy;
+  s.setAt = a.setAt;
+  s.version = a.version;
+}
+
 export function fromRecord(rec: SceneObjectRecord): SceneObjectState {
   const obj = new SceneObjectState();
   obj.id = rec.id;
@@ -106,6 +124,12 @@ export function fromRecord(rec: SceneObjectRecord): SceneObjectState {
   obj.resourceRef = rec.resourceRef;
   obj.points = rec.points;
   obj.color = rec.color;
+  obj.frame = rec.frame;
+  obj.sentAt = rec.sentAt;
+  obj.videoTime = rec.videoTime;
+  obj.ackedAt = rec.ackedAt;
+  obj.ackedBy = rec.ackedBy;
+  obj.dismissed = rec.dismissed;
   obj.px = rec.px; obj.py = rec.py; obj.pz = rec.pz;
   obj.qx = rec.qx; obj.qy = rec.qy; obj.qz = rec.qz; obj.qw = rec.qw;
   obj.sx = rec.sx; obj.sy = rec.sy; obj.sz = rec.sz;
@@ -124,6 +148,12 @@ export function toRecord(obj: SceneObjectState): SceneObjectRecord {
     resourceRef: obj.resourceRef ?? '',
     points: obj.points ?? '',
     color: obj.color ?? '',
+    frame: obj.frame ?? 'world',
+    sentAt: obj.sentAt ?? 0,
+    videoTime: obj.videoTime ?? 0,
+    ackedAt: obj.ackedAt ?? 0,
+    ackedBy: obj.ackedBy ?? '',
+    dismissed: obj.dismissed ?? false,
     px: obj.px, py: obj.py, pz: obj.pz,
     qx: obj.qx, qy: obj.qy, qz: obj.qz, qw: obj.qw,
     sx: obj.sx, sy: obj.sy, sz: obj.sz,

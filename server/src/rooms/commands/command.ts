@@ -1,9 +1,11 @@
 import type { ClientMessage, ClientMessageName } from '../../../../shared/src/messages.ts';
 import type { ClinicState } from '../../../../shared/src/state.ts';
+import type { AuditEvent } from '../../audit/audit-log.ts';
 import type { RoomActionContext } from '../../auth/policy.ts';
 import type { BreakGlassDesk } from '../break-glass.ts';
 import type { Disclosure } from '../disclosure.ts';
 import type { Moderation } from '../moderation.ts';
+import type { LinkMonitor } from '../link-monitor.ts';
 import type { Roster } from '../roster.ts';
 import type { SceneStore } from '../scene-store.ts';
 import type { Actor, CommandResult } from '../types.ts';
@@ -15,6 +17,11 @@ export interface CommandContext {
   breakGlass: BreakGlassDesk;
   moderation: Moderation;
   roster: Roster;
+  links: LinkMonitor;
+  audit: (e: AuditEvent) => Promise<void>;
+  now: () => number;
+  /** Send a server message to every connected seat now, bypassing the patch cycle (optionally not to one seat). */
+  relay: (type: string, message: unknown, exceptSessionId?: string) => void;
   actor: Actor;
 }
 

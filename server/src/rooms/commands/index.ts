@@ -14,6 +14,14 @@ import { objectMove } from './object.move.ts';
 import { objectRelease } from './object.release.ts';
 import { objectRemove } from './object.remove.ts';
 import { poseUpdate } from './pose.update.ts';
+import { anchorSet } from './anchor.set.ts';
+import { guidanceAck } from './guidance.ack.ts';
+import { guidanceClear } from './guidance.clear.ts';
+import { guidanceDismiss } from './guidance.dismiss.ts';
+import { guidanceNext } from './guidance.next.ts';
+import { guidanceRepeat } from './guidance.repeat.ts';
+import { guidanceUndo } from './guidance.undo.ts';
+import { linkPong } from './link.pong.ts';
 
 /** Every room message has exactly one command; the compiler checks none is missing. */
 export const commands: { [N in ClientMessageName]: Command<N> } = {
@@ -31,4 +39,12 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'voice.mute': voiceMute,
   'voice.unmute': voiceUnmute,
   'participant.kick': participantKick,
+  'anchor.set': anchorSet,
+  'guidance.ack': guidanceAck,
+  'guidance.dismiss': guidanceDismiss,
+  'guidance.next': guidanceNext,
+  'guidance.repeat': guidanceRepeat,
+  'guidance.undo': guidanceUndo,
+  'guidance.clear': guidanceClear,
+  'link.pong': linkPong,
 };

@@ -2,19 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { CaseResourceType } from '../../../../shared/src/fhir.ts';
 import { Limits } from '../../../../shared/src/protocol.ts';
 import { accessToScope, resourceVariant } from '../../auth/policy.ts';
+import { encodePoints, isAnnotation, pointsProblem } from '../../domain/annotations.ts';
 import { sanitizeTransform } from '../../domain/transform.ts';
 import { type Command } from './command.ts';
 import { fail, ok } from '../types.ts';
 
-/** Annotation kinds may quote patient data in their shape or text, so they carry the author's access (as does any labelled object). */
-const ANNOTATION_KINDS = new Set(['label', 'marker', 'stroke']);
-const LIMIT = 50; // stroke points are clamped to ±50 m of their origin, mm precision
-const encodePoints = (pts: number[]) => pts.map((v) => (Math.max(-LIMIT, Math.min(LIMIT, v)).toFixed(3))).join(',');
-
 export const objectAdd: Command<'object.add'> = {
-  async run(payload, { scene, disclosure, roster, actor }) {
+  async run(payload, { scene, disclosure, roster, actor, audit, now, state }) {
     if (scene.size >= Limits.maxObjects) return fail('SCENE_FULL');
-    if ((payload.kind === 'stroke') !== (payload.points !== undefined)) return fail('MESSAGE_INVALID', 'strokes, and only strokes, carry points');
+    const problem = pointsProblem(payload.kind, payload.points);
+    if (problem) return fail('MESSAGE_INVALID', problem);
+    const frame = payload.frame ?? 'world';
+    if (frame !== 'world' && !isAnnotation(payload.kind)) return fail('MESSAGE_INVALID', 'only annotations live in the patient or video frame');
     const id = payload.id ?? randomUUID();
     if (scene.get(id)) return fail('OBJECT_EXISTS');
     const access = roster.member(actor.userId)?.access.data;
@@ -26,6 +25,7 @@ export const objectAdd: Command<'object.add'> = {
       if (resourceVariant(access, parsed) === null) return fail('SCOPE_DENIED');
     }
     const t = sanitizeTransform(payload.transform);
+    const annotation = isAnnotation(payload.kind);
     let obj;
     try {
       obj = await scene.add({
@@ -34,11 +34,18 @@ export const objectAdd: Command<'object.add'> = {
         asset: payload.asset,
         label: payload.label ?? '',
         createdBy: actor.userId,
-        // Without a case in the room there is no patient data to quote: annotations are for everyone.
-        authorScope: (ANNOTATION_KINDS.has(payload.kind) || Boolean(payload.label)) && disclosure.caseId ? accessToScope(access) : '',
+        // Free text and drawn shapes may quote the patient: they carry the author's access.
+        // Without a case in the room there is no patient data to quote: they are for everyone.
+        authorScope: (annotation || Boolean(payload.label)) && disclosure.caseId ? accessToScope(access) : '',
         resourceRef: payload.resourceRef ?? '',
-        points: payload.points ? encodePoints(payload.points) : '',
+        points: payload.points ? encodePoints(payload.points, frame) : '',
         color: payload.color ?? '',
+        frame,
+        sentAt: payload.sentAt ?? 0,
+        videoTime: payload.videoTime ?? 0,
+        ackedAt: 0,
+        ackedBy: '',
+        dismissed: false,
         px: t.position[0], py: t.position[1], pz: t.position[2],
         qx: t.rotation[0], qy: t.rotation[1], qz: t.rotation[2], qw: t.rotation[3],
         sx: t.scale[0], sy: t.scale[1], sz: t.scale[2],
@@ -47,6 +54,9 @@ export const objectAdd: Command<'object.add'> = {
       return fail('PERSIST_FAILED');
     }
     disclosure.objectAdded(obj);
+    if (annotation) {
+      await audit({ actor: actor.userId, action: 'annotation.add', roomId: state.info.roomId, caseId: disclosure.caseId, details: { objectId: id, kind: payload.kind, frame, at: now() } });
+    }
     return ok({ objectId: id });
   },
 };

@@ -1,0 +1,116 @@
+import type { Room } from '@colyseus/sdk';
+import { GuidanceServerMessages, pointerIsCurrent, type LinkPing, type RelayedPointer } from '../../../shared/src/guidance.ts';
+import type { ClientMessage } from '../../../shared/src/messages.ts';
+import type { Reply } from '../../../shared/src/protocol.ts';
+import type { ClinicState, SceneObjectState } from '../../../shared/src/state.ts';
+import type { FramePose } from '../../../shared/src/patient-frame.ts';
+
+export interface PointerView extends RelayedPointer {
+  /** Shown as current only when true (shared/src/guidance.ts `pointerIsCurrent`); otherwise grey it out. */
+  current: boolean;
+  /** How long ago the server relayed it (ms, on the server's clock as estimated here). */
+  ageMs: number;
+}
+
+type Request = <R extends Record<string, unknown>>(type: string, payload: unknown) => Promise<Reply<R>>;
+
+/**
+ * The surgical-guidance side of a session: answers the server's link probes
+ * (so the room knows every link's round trip), estimates the server's clock,
+ * keeps the latest relayed pointer of each participant and says whether it
+ * may be shown as current, and sends the hands-free commands.
+ */
+export class GuidanceChannel {
+  private readonly pointerMap = new Map<string, RelayedPointer>();
+  private readonly pointerListeners = new Set<(p: RelayedPointer) => void>();
+  private readonly highlightListeners = new Set<(objectId: string) => void>();
+  /** server clock − local clock (ms), from the freshest ping. */
+  private offsetMs = 0;
+
+  constructor(
+    private readonly room: Room<unknown, ClinicState>,
+    private readonly request: Request,
+  ) {
+    room.onMessage(GuidanceServerMessages.ping, (ping: LinkPing) => {
+      this.offsetMs = ping.t - Date.now();
+      room.send('link.pong', { t: ping.t });
+    });
+    room.onMessage(GuidanceServerMessages.pointer, (p: RelayedPointer) => {
+      this.pointerMap.set(p.sessionId, p);
+      this.pointerListeners.forEach((l) => l(p));
+    });
+    room.onMessage(GuidanceServerMessages.highlight, (m: { objectId: string }) => this.highlightListeners.forEach((l) => l(m.objectId)));
+  }
+
+  /** The server's clock now, as this client estimates it (within a one-way delay). */
+  serverNow(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  /** Every participant's latest pointer, each marked current or stale. */
+  pointers(): PointerView[] {
+    const now = this.serverNow();
+    const warning = this.room.state?.info?.linkWarning ?? '';
+    return [...this.pointerMap.values()].map((p) => ({ ...p, ageMs: Math.max(0, now - p.serverAt), current: pointerIsCurrent(p, now, warning) && this.authorConnected(p.sessionId) }));
+  }
+
+  onPointer(listener: (p: RelayedPointer) => void): () => void {
+    this.pointerListeners.add(listener);
+    return () => this.pointerListeners.delete(listener);
+  }
+
+  onHighlight(listener: (objectId: string) => void): () => void {
+    this.highlightListeners.add(listener);
+    return () => this.highlightListeners.delete(listener);
+  }
+
+  /** The registered patient frame (identity until the surgeon registers one). */
+  anchor(): FramePose & { version: number } {
+    const a = this.room.state.anchor;
+    return { version: a.version, p: [a.px, a.py, a.pz], q: [a.qx, a.qy, a.qz, a.qw] };
+  }
+
+  /** Annotations not yet acknowledged, oldest first, with their age on the author's clock. */
+  pending(): SceneObjectState[] {
+    return [...this.room.state.objects.values()].filter((o) => o.frame !== 'world' && o.ackedAt === 0 && !o.dismissed);
+  }
+
+  // ---- senders ---------------------------------------------------------------
+
+  point(target: [number, number, number] | null): void {
+    const msg: ClientMessage<'pointer.update'> = { target, sentAt: Date.now() };
+    this.room.send('pointer.update', msg);
+  }
+
+  setAnchor(pose: { p: [number, number, number]; q: [number, number, number, number] }): Promise<Reply<{ version: number }>> {
+    return this.request('anchor.set', { pose });
+  }
+
+  ack(objectId: string): Promise<Reply<{ objectId: string; ackedAt: number }>> {
+    return this.request('guidance.ack', { objectId });
+  }
+
+  dismiss(objectId: string): Promise<Reply<{ objectId: string }>> {
+    return this.request('guidance.dismiss', { objectId });
+  }
+
+  next(): Promise<Reply<{ focus: string }>> {
+    return this.request('guidance.next', {});
+  }
+
+  repeat(): Promise<Reply<{ focus: string }>> {
+    return this.request('guidance.repeat', {});
+  }
+
+  undo(): Promise<Reply<{ objectId: string }>> {
+    return this.request('guidance.undo', {});
+  }
+
+  clear(scope: 'mine' | 'all'): Promise<Reply<{ removed: number }>> {
+    return this.request('guidance.clear', { scope });
+  }
+
+  private authorConnected(sessionId: string): boolean {
+    return this.room.state?.participants?.get(sessionId)?.connected === true;
+  }
+}

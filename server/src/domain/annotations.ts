@@ -1,0 +1,50 @@
+/**
+ * Annotation rules, independent of storage: which kinds are annotations
+ * (they may quote the patient, so they carry their author's access, and
+ * authors undo and clear them), how their points are stored per frame.
+ */
+export const ANNOTATION_KINDS: ReadonlySet<string> = new Set(['label', 'marker', 'stroke', 'arrow']);
+/** Kinds whose geometry is a point list. */
+const POINT_KINDS: ReadonlySet<string> = new Set(['stroke', 'arrow']);
+
+export const isAnnotation = (kind: string) => ANNOTATION_KINDS.has(kind);
+
+/** Strokes carry 2–300 points; arrows exactly two (tail, head); other kinds none. */
+export function pointsProblem(kind: string, points: readonly number[] | undefined): string | null {
+  if (POINT_KINDS.has(kind) !== (points !== undefined)) return 'strokes and arrows, and only they, carry points';
+  if (kind === 'arrow' && points!.length !== 6) return 'an arrow has two points: tail and head';
+  return null;
+}
+
+/** Metres, clamped to ±50 m of the origin, mm precision. */
+const LIMIT = 50;
+
+/**
+ * Stored point string. World and patient frames: "x,y,z,…" in metres (mm
+ * precision, ±50 m). Video frame: normalised to the image (0–1, 1/10000
+ * precision), z dropped to 0.
+ */
+export function encodePoints(points: readonly number[], frame: 'world' | 'patient' | 'video'): string {
+  if (frame === 'video') return points.map((v, i) => (i % 3 === 2 ? '0' : Math.max(0, Math.min(1, v)).toFixed(4))).join(',');
+  return points.map((v) => Math.max(-LIMIT, Math.min(LIMIT, v)).toFixed(3)).join(',');
+}
+
+interface Focusable {
+  id: string;
+  kind: string;
+  ackedAt: number;
+  dismissed: boolean;
+}
+
+/**
+ * guidance.next: the first annotation after the current focus (in creation
+ * order, wrapping around) that the surgeon has neither acknowledged nor
+ * dismissed; '' when there is none.
+ */
+export function nextFocus(ordered: readonly Focusable[], current: string): string {
+  const open = ordered.filter((o) => isAnnotation(o.kind) && o.ackedAt === 0 && !o.dismissed);
+  if (open.length === 0) return '';
+  const at = ordered.findIndex((o) => o.id === current);
+  const after = open.find((o) => ordered.indexOf(o as never) > at);
+  return (after ?? open[0]!).id;
+}

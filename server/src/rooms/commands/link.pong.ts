@@ -1,0 +1,10 @@
+import { type Command } from './command.ts';
+import { ok } from '../types.ts';
+
+/** The answer to the server's link probe: the round trip is measured on the server's own clock. */
+export const linkPong: Command<'link.pong'> = {
+  run({ t }, { links, actor }) {
+    links.pong(actor.sessionId, t);
+    return ok();
+  },
+};

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/**
+ * Surgical guidance: the messages a surgeon's AR client and a guiding
+ * specialist exchange beyond the shared scene, the server messages that
+ * bypass the patch cycle, and the one rule every client applies before
+ * showing a pointer as current.
+ */
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const Vec3 = z.tuple([finite, finite, finite]);
+const Quat = z.tuple([finite, finite, finite, finite]);
+const ObjectId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1–64 of A-Z a-z 0-9 _ -');
+/** Client clock, ms since epoch: only for showing age; the server never trusts it for ordering. */
+const SentAt = z.number().refine(Number.isFinite, 'must be a finite number').optional();
+
+/** The surgeon registers where the patient is in their AR world (surgeon or host only). */
+export const AnchorSet = z.strictObject({ pose: z.strictObject({ p: Vec3, q: Quat }) });
+/** Hands-free acknowledgement of one annotation ("seen by surgeon"). */
+export const GuidanceAck = z.strictObject({ objectId: ObjectId });
+export const GuidanceDismiss = z.strictObject({ objectId: ObjectId });
+/** Move the focus to the next annotation not yet acknowledged; repeat highlights the current one again. */
+export const GuidanceNext = z.strictObject({});
+export const GuidanceRepeat = z.strictObject({});
+/** Undo one's own latest annotation. */
+export const GuidanceUndo = z.strictObject({});
+/** Clear one's own annotations, or (host) everyone's. */
+export const GuidanceClear = z.strictObject({ scope: z.enum(['mine', 'all']) });
+/** Reply to the server's `link.ping`, echoing its time (round-trip measurement). */
+export const LinkPong = z.strictObject({ t: finite });
+/** Laser pointer with the author's send time (in guidance rooms: in the patient frame). */
+export const PointerUpdate = z.strictObject({ target: Vec3.nullable(), sentAt: SentAt });
+
+export const GuidanceMessages = {
+  'anchor.set': AnchorSet,
+  'guidance.ack': GuidanceAck,
+  'guidance.dismiss': GuidanceDismiss,
+  'guidance.next': GuidanceNext,
+  'guidance.repeat': GuidanceRepeat,
+  'guidance.undo': GuidanceUndo,
+  'guidance.clear': GuidanceClear,
+  'link.pong': LinkPong,
+} as const;
+
+/** Server → client messages of guidance rooms (sent at once, not with the next patch). */
+export const GuidanceServerMessages = {
+  /** A pointer moved: relayed on arrival. */
+  pointer: 'guidance.pointer',
+  /** Highlight an annotation again (guidance.repeat / next). */
+  highlight: 'guidance.highlight',
+  /** Round-trip probe; answer with `link.pong {t}`. */
+  ping: 'link.ping',
+} as const;
+
+export interface RelayedPointer {
+  sessionId: string;
+  /** Patient-frame position; null when the author stopped pointing. */
+  target: [number, number, number] | null;
+  /** Author's clock when sent (for display only). */
+  sentAt: number | null;
+  /** Server clock when relayed. */
+  serverAt: number;
+  /** The server already knows the author's link is bad. */
+  stale: boolean;
+}
+
+export interface LinkPing {
+  t: number;
+}
+
+/** Defaults: a guiding link is unsafe above this round-trip time. */
+export const LINK_RTT_LIMIT_MS = 150;
+/** The server probes every link this often. */
+export const LINK_PING_INTERVAL_MS = 500;
+/** A pointer not refreshed within this long is no longer current. */
+export const POINTER_MAX_AGE_MS = 250;
+
+/**
+ * The one rule for showing a pointer as current: it is fresh (relayed within
+ * POINTER_MAX_AGE_MS of now on the server's clock, as the client estimates it),
+ * the server did not flag it, and no guidance link is in warning. Anything
+ * else is stale: draw it greyed or not at all — never as current.
+ */
+export function pointerIsCurrent(p: Pick<RelayedPointer, 'serverAt' | 'stale' | 'target'>, serverNow: number, linkWarning: string, maxAgeMs = POINTER_MAX_AGE_MS): boolean {
+  if (p.target === null || p.stale || linkWarning !== '') return false;
+  return serverNow - p.serverAt <= maxAgeMs;
+}
