@@ -4,6 +4,7 @@ import { matchMaker, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import { RedisDriver } from '@colyseus/redis-driver';
 import { RedisPresence } from '@colyseus/redis-presence';
+import { Encoder } from '@colyseus/schema';
 import express from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
@@ -16,6 +17,7 @@ import { loadOrCreateSigningKey } from './auth/keys.ts';
 import { TicketService } from './auth/tickets.ts';
 import type { Config } from './config.ts';
 import { CasesRepo } from './db/cases.repo.ts';
+import { ROOM_STATE_BUFFER_BYTES } from './domain/case-summary.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { KeysRepo } from './db/keys.repo.ts';
 import { migrate } from './db/migrate.ts';
@@ -62,6 +64,8 @@ export interface AppOverrides {
 /** Composition root: builds every part from the config and starts listening. Tests reuse it. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
+  // Before any room exists: a synced string longer than the encoder buffer reaches clients corrupted.
+  Encoder.BUFFER_SIZE = Math.max(Encoder.BUFFER_SIZE, ROOM_STATE_BUFFER_BYTES);
 
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;

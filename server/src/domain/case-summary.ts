@@ -16,9 +16,26 @@ export interface SummaryLimits {
   recent: number;
   /** Hard cap on the resources selected (Patient and supporting resources included). */
   maxResources: number;
+  /**
+   * Resources whose JSON is longer stay out of the room state (on demand only):
+   * Colyseus corrupts a synced string longer than its encoder buffer, and
+   * bulky ones (claims, reports with attached notes) are not what a case
+   * conference looks at first.
+   */
+  maxResourceBytes: number;
+  /** Budget for the JSON of all selected resources (the de-identified copies are smaller, so the room state stays under about twice this). */
+  maxTotalBytes: number;
 }
 
-export const DEFAULT_SUMMARY_LIMITS: SummaryLimits = { perCode: 5, recent: 10, maxResources: 600 };
+export const DEFAULT_SUMMARY_LIMITS: SummaryLimits = { perCode: 5, recent: 10, maxResources: 600, maxResourceBytes: 32 * 1024, maxTotalBytes: 768 * 1024 };
+
+/**
+ * Size Colyseus' `Encoder.BUFFER_SIZE` to this: it exceeds the largest room
+ * state the summary allows (≈ 2 × maxTotalBytes with keys) and by far the
+ * largest single string in it (a synced string longer than the buffer is
+ * corrupted on the client — measured with a 46 KB ExplanationOfBenefit).
+ */
+export const ROOM_STATE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export interface CaseSummary {
   resources: FhirResource[];
@@ -80,8 +97,15 @@ export function selectCaseSummary(all: FhirResource[], limits: SummaryLimits = D
     else byType.set(r.resourceType, [r]);
   }
   const chosen = new Set<FhirResource>();
+  let bytes = 0;
   const take = (rs: Iterable<FhirResource>) => {
-    for (const r of rs) if (chosen.size < limits.maxResources) chosen.add(r);
+    for (const r of rs) {
+      if (chosen.has(r) || chosen.size >= limits.maxResources) continue;
+      const size = JSON.stringify(r).length;
+      if (r.resourceType !== 'Patient' && (size > limits.maxResourceBytes || bytes + size > limits.maxTotalBytes)) continue;
+      chosen.add(r);
+      bytes += size;
+    }
   };
 
   take(byType.get('Patient') ?? []);
