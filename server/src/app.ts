@@ -28,6 +28,8 @@ import { seedDemo } from './db/seed.ts';
 import { UsersRepo } from './db/users.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 import { casesRoutes } from './http/cases.routes.ts';
+import type { CasePuller } from './fhir/case-puller.ts';
+import { createCasePuller } from './fhir/setup.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
@@ -52,6 +54,8 @@ export interface App {
   demoSeeded: boolean;
   /** Stop accepting joins, persist every room, close connections and the pool. */
   close(): Promise<void>;
+  /** Pulls cases from FHIR_BASE_URL; null when unset. */
+  casePuller: CasePuller | null;
 }
 
 export interface AppOverrides {
@@ -121,7 +125,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   );
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
-  web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
+  const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
+  web.use(casesRoutes({ cases, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the global parser: bundles get a larger limit
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
   web.use(express.json({ limit: '1mb' }));
   if (devIssuer) web.use(devRoutes(devIssuer));
@@ -168,11 +173,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   baseUrl = config.publicUrl ?? `http://localhost:${port}`;
 
   const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene, cases) : false;
+  fhir?.puller.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
+      await fhir?.puller.stop();
       await live.flushAll().catch((err: unknown) => logger.error({ err }, 'flush before shutdown failed'));
       await gameServer.gracefullyShutdown(false);
       voice?.stop();
@@ -182,7 +189,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       if (embedded) await embedded.stop();
     })());
 
-  return { url: baseUrl, port, pool, audit, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+  return { url: baseUrl, port, pool, audit, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null };
 }
 
 /**

@@ -38,6 +38,13 @@ const EnvSchema = z.object({
   LIVEKIT_API_SECRET: optionalString,
   BREAK_GLASS_MINUTES: z.coerce.number().positive().max(240).default(15),
   BREAK_GLASS_PENDING_MINUTES: z.coerce.number().positive().max(240).default(10),
+  FHIR_BASE_URL: optionalUrl,
+  FHIR_TOKEN_URL: optionalUrl,
+  FHIR_CLIENT_ID: optionalString,
+  FHIR_PRIVATE_KEY: optionalString,
+  FHIR_KEY_ID: optionalString,
+  FHIR_SCOPES: z.string().default('system/*.rs'),
+  FHIR_POLL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 });
 
 export type AuthConfig =
@@ -66,6 +73,16 @@ export interface Config {
   breakGlass: { selfGrantRoles: RoomRole[]; grantMs: number; pendingMs: number };
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
+  /** The hospital's FHIR server cases are pulled from; null → pulling is off. */
+  fhir: FhirServerConfig | null;
+}
+
+export interface FhirServerConfig {
+  baseUrl: string;
+  /** SMART Backend Services; null → the server is open (test servers only; refused in production). */
+  auth: { clientId: string; privateKey: string; keyId: string | null; tokenUrl: string | null; scopes: string } | null;
+  /** Poll for new Observations of pulled cases this often; 0 → never. */
+  pollSeconds: number;
 }
 
 export interface LiveKitConfig {
@@ -116,6 +133,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       livekit = { url: e.LIVEKIT_URL!, apiUrl: apiUrl.replace(/\/+$/, ''), apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! };
     }
   }
+  let fhir: FhirServerConfig | null = null;
+  if (e.FHIR_BASE_URL) {
+    const hasClient = Boolean(e.FHIR_CLIENT_ID) || Boolean(e.FHIR_PRIVATE_KEY);
+    if (hasClient && !(e.FHIR_CLIENT_ID && e.FHIR_PRIVATE_KEY)) problems.push('FHIR_CLIENT_ID, FHIR_PRIVATE_KEY: set both for SMART Backend Services');
+    if (!hasClient && e.NODE_ENV === 'production') problems.push('FHIR_CLIENT_ID, FHIR_PRIVATE_KEY: required with FHIR_BASE_URL in production (SMART Backend Services)');
+    if (!/^(system\/(\*|[A-Za-z]+)\.(rs|r|s|read)\s*)+$/.test(e.FHIR_SCOPES.trim())) problems.push('FHIR_SCOPES: space-separated system/<Type|*>.rs scopes');
+    fhir = {
+      baseUrl: e.FHIR_BASE_URL.replace(/\/+$/, ''),
+      auth: e.FHIR_CLIENT_ID && e.FHIR_PRIVATE_KEY ? { clientId: e.FHIR_CLIENT_ID, privateKey: e.FHIR_PRIVATE_KEY, keyId: e.FHIR_KEY_ID ?? null, tokenUrl: e.FHIR_TOKEN_URL ?? null, scopes: e.FHIR_SCOPES.trim() } : null,
+      pollSeconds: e.FHIR_POLL_SECONDS,
+    };
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -138,5 +167,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pendingMs: Math.round(e.BREAK_GLASS_PENDING_MINUTES * 60_000),
     },
     livekit,
+    fhir,
   };
 }

@@ -99,22 +99,23 @@ export class CasesRepo {
     return (res.rowCount ?? 0) > 0;
   }
 
-  /** Source ids already stored for this case (refresh and polling skip them). */
-  async sourceIds(caseId: string): Promise<Set<string>> {
-    const { rows } = await this.pool.query<{ source_id: string }>(`SELECT source_id FROM case_resources WHERE case_id = $1 AND source_id IS NOT NULL`, [caseId]);
-    return new Set(rows.map((r) => r.source_id));
+  /** Source id → server id of what this case already holds (refresh and polling keep those ids and skip those resources). */
+  async sourceIdMap(caseId: string): Promise<Map<string, string>> {
+    const { rows } = await this.pool.query<{ source_id: string; resource_id: string }>(`SELECT source_id, resource_id FROM case_resources WHERE case_id = $1 AND source_id IS NOT NULL`, [caseId]);
+    return new Map(rows.map((r) => [r.source_id, r.resource_id]));
   }
 
-  /** Cases pulled from the FHIR server (the poller's work list). */
-  async pulledCases(): Promise<{ id: string; patientId: string; fhirPatientId: string }[]> {
-    const { rows } = await this.pool.query<{ id: string; patient_id: string; fhir_patient_id: string }>(
-      `SELECT id, patient_id, fhir_patient_id FROM cases WHERE fhir_patient_id IS NOT NULL AND deleted_at IS NULL ORDER BY fhir_polled_at NULLS FIRST`,
+  /** Cases pulled from the FHIR server (the poller's work list), least recently polled first, with the time to poll from. */
+  async pulledCases(): Promise<{ id: string; patientId: string; fhirPatientId: string; since: Date }[]> {
+    const { rows } = await this.pool.query<{ id: string; patient_id: string; fhir_patient_id: string; since: Date }>(
+      `SELECT id, patient_id, fhir_patient_id, COALESCE(fhir_polled_at, created_at) AS since FROM cases
+        WHERE fhir_patient_id IS NOT NULL AND deleted_at IS NULL ORDER BY fhir_polled_at NULLS FIRST`,
     );
-    return rows.map((r) => ({ id: r.id, patientId: r.patient_id, fhirPatientId: r.fhir_patient_id }));
+    return rows.map((r) => ({ id: r.id, patientId: r.patient_id, fhirPatientId: r.fhir_patient_id, since: r.since }));
   }
 
-  async markPolled(caseId: string): Promise<void> {
-    await this.pool.query(`UPDATE cases SET fhir_polled_at = now() WHERE id = $1`, [caseId]);
+  async markPolled(caseId: string, at: Date): Promise<void> {
+    await this.pool.query(`UPDATE cases SET fhir_polled_at = $2 WHERE id = $1`, [caseId, at]);
   }
 
   /** The case's patient, without loading its resources (live ingest is a hot path); null if absent or deleted. */

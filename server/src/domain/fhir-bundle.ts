@@ -20,6 +20,8 @@ export interface ImportProblem {
 export interface ImportOptions {
   /** Refuse the whole bundle if any entry is refused (default: store the rest and report). */
   allOrNothing?: boolean;
+  /** Source id (`Type/id` at the source) → server id of resources already stored (refresh, polling): they keep their ids. */
+  knownIds?: ReadonlyMap<string, string>;
 }
 
 export interface ImportedCase {
@@ -90,7 +92,7 @@ export function importBundle(body: unknown, newId: () => string, options: Import
   const sourceIds = new Map<string, string>();
   for (const p of parsed) {
     const type = p.resource.resourceType;
-    const fresh = newId();
+    const fresh = (p.sourceId ? options.knownIds?.get(p.sourceId) : undefined) ?? newId();
     const target = `${type}/${fresh}`;
     if (p.fullUrl) aliases.set(p.fullUrl, target);
     if (p.sourceId) {

@@ -10,6 +10,8 @@ import type { CasesRepo } from '../db/cases.repo.ts';
 import { caseViewFor, preparedCase } from '../domain/case-view.ts';
 import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
 import { AppError } from '../errors.ts';
+import type { CasePuller } from '../fhir/case-puller.ts';
+import type { SmartBackendAuth } from '../fhir/smart-backend.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
@@ -19,6 +21,9 @@ export interface CasesRoutesDeps {
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
+  /** null → no FHIR server configured. */
+  puller?: CasePuller | null;
+  smartAuth?: SmartBackendAuth | null;
 }
 
 /** Real exports are big (a Synthea patient with decades of history is several MB); only admins, after authentication, may send that much. */
@@ -27,6 +32,12 @@ const SMALL_BODY_LIMIT = '64kb';
 const JSON_TYPES = ['application/json', 'application/fhir+json'];
 const importBody = express.json({ limit: IMPORT_BODY_LIMIT, type: JSON_TYPES });
 const smallBody = express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES });
+
+/** A FHIR id, or an identifier search token (`system|value` or `value`). */
+const PullBody = z.union([
+  z.strictObject({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id') }),
+  z.strictObject({ identifier: z.string().regex(/^[\x21-\x7e]([\x20-\x7e]{0,254}[\x21-\x7e])?$/, 'system|value, printable ASCII').refine((v) => v.split('|').length <= 2, 'at most one |') }),
+]);
 
 const ImportQuery = z.looseObject({ allOrNothing: z.enum(['true', 'false']).optional() });
 
@@ -40,6 +51,13 @@ const ResourcesQuery = z.looseObject({
 
 export function casesRoutes(deps: CasesRoutesDeps): Router {
   const router = Router();
+
+  /** Consilium's public key for SMART Backend Services: the hospital registers this URL (or its content) for the client. */
+  router.get('/.well-known/fhir-client-jwks.json', async (_req, res) => {
+    if (!deps.smartAuth) throw new AppError('NOT_FOUND');
+    res.json(await deps.smartAuth.publicJwks());
+  });
+
   // Authenticate before any body is read: an anonymous client never gets a large body parsed.
   router.use('/api/cases', authenticate(deps.identity));
 
@@ -73,6 +91,31 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       await storeImport(res, principal, result);
     },
   );
+
+  /** Pull a patient's record from the hospital's FHIR server (`Patient/$everything`) into a new case; the answer is the import report. */
+  router.post(
+    '/api/cases/pull',
+    (_req, res, next) => {
+      requireAdmin(res, 'case.import');
+      next();
+    },
+    smallBody,
+    async (req, res) => {
+      const principal = requireAdmin(res, 'case.import');
+      const body = parseBody(PullBody, req.body);
+      if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
+      const { fhirPatientId, result } = await deps.puller.fetchPatient(body);
+      await storeImport(res, principal, result, fhirPatientId);
+    },
+  );
+
+  /** Fetch the pulled case's record again and add what is new (new resources reach live rooms). */
+  router.post('/api/cases/:id/refresh', async (req, res) => {
+    const principal = requireAdmin(res, 'case.import');
+    const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+    if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
+    res.json(await deps.puller.refresh(id, principal.userId));
+  });
 
   /** The case filtered by the caller's own SMART scopes — the same selection a room makes. */
   router.get('/api/cases/:id', async (req, res) => {
