@@ -158,6 +158,15 @@ describe('an honest report: one bad entry never sinks the bundle', () => {
     expect(r.resources).toHaveLength(7);
   });
 
+  it('stores a resource that appears twice once, and reports the repeat', () => {
+    const carroll = syntheaCarroll();
+    const i = carroll.entry.findIndex((e) => e.resource['resourceType'] === 'Observation');
+    const r = imported({ ...carroll, entry: [...carroll.entry, { resource: structuredClone(carroll.entry[i]!.resource) }] });
+    expect(r.refused).toEqual([{ entry: carroll.entry.length, path: 'resource.id', reason: `the same resource as entry ${i}` }]);
+    expect(r.stored['Observation']).toBe(88);
+    expect(new Set(r.sourceIds.values()).size).toBe(r.sourceIds.size);
+  });
+
   it('refuses a resource of an understood type that points at another patient, or breaks its structure', () => {
     const b = good();
     (b.entry[2]!.resource as Record<string, unknown>)['subject'] = { reference: 'Patient/someone-else' };
@@ -170,8 +179,8 @@ describe('an honest report: one bad entry never sinks the bundle', () => {
   });
 
   it('needs exactly one Patient and a Bundle of an accepted type', () => {
-    const b = good();
-    b.entry.push(b.entry[0]!);
+    const b = good() as unknown as Bundle;
+    b.entry.push({ fullUrl: 'urn:uuid:second', resource: { ...b.entry[0]!.resource, id: 'another-patient' } });
     expect(importBundle(b, ids)).toMatchObject({ ok: false, problems: [{ reason: expect.stringContaining('exactly one valid Patient') }] });
     const noPatient = good();
     noPatient.entry.shift();

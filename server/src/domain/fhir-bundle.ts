@@ -68,11 +68,21 @@ export function importBundle(body: unknown, newId: () => string, options: Import
   const refused: ImportProblem[] = [];
   const skipped: ImportProblem[] = [];
   const parsed: Parsed[] = [];
+  const firstWithId = new Map<string, number>();
   bundle.data.entry.forEach((entry, index) => {
     const outcome = checkEntry(entry, index);
     if ('skip' in outcome) skipped.push(outcome.skip);
     else if ('refuse' in outcome) refused.push(outcome.refuse);
-    else parsed.push(outcome.parsed);
+    else {
+      // The same resource twice (paged searchsets can repeat one): keep the first, report the rest.
+      const id = outcome.parsed.sourceId;
+      const first = id ? firstWithId.get(id) : undefined;
+      if (first !== undefined) refused.push({ entry: index, path: 'resource.id', reason: `the same resource as entry ${first}` });
+      else {
+        if (id) firstWithId.set(id, index);
+        parsed.push(outcome.parsed);
+      }
+    }
   });
 
   const patients = parsed.filter((p) => p.resource.resourceType === 'Patient');
