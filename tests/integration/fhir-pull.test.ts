@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportPKCS8, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
@@ -175,5 +177,27 @@ describe('the loopback server enforces the backend-services token', () => {
     const err = await anonymous.everything(PATIENT).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FhirServerError);
     expect((err as FhirServerError).status).toBe(401);
+  });
+});
+
+describe('a hostile or broken FHIR server', () => {
+  it('cannot send the client elsewhere with a paging link, nor feed it something that is not FHIR JSON', async () => {
+    let hits = 0;
+    const evil = http.createServer((req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/fhir+json' });
+      if (req.url?.includes('html')) res.end('<html>login</html>');
+      else if (req.url?.includes('loop')) res.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', link: [{ relation: 'next', url: req.url }], entry: [] }));
+      else res.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', link: [{ relation: 'next', url: 'http://169.254.169.254/latest/meta-data' }], entry: [] }));
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/fhir`;
+    const client = new FhirClient(base, null);
+    await expect(client.everything('x')).rejects.toThrow(/leaves the FHIR base URL/);
+    await expect(client.search('html')).rejects.toThrow(/not FHIR JSON/);
+    hits = 0;
+    await expect(client.search('loop')).rejects.toThrow(/more than 500 pages/);
+    expect(hits).toBe(500);
+    await new Promise<void>((r) => evil.close(() => r()));
   });
 });
