@@ -38,6 +38,8 @@ describe('scopes for stored R4 types Consilium has no rule for', () => {
     for (const scope of ['deidentified patient/Claim.rs', 'deidentified patient/*.rs', 'deidentified patient/Practitioner.rs patient/Observation.rs']) {
       for (const t of ['Claim', 'Practitioner', 'Organization', 'Location', 'CarePlan', 'Composition'] as const) expect(resourceVariant(parseScopes(scope), t), `${scope} ${t}`).toBeNull();
     }
+    // Nothing readable de-identified → not even the patient summary.
+    expect(resourceVariant(parseScopes('deidentified patient/Claim.rs patient/Practitioner.rs'), 'Patient')).toBeNull();
     // Types with a rule keep it for de-identified viewers.
     for (const t of ['Encounter', 'MedicationRequest', 'Immunization', 'DiagnosticReport', 'Medication'] as const) expect(resourceVariant(parseScopes('deidentified patient/*.rs'), t)).toBe('deidentified');
   });

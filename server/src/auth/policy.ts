@@ -181,11 +181,12 @@ export function withGrants(access: DataAccess, granted: Iterable<CaseResourceTyp
  * de-identified viewer gets nothing of it, whatever the scopes say.
  * The patient summary is special: in a de-identified view, its de-identified
  * form (gender and age band only, both permitted by Safe Harbor) accompanies
- * any other readable type, so the data has a subject to refer to.
+ * any other readable type that has a de-identified copy, so the data has a
+ * subject to refer to.
  */
 export function resourceVariant(access: DataAccess, type: R4ResourceType): 'identified' | 'deidentified' | null {
   if (!access.identified && !DEIDENTIFIABLE_TYPES.has(type)) return null;
-  const readable = access.types.has(type) || (type === 'Patient' && !access.identified && access.types.size > 0);
+  const readable = access.types.has(type) || (type === 'Patient' && !access.identified && [...access.types].some((t) => DEIDENTIFIABLE_TYPES.has(t)));
   if (!readable) return null;
   return access.identified ? 'identified' : 'deidentified';
 }
