@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportPKCS8, generateKeyPair, SignJWT } from 'jose';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { FhirClient, FhirServerError } from '../../server/src/fhir/fhir-client.ts';
@@ -14,6 +15,10 @@ import { startLoopbackFhir, type LoopbackFhir } from '../support/fhir-server.ts'
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 captureFrames();
+
+/** Everything the server logs (debug and up), to check no patient data ever reaches it. */
+const logLines: string[] = [];
+const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
 const CLIENT_ID = 'consilium-test-client';
 const PATIENT = '274f5452-2a39-44c4-a7cb-f36de467762e'; // Carroll471's id on the (loopback) hospital server
@@ -49,12 +54,15 @@ beforeAll(async () => {
   privateKeyPem = await exportPKCS8(privateKey);
   // The hospital registered Consilium's JWKS URL for this client.
   fhir = await startLoopbackFhir({ bundle, clientId: CLIENT_ID, pageSize: 40, allowedScopes: ['system/*.rs', 'system/Observation.rs'], jwks: async () => (await fetch(`${server.app.url}/.well-known/fhir-client-jwks.json`)).json() });
-  server = await startTestServer({}, { FHIR_BASE_URL: fhir.baseUrl, FHIR_CLIENT_ID: CLIENT_ID, FHIR_PRIVATE_KEY: privateKeyPem, FHIR_POLL_SECONDS: '1' });
+  server = await startTestServer({ logger }, { FHIR_BASE_URL: fhir.baseUrl, FHIR_CLIENT_ID: CLIENT_ID, FHIR_PRIVATE_KEY: privateKeyPem, FHIR_POLL_SECONDS: '1' });
   admin = await server.as('root', { admin: true });
 });
 afterAll(async () => {
   await server?.stop();
   await fhir?.close();
+  // Nothing the hospital server sent about the patient reached the log.
+  expect(logLines.length).toBeGreaterThan(0);
+  for (const canary of ['Carroll471', "O'Hara248", '999-84-6370', 'S99916528', '555-889-9870', PATIENT]) expect(logLines.join('\n')).not.toContain(canary);
 });
 
 describe('pulling a case from the hospital FHIR server (SMART Backend Services)', () => {

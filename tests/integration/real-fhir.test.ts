@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import type { CaseImportResponse, FhirResource } from '../../shared/src/index.ts';
@@ -9,19 +10,26 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 
 captureFrames();
 
+/** Everything the server logs (debug and up), to check no patient data ever reaches it. */
+const logLines: string[] = [];
+const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+
 let server: TestServer;
 let admin: ConsiliumClient;
 let bundle: Bundle;
 let report: CaseImportResponse;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ logger });
   admin = await server.as('root', { admin: true });
   bundle = syntheaMargie();
   report = await admin.api.importCase(bundle);
 });
 afterAll(async () => {
   await server?.stop();
+  // Refused entries, NULs and bad queries never put patient data in the log.
+  expect(logLines.length).toBeGreaterThan(0);
+  for (const canary of ['Margie619', 'Hettinger594', 'Donald', 'Duck', '1979-', '999-']) expect(logLines.join('\n')).not.toContain(canary);
 });
 
 const has = (buf: Buffer, s: string) => buf.includes(Buffer.from(s, 'utf8'));
