@@ -26,6 +26,8 @@ import { seedDemo } from './db/seed.ts';
 import { UsersRepo } from './db/users.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 import { casesRoutes } from './http/cases.routes.ts';
+import type { CasePuller } from './fhir/case-puller.ts';
+import { createCasePuller } from './fhir/setup.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
@@ -54,6 +56,8 @@ export interface App {
   demoSeeded: boolean;
   /** Stop accepting joins, persist every room, close connections and the pool. */
   close(): Promise<void>;
+  /** Pulls cases from FHIR_BASE_URL; null when unset. */
+  casePuller: CasePuller | null;
 }
 
 export interface AppOverrides {
@@ -120,7 +124,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   );
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
-  web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
+  const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
+  web.use(casesRoutes({ cases, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the global parser: bundles get a larger limit
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
   web.use(express.json({ limit: '1mb' }));
   if (devIssuer) web.use(devRoutes(devIssuer));
@@ -129,7 +134,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(webRoutes(config.auth));
 
-  installFullStateFix();
+  installFullStateFix(); // before any room exists
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
   const gameServer = new Server({
@@ -176,12 +181,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene, cases) : false;
   await checkpoints?.signer.checkpoint().catch(() => {}); // anchor what a previous run left unsigned
   checkpoints?.signer.start(config.auditCheckpoints!.intervalMs);
+  fhir?.puller.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
       clearInterval(pruneTickets);
+      await fhir?.puller.stop();
       await live.flushAll().catch((err: unknown) => logger.error({ err }, 'flush before shutdown failed'));
       await gameServer.gracefullyShutdown(false);
       voice?.stop();
@@ -191,7 +198,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       await database.close();
     })());
 
-  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null };
 }
 
 /**

@@ -49,6 +49,13 @@ const EnvSchema = z.object({
   GUIDANCE_PATCH_HZ: z.coerce.number().int().min(10).max(120).default(60),
   /** A guiding link over this round-trip time marks every pointer stale. */
   GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
+  FHIR_BASE_URL: optionalUrl,
+  FHIR_TOKEN_URL: optionalUrl,
+  FHIR_CLIENT_ID: optionalString,
+  FHIR_PRIVATE_KEY: optionalString,
+  FHIR_KEY_ID: optionalString,
+  FHIR_SCOPES: z.string().default('system/*.rs'),
+  FHIR_POLL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 });
 
 export type AuthConfig =
@@ -82,6 +89,16 @@ export interface Config {
   guidance: { patchHz: number; linkLimitMs: number };
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
+  /** The hospital's FHIR server cases are pulled from; null → pulling is off. */
+  fhir: FhirServerConfig | null;
+}
+
+export interface FhirServerConfig {
+  baseUrl: string;
+  /** SMART Backend Services; null → the server is open (test servers only; refused in production). */
+  auth: { clientId: string; privateKey: string; keyId: string | null; tokenUrl: string | null; scopes: string } | null;
+  /** Poll for new Observations of pulled cases this often; 0 → never. */
+  pollSeconds: number;
 }
 
 export interface AuditCheckpointConfig {
@@ -155,6 +172,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       livekit = { url: e.LIVEKIT_URL!, apiUrl: apiUrl.replace(/\/+$/, ''), apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! };
     }
   }
+  let fhir: FhirServerConfig | null = null;
+  if (e.FHIR_BASE_URL) {
+    const hasClient = Boolean(e.FHIR_CLIENT_ID) || Boolean(e.FHIR_PRIVATE_KEY);
+    if (hasClient && !(e.FHIR_CLIENT_ID && e.FHIR_PRIVATE_KEY)) problems.push('FHIR_CLIENT_ID, FHIR_PRIVATE_KEY: set both for SMART Backend Services');
+    if (!hasClient && e.NODE_ENV === 'production') problems.push('FHIR_CLIENT_ID, FHIR_PRIVATE_KEY: required with FHIR_BASE_URL in production (SMART Backend Services)');
+    if (!/^(system\/(\*|[A-Za-z]+)\.(rs|r|s|read)\s*)+$/.test(e.FHIR_SCOPES.trim())) problems.push('FHIR_SCOPES: space-separated system/<Type|*>.rs scopes');
+    fhir = {
+      baseUrl: e.FHIR_BASE_URL.replace(/\/+$/, ''),
+      auth: e.FHIR_CLIENT_ID && e.FHIR_PRIVATE_KEY ? { clientId: e.FHIR_CLIENT_ID, privateKey: e.FHIR_PRIVATE_KEY, keyId: e.FHIR_KEY_ID ?? null, tokenUrl: e.FHIR_TOKEN_URL ?? null, scopes: e.FHIR_SCOPES.trim() } : null,
+      pollSeconds: e.FHIR_POLL_SECONDS,
+    };
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -180,5 +209,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pendingMs: Math.round(e.BREAK_GLASS_PENDING_MINUTES * 60_000),
     },
     livekit,
+    fhir,
   };
 }

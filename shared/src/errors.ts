@@ -47,6 +47,12 @@ export const ErrorCodes = {
   OBJECT_LOCKED: { status: 409, message: 'Scene object is held by another participant' },
   OBJECT_NOT_HELD: { status: 409, message: 'You are not holding this scene object' },
   SCENE_FULL: { status: 409, message: 'The scene has reached its object limit' },
+  // the hospital's FHIR server
+  FHIR_NOT_CONFIGURED: { status: 409, message: 'No FHIR server is configured (FHIR_BASE_URL)' },
+  FHIR_PATIENT_NOT_FOUND: { status: 404, message: 'The FHIR server has no such patient' },
+  FHIR_PATIENT_AMBIGUOUS: { status: 409, message: 'The identifier matches more than one patient on the FHIR server' },
+  FHIR_SERVER_ERROR: { status: 502, message: 'The FHIR server refused or failed the request' },
+  CASE_NOT_PULLED: { status: 409, message: 'This case was not pulled from the FHIR server' },
   // flow control and server
   RATE_LIMITED: { status: 429, message: 'Too many messages; slow down' },
   PERSIST_FAILED: { status: 503, message: 'Could not save the change; it was not applied' },

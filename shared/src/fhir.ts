@@ -1,8 +1,13 @@
 import { z } from 'zod';
+import type { R4ResourceType } from './fhir-r4-types.ts';
+
+export * from './fhir-r4-types.ts';
 
 /**
- * The FHIR R4 subset Consilium accepts for a case: structural checks on the
- * fields we use, anything else passes through untouched (FHIR is open).
+ * The FHIR R4 types Consilium understands: each has structural checks on the
+ * fields we use (anything else passes through untouched: FHIR is open) and a
+ * de-identification rule. Every other R4 type is stored as published and shown
+ * only to identified viewers whose scopes name it.
  */
 export const CASE_RESOURCE_TYPES = [
   'Patient',
@@ -13,6 +18,11 @@ export const CASE_RESOURCE_TYPES = [
   'Procedure',
   'ImagingStudy',
   'DocumentReference',
+  'Encounter',
+  'MedicationRequest',
+  'Immunization',
+  'DiagnosticReport',
+  'Medication',
 ] as const;
 export const CaseResourceType = z.enum(CASE_RESOURCE_TYPES);
 export type CaseResourceType = z.infer<typeof CaseResourceType>;
@@ -43,8 +53,11 @@ export const ObservationResource = z.looseObject({
   code: CodeableConcept,
   subject: Reference,
   effectiveDateTime: dateTime.optional(),
+  effectivePeriod: Period.optional(),
   valueQuantity: Quantity.optional(),
-  component: z.array(z.looseObject({ code: CodeableConcept, valueQuantity: Quantity.optional() })).max(20).optional(),
+  valueCodeableConcept: CodeableConcept.optional(),
+  valueString: z.string().max(10_000).optional(),
+  component: z.array(z.looseObject({ code: CodeableConcept, valueQuantity: Quantity.optional() })).max(50).optional(),
 });
 
 export const ConditionResource = z.looseObject({
@@ -64,11 +77,67 @@ export const AllergyIntoleranceResource = z.looseObject({
   onsetDateTime: dateTime.optional(),
 });
 
-export const MedicationStatementResource = z.looseObject({
-  resourceType: z.literal('MedicationStatement'),
+/** medication[x]: a code, or a reference (often `#id` of a contained Medication). */
+const medication = {
+  medicationCodeableConcept: CodeableConcept.optional(),
+  medicationReference: Reference.optional(),
+};
+const hasMedication = (r: { medicationCodeableConcept?: unknown; medicationReference?: unknown }) => r.medicationCodeableConcept !== undefined || r.medicationReference !== undefined;
+const MEDICATION_REQUIRED = { message: 'needs medicationCodeableConcept or medicationReference', path: ['medicationCodeableConcept'] };
+
+export const MedicationStatementResource = z
+  .looseObject({
+    resourceType: z.literal('MedicationStatement'),
+    ...base,
+    status: z.enum(['active', 'completed', 'entered-in-error', 'intended', 'stopped', 'on-hold', 'unknown', 'not-taken']),
+    ...medication,
+    subject: Reference,
+    effectiveDateTime: dateTime.optional(),
+    effectivePeriod: Period.optional(),
+  })
+  .refine(hasMedication, MEDICATION_REQUIRED);
+
+export const MedicationRequestResource = z
+  .looseObject({
+    resourceType: z.literal('MedicationRequest'),
+    ...base,
+    status: z.enum(['active', 'on-hold', 'cancelled', 'completed', 'entered-in-error', 'stopped', 'draft', 'unknown']),
+    intent: z.enum(['proposal', 'plan', 'order', 'original-order', 'reflex-order', 'filler-order', 'instance-order', 'option']),
+    ...medication,
+    subject: Reference,
+    authoredOn: dateTime.optional(),
+  })
+  .refine(hasMedication, MEDICATION_REQUIRED);
+
+export const MedicationResource = z.looseObject({
+  resourceType: z.literal('Medication'),
   ...base,
-  status: z.enum(['active', 'completed', 'entered-in-error', 'intended', 'stopped', 'on-hold', 'unknown', 'not-taken']),
-  medicationCodeableConcept: CodeableConcept,
+  code: CodeableConcept.optional(),
+});
+
+export const EncounterResource = z.looseObject({
+  resourceType: z.literal('Encounter'),
+  ...base,
+  status: z.enum(['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown']),
+  class: Coding,
+  subject: Reference,
+  period: Period.optional(),
+});
+
+export const ImmunizationResource = z.looseObject({
+  resourceType: z.literal('Immunization'),
+  ...base,
+  status: z.enum(['completed', 'entered-in-error', 'not-done']),
+  vaccineCode: CodeableConcept,
+  patient: Reference,
+  occurrenceDateTime: dateTime.optional(),
+});
+
+export const DiagnosticReportResource = z.looseObject({
+  resourceType: z.literal('DiagnosticReport'),
+  ...base,
+  status: z.enum(['registered', 'partial', 'preliminary', 'final', 'amended', 'corrected', 'appended', 'cancelled', 'entered-in-error', 'unknown']),
+  code: CodeableConcept,
   subject: Reference,
   effectiveDateTime: dateTime.optional(),
   effectivePeriod: Period.optional(),
@@ -111,21 +180,35 @@ export const CaseResource = z.discriminatedUnion('resourceType', [
   ProcedureResource,
   ImagingStudyResource,
   DocumentReferenceResource,
+  EncounterResource,
+  MedicationRequestResource,
+  ImmunizationResource,
+  DiagnosticReportResource,
+  MedicationResource,
 ]);
 export type CaseResource = z.infer<typeof CaseResource>;
-export type FhirResource = { resourceType: CaseResourceType; id: string } & Record<string, unknown>;
+/** Any stored R4 resource (server id assigned). */
+export type FhirResource = { resourceType: R4ResourceType; id: string } & Record<string, unknown>;
+
+export const isCaseResourceType = (t: unknown): t is CaseResourceType => (CASE_RESOURCE_TYPES as readonly unknown[]).includes(t);
+
+/** Bundle types an import accepts: what hospitals export, and `$everything` results (searchsets). */
+export const IMPORT_BUNDLE_TYPES = ['collection', 'batch', 'transaction', 'searchset', 'document'] as const;
+/** Entries per import: a Synthea patient with decades of history has a few thousand. */
+export const MAX_IMPORT_ENTRIES = 20_000;
 
 export const Bundle = z.looseObject({
   resourceType: z.literal('Bundle'),
-  type: z.enum(['collection', 'transaction']),
-  entry: z
-    .array(z.looseObject({ fullUrl: z.string().max(256).optional(), resource: z.looseObject({ resourceType: z.string() }) }))
-    .min(1)
-    .max(5000),
+  type: z.enum(IMPORT_BUNDLE_TYPES),
+  // Entries are checked one by one by the importer, so one bad entry is reported, not fatal.
+  entry: z.array(z.unknown()).min(1).max(MAX_IMPORT_ENTRIES),
 });
 
-/** Which field of each resource points at the patient. */
-export const PATIENT_REFERENCE_FIELD: Record<Exclude<CaseResourceType, 'Patient'>, string> = {
+/**
+ * Which field of each understood type points at the patient (checked on
+ * import). Medication has none: it is a supporting resource.
+ */
+export const PATIENT_REFERENCE_FIELD: Partial<Record<CaseResourceType, string>> = {
   Observation: 'subject',
   Condition: 'subject',
   AllergyIntolerance: 'patient',
@@ -133,6 +216,10 @@ export const PATIENT_REFERENCE_FIELD: Record<Exclude<CaseResourceType, 'Patient'
   Procedure: 'subject',
   ImagingStudy: 'subject',
   DocumentReference: 'subject',
+  Encounter: 'subject',
+  MedicationRequest: 'subject',
+  Immunization: 'patient',
+  DiagnosticReport: 'subject',
 };
 
 /** A case as a participant receives it: the resources they may see, identified or de-identified. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RoomKind, RoomRole } from './roles.ts';
-import { CASE_RESOURCE_TYPES } from './fhir.ts';
+import { R4_RESOURCE_TYPES } from './fhir.ts';
 
 /** HTTP request and response bodies. */
 export const UserId = z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'user ids are 1–128 of A-Z a-z 0-9 . _ @ : -');
@@ -18,10 +18,10 @@ export interface DevLoginResponse {
   expiresAt: string;
 }
 
-/** SMART v2 style: `patient/<Type|*>.<cruds>` (read needs r or s) or `deidentified`. */
+/** SMART v2 style: `patient/<Type|*>.<cruds>` with any FHIR R4 type (read needs r or s) or `deidentified`. */
 export const Scope = z
   .string()
-  .regex(new RegExp(`^(deidentified|patient/(\\*|${CASE_RESOURCE_TYPES.join('|')})\\.([cruds]{1,5}|read))$`), 'scopes are patient/<Type|*>.<cruds> or deidentified');
+  .regex(new RegExp(`^(deidentified|patient/(\\*|${R4_RESOURCE_TYPES.join('|')})\\.([cruds]{1,5}|read))$`), 'scopes are patient/<Type|*>.<cruds> or deidentified');
 export const Scopes = z.array(Scope).max(20);
 
 export const ParticipantInput = z.strictObject({
@@ -78,10 +78,23 @@ export const ModerationBody = z.strictObject({
 export const AccessDecisionBody = z.strictObject({ decision: z.enum(['approve', 'deny']) });
 export type ParticipantUpdateBody = z.input<typeof ParticipantUpdateBody>;
 
+/** A problem with one bundle entry (or the bundle, entry null): where and why it was not stored. */
+export interface ImportProblemDto {
+  entry: number | null;
+  path: string;
+  reason: string;
+}
 export interface CaseImportResponse {
   caseId: string;
   patientId: string;
+  /** Resources stored (Patient included). */
   resources: number;
+  /** Stored resources by type. */
+  stored: Record<string, number>;
+  /** Entries refused, each with its index, path and reason. */
+  refused: ImportProblemDto[];
+  /** Entries that were not patient data (search outcomes). */
+  skipped: ImportProblemDto[];
 }
 export interface RoomDto {
   id: string;

@@ -229,12 +229,13 @@ describe('models showing case resources', () => {
 });
 
 describe('cases API', () => {
-  it('imports only as admin and answers invalid bundles with the offending entry', async () => {
+  it('imports only as admin and reports refused entries with the offending entry', async () => {
     const user = await server.as('nobody');
     await expect(user.api.importCase(caseBundle(CANARY))).rejects.toMatchObject({ code: 'ADMIN_REQUIRED' });
     const bad = caseBundle(CANARY);
     (bad.entry[3]!.resource as Record<string, unknown>)['patient'] = { reference: 'Patient/elsewhere' };
-    await expect(admin.api.importCase(bad)).rejects.toMatchObject({ code: 'BODY_INVALID', status: 400, details: [{ entry: 3, path: 'resource.patient.reference' }] });
+    // One bad entry is refused and reported; the rest is stored.
+    expect(await admin.api.importCase(bad)).toMatchObject({ resources: 7, refused: [{ entry: 3, path: 'resource.patient.reference', reason: expect.any(String) }] });
     await expect(admin.api.importCase({ resourceType: 'Bundle', type: 'collection', entry: [] })).rejects.toMatchObject({ code: 'BODY_INVALID' });
     await expect(admin.api.ingestObservation(caseId, { resourceType: 'Observation', status: 'final' })).rejects.toMatchObject({ code: 'BODY_INVALID' });
     await expect(admin.api.getCase('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'CASE_NOT_FOUND' });

@@ -44,9 +44,10 @@ describe('room capacity', () => {
 
     const observations = (s: ClinicSession) => s.caseResources('Observation').length;
     await eventually(() => sessions.every((s) => s.participants().length === MAX_ROOM_PARTICIPANTS), 20_000, 100);
-    await eventually(() => sessions.every((s) => observations(s) >= 150), 20_000, 100);
     const clinician = sessions[0]!;
     const observer = sessions[1]!;
+    // Every filtered view decodes to the same summary (identified or de-identified copies of it).
+    await eventually(() => observations(clinician) > 0 && sessions.every((s) => observations(s) === observations(clinician)), 20_000, 100);
     expect(clinician.deidentified).toBe(false);
     expect(observer.deidentified).toBe(true);
     expect(observations(observer)).toBe(observations(clinician));

@@ -86,4 +86,18 @@ describe('Redis config', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/PUBLIC_URL: required with REDIS_URL/);
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', PUBLIC_URL: 'https://node-1.consilium.example' }).redisUrl).toBe('redis://127.0.0.1:6379');
   });
+
+  it('configures the hospital FHIR server: SMART client all-or-none, scopes checked, open servers refused in production', () => {
+    expect(loadConfig({}).fhir).toBeNull();
+    expect(loadConfig({ FHIR_BASE_URL: 'https://fhir.example/r4/', FHIR_CLIENT_ID: 'c', FHIR_PRIVATE_KEY: 'pem' }).fhir).toEqual({
+      baseUrl: 'https://fhir.example/r4',
+      auth: { clientId: 'c', privateKey: 'pem', keyId: null, tokenUrl: null, scopes: 'system/*.rs' },
+      pollSeconds: 60,
+    });
+    expect(loadConfig({ FHIR_BASE_URL: 'http://hapi.local/fhir', FHIR_POLL_SECONDS: '0' }).fhir).toMatchObject({ auth: null, pollSeconds: 0 });
+    expect(() => loadConfig({ FHIR_BASE_URL: 'https://f', FHIR_CLIENT_ID: 'c' })).toThrow(/FHIR_PRIVATE_KEY/);
+    expect(() => loadConfig({ FHIR_BASE_URL: 'https://f', FHIR_CLIENT_ID: 'c', FHIR_PRIVATE_KEY: 'k', FHIR_SCOPES: 'patient/*.rs' })).toThrow(/FHIR_SCOPES/);
+    expect(() => loadConfig({ FHIR_BASE_URL: 'not a url' })).toThrow(/FHIR_BASE_URL/);
+    expect(() => loadConfig({ NODE_ENV: 'production', FHIR_BASE_URL: 'https://f' })).toThrow(/FHIR_CLIENT_ID, FHIR_PRIVATE_KEY: required with FHIR_BASE_URL in production/);
+  });
 });

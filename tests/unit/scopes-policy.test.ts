@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { accessCovers, breakGlassMode, defaultScopes, parseScopes, resourceVariant, withGrants, type DataAccess } from '../../server/src/auth/policy.ts';
-import { CASE_RESOURCE_TYPES, ROOM_ROLES, type CaseResourceType, type RoomRole } from '../../shared/src/index.ts';
+import { accessCovers, accessToScope, breakGlassMode, defaultScopes, isKnownScope, parseScopes, resourceVariant, withGrants, type DataAccess } from '../../server/src/auth/policy.ts';
+import { CASE_RESOURCE_TYPES, R4_RESOURCE_TYPES, ROOM_ROLES, type CaseResourceType, type RoomRole } from '../../shared/src/index.ts';
+import { Scope } from '../../shared/src/http.ts';
 
 const OBSERVER_TYPES: CaseResourceType[] = ['Observation', 'Condition', 'ImagingStudy'];
 
@@ -20,13 +21,44 @@ describe('scope policy: role × resource type (default scopes)', () => {
   }
 });
 
+describe('scopes for stored R4 types Consilium has no rule for', () => {
+  it('patient/<AnyR4Type>.rs names that type; names that are not R4 types grant nothing', () => {
+    expect([...parseScopes('patient/Claim.rs patient/ExplanationOfBenefit.read').types].sort()).toEqual(['Claim', 'ExplanationOfBenefit']);
+    expect([...parseScopes('patient/claim.rs patient/Claims.rs patient/__proto__.rs patient/constructor.rs').types]).toEqual([]);
+    expect(isKnownScope('patient/CarePlan.rs')).toBe(true);
+    expect(isKnownScope('patient/Banana.rs')).toBe(false);
+    expect(Scope.safeParse('patient/Practitioner.rs').success).toBe(true);
+    expect(Scope.safeParse('patient/Banana.rs').success).toBe(false);
+  });
+
+  it('identified viewers whose scopes name the type see it; de-identified viewers never do (no rule, no copy)', () => {
+    expect(resourceVariant(parseScopes('patient/Claim.rs'), 'Claim')).toBe('identified');
+    expect(resourceVariant(parseScopes('patient/Observation.rs'), 'Claim')).toBeNull();
+    expect(resourceVariant(parseScopes('patient/*.rs'), 'Practitioner')).toBe('identified');
+    for (const scope of ['deidentified patient/Claim.rs', 'deidentified patient/*.rs', 'deidentified patient/Practitioner.rs patient/Observation.rs']) {
+      for (const t of ['Claim', 'Practitioner', 'Organization', 'Location', 'CarePlan', 'Composition'] as const) expect(resourceVariant(parseScopes(scope), t), `${scope} ${t}`).toBeNull();
+    }
+    // Nothing readable de-identified → not even the patient summary.
+    expect(resourceVariant(parseScopes('deidentified patient/Claim.rs patient/Practitioner.rs'), 'Patient')).toBeNull();
+    // Types with a rule keep it for de-identified viewers.
+    for (const t of ['Encounter', 'MedicationRequest', 'Immunization', 'DiagnosticReport', 'Medication'] as const) expect(resourceVariant(parseScopes('deidentified patient/*.rs'), t)).toBe('deidentified');
+  });
+
+  it('writes "every type" back as patient/*.rs (annotations carry it), and round-trips', () => {
+    expect(accessToScope(parseScopes('patient/*.rs'))).toBe('patient/*.rs');
+    expect(accessToScope(parseScopes('deidentified patient/Observation.rs patient/Claim.rs'))).toBe('deidentified patient/Claim.rs patient/Observation.rs');
+    const wide = parseScopes('deidentified patient/*.rs');
+    expect(parseScopes(accessToScope(wide))).toEqual(wide);
+  });
+});
+
 describe('scope parsing', () => {
   it('grants read only with r or s; ignores write-only, unknown types and other contexts', () => {
     expect([...parseScopes('patient/Observation.rs').types]).toEqual(['Observation']);
     expect([...parseScopes('patient/Observation.s').types]).toEqual(['Observation']);
     expect([...parseScopes('patient/Observation.cud').types]).toEqual([]);
     expect([...parseScopes('patient/Banana.rs user/*.rs system/*.rs').types]).toEqual([]);
-    expect(parseScopes('patient/*.rs').types.size).toBe(CASE_RESOURCE_TYPES.length);
+    expect(parseScopes('patient/*.rs').types.size).toBe(R4_RESOURCE_TYPES.length);
     expect([...parseScopes('patient/Condition.read').types]).toEqual(['Condition']); // SMART v1
     expect(parseScopes('').types.size).toBe(0);
   });

@@ -1,7 +1,8 @@
 import type { ClientMessageName } from '../../../shared/src/messages.ts';
 import type { ErrorCode } from '../../../shared/src/errors.ts';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
-import { CASE_RESOURCE_TYPES, type CaseResourceType } from '../../../shared/src/fhir.ts';
+import { isR4ResourceType, R4_RESOURCE_TYPES, type CaseResourceType, type R4ResourceType } from '../../../shared/src/fhir.ts';
+import { DEIDENTIFIABLE_TYPES } from '../domain/deidentify.ts';
 
 /**
  * The one place that decides what each role may do. Deny by default: an
@@ -258,7 +259,8 @@ export function defaultScopes(role: RoomRole): string[] {
 export interface DataAccess {
   /** false: only de-identified copies, never the identified resources. */
   identified: boolean;
-  types: ReadonlySet<CaseResourceType>;
+  /** Readable R4 types. Types without a de-identification rule are readable only when identified (see resourceVariant). */
+  types: ReadonlySet<R4ResourceType>;
 }
 
 export const NO_ACCESS: DataAccess = { identified: false, types: new Set() };
@@ -267,12 +269,13 @@ const SCOPE_RE = /^patient\/(\*|[A-Za-z]+)\.([cruds]+)$/;
 
 /**
  * Parse SMART v2 scopes (`patient/<Type|*>.<cruds>`, plus `deidentified`).
- * Only read/search (`r` or `s`) grant anything here; unknown scopes and
- * resource types are ignored (deny by default). Legacy v1 `.read` is accepted.
+ * Only read/search (`r` or `s`) grant anything here; any FHIR R4 resource type
+ * may be named, `*` names them all; unknown scopes and names that are not R4
+ * types are ignored (deny by default). Legacy v1 `.read` is accepted.
  */
 export function parseScopes(scopes: string | readonly string[]): DataAccess {
   const list = typeof scopes === 'string' ? scopes.split(/\s+/).filter(Boolean) : scopes;
-  const types = new Set<CaseResourceType>();
+  const types = new Set<R4ResourceType>();
   let identified = true;
   for (const raw of list) {
     if (raw === 'deidentified') {
@@ -282,8 +285,8 @@ export function parseScopes(scopes: string | readonly string[]): DataAccess {
     const scope = raw.replace(/\.read$/, '.rs');
     const m = SCOPE_RE.exec(scope);
     if (!m || !/[rs]/.test(m[2]!)) continue;
-    if (m[1] === '*') CASE_RESOURCE_TYPES.forEach((t) => types.add(t));
-    else if ((CASE_RESOURCE_TYPES as readonly string[]).includes(m[1]!)) types.add(m[1] as CaseResourceType);
+    if (m[1] === '*') R4_RESOURCE_TYPES.forEach((t) => types.add(t));
+    else if (isR4ResourceType(m[1])) types.add(m[1]);
   }
   return { identified, types };
 }
@@ -292,7 +295,7 @@ export function parseScopes(scopes: string | readonly string[]): DataAccess {
 export function isKnownScope(scope: string): boolean {
   if (scope === 'deidentified') return true;
   const m = SCOPE_RE.exec(scope.replace(/\.read$/, '.rs'));
-  return m !== null && (m[1] === '*' || (CASE_RESOURCE_TYPES as readonly string[]).includes(m[1]!));
+  return m !== null && (m[1] === '*' || isR4ResourceType(m[1]));
 }
 
 /** Break-glass adds read access to more resource types; it never turns a de-identified view into an identified one. */
@@ -304,12 +307,16 @@ export function withGrants(access: DataAccess, granted: Iterable<CaseResourceTyp
 
 /**
  * Which copy of a resource type a participant receives, if any.
+ * A type without a de-identification rule has no de-identified copy, so a
+ * de-identified viewer gets nothing of it, whatever the scopes say.
  * The patient summary is special: in a de-identified view, its de-identified
  * form (gender and age band only, both permitted by Safe Harbor) accompanies
- * any other readable type, so the data has a subject to refer to.
+ * any other readable type that has a de-identified copy, so the data has a
+ * subject to refer to.
  */
-export function resourceVariant(access: DataAccess, type: CaseResourceType): 'identified' | 'deidentified' | null {
-  const readable = access.types.has(type) || (type === 'Patient' && !access.identified && access.types.size > 0);
+export function resourceVariant(access: DataAccess, type: R4ResourceType): 'identified' | 'deidentified' | null {
+  if (!access.identified && !DEIDENTIFIABLE_TYPES.has(type)) return null;
+  const readable = access.types.has(type) || (type === 'Patient' && !access.identified && [...access.types].some((t) => DEIDENTIFIABLE_TYPES.has(t)));
   if (!readable) return null;
   return access.identified ? 'identified' : 'deidentified';
 }
@@ -321,8 +328,9 @@ export function accessCovers(viewer: DataAccess, author: DataAccess): boolean {
   return true;
 }
 
+/** The access as a scope string; every R4 type at once is written `patient/*.rs` (it travels in annotations). */
 export function accessToScope(access: DataAccess): string {
-  const all = CASE_RESOURCE_TYPES.every((t) => access.types.has(t));
+  const all = R4_RESOURCE_TYPES.every((t) => access.types.has(t));
   const types = all ? ['patient/*.rs'] : [...access.types].sort().map((t) => `patient/${t}.rs`);
   return [...(access.identified ? [] : ['deidentified']), ...types].join(' ');
 }

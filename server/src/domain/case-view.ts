@@ -1,4 +1,4 @@
-import type { CaseResourceType, CaseView, FhirResource } from '../../../shared/src/fhir.ts';
+import type { CaseView, FhirResource, R4ResourceType } from '../../../shared/src/fhir.ts';
 import { resourceVariant, type DataAccess } from '../auth/policy.ts';
 import { deidentifyResource, type DeidentifyKey } from './deidentify.ts';
 
@@ -11,7 +11,7 @@ export type Variant = 'identified' | 'deidentified';
 
 export interface CaseEntry {
   key: string;
-  resourceType: CaseResourceType;
+  resourceType: R4ResourceType;
   /** Server id of the underlying resource (for audit; never the pseudonym). */
   resourceId: string;
   variant: Variant;
@@ -24,14 +24,22 @@ export interface PreparedCase {
   key: DeidentifyKey;
 }
 
-/** Entry keys travel to clients: the de-identified one names the pseudonym, never the server id. */
+/** A case's secrets and reference time, ready for disclosure (the room's case-loader builds the same). */
+export function preparedCase(record: { id: string; patientId: string; pseudonymKey: string }, now = new Date()): PreparedCase {
+  return { id: record.id, patientId: record.patientId, key: { pseudonymKey: record.pseudonymKey, now } };
+}
+
+/**
+ * Entry keys travel to clients: the de-identified one names the pseudonym,
+ * never the server id. A type without a de-identification rule has only the
+ * identified entry.
+ */
 export function entriesFor(c: PreparedCase, resource: FhirResource): CaseEntry[] {
   const type = resource.resourceType;
+  const identified: CaseEntry = { key: identifiedKey(type, resource.id), resourceType: type, resourceId: resource.id, variant: 'identified', resource };
   const deidentified = deidentifyResource(resource, c.patientId, c.key);
-  return [
-    { key: identifiedKey(type, resource.id), resourceType: type, resourceId: resource.id, variant: 'identified', resource },
-    { key: `deidentified:${type}/${deidentified.id}`, resourceType: type, resourceId: resource.id, variant: 'deidentified', resource: deidentified },
-  ];
+  if (!deidentified) return [identified];
+  return [identified, { key: `deidentified:${type}/${deidentified.id}`, resourceType: type, resourceId: resource.id, variant: 'deidentified', resource: deidentified }];
 }
 
 export const identifiedKey = (type: string, id: string) => `identified:${type}/${id}`;

@@ -1,40 +1,120 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router } from 'express';
+import express, { Router, type Response } from 'express';
+import { z } from 'zod';
+import { R4_RESOURCE_TYPES, R4ResourceType } from '../../../shared/src/fhir.ts';
 import type { CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { parseScopes } from '../auth/policy.ts';
+import { parseScopes, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
-import { caseViewFor } from '../domain/case-view.ts';
-import { importBundle, importResource } from '../domain/fhir-bundle.ts';
+import { caseViewFor, preparedCase } from '../domain/case-view.ts';
+import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
 import { AppError } from '../errors.ts';
+import type { CasePuller } from '../fhir/case-puller.ts';
+import type { SmartBackendAuth } from '../fhir/smart-backend.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
-import { preparedCase } from '../domain/prepare-case.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
-import { uuidParam } from './validate.ts';
+import { parseBody, uuidParam } from './validate.ts';
 
 export interface CasesRoutesDeps {
   cases: CasesRepo;
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
+  /** null → no FHIR server configured. */
+  puller?: CasePuller | null;
+  smartAuth?: SmartBackendAuth | null;
 }
+
+/** Real exports are big (a Synthea patient with decades of history is several MB); only admins, after authentication, may send that much. */
+export const IMPORT_BODY_LIMIT = '32mb';
+const SMALL_BODY_LIMIT = '64kb';
+const JSON_TYPES = ['application/json', 'application/fhir+json'];
+const importBody = express.json({ limit: IMPORT_BODY_LIMIT, type: JSON_TYPES });
+const smallBody = express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES });
+
+/** A FHIR id, or an identifier search token (`system|value` or `value`). */
+const PullBody = z.union([
+  z.strictObject({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id') }),
+  z.strictObject({ identifier: z.string().regex(/^[\x21-\x7e]([\x20-\x7e]{0,254}[\x21-\x7e])?$/, 'system|value, printable ASCII').refine((v) => v.split('|').length <= 2, 'at most one |') }),
+]);
+
+const ImportQuery = z.looseObject({ allOrNothing: z.enum(['true', 'false']).optional() });
+
+const ResourcesQuery = z.looseObject({
+  type: R4ResourceType.optional(),
+  code: z.string().regex(/^[\x21-\x7e]{1,300}$/, 'code is system|code').optional(),
+  before: z.string().regex(/^\d{4}(-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?$/, 'before is a year, a date or a dateTime').optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
 
 export function casesRoutes(deps: CasesRoutesDeps): Router {
   const router = Router();
-  // Case bundles (with imaging metadata, documents) are bigger than other bodies.
-  router.use('/api/cases', express.json({ limit: '10mb', type: ['application/json', 'application/fhir+json'] }), authenticate(deps.identity));
 
-  router.post('/api/cases', async (req, res) => {
-    const principal = requireAdmin(res, 'case.import');
-    const result = importBundle(req.body, randomUUID);
-    if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
-    const caseId = await deps.cases.createImported(result.patient, result.resources, principal.userId);
-    const counts: Record<string, number> = {};
-    for (const r of [result.patient, ...result.resources]) counts[r.resourceType] = (counts[r.resourceType] ?? 0) + 1;
-    await deps.audit.record({ actor: principal.userId, action: 'case.import', caseId, patientId: result.patient.id, details: { counts } });
-    const body: CaseImportResponse = { caseId, patientId: result.patient.id, resources: result.resources.length + 1 };
+  /** Consilium's public key for SMART Backend Services: the hospital registers this URL (or its content) for the client. */
+  router.get('/.well-known/fhir-client-jwks.json', async (_req, res) => {
+    if (!deps.smartAuth) throw new AppError('NOT_FOUND');
+    res.json(await deps.smartAuth.publicJwks());
+  });
+
+  // Authenticate before any body is read: an anonymous client never gets a large body parsed.
+  router.use('/api/cases', authenticate(deps.identity));
+
+  /** Store an import and answer with the honest report. */
+  async function storeImport(res: Response, principal: Principal, result: ImportedCase, fhirPatientId?: string): Promise<CaseImportResponse> {
+    const caseId = await deps.cases.createImported(result.patient, result.resources, principal.userId, { sourceIds: result.sourceIds, ...(fhirPatientId ? { fhirPatientId } : {}) });
+    await deps.audit.record({
+      actor: principal.userId,
+      action: 'case.import',
+      caseId,
+      patientId: result.patient.id,
+      details: { counts: result.stored, refused: result.refused.length, skipped: result.skipped.length, ...(fhirPatientId ? { source: 'fhir-server' } : {}) },
+    });
+    const body: CaseImportResponse = { caseId, patientId: result.patient.id, resources: result.resources.length + 1, stored: result.stored, refused: result.refused, skipped: result.skipped };
     res.status(201).json(body);
+    return body;
+  }
+
+  router.post(
+    '/api/cases',
+    (_req, res, next) => {
+      requireAdmin(res, 'case.import');
+      next();
+    },
+    importBody,
+    async (req, res) => {
+      const principal = requireAdmin(res, 'case.import');
+      const query = parseBody(ImportQuery, req.query, 'QUERY_INVALID');
+      const result = importBundle(req.body, randomUUID, { allOrNothing: query.allOrNothing === 'true' });
+      if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
+      await storeImport(res, principal, result);
+    },
+  );
+
+  /** Pull a patient's record from the hospital's FHIR server (`Patient/$everything`) into a new case; the answer is the import report. */
+  router.post(
+    '/api/cases/pull',
+    (_req, res, next) => {
+      requireAdmin(res, 'case.import');
+      next();
+    },
+    smallBody,
+    async (req, res) => {
+      const principal = requireAdmin(res, 'case.import');
+      const body = parseBody(PullBody, req.body);
+      if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
+      const { fhirPatientId, result } = await deps.puller.fetchPatient(body);
+      await storeImport(res, principal, result, fhirPatientId);
+    },
+  );
+
+  /** Fetch the pulled case's record again and add what is new (new resources reach live rooms). */
+  router.post('/api/cases/:id/refresh', async (req, res) => {
+    const principal = requireAdmin(res, 'case.import');
+    const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+    if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
+    res.json(await deps.puller.refresh(id, principal.userId));
   });
 
   /** The case filtered by the caller's own SMART scopes — the same selection a room makes. */
@@ -43,20 +123,38 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const record = await deps.cases.get(id);
     if (!record) throw new AppError('CASE_NOT_FOUND');
-    const access = parseScopes(principal.scopes);
-    if (access.types.size === 0) {
-      await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId: id, patientId: record.patientId, details: { code: 'SCOPE_DENIED' } });
+    const access = await readableOrDeny(principal, id, record.patientId);
+    const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, access);
+    await auditRead(principal, id, record.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
+    res.json(view);
+  });
+
+  /**
+   * Resources on demand (what the room state leaves out of a big case), newest
+   * first, filtered by type, code and date, under the caller's scopes with the
+   * same variant logic as the room. A de-identified caller may filter by year
+   * only: a finer `before` would let them bisect real dates.
+   */
+  router.get('/api/cases/:id/resources', async (req, res) => {
+    const principal = principalOf(res);
+    const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+    const q = parseBody(ResourcesQuery, req.query, 'QUERY_INVALID');
+    const head = await deps.cases.head(id);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    const access = await readableOrDeny(principal, id, head.patientId);
+    const visible = R4_RESOURCE_TYPES.filter((t) => resourceVariant(access, t) !== null);
+    if (q.type && !visible.includes(q.type)) {
+      await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId: id, patientId: head.patientId, details: { code: 'SCOPE_DENIED', type: q.type } });
       throw new AppError('SCOPE_DENIED');
     }
-    const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, access);
-    await deps.audit.record({
-      actor: principal.userId,
-      action: 'case.read',
-      caseId: id,
-      patientId: record.patientId,
-      details: { variant: access.identified ? 'identified' : 'deidentified', basis: 'scope', scope: principal.scopes.filter((s) => s.startsWith('patient/') || s === 'deidentified'), resources: disclosed.map((e) => `${e.resourceType}/${e.resourceId}`) },
-    });
-    res.json(view);
+    if (q.before && !access.identified && !/^\d{4}$/.test(q.before)) throw new AppError('QUERY_INVALID', 'de-identified views page by year only (before=YYYY)');
+    const before = q.before ? new Date(/^\d{4}$/.test(q.before) ? `${q.before}-01-01T00:00:00Z` : q.before) : undefined;
+    if (before && Number.isNaN(before.getTime())) throw new AppError('QUERY_INVALID', 'before is not a valid date');
+    const rows = await deps.cases.listResources(id, { types: q.type ? [q.type] : visible, ...(q.code ? { code: q.code } : {}), ...(before ? { before } : {}), limit: q.limit, offset: q.offset });
+    const { view, disclosed } = caseViewFor(preparedCase(head), rows, access);
+    await auditRead(principal, id, head.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
+    // Paging by offset: a date cursor would hand de-identified callers real dates.
+    res.json({ ...view, nextOffset: rows.length === q.limit ? q.offset + q.limit : null });
   });
 
   router.delete('/api/cases/:id', async (req, res) => {
@@ -70,18 +168,46 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   });
 
   /** Live vitals from a monitor or integration engine; delivered to every live room showing the case. */
-  router.post('/api/cases/:id/observations', async (req, res) => {
-    const principal = requireAdmin(res, 'case.ingest');
-    const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
-    const patientId = await deps.cases.patientOf(id);
-    if (!patientId) throw new AppError('CASE_NOT_FOUND');
-    const result = importResource(req.body, 'Observation', patientId, randomUUID);
-    if (!result.ok) throw new AppError('BODY_INVALID', 'The Observation is invalid', result.problems);
-    await deps.cases.addResource(id, result.resource);
-    await deps.audit.record({ actor: principal.userId, action: 'observation.ingest', caseId: id, patientId, details: { resources: [`Observation/${result.resource.id}`] } });
-    const deliveredToRooms = await deps.live.callShowingCase(id, 'addCaseResource', result.resource);
-    res.status(201).json({ id: result.resource.id, deliveredToRooms });
-  });
+  router.post(
+    '/api/cases/:id/observations',
+    (_req, res, next) => {
+      requireAdmin(res, 'case.ingest');
+      next();
+    },
+    smallBody,
+    async (req, res) => {
+      const principal = requireAdmin(res, 'case.ingest');
+      const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+      const patientId = await deps.cases.patientOf(id);
+      if (!patientId) throw new AppError('CASE_NOT_FOUND');
+      const result = importResource(req.body, 'Observation', patientId, randomUUID);
+      if (!result.ok) throw new AppError('BODY_INVALID', 'The Observation is invalid', result.problems);
+      await deps.cases.addResource(id, result.resource);
+      await deps.audit.record({ actor: principal.userId, action: 'observation.ingest', caseId: id, patientId, details: { resources: [`Observation/${result.resource.id}`] } });
+      const deliveredToRooms = await deps.live.callShowingCase(id, 'addCaseResource', result.resource);
+      res.status(201).json({ id: result.resource.id, deliveredToRooms });
+    },
+  );
+
+  async function readableOrDeny(principal: Principal, caseId: string, patientId: string): Promise<DataAccess> {
+    const access = parseScopes(principal.scopes);
+    if (access.types.size === 0) {
+      await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId, patientId, details: { code: 'SCOPE_DENIED' } });
+      throw new AppError('SCOPE_DENIED');
+    }
+    return access;
+  }
+
+  async function auditRead(principal: Principal, caseId: string, patientId: string, access: DataAccess, resources: string[]): Promise<void> {
+    await deps.audit.record({
+      actor: principal.userId,
+      action: 'case.read',
+      caseId,
+      patientId,
+      details: { variant: access.identified ? 'identified' : 'deidentified', basis: 'scope', scope: principal.scopes.filter((s) => s.startsWith('patient/') || s === 'deidentified'), resources },
+    });
+  }
 
   return router;
 }
+

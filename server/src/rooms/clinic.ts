@@ -9,7 +9,8 @@ import type { AuditEvent } from '../audit/audit-log.ts';
 import { authorizeConsoleModeration, type Principal } from '../auth/policy.ts';
 import type { CaseRecord } from '../db/cases.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
-import { preparedCase } from '../domain/prepare-case.ts';
+import { preparedCase } from '../domain/case-view.ts';
+import { selectCaseSummary } from '../domain/case-summary.ts';
 import { locksHeldBy } from '../domain/scene.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -450,7 +451,8 @@ export class Clinic {
     // The listing says which case this room shows, so any process can reach it (live vitals, deletion).
     await this.transport.publish({ room: this.roomId, caseId: c?.id ?? null });
     if (!c) return;
-    this.disclosure.loadCase(preparedCase(c), c.resources);
+    // The room carries what a case conference needs; the rest is read on demand over HTTP under the same scopes.
+    this.disclosure.loadCase(preparedCase(c), selectCaseSummary(c.resources).resources);
     this.state.info.caseId = c.id;
     await this.disclosure.refreshAll();
   }

@@ -1,13 +1,14 @@
 import { SchemaSerializer } from '@colyseus/core';
 import { Encoder } from '@colyseus/schema';
+import { ROOM_STATE_BUFFER_BYTES } from '../domain/case-summary.ts';
 
 /**
  * Room state encoding, sized and fixed for real cases.
  *
- * Sizing: a room's full state (a case summary in two variants, up to 500 scene
- * objects, 100 avatars) runs to a few hundred KB. Encoders start at
- * BUFFER_SIZE and grow (with a console warning) when a state outgrows it;
- * starting at 256 KB keeps a typical room from ever growing.
+ * Sizing: encoders start at BUFFER_SIZE and grow (with a console warning)
+ * when a state outgrows it, and a single synced string longer than the buffer
+ * reached clients corrupted (a 46 KB ExplanationOfBenefit did). The budget of
+ * a room's case summary (domain/case-summary.ts) sets the size.
  *
  * Fix: @colyseus/core 0.18's SchemaSerializer.getFullState encodes the shared
  * part of the state into `fullEncodeBuffer`; when that outgrows the buffer the
@@ -18,8 +19,6 @@ import { Encoder } from '@colyseus/schema';
  * keep the grown buffer. Consilium sends no timed (input-controller) frames,
  * so that path stays Colyseus' own.
  */
-export const ENCODER_BUFFER_BYTES = 256 * 1024;
-
 interface SerializerInternals {
   needFullEncode: boolean;
   encoder: Encoder & { root: { changes: { next?: unknown } } };
@@ -34,7 +33,7 @@ let installed = false;
 export function installFullStateFix(): void {
   if (installed) return;
   installed = true;
-  Encoder.BUFFER_SIZE = ENCODER_BUFFER_BYTES;
+  Encoder.BUFFER_SIZE = Math.max(Encoder.BUFFER_SIZE, ROOM_STATE_BUFFER_BYTES);
   const proto = SchemaSerializer.prototype as unknown as { getFullState: (this: SerializerInternals, client?: { view?: unknown }, timing?: unknown) => Uint8Array };
   const original = proto.getFullState;
   proto.getFullState = function (this: SerializerInternals, client, timing) {

@@ -1,0 +1,32 @@
+/**
+ * Text from outside (FHIR imports) must be storable and printable: no control
+ * characters other than tab, CR and LF (PostgreSQL refuses NUL in jsonb), no
+ * unpaired UTF-16 surrogates. The walk is iterative and depth-bounded, so a
+ * hostile, deeply nested body cannot exhaust the stack.
+ */
+const BAD_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const MAX_JSON_DEPTH = 64;
+export const FHIR_ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export const isCleanText = (s: string) => !BAD_TEXT.test(s);
+
+/** The first offending place in `value` (path like `resource.name.0.family`), or null when all text is clean. */
+export function badTextPath(value: unknown): { path: string; reason: string } | null {
+  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!isCleanText(v)) return { path, reason: 'contains a control character or an unpaired surrogate' };
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= MAX_JSON_DEPTH) return { path, reason: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
+    for (const [k, x] of entries) {
+      const p = path ? `${path}.${k}` : k;
+      if (!isCleanText(k)) return { path: path || '(root)', reason: 'a key contains a control character or an unpaired surrogate' };
+      stack.push({ v: x, path: p, depth: depth + 1 });
+    }
+  }
+  return null;
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type { FhirResource } from '../../../shared/src/fhir.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { CasesRepo } from '../db/cases.repo.ts';
+import { importBundle, type ImportedCase, type ImportProblem } from '../domain/fhir-bundle.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { LiveRooms } from '../rooms/live-rooms.ts';
+import { FhirServerError, type FhirClient } from './fhir-client.ts';
+import { SmartAuthError } from './smart-backend.ts';
+
+/** What a refresh or poll added to an existing case. */
+export interface MergeReport {
+  caseId: string;
+  added: Record<string, number>;
+  unchanged: number;
+  refused: ImportProblem[];
+  skipped: ImportProblem[];
+  deliveredToRooms: number;
+}
+
+export interface CasePullerDeps {
+  client: FhirClient;
+  cases: CasesRepo;
+  audit: AuditLog;
+  live: LiveRooms;
+  logger: Logger;
+  pollSeconds: number;
+}
+
+/**
+ * Feeds cases from the hospital's FHIR server: pull a patient's record
+ * (`$everything`, every page) into a new case, refresh it, and poll for new
+ * Observations, which reach live rooms the way `POST /api/cases/:id/observations`
+ * does (LiveRooms.callShowingCase → addCaseResource). Resources already held
+ * (same source id) keep their server ids and are not added twice.
+ */
+export class CasePuller {
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+
+  constructor(private readonly deps: CasePullerDeps) {}
+
+  /** Resolve the patient (id or identifier search) and fetch the whole record, ready to store as a new case. */
+  async fetchPatient(target: { patientId: string } | { identifier: string }): Promise<{ fhirPatientId: string; result: ImportedCase }> {
+    const fhirPatientId = 'patientId' in target ? target.patientId : await this.resolveIdentifier(target.identifier);
+    const everything = await this.upstream(() => this.deps.client.everything(fhirPatientId));
+    const result = importBundle({ resourceType: 'Bundle', type: 'searchset', entry: everything.entries }, randomUUID);
+    if (!result.ok) throw new AppError('FHIR_SERVER_ERROR', "The FHIR server's record could not be imported", result.problems);
+    return { fhirPatientId, result };
+  }
+
+  /** Fetch `$everything` again and add what is new. */
+  async refresh(caseId: string, actor: string): Promise<MergeReport> {
+    const head = await this.deps.cases.head(caseId);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    if (!head.fhirPatientId) throw new AppError('CASE_NOT_PULLED');
+    const everything = await this.upstream(() => this.deps.client.everything(head.fhirPatientId!));
+    const report = await this.merge(caseId, head.patientId, head.fhirPatientId, everything.entries);
+    await this.deps.audit.record({ actor, action: 'case.import', caseId, patientId: head.patientId, details: { refresh: true, counts: report.added, unchanged: report.unchanged, refused: report.refused.length } });
+    return report;
+  }
+
+  /** One polling round over every pulled case: new Observations since the last round. */
+  async pollOnce(): Promise<number> {
+    let added = 0;
+    for (const c of await this.deps.cases.pulledCases()) {
+      const startedAt = new Date();
+      try {
+        // Overlap a minute to tolerate clock skew; duplicates are recognised by their source id.
+        const found = await this.deps.client.observationsSince(c.fhirPatientId, new Date(c.since.getTime() - 60_000));
+        const report = await this.merge(c.id, c.patientId, c.fhirPatientId, found.entries);
+        const n = Object.values(report.added).reduce((a, b) => a + b, 0);
+        if (n > 0) {
+          added += n;
+          await this.deps.audit.record({ actor: 'fhir-poller', action: 'observation.ingest', caseId: c.id, patientId: c.patientId, details: { source: 'fhir-server', counts: report.added, refused: report.refused.length } });
+        }
+        await this.deps.cases.markPolled(c.id, startedAt);
+      } catch (err) {
+        // Never the response body or the patient: the status or error class only.
+        this.deps.logger.warn({ caseId: c.id, status: err instanceof FhirServerError ? err.status : null, error: (err as Error).name }, 'polling the FHIR server failed');
+      }
+    }
+    return added;
+  }
+
+  start(): void {
+    if (this.deps.pollSeconds <= 0 || this.timer) return;
+    this.timer = setInterval(() => {
+      this.polling ??= this.pollOnce()
+        .then(() => {})
+        .catch(() => {})
+        .finally(() => (this.polling = null));
+    }, this.deps.pollSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.polling;
+  }
+
+  private async merge(caseId: string, patientId: string, fhirPatientId: string, entries: unknown[]): Promise<MergeReport> {
+    const known = await this.deps.cases.sourceIdMap(caseId);
+    known.set(`Patient/${fhirPatientId}`, patientId);
+    // The case's Patient anchors references (a poll returns Observations only).
+    const anchor = { resource: { resourceType: 'Patient', id: fhirPatientId } };
+    const hasPatient = entries.some((e) => (e as { resource?: { resourceType?: unknown } })?.resource?.resourceType === 'Patient');
+    const result = importBundle({ resourceType: 'Bundle', type: 'searchset', entry: hasPatient ? entries : [anchor, ...entries] }, randomUUID, { knownIds: known });
+    if (!result.ok) throw new AppError('FHIR_SERVER_ERROR', "The FHIR server's record could not be imported", result.problems);
+    const knownIds = new Set(known.values());
+    const fresh = result.resources.filter((r) => !knownIds.has(r.id));
+    const added: Record<string, number> = {};
+    const delivered: FhirResource[] = [];
+    for (const r of fresh) {
+      if (await this.deps.cases.addResource(caseId, r, result.sourceIds.get(r.id))) {
+        added[r.resourceType] = (added[r.resourceType] ?? 0) + 1;
+        delivered.push(r);
+      }
+    }
+    let deliveredToRooms = 0;
+    for (const r of delivered) deliveredToRooms = Math.max(deliveredToRooms, await this.deps.live.callShowingCase(caseId, 'addCaseResource', r));
+    return { caseId, added, unchanged: result.resources.length - fresh.length, refused: result.refused, skipped: result.skipped, deliveredToRooms };
+  }
+
+  private async resolveIdentifier(identifier: string): Promise<string> {
+    const ids = await this.upstream(() => this.deps.client.patientsByIdentifier(identifier));
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) throw new AppError('FHIR_PATIENT_NOT_FOUND');
+    if (unique.length > 1) throw new AppError('FHIR_PATIENT_AMBIGUOUS');
+    return unique[0]!;
+  }
+
+  private async upstream<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (err instanceof FhirServerError && err.status === 404) throw new AppError('FHIR_PATIENT_NOT_FOUND');
+      // Our own messages only (status, OAuth error code): other errors may quote URLs that carry identifiers.
+      const reason = err instanceof FhirServerError || err instanceof SmartAuthError ? err.message.slice(0, 120) : (err as Error).name;
+      this.deps.logger.warn({ status: err instanceof FhirServerError ? err.status : null, reason }, 'FHIR server request failed');
+      throw new AppError('FHIR_SERVER_ERROR', `The FHIR server request failed: ${reason}`);
+    }
+  }
+}

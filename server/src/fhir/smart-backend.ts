@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
+
+/**
+ * SMART Backend Services (client-credentials with a signed JWT assertion,
+ * RFC 7523): Consilium signs a short-lived assertion with its private key
+ * (RS384 or ES384, as the SMART specification requires servers to accept),
+ * exchanges it at the token endpoint for an access token with `system/*.rs`
+ * scopes, and caches the token until shortly before it expires. The hospital
+ * registers Consilium's public key (`publicJwks()`, also served at
+ * `/.well-known/fhir-client-jwks.json`).
+ */
+export interface SmartBackendOptions {
+  baseUrl: string;
+  clientId: string;
+  /** PKCS#8 PEM, or a private JWK as JSON. */
+  privateKey: string;
+  keyId: string | null;
+  /** null → discovered from `<baseUrl>/.well-known/smart-configuration`. */
+  tokenUrl: string | null;
+  scopes: string;
+  fetch?: typeof fetch;
+}
+
+export class SmartAuthError extends Error {}
+
+interface SigningKey {
+  key: CryptoKey;
+  alg: 'RS384' | 'ES384';
+  kid: string;
+  publicJwk: JWK;
+}
+
+export class SmartBackendAuth {
+  private signing: Promise<SigningKey> | null = null;
+  private token: { value: string; expiresAt: number } | null = null;
+  private tokenUrl: string | null;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly opts: SmartBackendOptions) {
+    this.tokenUrl = opts.tokenUrl;
+    this.fetch = opts.fetch ?? fetch;
+  }
+
+  /** A valid access token, fetched again when the cached one is within 30 s of expiring (or `fresh`). */
+  async accessToken(fresh = false): Promise<string> {
+    if (!fresh && this.token && this.token.expiresAt - 30_000 > Date.now()) return this.token.value;
+    const tokenUrl = await this.resolveTokenUrl();
+    const { key, alg, kid } = await this.signingKey();
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg, kid, typ: 'JWT' })
+      .setIssuer(this.opts.clientId)
+      .setSubject(this.opts.clientId)
+      .setAudience(tokenUrl)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300) // SMART: no more than five minutes
+      .sign(key);
+    const res = await this.fetch(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: this.opts.scopes,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const body = (await res.json().catch(() => null)) as { access_token?: unknown; expires_in?: unknown; error?: unknown } | null;
+    if (!res.ok || typeof body?.access_token !== 'string') {
+      throw new SmartAuthError(`token endpoint answered ${res.status}${typeof body?.error === 'string' ? ` (${body.error.slice(0, 60)})` : ''}`);
+    }
+    const ttl = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 300;
+    this.token = { value: body.access_token, expiresAt: Date.now() + ttl * 1000 };
+    return body.access_token;
+  }
+
+  /** The public key set the hospital registers for this client. */
+  async publicJwks(): Promise<{ keys: JWK[] }> {
+    const { publicJwk } = await this.signingKey();
+    return { keys: [publicJwk] };
+  }
+
+  private async resolveTokenUrl(): Promise<string> {
+    if (this.tokenUrl) return this.tokenUrl;
+    const res = await this.fetch(`${this.opts.baseUrl}/.well-known/smart-configuration`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
+    const body = (await res.json().catch(() => null)) as { token_endpoint?: unknown } | null;
+    if (!res.ok || typeof body?.token_endpoint !== 'string') throw new SmartAuthError(`SMART configuration not found (${res.status}); set FHIR_TOKEN_URL`);
+    this.tokenUrl = body.token_endpoint;
+    return this.tokenUrl;
+  }
+
+  private signingKey(): Promise<SigningKey> {
+    return (this.signing ??= loadSigningKey(this.opts.privateKey, this.opts.keyId));
+  }
+}
+
+async function loadSigningKey(material: string, keyId: string | null): Promise<SigningKey> {
+  const text = material.trim();
+  let key: CryptoKey;
+  let alg: SigningKey['alg'];
+  if (text.startsWith('{')) {
+    const jwk = JSON.parse(text) as JWK;
+    alg = jwk.kty === 'EC' ? 'ES384' : 'RS384';
+    key = (await importJWK(jwk, alg, { extractable: true })) as CryptoKey;
+  } else {
+    // PKCS#8 does not say which algorithm: try RSA, then P-384.
+    try {
+      alg = 'RS384';
+      key = await importPKCS8(text, alg, { extractable: true });
+    } catch {
+      alg = 'ES384';
+      key = await importPKCS8(text, alg, { extractable: true });
+    }
+  }
+  const full = await exportJWK(key);
+  const publicJwk: JWK = full.kty === 'EC' ? { kty: 'EC', crv: full.crv!, x: full.x!, y: full.y! } : { kty: 'RSA', n: full.n!, e: full.e! };
+  const kid = keyId ?? (await calculateJwkThumbprint(publicJwk));
+  return { key, alg, kid, publicJwk: { ...publicJwk, alg, kid, use: 'sig' } };
+}
