@@ -10,6 +10,7 @@ import { rateLimit } from 'express-rate-limit';
 import { AppError } from './errors.ts';
 import { CLINIC_ROOM } from '../../shared/src/protocol.ts';
 import { AuditLog } from './audit/audit-log.ts';
+import { RefusedJoins } from './audit/refused-joins.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
 import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
 import { loadOrCreateSigningKey } from './auth/keys.ts';
@@ -27,7 +28,9 @@ import { UsersRepo } from './db/users.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 import { casesRoutes } from './http/cases.routes.ts';
 import { devRoutes } from './http/dev.routes.ts';
-import { errorHandler, notFound } from './http/errors.ts';
+import { authenticateBeforeBody, refuseUnsafeQuery, smallJson } from './http/body.ts';
+import { errorHandler, notFound, requestId } from './http/errors.ts';
+import { installFrontDoor } from './http/front-door.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { livekitRoutes } from './http/livekit.routes.ts';
 import { metricsRoutes } from './http/metrics.routes.ts';
@@ -35,7 +38,7 @@ import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, withSafeErrors, type Logger } from './logger.ts';
 import { defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 
@@ -45,6 +48,8 @@ export interface App {
   port: number;
   pool: Pool;
   audit: AuditLog;
+  /** Aggregates refused joins into one audit row per address and interval. */
+  refusedJoins: RefusedJoins;
   logger: Logger;
   devIdentity: boolean;
   demoSeeded: boolean;
@@ -57,11 +62,13 @@ export interface AppOverrides {
   /** Seconds a dropped client may take to come back (tests shorten it). */
   reconnectSeconds?: number;
   flushIntervalMs?: number;
+  /** Interval of the aggregated refused-join audit rows (default 60 s). */
+  refusedJoinsIntervalMs?: number;
 }
 
 /** Composition root: builds every part from the config and starts listening. Tests reuse it. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const logger = withSafeErrors(overrides.logger ?? createLogger(config.logLevel));
 
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
@@ -79,6 +86,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const users = new UsersRepo(pool);
   const cases = new CasesRepo(pool);
   const audit = new AuditLog(pool);
+  const refusedJoins = new RefusedJoins(audit, {
+    intervalMs: overrides.refusedJoinsIntervalMs ?? 60_000,
+    onError: (err) => logger.error({ err }, 'refused-join audit row failed'),
+  });
   const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
   const live = new LiveRooms();
   const voice = config.livekit ? new VoiceControl(config.livekit, logger.child({ component: 'livekit' })) : null;
@@ -100,6 +111,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
+  web.use(requestId);
   web.use(securityHeaders(config));
   web.use(
     '/api',
@@ -115,11 +127,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       },
     }),
   );
+  // Anonymous clients cannot make us read a body; query strings obey the shared text rule.
+  web.use('/api', authenticateBeforeBody(identity, ['/api/dev/login', '/api/livekit/webhook']));
+  web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
-  web.use(casesRoutes({ cases, identity, live, audit })); // before the global parser: bundles get a larger limit
+  web.use(casesRoutes({ cases, identity, live, audit })); // before the small-body parser: bundles are read after authorization
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
-  web.use(express.json({ limit: '1mb' }));
+  web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit }));
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
@@ -156,6 +171,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   ).filterBy(['room']);
 
   await gameServer.listen(config.port, config.host);
+  // After listen(): Colyseus has installed its router (matchmaking, CORS) in front of Express.
+  installFrontDoor(httpServer, { corsOrigins: config.corsOrigins, joinRateLimitPerMinute: config.joinRateLimitPerMinute, refusedJoins });
   // Matchmaking routes are registered on the Express app by listen(); our 404/error handlers go last.
   web.use(notFound);
   web.use(errorHandler(logger));
@@ -173,12 +190,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       await gameServer.gracefullyShutdown(false);
       voice?.stop();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await refusedJoins.close().catch((err: unknown) => logger.error({ err }, 'refused-join flush at shutdown failed'));
       await audit.flush().catch((err: unknown) => logger.error({ err }, 'audit flush at shutdown failed'));
       await pool.end();
       if (embedded) await embedded.stop();
     })());
 
-  return { url: baseUrl, port, pool, audit, logger, devIdentity: devIssuer !== null, demoSeeded, close };
+  return { url: baseUrl, port, pool, audit, refusedJoins, logger, devIdentity: devIssuer !== null, demoSeeded, close };
 }
 
 /**

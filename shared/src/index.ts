@@ -6,3 +6,4 @@ export * from './http.ts';
 export * from './state.ts';
 export * from './quantize.ts';
 export * from './fhir.ts';
+export * from './text.ts';

@@ -19,7 +19,7 @@ export interface TestServer {
 }
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', HTTP_RATE_LIMIT_PER_MINUTE: '100000', ...env });
+  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', HTTP_RATE_LIMIT_PER_MINUTE: '100000', JOIN_RATE_LIMIT_PER_MINUTE: '100000', ...env });
 }
 
 /** Boots the real app (app.ts) on port 0 against a fresh database. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
@@ -10,7 +10,8 @@ import { importBundle, importResource } from '../domain/fhir-bundle.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { preparedCase } from '../rooms/case-loader.ts';
-import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
+import { authenticate, authorize, principalOf, requireAdmin } from './authenticate.ts';
+import { readLargeJson, smallJson } from './body.ts';
 import { uuidParam } from './validate.ts';
 
 export interface CasesRoutesDeps {
@@ -22,12 +23,15 @@ export interface CasesRoutesDeps {
 
 export function casesRoutes(deps: CasesRoutesDeps): Router {
   const router = Router();
-  // Case bundles (with imaging metadata, documents) are bigger than other bodies.
-  router.use('/api/cases', express.json({ limit: '10mb', type: ['application/json', 'application/fhir+json'] }), authenticate(deps.identity));
+  router.use('/api/cases', authenticate(deps.identity));
 
-  router.post('/api/cases', async (req, res) => {
-    const principal = requireAdmin(res, 'case.import');
-    const result = importBundle(req.body, randomUUID);
+  // Case bundles (with imaging metadata, documents) are bigger than other bodies: read only
+  // after authorization, streamed and parsed off the event loop, with the text rule applied
+  // to the raw bundle before the importer sees it.
+  router.post('/api/cases', authorize('case.import'), async (req, res) => {
+    const principal = principalOf(res);
+    const bundle = await readLargeJson(req);
+    const result = importBundle(bundle, randomUUID);
     if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
     const caseId = await deps.cases.createImported(result.patient, result.resources, principal.userId);
     const counts: Record<string, number> = {};
@@ -70,8 +74,8 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   });
 
   /** Live vitals from a monitor or integration engine; delivered to every live room showing the case. */
-  router.post('/api/cases/:id/observations', async (req, res) => {
-    const principal = requireAdmin(res, 'case.ingest');
+  router.post('/api/cases/:id/observations', authorize('case.ingest'), ...smallJson(), async (req, res) => {
+    const principal = principalOf(res);
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const patientId = await deps.cases.patientOf(id);
     if (!patientId) throw new AppError('CASE_NOT_FOUND');
