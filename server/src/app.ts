@@ -38,7 +38,7 @@ import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
-import { createLogger, withSafeErrors, type Logger } from './logger.ts';
+import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
 import { defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 
@@ -239,7 +239,9 @@ function publicAddress(publicUrl: string): string {
 /** Route Colyseus' own logging into ours at debug level (its info lines are chatty). */
 function colyseusLogger(logger: Logger) {
   const child = logger.child({ component: 'colyseus' });
-  const fmt = (args: unknown[]) => args.map(String).join(' ');
+  // Errors pass through safeError: Colyseus prints what rooms throw, database errors included.
+  const text = (a: unknown) => (a instanceof Error ? JSON.stringify(safeError(a)) : String(a));
+  const fmt = (args: unknown[]) => args.map(text).join(' ');
   return {
     debug: (...a: unknown[]) => child.debug(fmt(a)),
     info: (...a: unknown[]) => child.debug(fmt(a)),
