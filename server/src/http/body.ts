@@ -35,7 +35,15 @@ export function authenticateBeforeBody(verifier: IdentityVerifier, publicPaths: 
 
 /** Small JSON bodies, then the shared text rule over every string and key in them. */
 export function smallJson(): RequestHandler[] {
-  return [express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES }), refuseUnsafeBody];
+  return [refuseDeclaredOver(SMALL_BODY_LIMIT), express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES }), refuseUnsafeBody];
+}
+
+/** body-parser drains an oversized body before it reports it; a declared length over the limit is refused at once. */
+function refuseDeclaredOver(limit: number): RequestHandler {
+  return (req, _res, next) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) throw new AppError('BODY_INVALID', 'Request body is too large');
+    next();
+  };
 }
 
 export const refuseUnsafeBody: RequestHandler = (req, _res, next) => {
