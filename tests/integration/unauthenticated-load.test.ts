@@ -111,6 +111,22 @@ describe('join attempts are rate-limited per address and their refusals aggregat
   });
 });
 
+describe('room tickets stay out of URLs', () => {
+  it('the SDK sends the ticket only as a header: the WebSocket URL carries no ticket and no _authToken', async () => {
+    const room = await server.createRoom({ participants: [{ userId: 'load.url', role: 'clinician' }] });
+    const client = await server.as('load.url');
+    const ticket = await client.api.getTicket(room.id);
+    const session = await client.joinWithTicket(ticket);
+    await session.ready();
+    const wsUrl = (session.room.connection.transport as unknown as { ws: { url: string } }).ws.url;
+    expect(wsUrl).toMatch(/^ws:\/\//);
+    expect(wsUrl).not.toContain('_authToken');
+    expect(wsUrl).not.toContain(ticket.ticket);
+    expect(wsUrl).not.toContain(ticket.ticket.split('.')[2]!);
+    await session.leave();
+  });
+});
+
 describe('CORS', () => {
   it('only allowlisted origins get CORS headers — on the API and on Colyseus matchmaking — and never with credentials', async () => {
     for (const [method, pathname] of [['OPTIONS', '/api/rooms'], ['OPTIONS', '/matchmake/joinOrCreate/clinic'], ['GET', '/api/auth/config']] as const) {
