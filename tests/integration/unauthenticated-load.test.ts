@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromJoinError } from '../../client/src/sdk/errors.ts';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { PROTOCOL_VERSION } from '../../shared/src/protocol.ts';
+import { RefusedJoins } from '../../server/src/audit/refused-joins.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -108,6 +109,36 @@ describe('join attempts are rate-limited per address and their refusals aggregat
     expect(clientAddress(req('127.0.0.1', '198.51.100.7, 10.0.0.1'))).toBe('10.0.0.1');
     expect(clientAddress(req('::ffff:127.0.0.1', '198.51.100.7, 127.0.0.1'))).toBe('198.51.100.7');
     expect(clientAddress(req('::ffff:192.0.2.1'))).toBe('192.0.2.1');
+  });
+});
+
+describe('RefusedJoins (on the real audit log)', () => {
+  it('writes one ticket.refused row per address and interval with counts per code, whatever the input', async () => {
+    const rooms = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2'];
+    const agg = new RefusedJoins(server.app.audit, { intervalMs: 300, maxAddresses: 4 });
+    const started = performance.now();
+    for (let i = 0; i < 100_000; i++) agg.note('192.0.2.10', i % 4 === 0 ? 'TICKET_EXPIRED' : 'TICKET_INVALID', rooms[i % 2]);
+    expect(performance.now() - started).toBeLessThan(500);
+    agg.note('192.0.2.11', 'NOT_INVITED', 'not-a-uuid');
+    agg.note('x\u0000<script>', 'DROP TABLE audit_log');
+    agg.note(undefined, 'TICKET_REQUIRED');
+    agg.note('192.0.2.12', 'TICKET_INVALID'); // fourth key ("unknown" is one): still its own row
+    agg.note('192.0.2.13', 'TICKET_INVALID'); // beyond maxAddresses → "other"
+    agg.note('192.0.2.14', 'TICKET_INVALID');
+    const rows = await eventually(async () => {
+      await server.app.audit.flush();
+      const events = (await admin.api.audit({ limit: 1000 })).events.filter((e) => e.action === 'ticket.refused' && String(e.details['address']).match(/^(192\.0\.2\.|unknown|other)/));
+      return events.length >= 5 ? events : null;
+    }, 5000);
+    await agg.close();
+    const by = Object.fromEntries(rows.map((r) => [r.details['address'] as string, r.details]));
+    expect(Object.keys(by).sort()).toEqual(['192.0.2.10', '192.0.2.11', '192.0.2.12', 'other', 'unknown']);
+    expect(by['192.0.2.10']).toMatchObject({ attempts: 100_000, codes: { TICKET_EXPIRED: 25_000, TICKET_INVALID: 75_000 }, rooms });
+    expect(by['192.0.2.11']).toMatchObject({ attempts: 1, codes: { NOT_INVITED: 1 }, rooms: [] });
+    expect(by['unknown']).toMatchObject({ attempts: 2, codes: { OTHER: 1, TICKET_REQUIRED: 1 } });
+    expect(by['other']).toMatchObject({ attempts: 2, codes: { TICKET_INVALID: 2 } });
+    expect(JSON.stringify(rows)).not.toContain('script');
+    expect((await admin.api.verifyAudit()).ok).toBe(true);
   });
 });
 
