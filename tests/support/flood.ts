@@ -9,7 +9,8 @@ import http from 'node:http';
 
 const [base, secondsArg, protocolArg] = process.argv.slice(2);
 const until = Date.now() + Number(secondsArg ?? 4) * 1000;
-const BIG = Buffer.alloc(9 * 1024 * 1024, 'a');
+// Valid JSON that is expensive to parse: ~4.7 million array elements in 9 MB.
+const BIG = Buffer.from(`[${'1,'.repeat(4.5 * 1024 * 1024 - 1)}1]`);
 const counts: Record<string, number> = {};
 const count = (k: string) => (counts[k] = (counts[k] ?? 0) + 1);
 
