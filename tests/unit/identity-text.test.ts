@@ -14,7 +14,7 @@ describe('identity claims and the text rule', () => {
 
     const hostile = await verifier.verify(await token({ name: 'Dr\u0000 X', scope: 'consilium:admin patient/*.rs\u0085 patient/Observation.rs' }));
     expect(hostile.name).toBe('dr.x');
-    expect(hostile.scopes.sort()).toEqual(['consilium:admin', 'patient/Observation.rs']);
+    expect([...hostile.scopes].sort()).toEqual(['consilium:admin', 'patient/Observation.rs']);
 
     const emoji = await verifier.verify(await token({ name: 'a'.repeat(119) + '🫀🫀' }));
     expect(isSafeText(emoji.name)).toBe(true);

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import express, { type Request, type RequestHandler } from 'express';
 import { findUnsafeText } from '../../../shared/src/text.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
@@ -15,7 +16,7 @@ export const SMALL_BODY_LIMIT = 64 * 1024;
 export const LARGE_BODY_LIMIT = 10 * 1024 * 1024;
 const JSON_TYPES = ['application/json', 'application/fhir+json'];
 
-export function hasBody(req: Request | import('node:http').IncomingMessage): boolean {
+export function hasBody(req: Request | IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 

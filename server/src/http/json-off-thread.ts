@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
 import type { UnsafeTextFinding } from '../../../shared/src/text.ts';
-import { AppError } from '../errors.ts';
 
 export type OffThreadResult = { ok: true; value: unknown } | { ok: false; reason: 'json' } | { ok: false; reason: 'text'; finding: UnsafeTextFinding };
 
@@ -41,11 +40,14 @@ function runWorker(bytes: Buffer): Promise<OffThreadResult> {
       resolve(m);
       void worker.terminate();
     });
-    worker.once('error', () => {
-      if (!settled) reject(new AppError('UNAVAILABLE', 'Could not parse the request body'));
+    // Failures of the thread itself (it could not load, or hit its heap cap) carry no input: the
+    // error handler logs them and answers INTERNAL. Parse errors never get here (the worker reports them).
+    worker.once('error', (err) => {
+      if (!settled) reject(err);
+      settled = true;
     });
-    worker.once('exit', () => {
-      if (!settled) reject(new AppError('UNAVAILABLE', 'Could not parse the request body'));
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`JSON worker exited with code ${code} before answering`));
     });
   });
 }
