@@ -38,6 +38,15 @@ export function withSafeErrors(logger: Logger): Logger {
  */
 export function safeError(err: unknown, depth = 0): Record<string, unknown> {
   if (typeof err !== 'object' || err === null) return { type: typeof err, message: '[non-error value thrown]' };
+  if (reduced.has(err)) return err as Record<string, unknown>; // already reduced (explicitly, then by the serializer)
+  const out = reduce(err, depth);
+  reduced.add(out);
+  return out;
+}
+
+const reduced = new WeakSet<object>();
+
+function reduce(err: object, depth: number): Record<string, unknown> {
   const e = err as { name?: unknown; message?: unknown; code?: unknown; stack?: unknown; cause?: unknown };
   const code = typeof e.code === 'string' || typeof e.code === 'number' ? e.code : undefined;
   if (isDatabaseError(err)) {

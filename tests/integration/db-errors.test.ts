@@ -81,8 +81,8 @@ describe('database errors', () => {
         expect(text).not.toMatch(trap.dbText);
 
         const logged = lines.slice(before);
-        const line = logged.map((l) => JSON.parse(l) as { requestId?: string; err?: { code?: string; message?: string } }).find((l) => l.requestId === body.error.requestId);
-        expect(line?.err?.code).toBe(trap.sqlstate);
+        const line = logged.map((l) => JSON.parse(l) as { requestId?: string; err?: { type?: string; code?: string; message?: string } }).find((l) => l.requestId === body.error.requestId);
+        expect(line?.err).toMatchObject({ type: 'DatabaseError', code: trap.sqlstate });
         expect(typeof line?.err?.message).toBe('string');
         const log = logged.join('\n');
         for (const leak of [CANARY, 'Canary', IDENTIFIERS.birthDate, IDENTIFIERS.street, 'MRN-DBE-1', 'Failing row', 'JSON data', 'INSERT INTO']) expect(log, leak).not.toContain(leak);
