@@ -6,7 +6,6 @@ export default defineConfig({
     // Colyseus' matchMaker is a module singleton: one server per test file, one file per process.
     pool: 'forks',
     globalSetup: ['tests/support/global-setup.ts'],
-    setupFiles: ['tests/support/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -10,12 +10,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, type Room } from '@colyseus/sdk';
 import pg from 'pg';
-import { WebSocket } from 'ws';
 import { ConsiliumClient, type ClinicSession } from '../client/src/sdk/index.ts';
 import { dequantizePose } from '../shared/src/quantize.ts';
 import { caseBundle, liveObservation } from '../tests/fixtures/case-bundle.ts';
-
-(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
 const CLIENTS = Number(process.argv[2] ?? 16);
 const HZ = 30;

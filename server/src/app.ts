@@ -10,6 +10,7 @@ import { rateLimit } from 'express-rate-limit';
 import { AppError } from './errors.ts';
 import { CLINIC_ROOM, Limits } from '../../shared/src/protocol.ts';
 import { AuditLog } from './audit/audit-log.ts';
+import { RefusedJoins } from './audit/refused-joins.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
 import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
 import { loadOrCreateSigningKey } from './auth/keys.ts';
@@ -29,7 +30,9 @@ import { casesRoutes } from './http/cases.routes.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
 import { createCasePuller } from './fhir/setup.ts';
 import { devRoutes } from './http/dev.routes.ts';
-import { errorHandler, notFound } from './http/errors.ts';
+import { authenticateBeforeBody, refuseUnsafeQuery, smallJson } from './http/body.ts';
+import { errorHandler, notFound, requestId } from './http/errors.ts';
+import { installFrontDoor } from './http/front-door.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { livekitRoutes } from './http/livekit.routes.ts';
 import { metricsRoutes } from './http/metrics.routes.ts';
@@ -37,8 +40,8 @@ import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { authenticateJoin, defineClinicRoom } from './rooms/clinic.room.ts';
+import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
+import { defineClinicRoom, verifyJoin } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { guardMatchmaking } from './rooms/matchmaking.ts';
 import { installFullStateFix } from './rooms/full-state-fix.ts';
@@ -51,6 +54,8 @@ export interface App {
   audit: AuditLog;
   /** Signed audit checkpoints; null when AUDIT_CHECKPOINTS=off. */
   auditCheckpoints: AuditCheckpoints | null;
+  /** Aggregates refused joins into one audit row per address and interval. */
+  refusedJoins: RefusedJoins;
   logger: Logger;
   devIdentity: boolean;
   demoSeeded: boolean;
@@ -65,6 +70,8 @@ export interface AppOverrides {
   /** Seconds a dropped client may take to come back (tests shorten it). */
   reconnectSeconds?: number;
   flushIntervalMs?: number;
+  /** Interval of the aggregated refused-join audit rows (default 60 s). */
+  refusedJoinsIntervalMs?: number;
 }
 
 /** Seats one user may hold in one room at once (e.g. a desktop and a headset). */
@@ -74,7 +81,7 @@ export const MAX_ROOM_PARTICIPANTS = 100;
 
 /** Composition root: builds every part from the config and starts listening. Tests reuse it. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const logger = withSafeErrors(overrides.logger ?? createLogger(config.logLevel));
 
   const database = await openDatabase(config, logger); // migrates as the owner, connects as the app role
   const pool = database.pool;
@@ -86,6 +93,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const cases = new CasesRepo(pool);
   const checkpoints = setUpCheckpoints(config, pool, logger);
   const audit = new AuditLog(pool, { logger: logger.child({ component: 'audit' }), trustedKeys: checkpoints?.trustedKeys ?? [] });
+  const refusedJoins = new RefusedJoins(audit, {
+    intervalMs: overrides.refusedJoinsIntervalMs ?? 60_000,
+    onError: (err) => logger.error({ err }, 'refused-join audit row failed'),
+  });
   const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
   const live = new LiveRooms();
   const voice = config.livekit ? new VoiceControl(config.livekit, logger.child({ component: 'livekit' })) : null;
@@ -107,6 +118,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
+  web.use(requestId);
   web.use(securityHeaders(config));
   web.use(
     '/api',
@@ -122,12 +134,15 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       },
     }),
   );
+  // Anonymous clients cannot make us read a body; query strings obey the shared text rule.
+  web.use('/api', authenticateBeforeBody(identity, ['/api/dev/login', '/api/livekit/webhook']));
+  web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
-  web.use(casesRoutes({ cases, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the global parser: bundles get a larger limit
+  web.use(casesRoutes({ cases, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
-  web.use(express.json({ limit: '1mb' }));
+  web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit }));
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
@@ -156,6 +171,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       tickets,
       live,
       audit,
+      refusedJoins,
       logger,
       breakGlass: config.breakGlass,
       voice,
@@ -166,11 +182,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       guidance: config.guidance,
     }),
   );
-  guardMatchmaking({ live, authenticate: (token, options) => authenticateJoin(tickets, token, options) });
+  guardMatchmaking({ live, authenticate: (token, options, ip) => verifyJoin({ tickets, refusedJoins }, token, options, ip) });
   const pruneTickets = setInterval(() => void rooms.pruneTicketUses().catch(() => {}), 60_000);
   pruneTickets.unref();
 
   await gameServer.listen(config.port, config.host);
+  // After listen(): Colyseus has installed its router (matchmaking, CORS) in front of Express.
+  installFrontDoor(httpServer, { corsOrigins: config.corsOrigins, joinRateLimitPerMinute: config.joinRateLimitPerMinute, refusedJoins });
   // Matchmaking routes are registered on the Express app by listen(); our 404/error handlers go last.
   web.use(notFound);
   web.use(errorHandler(logger));
@@ -193,12 +211,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       await gameServer.gracefullyShutdown(false);
       voice?.stop();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await refusedJoins.close().catch((err: unknown) => logger.error({ err }, 'refused-join flush at shutdown failed'));
       await audit.flush().catch((err: unknown) => logger.error({ err }, 'audit flush at shutdown failed'));
       await checkpoints?.signer.stop(); // the last checkpoint covers everything written
       await database.close();
     })());
 
-  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null };
+  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, refusedJoins, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null };
 }
 
 /**
@@ -241,7 +260,9 @@ function publicAddress(publicUrl: string): string {
 /** Route Colyseus' own logging into ours at debug level (its info lines are chatty). */
 function colyseusLogger(logger: Logger) {
   const child = logger.child({ component: 'colyseus' });
-  const fmt = (args: unknown[]) => args.map(String).join(' ');
+  // Errors pass through safeError: Colyseus prints what rooms throw, database errors included.
+  const text = (a: unknown) => (a instanceof Error ? JSON.stringify(safeError(a)) : String(a));
+  const fmt = (args: unknown[]) => args.map(text).join(' ');
   return {
     debug: (...a: unknown[]) => child.debug(fmt(a)),
     info: (...a: unknown[]) => child.debug(fmt(a)),

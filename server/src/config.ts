@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { RoomRole } from '../../shared/src/roles.ts';
+import { secretProblem, urlPassword } from './secrets.ts';
 
 /**
  * The only reader of the environment. `loadConfig` is pure (takes the env as
@@ -31,6 +32,13 @@ const EnvSchema = z.object({
   AUTH_CLIENT_ID: optionalString,
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'use at least 16 characters').optional()),
   HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  JOIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /** Origins allowed cross-origin (comma-separated scheme://host[:port]); unset → same origin only. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'origins are scheme://host[:port], no path, no wildcard'))),
   TICKET_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).optional()),
@@ -80,6 +88,10 @@ export interface Config {
   ticketTtlSeconds: number;
   /** Requests per minute per client address on /api (webhooks exempt: they are signed). */
   httpRateLimitPerMinute: number;
+  /** Matchmaking requests (joins, reconnects) per minute per client address. */
+  joinRateLimitPerMinute: number;
+  /** Exact origins allowed cross-origin; empty → same origin only. */
+  corsOrigins: string[];
   /** Bearer token for GET /metrics; null → no metrics endpoint. */
   metricsToken: string | null;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -184,6 +196,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pollSeconds: e.FHIR_POLL_SECONDS,
     };
   }
+  if (e.NODE_ENV === 'production') {
+    // Secrets published in the repository (compose samples, tests) or short enough to guess never run in production.
+    const secrets: [string, string | null | undefined][] = [
+      ['LIVEKIT_API_SECRET', e.LIVEKIT_API_SECRET],
+      ['METRICS_TOKEN', e.METRICS_TOKEN],
+      ['DATABASE_URL (password)', e.DATABASE_URL && urlPassword(e.DATABASE_URL)],
+      ['REDIS_URL (password)', e.REDIS_URL && urlPassword(e.REDIS_URL)],
+    ];
+    for (const [name, value] of secrets) {
+      const problem = value ? secretProblem(value) : null;
+      if (problem) problems.push(`${name}: ${problem}`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -199,6 +224,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auth,
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,
     httpRateLimitPerMinute: e.HTTP_RATE_LIMIT_PER_MINUTE,
+    joinRateLimitPerMinute: e.JOIN_RATE_LIMIT_PER_MINUTE,
+    corsOrigins: e.CORS_ORIGINS,
     metricsToken: e.METRICS_TOKEN ?? null,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : !e.DATABASE_URL,

@@ -1,12 +1,8 @@
-import { WebSocket } from 'ws';
 import { createApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { ensureClientBuilt } from './web-build.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DEMO_ROOM_ID, DEMO_USERS } from './db/seed.ts';
-
-// Colyseus 0.18 reconnection uses the global WebSocket, which Node 20 lacks.
-(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
 async function main(): Promise<void> {
   let config;

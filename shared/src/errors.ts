@@ -69,6 +69,8 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   details?: unknown;
+  /** On INTERNAL errors: the id of the server's log line. */
+  requestId?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

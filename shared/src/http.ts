@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { RoomKind, RoomRole } from './roles.ts';
 import { R4_RESOURCE_TYPES } from './fhir.ts';
+import { safeText } from './text.ts';
 
-/** HTTP request and response bodies. */
+/** HTTP request and response bodies. Free text obeys the shared text rule (text.ts). */
 export const UserId = z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'user ids are 1–128 of A-Z a-z 0-9 . _ @ : -');
 
 export const DevLoginBody = z.strictObject({
   userId: UserId,
-  name: z.string().trim().min(1).max(120),
+  name: safeText({ max: 120 }).trim().min(1),
   admin: z.boolean().optional(),
   /** SMART scopes the development identity token carries (for direct case reads). */
-  scopes: z.array(z.string().max(100)).max(20).optional(),
+  scopes: z.array(safeText({ max: 100 })).max(20).optional(),
 });
 export type DevLoginBody = z.infer<typeof DevLoginBody>;
 export interface DevLoginResponse {
@@ -41,7 +42,7 @@ const participants = z
 const ScopeCeiling = Scopes.min(1);
 
 export const CreateRoomBody = z.strictObject({
-  title: z.string().trim().min(1).max(200),
+  title: safeText({ max: 200 }).trim().min(1),
   kind: RoomKind,
   caseId: z.string().uuid().optional(),
   participants: participants.default([]),
@@ -51,7 +52,7 @@ export type CreateRoomBody = z.input<typeof CreateRoomBody>;
 
 export const PatchRoomBody = z
   .strictObject({
-    title: z.string().trim().min(1).max(200).optional(),
+    title: safeText({ max: 200 }).trim().min(1).optional(),
     kind: RoomKind.optional(),
     caseId: z.string().uuid().nullable().optional(),
     participants: participants.optional(),

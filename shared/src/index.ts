@@ -8,3 +8,4 @@ export * from './quantize.ts';
 export * from './fhir.ts';
 export * from './guidance.ts';
 export * from './patient-frame.ts';
+export * from './text.ts';

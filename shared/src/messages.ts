@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { CaseResourceType } from './fhir.ts';
 import { GuidanceMessages, PointerUpdate } from './guidance.ts';
+import { safeText } from './text.ts';
 
 /**
  * Room message schemas (client → server). Every message name is `noun.verb`.
  * The server clamps numeric ranges itself; schemas only reject what cannot be
- * interpreted (wrong types, non-finite numbers, oversized strings).
+ * interpreted (wrong types, non-finite numbers, oversized strings, text that
+ * breaks the shared text rule in text.ts).
  */
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 export const Vec3 = z.tuple([finite, finite, finite]);
@@ -46,7 +48,7 @@ export const ObjectAdd = z.strictObject({
   id: ObjectId.optional(),
   kind: ObjectKind,
   asset: AssetRef,
-  label: z.string().max(500).optional(),
+  label: safeText({ max: 500 }).optional(),
   resourceRef: ResourceRef.optional(),
   /** Stroke polyline or arrow (tail, head), flat [x,y,z,…] relative to the transform; at most 300 points. */
   points: z.array(finite).min(6).max(900).refine((a) => a.length % 3 === 0, 'points come in x,y,z triples').optional(),
@@ -62,12 +64,12 @@ export const ObjectAdd = z.strictObject({
 /** Laser pointer (shared/src/guidance.ts): where the participant points (null: pointer off). */
 export { PointerUpdate };
 /** Presenter mode: who leads the "follow presenter" camera (null: nobody). */
-export const PresenterSet = z.strictObject({ sessionId: z.string().max(64).nullable() });
+export const PresenterSet = z.strictObject({ sessionId: safeText({ max: 64 }).nullable() });
 export const ObjectRemove = z.strictObject({ objectId: ObjectId });
 
 export const BreakGlassRequest = z.strictObject({
   resourceTypes: z.array(CaseResourceType).min(1).max(8),
-  reason: z.string().trim().min(10, 'give a reason of at least 10 characters').max(500),
+  reason: safeText({ max: 500 }).trim().min(10, 'give a reason of at least 10 characters'),
 });
 export const AccessApprove = z.strictObject({ requestId: ObjectId });
 const TargetUser = z.strictObject({ userId: z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/) });
@@ -75,7 +77,7 @@ export const VoiceMute = TargetUser;
 export const VoiceUnmute = TargetUser;
 /** Kick: out of the room until a host re-admits them, or for `minutes` (a cool-down the host chose). */
 export const ParticipantKick = TargetUser.extend({ minutes: z.number().int().min(1).max(7 * 24 * 60).optional() });
-export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: z.string().max(500).optional() });
+export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: safeText({ max: 500 }).optional() });
 
 /** Every client → server room message, by name. */
 export const ClientMessages = {

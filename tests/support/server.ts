@@ -20,7 +20,7 @@ export interface TestServer {
 
 /** Connects as the database's app role; migrations run as its owner. */
 export function testConfig(db: TestDatabase, env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', ...db.env, LOG_LEVEL: 'silent', HTTP_RATE_LIMIT_PER_MINUTE: '100000', ...env });
+  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', ...db.env, LOG_LEVEL: 'silent', HTTP_RATE_LIMIT_PER_MINUTE: '100000', JOIN_RATE_LIMIT_PER_MINUTE: '100000', ...env });
 }
 
 /** Boots the real app (app.ts) on port 0 against a fresh database. */

@@ -31,8 +31,11 @@ export class ConsiliumClient {
    * Rooms are joined by their id; the server starts the room if needed.
    */
   async joinWithTicket(ticket: Pick<TicketResponse, 'ticket' | 'roomId' | 'endpoint'>): Promise<ClinicSession> {
-    const client = new Client(ticket.endpoint);
-    client.auth.token = ticket.ticket;
+    // The ticket travels as the matchmaking request's Authorization header only. Setting
+    // `client.auth.token` instead would also copy it into the WebSocket URL (`_authToken=`),
+    // where proxies and access logs keep it; the room authenticates at matchmaking, and the
+    // socket then only presents the one-time seat reservation.
+    const client = new Client(ticket.endpoint, { headers: { authorization: `Bearer ${ticket.ticket}` } });
     try {
       const room = await client.joinById(ticket.roomId, { protocolVersion: PROTOCOL_VERSION }, ClinicState);
       return new ClinicSession(room);

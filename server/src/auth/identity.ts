@@ -1,5 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ADMIN_SCOPE } from '../../../shared/src/roles.ts';
+import { isSafeText } from '../../../shared/src/text.ts';
 import { AppError } from '../errors.ts';
 import type { Principal } from './policy.ts';
 
@@ -61,8 +62,10 @@ export function createIdentityVerifier(settings: IdentitySettings): IdentityVeri
       const userId = payload.sub!;
       if (!/^[A-Za-z0-9._@:-]{1,128}$/.test(userId)) throw new AppError('AUTH_INVALID', 'Unsupported subject identifier');
       const nameClaim = payload['name'] ?? payload['preferred_username'];
-      const name = typeof nameClaim === 'string' && nameClaim.trim() ? nameClaim.trim().slice(0, 120) : userId;
-      const scopes = claimedScopes(payload);
+      // The shared text rule applies to what the provider says, too: a name or scope that breaks it is
+      // dropped (the name falls back to the user id) rather than stored or put into tickets.
+      const name = typeof nameClaim === 'string' && nameClaim.trim() && isSafeText(nameClaim) ? Array.from(nameClaim.trim()).slice(0, 120).join('') : userId;
+      const scopes = new Set([...claimedScopes(payload)].filter((s) => s.length <= 200 && isSafeText(s)));
       return { userId, name, admin: scopes.has(ADMIN_SCOPE), scopes: [...scopes] };
     },
   };

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Room, ServerError, type Client } from '@colyseus/core';
+import { Room, ServerError, type AuthContext, type Client } from '@colyseus/core';
 import { z } from 'zod';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { CLIENT_MESSAGE_NAMES } from '../../../shared/src/messages.ts';
 import { JoinOptions, PROTOCOL_VERSION, ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
 import type { ClinicState } from '../../../shared/src/state.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
+import type { RefusedJoins } from '../audit/refused-joins.ts';
 import type { Principal } from '../auth/policy.ts';
 import type { TicketClaims, TicketService } from '../auth/tickets.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
@@ -30,6 +31,8 @@ export interface ClinicRoomDeps {
   tickets: TicketService;
   live: LiveRooms;
   audit: AuditLog;
+  /** Refused joins become one audit row per address and interval, not one each. */
+  refusedJoins: RefusedJoins;
   logger: Logger;
   breakGlass: BreakGlassSettings;
   /** null when LiveKit is not configured. */
@@ -75,6 +78,17 @@ export async function authenticateJoin(tickets: TicketService, token: string | u
   return tickets.verify(token, join.data.room);
 }
 
+/** authenticateJoin, with every refusal counted for the audit trail (aggregated per address). */
+export async function verifyJoin(deps: Pick<ClinicRoomDeps, 'tickets' | 'refusedJoins'>, token: string | undefined, options: unknown, ip: string | null | undefined): Promise<TicketClaims> {
+  try {
+    return await authenticateJoin(deps.tickets, token, options);
+  } catch (err) {
+    const room = (options as { room?: unknown } | null)?.room;
+    deps.refusedJoins.note(ip, err instanceof AppError ? err.code : 'INTERNAL', typeof room === 'string' && /^[0-9a-f-]{36}$/.test(room) ? room : null);
+    throw err;
+  }
+}
+
 /**
  * The Colyseus adapter for a Consilium room: it carries seats for the
  * socket-free Clinic, which decides everything. Its Colyseus room id is the
@@ -92,13 +106,10 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     private leaseLost = false;
 
     /** Runs during matchmaking, before any seat is reserved. */
-    static override async onAuth(token: string, options: unknown): Promise<TicketClaims> {
+    static override async onAuth(token: string, options: unknown, context?: AuthContext): Promise<TicketClaims> {
       try {
-        return await authenticateJoin(deps.tickets, token, options);
+        return await verifyJoin(deps, token, options, context?.ip);
       } catch (err) {
-        const code = err instanceof AppError ? err.code : 'INTERNAL';
-        const room = (options as { room?: unknown } | null)?.room;
-        await deps.audit.record({ actor: 'unknown', action: 'ticket.refused', outcome: 'failure', details: { code, room: typeof room === 'string' ? room.slice(0, 64) : null } }).catch(() => {});
         throw refuse(err);
       }
     }

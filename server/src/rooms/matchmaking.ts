@@ -9,8 +9,8 @@ const RoomId = z.string().uuid();
 
 export interface MatchmakingDeps {
   live: LiveRooms;
-  /** Check a ticket for the room the client asks for (no database work: cheap under floods). */
-  authenticate: (token: string | undefined, options: unknown) => Promise<unknown>;
+  /** Check a ticket for the room the client asks for (no database work: cheap under floods); refusals are counted. */
+  authenticate: (token: string | undefined, options: unknown, ip: string | null | undefined) => Promise<unknown>;
 }
 
 /**
@@ -35,7 +35,7 @@ export function guardMatchmaking(deps: MatchmakingDeps): void {
     if (!roomId.success) return invoke(method, roomName, clientOptions, authContext);
     const options = { ...(typeof clientOptions === 'object' && clientOptions !== null ? clientOptions : {}), room: roomId.data };
     try {
-      await deps.authenticate(authContext?.token, options);
+      await deps.authenticate(authContext?.token, options, authContext?.ip);
       await deps.live.ensure(roomId.data);
     } catch (err) {
       throw asServerError(err);
