@@ -78,13 +78,16 @@ describe('hostile text over HTTP', () => {
       const bundle = caseBundle({ name: `Canary${bad}Patient`, mrn: 'MRN-HT-2', note: 'n' }) as { entry: { resource: Record<string, unknown> }[] };
       const res = await send('POST', '/api/cases', bundle);
       expect([name, res.status, res.json.error?.code]).toEqual([name, 400, 'BODY_INVALID']);
-      expect(res.json.error?.details?.[0]?.path).toMatch(/^entry\[0\]\.resource\./);
+      // The Patient itself is refused (entry 0, with the path inside it), so the bundle has no patient.
+      expect(res.json.error?.details).toContainEqual(expect.objectContaining({ entry: 0, path: expect.stringMatching(/^resource\./) }));
       expect(JSON.stringify(res.json)).not.toContain('Canary');
     }
     const withBadKey = caseBundle({ name: 'Key Test', mrn: 'MRN-HT-3', note: 'n' }) as { entry: { resource: Record<string, unknown> }[] };
     withBadKey.entry[1]!.resource['ext\u0000'] = 'x';
+    // A bad entry other than the Patient is refused alone and reported (issue 11: one bad entry does not sink a bundle).
     const keyed = await send('POST', '/api/cases', withBadKey);
-    expect([keyed.status, keyed.json.error?.code, keyed.json.error?.details?.[0]?.path]).toEqual([400, 'BODY_INVALID', 'entry[1].resource.(key)']);
+    expect(keyed.status).toBe(201);
+    expect((keyed.json as unknown as { refused: unknown }).refused).toEqual([{ entry: 1, path: 'resource', reason: expect.stringMatching(/key contains a control character/) }]);
     // A deeply nested document does not overflow anything.
     const deep = '['.repeat(100_000) + '"\\u0000"' + ']'.repeat(100_000);
     const nested = await send('POST', '/api/cases', deep);
@@ -97,7 +100,7 @@ describe('hostile text over HTTP', () => {
   it('live Observations: hostile text is refused and never delivered', async () => {
     for (const bad of Object.values(HOSTILE)) {
       const res = await send('POST', `/api/cases/${caseId}/observations`, liveObservation(patientId, `note ${bad}`));
-      expect([res.status, res.json.error?.code, res.json.error?.details?.[0]?.path]).toEqual([400, 'BODY_INVALID', 'note[0].text']);
+      expect([res.status, res.json.error?.code, res.json.error?.details?.[0]?.path]).toEqual([400, 'BODY_INVALID', 'note.0.text']);
     }
   });
 

@@ -10,7 +10,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   await idp.start();
-  server = await startTestServer({}, { NODE_ENV: 'production', AUTH_JWKS_URL: `${idp.issuer}/jwks`, AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'consilium', PUBLIC_URL: 'https://consilium.hospital.example' });
+  server = await startTestServer({}, { NODE_ENV: 'production', AUTH_JWKS_URL: `${idp.issuer}/jwks`, AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'consilium', PUBLIC_URL: 'https://consilium.hospital.example', AUDIT_CHECKPOINTS: 'off' });
 });
 afterAll(async () => {
   await server?.stop();
@@ -41,6 +41,7 @@ describe('production mode', () => {
       AUTH_AUDIENCE: 'consilium',
       PUBLIC_URL: 'https://consilium.hospital.example',
       DATABASE_URL: 'postgres://consilium@127.0.0.1:1/none',
+      AUDIT_CHECKPOINTS: 'off',
     };
     const sample = await runMain({ ...base, LIVEKIT_URL: 'wss://v.example', LIVEKIT_API_KEY: 'consilium', LIVEKIT_API_SECRET: 'change-me-to-a-long-random-secret-0123456789', METRICS_TOKEN: 'short-but-16-chars' });
     expect(sample.code).toBe(78);

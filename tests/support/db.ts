@@ -24,7 +24,7 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `consilium_t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const role = `${name}_app`;
-  const password = randomBytes(12).toString('hex');
+  const password = randomBytes(24).toString('hex'); // 48 characters: production mode refuses database passwords under 32 bytes
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   try {

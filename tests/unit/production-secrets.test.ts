@@ -14,6 +14,7 @@ const PROD = {
   AUTH_AUDIENCE: 'consilium',
   PUBLIC_URL: 'https://consilium.hospital.example',
   DATABASE_URL: `postgres://consilium:${STRONG}@db/consilium`,
+  AUDIT_CHECKPOINTS: 'off', // an explicit production decision (the key-file rule is tested with the audit roles)
 };
 const LIVEKIT = { LIVEKIT_URL: 'wss://voice.hospital.example', LIVEKIT_API_KEY: 'consilium' };
 

@@ -1,14 +1,16 @@
+import { isSafeText } from '../../../shared/src/text.ts';
+
 /**
- * Text from outside (FHIR imports) must be storable and printable: no control
- * characters other than tab, CR and LF (PostgreSQL refuses NUL in jsonb), no
- * unpaired UTF-16 surrogates. The walk is iterative and depth-bounded, so a
- * hostile, deeply nested body cannot exhaust the stack.
+ * Text from outside (FHIR imports) passes the one shared text rule
+ * (shared/src/text.ts: no control characters but tab and line breaks — NUL
+ * breaks PostgreSQL's jsonb — and no unpaired UTF-16 surrogates), here per
+ * entry with the path inside the resource. The walk is iterative and
+ * depth-bounded, so a hostile, deeply nested body cannot exhaust the stack.
  */
-const BAD_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 export const MAX_JSON_DEPTH = 64;
 export const FHIR_ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
-export const isCleanText = (s: string) => !BAD_TEXT.test(s);
+export const isCleanText = isSafeText;
 
 /** The first offending place in `value` (path like `resource.name.0.family`), or null when all text is clean. */
 export function badTextPath(value: unknown): { path: string; reason: string } | null {
