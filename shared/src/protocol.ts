@@ -43,6 +43,8 @@ export const Limits = {
   minScale: 0.01,
   maxScale: 20,
   maxObjects: 500,
+  /** Objects one participant may have in a scene (so one person cannot fill it for everyone). */
+  maxObjectsPerAuthor: 100,
   /** Sustained messages per second per client before RATE_LIMITED. */
   messagesPerSecond: 90,
   messageBurst: 180,

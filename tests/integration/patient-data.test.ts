@@ -62,12 +62,16 @@ describe('patient data in a shared room', () => {
     cli.sendPose({ head: { p: [0, 1.7, 0], q: [0, 0, 0, 1] } });
     obs.sendPose({ head: { p: [1, 1.6, 0], q: [0, 0, 0, 1] } });
     expect(await cli.add({ id: 'note-1', kind: 'label', asset: 'builtin:pin', label: `MRN ${CANARY.mrn} — see ${CANARY.note}`, transform: { position: [0, 1.5, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
-    expect(await cli.add({ id: 'model-1', kind: 'model', asset: 'builtin:heart', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    // A model without free text (server-chosen id, built-in asset) is for everyone; a client-chosen id is free text.
+    const added = await cli.add({ kind: 'model', asset: 'builtin:heart', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
+    const model1 = added.ok ? added.objectId : '';
+    expect(await cli.add({ id: CANARY.note, kind: 'model', asset: 'builtin:heart', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
     // Free text on any kind of object may quote the patient: a labelled model carries its author's access too.
     expect(await cli.add({ id: 'model-2', kind: 'model', asset: 'builtin:heart', label: `Heart of ${CANARY.name}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
-    await eventually(() => obs.state.objects.has('model-1') && cli.state.objects.has('note-1') && cli.state.objects.has('model-2'));
+    await eventually(() => obs.state.objects.has(model1) && cli.state.objects.has('note-1') && cli.state.objects.has('model-2') && cli.state.objects.has(CANARY.note));
     expect(obs.state.objects.has('note-1')).toBe(false); // the annotation carries the clinician's access
     expect(obs.state.objects.has('model-2')).toBe(false);
+    expect(obs.state.objects.has(CANARY.note)).toBe(false);
 
     // Live ingest reaches both, each in their form.
     const t0 = Date.now();
@@ -208,22 +212,25 @@ describe('models showing case resources', () => {
     const lab = await join('im-lab', room.id);
     await eventually(() => host.caseResources('ImagingStudy').length === 1);
     const study = host.caseResources('ImagingStudy')[0]!;
-    expect(await host.add({ id: 'ct', kind: 'model', asset: 'builtin:heart', resourceRef: `ImagingStudy/${study.id}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    const ctAdded = await host.add({ kind: 'model', asset: 'builtin:heart', resourceRef: `ImagingStudy/${study.id}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
+    expect(ctAdded).toMatchObject({ ok: true });
+    const ct = ctAdded.ok ? ctAdded.objectId : '';
     expect(await lab.add({ id: 'ct2', kind: 'model', asset: 'builtin:heart', resourceRef: `ImagingStudy/${study.id}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: false, error: { code: 'SCOPE_DENIED' } });
     expect(await host.add({ id: 'ct3', kind: 'model', asset: 'builtin:heart', resourceRef: 'ImagingStudy/00000000-0000-4000-8000-000000000000', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    await eventually(() => obs.state.objects.has('ct'));
+    await eventually(() => obs.state.objects.has(ct));
     // Each finds the model's resource in its own form; the observer never learns the server's id.
-    await eventually(() => host.resourceOf('ct')?.id === study.id && obs.resourceOf('ct') !== null);
-    expect(obs.resourceOf('ct')!.id).not.toBe(study.id);
-    expect(obs.resourceOf('ct')).toEqual(obs.caseResources('ImagingStudy')[0]);
-    await host.add({ id: 'sync', kind: 'model', asset: 'builtin:skull', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
-    await eventually(() => lab.state.objects.has('sync') && obs.state.objects.has('sync'));
-    expect(lab.state.objects.has('ct')).toBe(false);
+    await eventually(() => host.resourceOf(ct)?.id === study.id && obs.resourceOf(ct) !== null);
+    expect(obs.resourceOf(ct)!.id).not.toBe(study.id);
+    expect(obs.resourceOf(ct)).toEqual(obs.caseResources('ImagingStudy')[0]);
+    const synced = await host.add({ kind: 'model', asset: 'builtin:skull', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
+    const sync = synced.ok ? synced.objectId : '';
+    await eventually(() => lab.state.objects.has(sync) && obs.state.objects.has(sync));
+    expect(lab.state.objects.has(ct)).toBe(false);
     expect(has(receivedBytes(lab), study.id)).toBe(false);
     expect(has(receivedBytes(obs), study.id)).toBe(false);
     // Removing the model unbinds it.
-    expect(await host.remove('ct')).toMatchObject({ ok: true });
-    await eventually(() => host.resourceOf('ct') === null && obs.resourceOf('ct') === null);
+    expect(await host.remove(ct)).toMatchObject({ ok: true });
+    await eventually(() => host.resourceOf(ct) === null && obs.resourceOf(ct) === null);
     await Promise.all([host.leave(), obs.leave(), lab.leave()]);
   });
 });

@@ -255,3 +255,64 @@ describe('the admin ceiling', () => {
     await sleep(10);
   });
 });
+
+describe('red-team regressions (outsider review)', () => {
+  it('a host kicked by an admin cannot re-admit themselves or use host powers while kicked', async () => {
+    const r = await room([{ userId: 'rk-h1', role: 'host' }, { userId: 'rk-h2', role: 'host' }, { userId: 'rk-c', role: 'clinician' }]);
+    const h1 = await server.join('rk-h1', r.id);
+    const h2 = await server.join('rk-h2', r.id);
+    await admin.api.moderate(r.id, 'kick', 'rk-h2');
+    await eventually(() => !h1.participants().some((p) => p.userId === 'rk-h2'));
+    const h2Client = await server.as('rk-h2');
+    const self = await fetch(`${server.app.url}/api/rooms/${r.id}/kicks/rk-h2`, { method: 'DELETE', headers: { authorization: `Bearer ${h2Client.api.identityToken}` } });
+    expect(self.status).toBe(403);
+    await expect(h2Client.api.setParticipant(r.id, 'rk-c', { role: 'observer' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(h2Client.api.getTicket(r.id)).rejects.toMatchObject({ code: 'KICKED' });
+    void h2;
+    await h1.leave();
+  });
+
+  it('a console kick keeps out an invited user who is not in the room, live or not', async () => {
+    const r = await room([{ userId: 'ak-h', role: 'host' }, { userId: 'ak-away', role: 'clinician' }, { userId: 'ak-later', role: 'clinician' }]);
+    const awayClient = await server.as('ak-away');
+    const early = await awayClient.api.getTicket(r.id); // issued before the kick
+    await admin.api.moderate(r.id, 'kick', 'ak-later'); // room not live
+    await expect((await server.as('ak-later')).api.getTicket(r.id)).rejects.toMatchObject({ code: 'KICKED' });
+    const host = await server.join('ak-h', r.id);
+    await admin.api.moderate(r.id, 'kick', 'ak-away'); // live, but ak-away is not in it
+    await expect(awayClient.joinWithTicket(early)).rejects.toMatchObject({ code: expect.stringMatching(/^(TICKET_REVOKED|KICKED)$/) });
+    await expect(awayClient.api.getTicket(r.id)).rejects.toMatchObject({ code: 'KICKED' });
+    await expect(admin.api.moderate(r.id, 'kick', 'never-invited')).rejects.toMatchObject({ code: 'PARTICIPANT_NOT_FOUND' });
+    await host.leave();
+  });
+
+  it('a de-identified host sees no identified clinician\'s break-glass reason; hidden objects cannot be grabbed', async () => {
+    const r = await room([
+      { userId: 'dh-host', role: 'host', scopes: ['deidentified', 'patient/Observation.rs'] },
+      { userId: 'dh-cli', role: 'clinician' },
+      { userId: 'dh-obs', role: 'clinician', scopes: ['deidentified', 'patient/Observation.rs'] },
+    ]);
+    const host = await server.join('dh-host', r.id);
+    const cli = await server.join('dh-cli', r.id);
+    const other = await server.join('dh-obs', r.id);
+    const ask = await cli.request('access.breakGlass', { resourceTypes: ['DocumentReference'], reason: `letter for ${CANARY.name}` });
+    expect(ask.ok).toBe(true);
+    await cli.add({ id: 'hidden-note', kind: 'label', asset: 'builtin:pin', label: `see ${CANARY.mrn}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
+    await eventually(() => cli.state.objects.has('hidden-note') && cli.accessRequests().length === 1);
+    await sleep(200);
+    expect(host.accessRequests()).toEqual([]);
+    expect(has(receivedBytes(host), CANARY.name)).toBe(false);
+    expect(await other.grab('hidden-note')).toMatchObject({ ok: false, error: { code: 'OBJECT_NOT_FOUND' } });
+    await Promise.all([host.leave(), cli.leave(), other.leave()]);
+  });
+
+  it('one participant cannot fill the scene for everyone', async () => {
+    const r = await admin.api.createRoom({ title: 'Bloat', kind: 'training', participants: [{ userId: 'bl', role: 'clinician' }] });
+    const s = await server.join('bl', r.id);
+    const replies = [];
+    for (let i = 0; i < 101; i++) replies.push(await s.add({ kind: 'marker', asset: 'builtin:pin', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } }));
+    expect(replies.filter((x) => x.ok)).toHaveLength(100);
+    expect(replies.at(-1)).toMatchObject({ ok: false, error: { code: 'SCENE_FULL' } });
+    await s.leave();
+  });
+});

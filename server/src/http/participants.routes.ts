@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { AccessDecisionBody, ModerationBody, ParticipantUpdateBody, UserId } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { authorizeParticipantChange, defaultScopes, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleModeration, authorizeParticipantChange, defaultScopes, type Principal } from '../auth/policy.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
@@ -31,8 +31,10 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const roomId = uuidParam(roomIdParam as string, 'ROOM_NOT_FOUND');
     const room = await deps.rooms.get(roomId);
     if (!room) throw new AppError('ROOM_NOT_FOUND');
-    const callerRole = room.participants.find((p) => p.userId === principal.userId)?.role ?? null;
-    if (!principal.admin && callerRole !== 'host') throw new AppError(callerRole === null ? 'ROOM_NOT_FOUND' : 'FORBIDDEN');
+    const invited = room.participants.find((p) => p.userId === principal.userId)?.role ?? null;
+    // A kicked host holds no powers until re-admitted by someone else.
+    const callerRole = invited !== null && !principal.admin && (await deps.rooms.isKicked(room.id, principal.userId)) ? null : invited;
+    if (!principal.admin && callerRole !== 'host') throw new AppError(invited === null ? 'ROOM_NOT_FOUND' : 'FORBIDDEN');
     if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
     return { room, callerRole };
   };
@@ -52,11 +54,22 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
   /** Admin or room host: mute, unmute or kick from outside the room (the admin console); the room's policy decides. */
   router.post('/api/rooms/:id/moderation', async (req, res) => {
     const principal = principalOf(res);
-    const { room } = await load(req.params.id, principal);
+    const { room, callerRole } = await load(req.params.id, principal);
     const body = parseBody(ModerationBody, req.body);
     const result = await deps.live.call(room.id, 'moderate', principal, body.action, body.userId, body.minutes);
-    if (!result) throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
-    if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
+    if (result) {
+      if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
+      return void res.json({ ok: true });
+    }
+    // Not live: a kick still sticks (the same policy decides); mute needs a live media session.
+    if (body.action !== 'kick') throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
+    const targetRole = room.participants.find((p) => p.userId === body.userId)?.role ?? null;
+    if (targetRole === null) throw new AppError('PARTICIPANT_NOT_FOUND');
+    const decision = authorizeConsoleModeration(principal, callerRole, body.userId, targetRole);
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
+    const until = body.minutes === undefined ? null : new Date(Date.now() + body.minutes * 60_000);
+    await deps.audit.record({ actor: principal.userId, action: 'participant.kick', roomId: room.id, subject: body.userId, details: { until: until?.toISOString() ?? 'until re-admitted', live: false } });
+    await deps.rooms.kick(room.id, body.userId, principal.userId, until);
     res.json({ ok: true });
   });
 
@@ -77,6 +90,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const principal = principalOf(res);
     const { room } = await load(req.params.id, principal);
     const userId = userParam(req.params.userId);
+    if (userId === principal.userId) throw new AppError('FORBIDDEN', 'nobody re-admits themselves');
     const lifted = await deps.rooms.readmit(room.id, userId);
     if (!lifted) throw new AppError('NOT_FOUND', 'that user is not kicked from this room');
     await deps.audit.record({ actor: principal.userId, action: 'participant.readmit', roomId: room.id, subject: userId });

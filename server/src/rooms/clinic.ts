@@ -213,6 +213,11 @@ export class Clinic {
       this.roster.close(sessionId);
       throw new AppError('TICKET_USED');
     }
+    // Kicked or removed while the ticket was being checked: the seat ended before it began.
+    if (this.roster.seat(sessionId)?.status !== 'connected') {
+      this.roster.close(sessionId);
+      throw new AppError(this.roster.isKicked(ticket.sub) ? 'KICKED' : 'NOT_INVITED');
+    }
     const member = opened.member;
     const p = new ParticipantState();
     p.sessionId = sessionId;

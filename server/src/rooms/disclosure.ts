@@ -128,6 +128,12 @@ export class Disclosure {
     for (const v of this.viewers.values()) if (this.objectVisible(obj, this.access(v))) v.view.add(obj);
   }
 
+  /** The object, if this user may see it; otherwise undefined (acting on what one cannot see is acting on nothing). */
+  visibleTo<T extends SceneObjectState>(userId: string, obj: T | undefined): T | undefined {
+    const access = this.deps.accessOf(userId);
+    return obj && access && this.objectVisible(obj, access.data) ? obj : undefined;
+  }
+
   /** A scene object was removed. */
   objectRemoved(obj: SceneObjectState): void {
     this.rebind(obj.resourceRef);
@@ -148,9 +154,16 @@ export class Disclosure {
     return true;
   }
 
+  /**
+   * A break-glass request (its reason may name the patient) reaches the
+   * requester, and the hosts whose own access covers the requester's.
+   */
   private requestVisible(req: AccessRequestState, v: Viewer): boolean {
     const access = this.deps.accessOf(v.userId);
-    return access !== null && (req.userId === v.userId || access.role === 'host');
+    if (!access) return false;
+    if (req.userId === v.userId) return true;
+    const requester = this.deps.accessOf(req.userId);
+    return access.role === 'host' && requester !== null && accessCovers(access.data, requester.base);
   }
 
   /** Serialized per viewer, so concurrent changes apply in order. */

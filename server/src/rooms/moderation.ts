@@ -41,7 +41,8 @@ export class Moderation {
 
   async kick(by: { userId: string }, userId: string, minutes?: number): Promise<CommandResult> {
     if (userId === by.userId) return fail('FORBIDDEN', 'nobody kicks themselves');
-    if (this.deps.roster.seatsOf(userId).length === 0) return fail('PARTICIPANT_NOT_FOUND');
+    // Present, or invited and away: a kick keeps them out either way.
+    if (this.deps.roster.seatsOf(userId).length === 0 && !this.deps.roster.invitation(userId)) return fail('PARTICIPANT_NOT_FOUND');
     const until = minutes === undefined ? null : new Date(this.deps.now() + minutes * 60_000);
     await this.deps.audit({ actor: by.userId, action: 'participant.kick', roomId: this.deps.roomId, subject: userId, details: { until: until?.toISOString() ?? 'until re-admitted' } });
     await this.deps.recordKick(userId, by.userId, until);

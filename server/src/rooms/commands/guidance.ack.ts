@@ -5,7 +5,7 @@ import { fail, ok } from '../types.ts';
 /** "Seen": the surgeon acknowledges an annotation hands-free; specialists see when. */
 export const guidanceAck: Command<'guidance.ack'> = {
   async run({ objectId }, { scene, state, actor, audit, now, disclosure }) {
-    const obj = scene.get(objectId);
+    const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
     if (!obj || !isAnnotation(obj.kind)) return fail('OBJECT_NOT_FOUND');
     if (obj.ackedAt === 0) {
       obj.ackedAt = now();

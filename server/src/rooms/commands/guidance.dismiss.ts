@@ -5,7 +5,7 @@ import { fail, ok } from '../types.ts';
 /** The surgeon puts an annotation out of their view (it stays on record, acknowledged). */
 export const guidanceDismiss: Command<'guidance.dismiss'> = {
   async run({ objectId }, { scene, state, actor, audit, now, disclosure }) {
-    const obj = scene.get(objectId);
+    const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
     if (!obj || !isAnnotation(obj.kind)) return fail('OBJECT_NOT_FOUND');
     obj.dismissed = true;
     if (obj.ackedAt === 0) {

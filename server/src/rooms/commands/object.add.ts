@@ -16,6 +16,9 @@ export const objectAdd: Command<'object.add'> = {
     if (frame !== 'world' && !isAnnotation(payload.kind)) return fail('MESSAGE_INVALID', 'only annotations live in the patient or video frame');
     const id = payload.id ?? randomUUID();
     if (scene.get(id)) return fail('OBJECT_EXISTS');
+    let mine = 0;
+    state.objects.forEach((o) => void (o.createdBy === actor.userId && mine++));
+    if (mine >= Limits.maxObjectsPerAuthor) return fail('SCENE_FULL', `you have ${Limits.maxObjectsPerAuthor} objects in this scene; remove some first`);
     const access = roster.member(actor.userId)?.access.data;
     if (!access) return fail('FORBIDDEN');
     if (payload.resourceRef) {
@@ -34,9 +37,9 @@ export const objectAdd: Command<'object.add'> = {
         asset: payload.asset,
         label: payload.label ?? '',
         createdBy: actor.userId,
-        // Free text and drawn shapes may quote the patient: they carry the author's access.
-        // Without a case in the room there is no patient data to quote: they are for everyone.
-        authorScope: (annotation || Boolean(payload.label)) && disclosure.caseId ? accessToScope(access) : '',
+        // Free text — a label, a client-chosen id, an uploaded asset's name — and drawn shapes may quote
+        // the patient: they carry the author's access. Without a case in the room there is nothing to quote.
+        authorScope: (annotation || Boolean(payload.label) || payload.id !== undefined || payload.asset.startsWith('asset:')) && disclosure.caseId ? accessToScope(access) : '',
         resourceRef: payload.resourceRef ?? '',
         points: payload.points ? encodePoints(payload.points, frame) : '',
         color: payload.color ?? '',

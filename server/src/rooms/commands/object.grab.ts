@@ -3,8 +3,8 @@ import { type Command } from './command.ts';
 import { fail, ok } from '../types.ts';
 
 export const objectGrab: Command<'object.grab'> = {
-  run({ objectId }, { scene, actor }) {
-    const obj = scene.get(objectId);
+  run({ objectId }, { scene, actor, disclosure }) {
+    const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
     if (!obj) return fail('OBJECT_NOT_FOUND');
     const lock = checkGrab(obj, actor.sessionId);
     if (!lock.ok) return fail(lock.code);

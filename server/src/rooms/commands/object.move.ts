@@ -5,8 +5,8 @@ import { fail, ok } from '../types.ts';
 
 /** Moves require holding the object: the grab lock is what keeps two people from fighting over it. */
 export const objectMove: Command<'object.move'> = {
-  run({ objectId, transform }, { scene, actor }) {
-    const obj = scene.get(objectId);
+  run({ objectId, transform }, { scene, actor, disclosure }) {
+    const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
     if (!obj) return fail('OBJECT_NOT_FOUND');
     const held = checkHeld(obj, actor.sessionId);
     if (!held.ok) return fail(held.code);

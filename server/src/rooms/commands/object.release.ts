@@ -4,8 +4,8 @@ import { type Command } from './command.ts';
 import { fail, ok } from '../types.ts';
 
 export const objectRelease: Command<'object.release'> = {
-  async run({ objectId, transform }, { scene, actor }) {
-    const obj = scene.get(objectId);
+  async run({ objectId, transform }, { scene, actor, disclosure }) {
+    const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
     if (!obj) return fail('OBJECT_NOT_FOUND');
     const held = checkHeld(obj, actor.sessionId);
     if (!held.ok) return fail(held.code);

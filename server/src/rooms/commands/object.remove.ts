@@ -7,7 +7,7 @@ export const objectRemove: Command<'object.remove'> = {
     return { ownsObject: scene.get(objectId)?.createdBy === actor.userId };
   },
   async run({ objectId }, { scene, disclosure, actor }) {
-    const obj = scene.get(objectId);
+    const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
     if (!obj) return fail('OBJECT_NOT_FOUND');
     const lock = checkRemovable(obj, actor.sessionId);
     if (!lock.ok) return fail(lock.code);
