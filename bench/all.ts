@@ -1,0 +1,24 @@
+/**
+ * `npm run bench [clients] [seconds]`: every scenario, one after another in one run on this machine,
+ * each with its baselines: pose fan-out (bench/run.ts), guidance pointer latency (bench/guidance.ts),
+ * FHIR import and join size (bench/fhir-import.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const scenarios: [string, string[]][] = [
+  ['bench/run.ts', process.argv.slice(2)],
+  ['bench/guidance.ts', []],
+  ['bench/fhir-import.ts', []],
+];
+let failed = false;
+for (const [script, args] of scenarios) {
+  console.log(`\n### ${script}\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`${script} failed (exit ${r.status})`);
+    failed = true;
+  }
+}
+process.exit(failed ? 1 : 0);
