@@ -28,7 +28,9 @@ for (let i = 0; i < count; i++) {
     await c.api.devLogin({ userId: `${prefix}${i}`, name: `${prefix}${i}` });
     rooms.push((await c.join(room)).room as unknown as Room);
   } else {
-    rooms.push(await new Client(url).joinOrCreate(room, { userId: `${prefix}${i}` }));
+    const r = await new Client(url).joinOrCreate(room, { userId: `${prefix}${i}` });
+    r.onMessage('pointer', () => {}); // relayed pointers reach everyone; streamers only watch
+    rooms.push(r);
   }
 }
 rooms.forEach((r, i) => {
