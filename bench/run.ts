@@ -5,19 +5,16 @@
  * be read from /proc. Reports bandwidth per client, server CPU per second and
  * pose latency (send → seen by another client), and the ratios.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Client, type Room } from '@colyseus/sdk';
 import pg from 'pg';
 import { ConsiliumClient, type ClinicSession } from '../client/src/sdk/index.ts';
 import { dequantizePose } from '../shared/src/quantize.ts';
 import { caseBundle, liveObservation } from '../tests/fixtures/case-bundle.ts';
+import { cpuMs, startProcess } from './support.ts';
 
 const CLIENTS = Number(process.argv[2] ?? 16);
 const HZ = 30;
 const SECONDS = Number(process.argv[3] ?? 8);
-const root = path.resolve(import.meta.dirname, '..');
 const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface Result {
@@ -27,24 +24,6 @@ interface Result {
   latencyP50: number;
   latencyP95: number;
   samples: number;
-}
-
-function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /running at (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]!.replace('localhost', '127.0.0.1') });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in 100 Hz ticks
 }
 
 function countBytes(room: Room): () => number {
