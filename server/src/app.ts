@@ -35,6 +35,7 @@ import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
+import { directoryRoutes } from './http/directory.routes.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { authenticateJoin, defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
@@ -130,6 +131,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(participantsRoutes({ rooms, identity, live, audit }));
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity }));
+  web.use(directoryRoutes({ pool, audit, identity }));
   web.use(webRoutes(config.auth));
 
   const httpServer = http.createServer(web);
