@@ -41,12 +41,12 @@ function section(title: string, testid: string, ...children: (Node | null)[]): H
   return h('section', { class: 'clin-section', 'aria-label': title, 'data-testid': testid }, h('h3', {}, title), ...children);
 }
 
-function labsTable(rows: ObservationRow[]): HTMLElement {
+function labsTable(rows: ObservationRow[], testid: string): HTMLElement {
   const byPanel = new Map<string, ObservationRow[]>();
   for (const r of [...rows].sort((a, b) => (b.when?.ms ?? 0) - (a.when?.ms ?? 0))) byPanel.set(r.panel, [...(byPanel.get(r.panel) ?? []), r]);
-  const table = h('table', { class: 'labs', 'data-testid': 'labs' },
-    h('caption', { class: 'sr-only' }, 'Laboratory results, newest first, grouped by panel'),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Test'), h('th', { scope: 'col' }, 'Result'), h('th', { scope: 'col' }, 'Reference'), h('th', { scope: 'col' }, 'When'))));
+  const table = h('table', { class: 'labs', 'data-testid': testid },
+    h('caption', { class: 'sr-only' }, testid === 'labs' ? 'Laboratory results, newest first, grouped by panel' : 'Vital-sign readings, newest first'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Test'), h('th', { scope: 'col' }, 'Result'), h('th', { scope: 'col' }, 'Range'), h('th', { scope: 'col' }, 'When'))));
   for (const [panel, list] of byPanel) {
     const tbody = h('tbody', {}, h('tr', { class: 'panel-row' }, h('th', { colspan: 4, scope: 'rowgroup' }, panel)));
     for (const r of list) {
@@ -75,13 +75,14 @@ export function casePanel(session: ClinicSession, canBreakGlass: boolean, opts: 
   const canvas = h('canvas', { class: 'vitals', role: 'img', 'aria-label': 'Vital signs chart' });
   const vitals = section('Vital signs', 'vitals', canvas);
   const dialog = breakGlassDialog(session);
+  const bgButton = canBreakGlass ? h('button', { onclick: () => dialog.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null;
   const el = h(
     'section',
     { class: 'card case', 'aria-labelledby': 'case-h' },
     h('h2', { id: 'case-h' }, 'Patient summary'),
     head,
     body,
-    canBreakGlass ? h('button', { onclick: () => dialog.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null,
+    bgButton,
     dialog,
   );
   let signature = '';
@@ -94,6 +95,7 @@ export function casePanel(session: ClinicSession, canBreakGlass: boolean, opts: 
     signature = sig;
     clear(head);
     clear(body);
+    if (bgButton) bgButton.hidden = !session.state.info.caseId;
     if (!session.state.info.caseId) {
       body.append(h('p', { class: 'muted' }, 'This room has no patient case.'));
       return;
@@ -134,9 +136,9 @@ export function casePanel(session: ClinicSession, canBreakGlass: boolean, opts: 
     if (vitalRows.length) {
       body.append(vitals);
       requestAnimationFrame(() => canvas.setAttribute('aria-label', drawVitals(canvas, vitalRows)));
-      body.append(h('details', {}, h('summary', {}, `All vital-sign readings (${vitalRows.length})`), labsTable(vitalRows)));
+      body.append(h('details', {}, h('summary', {}, `All vital-sign readings (${vitalRows.length})`), labsTable(vitalRows, 'vitals-table')));
     }
-    if (labRows.length) body.append(section('Labs', 'labs-section', labsTable(labRows)));
+    if (labRows.length) body.append(section('Labs', 'labs-section', labsTable(labRows, 'labs')));
     const procedures = of('Procedure').sort(byNewest);
     if (procedures.length) {
       body.append(section('Procedures', 'procedures', h('ul', { class: 'clin-list' }, ...procedures.map((p) => h('li', {}, conceptText(p['code']) || 'Procedure', h('span', { class: 'muted' }, ` · ${formatWhen(whenOf(p)) || 'date unknown'}`))))));

@@ -139,6 +139,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   };
   const follow = h('input', { type: 'checkbox', id: 'follow', onchange: () => (world.followPresenter = follow.checked) });
   const presentBtn = h('button', {
+    id: 'present',
     class: 'tool',
     'aria-pressed': 'false',
     onclick: () => void session.request('presenter.set', { sessionId: session.state.info.presenter === session.sessionId ? null : session.sessionId }),
@@ -318,7 +319,10 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
       objects.append(li);
       if (focusedId === o.id) li.focus();
     }
-    if (session.objects().length === 0) objects.append(h('li', { class: 'muted' }, 'Nothing on the table yet.'));
+    // A listbox must hold options: an empty scene is a plain list with a note.
+    const empty = session.objects().length === 0;
+    objects.setAttribute('role', empty ? 'list' : 'listbox');
+    if (empty) objects.append(h('li', { class: 'muted' }, 'Nothing on the table yet.'));
     const presenting = session.state.info.presenter === session.sessionId;
     presentBtn.textContent = presenting ? 'Stop presenting' : 'Present';
     presentBtn.setAttribute('aria-pressed', String(presenting));

@@ -36,12 +36,25 @@ export function humanUnit(unit: string | undefined): string {
   return unit.replace(/\{[^}]*\}/g, '').replace(/\[([^\]]+)\]/g, '$1').replace(/^u(?=[a-zA-Z])/, 'µ').replace(/\*/g, '^') || '';
 }
 
+/**
+ * A Quantity's unit as shown: an annotation-only UCUM code ({INR}) has none; a plain human
+ * unit text is kept ("beats/minute" → bpm via the table); otherwise the UCUM code is rewritten.
+ */
+export function quantityUnit(v: unknown): string {
+  const q = obj(v);
+  const code = str(q?.['code']);
+  const unit = str(q?.['unit']);
+  if (code && /^\{[^}]*\}$/.test(code)) return '';
+  if (unit && !/[[\]{}*]/.test(unit)) return UCUM[unit] ?? unit;
+  return humanUnit(code ?? unit);
+}
+
 export function quantityText(v: unknown): string {
   const q = obj(v);
   const value = num(q?.['value']);
   if (value === undefined) return '';
   const comparator = str(q?.['comparator']) ?? '';
-  const unit = humanUnit(str(q?.['code']) ?? str(q?.['unit']));
+  const unit = quantityUnit(q);
   return `${comparator}${value}${unit ? (unit === '%' ? unit : ` ${unit}`) : ''}`;
 }
 
@@ -156,7 +169,7 @@ export function observationRows(r: Json): ObservationRow[] {
     const value = quantityText(q) || conceptText(src['valueCodeableConcept']) || str(src['valueString']) || (typeof src['valueBoolean'] === 'boolean' ? (src['valueBoolean'] ? 'yes' : 'no') : '') || (num(src['valueInteger']) !== undefined ? String(src['valueInteger']) : '');
     if (!value) return null;
     const { range, flag } = rangeAndFlag(numeric, src['referenceRange'] ?? r['referenceRange'], src['interpretation'] ?? (src === r ? r['interpretation'] : undefined));
-    return { name: label, code, value, numeric, unit: humanUnit(str(q?.['code']) ?? str(q?.['unit'])), range, flag, when, category, panel: PANELS[code] ?? (category === 'vital' ? 'Vital signs' : 'Other results') };
+    return { name: label, code, value, numeric, unit: quantityUnit(q), range, flag, when, category, panel: PANELS[code] ?? (category === 'vital' ? 'Vital signs' : 'Other results') };
   };
   const rows: ObservationRow[] = [];
   const main = one(r, name, ownCodes[0] ?? '');

@@ -40,8 +40,8 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): s
   let t1 = Math.max(...all);
   if (t1 - t0 < 10 * 60_000) t0 = t1 - 10 * 60_000; // at least a 10-minute window
   t1 += (t1 - t0) * 0.04;
-  const left = 92;
-  const right = 64;
+  const left = 118;
+  const right = 52;
   const x = (t: number) => left + ((t - t0) / (t1 - t0)) * (cssW - left - right);
   const summary: string[] = [];
   strips.forEach(([code, s], i) => {
@@ -60,7 +60,9 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): s
     ctx.lineWidth = 1;
     ctx.strokeRect(left, top, cssW - left - right, hgt);
     ctx.fillStyle = '#c9d1d9';
-    ctx.fillText(s.name.length > 13 ? `${s.name.slice(0, 12)}…` : s.name, 4, top + 14);
+    let label = s.name;
+    while (label.length > 4 && ctx.measureText(label).width > 84) label = `${label.slice(0, -2)}…`;
+    ctx.fillText(label, 4, top + 14);
     ctx.fillStyle = '#a9b8c6';
     ctx.fillText(s.unit, 4, top + 30);
     ctx.textAlign = 'right';
@@ -88,7 +90,7 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): s
   const axisY = strips.length * stripH + 4;
   ctx.fillStyle = '#a9b8c6';
   ctx.textAlign = 'center';
-  const ticks = 4;
+  const ticks = Math.max(1, Math.min(5, Math.floor((cssW - left - right) / 78)));
   for (let k = 0; k <= ticks; k++) {
     const t = t0 + ((t1 - t0) * k) / ticks;
     ctx.fillText(new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }), x(t), axisY + 12);

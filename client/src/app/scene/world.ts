@@ -14,8 +14,11 @@ export const STROKE_PICK_PX = 6;
 /** Seats around the table, in the order they are taken: across first, then the sides, so the first four see each other. */
 const SEAT_ORDER = [0, 4, 2, 6, 1, 5, 3, 7].map((i) => (i / 8) * Math.PI * 2);
 const SEAT_RADIUS = 1.9;
-/** While following, the follower's eye sits this far behind and above the presenter's, never inside their head. */
-const FOLLOW_OFFSET = new THREE.Vector3(0, 0.12, 0.9);
+/**
+ * While following, the follower's eye sits this far behind and above the presenter's — never inside
+ * their head — and within NEAR_HIDE_METRES, so presenter and follower do not see each other's avatar.
+ */
+const FOLLOW_OFFSET = new THREE.Vector3(0, 0.1, 0.55);
 
 /**
  * The 3D clinic: renders the synced scene and avatars, sends this user's pose
@@ -221,18 +224,34 @@ export class World {
   screenPositionOf(id: string): { x: number; y: number } | null {
     const obj = this.objects.get(id);
     if (!obj || !this.renderer) return null;
-    const box = new THREE.Box3().setFromObject(obj);
-    const c = box.isEmpty() ? obj.getWorldPosition(new THREE.Vector3()) : box.getCenter(new THREE.Vector3());
+    let c: THREE.Vector3;
+    if (obj instanceof THREE.Line) {
+      // A stroke: its middle vertex (a bounding box centre may be off the line).
+      const pos = obj.geometry.getAttribute('position');
+      c = new THREE.Vector3().fromBufferAttribute(pos, Math.floor(pos.count / 2)).applyMatrix4(obj.matrixWorld);
+    } else {
+      const box = new THREE.Box3().setFromObject(obj);
+      c = box.isEmpty() ? obj.getWorldPosition(new THREE.Vector3()) : box.getCenter(new THREE.Vector3());
+    }
     c.project(this.camera);
     const rect = this.renderer.domElement.getBoundingClientRect();
     return { x: ((c.x + 1) / 2) * rect.width, y: ((1 - c.y) / 2) * rect.height };
   }
 
-  /** Test hook: which avatars this viewer sees, and whether their own laser is drawn. */
-  visibility(): { avatars: Record<string, boolean>; ownLaser: boolean; camera: [number, number, number] } {
+  /** Test hook: which avatars this viewer sees (and whether in the frame), heads, and whether their own laser is drawn. */
+  visibility(): { avatars: Record<string, boolean>; onScreen: Record<string, boolean>; heads: Record<string, [number, number, number]>; ownLaser: boolean; camera: [number, number, number] } {
     const avatars: Record<string, boolean> = {};
-    for (const [sid, a] of this.avatars) avatars[sid] = a.headShown;
-    return { avatars, ownLaser: this.myLaser.visible, camera: [this.camera.position.x, this.camera.position.y, this.camera.position.z] };
+    const onScreen: Record<string, boolean> = {};
+    const heads: Record<string, [number, number, number]> = {};
+    this.camera.updateMatrixWorld();
+    for (const [sid, a] of this.avatars) {
+      avatars[sid] = a.headShown;
+      const p = a.headPosition.clone();
+      heads[sid] = [p.x, p.y, p.z];
+      const ndc = p.project(this.camera);
+      onScreen[sid] = a.headShown && Math.abs(ndc.x) <= 1 && Math.abs(ndc.y) <= 1 && ndc.z < 1;
+    }
+    return { avatars, onScreen, heads, ownLaser: this.myLaser.visible, camera: [this.camera.position.x, this.camera.position.y, this.camera.position.z] };
   }
 
   /** Point the view at a participant (from the participant list). */
