@@ -110,7 +110,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   // Reconnect on any drop, however young the connection (the SDK refuses under 5 s by default), and
   // give up on the old seat quickly: a fresh ticket and join follow (the server may have restarted).
   session.room.reconnection.minUptime = 0;
-  session.room.reconnection.maxRetries = 6;
+  session.room.reconnection.maxRetries = 4; // ≈3 s of retries on the old seat, then a fresh ticket
   const role = ticket.role;
   const canEdit = EDITORS.has(role);
   const isHost = role === 'host';
