@@ -94,12 +94,12 @@ export class ConsiliumApi {
 
   /** Admin: users who have signed in (newest first), optionally matching `q` in id or name. */
   async directoryUsers(q?: string): Promise<DirectoryUser[]> {
-    return (await this.request<{ users: DirectoryUser[] }>('GET', `/api/directory/users${q ? `?q=${encodeURIComponent(q)}` : ''}`)).users;
+    return (await this.request<{ users: DirectoryUser[] }>('GET', `/api/directory/users${q ? `?${new URLSearchParams({ q })}` : ''}`)).users;
   }
 
   /** Admin: imported cases with their patient's name, sex, birth year and MRN (newest first). */
   async directoryCases(q?: string): Promise<DirectoryCase[]> {
-    return (await this.request<{ cases: DirectoryCase[] }>('GET', `/api/directory/cases${q ? `?q=${encodeURIComponent(q)}` : ''}`)).cases;
+    return (await this.request<{ cases: DirectoryCase[] }>('GET', `/api/directory/cases${q ? `?${new URLSearchParams({ q })}` : ''}`)).cases;
   }
 
   /** Admin: the audit trail newest first; page on with `before` = the returned `next`. */
