@@ -129,7 +129,7 @@ describe('clinic app in Chromium', () => {
     await page.waitForSelector('text=New room');
     await page.fill('#room-title', 'Console-made tumour board');
     await page.selectOption('#room-kind', 'case-conference');
-    await page.fill('#room-case', caseId);
+    await page.selectOption('#room-case', caseId); // picked by patient name in the console
     await page.fill('.p-row .p-user', 'web.invited');
     await page.selectOption('.p-row .p-role', 'specialist');
     await page.click('text=Create room');
