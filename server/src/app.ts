@@ -132,7 +132,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity }));
   web.use(directoryRoutes({ pool, audit, identity }));
-  web.use(webRoutes(config.auth));
+  web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl }));
 
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;

@@ -14,6 +14,7 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(2567),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: optionalUrl,
+  IMAGING_VIEWER_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^https?:\/\/[^\s]*\{studyUid\}/, 'must be an http(s) URL containing {studyUid}').optional()),
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
   DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional()),
@@ -66,6 +67,8 @@ export interface Config {
   breakGlass: { selfGrantRoles: RoomRole[]; grantMs: number; pendingMs: number };
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
+  /** The site's image viewer (PACS / DICOMweb), `{studyUid}` replaced by the study's UID; null → series listed only. */
+  imagingViewerUrl: string | null;
 }
 
 export interface LiveKitConfig {
@@ -123,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
+    imagingViewerUrl: e.IMAGING_VIEWER_URL ?? null,
     databaseUrl: e.DATABASE_URL ?? null,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL ?? null,

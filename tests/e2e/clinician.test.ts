@@ -27,7 +27,7 @@ type Hook = {
 declare const __consilium: Hook;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({}, { IMAGING_VIEWER_URL: 'https://pacs.example.org/viewer?StudyInstanceUIDs={studyUid}' });
   admin = await server.as('root', { admin: true });
   ({ caseId, patientId } = await admin.api.importCase(clinicalBundle(NAME, MRN)));
   ({ browser, close: closeBrowser } = await launchChromium());
@@ -182,6 +182,10 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     expect(find('Creatinine')[0]![3]).not.toBe(''); // effectivePeriod
     expect(find('ABO and Rh group')[0]![1]).toBe('O Rh(D) positive');
     expect(rows.map((r) => r[0])).toEqual(expect.arrayContaining(['Electrolytes', 'Coagulation', 'Blood count']));
+
+    // Imaging opens in the site's viewer (IMAGING_VIEWER_URL), series listed.
+    expect(await page.getAttribute('[data-testid="imaging"] a', 'href')).toBe('https://pacs.example.org/viewer?StudyInstanceUIDs=1.2.826.0.1.3680043.8.498.777');
+    expect(await page.textContent('[data-testid="imaging"]')).toContain('Series 1: Chest CT · 120 images');
 
     const panel = (await page.textContent('.case'))!;
     for (const raw of ['mm[Hg]', '{INR}', 'AllergyIntolerance', 'MedicationStatement', 'Observation (']) expect(panel).not.toContain(raw);

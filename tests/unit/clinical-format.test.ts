@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ageFrom, formatWhen, humanUnit, medicationName, observationRows, parseWhen, quantityText, rangeAndFlag, whenOf } from '../../client/src/app/clinical/format.ts';
 import { plainDetails, presetFor } from '../../client/src/admin/presets.ts';
 import { objectName, objectPlace } from '../../client/src/app/scene-list.ts';
+import { loadConfig } from '../../server/src/config.ts';
 
 describe('clinical formatting', () => {
   it('writes UCUM units the way charts do', () => {
@@ -89,5 +90,16 @@ describe('console and scene wording', () => {
     expect(objectName({ kind: 'label', asset: 'builtin:pin', label: 'LAA', createdBy: '' }, names)).toBe('Note “LAA”');
     expect(objectPlace({ px: 0.15, py: 1.07, pz: 0, sx: 1 })).toBe('15 cm from the centre, 15 cm above the table');
     expect(objectPlace({ px: 0, py: 0.92, pz: 0, sx: 1.5 })).toBe('centre of the table, 0 cm above the table · size ×1.5');
+  });
+});
+
+describe('IMAGING_VIEWER_URL', () => {
+  const base = { NODE_ENV: 'test', DATABASE_URL: 'postgres://x@127.0.0.1/x' };
+  it('takes an http(s) URL with {studyUid}, and refuses anything else by name', () => {
+    expect(loadConfig({ ...base, IMAGING_VIEWER_URL: 'https://pacs.example.org/v?study={studyUid}' }).imagingViewerUrl).toBe('https://pacs.example.org/v?study={studyUid}');
+    expect(loadConfig(base).imagingViewerUrl).toBeNull();
+    for (const bad of ['javascript:alert(1)//{studyUid}', 'https://pacs.example.org/no-placeholder', 'ftp://x/{studyUid}']) {
+      expect(() => loadConfig({ ...base, IMAGING_VIEWER_URL: bad })).toThrow(/IMAGING_VIEWER_URL/);
+    }
   });
 });

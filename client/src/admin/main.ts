@@ -107,7 +107,7 @@ function userDatalist(list: DirectoryUser[]): HTMLDataListElement {
 let rowSeq = 0;
 function participantRow(p?: ParticipantInput, directory: DirectoryUser[] = []): HTMLElement {
   const n = ++rowSeq;
-  const user = h('input', { id: `p-user-${n}`, placeholder: 'search people who have signed in', value: p?.userId ?? '', class: 'p-user', list: 'directory-users', autocomplete: 'off' });
+  const user = h('input', { id: `p-user-${n}`, placeholder: 'name or user id', value: p?.userId ?? '', class: 'p-user', list: 'directory-users', autocomplete: 'off' });
   const nameHint = h('span', { class: 'muted p-name' });
   const showName = () => (nameHint.textContent = directory.find((u) => u.userId === user.value.trim())?.name ?? (user.value.trim() ? 'not signed in yet' : ''));
   user.addEventListener('input', showName);
@@ -298,7 +298,15 @@ const ACTIONS = ['room.join', 'room.leave', 'room.create', 'room.update', 'room.
 
 function detailsText(e: DirectoryAuditEvent): string {
   const d = e.details ?? {};
-  const parts = Object.entries(d).filter(([k]) => k !== 'query').slice(0, 6).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  // Lists of references ("Condition/…") read better as counts per type.
+  const show = (v: unknown): string => {
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[A-Z][A-Za-z]+\//.test(x))) {
+      const types = [...new Set(v.map((x) => String(x).split('/')[0]))];
+      return `${v.length} record${v.length === 1 ? '' : 's'} (${types.join(', ')})`;
+    }
+    return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  };
+  const parts = Object.entries(d).filter(([k]) => k !== 'query').slice(0, 6).map(([k, v]) => `${k}: ${show(v)}`);
   return parts.join(' · ').slice(0, 200);
 }
 

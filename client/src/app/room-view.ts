@@ -106,6 +106,10 @@ export function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: str
   void tryJoin();
 }
 
+/** Site settings (the image viewer's URL); fetched once, optional. */
+let clientConfig: { imagingViewerUrl?: string | null } = {};
+void fetch('/api/client-config').then((r) => (r.ok ? r.json() : {})).then((c: { imagingViewerUrl?: string | null }) => (clientConfig = c)).catch(() => {});
+
 function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSession, on: { leave(message?: string): void; lost(): void }): void {
   // Reconnect on any drop, however young the connection (the SDK refuses under 5 s by default), and
   // give up on the old seat quickly: a fresh ticket and join follow (the server may have restarted).
@@ -220,7 +224,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     const reply = await session.add({ kind: 'model', asset: `builtin:${modelPick.value}`, label: modelPick.value, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
     objError.textContent = reply.ok ? '' : reply.error.message;
   } }, 'Add model');
-  const { el: caseEl, refresh: refreshCase } = casePanel(session, canEdit);
+  const { el: caseEl, refresh: refreshCase } = casePanel(session, canEdit, clientConfig);
   side.append(
     alerts.el,
     caseEl,

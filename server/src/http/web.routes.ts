@@ -14,11 +14,15 @@ const HASHED = /[/\\]assets[/\\][^/\\]+-[A-Za-z0-9_-]{8,}\.(?:js|mjs|css|woff2?|
  * Responses are compressed (brotli or gzip, as the browser accepts); hashed build files are
  * cached for a year as immutable, HTML is revalidated every time so a deploy shows at once.
  */
-export function webRoutes(auth: AuthConfig): Router {
+export function webRoutes(auth: AuthConfig, client: { imagingViewerUrl: string | null } = { imagingViewerUrl: null }): Router {
   const router = Router();
   router.use(compression({ threshold: 1024 }));
   router.get('/api/auth/config', (_req, res) => {
     res.json(auth.mode === 'dev' ? { mode: 'dev' } : { mode: 'oidc', issuer: auth.issuer, clientId: auth.clientId, audience: auth.audience });
+  });
+  // Site settings the browser app needs (no secrets): where imaging studies open.
+  router.get('/api/client-config', (_req, res) => {
+    res.json({ imagingViewerUrl: client.imagingViewerUrl });
   });
   if (!existsSync(path.join(CLIENT_DIST, 'index.html'))) return router;
   router.use(express.static(CLIENT_DIST, { index: false, setHeaders: cacheHeaders }));
