@@ -1,5 +1,8 @@
 import type { ObservationRow } from './format.ts';
 
+const NAMES: Record<string, string> = { '8867-4': 'Heart rate', '59408-5': 'SpO₂', '2708-6': 'SpO₂', '8480-6': 'Systolic BP', '8462-4': 'Diastolic BP', '9279-1': 'Resp. rate', '8310-5': 'Temperature' };
+/** The chart shows the trend of the last day of readings; older ones are in the readings table. */
+const WINDOW_MS = 24 * 3_600_000;
 const COLORS: Record<string, string> = { '8867-4': '#ff7b72', '59408-5': '#79c0ff', '2708-6': '#79c0ff', '8480-6': '#f2cc60', '8462-4': '#e3b341', '9279-1': '#a5d6ff', '8310-5': '#ffa657' };
 
 /**
@@ -10,11 +13,13 @@ const COLORS: Record<string, string> = { '8867-4': '#ff7b72', '59408-5': '#79c0f
 export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): string {
   const ctx = canvas.getContext('2d');
   const series = new Map<string, { name: string; unit: string; pts: { t: number; v: number }[] }>();
-  for (const r of rows) {
-    if (r.numeric === undefined || !r.when || r.when.precision !== 'time') continue;
+  const timed = rows.filter((r) => r.numeric !== undefined && r.when?.precision === 'time');
+  const newest = Math.max(0, ...timed.map((r) => r.when!.ms));
+  for (const r of timed) {
+    if (r.when!.ms < newest - WINDOW_MS) continue;
     const key = r.code || r.name;
-    const s = series.get(key) ?? { name: r.name, unit: r.unit, pts: [] };
-    s.pts.push({ t: r.when.ms, v: r.numeric });
+    const s = series.get(key) ?? { name: NAMES[r.code] ?? r.name, unit: r.unit, pts: [] };
+    s.pts.push({ t: r.when!.ms, v: r.numeric! });
     series.set(key, s);
   }
   const strips = [...series.entries()];
@@ -91,10 +96,15 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): s
   ctx.fillStyle = '#a9b8c6';
   ctx.textAlign = 'center';
   const ticks = Math.max(1, Math.min(5, Math.floor((cssW - left - right) / 78)));
+  const multiDay = new Date(t0).toDateString() !== new Date(t1).toDateString();
   for (let k = 0; k <= ticks; k++) {
     const t = t0 + ((t1 - t0) * k) / ticks;
-    ctx.fillText(new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }), x(t), axisY + 12);
+    const d = new Date(t);
+    const label = multiDay && (k === 0 || new Date(t0 + ((t1 - t0) * (k - 1)) / ticks).toDateString() !== d.toDateString())
+      ? d.toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })
+      : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+    ctx.fillText(label, x(t), axisY + 12);
   }
   ctx.textAlign = 'left';
-  return `Latest vital signs: ${summary.join('; ')}.`;
+  return `Vital signs over the last ${Math.round((t1 - t0) / 3_600_000) || 1} h. Latest: ${summary.join('; ')}.`;
 }
