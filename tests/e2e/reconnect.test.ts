@@ -75,4 +75,26 @@ describe('connections that recover', { timeout: 120_000 }, () => {
     expect(await page.locator('[data-testid="reconnecting"]').count()).toBe(0);
     expect((await page.textContent('#status'))!.trim()).toBe('Not in a room');
   });
+
+  it('renews a development identity token before it expires, without leaving the page', async () => {
+    const page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(server.app.url + '/');
+    await devSignInPage(page, server.app.url, 'rc.renew', 'Dr. Renew');
+    await page.waitForSelector('text=Your rooms');
+    // Pretend the token is about to expire, then reload: the app must renew it by itself.
+    const before = await page.evaluate(() => {
+      const id = JSON.parse(sessionStorage.getItem('consilium.identity')!) as { token: string; expiresAt: number };
+      sessionStorage.setItem('consilium.identity', JSON.stringify({ ...id, expiresAt: Date.now() + 40_000 }));
+      return id.token;
+    });
+    await page.reload();
+    await page.waitForSelector('text=Your rooms');
+    await page.waitForFunction((old) => (JSON.parse(sessionStorage.getItem('consilium.identity')!) as { token: string }).token !== old, before, { timeout: 45_000 });
+    const after = await page.evaluate(() => JSON.parse(sessionStorage.getItem('consilium.identity')!) as { token: string; expiresAt: number; userId: string });
+    expect(after.userId).toBe('rc.renew');
+    expect(after.expiresAt).toBeGreaterThan(Date.now() + 60_000);
+    await page.click('text=Sign out');
+    await page.waitForSelector('#user-id');
+  });
 });
