@@ -29,6 +29,10 @@ describe('clinical formatting', () => {
     expect(parseWhen('soon')).toBeNull();
     expect(whenOf({ effectivePeriod: { start: '2025-01-02T03:04:05Z' } })?.precision).toBe('time');
     expect(whenOf({ effectivePeriod: 'not an object' })).toBeNull();
+    const now = Date.parse('2026-11-25T12:00:00');
+    expect(formatWhen(parseWhen(new Date(now - 3_600_000).toISOString()), now)).toMatch(/^today /);
+    expect(formatWhen(parseWhen(new Date(now - 26 * 3_600_000).toISOString()), now)).toMatch(/^yesterday /);
+    expect(formatWhen(parseWhen('2020-05-06'), now)).toMatch(/2020/);
     const iso = formatWhen(parseWhen('2020-05-06T07:08:09Z'));
     expect(iso).not.toMatch(/T07|Z$/);
   });
@@ -45,7 +49,8 @@ describe('clinical formatting', () => {
   it('flags from interpretation codes first, else from the reference range', () => {
     expect(rangeAndFlag(5.9, [{ low: { value: 3.5 }, high: { value: 5.1 } }], undefined)).toEqual({ range: '3.5–5.1', flag: 'H' });
     expect(rangeAndFlag(8.1, [{ low: { value: 12 }, high: { value: 16 } }], undefined).flag).toBe('L');
-    expect(rangeAndFlag(4, [{ low: { value: 12 }, high: { value: 16 } }], undefined).flag).toBe('LL');
+    expect(rangeAndFlag(4, [{ low: { value: 12 }, high: { value: 16 } }], undefined).flag).toBe('L'); // critical only from the lab's code
+    expect(rangeAndFlag(9.9, [{ high: { value: 5 } }], [{ coding: [{ code: 'HH' }] }]).flag).toBe('HH');
     expect(rangeAndFlag(4.2, [{ low: { value: 3.5 }, high: { value: 5.1 } }], undefined).flag).toBe('N');
     expect(rangeAndFlag(4.2, [{ text: 'see lab' }], [{ coding: [{ code: 'A' }] }])).toEqual({ range: 'see lab', flag: 'A' });
     expect(rangeAndFlag(undefined, 'nonsense', 42)).toEqual({ range: '', flag: '' });

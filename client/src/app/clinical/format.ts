@@ -79,16 +79,20 @@ export function parseWhen(v: unknown): FhirWhen | null {
   return Number.isNaN(ms) ? null : { ms, precision: 'time', raw };
 }
 
-/** Local, unambiguous: "25 Nov 2026, 06:00" / "25 Nov 2026" / "Nov 2026" / "2024". */
+/** Local and short: "today 06:00", "yesterday 23:26", "25 Nov, 06:00", "25 Nov 2024"; "Nov 2026"; "2024". */
 export function formatWhen(w: FhirWhen | null, now = Date.now()): string {
   if (!w) return '';
   if (w.precision === 'year') return w.raw.slice(0, 4);
   if (w.precision === 'month') return new Date(w.ms).toLocaleDateString(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' });
-  if (w.precision === 'day') return new Date(w.ms).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
   const d = new Date(w.ms);
-  const sameDay = new Date(now).toDateString() === d.toDateString();
+  const thisYear = d.getFullYear() === new Date(now).getFullYear();
+  const date = d.toLocaleDateString(undefined, thisYear && w.precision === 'time' ? { day: 'numeric', month: 'short' } : { day: 'numeric', month: 'short', year: 'numeric' });
+  if (w.precision === 'day') return date;
   const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  return sameDay ? `today ${time}` : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })}, ${time}`;
+  const days = Math.round((new Date(now).setHours(0, 0, 0, 0) - new Date(w.ms).setHours(0, 0, 0, 0)) / 86_400_000);
+  if (days === 0) return `today ${time}`;
+  if (days === 1) return `yesterday ${time}`;
+  return `${date}, ${time}`;
 }
 
 /** When a resource happened: effective[x], onset, performed, issued, recorded — period start counts. */
@@ -141,8 +145,9 @@ export function rangeAndFlag(value: number | undefined, ranges: unknown, interpr
   const given = codes(arr(interpretation)[0]).find((c) => ['H', 'L', 'HH', 'LL', 'A', 'AA', 'N', 'HU', 'LU'].includes(c));
   if (given) return { range, flag: (given === 'AA' ? 'A' : given === 'HU' ? 'HH' : given === 'LU' ? 'LL' : given) as Flag };
   if (value === undefined) return { range, flag: '' };
-  if (high !== undefined && value > high) return { range, flag: value > high * 1.5 ? 'HH' : 'H' };
-  if (low !== undefined && value < low) return { range, flag: value < low * 0.5 ? 'LL' : 'L' };
+  // Computed flags say only high or low: "critical" needs the lab's own interpretation code.
+  if (high !== undefined && value > high) return { range, flag: 'H' };
+  if (low !== undefined && value < low) return { range, flag: 'L' };
   return { range, flag: low !== undefined || high !== undefined ? 'N' : '' };
 }
 

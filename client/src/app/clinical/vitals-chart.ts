@@ -95,16 +95,19 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): s
   const axisY = strips.length * stripH + 4;
   ctx.fillStyle = '#a9b8c6';
   ctx.textAlign = 'center';
-  const ticks = Math.max(1, Math.min(5, Math.floor((cssW - left - right) / 78)));
-  const multiDay = new Date(t0).toDateString() !== new Date(t1).toDateString();
-  for (let k = 0; k <= ticks; k++) {
-    const t = t0 + ((t1 - t0) * k) / ticks;
-    const d = new Date(t);
-    const label = multiDay && (k === 0 || new Date(t0 + ((t1 - t0) * (k - 1)) / ticks).toDateString() !== d.toDateString())
-      ? d.toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })
-      : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-    ctx.fillText(label, x(t), axisY + 12);
-  }
+  // As many ticks as fit without overlapping; the day is named where it changes.
+  const multiDay = new Date(t0).toDateString() !== new Date(t1 - (t1 - t0) * 0.04).toDateString();
+  const labels = (n: number) =>
+    Array.from({ length: n + 1 }, (_, k) => {
+      const t = t0 + ((t1 - t0) * k) / n;
+      const d = new Date(t);
+      const prev = k === 0 ? null : new Date(t0 + ((t1 - t0) * (k - 1)) / n);
+      const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+      return { t, text: multiDay && (!prev || prev.toDateString() !== d.toDateString()) ? `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}` : time };
+    });
+  let n = 5;
+  while (n > 1 && Math.max(...labels(n).map((l) => ctx.measureText(l.text).width)) + 14 > (cssW - left - right) / n) n--;
+  for (const l of labels(n)) ctx.fillText(l.text, Math.min(cssW - ctx.measureText(l.text).width / 2 - 2, x(l.t)), axisY + 12);
   ctx.textAlign = 'left';
   return `Vital signs over the last ${Math.round((t1 - t0) / 3_600_000) || 1} h. Latest: ${summary.join('; ')}.`;
 }
