@@ -5,7 +5,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { launchChromium, seriousAxeViolations } from '../support/browser.ts';
-import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /** The admin console as hospital IT uses it, and how the app is delivered. */
@@ -109,7 +108,7 @@ describe('admin console', { timeout: 90_000 }, () => {
     await page.selectOption('#audit-patient', patientId);
     await page.selectOption('#audit-action', 'disclosure');
     await page.click('.filters >> text=Search');
-    await eventually(async () => (await page.textContent('main [role="status"]:last-of-type'))?.includes('newest first'), 5000);
+    await page.waitForSelector('table.audit[aria-busy="false"]'); // the filtered page has loaded
     const rows = await page.$$eval('[data-testid="audit-row"]', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) {
@@ -128,7 +127,10 @@ describe('admin console', { timeout: 90_000 }, () => {
     const context = await browser.newContext();
     contexts.push(context);
     const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (err) => console.error('expired sign-in page error:', err.message));
     await page.goto(server.app.url + '/admin');
+    await page.waitForSelector('#admin-user');
     await page.evaluate(() => sessionStorage.setItem('consilium.identity', JSON.stringify({ token: 'x.eyJzdWIiOiJ4In0.y', userId: 'x', name: 'X', admin: true, expiresAt: Date.now() + 3_600_000 })));
     await page.reload();
     await page.waitForSelector('#admin-user');

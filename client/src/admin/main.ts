@@ -338,6 +338,7 @@ async function auditTab(panel: HTMLElement): Promise<void> {
       shown = [];
       next = null;
     }
+    table.setAttribute('aria-busy', 'true');
     try {
       const page = await api.auditNewestFirst({ ...query(), ...(next !== null ? { before: next } : {}) });
       for (const e of page.events) {
@@ -355,8 +356,11 @@ async function auditTab(panel: HTMLElement): Promise<void> {
       status.textContent = `${shown.length} event${shown.length === 1 ? '' : 's'} shown, newest first.`;
     } catch (err) {
       status.textContent = errorText(err);
+    } finally {
+      table.setAttribute('aria-busy', 'false');
     }
   };
+  const table = h('table', { class: 'audit', 'aria-busy': 'false' }, h('caption', { class: 'sr-only' }, 'Audit events, newest first'), h('thead', {}, h('tr', {}, ...['When', 'Who', 'Action', 'Patient', 'About', 'Details'].map((t) => h('th', { scope: 'col' }, t)))), tbody);
   const more = h('button', { onclick: () => void load(false) }, 'Show older');
   const verify = h('p', { role: 'status' });
   const exportCsv = () => {
@@ -387,7 +391,7 @@ async function auditTab(panel: HTMLElement): Promise<void> {
         }
       } }, 'Verify chain')),
     verify, status,
-    h('div', { class: 'table-scroll' }, h('table', { class: 'audit' }, h('caption', { class: 'sr-only' }, 'Audit events, newest first'), h('thead', {}, h('tr', {}, ...['When', 'Who', 'Action', 'Patient', 'About', 'Details'].map((t) => h('th', { scope: 'col' }, t)))), tbody)), more));
+    h('div', { class: 'table-scroll' }, table), more));
   await load(true);
 }
 
