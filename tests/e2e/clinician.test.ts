@@ -307,6 +307,8 @@ describe('phone and accessibility', { timeout: 90_000 }, () => {
     // Nothing runs off the side (the message names what does).
     const wide = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 392).map((e) => `${e.tagName}.${e.className}`).slice(0, 8));
     expect(wide).toEqual([]);
+    await page.click('text=Add model'); // a heart on the table, as a clinician would have it
+    await page.waitForSelector('[data-testid^="object-"]:has-text("Heart model")');
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(DOCS, 'phone.png'), fullPage: false });
     expect(await seriousAxeViolations(page, ['.side', '.topbar'])).toEqual([]);

@@ -384,8 +384,14 @@ export class World {
     if (following) {
       const a = this.avatars.get(presenter)!;
       const eye = FOLLOW_OFFSET.clone().applyQuaternion(a.headQuaternion).add(a.headPosition);
-      this.camera.position.lerp(eye, 0.1);
-      this.camera.quaternion.slerp(a.headQuaternion, 0.1);
+      if (!this.wasFollowing) {
+        // Jump to the parking spot: gliding there from across the table would pass through the presenter's head.
+        this.camera.position.copy(eye);
+        this.camera.quaternion.copy(a.headQuaternion);
+      } else {
+        this.camera.position.lerp(eye, 0.2);
+        this.camera.quaternion.slerp(a.headQuaternion, 0.2);
+      }
     } else {
       if (this.wasFollowing && this.controls) {
         // Hand the view back to orbiting around the point the presenter was looking at.
