@@ -57,7 +57,7 @@ async function joinRoom(page: Page, roomId: string): Promise<void> {
   await page.waitForSelector('.pill.ok');
 }
 
-describe('clinic app in Chromium', () => {
+describe('clinic app in Chromium', { timeout: 90_000 }, () => {
   it('two clinicians join the same room; one moves a model, the other sees it move', async () => {
     const room = await admin.api.createRoom({ title: 'Cardiology board', kind: 'case-conference', caseId, participants: [{ userId: 'web.host', role: 'host' }, { userId: 'web.cli', role: 'clinician' }] });
     const a = await signIn('web.host', 'Dr. Host');
