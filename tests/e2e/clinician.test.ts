@@ -309,6 +309,7 @@ describe('phone and accessibility', { timeout: 90_000 }, () => {
     expect(wide).toEqual([]);
     await page.click('text=Add model'); // a heart on the table, as a clinician would have it
     await page.waitForSelector('[data-testid^="object-"]:has-text("Heart model")');
+    await page.evaluate(() => window.scrollTo(0, 0)); // the click scrolled down to the button
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(DOCS, 'phone.png'), fullPage: false });
     expect(await seriousAxeViolations(page, ['.side', '.topbar'])).toEqual([]);
