@@ -40,6 +40,7 @@ import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
+import { directoryRoutes } from './http/directory.routes.ts';
 import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
 import { defineClinicRoom, verifyJoin } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
@@ -147,7 +148,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(participantsRoutes({ rooms, identity, live, audit }));
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
-  web.use(webRoutes(config.auth));
+  web.use(directoryRoutes({ pool, audit, identity }));
+  web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl }));
 
   installFullStateFix(); // before any room exists
   const httpServer = http.createServer(web);

@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(2567),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: optionalUrl,
+  IMAGING_VIEWER_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^https?:\/\/[^\s]*\{studyUid\}/, 'must be an http(s) URL containing {studyUid}').optional()),
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
   /** Owner role (runs migrations, grants the app role); DATABASE_URL is then the least-privileged app role. */
   DATABASE_OWNER_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
@@ -101,6 +102,8 @@ export interface Config {
   guidance: { patchHz: number; linkLimitMs: number };
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
+  /** The site's image viewer (PACS / DICOMweb), `{studyUid}` replaced by the study's UID; null → series listed only. */
+  imagingViewerUrl: string | null;
   /** The hospital's FHIR server cases are pulled from; null → pulling is off. */
   fhir: FhirServerConfig | null;
 }
@@ -216,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
+    imagingViewerUrl: e.IMAGING_VIEWER_URL ?? null,
     databaseUrl: e.DATABASE_URL ?? null,
     databaseOwnerUrl: e.DATABASE_OWNER_URL ?? null,
     dataDir: e.DATA_DIR,

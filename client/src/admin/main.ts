@@ -1,14 +1,17 @@
 import type { ParticipantInput, RoomDto } from '../../../shared/src/http.ts';
 import { ROOM_KINDS, ROOM_ROLES, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
-import { completeOidcSignIn, currentIdentity, devSignIn, oidcSignIn, signOut } from '../app/auth.ts';
+import { completeOidcSignIn, currentIdentity, devSignIn, oidcSignIn, scheduleRefresh, signOut } from '../app/auth.ts';
 import { clear, h } from '../app/dom.ts';
-import { ConsiliumApi } from '../sdk/api.ts';
+import { needsSignIn, plainCode, plainMessage } from '../app/plain-errors.ts';
+import { ConsiliumApi, type DirectoryAuditEvent, type DirectoryCase, type DirectoryUser } from '../sdk/api.ts';
 import { ConsiliumError } from '../sdk/errors.ts';
+import { plainDetails, presetFor, ROLE_DEFAULT_TEXT, SCOPE_PRESETS } from './presets.ts';
 
 /**
- * Admin console: provision rooms (title, kind, case, participants with role
- * and scopes), import FHIR case bundles, watch live rooms (who is in, voice)
- * with mute/kick, and browse and verify the audit trail.
+ * Admin console for hospital IT: provision rooms for a patient (case picker with patient
+ * names, user picker from the people who have signed in, data-access presets per role),
+ * import FHIR case bundles, watch live rooms (refreshing), and read the audit trail newest
+ * first with filters and export. An expired sign-in goes back to sign-in.
  */
 const root = document.getElementById('app')!;
 const who = document.getElementById('who')!;
@@ -18,55 +21,115 @@ signOutBtn.onclick = () => {
   signOut();
   location.reload();
 };
+let liveTimer: ReturnType<typeof setInterval> | null = null;
 
-const errorText = (err: unknown) => (err instanceof ConsiliumError ? `${err.code}: ${err.message}${err.details ? ` ${JSON.stringify(err.details)}` : ''}` : String(err));
+/** An error as a sentence; a refused identity sends the admin back to sign-in. */
+function errorText(err: unknown): string {
+  if (needsSignIn(err)) {
+    signOut();
+    void login(plainMessage(err));
+  }
+  if (err instanceof ConsiliumError) {
+    const lines = plainDetails(err.details);
+    return [plainCode(err.code, err.message), ...lines].join(' ');
+  }
+  return plainMessage(err);
+}
 
 async function login(error?: string): Promise<void> {
+  if (liveTimer) clearInterval(liveTimer);
   clear(root);
-  const cfg = await api.authConfig();
+  who.textContent = '';
+  signOutBtn.hidden = true;
+  let cfg: Awaited<ReturnType<typeof api.authConfig>>;
+  try {
+    cfg = await api.authConfig();
+  } catch (err) {
+    root.append(h('section', { class: 'card' }, h('h1', {}, 'Cannot reach the server'), h('p', { role: 'alert' }, plainMessage(err)), h('button', { onclick: () => void login(error) }, 'Retry')));
+    return;
+  }
   if (cfg.mode === 'oidc') {
-    root.append(h('section', { class: 'card' }, h('h1', {}, 'Administrator sign-in'), error ? h('p', { class: 'error' }, error) : null,
+    root.append(h('section', { class: 'card' }, h('h1', {}, 'Administrator sign-in'), error ? h('p', { class: 'error', role: 'alert' }, error) : null,
       h('button', { class: 'primary', disabled: !cfg.clientId, onclick: () => void oidcSignIn(cfg.issuer, cfg.clientId!) }, 'Sign in with your hospital account')));
     return;
   }
-  const userId = h('input', { 'aria-label': 'Admin user id', value: 'it.admin', id: 'admin-user' });
+  const userId = h('input', { value: 'it.admin', id: 'admin-user', autocomplete: 'username' });
   root.append(
     h('form', { class: 'card stack', style: 'max-width:420px', onsubmit: async (e: Event) => {
       e.preventDefault();
       try {
         const id = await devSignIn(api, userId.value.trim(), 'IT Admin', true);
-        start(id.token, id.name, id.admin);
+        start(id);
       } catch (err) {
         void login(errorText(err));
       }
-    } }, h('h1', {}, 'Administrator sign-in (development)'), error ? h('p', { class: 'error', role: 'alert' }, error) : null, h('label', { class: 'stack' }, 'User', userId), h('button', { class: 'primary', type: 'submit' }, 'Sign in')),
+    } }, h('h1', {}, 'Administrator sign-in (development)'), error ? h('p', { class: 'error', role: 'alert' }, error) : null, h('label', { for: 'admin-user' }, 'User'), userId, h('button', { class: 'primary', type: 'submit' }, 'Sign in')),
   );
 }
 
-function start(token: string, name: string, admin: boolean): void {
-  api.identityToken = token;
-  who.textContent = name;
+function start(id: { token: string; name: string; admin: boolean; userId: string; expiresAt: number; dev?: boolean }): void {
+  api.identityToken = id.token;
+  who.textContent = id.name;
   signOutBtn.hidden = false;
+  scheduleRefresh(id, api, { refreshed: (fresh) => (api.identityToken = fresh.token), expired: () => void login('Your sign-in has expired. Please sign in again.') });
   clear(root);
-  if (!admin) {
-    root.append(h('p', { class: 'error' }, 'This console is for administrators (scope consilium:admin).'));
+  if (!id.admin) {
+    root.append(h('p', { class: 'error', role: 'alert' }, 'This console is for administrators (scope consilium:admin).'));
     return;
   }
   const tabs = { Rooms: roomsTab, Cases: casesTab, 'Live rooms': liveTab, Audit: auditTab } as const;
-  const panel = h('div');
-  const nav = h('nav', { class: 'row', role: 'tablist', style: 'margin-bottom:12px' }, ...Object.entries(tabs).map(([label, render]) =>
-    h('button', { role: 'tab', onclick: () => { clear(panel); void render(panel); } }, label)));
-  root.append(nav, panel);
-  void roomsTab(panel);
+  const panel = h('div', { role: 'tabpanel', id: 'admin-panel', tabindex: '-1' });
+  const buttons = Object.entries(tabs).map(([label, render], i) =>
+    h('button', { role: 'tab', 'aria-selected': String(i === 0), 'aria-controls': 'admin-panel', onclick: () => {
+      buttons.forEach((b) => b.setAttribute('aria-selected', String(b === buttons[i])));
+      if (liveTimer) clearInterval(liveTimer);
+      clear(panel);
+      void render(panel).catch((err: unknown) => panel.append(h('p', { class: 'error', role: 'alert' }, errorText(err))));
+    } }, label));
+  root.append(h('nav', { class: 'row tabs', role: 'tablist', 'aria-label': 'Console sections', style: 'margin-bottom:12px' }, ...buttons), panel);
+  void roomsTab(panel).catch((err: unknown) => panel.append(h('p', { class: 'error', role: 'alert' }, errorText(err))));
+}
+
+// ---- directory (cached per view) ------------------------------------------------------------
+
+let usersCache: Promise<DirectoryUser[]> | null = null;
+let casesCache: Promise<DirectoryCase[]> | null = null;
+const users = () => (usersCache ??= api.directoryUsers().catch((e: unknown) => { usersCache = null; throw e; }));
+const cases = () => (casesCache ??= api.directoryCases().catch((e: unknown) => { casesCache = null; throw e; }));
+const caseLabel = (c: DirectoryCase) => `${c.patientName} · ${c.gender ? c.gender.charAt(0).toUpperCase() : '?'} · born ${c.birthYear ?? '?'}${c.mrn ? ` · MRN ${c.mrn}` : ''}`;
+
+function userDatalist(list: DirectoryUser[]): HTMLDataListElement {
+  return h('datalist', { id: 'directory-users' }, ...list.map((u) => h('option', { value: u.userId }, `${u.name}${u.admin ? ' (admin)' : ''}`)));
 }
 
 // ---- rooms ------------------------------------------------------------------------------
 
-function participantRow(p?: ParticipantInput): HTMLElement {
-  const user = h('input', { 'aria-label': 'Participant user id', placeholder: 'user id', value: p?.userId ?? '', class: 'p-user' });
-  const role = h('select', { 'aria-label': 'Role', class: 'p-role' }, ...ROOM_ROLES.map((r) => h('option', { value: r, selected: p?.role === r }, r)));
-  const scopes = h('input', { 'aria-label': 'Scopes (blank: role defaults)', placeholder: 'scopes (blank: role defaults)', value: p?.scopes?.join(' ') ?? '', class: 'p-scopes', size: 36 });
-  const row = h('div', { class: 'row p-row' }, user, role, scopes, h('button', { type: 'button', onclick: () => row.remove(), 'aria-label': 'Remove participant' }, '✕'));
+let rowSeq = 0;
+function participantRow(p?: ParticipantInput, directory: DirectoryUser[] = []): HTMLElement {
+  const n = ++rowSeq;
+  const user = h('input', { id: `p-user-${n}`, placeholder: 'name or user id', value: p?.userId ?? '', class: 'p-user', list: 'directory-users', autocomplete: 'off' });
+  const nameHint = h('span', { class: 'muted p-name' });
+  const showName = () => (nameHint.textContent = directory.find((u) => u.userId === user.value.trim())?.name ?? (user.value.trim() ? 'not signed in yet' : ''));
+  user.addEventListener('input', showName);
+  showName();
+  const role = h('select', { id: `p-role-${n}`, class: 'p-role' }, ...ROOM_ROLES.map((r) => h('option', { value: r, selected: p?.role === r }, r)));
+  const preset = presetFor(p?.scopes);
+  const access = h('select', { id: `p-access-${n}`, class: 'p-access' }, ...SCOPE_PRESETS.map((s) => h('option', { value: s.id, selected: s.id === preset.id }, s.label)));
+  const scopes = h('input', { id: `p-scopes-${n}`, placeholder: 'e.g. patient/Observation.rs', value: preset.id === 'custom' ? p?.scopes?.join(' ') ?? '' : '', class: 'p-scopes', size: 30, hidden: preset.id !== 'custom' });
+  const help = h('span', { class: 'muted p-help' });
+  const sync = () => {
+    scopes.hidden = access.value !== 'custom';
+    help.textContent = access.value === 'default' ? `(${ROLE_DEFAULT_TEXT[role.value] ?? 'role default'})` : '';
+  };
+  access.addEventListener('change', sync);
+  role.addEventListener('change', sync);
+  sync();
+  const row = h('div', { class: 'row p-row' },
+    h('label', { for: `p-user-${n}` }, 'Person'), user, nameHint,
+    h('label', { for: `p-role-${n}` }, 'Role'), role,
+    h('label', { for: `p-access-${n}` }, 'Data access'), access, help,
+    h('label', { for: `p-scopes-${n}`, class: 'sr-only' }, 'Custom scopes'), scopes,
+    h('button', { type: 'button', onclick: () => row.remove(), 'aria-label': 'Remove this person' }, 'Remove'));
   return row;
 }
 
@@ -75,24 +138,31 @@ function readParticipants(container: HTMLElement): ParticipantInput[] {
     const userId = row.querySelector<HTMLInputElement>('.p-user')!.value.trim();
     if (!userId) return [];
     const role = row.querySelector<HTMLSelectElement>('.p-role')!.value as RoomRole;
-    const scopes = row.querySelector<HTMLInputElement>('.p-scopes')!.value.trim();
-    return [{ userId, role, ...(scopes ? { scopes: scopes.split(/\s+/) } : {}) }];
+    const access = row.querySelector<HTMLSelectElement>('.p-access')!.value;
+    const custom = row.querySelector<HTMLInputElement>('.p-scopes')!.value.trim();
+    const scopes = access === 'custom' ? (custom ? custom.split(/\s+/) : null) : SCOPE_PRESETS.find((s) => s.id === access)?.scopes ?? null;
+    return [{ userId, role, ...(scopes ? { scopes } : {}) }];
   });
 }
 
-function roomForm(onSaved: () => void, existing?: RoomDto): HTMLElement {
-  const title = h('input', { 'aria-label': 'Title', value: existing?.title ?? '', required: true, id: 'room-title' });
-  const kind = h('select', { 'aria-label': 'Kind', id: 'room-kind' }, ...ROOM_KINDS.map((k) => h('option', { value: k, selected: existing?.kind === k }, k)));
-  const caseId = h('input', { 'aria-label': 'Case id', placeholder: 'case id (optional)', value: existing?.caseId ?? '', id: 'room-case', size: 38 });
-  const parts = h('div', { class: 'stack' }, ...(existing?.participants ?? [undefined]).map((p) => participantRow(p as ParticipantInput | undefined)));
-  const error = h('p', { class: 'error', role: 'alert' });
+async function roomForm(onSaved: () => void, existing?: RoomDto): Promise<HTMLElement> {
+  const [directory, caseList] = await Promise.all([users().catch(() => []), cases().catch(() => [])]);
+  const title = h('input', { value: existing?.title ?? '', required: true, id: 'room-title', maxlength: 200 });
+  const kind = h('select', { id: 'room-kind' }, ...ROOM_KINDS.map((k) => h('option', { value: k, selected: existing?.kind === k }, k.replace(/-/g, ' '))));
+  const caseSel = h('select', { id: 'room-case' },
+    h('option', { value: '' }, 'No patient case'),
+    ...caseList.map((c) => h('option', { value: c.caseId, selected: existing?.caseId === c.caseId }, caseLabel(c))));
+  const parts = h('div', { class: 'stack' }, ...(existing?.participants ?? [undefined]).map((p) => participantRow(p as ParticipantInput | undefined, directory)));
+  const error = h('div', { class: 'error', role: 'alert' });
   return h(
     'form',
     { class: 'card stack', onsubmit: async (e: Event) => {
       e.preventDefault();
-      const body = { title: title.value, kind: kind.value as RoomKind, participants: readParticipants(parts), ...(caseId.value.trim() ? { caseId: caseId.value.trim() } : {}) };
+      const participants = readParticipants(parts);
+      const body = { title: title.value.trim(), kind: kind.value as RoomKind, participants, ...(caseSel.value ? { caseId: caseSel.value } : {}) };
+      if (!body.title) return void (error.textContent = 'Give the room a title.');
       try {
-        if (existing) await api.updateRoom(existing.id, { ...body, caseId: caseId.value.trim() || null });
+        if (existing) await api.updateRoom(existing.id, { ...body, caseId: caseSel.value || null });
         else await api.createRoom(body);
         onSaved();
       } catch (err) {
@@ -100,10 +170,12 @@ function roomForm(onSaved: () => void, existing?: RoomDto): HTMLElement {
       }
     } },
     h('h2', {}, existing ? `Edit “${existing.title}”` : 'New room'),
-    h('div', { class: 'row' }, h('label', {}, 'Title ', title), h('label', {}, 'Kind ', kind), h('label', {}, 'Case ', caseId)),
-    h('strong', {}, 'Participants'),
+    userDatalist(directory),
+    h('div', { class: 'row' }, h('label', { for: 'room-title' }, 'Title'), title, h('label', { for: 'room-kind' }, 'Kind'), kind),
+    h('div', { class: 'row' }, h('label', { for: 'room-case' }, 'Patient case'), caseSel),
+    h('strong', {}, 'People'),
     parts,
-    h('button', { type: 'button', onclick: () => parts.append(participantRow()) }, 'Add participant'),
+    h('button', { type: 'button', onclick: () => parts.append(participantRow(undefined, directory)) }, 'Add person'),
     error,
     h('button', { class: 'primary', type: 'submit' }, existing ? 'Save' : 'Create room'),
   );
@@ -114,112 +186,227 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
     clear(panel);
     void roomsTab(panel);
   };
-  const table = h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Room'), h('th', {}, 'Kind'), h('th', {}, 'Participants'), h('th', {}, ''))));
+  const [rooms, caseList, directory] = await Promise.all([api.listRooms(), cases().catch(() => []), users().catch(() => [])]);
+  const nameOf = (userId: string) => directory.find((u) => u.userId === userId)?.name;
+  const table = h('table', {}, h('caption', { class: 'sr-only' }, 'Open rooms'), h('thead', {}, h('tr', {}, ...['Room', 'Patient', 'People', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))));
   const tbody = h('tbody');
   table.append(tbody);
   const editor = h('div');
-  panel.append(h('section', { class: 'card' }, h('h2', {}, 'Open rooms'), table), editor, roomForm(reload));
-  for (const r of await api.listRooms()) {
+  panel.append(h('section', { class: 'card' }, h('h2', {}, 'Open rooms'), table), editor, await roomForm(reload));
+  for (const r of rooms) {
+    const c = caseList.find((x) => x.caseId === r.caseId);
     tbody.append(h('tr', { 'data-testid': `admin-room-${r.id}` },
-      h('td', {}, r.title, r.live ? h('span', { class: 'badge' }, 'live') : null, h('div', { class: 'muted' }, r.id)),
-      h('td', {}, r.kind),
-      h('td', {}, r.participants.map((p) => `${p.userId} (${p.role})`).join(', ')),
+      h('td', {}, h('strong', {}, r.title), r.live ? h('span', { class: 'badge' }, 'live') : null, h('div', { class: 'muted' }, r.kind.replace(/-/g, ' '))),
+      h('td', {}, c ? caseLabel(c) : r.caseId ? 'case (not in your list)' : h('span', { class: 'muted' }, '—')),
+      h('td', {}, r.participants.map((p) => `${nameOf(p.userId) ?? p.userId} (${p.role})`).join(', ')),
       h('td', { class: 'row' },
-        h('button', { onclick: () => { clear(editor); editor.append(roomForm(reload, r)); } }, 'Edit'),
-        h('button', { class: 'danger', onclick: async () => { if (confirm(`Close “${r.title}”? Everyone in it is disconnected.`)) { await api.closeRoom(r.id); reload(); } } }, 'Close'))));
+        h('button', { onclick: async () => { clear(editor); editor.append(await roomForm(reload, r)); editor.querySelector('input')?.focus(); }, 'aria-label': `Edit ${r.title}` }, 'Edit'),
+        h('button', { class: 'danger', 'aria-label': `Close ${r.title}`, onclick: async () => { if (confirm(`Close “${r.title}”? Everyone in it is disconnected.`)) { await api.closeRoom(r.id).catch((e: unknown) => alert(errorText(e))); reload(); } } }, 'Close'))));
   }
+  if (rooms.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No open rooms.')));
 }
 
 // ---- cases ------------------------------------------------------------------------------
 
 async function casesTab(panel: HTMLElement): Promise<void> {
-  const text = h('textarea', { rows: 12, style: 'width:100%', 'aria-label': 'FHIR Bundle JSON', placeholder: '{ "resourceType": "Bundle", "type": "collection", "entry": [...] }' });
-  const file = h('input', { type: 'file', accept: '.json,application/fhir+json', 'aria-label': 'Bundle file', onchange: async () => {
+  const text = h('textarea', { rows: 10, style: 'width:100%', id: 'bundle-json', placeholder: '{ "resourceType": "Bundle", "type": "collection", "entry": [...] }' });
+  const file = h('input', { type: 'file', id: 'bundle-file', accept: '.json,application/fhir+json', onchange: async () => {
     const f = file.files?.[0];
     if (f) text.value = await f.text();
   } });
   const result = h('p', { role: 'status' });
-  panel.append(h('section', { class: 'card stack' }, h('h2', {}, 'Import a FHIR case bundle'), file, text,
-    h('button', { class: 'primary', onclick: async () => {
-      try {
-        const r = await api.importCase(JSON.parse(text.value));
-        result.className = '';
-        result.textContent = `Imported: case ${r.caseId} (patient ${r.patientId}, ${r.resources} resources). Use the case id when creating a room.`;
-      } catch (err) {
-        result.className = 'error';
-        result.textContent = errorText(err);
-      }
-    } }, 'Import'), result));
+  const list = h('tbody');
+  const renderList = async () => {
+    clear(list);
+    for (const c of await cases()) list.append(h('tr', {}, h('td', {}, c.patientName), h('td', {}, c.gender ?? '—'), h('td', {}, c.birthYear ?? '—'), h('td', {}, c.mrn ?? '—'), h('td', {}, String(c.resources)), h('td', {}, new Date(c.createdAt).toLocaleString())));
+  };
+  panel.append(
+    h('section', { class: 'card stack' }, h('h2', {}, 'Import a FHIR case bundle'), h('label', { for: 'bundle-file' }, 'Bundle file'), file, h('label', { for: 'bundle-json' }, 'or paste the Bundle JSON'), text,
+      h('button', { class: 'primary', onclick: async () => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text.value);
+        } catch {
+          result.className = 'error';
+          result.textContent = 'That is not valid JSON.';
+          return;
+        }
+        try {
+          const r = await api.importCase(parsed);
+          casesCache = null;
+          result.className = '';
+          result.textContent = `Imported ${r.resources} resources. The case is now in the patient list when you create a room.`;
+          await renderList();
+        } catch (err) {
+          result.className = 'error';
+          result.textContent = errorText(err);
+        }
+      } }, 'Import'), result),
+    h('section', { class: 'card' }, h('h2', {}, 'Cases'), h('table', {}, h('thead', {}, h('tr', {}, ...['Patient', 'Sex', 'Born', 'MRN', 'Records', 'Imported'].map((t) => h('th', { scope: 'col' }, t)))), list)),
+  );
+  await renderList();
 }
 
 // ---- live rooms ------------------------------------------------------------------------
 
 async function liveTab(panel: HTMLElement): Promise<void> {
-  const rooms = (await api.listRooms()).filter((r) => r.live);
-  if (rooms.length === 0) panel.append(h('p', { class: 'muted' }, 'No room is live right now.'));
-  for (const r of rooms) {
-    const live = await api.liveRoom(r.id);
-    panel.append(h('section', { class: 'card' }, h('h2', {}, `${r.title} · voice ${live.voice}`),
-      h('table', {}, h('tbody', {}, ...live.participants.map((p) => h('tr', {},
-        h('td', {}, `${p.name} (${p.userId})`), h('td', {}, p.role), h('td', {}, p.connected ? 'connected' : 'reconnecting'),
-        h('td', {}, p.voiceConnected ? (p.muted ? 'voice, muted' : 'voice') : 'no voice'),
-        h('td', { class: 'row' },
-          h('button', { onclick: async () => { await api.moderate(r.id, 'mute', p.userId).catch((e: unknown) => alert(errorText(e))); clear(panel); void liveTab(panel); } }, 'Mute'),
-          h('button', { class: 'danger', onclick: async () => { await api.moderate(r.id, 'kick', p.userId).catch((e: unknown) => alert(errorText(e))); clear(panel); void liveTab(panel); } }, 'Kick'))))))));
-  }
+  const body = h('div', { 'data-testid': 'live-rooms' });
+  const updated = h('span', { class: 'muted', 'data-testid': 'live-updated' });
+  panel.append(h('div', { class: 'row' }, h('h2', {}, 'Live rooms'), updated, h('span', { class: 'muted' }, '· refreshes every 5 s')), body);
+  const render = async () => {
+    const rooms = (await api.listRooms()).filter((r) => r.live);
+    const cards: HTMLElement[] = [];
+    for (const r of rooms) {
+      const live = await api.liveRoom(r.id).catch(() => null);
+      if (!live) continue;
+      const voiceOn = live.voice !== 'off';
+      const byUser = new Map<string, typeof live.participants>();
+      for (const p of live.participants) byUser.set(p.userId, [...(byUser.get(p.userId) ?? []), p]);
+      cards.push(h('section', { class: 'card' }, h('h3', {}, `${r.title}${voiceOn ? ` · voice ${live.voice}` : ''} · ${byUser.size} ${byUser.size === 1 ? 'person' : 'people'}`),
+        h('table', {}, h('thead', {}, h('tr', {}, ...['Person', 'Role', 'Connection', voiceOn ? 'Voice' : null, 'Actions'].filter(Boolean).map((t) => h('th', { scope: 'col' }, t!)))),
+          h('tbody', {}, ...[...byUser.values()].map((seats) => {
+            const p = seats[0]!;
+            const act = (action: 'mute' | 'kick') => async () => {
+              if (action === 'kick' && !confirm(`Remove ${p.name} from “${r.title}”?`)) return;
+              await api.moderate(r.id, action, p.userId).catch((e: unknown) => alert(errorText(e)));
+              void tick();
+            };
+            return h('tr', {},
+              h('td', {}, `${p.name} `, h('span', { class: 'muted' }, p.userId), seats.length > 1 ? h('span', { class: 'badge' }, `${seats.length} devices`) : null),
+              h('td', {}, p.role),
+              h('td', {}, seats.some((s) => s.connected) ? 'connected' : 'reconnecting'),
+              voiceOn ? h('td', {}, seats.some((s) => s.voiceConnected) ? (seats.some((s) => s.muted) ? 'muted' : 'on') : 'not joined') : null,
+              h('td', { class: 'row' }, voiceOn ? h('button', { onclick: act('mute'), 'aria-label': `Mute ${p.name}` }, 'Mute') : null, h('button', { class: 'danger', onclick: act('kick'), 'aria-label': `Remove ${p.name}` }, 'Kick')));
+          })))));
+    }
+    clear(body);
+    if (cards.length === 0) body.append(h('p', { class: 'muted' }, 'No room is live right now.'));
+    body.append(...cards);
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  };
+  const tick = () => render().catch((err: unknown) => (updated.textContent = errorText(err)));
+  await tick();
+  liveTimer = setInterval(() => {
+    if (!panel.isConnected) return void (liveTimer && clearInterval(liveTimer));
+    void tick();
+  }, 5000);
 }
 
 // ---- audit ------------------------------------------------------------------------------
 
+const ACTIONS = ['room.join', 'room.leave', 'room.create', 'room.update', 'room.close', 'ticket.issued', 'ticket.refused', 'disclosure', 'disclosure.revoked', 'case.import', 'case.read', 'case.delete', 'observation.ingest', 'break-glass', 'participant', 'voice', 'audit.read'];
+
+function detailsText(e: DirectoryAuditEvent): string {
+  const d = e.details ?? {};
+  // Lists of references ("Condition/…") read better as counts per type.
+  const show = (v: unknown): string => {
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[A-Z][A-Za-z]+\//.test(x))) {
+      const types = [...new Set(v.map((x) => String(x).split('/')[0]))];
+      return `${v.length} record${v.length === 1 ? '' : 's'} (${types.join(', ')})`;
+    }
+    return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  };
+  const parts = Object.entries(d).filter(([k]) => k !== 'query').slice(0, 6).map(([k, v]) => `${k}: ${show(v)}`);
+  return parts.join(' · ').slice(0, 200);
+}
+
 async function auditTab(panel: HTMLElement): Promise<void> {
-  const room = h('input', { placeholder: 'room id', 'aria-label': 'Filter by room id', size: 38 });
-  const user = h('input', { placeholder: 'user id', 'aria-label': 'Filter by user id' });
-  const verify = h('p', { role: 'status' });
+  const [directory, caseList] = await Promise.all([users().catch(() => []), cases().catch(() => [])]);
+  const user = h('input', { id: 'audit-user', list: 'directory-users', placeholder: 'anyone', autocomplete: 'off' });
+  const action = h('select', { id: 'audit-action' }, h('option', { value: '' }, 'any action'), ...ACTIONS.map((a) => h('option', { value: a }, a)));
+  const patient = h('select', { id: 'audit-patient' }, h('option', { value: '' }, 'any patient'), ...caseList.map((c) => h('option', { value: c.patientId }, caseLabel(c))));
+  const from = h('input', { type: 'date', id: 'audit-from' });
+  const to = h('input', { type: 'date', id: 'audit-to' });
+  const status = h('p', { role: 'status' });
   const tbody = h('tbody');
-  let after: number | undefined;
+  const nameOf = (id: string | null) => (id ? directory.find((u) => u.userId === id)?.name ?? id : '');
+  const patientOf = (id: string | null) => (id ? caseList.find((c) => c.patientId === id)?.patientName ?? 'patient' : '');
+  let next: number | null = null;
+  let shown: DirectoryAuditEvent[] = [];
+  const query = (): Record<string, string | number> => {
+    const q: Record<string, string | number> = { limit: 50 };
+    if (user.value.trim()) q['user'] = user.value.trim();
+    if (action.value) q['action'] = action.value;
+    if (patient.value) q['patient'] = patient.value;
+    if (from.value) q['from'] = new Date(`${from.value}T00:00:00`).toISOString();
+    if (to.value) q['to'] = new Date(new Date(`${to.value}T00:00:00`).getTime() + 86_400_000).toISOString();
+    return q;
+  };
   const load = async (reset: boolean) => {
     if (reset) {
       clear(tbody);
-      after = undefined;
+      shown = [];
+      next = null;
     }
-    const q: Record<string, string | number> = { limit: 50 };
-    if (room.value.trim()) q['room'] = room.value.trim();
-    if (user.value.trim()) q['user'] = user.value.trim();
-    if (after !== undefined) q['after'] = after;
-    const page = await api.audit(q);
-    for (const e of page.events) {
-      tbody.append(h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, String(e['at'])), h('td', {}, e.actor), h('td', {}, e.action), h('td', {}, String(e['outcome'])), h('td', { class: 'muted' }, JSON.stringify(e.details).slice(0, 160))));
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const page = await api.auditNewestFirst({ ...query(), ...(next !== null ? { before: next } : {}) });
+      for (const e of page.events) {
+        tbody.append(h('tr', { 'data-testid': 'audit-row' },
+          h('td', { class: 'when' }, new Date(e.at).toLocaleString()),
+          h('td', {}, nameOf(e.actor)),
+          h('td', {}, e.action, e.outcome !== 'success' ? h('span', { class: 'badge warn' }, e.outcome) : null),
+          h('td', {}, patientOf(e.patientId)),
+          h('td', {}, nameOf(e.subject)),
+          h('td', { class: 'muted details' }, detailsText(e))));
+      }
+      shown.push(...page.events);
+      next = page.next;
+      more.hidden = next === null;
+      status.textContent = `${shown.length} event${shown.length === 1 ? '' : 's'} shown, newest first.`;
+    } catch (err) {
+      status.textContent = errorText(err);
+    } finally {
+      table.setAttribute('aria-busy', 'false');
     }
-    after = page.next ?? undefined;
-    more.hidden = page.next === null;
   };
-  const more = h('button', { onclick: () => void load(false) }, 'More');
+  const table = h('table', { class: 'audit', 'aria-busy': 'false' }, h('caption', { class: 'sr-only' }, 'Audit events, newest first'), h('thead', {}, h('tr', {}, ...['When', 'Who', 'Action', 'Patient', 'About', 'Details'].map((t) => h('th', { scope: 'col' }, t)))), tbody);
+  const more = h('button', { onclick: () => void load(false) }, 'Show older');
+  const verify = h('p', { role: 'status' });
+  const exportCsv = () => {
+    const esc = (v: unknown) => `"${String(v ?? '').replace(/"/g, '""')}"`;
+    const lines = [['seq', 'at', 'actor', 'action', 'outcome', 'room', 'patient', 'subject', 'details'].join(','), ...shown.map((e) => [e.seq, e.at, e.actor, e.action, e.outcome, e.roomId, e.patientId, e.subject, JSON.stringify(e.details)].map(esc).join(','))];
+    const url = URL.createObjectURL(new Blob([lines.join('\n')], { type: 'text/csv' }));
+    Object.assign(document.createElement('a'), { href: url, download: 'audit.csv' }).click();
+  };
   panel.append(h('section', { class: 'card stack' }, h('h2', {}, 'Audit trail'),
-    h('div', { class: 'row' }, room, user, h('button', { onclick: () => void load(true) }, 'Search'),
+    userDatalist(directory),
+    h('form', { class: 'row filters', onsubmit: (e: Event) => { e.preventDefault(); void load(true); } },
+      h('label', { for: 'audit-user' }, 'Who'), user, h('label', { for: 'audit-action' }, 'Action'), action, h('label', { for: 'audit-patient' }, 'Patient'), patient,
+      h('label', { for: 'audit-from' }, 'From'), from, h('label', { for: 'audit-to' }, 'To'), to, h('button', { class: 'primary', type: 'submit' }, 'Search')),
+    h('div', { class: 'row' },
+      h('button', { onclick: exportCsv }, 'Export shown rows (CSV)'),
       h('button', { onclick: async () => {
-        const r = await api.verifyAudit();
-        verify.className = r.ok ? '' : 'error';
-        verify.textContent = r.ok ? `Chain intact: ${r.rows} rows verified.` : `Chain BROKEN at row ${r.firstBroken?.seq}: ${r.firstBroken?.reason}`;
-      } }, 'Verify chain'),
-      h('a', { href: '/api/audit?format=fhir', onclick: async (e: Event) => {
-        e.preventDefault();
         const res = await fetch('/api/audit?format=fhir&limit=1000', { headers: { authorization: `Bearer ${api.identityToken}` } });
         const url = URL.createObjectURL(await res.blob());
         Object.assign(document.createElement('a'), { href: url, download: 'audit-events.json' }).click();
-      } }, 'Export FHIR AuditEvents')),
-    verify,
-    h('table', {}, h('thead', {}, h('tr', {}, ...['#', 'At', 'Actor', 'Action', 'Outcome', 'Details'].map((t) => h('th', {}, t)))), tbody), more));
+      } }, 'Export FHIR AuditEvents'),
+      h('button', { onclick: async () => {
+        try {
+          const r = await api.verifyAudit();
+          verify.className = r.ok ? '' : 'error';
+          verify.textContent = r.ok ? `Chain intact: ${r.rows} rows verified.` : `Chain BROKEN at row ${r.firstBroken?.seq}: ${r.firstBroken?.reason}`;
+        } catch (err) {
+          verify.textContent = errorText(err);
+        }
+      } }, 'Verify chain')),
+    verify, status,
+    h('div', { class: 'table-scroll' }, table), more));
   await load(true);
 }
 
 async function boot(): Promise<void> {
-  const cfg = await api.authConfig();
-  if (cfg.mode === 'oidc' && cfg.clientId) {
-    const id = await completeOidcSignIn(cfg.issuer, cfg.clientId).catch(() => null);
-    if (id) return start(id.token, id.name, id.admin);
+  try {
+    const cfg = await api.authConfig();
+    if (cfg.mode === 'oidc' && cfg.clientId) {
+      const id = await completeOidcSignIn(cfg.issuer, cfg.clientId).catch(() => null);
+      if (id) return start(id);
+    }
+  } catch {
+    return login();
   }
   const id = currentIdentity();
-  if (id) start(id.token, id.name, id.admin);
+  if (id) start(id);
   else void login();
 }
 void boot();

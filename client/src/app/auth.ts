@@ -12,6 +12,8 @@ export interface Identity {
   name: string;
   admin: boolean;
   expiresAt: number;
+  /** Issued by the development identity provider (it can simply be asked again). */
+  dev?: boolean;
 }
 
 const KEY = 'consilium.identity';
@@ -47,9 +49,32 @@ export function signOut(): void {
 
 export async function devSignIn(api: ConsiliumApi, userId: string, name: string, admin: boolean): Promise<Identity> {
   const res = await api.devLogin({ userId, name, admin });
-  const id = identityFrom(res.token);
+  const id = { ...identityFrom(res.token), dev: true };
   sessionStorage.setItem(KEY, JSON.stringify(id));
   return id;
+}
+
+let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+/**
+ * Keep the identity token fresh: two minutes before it expires, a development identity signs in
+ * again by itself; an OpenID Connect one (no refresh token for a public browser client) asks
+ * the user to sign in again — `expired` is called, and the page decides how to ask.
+ */
+export function scheduleRefresh(id: Identity, api: ConsiliumApi, on: { refreshed(id: Identity): void; expired(): void }): void {
+  if (refreshTimer) clearTimeout(refreshTimer);
+  const lead = Math.min(120_000, Math.max(5_000, (id.expiresAt - Date.now()) / 4));
+  const due = Math.max(1_000, id.expiresAt - Date.now() - lead);
+  refreshTimer = setTimeout(async () => {
+    if (!id.dev) return on.expired();
+    try {
+      const fresh = await devSignIn(api, id.userId, id.name, id.admin);
+      on.refreshed(fresh);
+      scheduleRefresh(fresh, api, on);
+    } catch {
+      on.expired();
+    }
+  }, Math.min(due, 2 ** 31 - 1));
 }
 
 const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -66,7 +91,7 @@ export async function oidcSignIn(issuer: string, clientId: string): Promise<void
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(48)));
   const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
   const challenge = b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
-  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, returnTo: location.pathname }));
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, returnTo: location.pathname + location.hash }));
   const url = new URL(authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: 'code',
@@ -86,7 +111,7 @@ export async function completeOidcSignIn(issuer: string, clientId: string): Prom
   const code = params.get('code');
   const pending = sessionStorage.getItem(PKCE_KEY);
   if (!code || !pending) return null;
-  const { verifier, state } = JSON.parse(pending) as { verifier: string; state: string };
+  const { verifier, state, returnTo } = JSON.parse(pending) as { verifier: string; state: string; returnTo?: string };
   sessionStorage.removeItem(PKCE_KEY);
   if (params.get('state') !== state) throw new Error('sign-in state mismatch; please try again');
   const { token_endpoint } = await discovery(issuer);
@@ -100,7 +125,8 @@ export async function completeOidcSignIn(issuer: string, clientId: string): Prom
   // The access token is issued for Consilium's audience; the id token is the fallback for IdPs that put the client id there.
   const token = tokens.access_token ?? tokens.id_token;
   if (!token) throw new Error('the identity provider returned no token');
-  history.replaceState(null, '', location.pathname);
+  // Back to where sign-in started, room link included (only a same-origin path is accepted).
+  history.replaceState(null, '', returnTo && returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : location.pathname);
   const id = identityFrom(token);
   sessionStorage.setItem(KEY, JSON.stringify(id));
   return id;

@@ -1,70 +1,170 @@
 import type { TicketResponse } from '../../../shared/src/http.ts';
 import type { SceneObjectState } from '../../../shared/src/state.ts';
 import type { ConsiliumClient } from '../sdk/client.ts';
-import { ConsiliumError } from '../sdk/errors.ts';
 import type { ClinicSession } from '../sdk/session.ts';
+import { hostAlerts } from './alerts.ts';
+import { announce } from './announcer.ts';
 import { casePanel } from './case-panel.ts';
 import { clear, h, setStatus } from './dom.ts';
+import { backoffMs, isTransient, needsSignIn, plainMessage, TERMINAL_CLOSE } from './plain-errors.ts';
+import { objectName, objectPlace } from './scene-list.ts';
 import { ROLE_COLORS } from './scene/avatars.ts';
 import { BUILTIN_ASSETS } from './scene/models.ts';
 import { World, type Tool } from './scene/world.ts';
-import { Voice } from './voice.ts';
+import type { Voice } from './voice.ts';
 
 const EDITORS = new Set(['host', 'clinician', 'specialist', 'surgeon']);
-const fmt = (n: number) => n.toFixed(2);
 
-/** The room screen: 3D view, tools, participants, scene objects, case panel, voice. */
-export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: string, onLeave: (message?: string) => void): Promise<void> {
-  setStatus('Joining…', 'warn');
-  let ticket: TicketResponse;
-  let session: ClinicSession;
-  try {
-    ticket = await client.api.getTicket(roomId);
-    session = await client.joinWithTicket(ticket);
-    await session.ready();
-  } catch (err) {
-    setStatus('Not connected', 'bad');
-    onLeave(err instanceof ConsiliumError ? `${err.code}: ${err.message}` : String(err));
-    return;
-  }
+export interface RoomHooks {
+  /** Back to the room list, with a message to show there. */
+  leave(message?: string): void;
+  /** The identity token was refused: sign in again (then come back to this room). */
+  signIn(message: string): void;
+}
+
+/**
+ * The room screen. Joining and staying joined: a fresh ticket for every join; when the
+ * connection drops for good (server restart, long offline spell) it rejoins the same room by
+ * itself with backoff, and offers "Retry now"; only removal, a kick or a closed room end it.
+ */
+export function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: string, hooks: RoomHooks): void {
+  let attempt = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+  const onOnline = () => {
+    if (timer) void tryJoin();
+  };
+  window.addEventListener('online', onOnline);
+  const stop = () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    window.removeEventListener('online', onOnline);
+  };
+
+  const waitThenRetry = (why: string) => {
+    const delay = backoffMs(Math.min(attempt, 5));
+    attempt++;
+    const until = Date.now() + delay;
+    setStatus('Reconnecting…', 'warn');
+    clear(root);
+    const countdown = h('span', {}, '');
+    const tick = () => (countdown.textContent = `Trying again in ${Math.max(0, Math.ceil((until - Date.now()) / 1000))} s.`);
+    tick();
+    const iv = setInterval(tick, 500);
+    root.append(
+      h('section', { class: 'card reconnect', style: 'max-width:560px', 'data-testid': 'reconnecting' },
+        h('h1', {}, 'Reconnecting to the room…'),
+        h('p', { role: 'status' }, why, ' ', countdown),
+        h('p', { class: 'muted' }, 'You will be put back into the same room as soon as the server answers. Nothing you added is lost.'),
+        h('div', { class: 'row' },
+          h('button', { class: 'primary', onclick: () => { clearInterval(iv); void tryJoin(); } }, 'Retry now'),
+          h('button', { onclick: () => { clearInterval(iv); stop(); hooks.leave(); } }, 'Back to my rooms'))),
+    );
+    timer = setTimeout(() => {
+      clearInterval(iv);
+      void tryJoin();
+    }, delay);
+  };
+
+  const tryJoin = async () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (stopped) return;
+    setStatus(attempt === 0 ? 'Joining…' : 'Reconnecting…', 'warn');
+    let ticket: TicketResponse;
+    let session: ClinicSession;
+    try {
+      ticket = await client.api.getTicket(roomId); // a ticket is single-use: a new one for every join
+      session = await client.joinWithTicket(ticket);
+      await session.ready();
+    } catch (err) {
+      if (stopped) return;
+      if (needsSignIn(err)) {
+        stop();
+        return hooks.signIn(plainMessage(err));
+      }
+      if (isTransient(err)) return waitThenRetry(plainMessage(err));
+      stop();
+      setStatus('Not in a room');
+      return hooks.leave(plainMessage(err));
+    }
+    if (stopped) {
+      void session.leave();
+      return;
+    }
+    const wasRetry = attempt > 0;
+    attempt = 0;
+    mountRoom(root, ticket, session, {
+      leave: (message) => {
+        stop();
+        hooks.leave(message);
+      },
+      lost: () => waitThenRetry('The connection to the server was lost.'),
+    });
+    if (wasRetry) announce('Reconnected to the room.');
+  };
+  void tryJoin();
+}
+
+/** Site settings (the image viewer's URL); fetched once, optional. */
+let clientConfig: { imagingViewerUrl?: string | null } = {};
+void fetch('/api/client-config').then((r) => (r.ok ? r.json() : {})).then((c: { imagingViewerUrl?: string | null }) => (clientConfig = c)).catch(() => {});
+
+function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSession, on: { leave(message?: string): void; lost(): void }): void {
+  // Reconnect on any drop, however young the connection (the SDK refuses under 5 s by default), and
+  // give up on the old seat quickly: a fresh ticket and join follow (the server may have restarted).
+  session.room.reconnection.minUptime = 0;
+  session.room.reconnection.maxRetries = 4; // ≈3 s of retries on the old seat, then a fresh ticket
   const role = ticket.role;
   const canEdit = EDITORS.has(role);
   const isHost = role === 'host';
-  (window as unknown as { __consilium?: unknown }).__consilium = { session };
+  const me = () => session.state.participants.get(session.sessionId);
 
   clear(root);
   const viewport = h('div', { class: 'viewport' });
   const side = h('aside', { class: 'side', 'aria-label': 'Room panels' });
-  root.append(h('div', { class: 'room-layout' }, viewport, side));
+  const title = h('h1', { class: 'room-title' }, session.state.info.title, h('span', { class: 'muted' }, ` · you are ${role}`));
+  root.append(title, h('div', { class: 'room-layout' }, viewport, side));
   const world = new World(viewport, session, canEdit);
+  (window as unknown as { __consilium?: unknown }).__consilium = { session, world };
 
   // ---- toolbar ------------------------------------------------------------------------
-  const toolButtons = (['move', 'draw', 'laser'] as Tool[]).map((t) =>
-    h('button', { 'aria-pressed': String(t === 'move'), onclick: () => selectTool(t), disabled: t === 'draw' && !canEdit }, t === 'move' ? 'Move' : t === 'draw' ? 'Draw' : 'Laser'),
+  const TOOLS: { tool: Tool; label: string; hint: string }[] = [
+    { tool: 'move', label: 'Move', hint: 'Drag a model to move it; drag elsewhere to look around' },
+    { tool: 'draw', label: 'Draw', hint: canEdit ? 'Drag to draw a stroke on the models or table' : 'Observers cannot draw' },
+    { tool: 'laser', label: 'Laser', hint: 'Point at something for everyone to see' },
+  ];
+  const toolButtons = TOOLS.map(({ tool, label, hint }) =>
+    h('button', { class: 'tool', 'aria-pressed': String(tool === 'move'), title: hint, onclick: () => selectTool(tool), disabled: tool === 'draw' && !canEdit, 'data-tool': tool }, label),
   );
   const selectTool = (t: Tool) => {
     world.setTool(t);
-    toolButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(['move', 'draw', 'laser'][i] === t)));
+    toolButtons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset['tool'] === t)));
   };
-  const follow = h('input', { type: 'checkbox', onchange: () => (world.followPresenter = follow.checked) });
+  const follow = h('input', { type: 'checkbox', id: 'follow', onchange: () => (world.followPresenter = follow.checked) });
   const presentBtn = h('button', {
+    id: 'present',
+    class: 'tool',
+    'aria-pressed': 'false',
     onclick: () => void session.request('presenter.set', { sessionId: session.state.info.presenter === session.sessionId ? null : session.sessionId }),
     disabled: !canEdit,
+    title: canEdit ? 'Others can follow your view' : 'Observers cannot present',
   }, 'Present');
-  const vrBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-vr').catch((e: unknown) => alert(String(e))) }, 'Enter VR');
-  const arBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-ar').catch((e: unknown) => alert(String(e))) }, 'Enter AR');
-  void navigator.xr?.isSessionSupported('immersive-vr').then((ok) => (vrBtn.hidden = !ok));
-  void navigator.xr?.isSessionSupported('immersive-ar').then((ok) => (arBtn.hidden = !ok));
+  const vrBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-vr').catch((e: unknown) => alert(plainMessage(e))) }, 'Enter VR');
+  const arBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-ar').catch((e: unknown) => alert(plainMessage(e))) }, 'Enter AR');
+  void navigator.xr?.isSessionSupported('immersive-vr').then((ok) => (vrBtn.hidden = !ok)).catch(() => {});
+  void navigator.xr?.isSessionSupported('immersive-ar').then((ok) => (arBtn.hidden = !ok)).catch(() => {});
 
-  // ---- voice ----------------------------------------------------------------------------
+  // ---- voice (only offered when the server has it) ---------------------------------------
   let voice: Voice | null = null;
   let speaking = new Set<string>();
+  const voiceOn = () => !!ticket.voice && session.state.info.voice !== 'off';
   const micBtn = h('button', { hidden: true, onclick: () => void voice?.setMic(!voice.micEnabled).then(renderLists) }, 'Mute me');
   const voiceBtn = h('button', {
-    disabled: !ticket.voice,
-    title: ticket.voice ? '' : 'Voice is not configured on this server',
+    hidden: !voiceOn(),
     onclick: async () => {
       if (!ticket.voice) return;
+      const { Voice } = await import('./voice.ts'); // LiveKit loads only when someone joins voice
       voice = new Voice();
       voice.onSpeakers = (ids) => {
         speaking = new Set(ids);
@@ -76,50 +176,61 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
         voiceBtn.hidden = true;
         micBtn.hidden = role === 'observer';
       } catch (err) {
-        alert(`Voice failed: ${String(err)}`);
+        alert(`Voice could not start: ${plainMessage(err)}`);
       }
     },
   }, 'Join voice');
 
-  const leaveBtn = h('button', { class: 'danger', onclick: async () => {
-    await voice?.leave();
+  let leaving = false;
+  const teardown = () => {
+    unsubscribe.forEach((u) => u());
+    clearInterval(clock);
+    void voice?.leave();
     world.dispose();
-    await session.leave();
-    onLeave();
-  } }, 'Leave');
+  };
+  const leaveBtn = h('button', { class: 'danger', onclick: async () => {
+    leaving = true;
+    teardown();
+    await session.leave().catch(() => {});
+    on.leave();
+  } }, 'Leave room');
   viewport.append(
-    h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row' }, follow, 'Follow presenter'), voiceBtn, micBtn, vrBtn, arBtn, leaveBtn),
+    h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, vrBtn, arBtn, leaveBtn),
   );
 
   // ---- side panels ------------------------------------------------------------------------
+  const alerts = hostAlerts(session, isHost);
   const people = h('ul', { class: 'list', 'aria-label': 'Participants' });
-  const objects = h('ul', { class: 'list', role: 'listbox', 'aria-label': 'Scene objects (arrow keys move, PageUp/Down raise, + − scale, [ ] rotate)' });
+  const objects = h('ul', { class: 'list', role: 'listbox', 'aria-label': 'Scene objects: arrow keys move, Page Up and Page Down raise and lower, plus and minus resize, brackets rotate, Delete removes' });
   const objError = h('p', { class: 'error', role: 'alert' });
+  const peopleError = h('p', { class: 'error', role: 'alert' });
   let selected: string | null = null;
   world.onSelect = (id) => {
     selected = id;
     renderLists();
   };
-  const pinText = h('input', { placeholder: 'Annotation text', 'aria-label': 'Annotation text', maxlength: 500 });
+  const pinText = h('input', { placeholder: 'Note text', 'aria-label': 'Note text', maxlength: 500 });
   const addPin = h('button', { disabled: !canEdit, onclick: async () => {
     const target = selected ? session.state.objects.get(selected) : undefined;
     const at: [number, number, number] = target ? [target.px, target.py + 0.15, target.pz] : [0, 1.3, 0];
-    const reply = await session.add({ kind: 'label', asset: 'builtin:pin', label: pinText.value || 'Note', transform: { position: at, rotation: [0, 0, 0, 1] } });
+    const reply = await session.add({ kind: 'label', asset: 'builtin:pin', label: pinText.value.trim() || 'Note', transform: { position: at, rotation: [0, 0, 0, 1] } });
     objError.textContent = reply.ok ? '' : reply.error.message;
     pinText.value = '';
-  } }, 'Add pin');
-  const modelPick = h('select', { 'aria-label': 'Sample model' }, ...BUILTIN_ASSETS.filter((a) => a !== 'pin').map((a) => h('option', { value: a }, a)));
+  } }, 'Add note');
+  const modelPick = h('select', { 'aria-label': 'Sample model' }, ...BUILTIN_ASSETS.filter((a) => a !== 'pin').map((a) => h('option', { value: a }, a.charAt(0).toUpperCase() + a.slice(1))));
   const addModel = h('button', { disabled: !canEdit, onclick: async () => {
     const n = session.objects().length;
     const angle = n * 0.9;
     const reply = await session.add({ kind: 'model', asset: `builtin:${modelPick.value}`, label: modelPick.value, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
     objError.textContent = reply.ok ? '' : reply.error.message;
   } }, 'Add model');
-  const { el: caseEl, refresh: refreshCase } = casePanel(session, canEdit);
+  const { el: caseEl, refresh: refreshCase } = casePanel(session, canEdit, clientConfig);
   side.append(
-    h('section', { class: 'card' }, h('h2', {}, `${session.state.info.title} · you are ${role}`), people),
-    h('section', { class: 'card' }, h('h2', {}, 'Scene'), objects, objError, h('div', { class: 'row' }, pinText, addPin), h('div', { class: 'row' }, modelPick, addModel)),
+    alerts.el,
     caseEl,
+    h('section', { class: 'card', 'aria-labelledby': 'people-h' }, h('h2', { id: 'people-h' }, 'People in the room'), people, peopleError),
+    h('section', { class: 'card', 'aria-labelledby': 'scene-h' }, h('h2', { id: 'scene-h' }, 'Scene'), objects, objError,
+      canEdit ? h('div', { class: 'row' }, pinText, addPin) : null, canEdit ? h('div', { class: 'row' }, modelPick, addModel) : null),
   );
 
   // Keyboard nudges run one at a time (a held arrow key repeats faster than a round trip), each
@@ -154,24 +265,33 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
     ']': rotateY(Math.PI / 12),
     '[': rotateY(-Math.PI / 12),
   };
+  const nameOf = (userId: string) => session.participants().find((p) => p.userId === userId)?.name;
 
   const renderLists = () => {
+    const mine = me();
     clear(people);
-    for (const p of session.participants()) {
-      const me = p.sessionId === session.sessionId;
+    // One row per person (a person may be in on a desktop and a headset); Kick acts on all their seats.
+    const byUser = new Map<string, ReturnType<typeof session.participants>>();
+    for (const p of session.participants()) byUser.set(p.userId, [...(byUser.get(p.userId) ?? []), p]);
+    for (const [userId, seats] of byUser) {
+      const p = seats.find((s) => s.connected) ?? seats[0]!;
+      const isMe = userId === mine?.userId;
+      const anyConnected = seats.some((s) => s.connected);
+      const presenting = seats.some((s) => s.sessionId === session.state.info.presenter);
+      const canModerate = isHost && !isMe && p.role !== 'host';
       people.append(
-        h(
-          'li',
-          { 'data-testid': `participant-${p.userId}` },
-          h('span', { class: `dot${speaking.has(p.userId) ? ' speaking' : ''}`, style: `background:${ROLE_COLORS[p.role] ?? '#ccc'}` }),
-          `${p.name}${me ? ' (you)' : ''} · ${p.role}`,
-          !p.connected ? h('span', { class: 'badge' }, 'reconnecting') : null,
-          p.voiceConnected ? h('span', { class: 'badge' }, p.muted ? '🔇 muted' : '🎙 voice') : null,
-          session.state.info.presenter === p.sessionId ? h('span', { class: 'badge' }, 'presenting') : null,
-          isHost && !me
+        h('li', { 'data-testid': `participant-${userId}` },
+          h('span', { class: `dot${speaking.has(userId) ? ' speaking' : ''}`, style: `background:${ROLE_COLORS[p.role] ?? '#ccc'}`, 'aria-hidden': 'true' }),
+          h('button', { class: 'link person', onclick: () => world.lookAt(p.sessionId), title: 'Look at them' }, `${p.name}${isMe ? ' (you)' : ''}`),
+          h('span', { class: 'muted' }, p.role),
+          seats.length > 1 ? h('span', { class: 'badge' }, `${seats.length} devices`) : null,
+          !anyConnected ? h('span', { class: 'badge warn' }, 'reconnecting') : null,
+          voiceOn() && seats.some((s) => s.voiceConnected) ? h('span', { class: 'badge' }, seats.some((s) => s.muted) ? 'muted' : 'voice') : null,
+          presenting ? h('span', { class: 'badge present' }, 'presenting') : null,
+          canModerate
             ? h('span', { class: 'row', style: 'margin-left:auto' },
-                h('button', { onclick: () => void session.request('voice.mute', { userId: p.userId }), 'aria-label': `Mute ${p.name}` }, 'Mute'),
-                h('button', { class: 'danger', onclick: () => void session.request('participant.kick', { userId: p.userId }), 'aria-label': `Remove ${p.name}` }, 'Kick'))
+                voiceOn() ? h('button', { onclick: () => void act('voice.mute', { userId }), 'aria-label': `Mute ${p.name}` }, 'Mute') : null,
+                h('button', { class: 'danger', onclick: () => { if (confirm(`Remove ${p.name} from the room? They cannot come back until you re-admit them.`)) void act('participant.kick', { userId }); }, 'aria-label': `Remove ${p.name} from the room` }, 'Kick'))
             : null,
         ),
       );
@@ -180,26 +300,56 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
     clear(objects);
     for (const o of session.objects()) {
       const holder = o.grabbedBy ? session.state.participants.get(o.grabbedBy)?.name : null;
+      const name = objectName(o, nameOf);
       const li = h(
         'li',
-        { role: 'option', tabindex: 0, 'aria-selected': String(selected === o.id), dataset: { objectId: o.id }, 'data-testid': `object-${o.id}`,
+        { role: 'option', tabindex: 0, 'aria-selected': String(selected === o.id), dataset: { objectId: o.id, x: o.px.toFixed(3) }, 'data-testid': `object-${o.id}`,
           onclick: () => { selected = o.id; renderLists(); },
           onkeydown: (e: KeyboardEvent) => {
+            if ((e.key === 'Delete' || e.key === 'Backspace') && canEdit) {
+              e.preventDefault();
+              void session.remove(o.id).then((r) => (objError.textContent = r.ok ? '' : r.error.message));
+              return;
+            }
             const f = keyMove[e.key];
             if (!f || !canEdit) return;
             e.preventDefault();
             void nudge(o.id, f);
           } },
-        `${o.label || o.asset.replace('builtin:', '')} (${o.kind})`,
-        h('span', { class: 'muted', 'data-testid': `object-${o.id}-pos` }, ` ${fmt(o.px)}, ${fmt(o.py)}, ${fmt(o.pz)}`),
+        h('span', { class: 'obj-name' }, name),
+        h('span', { class: 'muted obj-place', 'data-testid': `object-${o.id}-pos` }, objectPlace(o)),
         holder ? h('span', { class: 'badge' }, `held by ${holder}`) : null,
       );
       objects.append(li);
       if (focusedId === o.id) li.focus();
     }
-    presentBtn.textContent = session.state.info.presenter === session.sessionId ? 'Stop presenting' : 'Present';
+    // A listbox must hold options: an empty scene is a plain list with a note.
+    const empty = session.objects().length === 0;
+    objects.setAttribute('role', empty ? 'list' : 'listbox');
+    if (empty) objects.append(h('li', { class: 'muted' }, 'Nothing on the table yet.'));
+    const presenting = session.state.info.presenter === session.sessionId;
+    presentBtn.textContent = presenting ? 'Stop presenting' : 'Present';
+    presentBtn.setAttribute('aria-pressed', String(presenting));
+    voiceBtn.hidden = !voiceOn() || voice !== null;
     refreshCase();
+    alerts.refresh();
   };
+  const act = async (type: 'voice.mute' | 'participant.kick', payload: { userId: string }) => {
+    const reply = await session.request(type, payload);
+    peopleError.textContent = reply.ok ? '' : reply.error.message;
+  };
+
+  // Joins and leaves are announced (after the first render, which lists who was already here).
+  let initial = true;
+  const unsubscribe: (() => void)[] = [
+    session.onParticipantJoin((p, sid) => {
+      if (!initial && sid !== session.sessionId) announce(`${p.name} joined the room.`);
+    }),
+    session.onParticipantLeave((p, sid) => {
+      if (sid !== session.sessionId) announce(`${p.name} left the room.`);
+    }),
+  ];
+  initial = false;
 
   let scheduled = false;
   session.room.onStateChange(() => {
@@ -215,18 +365,26 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
       }
     });
   });
+  const clock = setInterval(() => alerts.tick(), 1000);
   renderLists();
 
   const voiceNote = () => (session.state.info.voice === 'degraded' ? ' · voice degraded' : '');
-  const statusText = (s: string) => (s === 'connected' ? ['Connected' + voiceNote(), 'ok'] : s === 'reconnecting' ? ['Reconnecting…', 'warn'] : ['Disconnected', 'bad']) as [string, 'ok' | 'warn' | 'bad'];
-  setStatus(...statusText('connected'));
+  setStatus('Connected' + voiceNote(), 'ok');
   session.onStatus((s, code) => {
-    setStatus(...statusText(s));
-    if (s === 'closed') {
-      void voice?.leave();
-      world.dispose();
-      const reason = code === 4403 ? 'You were removed from the room by the host.' : code === 4404 ? 'The room was closed.' : code === 4401 ? 'You are no longer a participant of this room.' : code === 4429 ? 'Disconnected: too many messages.' : code === 4000 ? undefined : `Connection lost (${code ?? '?'}).`;
-      onLeave(reason);
+    if (s === 'connected') {
+      setStatus('Connected' + voiceNote(), 'ok');
+      announce('Connection restored.');
+    } else if (s === 'reconnecting') setStatus('Reconnecting…', 'warn');
+    if (s !== 'closed' || leaving) return;
+    teardown();
+    const terminal = code !== undefined ? TERMINAL_CLOSE[code] : undefined;
+    if (terminal) {
+      setStatus('Not in a room');
+      on.leave(terminal);
+    } else if (code === 4000) {
+      on.leave();
+    } else {
+      on.lost();
     }
   });
 }

@@ -4,6 +4,10 @@ import type { CaseImportResponse, CreateRoomBody, DevLoginBody, DevLoginResponse
 import type { CaseView } from '../../../shared/src/fhir.ts';
 import { ConsiliumError } from './errors.ts';
 
+export interface DirectoryUser { userId: string; name: string; admin: boolean; lastSeenAt: string }
+export interface DirectoryCase { caseId: string; patientId: string; createdAt: string; resources: number; patientName: string; gender: string | null; birthYear: string | null; mrn: string | null }
+export interface DirectoryAuditEvent { seq: number; at: string; actor: string; action: string; outcome: string; roomId: string | null; caseId: string | null; patientId: string | null; subject: string | null; details: Record<string, unknown> }
+
 /** Typed HTTP client for the Consilium REST API (works in Node ≥ 18 and browsers). */
 export class ConsiliumApi {
   /** Identity token from the hospital's provider (or the dev issuer). */
@@ -86,6 +90,27 @@ export class ConsiliumApi {
 
   verifyAudit(): Promise<{ ok: boolean; rows: number; firstBroken?: { seq: number; reason: string } }> {
     return this.request('GET', '/api/audit/verify');
+  }
+
+  /** Admin: users who have signed in (newest first), optionally matching `q` in id or name. */
+  async directoryUsers(q?: string): Promise<DirectoryUser[]> {
+    return (await this.request<{ users: DirectoryUser[] }>('GET', `/api/directory/users${q ? `?${new URLSearchParams({ q })}` : ''}`)).users;
+  }
+
+  /** Admin: imported cases with their patient's name, sex, birth year and MRN (newest first). */
+  async directoryCases(q?: string): Promise<DirectoryCase[]> {
+    return (await this.request<{ cases: DirectoryCase[] }>('GET', `/api/directory/cases${q ? `?${new URLSearchParams({ q })}` : ''}`)).cases;
+  }
+
+  /** Admin: the audit trail newest first; page on with `before` = the returned `next`. */
+  auditNewestFirst(query: Record<string, string | number> = {}): Promise<{ events: DirectoryAuditEvent[]; next: number | null }> {
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+    return this.request('GET', `/api/directory/audit${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Admin or host: let a kicked user back in. */
+  async readmit(roomId: string, userId: string): Promise<void> {
+    await this.request('DELETE', `/api/rooms/${encodeURIComponent(roomId)}/kicks/${encodeURIComponent(userId)}`);
   }
 
   private async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {

@@ -1,7 +1,7 @@
 import * as THREE from 'three';
 import { dequantizePose } from '../../../../shared/src/quantize.ts';
 import type { ParticipantState } from '../../../../shared/src/state.ts';
-import { textSprite } from './labels.ts';
+import { sizeTag, textSprite } from './labels.ts';
 
 export const ROLE_COLORS: Record<string, string> = {
   host: '#f5c542',
@@ -11,17 +11,21 @@ export const ROLE_COLORS: Record<string, string> = {
   observer: '#9aa5b1',
 };
 
+/** Avatars closer than this to the viewer's eye are hidden: nobody sees the inside of a head. */
+export const NEAR_HIDE_METRES = 0.8;
+
 /** Head, hands, name tag and laser pointer for one remote participant. */
 export class Avatar {
   readonly root = new THREE.Group();
   private readonly head: THREE.Group;
   private readonly left: THREE.Mesh;
   private readonly right: THREE.Mesh;
-  private readonly tag: THREE.Sprite;
+  readonly tag: THREE.Sprite;
   private readonly laser: THREE.Line;
   private readonly laserDot: THREE.Mesh;
   private targetHead = new THREE.Vector3();
   private targetQuat = new THREE.Quaternion();
+  private connected = true;
 
   constructor(readonly sessionId: string, name: string, role: string) {
     const color = new THREE.Color(ROLE_COLORS[role] ?? '#cccccc');
@@ -53,18 +57,29 @@ export class Avatar {
     this.laser.visible = this.laserDot.visible = p.pointing;
     if (p.pointing) {
       const target = new THREE.Vector3(...dequantizePose(p.pointer).p);
-      const from = p.rightActive ? this.right.position.clone() : this.targetHead.clone();
+      // The beam starts a little below and in front of the head (or at the hand), so it is visible to others.
+      const from = p.rightActive ? this.right.position.clone() : this.targetHead.clone().add(new THREE.Vector3(0, -0.15, 0));
       (this.laser.geometry as THREE.BufferGeometry).setFromPoints([from, target]);
       this.laserDot.position.copy(target);
     }
-    this.root.visible = p.connected;
+    this.connected = p.connected;
   }
 
-  /** Smooth towards the latest pose (poses arrive at 30 Hz, frames at 60–90). */
-  tick(alpha: number): void {
+  /** Smooth towards the latest pose; hide the body when it is inside the viewer's head; size the tag. */
+  tick(alpha: number, camera: THREE.PerspectiveCamera, viewportHeightPx: number): void {
     this.head.position.lerp(this.targetHead, alpha);
     this.head.quaternion.slerp(this.targetQuat, alpha);
     this.tag.position.copy(this.head.position).add(new THREE.Vector3(0, 0.2, 0));
+    const near = this.head.position.distanceTo(camera.position) < NEAR_HIDE_METRES;
+    this.root.visible = this.connected;
+    this.head.visible = this.tag.visible = !near;
+    if (near) this.left.visible = this.right.visible = false;
+    if (this.tag.visible) sizeTag(this.tag, camera, viewportHeightPx);
+  }
+
+  /** Whether the viewer currently sees this avatar's head (for tests and screen readers). */
+  get headShown(): boolean {
+    return this.root.visible && this.head.visible;
   }
 
   get headPosition(): THREE.Vector3 {

@@ -4,10 +4,21 @@ import type { ClinicSession } from '../../sdk/session.ts';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
 import { dequantizePose } from '../../../../shared/src/quantize.ts';
 import { Avatar } from './avatars.ts';
-import { textSprite } from './labels.ts';
+import { sizeTag, textSprite } from './labels.ts';
 import { createModel, pin } from './models.ts';
 
 export type Tool = 'move' | 'draw' | 'laser';
+
+/** A stroke is picked only when the cursor is this close to it on screen. */
+export const STROKE_PICK_PX = 6;
+/** Seats around the table, in the order they are taken: across first, then the sides, so the first four see each other. */
+const SEAT_ORDER = [0, 4, 2, 6, 1, 5, 3, 7].map((i) => (i / 8) * Math.PI * 2);
+const SEAT_RADIUS = 1.9;
+/**
+ * While following, the follower's eye sits this far behind and above the presenter's — never inside
+ * their head — and within NEAR_HIDE_METRES, so presenter and follower do not see each other's avatar.
+ */
+const FOLLOW_OFFSET = new THREE.Vector3(0, 0.1, 0.55);
 
 /**
  * The 3D clinic: renders the synced scene and avatars, sends this user's pose
@@ -22,7 +33,7 @@ export class World {
 
   private renderer: THREE.WebGLRenderer | null = null;
   private readonly scene = new THREE.Scene();
-  private readonly camera = new THREE.PerspectiveCamera(60, 1, 0.01, 100);
+  private readonly camera = new THREE.PerspectiveCamera(70, 1, 0.01, 100);
   private controls: OrbitControls | null = null;
   private readonly objects = new Map<string, THREE.Object3D>();
   private readonly avatars = new Map<string, Avatar>();
@@ -35,6 +46,10 @@ export class World {
   private readonly controllers: THREE.Group[] = [];
   private readonly unsubscribe: (() => void)[] = [];
   private resizeObserver: ResizeObserver | null = null;
+  private pointerTarget: THREE.Vector3 | null = null;
+  private readonly myLaser = new THREE.Line(new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(), new THREE.Vector3()]), new THREE.LineBasicMaterial({ color: 0xff3030 }));
+  private readonly myLaserDot = new THREE.Mesh(new THREE.SphereGeometry(0.014, 10, 8), new THREE.MeshBasicMaterial({ color: 0xff3030 }));
+  private wasFollowing = false;
 
   constructor(
     private readonly container: HTMLElement,
@@ -67,11 +82,12 @@ export class World {
     table.position.y = 0.9;
     table.name = 'table';
     this.scene.add(table);
-    // Each participant starts at their own seat around the table, so avatars do not overlap.
-    let hash = 0;
-    for (const ch of session.sessionId) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-    const seat = ((hash % 8) / 8) * Math.PI * 2;
-    this.camera.position.set(Math.sin(seat) * 2.2, 1.65, Math.cos(seat) * 2.2);
+    // Each participant takes the first free seat: across the table from the first, then the sides.
+    const seat = this.freeSeat();
+    this.camera.position.set(Math.sin(seat) * SEAT_RADIUS, 1.6, Math.cos(seat) * SEAT_RADIUS);
+    this.myLaser.visible = this.myLaserDot.visible = false;
+    this.myLaser.frustumCulled = false;
+    this.scene.add(this.myLaser, this.myLaserDot);
     this.controls = new OrbitControls(this.camera, r.domElement);
     this.controls.target.set(0, 1.1, 0);
     this.controls.update();
@@ -89,6 +105,18 @@ export class World {
     this.resizeObserver.observe(container);
     this.resize();
     r.setAnimationLoop((t) => this.frame(t));
+  }
+
+  /** The first seat in SEAT_ORDER with nobody's head within ~20° of it. */
+  private freeSeat(): number {
+    const taken: number[] = [];
+    this.session.state.participants?.forEach((p, sid) => {
+      if (sid === this.session.sessionId || !p.connected) return;
+      const [x, , z] = dequantizePose(p.head).p;
+      if (Math.hypot(x, z) > 0.5) taken.push(Math.atan2(x, z));
+    });
+    const gap = (a: number, b: number) => Math.abs(Math.atan2(Math.sin(a - b), Math.cos(a - b)));
+    return SEAT_ORDER.find((s) => taken.every((t) => gap(s, t) > 0.35)) ?? SEAT_ORDER[taken.length % SEAT_ORDER.length]!;
   }
 
   // ---- state → scene ---------------------------------------------------------------
@@ -157,27 +185,87 @@ export class World {
     return new THREE.Vector2(((e.clientX - rect.left) / rect.width) * 2 - 1, -((e.clientY - rect.top) / rect.height) * 2 + 1);
   }
 
+  /**
+   * The scene object under the cursor. Solid models are hit by their surface; strokes (thin lines)
+   * only when the cursor is within STROKE_PICK_PX pixels of them on screen — three.js' line threshold
+   * is in world units (1 m by default), which made a stroke grab every click near it.
+   */
   private pick(e: PointerEvent): { id: string; point: THREE.Vector3 } | null {
-    this.raycaster.setFromCamera(this.ndc(e), this.camera);
+    const ndc = this.ndc(e);
+    this.raycaster.setFromCamera(ndc, this.camera);
+    this.raycaster.params.Line = { threshold: 0.2 }; // coarse pass, refined in pixels below
+    const rect = this.renderer!.domElement.getBoundingClientRect();
     const hits = this.raycaster.intersectObjects([...this.objects.values()], true);
     for (const hit of hits) {
       let o: THREE.Object3D | null = hit.object;
       while (o && o.userData['objectId'] === undefined) o = o.parent;
-      if (o) return { id: String(o.userData['objectId']), point: hit.point };
+      if (!o) continue;
+      if (hit.object instanceof THREE.Line) {
+        const onLine = (hit as THREE.Intersection & { pointOnLine?: THREE.Vector3 }).pointOnLine ?? hit.point;
+        const s = onLine.clone().project(this.camera);
+        const px = Math.hypot(((s.x - ndc.x) * rect.width) / 2, ((s.y - ndc.y) * rect.height) / 2);
+        if (px > STROKE_PICK_PX) continue;
+        return { id: String(o.userData['objectId']), point: onLine.clone() };
+      }
+      return { id: String(o.userData['objectId']), point: hit.point };
     }
     return null;
   }
 
+  /** Where the cursor meets a solid surface (models, table), else a point 1.5 m out. Lines and the floor grid are ignored. */
   private surfacePoint(e: PointerEvent): THREE.Vector3 {
     this.raycaster.setFromCamera(this.ndc(e), this.camera);
-    const hit = this.raycaster.intersectObjects(this.scene.children, true)[0];
+    const hit = this.raycaster.intersectObjects(this.scene.children, true).find((h) => h.object instanceof THREE.Mesh && h.object.visible && h.object !== this.myLaserDot);
     if (hit) return hit.point;
     return this.raycaster.ray.at(1.5, new THREE.Vector3());
+  }
+
+  /** Test and accessibility hook: where an object is on screen, in CSS pixels relative to the canvas. */
+  screenPositionOf(id: string): { x: number; y: number } | null {
+    const obj = this.objects.get(id);
+    if (!obj || !this.renderer) return null;
+    let c: THREE.Vector3;
+    if (obj instanceof THREE.Line) {
+      // A stroke: its middle vertex (a bounding box centre may be off the line).
+      const pos = obj.geometry.getAttribute('position');
+      c = new THREE.Vector3().fromBufferAttribute(pos, Math.floor(pos.count / 2)).applyMatrix4(obj.matrixWorld);
+    } else {
+      const box = new THREE.Box3().setFromObject(obj);
+      c = box.isEmpty() ? obj.getWorldPosition(new THREE.Vector3()) : box.getCenter(new THREE.Vector3());
+    }
+    c.project(this.camera);
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    return { x: ((c.x + 1) / 2) * rect.width, y: ((1 - c.y) / 2) * rect.height };
+  }
+
+  /** Test hook: which avatars this viewer sees (and whether in the frame), heads, and whether their own laser is drawn. */
+  visibility(): { avatars: Record<string, boolean>; onScreen: Record<string, boolean>; heads: Record<string, [number, number, number]>; ownLaser: boolean; camera: [number, number, number] } {
+    const avatars: Record<string, boolean> = {};
+    const onScreen: Record<string, boolean> = {};
+    const heads: Record<string, [number, number, number]> = {};
+    this.camera.updateMatrixWorld();
+    for (const [sid, a] of this.avatars) {
+      avatars[sid] = a.headShown;
+      const p = a.headPosition.clone();
+      heads[sid] = [p.x, p.y, p.z];
+      const ndc = p.project(this.camera);
+      onScreen[sid] = a.headShown && Math.abs(ndc.x) <= 1 && Math.abs(ndc.y) <= 1 && ndc.z < 1;
+    }
+    return { avatars, onScreen, heads, ownLaser: this.myLaser.visible, camera: [this.camera.position.x, this.camera.position.y, this.camera.position.z] };
+  }
+
+  /** Point the view at a participant (from the participant list). */
+  lookAt(sessionId: string): void {
+    const a = this.avatars.get(sessionId);
+    if (!a || !this.controls) return;
+    this.controls.target.copy(a.headPosition);
+    this.controls.update();
   }
 
   private bindInput(el: HTMLCanvasElement): void {
     el.addEventListener('pointerdown', async (e) => {
       if (this.tool === 'draw' && this.canEdit) {
+        el.setPointerCapture?.(e.pointerId);
         this.controls!.enabled = false;
         this.stroke = [this.surfacePoint(e)];
         this.strokeLine = new THREE.Line(new THREE.BufferGeometry(), new THREE.LineBasicMaterial({ color: 0xf5c542 }));
@@ -189,6 +277,7 @@ export class World {
       this.onSelect(hit?.id ?? null);
       if (!hit || !this.canEdit) return;
       const obj = this.objects.get(hit.id)!;
+      el.setPointerCapture?.(e.pointerId);
       const plane = new THREE.Plane(new THREE.Vector3(0, 1, 0), -obj.position.y);
       this.dragging = { id: hit.id, plane, offset: obj.position.clone().sub(hit.point), lastSent: 0 };
       this.controls!.enabled = false;
@@ -201,6 +290,7 @@ export class World {
         if (now - this.lastPointerSent > 66) {
           this.lastPointerSent = now;
           const p = this.surfacePoint(e);
+          this.pointerTarget = p;
           this.session.room.send('pointer.update', { target: [p.x, p.y, p.z] });
         }
       }
@@ -247,12 +337,16 @@ export class World {
       await this.session.release(id, this.transformOf(this.objects.get(id)!));
     };
     el.addEventListener('pointerup', () => void end());
-    el.addEventListener('pointerleave', () => void end());
+    el.addEventListener('pointercancel', () => void end());
   }
 
   setTool(tool: Tool): void {
-    if (this.tool === 'laser' && tool !== 'laser') this.session.room.send('pointer.update', { target: null });
+    if (this.tool === 'laser' && tool !== 'laser') {
+      this.session.room.send('pointer.update', { target: null });
+      this.pointerTarget = null;
+    }
     this.tool = tool;
+    if (this.renderer) this.renderer.domElement.style.cursor = tool === 'draw' ? 'crosshair' : tool === 'laser' ? 'pointer' : 'grab';
   }
 
   private transformOf(obj: THREE.Object3D) {
@@ -280,17 +374,40 @@ export class World {
     const r = this.renderer!;
     const s = this.session;
     s.state.participants?.forEach((p, sid) => this.avatars.get(sid)?.update(p));
-    for (const a of this.avatars.values()) a.tick(0.35);
+    const viewH = r.domElement.clientHeight || 500;
+    for (const a of this.avatars.values()) a.tick(0.35, this.camera, viewH);
+    for (const obj of this.objects.values()) obj.children.forEach((c) => c instanceof THREE.Sprite && sizeTag(c, this.camera, viewH, 18));
 
+    // Following: sit a little behind and above the presenter's eye, looking where they look (never inside their head).
     const presenter = s.state.info?.presenter;
-    if (this.followPresenter && presenter && presenter !== s.sessionId && !r.xr.isPresenting) {
-      const a = this.avatars.get(presenter);
-      if (a) {
-        this.camera.position.lerp(a.headPosition, 0.1);
-        this.camera.quaternion.slerp(a.headQuaternion, 0.1);
+    const following = this.followPresenter && !!presenter && presenter !== s.sessionId && !r.xr.isPresenting && this.avatars.has(presenter);
+    if (following) {
+      const a = this.avatars.get(presenter)!;
+      const eye = FOLLOW_OFFSET.clone().applyQuaternion(a.headQuaternion).add(a.headPosition);
+      if (!this.wasFollowing) {
+        // Jump to the parking spot: gliding there from across the table would pass through the presenter's head.
+        this.camera.position.copy(eye);
+        this.camera.quaternion.copy(a.headQuaternion);
+      } else {
+        this.camera.position.lerp(eye, 0.2);
+        this.camera.quaternion.slerp(a.headQuaternion, 0.2);
       }
     } else {
+      if (this.wasFollowing && this.controls) {
+        // Hand the view back to orbiting around the point the presenter was looking at.
+        this.controls.target.copy(new THREE.Vector3(0, 0, -1.6).applyQuaternion(this.camera.quaternion).add(this.camera.position));
+      }
       this.controls?.update();
+    }
+    this.wasFollowing = following;
+
+    // My own laser: the beam from just below my eye to where I point, as the others see it.
+    const showLaser = this.tool === 'laser' && this.pointerTarget !== null;
+    this.myLaser.visible = this.myLaserDot.visible = showLaser;
+    if (showLaser) {
+      const from = new THREE.Vector3(0.12, -0.18, -0.3).applyQuaternion(this.camera.quaternion).add(this.camera.position);
+      (this.myLaser.geometry as THREE.BufferGeometry).setFromPoints([from, this.pointerTarget!]);
+      this.myLaserDot.position.copy(this.pointerTarget!);
     }
 
     // Send my pose at 20 Hz: the XR camera and controllers in a headset, the view camera otherwise.

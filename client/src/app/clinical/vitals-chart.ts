@@ -1,0 +1,113 @@
+import type { ObservationRow } from './format.ts';
+
+const NAMES: Record<string, string> = { '8867-4': 'Heart rate', '59408-5': 'SpO₂', '2708-6': 'SpO₂', '8480-6': 'Systolic BP', '8462-4': 'Diastolic BP', '9279-1': 'Resp. rate', '8310-5': 'Temperature' };
+/** The chart shows the trend of the last day of readings; older ones are in the readings table. */
+const WINDOW_MS = 24 * 3_600_000;
+const COLORS: Record<string, string> = { '8867-4': '#ff7b72', '59408-5': '#79c0ff', '2708-6': '#79c0ff', '8480-6': '#f2cc60', '8462-4': '#e3b341', '9279-1': '#a5d6ff', '8310-5': '#ffa657' };
+
+/**
+ * Vitals as small multiples: one strip per measure with its own scale and unit on the
+ * left, one shared local-time axis at the bottom, the latest value at the right. Points
+ * arrive live (the panel redraws on every state patch).
+ */
+export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): string {
+  const ctx = canvas.getContext('2d');
+  const series = new Map<string, { name: string; unit: string; pts: { t: number; v: number }[] }>();
+  const timed = rows.filter((r) => r.numeric !== undefined && r.when?.precision === 'time');
+  const newest = Math.max(0, ...timed.map((r) => r.when!.ms));
+  for (const r of timed) {
+    if (r.when!.ms < newest - WINDOW_MS) continue;
+    const key = r.code || r.name;
+    const s = series.get(key) ?? { name: NAMES[r.code] ?? r.name, unit: r.unit, pts: [] };
+    s.pts.push({ t: r.when!.ms, v: r.numeric! });
+    series.set(key, s);
+  }
+  const strips = [...series.entries()];
+  const stripH = 62;
+  const axisH = 22;
+  const dpr = Math.min(2, window.devicePixelRatio || 1);
+  const cssW = canvas.clientWidth || 320;
+  const cssH = strips.length ? strips.length * stripH + axisH : 40;
+  canvas.style.height = `${cssH}px`;
+  canvas.width = cssW * dpr;
+  canvas.height = cssH * dpr;
+  if (!ctx) return 'No chart';
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, cssW, cssH);
+  ctx.font = '12px system-ui, sans-serif';
+  if (!strips.length) {
+    ctx.fillStyle = '#a9b8c6';
+    ctx.fillText('No timed vital signs in your view yet.', 8, 24);
+    return 'No timed vital signs';
+  }
+  const all = strips.flatMap(([, s]) => s.pts.map((p) => p.t));
+  let t0 = Math.min(...all);
+  let t1 = Math.max(...all);
+  if (t1 - t0 < 10 * 60_000) t0 = t1 - 10 * 60_000; // at least a 10-minute window
+  t1 += (t1 - t0) * 0.04;
+  const left = 118;
+  const right = 52;
+  const x = (t: number) => left + ((t - t0) / (t1 - t0)) * (cssW - left - right);
+  const summary: string[] = [];
+  strips.forEach(([code, s], i) => {
+    s.pts.sort((a, b) => a.t - b.t);
+    const top = i * stripH + 6;
+    const hgt = stripH - 14;
+    const vs = s.pts.map((p) => p.v);
+    let v0 = Math.min(...vs);
+    let v1 = Math.max(...vs);
+    const pad = Math.max((v1 - v0) * 0.15, Math.abs(v1) * 0.05, 1);
+    v0 -= pad;
+    v1 += pad;
+    const y = (v: number) => top + hgt - ((v - v0) / (v1 - v0)) * hgt;
+    const color = COLORS[code] ?? '#c9d1d9';
+    ctx.strokeStyle = '#2c3e50';
+    ctx.lineWidth = 1;
+    ctx.strokeRect(left, top, cssW - left - right, hgt);
+    ctx.fillStyle = '#c9d1d9';
+    let label = s.name;
+    while (label.length > 4 && ctx.measureText(label).width > 84) label = `${label.slice(0, -2)}…`;
+    ctx.fillText(label, 4, top + 14);
+    ctx.fillStyle = '#a9b8c6';
+    ctx.fillText(s.unit, 4, top + 30);
+    ctx.textAlign = 'right';
+    ctx.fillText(String(Math.round(v1)), left - 4, top + 10);
+    ctx.fillText(String(Math.round(v0)), left - 4, top + hgt);
+    ctx.textAlign = 'left';
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    s.pts.forEach((p, j) => (j === 0 ? ctx.moveTo(x(p.t), y(p.v)) : ctx.lineTo(x(p.t), y(p.v))));
+    ctx.stroke();
+    for (const p of s.pts) {
+      ctx.beginPath();
+      ctx.arc(x(p.t), y(p.v), 3, 0, Math.PI * 2);
+      ctx.fill();
+    }
+    const last = s.pts[s.pts.length - 1]!;
+    ctx.font = 'bold 14px system-ui, sans-serif';
+    ctx.fillText(String(last.v), cssW - right + 6, top + hgt / 2 + 5);
+    ctx.font = '12px system-ui, sans-serif';
+    summary.push(`${s.name} ${last.v} ${s.unit} at ${new Date(last.t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`);
+  });
+  // Shared time axis, local time.
+  const axisY = strips.length * stripH + 4;
+  ctx.fillStyle = '#a9b8c6';
+  ctx.textAlign = 'center';
+  // As many ticks as fit without overlapping; the day is named where it changes.
+  const multiDay = new Date(t0).toDateString() !== new Date(t1 - (t1 - t0) * 0.04).toDateString();
+  const labels = (n: number) =>
+    Array.from({ length: n + 1 }, (_, k) => {
+      const t = t0 + ((t1 - t0) * k) / n;
+      const d = new Date(t);
+      const prev = k === 0 ? null : new Date(t0 + ((t1 - t0) * (k - 1)) / n);
+      const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+      return { t, text: multiDay && (!prev || prev.toDateString() !== d.toDateString()) ? `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}` : time };
+    });
+  let n = 5;
+  while (n > 1 && Math.max(...labels(n).map((l) => ctx.measureText(l.text).width)) + 14 > (cssW - left - right) / n) n--;
+  for (const l of labels(n)) ctx.fillText(l.text, Math.min(cssW - ctx.measureText(l.text).width / 2 - 2, x(l.t)), axisY + 12);
+  ctx.textAlign = 'left';
+  return `Vital signs over the last ${Math.round((t1 - t0) / 3_600_000) || 1} h. Latest: ${summary.join('; ')}.`;
+}

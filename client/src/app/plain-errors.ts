@@ -1,0 +1,63 @@
+import { ConsiliumError } from '../sdk/errors.ts';
+
+/** Messages a clinician can act on, instead of codes and stack names. */
+const PLAIN: Partial<Record<string, string>> = {
+  AUTH_REQUIRED: 'Please sign in.',
+  AUTH_INVALID: 'Your sign-in is no longer valid. Please sign in again.',
+  AUTH_EXPIRED: 'Your sign-in has expired. Please sign in again.',
+  NOT_INVITED: 'You are not invited to this room. Ask its host or IT to add you.',
+  KICKED: 'The host removed you from this room. Ask the host to let you back in.',
+  SEAT_LIMIT: 'You are already in this room on 3 devices. Leave it on one of them first.',
+  ROOM_FULL: 'The room is full (100 people).',
+  ROOM_NOT_FOUND: 'This room does not exist (the link may be wrong).',
+  ROOM_CLOSED: 'This room has been closed.',
+  PROTOCOL_MISMATCH: 'This page is out of date. Reload it.',
+  RATE_LIMITED: 'Too many requests. Wait a moment and try again.',
+  MESSAGE_INVALID: 'That was not accepted. Check what you entered.',
+  FORBIDDEN: 'Your role does not allow this.',
+  VOICE_OFF: 'Voice is not available on this server.',
+  BREAK_GLASS_PENDING: 'You already have an emergency access request waiting for the host.',
+  BREAK_GLASS_ACTIVE: 'You already have emergency access.',
+  OBJECT_LOCKED: 'Someone else is holding that object.',
+  SCENE_FULL: 'The scene is full; remove something first.',
+  UNAVAILABLE: 'The server cannot be reached right now.',
+  ADMIN_REQUIRED: 'This needs an administrator.',
+  SCOPE_ABOVE_CEILING: "Those data permissions go beyond what this room allows.",
+  CASE_NOT_FOUND: 'That case does not exist.',
+  BODY_INVALID: 'Some fields are missing or invalid.',
+};
+
+export function plainMessage(err: unknown): string {
+  if (err instanceof ConsiliumError) return PLAIN[err.code] ?? err.message;
+  if (err instanceof TypeError) return 'The server cannot be reached. Check your network connection.';
+  const m = err instanceof Error ? err.message : String(err);
+  return m.replace(/^(\w*Error):\s*/, '');
+}
+
+export function plainCode(code: string, fallback: string): string {
+  return PLAIN[code] ?? fallback;
+}
+
+/** Failures worth retrying by themselves: the network or the server is away for a while. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof ConsiliumError) return ['UNAVAILABLE', 'INTERNAL', 'PERSIST_FAILED', 'TICKET_EXPIRED', 'TICKET_USED'].includes(err.code) || (err.status ?? 0) >= 500;
+  return true; // fetch TypeError, socket errors
+}
+
+export function needsSignIn(err: unknown): boolean {
+  return err instanceof ConsiliumError && ['AUTH_REQUIRED', 'AUTH_INVALID', 'AUTH_EXPIRED'].includes(err.code);
+}
+
+/** 1 s, 2 s, 4 s … capped at 30 s, with ±20 % jitter so a restarted server is not hit by everyone at once. */
+export function backoffMs(attempt: number): number {
+  const base = Math.min(30_000, 1000 * 2 ** attempt);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Close codes after which reconnecting is pointless (removed, kicked, closed, flooded). */
+export const TERMINAL_CLOSE: Record<number, string> = {
+  4401: 'You are no longer a participant of this room.',
+  4403: 'The host removed you from this room.',
+  4404: 'This room has been closed.',
+  4429: 'You were disconnected for sending too many messages.',
+};

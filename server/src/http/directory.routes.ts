@@ -1,0 +1,112 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { UserId } from '../../../shared/src/http.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { IdentityVerifier } from '../auth/identity.ts';
+import type { Pool } from '../db/pool.ts';
+import { authenticate, requireAdmin } from './authenticate.ts';
+import { parseBody } from './validate.ts';
+
+/** Free-text search: printable, short; NUL and control characters refused (PostgreSQL refuses NUL anyway). */
+const Search = z.string().max(100).regex(/^[^\u0000-\u001f\u007f]*$/).optional();
+
+const UsersQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
+const CasesQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
+const AuditQuery = z.strictObject({
+  room: z.string().uuid().optional(),
+  user: UserId.optional(),
+  patient: z.string().uuid().optional(),
+  action: z.string().max(60).regex(/^[a-z.-]*$/).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const likeEscape = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * What the admin console needs to provision rooms without copying ids: the users who have
+ * signed in (the identity provider's directory as Consilium has seen it), the cases with
+ * their patient's name, and the audit trail newest first. Admin only; reading the case
+ * list and the audit trail is itself audited (ids and counts, never names).
+ */
+export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: IdentityVerifier }): Router {
+  const router = Router();
+  router.use('/api/directory', authenticate(deps.identity));
+
+  router.get('/api/directory/users', async (req, res) => {
+    requireAdmin(res, 'room.create');
+    const q = parseBody(UsersQuery, req.query, 'QUERY_INVALID');
+    const params: unknown[] = [];
+    let where = '';
+    if (q.q) {
+      params.push(likeEscape(q.q));
+      where = `WHERE id ILIKE $1 OR name ILIKE $1`;
+    }
+    params.push(q.limit);
+    const { rows } = await deps.pool.query<{ id: string; name: string; is_admin: boolean; last_seen_at: Date }>(
+      `SELECT id, name, is_admin, last_seen_at FROM users ${where} ORDER BY last_seen_at DESC LIMIT $${params.length}`,
+      params,
+    );
+    res.json({ users: rows.map((r) => ({ userId: r.id, name: r.name, admin: r.is_admin, lastSeenAt: r.last_seen_at.toISOString() })) });
+  });
+
+  router.get('/api/directory/cases', async (req, res) => {
+    const principal = requireAdmin(res, 'case.import');
+    const q = parseBody(CasesQuery, req.query, 'QUERY_INVALID');
+    const { rows } = await deps.pool.query<{ id: string; patient_id: string; created_at: Date; resources: string; patient: Record<string, unknown> | null }>(
+      `SELECT c.id, c.patient_id, c.created_at,
+              (SELECT count(*) FROM case_resources r WHERE r.case_id = c.id) AS resources,
+              (SELECT r.resource FROM case_resources r WHERE r.case_id = c.id AND r.resource_type = 'Patient' LIMIT 1) AS patient
+         FROM cases c WHERE c.deleted_at IS NULL ORDER BY c.created_at DESC LIMIT $1`,
+      [q.q ? 500 : q.limit],
+    );
+    let cases = rows.map((r) => ({ caseId: r.id, patientId: r.patient_id, createdAt: r.created_at.toISOString(), resources: Number(r.resources), ...patientSummary(r.patient) }));
+    if (q.q) {
+      const needle = q.q.toLowerCase();
+      cases = cases.filter((c) => `${c.patientName} ${c.mrn ?? ''} ${c.caseId}`.toLowerCase().includes(needle)).slice(0, q.limit);
+    }
+    await deps.audit.record({ actor: principal.userId, action: 'case.read', details: { directory: true, cases: cases.map((c) => c.caseId) } });
+    res.json({ cases });
+  });
+
+  router.get('/api/directory/audit', async (req, res) => {
+    const principal = requireAdmin(res, 'audit.read');
+    const q = parseBody(AuditQuery, req.query, 'QUERY_INVALID');
+    await deps.audit.flush();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replaceAll('?', `$${params.length}`));
+    };
+    if (q.room) add('room_id = ?', q.room);
+    if (q.user) add('? IN (actor, subject)', q.user);
+    if (q.patient) add('patient_id = ?', q.patient);
+    if (q.action) add('action LIKE ?', `${q.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (q.from) add('at >= ?', new Date(q.from));
+    if (q.to) add('at < ?', new Date(q.to));
+    if (q.before !== undefined) add('seq < ?', q.before);
+    params.push(q.limit);
+    const { rows } = await deps.pool.query<{ seq: string; at: Date; actor: string; action: string; outcome: string; room_id: string | null; case_id: string | null; patient_id: string | null; subject: string | null; details: Record<string, unknown> }>(
+      `SELECT seq, at, actor, action, outcome, room_id, case_id, patient_id, subject, details FROM audit_log
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    await deps.audit.record({ actor: principal.userId, action: 'audit.read', details: { query: { ...q }, order: 'newest-first' } });
+    const events = rows.map((r) => ({ seq: Number(r.seq), at: r.at.toISOString(), actor: r.actor, action: r.action, outcome: r.outcome, roomId: r.room_id, caseId: r.case_id, patientId: r.patient_id, subject: r.subject, details: r.details }));
+    res.json({ events, next: events.length === q.limit ? events[events.length - 1]!.seq : null });
+  });
+
+  return router;
+}
+
+/** Name, sex, birth year and MRN from an identified Patient (admins provisioning rooms see who it is). */
+function patientSummary(p: Record<string, unknown> | null): { patientName: string; gender: string | null; birthYear: string | null; mrn: string | null } {
+  const name = (p?.['name'] as { text?: string; family?: string; given?: string[] }[] | undefined)?.[0];
+  const display = name?.text ?? [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
+  const ids = (p?.['identifier'] as { value?: string; system?: string; type?: { coding?: { code?: string }[] } }[] | undefined) ?? [];
+  const mrn = (ids.find((i) => i?.type?.coding?.some((c) => c.code === 'MR')) ?? ids.find((i) => !/ssn|social/i.test(String(i?.system ?? ''))))?.value ?? null;
+  return { patientName: display || 'Unnamed patient', gender: typeof p?.['gender'] === 'string' ? (p['gender'] as string) : null, birthYear: typeof p?.['birthDate'] === 'string' ? (p['birthDate'] as string).slice(0, 4) : null, mrn };
+}
