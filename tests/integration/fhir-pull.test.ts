@@ -128,7 +128,8 @@ describe('pulling a case from the hospital FHIR server (SMART Backend Services)'
     expect((report.added['Observation'] ?? 0) <= 1).toBe(true);
     expect(report.unchanged).toBeGreaterThanOrEqual(bundle.entry.length - 1);
     const reader = await server.as('p-reader', { scopes: ['patient/Observation.rs'] });
-    const view = await reader.api.getCase(pulled.caseId);
+    const readRoom = await admin.api.createRoom({ title: 'Read', kind: 'case-conference', caseId: pulled.caseId, participants: [{ userId: 'p-reader', role: 'clinician' }] });
+    const view = await reader.api.getCase(pulled.caseId, readRoom.id);
     expect(view.resources.filter((o) => (o['valueQuantity'] as { value?: number } | undefined)?.value === 77)).toHaveLength(1);
     const imported = await admin.api.importCase(syntheaCarroll());
     expect((await post(`/api/cases/${imported.caseId}/refresh`)).body.error?.code).toBe('CASE_NOT_PULLED');

@@ -153,21 +153,43 @@ describe('patient data in a shared room', () => {
     await host.leave();
   });
 
-  it('reads a case over HTTP filtered by the caller\'s own scopes', async () => {
+  it('reads a case over HTTP through a room that shows it, within the room\'s access and the caller\'s own scopes', async () => {
+    const room = await admin.api.createRoom({
+      title: 'Readers',
+      kind: 'case-conference',
+      caseId,
+      participants: [
+        { userId: 'reader1', role: 'clinician' },
+        { userId: 'reader2', role: 'clinician' },
+        { userId: 'reader3', role: 'clinician' },
+        { userId: 'reader-obs', role: 'observer' },
+        { userId: 'reader-kicked', role: 'clinician' },
+      ],
+    });
     const narrow = await server.as('reader1', { scopes: ['patient/Observation.rs'] });
-    const view = await narrow.api.getCase(caseId);
+    const view = await narrow.api.getCase(caseId, room.id);
     expect(new Set(view.resources.map((r) => r.resourceType))).toEqual(new Set(['Observation']));
     expect(view.deidentified).toBe(false);
 
     const deid = await server.as('reader2', { scopes: ['deidentified', 'patient/*.rs'] });
-    const dview = await deid.api.getCase(caseId);
+    const dview = await deid.api.getCase(caseId, room.id);
     expect(dview.deidentified).toBe(true);
     const text = JSON.stringify(dview);
     for (const c of CANARIES) expect(text).not.toContain(c);
     expect(dview.resources.find((r) => r.resourceType === 'DocumentReference')).not.toHaveProperty('content');
 
     const none = await server.as('reader3');
-    await expect(none.api.getCase(caseId)).rejects.toMatchObject({ code: 'SCOPE_DENIED', status: 403 });
+    await expect(none.api.getCase(caseId, room.id)).rejects.toMatchObject({ code: 'SCOPE_DENIED', status: 403 });
+
+    // A wide identity token does not widen the room: not without a room, not uninvited, not beyond the room's access, not kicked.
+    const wide = { scopes: ['patient/*.rs'] };
+    await expect((await server.as('reader1', wide)).api.getCase(caseId)).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
+    await expect((await server.as('stranger-reader', wide)).api.getCase(caseId, room.id)).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
+    const asObserver = await (await server.as('reader-obs', wide)).api.getCase(caseId, room.id);
+    expect(asObserver.deidentified).toBe(true);
+    for (const c of CANARIES) expect(JSON.stringify(asObserver)).not.toContain(c);
+    await admin.api.moderate(room.id, 'kick', 'reader-kicked');
+    await expect((await server.as('reader-kicked', wide)).api.getCase(caseId, room.id)).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
   });
 });
 

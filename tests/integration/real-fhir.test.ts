@@ -161,19 +161,31 @@ describe('the de-identification held on the full Synthea patient (raw frames)', 
 });
 
 describe('resources on demand over HTTP', () => {
+  let odRoom = '';
+  beforeAll(async () => {
+    odRoom = (
+      await admin.api.createRoom({
+        title: 'On demand',
+        kind: 'case-conference',
+        caseId: report.caseId,
+        participants: ['od-reader', 'od-narrow', 'od-deid', 'od-none'].map((userId) => ({ userId, role: 'clinician' as const })),
+      })
+    ).id;
+  });
+
   it('filters by type, code and date, newest first, under the caller\'s scopes, and audits the read', async () => {
     const reader = await server.as('od-reader', { scopes: ['patient/*.rs'] });
-    const bp = await get(reader, `/api/cases/${report.caseId}/resources?type=Observation&code=${encodeURIComponent('http://loinc.org|85354-9')}&limit=3`);
+    const bp = await get(reader, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Observation&code=${encodeURIComponent('http://loinc.org|85354-9')}&limit=3`);
     expect(bp.status).toBe(200);
     expect(bp.body.resources).toHaveLength(3);
     const dates = bp.body.resources.map((r) => Date.parse(String(r['effectiveDateTime'])));
     expect([...dates].sort((a, b) => b - a)).toEqual(dates);
     expect(bp.body.resources.every((r) => (r['component'] as unknown[]).length === 2)).toBe(true);
-    const older = await get(reader, `/api/cases/${report.caseId}/resources?type=Observation&before=${encodeURIComponent(String(bp.body.resources[2]!['effectiveDateTime']))}&limit=1000`);
+    const older = await get(reader, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Observation&before=${encodeURIComponent(String(bp.body.resources[2]!['effectiveDateTime']))}&limit=1000`);
     expect(older.body.resources.every((r) => Date.parse(String(r['effectiveDateTime'])) < dates[2]!)).toBe(true);
-    const claims = await get(reader, `/api/cases/${report.caseId}/resources?type=Claim&limit=1000`);
+    const claims = await get(reader, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Claim&limit=1000`);
     expect(claims.body.resources).toHaveLength(report.stored['Claim']!);
-    const page2 = await get(reader, `/api/cases/${report.caseId}/resources?type=Claim&limit=10&offset=10`);
+    const page2 = await get(reader, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Claim&limit=10&offset=10`);
     expect(page2.body.resources.map((r) => r.id)).toEqual(claims.body.resources.slice(10, 20).map((r) => r.id));
     expect(page2.body['nextOffset']).toBe(20);
     const audit = await admin.api.audit({ user: 'od-reader' });
@@ -182,23 +194,23 @@ describe('resources on demand over HTTP', () => {
 
   it('a narrow or de-identified caller gets only what its scopes allow, with dates as years and no date bisection', async () => {
     const narrow = await server.as('od-narrow', { scopes: ['patient/Observation.rs'] });
-    expect((await get(narrow, `/api/cases/${report.caseId}/resources?type=Claim`)).body.error?.code).toBe('SCOPE_DENIED');
-    const all = await get(narrow, `/api/cases/${report.caseId}/resources?limit=1000`);
+    expect((await get(narrow, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Claim`)).body.error?.code).toBe('SCOPE_DENIED');
+    const all = await get(narrow, `/api/cases/${report.caseId}/resources?room=${odRoom}&limit=1000`);
     expect(new Set(all.body.resources.map((r) => r.resourceType))).toEqual(new Set(['Observation']));
 
     const deid = await server.as('od-deid', { scopes: ['deidentified', 'patient/*.rs'] });
-    expect((await get(deid, `/api/cases/${report.caseId}/resources?type=Practitioner`)).body.error?.code).toBe('SCOPE_DENIED');
-    expect((await get(deid, `/api/cases/${report.caseId}/resources?type=Observation&before=2015-03-01`)).body.error?.code).toBe('QUERY_INVALID');
-    const byYear = await get(deid, `/api/cases/${report.caseId}/resources?type=Observation&before=2015&limit=1000`);
+    expect((await get(deid, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Practitioner`)).body.error?.code).toBe('SCOPE_DENIED');
+    expect((await get(deid, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Observation&before=2015-03-01`)).body.error?.code).toBe('QUERY_INVALID');
+    const byYear = await get(deid, `/api/cases/${report.caseId}/resources?room=${odRoom}&type=Observation&before=2015&limit=1000`);
     expect(byYear.status).toBe(200);
     expect(byYear.body.deidentified).toBe(true);
     expect(byYear.body.resources.length).toBeGreaterThan(0);
     for (const r of byYear.body.resources) expect(Number(r['effectiveDateTime'])).toBeLessThan(2015);
-    const text = JSON.stringify((await get(deid, `/api/cases/${report.caseId}/resources?limit=1000`)).body);
+    const text = JSON.stringify((await get(deid, `/api/cases/${report.caseId}/resources?room=${odRoom}&limit=1000`)).body);
     expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}/);
     for (const f of identifyingStrings(bundle)) expect(text.includes(f), f).toBe(false);
 
-    for (const q of ['type=Spaceship', 'limit=0', 'limit=5000', 'code=%00', 'before=yesterday', 'offset=-1']) expect((await get(narrow, `/api/cases/${report.caseId}/resources?${q}`)).body.error?.code, q).toBe('QUERY_INVALID');
+    for (const q of ['type=Spaceship', 'limit=0', 'limit=5000', 'code=%00', 'before=yesterday', 'offset=-1']) expect((await get(narrow, `/api/cases/${report.caseId}/resources?room=${odRoom}&${q}`)).body.error?.code, q).toBe('QUERY_INVALID');
     const none = await server.as('od-none');
     expect((await get(none, `/api/cases/${report.caseId}/resources`)).body.error?.code).toBe('SCOPE_DENIED');
   });

@@ -57,8 +57,9 @@ export class ConsiliumApi {
     return this.request('POST', '/api/cases', bundle);
   }
 
-  getCase(caseId: string): Promise<CaseView> {
-    return this.request('GET', `/api/cases/${encodeURIComponent(caseId)}`);
+  /** A case as the caller may read it: through a room that shows it (required unless an administrator). */
+  getCase(caseId: string, roomId?: string): Promise<CaseView> {
+    return this.request('GET', `/api/cases/${encodeURIComponent(caseId)}${roomId ? `?room=${encodeURIComponent(roomId)}` : ''}`);
   }
 
   async deleteCase(caseId: string): Promise<void> {

@@ -101,7 +101,10 @@ export type AdminAction =
   | 'case.import'
   | 'case.delete'
   | 'case.ingest'
-  | 'audit.read';
+  | 'audit.read'
+  /** The admin console's pickers: people who have signed in, cases with their patients' names. */
+  | 'directory.users'
+  | 'directory.cases';
 
 export function authorizeAdmin(principal: Principal, action: AdminAction): Decision {
   return principal.admin ? allow : deny('ADMIN_REQUIRED', `${action} requires ${'consilium:admin'}`);
@@ -225,6 +228,24 @@ function intersect(a: DataAccess, b: DataAccess): DataAccess {
 /** Is everything `inner` allows also allowed by `outer`? */
 export function within(inner: DataAccess, outer: DataAccess): boolean {
   return accessCovers(outer, inner);
+}
+
+/**
+ * Reading a case over HTTP. Administrators read under their identity token's
+ * scopes (audited). Everyone else reads only through a room that shows the
+ * case and admits them: what that room's access record allows (invitation,
+ * ceiling, kicks — as in the room), and never more than their identity
+ * token's own scopes allow. null: nothing.
+ */
+export function caseReadAccess(principal: Principal, room: AccessInput | null): DataAccess | null {
+  const token = parseScopes(principal.scopes);
+  if (token.types.size === 0) return null;
+  if (principal.admin) return token;
+  if (!room) return null;
+  const inRoom = participantAccess({ ...room, admin: false });
+  if (!inRoom) return null;
+  const both = intersect(inRoom.base, token);
+  return both.types.size > 0 ? both : null;
 }
 
 /** Moderation from outside the room (admin console): admins may act on anyone, hosts on non-hosts other than themselves. */

@@ -5,7 +5,7 @@ import { R4_RESOURCE_TYPES, R4ResourceType } from '../../../shared/src/fhir.ts';
 import type { CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { parseScopes, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
+import { caseReadAccess, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import { caseViewFor, preparedCase } from '../domain/case-view.ts';
 import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
@@ -14,10 +14,13 @@ import type { CasePuller } from '../fhir/case-puller.ts';
 import type { SmartBackendAuth } from '../fhir/smart-backend.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
+import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
 export interface CasesRoutesDeps {
   cases: CasesRepo;
+  /** Non-admins read a case through a room that shows it (its access record decides). */
+  rooms: RoomsRepo;
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
@@ -47,7 +50,10 @@ const ResourcesQuery = z.looseObject({
   before: z.string().regex(/^\d{4}(-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?$/, 'before is a year, a date or a dateTime').optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** The room the caller reads through (required unless an administrator). */
+  room: z.string().uuid().optional(),
 });
+const CaseQuery = z.looseObject({ room: z.string().uuid().optional() });
 
 export function casesRoutes(deps: CasesRoutesDeps): Router {
   const router = Router();
@@ -123,7 +129,8 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const record = await deps.cases.get(id);
     if (!record) throw new AppError('CASE_NOT_FOUND');
-    const access = await readableOrDeny(principal, id, record.patientId);
+    const { room } = parseBody(CaseQuery, req.query, 'QUERY_INVALID');
+    const access = await readableOrDeny(principal, id, record.patientId, room);
     const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, access);
     await auditRead(principal, id, record.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
     res.json(view);
@@ -141,7 +148,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const q = parseBody(ResourcesQuery, req.query, 'QUERY_INVALID');
     const head = await deps.cases.head(id);
     if (!head) throw new AppError('CASE_NOT_FOUND');
-    const access = await readableOrDeny(principal, id, head.patientId);
+    const access = await readableOrDeny(principal, id, head.patientId, q.room);
     const visible = R4_RESOURCE_TYPES.filter((t) => resourceVariant(access, t) !== null);
     if (q.type && !visible.includes(q.type)) {
       await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId: id, patientId: head.patientId, details: { code: 'SCOPE_DENIED', type: q.type } });
@@ -189,11 +196,22 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     },
   );
 
-  async function readableOrDeny(principal: Principal, caseId: string, patientId: string): Promise<DataAccess> {
-    const access = parseScopes(principal.scopes);
-    if (access.types.size === 0) {
-      await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId, patientId, details: { code: 'SCOPE_DENIED' } });
-      throw new AppError('SCOPE_DENIED');
+  async function readableOrDeny(principal: Principal, caseId: string, patientId: string, roomId: string | undefined): Promise<DataAccess> {
+    const room = roomId ? await deps.rooms.get(roomId) : null;
+    const through = room && room.status === 'open' && room.caseId === caseId
+      ? {
+          invitation: room.participants.find((p) => p.userId === principal.userId) ?? null,
+          admin: false,
+          kicked: await deps.rooms.isKicked(room.id, principal.userId),
+          ceiling: room.scopeCeiling,
+          grants: [],
+          now: Date.now(),
+        }
+      : null;
+    const access = caseReadAccess(principal, through);
+    if (!access) {
+      await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId, patientId, roomId: room ? room.id : null, details: { code: 'SCOPE_DENIED' } });
+      throw new AppError('SCOPE_DENIED', principal.admin || roomId ? undefined : 'read a case through a room that shows it: ?room=<roomId>');
     }
     return access;
   }

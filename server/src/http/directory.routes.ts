@@ -36,7 +36,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
   router.use('/api/directory', authenticate(deps.identity));
 
   router.get('/api/directory/users', async (req, res) => {
-    requireAdmin(res, 'room.create');
+    requireAdmin(res, 'directory.users');
     const q = parseBody(UsersQuery, req.query, 'QUERY_INVALID');
     const params: unknown[] = [];
     let where = '';
@@ -53,7 +53,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
   });
 
   router.get('/api/directory/cases', async (req, res) => {
-    const principal = requireAdmin(res, 'case.import');
+    const principal = requireAdmin(res, 'directory.cases');
     const q = parseBody(CasesQuery, req.query, 'QUERY_INVALID');
     const { rows } = await deps.pool.query<{ id: string; patient_id: string; created_at: Date; resources: string; patient: Record<string, unknown> | null }>(
       `SELECT c.id, c.patient_id, c.created_at,
