@@ -25,8 +25,8 @@ export const GuidanceRepeat = z.strictObject({});
 export const GuidanceUndo = z.strictObject({});
 /** Clear one's own annotations, or (host) everyone's. */
 export const GuidanceClear = z.strictObject({ scope: z.enum(['mine', 'all']) });
-/** Reply to the server's `link.ping`, echoing its time (round-trip measurement). */
-export const LinkPong = z.strictObject({ t: finite });
+/** Reply to the server's `link.ping`, echoing its nonce; the server times the round trip on its own clock. */
+export const LinkPong = z.strictObject({ n: z.number().int().min(0).max(2 ** 32) });
 /** Laser pointer with the author's send time (in guidance rooms: in the patient frame). */
 export const PointerUpdate = z.strictObject({ target: Vec3.nullable(), sentAt: SentAt });
 
@@ -64,6 +64,9 @@ export interface RelayedPointer {
 }
 
 export interface LinkPing {
+  /** Nonce to echo in `link.pong {n}`: only an answer to a ping the server sent counts. */
+  n: number;
+  /** Server clock when sent (ms): lets the client estimate the server's clock. */
   t: number;
 }
 

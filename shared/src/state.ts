@@ -82,6 +82,8 @@ export const SceneObjectState = schema(
     ackedBy: t.string().default(''),
     /** Dismissed by the surgeon: no longer shown in the AR view. */
     dismissed: t.boolean().default(false),
+    /** The annotation in focus (guidance.next): travels with the object, so only those who may see it learn of it. */
+    focused: t.boolean().default(false),
     // Server-only fields last, so generated client classes (codegen skips them) keep the wire indices.
     /**
      * Server-only: the case resource this model shows ('' for none). Clients
@@ -111,8 +113,6 @@ export const RoomInfoState = schema(
     patchHz: t.uint8().default(30),
     /** Guidance: '' when every guiding link is fine, else a plain-language warning (pointers are then stale). */
     linkWarning: t.string().default(''),
-    /** Guidance: the annotation in focus (guidance.next / repeat), '' for none. */
-    focus: t.string().default(''),
   },
   'RoomInfo',
 );

@@ -4,6 +4,9 @@ import { fromPatientFrame } from '../../shared/src/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually, sleep } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { captureFrames, receivedBytes } from '../support/frames.ts';
+
+captureFrames();
 
 /**
  * The surgical-guidance room kind, driven by real SDK clients: who may
@@ -120,6 +123,23 @@ describe('surgical guidance', () => {
     const audit = await admin.api.audit({ room: roomId, limit: 200 });
     const actions = audit.events.map((e) => e.action);
     for (const a of ['anchor.set', 'annotation.add', 'guidance.ack', 'guidance.dismiss']) expect(actions, a).toContain(a);
+  });
+
+  it('focus and highlights reach only those who may see the annotation; a de-identified host cannot clear what it cannot see', async () => {
+    // A client-chosen id is free text: this one names the patient, so it carries the specialist's (identified) access.
+    expect(await specialist.add({ id: 'Qzfocuscanary', kind: 'marker', asset: 'builtin:pin', frame: 'patient', transform: I })).toMatchObject({ ok: true });
+    expect(await surgeon.guidance.next()).toMatchObject({ ok: true, focus: 'Qzfocuscanary' });
+    expect(await surgeon.guidance.repeat()).toMatchObject({ ok: true });
+    await eventually(() => surgeon.guidance.focus()?.id === 'Qzfocuscanary');
+    await sleep(150);
+    expect(observer.guidance.focus()).toBeNull();
+    expect(receivedBytes(observer).includes(Buffer.from('Qzfocuscanary'))).toBe(false);
+    await admin.api.setParticipant(roomId, 'dr.host', { role: 'host', scopes: ['deidentified', 'patient/Observation.rs'] });
+    await eventually(() => !host.state.objects.has('Qzfocuscanary'));
+    expect(await host.guidance.clear('all')).toMatchObject({ ok: true, removed: 0 });
+    expect(surgeon.state.objects.has('Qzfocuscanary')).toBe(true);
+    await admin.api.setParticipant(roomId, 'dr.host', { role: 'host' });
+    expect(await surgeon.guidance.ack('Qzfocuscanary')).toMatchObject({ ok: true });
   });
 
   it('video telestration is stored normalised with its frame time', async () => {

@@ -33,7 +33,7 @@ export class GuidanceChannel {
   ) {
     room.onMessage(GuidanceServerMessages.ping, (ping: LinkPing) => {
       this.offsetMs = ping.t - Date.now();
-      room.send('link.pong', { t: ping.t });
+      room.send('link.pong', { n: ping.n });
     });
     room.onMessage(GuidanceServerMessages.pointer, (p: RelayedPointer) => {
       this.pointerMap.set(p.sessionId, p);
@@ -68,6 +68,12 @@ export class GuidanceChannel {
   anchor(): FramePose & { version: number } {
     const a = this.room.state.anchor;
     return { version: a.version, p: [a.px, a.py, a.pz], q: [a.qx, a.qy, a.qz, a.qw] };
+  }
+
+  /** The annotation in focus (guidance.next), if this participant may see it. */
+  focus(): SceneObjectState | null {
+    for (const o of this.room.state.objects.values()) if (o.focused) return o;
+    return null;
   }
 
   /** Annotations not yet acknowledged, oldest first, with their age on the author's clock. */

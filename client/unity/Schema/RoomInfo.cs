@@ -38,8 +38,5 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(8, "string")]
 		public string linkWarning = "";
-
-		[global::Colyseus.Schema.Type(9, "string")]
-		public string focus = "";
 	}
 }

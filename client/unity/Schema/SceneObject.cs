@@ -83,5 +83,8 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(23, "boolean")]
 		public bool dismissed = false;
+
+		[global::Colyseus.Schema.Type(24, "boolean")]
+		public bool focused = false;
 	}
 }

@@ -156,7 +156,7 @@ export class Clinic {
       endUser: (userId, code) => this.endUser(userId, code),
       now: deps.now,
     });
-    this.links = new LinkMonitor({ state, roster: this.roster, now: deps.now, send: (s, type, m) => this.transport.send(s, type, m), ...(deps.linkLimitMs ? { limitMs: deps.linkLimitMs } : {}) });
+    this.links = new LinkMonitor({ state, now: deps.now, send: (s, type, m) => this.transport.send(s, type, m), ...(deps.linkLimitMs ? { limitMs: deps.linkLimitMs } : {}) });
     this.dispatcher = new Dispatcher({
       state,
       scene: this.scene,
@@ -168,6 +168,12 @@ export class Clinic {
       audit: deps.audit,
       now: deps.now,
       relay: (type, message, except) => this.transport.broadcast(type, message, except),
+      tellViewersOf: (obj, type, message) => {
+        for (const member of this.roster.allMembers()) {
+          if (!this.disclosure.visibleTo(member.userId, obj)) continue;
+          for (const seat of this.roster.seatsOf(member.userId)) if (seat.status === 'connected') this.transport.send(seat.sessionId, type, message);
+        }
+      },
     });
     this.tune();
     this.probeLinks();

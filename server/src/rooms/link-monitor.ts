@@ -1,10 +1,8 @@
 import { GuidanceServerMessages, LINK_PING_INTERVAL_MS, LINK_RTT_LIMIT_MS, type LinkPing } from '../../../shared/src/guidance.ts';
 import type { ClinicState } from '../../../shared/src/state.ts';
-import type { Roster } from './roster.ts';
 
 export interface LinkMonitorDeps {
   state: ClinicState;
-  roster: Roster;
   now: () => number;
   send: (sessionId: string, type: string, message: unknown) => void;
   limitMs?: number;
@@ -15,6 +13,8 @@ interface Link {
   rtt: number;
   lastPong: number;
   since: number;
+  /** Pings sent and not yet answered: nonce → server time sent. */
+  outstanding: Map<number, number>;
 }
 
 /** Roles whose link carries guidance: a slow or lost link here makes every pointer stale. */
@@ -29,6 +29,7 @@ const GUIDING_ROLES = new Set(['surgeon', 'specialist']);
  */
 export class LinkMonitor {
   private readonly links = new Map<string, Link>();
+  private nonce = Math.floor(Math.random() * 2 ** 31);
   readonly limitMs: number;
   readonly intervalMs: number;
 
@@ -40,22 +41,37 @@ export class LinkMonitor {
   /** Probe every connected seat and re-evaluate. */
   tick(): void {
     const now = this.deps.now();
-    const ping: LinkPing = { t: now };
     this.deps.state.participants.forEach((p) => {
-      if (!this.links.has(p.sessionId)) this.links.set(p.sessionId, { rtt: 0, lastPong: now, since: now });
-      if (p.connected) this.deps.send(p.sessionId, GuidanceServerMessages.ping, ping);
+      let link = this.links.get(p.sessionId);
+      if (!link) this.links.set(p.sessionId, (link = { rtt: 0, lastPong: now, since: now, outstanding: new Map() }));
+      if (!p.connected) return;
+      // An unanswered ping still counts: a link that stops answering grows its round trip.
+      for (const sent of link.outstanding.values()) link.rtt = Math.max(link.rtt, now - sent);
+      if (link.outstanding.size >= 8) link.outstanding.delete(link.outstanding.keys().next().value!);
+      this.nonce = (this.nonce + 1) % 2 ** 32;
+      link.outstanding.set(this.nonce, now);
+      const ping: LinkPing = { n: this.nonce, t: now };
+      this.deps.send(p.sessionId, GuidanceServerMessages.ping, ping);
     });
     this.evaluate();
   }
 
-  /** A seat answered; `t` is the server time the ping carried. */
-  pong(sessionId: string, t: number): void {
+  /**
+   * A seat answered ping `n`. The round trip is timed on the server's clock
+   * from when that ping left; an answer to a ping we did not send to this seat
+   * (or one answered before) counts for nothing, so a client cannot make its
+   * link look better than it is.
+   */
+  pong(sessionId: string, n: number): void {
     const now = this.deps.now();
-    if (!(t <= now && t > now - 60_000)) return; // not a time we sent
-    const link = this.links.get(sessionId) ?? { rtt: 0, lastPong: now, since: now };
-    link.rtt = now - t;
+    const link = this.links.get(sessionId);
+    const sent = link?.outstanding.get(n);
+    if (!link || sent === undefined) return;
+    link.outstanding.delete(n);
+    // Older pings still unanswered were lost or are late: this answer does not excuse them.
+    for (const [k, t] of link.outstanding) if (t < sent) link.outstanding.delete(k);
+    link.rtt = now - sent;
     link.lastPong = now;
-    this.links.set(sessionId, link);
     const p = this.deps.state.participants.get(sessionId);
     if (p) p.rttMs = Math.min(65_535, Math.round(link.rtt));
     this.evaluate();

@@ -1,5 +1,5 @@
 import type { ClientMessage, ClientMessageName } from '../../../../shared/src/messages.ts';
-import type { ClinicState } from '../../../../shared/src/state.ts';
+import type { ClinicState, SceneObjectState } from '../../../../shared/src/state.ts';
 import type { AuditEvent } from '../../audit/audit-log.ts';
 import type { RoomActionContext } from '../../auth/policy.ts';
 import type { BreakGlassDesk } from '../break-glass.ts';
@@ -22,6 +22,8 @@ export interface CommandContext {
   now: () => number;
   /** Send a server message to every connected seat now, bypassing the patch cycle (optionally not to one seat). */
   relay: (type: string, message: unknown, exceptSessionId?: string) => void;
+  /** Send a server message now to the seats that may see this object, and no others. */
+  tellViewersOf: (obj: SceneObjectState, type: string, message: unknown) => void;
   actor: Actor;
 }
 

@@ -9,7 +9,8 @@ export const guidanceClear: Command<'guidance.clear'> = {
     return { clearAll: scope === 'all' };
   },
   async run({ scope }, ctx) {
-    const targets = [...ctx.state.objects.values()].filter((o) => isAnnotation(o.kind) && (scope === 'all' || o.createdBy === ctx.actor.userId));
+    // Only what the sender may see: nobody acts on objects they cannot see, clearing included.
+    const targets = [...ctx.state.objects.values()].filter((o) => isAnnotation(o.kind) && (scope === 'all' || o.createdBy === ctx.actor.userId) && ctx.disclosure.visibleTo(ctx.actor.userId, o));
     return ok({ removed: await removeAnnotations(targets, ctx) });
   },
 };
@@ -25,7 +26,6 @@ export async function removeAnnotations(objects: SceneObjectState[], { scene, di
       continue;
     }
     disclosure.objectRemoved(obj);
-    if (state.info.focus === obj.id) state.info.focus = '';
     removed++;
   }
   if (removed > 0) await audit({ actor: actor.userId, action: 'annotation.remove', roomId: state.info.roomId, caseId: disclosure.caseId, details: { objectIds: objects.map((o) => o.id).slice(0, 500), removed } });

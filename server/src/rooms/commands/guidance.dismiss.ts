@@ -12,7 +12,7 @@ export const guidanceDismiss: Command<'guidance.dismiss'> = {
       obj.ackedAt = now();
       obj.ackedBy = actor.userId;
     }
-    if (state.info.focus === objectId) state.info.focus = '';
+    obj.focused = false;
     await scene.persist(objectId).catch(() => {});
     await audit({ actor: actor.userId, action: 'guidance.dismiss', roomId: state.info.roomId, caseId: disclosure.caseId, details: { objectId } });
     return ok({ objectId });

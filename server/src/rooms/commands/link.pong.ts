@@ -3,8 +3,8 @@ import { ok } from '../types.ts';
 
 /** The answer to the server's link probe: the round trip is measured on the server's own clock. */
 export const linkPong: Command<'link.pong'> = {
-  run({ t }, { links, actor }) {
-    links.pong(actor.sessionId, t);
+  run({ n }, { links, actor }) {
+    links.pong(actor.sessionId, n);
     return ok();
   },
 };
