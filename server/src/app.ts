@@ -184,7 +184,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       guidance: config.guidance,
     }),
   );
-  guardMatchmaking({ live, authenticate: (token, options, ip) => verifyJoin({ tickets, refusedJoins }, token, options, ip) });
+  guardMatchmaking({
+    live,
+    authenticate: (token, options, ip) => verifyJoin({ tickets, refusedJoins }, token, options, ip),
+    consumeTicket: (jti, roomId, userId) => rooms.consumeTicket(jti, roomId, userId),
+    maxSeatsPerUser: MAX_SEATS_PER_USER,
+  });
   const pruneTickets = setInterval(() => void rooms.pruneTicketUses().catch(() => {}), 60_000);
   pruneTickets.unref();
 

@@ -4,10 +4,11 @@ import { checkAuditEvent, textProblem } from '../../server/src/audit/event-check
 const ev = (details: Record<string, unknown>, extra: object = {}) => checkAuditEvent({ actor: 'dr.a', action: 'case.read', details, ...extra });
 
 describe('audit event pre-check', () => {
-  it('refuses control characters but tab and newline, and unpaired surrogates; accepts paired ones', () => {
+  it('follows the shared text rule: refuses control characters but tab, LF and CR (CRLF from dictation and native clients is fine), C1, and unpaired surrogates', () => {
     expect(textProblem('a\tb\nc é 😀 日本')).toBeNull();
+    expect(textProblem('need it now,\r\nplease')).toBeNull();
     expect(textProblem('a\u0000b')).toBe('control character U+0000');
-    expect(textProblem('a\rb')).toBe('control character U+000D');
+    expect(textProblem('a\u0085b')).toBe('control character U+0085');
     expect(textProblem('a\u007fb')).toBe('control character U+007F');
     expect(textProblem('\u001b[31m')).toBe('control character U+001B');
     expect(textProblem('x\ud83d')).toBe('an unpaired surrogate');

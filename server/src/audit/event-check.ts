@@ -1,8 +1,9 @@
+import { isSafeText } from '../../../shared/src/text.ts';
+
 /**
  * Pre-flight check of an audit event, so that one event PostgreSQL would refuse
- * never reaches the batch. A minimal local rule (no dependency on the shared
- * text module): no control characters but tab and newline, no unpaired
- * surrogates, UUID columns hold UUIDs, details are plain JSON of bounded size.
+ * never reaches the batch: text passes the one shared text rule (shared/src/text.ts),
+ * UUID columns hold UUIDs, details are plain JSON of bounded size.
  */
 // Generous: a disclosure lists every resource id of a case (bundles may be 10 MB); the cap only
 // stops absurd rows. Past it the event fails closed (nothing is disclosed unaudited).
@@ -10,13 +11,14 @@ const MAX_DETAILS_CHARS = 4 * 1024 * 1024;
 const MAX_TEXT_CHARS = 512;
 const MAX_DEPTH = 8;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** The shared text rule's refusals (control characters but tab, LF and CR; C1; DEL; unpaired surrogates), located. */
+const FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Why a string is refused, or null. Never echoes the string (it may be patient data). */
 export function textProblem(s: string): string | null {
+  if (isSafeText(s)) return null;
   const m = FORBIDDEN.exec(s);
-  if (!m) return null;
-  const c = m[0].charCodeAt(0);
+  const c = m ? m[0].charCodeAt(0) : 0;
   return c >= 0xd800 ? 'an unpaired surrogate' : `control character U+${c.toString(16).padStart(4, '0').toUpperCase()}`;
 }
 

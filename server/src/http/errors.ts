@@ -28,6 +28,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     let requestIdField: { requestId: string } | null = null;
     if (err instanceof AppError) appError = err;
     else if (isBodyParserError(err)) appError = new AppError('BODY_INVALID', err.type === 'entity.too.large' ? 'Request body is too large' : 'Request body is not valid JSON');
+    // A path parameter that is not valid percent-encoded UTF-8 (express: "Failed to decode param"): nothing by that name.
+    else if (err instanceof URIError || (err instanceof Error && (err as { status?: unknown }).status === 400 && /decode param/i.test(err.message))) appError = new AppError('NOT_FOUND');
     else {
       const id = requestIdOf(res);
       logger.error({ err: safeError(err), requestId: id, method: req.method, path: req.path }, 'unhandled request error');

@@ -31,8 +31,6 @@ export interface ClinicStore {
   activeKicks(roomId: string): Promise<{ userId: string; until: Date | null }[]>;
   /** Record a kick and revoke every ticket issued to the user for the room so far. */
   kick(roomId: string, userId: string, by: string, until: Date | null): Promise<void>;
-  /** Mark a ticket used; false when it was used before. */
-  consumeTicket(jti: string, roomId: string, userId: string): Promise<boolean>;
   isTicketRevoked(roomId: string, userId: string, issuedAt: number): Promise<boolean>;
 }
 
@@ -206,19 +204,16 @@ export class Clinic {
   // ---- seats --------------------------------------------------------------------
 
   /**
-   * A client presents a verified ticket. Admitted only into the room the
-   * ticket names, when not revoked, not kicked, still invited (or an admin),
-   * within the seat limit, and with a ticket never used before.
+   * A client presents a verified ticket (used up when its seat was reserved).
+   * Admitted only into the room the ticket names, when not revoked, not
+   * kicked, still invited (or an admin), and within the seat limit.
    */
   async admit(sessionId: string, ticket: Admission): Promise<StateView> {
     if (ticket.room !== this.roomId) throw new AppError('TICKET_WRONG_ROOM');
     if (await this.deps.store.isTicketRevoked(this.roomId, ticket.sub, ticket.iat)) throw new AppError('TICKET_REVOKED');
     const opened = this.roster.open(sessionId, { userId: ticket.sub, name: ticket.name, admin: ticket.admin });
     if (!opened.ok) throw new AppError(opened.code);
-    if (!(await this.deps.store.consumeTicket(ticket.jti, this.roomId, ticket.sub))) {
-      this.roster.close(sessionId);
-      throw new AppError('TICKET_USED');
-    }
+    // (The ticket was used up when its seat was reserved: matchmaking.ts.)
     // Kicked or removed while the ticket was being checked: the seat ended before it began.
     if (this.roster.seat(sessionId)?.status !== 'connected') {
       this.roster.close(sessionId);
