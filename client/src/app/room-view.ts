@@ -52,7 +52,7 @@ export async function showRoom(root: HTMLElement, client: ConsiliumClient, roomI
     disabled: !canEdit,
   }, 'Present');
   const vrBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-vr').catch((e: unknown) => alert(String(e))) }, 'Enter VR');
-  const arBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-ar').catch((e: unknown) => alert(String(e))) }, 'Enter AR');
+  const arBtn = h('button', { hidden: true, onclick: () => void (session.state.info.kind === 'surgical-guidance' ? import('./ar/surgeon-ar.ts').then((m) => m.enterSurgeonAr(session)) : world.enterXR('immersive-ar')).catch((e: unknown) => alert(String(e))) }, 'Enter AR');
   void navigator.xr?.isSessionSupported('immersive-vr').then((ok) => (vrBtn.hidden = !ok));
   void navigator.xr?.isSessionSupported('immersive-ar').then((ok) => (arBtn.hidden = !ok));
 
