@@ -50,14 +50,6 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   const scene = new THREE.Scene();
   const camera = new THREE.PerspectiveCamera(70, window.innerWidth / window.innerHeight, 0.01, 20);
   scene.add(camera);
-  try {
-    await renderer.xr.setSession(xr);
-  } catch (err) {
-    await xr.end().catch(() => {});
-    renderer.dispose();
-    renderer.domElement.remove();
-    throw err;
-  }
 
   // ---- scene --------------------------------------------------------------------------------
   /**
@@ -141,13 +133,21 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     .then((space) => xr.requestHitTestSource?.({ space }))
     .then((source) => (hitTestSource = source ?? null))
     .catch(() => (hitTestSource = null));
-  const voice = await listenForCommands(command);
+  // Voice starts in the background: the view must not wait on the recogniser.
+  let voice: { status: VoiceStatus; stop: () => void } = { status: 'off', stop: () => {} };
+  let ended = false;
+  void listenForCommands(command).then((v) => (ended ? v.stop() : (voice = v)));
 
   // ---- per frame ----------------------------------------------------------------------------
   const tmpQ = new THREE.Quaternion();
   const updateReticle = (frame: XRFrame | undefined) => {
     const refSpace = renderer.xr.getReferenceSpace();
-    const hit = frame && refSpace && hitTestSource ? frame.getHitTestResults(hitTestSource)[0]?.getPose(refSpace) : undefined;
+    let hit: XRPose | undefined;
+    try {
+      hit = frame && refSpace && hitTestSource ? frame.getHitTestResults(hitTestSource)[0]?.getPose(refSpace) : undefined;
+    } catch {
+      hit = undefined; // results are not ready on the frame the source was created in
+    }
     if (hit) {
       reticleHit = { p: new THREE.Vector3(hit.transform.position.x, hit.transform.position.y, hit.transform.position.z), onSurface: true };
     } else {
@@ -215,7 +215,8 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
 
   let frameMs = 0;
   let lastFrame = 0;
-  renderer.setAnimationLoop((_time, frame) => {
+  const loop = (_time: number, frame?: XRFrame) => {
+    if (!frame) return; // only the headset's frames: nothing is drawn to the page
     const now = performance.now();
     if (lastFrame) frameMs = frameMs * 0.9 + (now - lastFrame) * 0.1;
     lastFrame = now;
@@ -232,7 +233,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     for (const source of xr.inputSources) for (const cmd of edges.pressed(source.handedness, source.gamepad)) command(cmd);
     updateHud(now);
     renderer.render(scene, camera);
-  });
+  };
 
   // ---- test and diagnostics view --------------------------------------------------------------
   const world = (local: THREE.Vector3): V3 => {
@@ -264,6 +265,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   // ---- teardown -----------------------------------------------------------------------------------
   const offStatus = session.onStatus((s) => s === 'closed' && void xr.end().catch(() => {}));
   xr.addEventListener('end', () => {
+    ended = true;
     renderer.setAnimationLoop(null);
     offHighlight();
     offStatus();
@@ -280,4 +282,14 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     renderer.domElement.remove();
     if (hooks.__surgeonAr === view) delete hooks.__surgeonAr;
   });
+
+  // The loop is set before the session starts: three.js then drives it from the headset's frames only
+  // (set afterwards, it would also run on the page's frames).
+  renderer.setAnimationLoop(loop);
+  try {
+    await renderer.xr.setSession(xr);
+  } catch (err) {
+    await xr.end().catch(() => {}); // the 'end' listener tears everything down
+    throw err;
+  }
 }
