@@ -5,12 +5,14 @@ import { TextSprite } from './text-sprite.ts';
 
 const CURRENT = 0x39ff88;
 const STALE = 0x8a8f96;
+/** A pointer not refreshed for this long is hidden rather than left greyed on the anatomy forever. */
+const HIDE_AFTER_MS = 5000;
 
 /**
  * A guiding participant's relayed pointer in the patient frame: bright
  * green only while `current` (the SDK applies `pointerIsCurrent`), grey and
  * translucent with a "stale" tag otherwise — never drawn as current when it
- * is not. Hidden when its author stopped pointing.
+ * is not. Hidden when its author stopped pointing or it is long stale.
  */
 export class PointerMarker {
   readonly mesh: THREE.Mesh<THREE.SphereGeometry, THREE.MeshBasicMaterial>;
@@ -26,7 +28,7 @@ export class PointerMarker {
   }
 
   update(p: PointerState, authorName: string): void {
-    const visible = p.target !== null;
+    const visible = p.target !== null && (p.current || p.ageMs < HIDE_AFTER_MS);
     this.mesh.visible = visible;
     if (p.target) this.mesh.position.set(p.target[0], p.target[1], p.target[2]);
     const m = this.mesh.material;

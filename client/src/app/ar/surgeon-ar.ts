@@ -117,6 +117,8 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   };
 
   xr.addEventListener('selectstart', (e) => selectStarted.set(e.inputSource, { at: performance.now(), frames: 0 }));
+  // Decided on release ('selectend'): runtimes order 'select' differently (the spec fires it on release,
+  // iwer's emulator on press), but every one brackets a press with selectstart / selectend.
   xr.addEventListener('selectend', (e) => {
     const started = selectStarted.get(e.inputSource);
     selectStarted.delete(e.inputSource);
