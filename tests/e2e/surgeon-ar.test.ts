@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vector3 } from 'three';
-import { commandForPhrase } from '../../client/src/app/ar/hands-free.ts';
+import { commandForPhrase, listenForCommands } from '../../client/src/app/ar/hands-free.ts';
 import { estimateGazeHit, facingYaw, TABLE_HEIGHT } from '../../client/src/app/ar/placement.ts';
 import { formatAge, parsePoints } from '../../client/src/app/ar/annotation-view.ts';
 import type { SurgeonArView } from '../../client/src/app/ar/surgeon-ar.ts';
@@ -151,6 +151,41 @@ describe('hands-free parsing and drawing helpers', () => {
     expect(commandForPhrase('unseen nextdoor')).toBeNull(); // whole words only
     expect(commandForPhrase(`${'x'.repeat(10_000)} next`)).toBeNull(); // only the start of a huge phrase is read
     expect(commandForPhrase('\u0000\ud800 next')).toBe('next');
+  });
+
+  it('voice listens only where recognition is promised on-device; otherwise it stays off', async () => {
+    const g = globalThis as unknown as { SpeechRecognition?: unknown };
+    const started: { processLocally?: boolean }[] = [];
+    class Cloud {
+      start() {
+        started.push(this as { processLocally?: boolean });
+      }
+      stop() {}
+    }
+    // Chrome declares processLocally on the prototype (an accessor); that is what voice looks for.
+    class Local extends Cloud {
+      static verdict = 'available';
+      static available = async () => Local.verdict;
+    }
+    Object.defineProperty(Local.prototype, 'processLocally', { value: false, writable: true });
+    try {
+      g.SpeechRecognition = undefined;
+      expect((await listenForCommands(() => {})).status).toBe('unavailable');
+      g.SpeechRecognition = Cloud; // a recogniser that may send audio to a server: never started
+      expect((await listenForCommands(() => {})).status).toBe('unavailable');
+      Local.verdict = 'downloadable'; // the on-device model is not there yet
+      g.SpeechRecognition = Local;
+      expect((await listenForCommands(() => {})).status).toBe('unavailable');
+      expect(started).toEqual([]);
+      Local.verdict = 'available';
+      const v = await listenForCommands(() => {});
+      expect(v.status).toBe('listening');
+      expect(started).toHaveLength(1);
+      expect(started[0]!.processLocally).toBe(true);
+      v.stop();
+    } finally {
+      delete g.SpeechRecognition;
+    }
   });
 
   it('without hit-test, the gaze reticle lands on a table-height plane, or a short way ahead', () => {
