@@ -151,7 +151,8 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     title: canEdit ? 'Others can follow your view' : 'Observers cannot present',
   }, 'Present');
   const vrBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-vr').catch((e: unknown) => alert(plainMessage(e))) }, 'Enter VR');
-  const arBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-ar').catch((e: unknown) => alert(plainMessage(e))) }, 'Enter AR');
+  // In surgical guidance, "Enter AR" is the surgeon's view: patient frame, guidance, hands-free (ar/surgeon-ar.ts).
+  const arBtn = h('button', { hidden: true, onclick: () => void (session.state.info.kind === 'surgical-guidance' ? import('./ar/surgeon-ar.ts').then((m) => m.enterSurgeonAr(session)) : world.enterXR('immersive-ar')).catch((e: unknown) => alert(plainMessage(e))) }, 'Enter AR');
   void navigator.xr?.isSessionSupported('immersive-vr').then((ok) => (vrBtn.hidden = !ok)).catch(() => {});
   void navigator.xr?.isSessionSupported('immersive-ar').then((ok) => (arBtn.hidden = !ok)).catch(() => {});
 

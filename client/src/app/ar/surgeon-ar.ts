@@ -1,0 +1,296 @@
+import * as THREE from 'three';
+import type { V3 } from '../../../../shared/src/patient-frame.ts';
+import type { ClinicSession } from '../../sdk/session.ts';
+import { AnnotationView } from './annotation-view.ts';
+import { ButtonEdges, listenForCommands, type HandsFreeCommand, type VoiceStatus } from './hands-free.ts';
+import { estimateGazeHit, facingYaw, REPLACE_HOLD_FRAMES, REPLACE_HOLD_MS } from './placement.ts';
+import { PointerMarker } from './pointer-view.ts';
+import { TextSprite } from './text-sprite.ts';
+
+/** How long a highlight (guidance.next / repeat) pulses. */
+const FLASH_MS = 2000;
+/** How long a command's result stays on the status line. */
+const TOAST_MS = 4000;
+
+/** Read-only view of what the headset shows, for tests and diagnostics (window.__surgeonAr). */
+export interface SurgeonArView {
+  anchorVersion(): number;
+  reticle(): { p: V3; onSurface: boolean } | null;
+  annotations(): { id: string; kind: string; visible: boolean; focused: boolean; label: string; age: string; tip: V3 }[];
+  pointers(): { sessionId: string; visible: boolean; current: boolean; world: V3 }[];
+  banner(): string;
+  status(): string;
+  voice(): VoiceStatus;
+  /** Smoothed time between rendered frames (ms). */
+  frameMs(): number;
+}
+
+/**
+ * The surgeon's "Enter AR" in a surgical-guidance room: its own three.js
+ * renderer and immersive-ar session. The surgeon looks at the patient and
+ * pulls the trigger (or pinches) to register the patient frame; annotations
+ * and pointers of the patient frame are drawn on the anatomy; controller
+ * buttons and on-device speech drive ack / next / repeat / dismiss; the link
+ * warning is a banner in view. Resolves once the session runs; everything
+ * is torn down when it ends.
+ */
+export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
+  if (!navigator.xr) throw new Error('WebXR is not available in this browser');
+  const xr = await navigator.xr.requestSession('immersive-ar', { optionalFeatures: ['local-floor', 'hit-test', 'hand-tracking'] });
+  const localFloor = xr.enabledFeatures?.includes('local-floor') ?? true;
+
+  const renderer = new THREE.WebGLRenderer({ antialias: true, alpha: true });
+  renderer.setPixelRatio(Math.min(2, window.devicePixelRatio));
+  renderer.setSize(window.innerWidth, window.innerHeight);
+  renderer.setClearColor(0x000000, 0);
+  renderer.xr.enabled = true;
+  renderer.xr.setReferenceSpaceType(localFloor ? 'local-floor' : 'local');
+  renderer.domElement.className = 'surgeon-ar-canvas';
+  document.body.append(renderer.domElement);
+  const scene = new THREE.Scene();
+  const camera = new THREE.PerspectiveCamera(70, window.innerWidth / window.innerHeight, 0.01, 20);
+  scene.add(camera);
+
+  // ---- scene --------------------------------------------------------------------------------
+  /**
+   * The patient frame: every annotation and pointer is a child, so this group's transform is exactly
+   * fromPatientFrame (shared/src/patient-frame.ts) of the registered anchor; the browser test checks it.
+   */
+  const anchorGroup = new THREE.Group();
+  anchorGroup.name = 'patient-frame';
+  const axes = new THREE.AxesHelper(0.08);
+  anchorGroup.add(axes);
+  scene.add(anchorGroup);
+  const reticle = new THREE.Mesh(new THREE.RingGeometry(0.03, 0.04, 32).rotateX(-Math.PI / 2), new THREE.MeshBasicMaterial({ color: 0xffffff, transparent: true, opacity: 0.9 }));
+  scene.add(reticle);
+  const hud = new THREE.Group();
+  const banner = new TextSprite({ color: '#ffffff', background: 'rgba(190,20,20,0.92)', height: 0.04, onTop: true, maxLines: 3, widthPx: 2048 });
+  const statusLine = new TextSprite({ color: '#e8f4ff', background: 'rgba(10,16,22,0.8)', height: 0.035, onTop: true, maxLines: 2, widthPx: 2048 });
+  banner.sprite.position.set(0, 0.21, -0.8);
+  statusLine.sprite.position.set(0, -0.24, -0.8);
+  hud.add(banner.sprite, statusLine.sprite);
+  scene.add(hud);
+
+  const annotations = new Map<string, AnnotationView>();
+  const pointers = new Map<string, PointerMarker>();
+  const edges = new ButtonEdges();
+  let flash = { id: '', until: 0 };
+  let toast = { text: '', until: 0 };
+  let reticleHit: { p: THREE.Vector3; onSurface: boolean } | null = null;
+  let hitTestSource: XRHitTestSource | null = null;
+  let placing = false;
+  /** Trigger presses in progress: when they began and how many frames saw them held. */
+  const selectStarted = new Map<XRInputSource, { at: number; frames: number }>();
+
+  const say = (text: string) => (toast = { text, until: performance.now() + TOAST_MS });
+  const offHighlight = session.guidance.onHighlight((id) => (flash = { id, until: performance.now() + FLASH_MS }));
+
+  // ---- commands -----------------------------------------------------------------------------
+  const focusedAnnotation = () => {
+    const obj = session.guidance.focus();
+    return obj && !obj.dismissed ? obj : undefined;
+  };
+  const run = async (cmd: HandsFreeCommand) => {
+    const focus = focusedAnnotation();
+    if ((cmd === 'ack' || cmd === 'dismiss') && !focus) return say('Nothing in focus: say "next"');
+    const reply =
+      cmd === 'ack' ? await session.guidance.ack(focus!.id)
+      : cmd === 'dismiss' ? await session.guidance.dismiss(focus!.id)
+      : cmd === 'next' ? await session.guidance.next()
+      : await session.guidance.repeat();
+    say(reply.ok ? { ack: 'Seen ✓', dismiss: 'Dismissed', next: 'Next', repeat: 'Repeated' }[cmd] : `${cmd}: ${reply.error.code}`);
+  };
+  const command = (cmd: HandsFreeCommand) => void run(cmd).catch(() => say(`${cmd}: not sent`));
+
+  const place = async () => {
+    if (!reticleHit || placing) return;
+    placing = true;
+    try {
+      const viewer = renderer.xr.getCamera().getWorldPosition(new THREE.Vector3());
+      const p = reticleHit.p;
+      const reply = await session.guidance.setAnchor({ p: [p.x, p.y, p.z], q: facingYaw(p, viewer) });
+      say(reply.ok ? `Patient frame registered (v${reply.version})` : `Not registered: ${reply.error.code}`);
+    } finally {
+      placing = false;
+    }
+  };
+
+  xr.addEventListener('selectstart', (e) => selectStarted.set(e.inputSource, { at: performance.now(), frames: 0 }));
+  // Decided on release ('selectend'): runtimes order 'select' differently (the spec fires it on release,
+  // iwer's emulator on press), but every one brackets a press with selectstart / selectend.
+  xr.addEventListener('selectend', (e) => {
+    const started = selectStarted.get(e.inputSource);
+    selectStarted.delete(e.inputSource);
+    if (started === undefined) return;
+    const anchored = session.guidance.anchor().version > 0;
+    // A hold is both long and seen over several frames: a stalled frame must not turn a click into a hold.
+    const held = performance.now() - started.at >= REPLACE_HOLD_MS && started.frames >= REPLACE_HOLD_FRAMES;
+    if (!anchored || held) void place().catch(() => say('Not registered: no connection'));
+    else say('Hold the trigger to re-place the patient frame');
+  });
+  xr.addEventListener('squeeze', () => command('repeat'));
+  const viewerSpacePromise = xr.requestReferenceSpace('viewer');
+  void viewerSpacePromise
+    .then((space) => xr.requestHitTestSource?.({ space }))
+    .then((source) => (hitTestSource = source ?? null))
+    .catch(() => (hitTestSource = null));
+  // Voice starts in the background: the view must not wait on the recogniser.
+  let voice: { status: VoiceStatus; stop: () => void } = { status: 'off', stop: () => {} };
+  let ended = false;
+  void listenForCommands(command).then((v) => (ended ? v.stop() : (voice = v)));
+
+  // ---- per frame ----------------------------------------------------------------------------
+  const tmpQ = new THREE.Quaternion();
+  const updateReticle = (frame: XRFrame | undefined) => {
+    const refSpace = renderer.xr.getReferenceSpace();
+    let hit: XRPose | undefined;
+    try {
+      hit = frame && refSpace && hitTestSource ? frame.getHitTestResults(hitTestSource)[0]?.getPose(refSpace) : undefined;
+    } catch {
+      hit = undefined; // results are not ready on the frame the source was created in
+    }
+    if (hit) {
+      reticleHit = { p: new THREE.Vector3(hit.transform.position.x, hit.transform.position.y, hit.transform.position.z), onSurface: true };
+    } else {
+      const cam = renderer.xr.getCamera();
+      const origin = cam.getWorldPosition(new THREE.Vector3());
+      const dir = new THREE.Vector3(0, 0, -1).applyQuaternion(cam.getWorldQuaternion(tmpQ));
+      reticleHit = estimateGazeHit(origin, dir, localFloor ? 0 : -1.6);
+    }
+    reticle.position.copy(reticleHit.p);
+    reticle.material.color.setHex(reticleHit.onSurface ? 0x39ff88 : 0xffffff);
+  };
+
+  const syncAnnotations = (now: number) => {
+    const focusId = session.guidance.focus()?.id ?? '';
+    const seen = new Set<string>();
+    session.state.objects?.forEach((obj, id) => {
+      if (obj.frame !== 'patient') return;
+      seen.add(id);
+      let view = annotations.get(id);
+      if (view && view.key !== AnnotationView.keyOf(obj)) {
+        view.dispose();
+        view = undefined;
+      }
+      if (!view) {
+        view = new AnnotationView(id, obj);
+        annotations.set(id, view);
+        anchorGroup.add(view.group);
+      }
+      view.update(obj, id === focusId, now, flash.id === id ? flash.until : 0);
+    });
+    for (const [id, view] of annotations) if (!seen.has(id)) (view.dispose(), annotations.delete(id));
+  };
+
+  const syncPointers = () => {
+    const live = session.guidance.pointers();
+    const ids = new Set(live.map((p) => p.sessionId));
+    for (const p of live) {
+      let marker = pointers.get(p.sessionId);
+      if (!marker) {
+        marker = new PointerMarker(p.sessionId);
+        pointers.set(p.sessionId, marker);
+        anchorGroup.add(marker.mesh);
+      }
+      marker.update(p, session.state.participants?.get(p.sessionId)?.name ?? '');
+    }
+    for (const [id, m] of pointers) if (!ids.has(id)) (m.dispose(), pointers.delete(id));
+  };
+
+  const updateHud = (now: number) => {
+    const cam = renderer.xr.getCamera();
+    cam.getWorldPosition(hud.position);
+    cam.getWorldQuaternion(hud.quaternion);
+    banner.setText(session.state.info?.linkWarning ? `⚠ ${session.state.info.linkWarning}` : '');
+    const version = session.guidance.anchor().version;
+    const focus = focusedAnnotation();
+    const pending = session.guidance.pending().length;
+    const line =
+      now < toast.until ? toast.text
+      : version === 0 ? 'Look at the patient and pull the trigger to register'
+      : `Frame v${version} · ${pending} pending${focus ? ` · focus: ${focus.label || focus.kind}` : ''} · A seen · B next · grip repeat${voice.status === 'listening' ? ' · voice on' : ''}`;
+    statusLine.setText(session.status === 'connected' ? line : `Connection ${session.status}: guidance may be out of date`, {
+      background: session.status === 'connected' ? undefined : 'rgba(190,20,20,0.92)',
+    });
+  };
+
+  let frameMs = 0;
+  let lastFrame = 0;
+  const loop = (_time: number, frame?: XRFrame) => {
+    if (!frame) return; // only the headset's frames: nothing is drawn to the page
+    const now = performance.now();
+    if (lastFrame) frameMs = frameMs * 0.9 + (now - lastFrame) * 0.1;
+    lastFrame = now;
+    const a = session.guidance.anchor();
+    anchorGroup.position.set(a.p[0], a.p[1], a.p[2]);
+    anchorGroup.quaternion.set(a.q[0], a.q[1], a.q[2], a.q[3]).normalize();
+    anchorGroup.visible = a.version > 0;
+    updateReticle(frame);
+    for (const press of selectStarted.values()) press.frames++;
+    // Once registered, the reticle shows only while the trigger is held (re-placing), not over the anatomy.
+    reticle.visible = a.version === 0 || selectStarted.size > 0;
+    syncAnnotations(now);
+    syncPointers();
+    for (const source of xr.inputSources) for (const cmd of edges.pressed(source.handedness, source.gamepad)) command(cmd);
+    updateHud(now);
+    renderer.render(scene, camera);
+  };
+
+  // ---- test and diagnostics view --------------------------------------------------------------
+  const world = (local: THREE.Vector3): V3 => {
+    const w = anchorGroup.localToWorld(local.clone());
+    return [w.x, w.y, w.z];
+  };
+  const view: SurgeonArView = {
+    anchorVersion: () => (anchorGroup.visible ? session.guidance.anchor().version : 0),
+    reticle: () => (reticleHit ? { p: [reticleHit.p.x, reticleHit.p.y, reticleHit.p.z], onSurface: reticleHit.onSurface } : null),
+    annotations: () =>
+      [...annotations.values()].map((v) => ({
+        id: v.id,
+        kind: session.state.objects.get(v.id)?.kind ?? '',
+        visible: v.group.visible,
+        focused: v.focused,
+        label: v.labelText(),
+        age: v.ageText(),
+        tip: ((w) => [w.x, w.y, w.z] as V3)(v.group.localToWorld(v.tip.clone())),
+      })),
+    pointers: () => [...pointers.values()].map((m) => ({ sessionId: m.sessionId, ...m.shown, world: world(m.mesh.position) })),
+    banner: () => banner.current,
+    status: () => statusLine.current,
+    voice: () => voice.status,
+    frameMs: () => frameMs,
+  };
+  const hooks = window as unknown as { __surgeonAr?: SurgeonArView };
+  hooks.__surgeonAr = view;
+
+  // ---- teardown -----------------------------------------------------------------------------------
+  const offStatus = session.onStatus((s) => s === 'closed' && void xr.end().catch(() => {}));
+  xr.addEventListener('end', () => {
+    ended = true;
+    renderer.setAnimationLoop(null);
+    offHighlight();
+    offStatus();
+    voice.stop();
+    hitTestSource?.cancel();
+    for (const v of annotations.values()) v.dispose();
+    for (const m of pointers.values()) m.dispose();
+    banner.dispose();
+    statusLine.dispose();
+    reticle.geometry.dispose();
+    reticle.material.dispose();
+    axes.dispose();
+    renderer.dispose();
+    renderer.domElement.remove();
+    if (hooks.__surgeonAr === view) delete hooks.__surgeonAr;
+  });
+
+  // The loop is set before the session starts: three.js then drives it from the headset's frames only
+  // (set afterwards, it would also run on the page's frames).
+  renderer.setAnimationLoop(loop);
+  try {
+    await renderer.xr.setSession(xr);
+  } catch (err) {
+    await xr.end().catch(() => {}); // the 'end' listener tears everything down
+    throw err;
+  }
+}

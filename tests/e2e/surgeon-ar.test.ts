@@ -1,0 +1,403 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Vector3 } from 'three';
+import { commandForPhrase, listenForCommands } from '../../client/src/app/ar/hands-free.ts';
+import { estimateGazeHit, facingYaw, TABLE_HEIGHT } from '../../client/src/app/ar/placement.ts';
+import { formatAge, parsePoints } from '../../client/src/app/ar/annotation-view.ts';
+import type { SurgeonArView } from '../../client/src/app/ar/surgeon-ar.ts';
+import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
+import { fromPatientFrame, rotate, type V3 } from '../../shared/src/patient-frame.ts';
+import { caseBundle } from '../fixtures/case-bundle.ts';
+import { launchChromium } from '../support/browser.ts';
+import { eventually, sleep } from '../support/eventually.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * The surgeon's AR view in Chromium with an emulated Meta Quest 3 (iwer,
+ * Meta's Immersive Web Emulation Runtime, loaded before the app): enter AR,
+ * register the patient frame by gaze and trigger, see a specialist's
+ * patient-frame arrow and live pointer, acknowledge by controller button and
+ * by voice, and see the pointer go stale when the specialist's link degrades.
+ */
+const DOCS = path.resolve(import.meta.dirname, '../../docs');
+const IWER = readFileSync(createRequire(import.meta.url).resolve('iwer/build/iwer.min.js'), 'utf8');
+
+/**
+ * Runs in the page before the app: installs the emulated headset (the app
+ * sees navigator.xr as on a Quest 3), and a stand-in for the browser's
+ * speech recogniser (no microphone here) that declares on-device
+ * processing, so the test can speak to the real command path.
+ */
+const HEADSET_INIT = `
+  const device = new IWER.XRDevice(IWER.metaQuest3);
+  device.installRuntime({ forceInstall: true }); // Chromium has a native navigator.xr (with no device behind it)
+  // A minimal synthetic environment (iwer's SEM interface): an operating table whose top is 0.8 m above
+  // the floor, for the headset's hit-test, and a dim backdrop standing in for camera passthrough.
+  // (@iwer/sem ships captured rooms, not a table, as ES modules importing 'iwer' by bare name.)
+  class OperatingTable {
+    constructor() {
+      this.trackedPlanes = new Set();
+      this.trackedMeshes = new Set();
+      this.environmentCanvas = document.createElement('canvas');
+      this.environmentCanvas.style.cssText = 'position:absolute;inset:0;width:100%;height:100%;background:#101418';
+    }
+    render() {}
+    loadEnvironment() {}
+    loadDefaultEnvironment() {}
+    deleteAll() {}
+    computeDepthBuffer() { return null; }
+    computeHitTestResults(m) {
+      const o = [m[12], m[13], m[14]], d = [-m[8], -m[9], -m[10]];
+      if (d[1] >= -1e-6) return [];
+      const t = (0.8 - o[1]) / d[1];
+      const x = o[0] + t * d[0], z = o[2] + t * d[2];
+      if (t <= 0 || Math.abs(x) > 1 || z > -0.2 || z < -1.6) return [];
+      window.__hitTests = (window.__hitTests || 0) + 1;
+      return [new Float32Array([1,0,0,0, 0,1,0,0, 0,0,1,0, x,0.8,z,1])];
+    }
+  }
+  device.installSEM(OperatingTable);
+  window.__xrDevice = device;
+  class LocalSpeech {
+    constructor() { this.processLocally = false; this.onresult = null; this.onend = null; this.onerror = null; }
+    start() { window.__speech = this; }
+    stop() { window.__speech = null; }
+    static available() { return Promise.resolve('available'); }
+  }
+  LocalSpeech.prototype.processLocally = false;
+  window.SpeechRecognition = LocalSpeech;
+  window.__say = (text) => {
+    const r = window.__speech;
+    if (!r || !r.processLocally) return false;
+    const result = Object.assign([{ transcript: text }], { isFinal: true });
+    r.onresult({ resultIndex: 0, results: [result] });
+    return true;
+  };
+`;
+
+let server: TestServer;
+let admin: ConsiliumClient;
+let browser: Browser;
+let closeBrowser: () => Promise<void>;
+let context: BrowserContext;
+let page: Page;
+let roomId: string;
+let specialist: ClinicSession;
+let host: ClinicSession;
+const pageErrors: string[] = [];
+
+const I = { position: [0, 0, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
+const ar = <T>(fn: (v: SurgeonArView) => T): Promise<T> => page.evaluate(`(${fn.toString()})(window.__surgeonAr)`) as Promise<T>;
+const near = (a: readonly number[], b: readonly number[], tol = 1e-3) => a.every((x, i) => Math.abs(x - b[i]!) <= tol);
+
+/** Press a controller button on the emulated right controller for `ms`. */
+async function press(button: string, ms = 120): Promise<void> {
+  await page.evaluate((b) => (window as unknown as { __xrDevice: { controllers: { right: { updateButtonValue(id: string, v: number): void } } } }).__xrDevice.controllers.right.updateButtonValue(b, 1), button);
+  await sleep(ms);
+  await page.evaluate((b) => (window as unknown as { __xrDevice: { controllers: { right: { updateButtonValue(id: string, v: number): void } } } }).__xrDevice.controllers.right.updateButtonValue(b, 0), button);
+  await sleep(150);
+}
+
+/** Delay every frame this session sends by `ms` (a slow uplink); returns a function that restores it. */
+function slowUplink(session: ClinicSession, ms: number): () => void {
+  const ws = (session.room.connection.transport as unknown as { ws: { send: (...a: unknown[]) => void } }).ws;
+  const send = ws.send;
+  ws.send = (...args: unknown[]) => void setTimeout(() => send.apply(ws, args), ms);
+  return () => void (ws.send = send);
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  admin = await server.as('root', { admin: true });
+  const { caseId } = await admin.api.importCase(caseBundle({ name: 'Arname7731', mrn: 'AR-MRN-1', note: 'arnote' }));
+  roomId = (
+    await admin.api.createRoom({
+      title: 'Laparoscopic cholecystectomy',
+      kind: 'surgical-guidance',
+      caseId,
+      participants: [
+        { userId: 'ar.surgeon', role: 'surgeon' },
+        { userId: 'ar.guide', role: 'specialist' },
+        { userId: 'ar.host', role: 'host' },
+      ],
+    })
+  ).id;
+  ({ browser, close: closeBrowser } = await launchChromium());
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript({ content: `${IWER}\n${HEADSET_INIT}` });
+  page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  host = await server.join('ar.host', roomId, { name: 'Dr. Host' });
+  specialist = await server.join('ar.guide', roomId, { name: 'Dr. Guide' });
+}, 120_000);
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  await closeBrowser?.();
+  await server?.stop();
+});
+
+describe('hands-free parsing and drawing helpers', () => {
+  it('maps phrases to one command each and ignores everything else', () => {
+    expect(commandForPhrase('Seen')).toBe('ack');
+    expect(commandForPhrase('ok acknowledged')).toBe('ack');
+    expect(commandForPhrase('NEXT please')).toBe('next');
+    expect(commandForPhrase('can you repeat that')).toBe('repeat');
+    expect(commandForPhrase('dismiss')).toBe('dismiss');
+    expect(commandForPhrase('next, no, repeat')).toBe('next'); // one phrase, one command: the first
+    expect(commandForPhrase('the patient is stable')).toBeNull();
+    expect(commandForPhrase('unseen nextdoor')).toBeNull(); // whole words only
+    expect(commandForPhrase(`${'x'.repeat(10_000)} next`)).toBeNull(); // only the start of a huge phrase is read
+    expect(commandForPhrase('\u0000\ud800 next')).toBe('next');
+  });
+
+  it('voice listens only where recognition is promised on-device; otherwise it stays off', async () => {
+    const g = globalThis as unknown as { SpeechRecognition?: unknown };
+    const started: { processLocally?: boolean }[] = [];
+    class Cloud {
+      start() {
+        started.push(this as { processLocally?: boolean });
+      }
+      stop() {}
+    }
+    // Chrome declares processLocally on the prototype (an accessor); that is what voice looks for.
+    class Local extends Cloud {
+      static verdict = 'available';
+      static available = async () => Local.verdict;
+    }
+    Object.defineProperty(Local.prototype, 'processLocally', { value: false, writable: true });
+    try {
+      g.SpeechRecognition = undefined;
+      expect((await listenForCommands(() => {})).status).toBe('unavailable');
+      g.SpeechRecognition = Cloud; // a recogniser that may send audio to a server: never started
+      expect((await listenForCommands(() => {})).status).toBe('unavailable');
+      Local.verdict = 'downloadable'; // the on-device model is not there yet
+      g.SpeechRecognition = Local;
+      expect((await listenForCommands(() => {})).status).toBe('unavailable');
+      expect(started).toEqual([]);
+      Local.verdict = 'available';
+      const v = await listenForCommands(() => {});
+      expect(v.status).toBe('listening');
+      expect(started).toHaveLength(1);
+      expect(started[0]!.processLocally).toBe(true);
+      v.stop();
+    } finally {
+      delete g.SpeechRecognition;
+    }
+  });
+
+  it('without hit-test, the gaze reticle lands on a table-height plane, or a short way ahead', () => {
+    const head = new Vector3(0, 1.6, 0);
+    const down45 = new Vector3(0, -1, -1);
+    expect(estimateGazeHit(head, down45, 0)).toMatchObject({ onSurface: true });
+    expect(estimateGazeHit(head, down45, 0).p.toArray().map((n) => +n.toFixed(3))).toEqual([0, TABLE_HEIGHT, -0.7]);
+    expect(estimateGazeHit(head, new Vector3(0, 0, -1), 0)).toMatchObject({ onSurface: false }); // level gaze: no surface
+    expect(estimateGazeHit(head, new Vector3(0, -0.01, -1), 0).onSurface).toBe(false); // the plane is over 2 m away
+    // Facing: +Z of the frame points horizontally at the viewer, whatever the heights.
+    const q = facingYaw(new Vector3(1, 0.9, 0), new Vector3(0, 1.7, 0));
+    expect(rotate(q, [0, 0, 1]).map((n) => +n.toFixed(6))).toEqual([-1, 0, 0]);
+    expect(facingYaw(new Vector3(), new Vector3(0, 2, 0))).toEqual([0, 0, 0, 1]); // straight above: no yaw
+  });
+
+  it('parses only well-formed point lists and formats ages', () => {
+    expect(parsePoints('0,0.1,0,1,2,3').map((v) => v.toArray())).toEqual([[0, 0.1, 0], [1, 2, 3]]);
+    expect(parsePoints('1,2')).toEqual([]);
+    expect(parsePoints('1,2,NaN')).toEqual([]);
+    expect(parsePoints('1,2,Infinity')).toEqual([]);
+    expect(parsePoints('')).toEqual([]);
+    expect(parsePoints(Array(3000).fill('1').join(','))).toEqual([]); // over the cap: not half-drawn
+    expect(formatAge(1200)).toBe('just now');
+    expect(formatAge(42_000)).toBe('42 s ago');
+    expect(formatAge(3 * 60_000)).toBe('3 min ago');
+    expect(formatAge(-5000)).toBe('just now'); // an author's clock ahead of ours
+  });
+});
+
+describe("the surgeon's AR view (emulated Quest 3)", () => {
+  it('enters AR and registers the patient frame where the surgeon looks, facing the surgeon', async () => {
+    await page.goto(server.app.url + '/');
+    await page.fill('#user-id', 'ar.surgeon');
+    await page.fill('#user-name', 'Dr. Surgeon');
+    await page.click('button[type=submit]');
+    await page.click(`[data-testid="room-${roomId}"] button`);
+    await page.waitForSelector('.pill.ok');
+    expect(await page.evaluate(() => typeof WebGL2RenderingContext === 'function' && !!document.createElement('canvas').getContext('webgl2'))).toBe(true);
+
+    // Turn the emulated head 30° left and look 45° down at the table.
+    await page.evaluate(() => {
+      const d = (window as unknown as { __xrDevice: { quaternion: { set(x: number, y: number, z: number, w: number): void } } }).__xrDevice;
+      const yaw = Math.PI / 6;
+      const pitch = -Math.PI / 4;
+      const [sy, cy, sp, cp] = [Math.sin(yaw / 2), Math.cos(yaw / 2), Math.sin(pitch / 2), Math.cos(pitch / 2)];
+      d.quaternion.set(cy * sp, sy * cp, -sy * sp, cy * cp); // yaw ∘ pitch
+    });
+    await page.click('button:has-text("Enter AR")');
+    await page.waitForFunction(() => !!(window as unknown as { __surgeonAr?: unknown }).__surgeonAr, null, { timeout: 15_000 });
+    await eventually(async () => (await ar((v) => v.reticle()))?.onSurface === true, 10_000);
+    expect(await ar((v) => v.status())).toMatch(/pull the trigger/);
+    expect(await ar((v) => v.anchorVersion())).toBe(0);
+
+    await press('trigger');
+    await eventually(() => host.guidance.anchor().version === 1, 10_000);
+    const anchor = host.guidance.anchor();
+    const viewer = await page.evaluate(() => {
+      const p = (window as unknown as { __xrDevice: { position: { x: number; y: number; z: number } } }).__xrDevice.position;
+      return [p.x, p.y, p.z] as V3;
+    });
+    // On the table top the headset's hit-test found (0.8 m; the no-hit-test estimate would say 0.9):
+    // a 45° gaze from 1.6 m meets it 0.8 m out horizontally from the head.
+    expect(await page.evaluate(() => (window as unknown as { __hitTests?: number }).__hitTests ?? 0)).toBeGreaterThan(0);
+    expect(anchor.p[1]).toBeCloseTo(0.8, 2);
+    expect(Math.hypot(anchor.p[0] - viewer[0], anchor.p[2] - viewer[2])).toBeCloseTo(0.8, 1);
+    // Yaw only, +Z pointing horizontally at the surgeon.
+    expect(Math.abs(anchor.q[0]) + Math.abs(anchor.q[2])).toBeLessThan(1e-3);
+    const towards = rotate(anchor.q, [0, 0, 1]);
+    const toViewer = [viewer[0] - anchor.p[0], 0, viewer[2] - anchor.p[2]];
+    const len = Math.hypot(toViewer[0]!, toViewer[2]!);
+    expect(towards[0] * (toViewer[0]! / len) + towards[2] * (toViewer[2]! / len)).toBeGreaterThan(0.998); // the server stores the pose quantized
+    await eventually(async () => (await ar((v) => v.anchorVersion())) === 1);
+    console.log(`surgeon AR view: ${(await ar((v) => v.frameMs())).toFixed(0)} ms per frame (software WebGL)`);
+    // From here on, sample the headset view: a pointer must never be drawn as current while the link banner shows.
+    await page.evaluate(() => {
+      const w = window as unknown as { __surgeonAr: SurgeonArView; __violations: string[]; __samples: number };
+      w.__violations = [];
+      w.__samples = 0;
+      const timer = setInterval(() => {
+        const v = w.__surgeonAr;
+        if (!v) return clearInterval(timer);
+        w.__samples++;
+        const banner = v.banner();
+        for (const p of v.pointers()) if (p.current && banner !== '') w.__violations.push(`${p.sessionId} current under "${banner}"`);
+      }, 30);
+    });
+  });
+
+  it('a short trigger click does not move the registered frame; holding the trigger re-registers it', async () => {
+    await press('trigger', 100);
+    await sleep(600);
+    expect(host.guidance.anchor().version).toBe(1);
+    expect(await ar((v) => v.status())).toMatch(/Hold the trigger/);
+    await press('trigger', 1100);
+    await eventually(() => host.guidance.anchor().version === 2, 10_000);
+  });
+
+  it("draws the specialist's patient-frame arrow on the anatomy and the live pointer as current", async () => {
+    const head: V3 = [0.01, 0.02, 0];
+    expect(await specialist.add({ id: 'duct', kind: 'arrow', asset: 'builtin:arrow', frame: 'patient', points: [0.01, 0.08, 0, ...head], sentAt: Date.now(), transform: I, label: 'Cystic duct — clip here' })).toMatchObject({ ok: true });
+    // A world-frame object in the same room is not guidance: not drawn in the surgeon's AR view.
+    expect(await host.add({ id: 'heart', kind: 'model', asset: 'builtin:heart', transform: I })).toMatchObject({ ok: true });
+    await eventually(async () => (await ar((v) => v.annotations())).some((a) => a.id === 'duct' && a.visible), 10_000);
+    const anchor = host.guidance.anchor();
+    const duct = (await ar((v) => v.annotations())).find((a) => a.id === 'duct')!;
+    expect(duct.kind).toBe('arrow');
+    expect(near(duct.tip, fromPatientFrame(anchor, head))).toBe(true);
+    expect(duct.age).toMatch(/just now|s ago/);
+    expect((await ar((v) => v.annotations())).map((a) => a.id)).not.toContain('heart');
+
+    const target: [number, number, number] = [0.02, 0.01, -0.03];
+    const timer = setInterval(() => specialist.guidance.point(target), 40);
+    try {
+      await eventually(async () => (await ar((v) => v.pointers())).some((p) => p.sessionId === specialist.sessionId && p.current), 10_000);
+      const p = (await ar((v) => v.pointers())).find((x) => x.sessionId === specialist.sessionId)!;
+      expect(near(p.world, fromPatientFrame(anchor, target))).toBe(true);
+    } finally {
+      clearInterval(timer);
+    }
+    // The specialist stops refreshing: within a moment the surgeon sees it grey, never current.
+    await eventually(async () => (await ar((v) => v.pointers())).some((x) => x.sessionId === specialist.sessionId && x.visible && !x.current), 5000);
+  });
+
+  it('B focuses the next annotation, A acknowledges it: the specialist sees who saw it', async () => {
+    await press('b-button');
+    await eventually(() => host.guidance.focus()?.id === 'duct', 10_000);
+    await eventually(async () => (await ar((v) => v.annotations())).find((a) => a.id === 'duct')?.focused === true);
+    expect(specialist.state.objects.get('duct')!.ackedAt).toBe(0);
+    await press('a-button');
+    await eventually(() => specialist.state.objects.get('duct')?.ackedBy === 'ar.surgeon', 10_000);
+    // Grip repeats the highlight of the focused annotation.
+    const highlighted: string[] = [];
+    const off = specialist.guidance.onHighlight((id) => highlighted.push(id));
+    await press('squeeze');
+    await eventually(() => highlighted.includes('duct'), 10_000);
+    off();
+    await eventually(async () => /seen/.test((await ar((v) => v.annotations())).find((a) => a.id === 'duct')?.age ?? ''));
+    // A held button is one press, not one ack per frame.
+    const audit = await admin.api.audit({ room: roomId, limit: 200 });
+    expect(audit.events.filter((e) => e.action === 'guidance.ack').length).toBe(1);
+  });
+
+  it('voice (on-device only): "next" focuses, "dismiss" hides the annotation; chatter does nothing', async () => {
+    expect(await ar((v) => v.voice())).toBe('listening');
+    // The biggest annotations the server accepts draw without breaking the view: a 500-character label, a 300-point stroke.
+    const long = 'Ligate the cystic artery before the duct, '.repeat(12).slice(0, 500);
+    const points = Array.from({ length: 300 }, (_, i) => [0.1 * Math.cos(i / 20), 0.001 * i, 0.1 * Math.sin(i / 20)]).flat();
+    expect(await specialist.add({ id: 'big', kind: 'stroke', asset: 'builtin:pen', frame: 'patient', points, transform: { position: [0.3, 0, 0], rotation: [0, 0, 0, 1] }, sentAt: Date.now(), label: long })).toMatchObject({ ok: true });
+    const big = await eventually(async () => (await ar((v) => v.annotations())).find((a) => a.id === 'big'), 10_000);
+    expect(big.visible).toBe(true);
+    expect(big.label.length).toBeLessThanOrEqual(200);
+    expect(big.label.endsWith('…')).toBe(true);
+    expect(near(big.tip, fromPatientFrame(host.guidance.anchor(), [0.3 + points[0]!, points[1]!, points[2]!]))).toBe(true);
+    await specialist.remove('big');
+    await eventually(async () => !(await ar((v) => v.annotations())).some((a) => a.id === 'big'), 10_000);
+    expect(await specialist.add({ id: 'clip', kind: 'marker', asset: 'builtin:pin', frame: 'patient', transform: { position: [0.03, 0, 0.01], rotation: [0, 0, 0, 1] }, sentAt: Date.now() - 42_000, label: 'Clip' })).toMatchObject({ ok: true });
+    await eventually(async () => (await ar((v) => v.annotations())).some((a) => a.id === 'clip'));
+    expect((await ar((v) => v.annotations())).find((a) => a.id === 'clip')!.age).toMatch(/^4\d s ago/);
+    expect(await page.evaluate(() => (window as unknown as { __say(t: string): boolean }).__say('the patient is stable'))).toBe(true);
+    await sleep(300);
+    expect(host.guidance.focus()?.id).toBe('duct');
+    await page.evaluate(() => (window as unknown as { __say(t: string): boolean }).__say('next'));
+    await eventually(() => host.guidance.focus()?.id === 'clip', 10_000);
+    // "dismiss" acts on what the surgeon sees in focus: wait until the headset shows the new focus.
+    await eventually(async () => (await ar((v) => v.annotations())).find((a) => a.id === 'clip')?.focused === true);
+    await page.evaluate(() => (window as unknown as { __say(t: string): boolean }).__say('dismiss'));
+    await eventually(() => specialist.state.objects.get('clip')?.dismissed === true, 10_000);
+    await eventually(async () => (await ar((v) => v.annotations())).find((a) => a.id === 'clip')?.visible === false);
+  });
+
+  it("a slowed specialist link raises the in-headset banner and the pointer is never shown as current", async () => {
+    await specialist.add({ id: 'note', kind: 'label', asset: 'builtin:label', frame: 'patient', transform: { position: [-0.12, 0.0, 0.03], rotation: [0, 0, 0, 1] }, sentAt: Date.now(), label: 'Hepatic artery ⚠ posterior' });
+    const restore = slowUplink(specialist, 400);
+    const timer = setInterval(() => specialist.guidance.point([0.0, 0.03, 0.0]), 40);
+    const seenCurrent: boolean[] = [];
+    try {
+      // The surgeon's own link may flicker under this machine's load; wait for the specialist's warning.
+      await eventually(async () => (await ar((v) => v.banner())).includes('Dr. Guide'), 15_000);
+      for (let i = 0; i < 10; i++) {
+        const p = (await ar((v) => v.pointers())).find((x) => x.sessionId === specialist.sessionId);
+        seenCurrent.push(p?.current ?? false);
+        expect(p?.visible).toBe(true);
+        await sleep(100);
+      }
+      expect(seenCurrent.every((c) => c === false)).toBe(true);
+      // The whole warning is shown (wrapped, not cut to one line).
+      expect(await ar((v) => v.banner())).toMatch(/^⚠ Guidance link: .*Dr\. Guide \(specialist\) is slow .*pointers are not live$/);
+      // For the picture: lean in (the head 0.3 m closer along the gaze).
+      const a = host.guidance.anchor();
+      await page.evaluate((anchor) => {
+        const d = (window as unknown as { __xrDevice: { fovy: number; position: { x: number; y: number; z: number; set(x: number, y: number, z: number): void } } }).__xrDevice;
+        const [x, y, z] = [anchor[0]! - d.position.x, anchor[1]! - d.position.y, anchor[2]! - d.position.z];
+        const n = Math.hypot(x, y, z);
+        d.position.set(d.position.x + (0.3 * x) / n, d.position.y + (0.3 * y) / n, d.position.z + (0.3 * z) / n);
+        d.fovy = 0.9; // a narrower view than the Quest's, so the picture is legible at page size
+      }, [...a.p]);
+      await page.waitForTimeout(600);
+      await page.screenshot({ path: path.join(DOCS, 'surgeon-ar.png') });
+    } finally {
+      clearInterval(timer);
+      restore();
+    }
+    await eventually(() => host.state.info.linkWarning === '', 15_000);
+  });
+
+  it('ends cleanly: the XR session ends, the renderer and hooks are gone, no page errors', async () => {
+    const sampled = await page.evaluate(() => { const w = window as unknown as { __violations: string[]; __samples: number }; return { __violations: w.__violations, __samples: w.__samples }; });
+    expect(sampled.__samples).toBeGreaterThan(20); // timers are throttled while software WebGL renders
+    expect(sampled.__violations).toEqual([]);
+    await page.evaluate(() => (window as unknown as { __xrDevice: { activeSession?: { end(): Promise<void> } } }).__xrDevice.activeSession?.end());
+    await page.waitForFunction(() => !(window as unknown as { __surgeonAr?: unknown }).__surgeonAr, null, { timeout: 10_000 });
+    expect(await page.locator('canvas.surgeon-ar-canvas').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
