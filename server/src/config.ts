@@ -211,6 +211,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       const problem = value ? secretProblem(value) : null;
       if (problem) problems.push(`${name}: ${problem}`);
     }
+    for (const [name, url] of [['DATABASE_URL', e.DATABASE_URL], ['DATABASE_OWNER_URL', e.DATABASE_OWNER_URL], ['REDIS_URL', e.REDIS_URL]] as const) {
+      if (url && /^[a-z]+:\/\/[^/@:]+:@/i.test(url)) problems.push(`${name}: has an empty password`);
+    }
+    // Identity keys and the address clients use travel only over TLS in production (loopback excepted: a local sidecar).
+    for (const [name, url] of [['PUBLIC_URL', e.PUBLIC_URL], ['AUTH_JWKS_URL', e.AUTH_JWKS_URL]] as const) {
+      if (url && !url.startsWith('https://') && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(url)) problems.push(`${name}: must be an https:// URL in production`);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

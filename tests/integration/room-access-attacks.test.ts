@@ -316,3 +316,25 @@ describe('red-team regressions (outsider review)', () => {
     await s.leave();
   });
 });
+
+describe('seat reservations (second outside review)', () => {
+  it('one ticket reserves one seat: a burst of joins with it cannot fill the room for others', async () => {
+    const r = await room([{ userId: 'res-a', role: 'clinician' }, { userId: 'res-b', role: 'clinician' }]);
+    const a = await server.as('res-a');
+    const t = await a.api.getTicket(r.id);
+    const codes = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const c = new Client(server.app.url);
+        c.auth.token = t.ticket;
+        return code(c.joinById(r.id, { protocolVersion: PROTOCOL_VERSION }, ClinicState));
+      }),
+    );
+    expect(codes.filter((c) => c === 'JOINED')).toHaveLength(1);
+    expect(new Set(codes.filter((c) => c !== 'JOINED'))).toEqual(new Set(['TICKET_USED']));
+    // Others join at once; and one user cannot hold more than 3 reservations in flight with fresh tickets.
+    const b = await server.join('res-b', r.id);
+    const more = await Promise.all(Array.from({ length: 5 }, async () => code((await a.api.getTicket(r.id)) && a.join(r.id))));
+    expect(more.filter((c) => c === 'SEAT_LIMIT').length).toBeGreaterThanOrEqual(2);
+    await b.leave();
+  });
+});

@@ -53,6 +53,15 @@ function repositorySecrets(): { file: string; value: string }[] {
   return found;
 }
 
+describe('production transport and passwords', () => {
+  it('refuses plain-http public and identity-key URLs (loopback excepted) and empty database passwords', () => {
+    expect(problems({ ...PROD, PUBLIC_URL: 'http://consilium.hospital.example' })).toContain('PUBLIC_URL: must be an https:// URL in production');
+    expect(problems({ ...PROD, AUTH_JWKS_URL: 'http://idp.hospital.example/certs' })).toContain('AUTH_JWKS_URL: must be an https:// URL in production');
+    expect(problems({ ...PROD, AUTH_JWKS_URL: 'http://127.0.0.1:9000/certs' })).toEqual([]);
+    expect(problems({ ...PROD, DATABASE_URL: 'postgres://consilium_app:@db/consilium' })).toContain('DATABASE_URL: has an empty password');
+  });
+});
+
 describe('production secrets', () => {
   it('a strong configuration starts', () => {
     expect(problems({ ...PROD, ...LIVEKIT, LIVEKIT_API_SECRET: STRONG, METRICS_TOKEN: STRONG })).toEqual([]);
