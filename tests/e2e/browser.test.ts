@@ -184,10 +184,10 @@ describe('clinic app in Chromium', { timeout: 90_000 }, () => {
     await cli.click('[data-testid="break-glass"]');
     await cli.check('dialog input[value="MedicationStatement"]');
     await cli.fill('dialog textarea', 'short');
-    await cli.click('dialog >> text=Request');
+    await cli.click('dialog button:text-is("Request")');
     await cli.waitForSelector('dialog [role="alert"]:not(:empty)'); // refused: reason too short, dialog stays
     await cli.fill('dialog textarea', 'Bleeding risk: need the anticoagulant list now');
-    await cli.click('dialog >> text=Request');
+    await cli.click('dialog button:text-is("Request")');
     await host.waitForSelector('[data-testid="access-request"]:has-text("Bleeding risk")');
     await host.click('[data-testid="access-request"] >> text=Approve');
     await cli.waitForSelector('[data-testid="medications"]:has-text("Warfarin 5 MG")');

@@ -250,10 +250,10 @@ describe('host attention', { timeout: 90_000 }, () => {
     await cli.click('[data-testid="break-glass"]');
     await cli.check('dialog input[value="MedicationStatement"]');
     await cli.fill('dialog textarea', 'short');
-    await cli.click('dialog >> text=Request');
+    await cli.click('dialog button:text-is("Request")');
     expect(await cli.textContent('dialog [role="alert"]')).toBe('Please give a reason of at least 10 characters (you wrote 5).');
     await cli.fill('dialog textarea', 'Bleeding risk: need the anticoagulant list');
-    await cli.click('dialog >> text=Request');
+    await cli.click('dialog button:text-is("Request")');
 
     const alert = host.locator('[data-testid="alerts"] .alert.pending');
     await alert.waitFor();
