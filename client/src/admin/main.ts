@@ -244,7 +244,34 @@ async function casesTab(panel: HTMLElement): Promise<void> {
       } }, 'Import'), result),
     h('section', { class: 'card' }, h('h2', {}, 'Cases'), h('table', {}, h('thead', {}, h('tr', {}, ...['Patient', 'Sex', 'Born', 'MRN', 'Records', 'Imported'].map((t) => h('th', { scope: 'col' }, t)))), list)),
   );
+  const config = (await fetch('/api/client-config').then((r) => (r.ok ? r.json() : {})).catch(() => ({}))) as { fhirServer?: boolean };
+  if (config.fhirServer) panel.prepend(pullCard(async () => {
+    casesCache = null;
+    await renderList();
+  }));
   await renderList();
+}
+
+/** Pull a patient from the hospital's FHIR server (FHIR_BASE_URL): by the server's patient id or an identifier (e.g. the MRN). */
+function pullCard(onPulled: () => Promise<void>): HTMLElement {
+  const input = h('input', { id: 'pull-patient', placeholder: 'MRN as system|value, or the FHIR server\'s patient id', style: 'width:100%' });
+  const result = h('p', { role: 'status', id: 'pull-result' });
+  const pull = async () => {
+    const value = input.value.trim();
+    if (!value) return void (result.textContent = 'Enter a patient identifier (system|value) or the FHIR server\'s patient id.');
+    result.className = '';
+    result.textContent = 'Pulling the record…';
+    try {
+      const r = await api.pullCase(value.includes('|') ? { identifier: value } : { patientId: value });
+      const kinds = Object.entries(r.stored).map(([t, n]) => `${n} ${t}`).join(', ');
+      result.textContent = `Pulled ${r.resources} resources (${kinds})${r.refused.length ? `; ${r.refused.length} entries refused` : ''}. The case is now in the patient list when you create a room.`;
+      await onPulled();
+    } catch (err) {
+      result.className = 'error';
+      result.textContent = errorText(err);
+    }
+  };
+  return h('section', { class: 'card stack' }, h('h2', {}, "Pull a patient from the hospital's FHIR server"), h('label', { for: 'pull-patient' }, 'Patient'), input, h('button', { class: 'primary', onclick: () => void pull() }, 'Pull'), result);
 }
 
 // ---- live rooms ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import type { ErrorBody } from '../../../shared/src/errors.ts';
 import { isErrorCode } from '../../../shared/src/errors.ts';
 import type { CaseImportResponse, CreateRoomBody, DevLoginBody, DevLoginResponse, ParticipantUpdateBody, PatchRoomBody, RoomDto, TicketResponse } from '../../../shared/src/http.ts';
-import type { CaseView } from '../../../shared/src/fhir.ts';
+import type { CaseView, FhirResource } from '../../../shared/src/fhir.ts';
 import { ConsiliumError } from './errors.ts';
 
 export interface DirectoryUser { userId: string; name: string; admin: boolean; lastSeenAt: string }
@@ -55,6 +55,22 @@ export class ConsiliumApi {
 
   importCase(bundle: unknown): Promise<CaseImportResponse> {
     return this.request('POST', '/api/cases', bundle);
+  }
+
+  /** Admin: pull a patient's record (`Patient/$everything`) from the hospital's FHIR server into a new case. */
+  pullCase(patient: { patientId: string } | { identifier: string }): Promise<CaseImportResponse> {
+    return this.request('POST', '/api/cases/pull', patient);
+  }
+
+  /** Admin: fetch a pulled case's record again; new resources are added (and reach live rooms). */
+  refreshCase(caseId: string): Promise<{ added: Record<string, number>; unchanged: number; deliveredToRooms: number }> {
+    return this.request('POST', `/api/cases/${encodeURIComponent(caseId)}/refresh`);
+  }
+
+  /** Resources the room state leaves out of a big case, newest first, read through a room that shows the case. */
+  caseResources(caseId: string, query: { room?: string; type?: string; code?: string; before?: string; limit?: number; offset?: number }): Promise<{ resources: FhirResource[]; deidentified: boolean; nextOffset: number | null }> {
+    const qs = new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]]))).toString();
+    return this.request('GET', `/api/cases/${encodeURIComponent(caseId)}/resources${qs ? `?${qs}` : ''}`);
   }
 
   /** A case as the caller may read it: through a room that shows it (required unless an administrator). */
