@@ -94,6 +94,9 @@ describe('3D interaction', { timeout: 90_000 }, () => {
     await eventually(async () => (await objects(page)).some((o) => o.kind === 'stroke'), 5000);
     const stroke = (await objects(page)).find((o) => o.kind === 'stroke')!;
     expect(await page.textContent(`[data-testid="object-${stroke.id}"]`)).toContain('Stroke by Dr. Pick');
+    // Drawn where the cursor meets the table (or its plane past the edge), never out in the air or on an avatar.
+    expect(Math.abs(stroke.p[1]! - 0.92)).toBeLessThan(0.05);
+    expect(Math.hypot(stroke.p[0]!, stroke.p[2]!)).toBeLessThan(3);
     await page.click('button[data-tool="move"]');
 
     // 1. Pressing 14 px off the stroke does not grab it (three.js' default would grab from ~1 m away): the view orbits instead.

@@ -36,6 +36,8 @@ export class World {
   private readonly camera = new THREE.PerspectiveCamera(70, 1, 0.01, 100);
   private controls: OrbitControls | null = null;
   private readonly objects = new Map<string, THREE.Object3D>();
+  /** The table: with the models, the only surfaces one draws or points on (never avatars or name tags). */
+  private table!: THREE.Mesh;
   private readonly avatars = new Map<string, Avatar>();
   private readonly raycaster = new THREE.Raycaster();
   private dragging: { id: string; plane: THREE.Plane; offset: THREE.Vector3; lastSent: number } | null = null;
@@ -82,6 +84,7 @@ export class World {
     table.position.y = 0.9;
     table.name = 'table';
     this.scene.add(table);
+    this.table = table;
     // Each participant takes the first free seat: across the table from the first, then the sides.
     const seat = this.freeSeat();
     this.camera.position.set(Math.sin(seat) * SEAT_RADIUS, 1.6, Math.cos(seat) * SEAT_RADIUS);
@@ -215,8 +218,13 @@ export class World {
   /** Where the cursor meets a solid surface (models, table), else a point 1.5 m out. Lines and the floor grid are ignored. */
   private surfacePoint(e: PointerEvent): THREE.Vector3 {
     this.raycaster.setFromCamera(this.ndc(e), this.camera);
-    const hit = this.raycaster.intersectObjects(this.scene.children, true).find((h) => h.object instanceof THREE.Mesh && h.object.visible && h.object !== this.myLaserDot);
+    // Only the table and the scene's solid models: avatars (some hidden, near ones) and name tags must not catch a stroke.
+    const surfaces = [this.table, ...[...this.objects.values()].filter((o) => !(o instanceof THREE.Line))];
+    const hit = this.raycaster.intersectObjects(surfaces, true).find((h) => h.object instanceof THREE.Mesh);
     if (hit) return hit.point;
+    // Past the table's edge: the table's plane, so a stroke drawn across the table stays at its height.
+    const onTablePlane = this.raycaster.ray.intersectPlane(new THREE.Plane(new THREE.Vector3(0, 1, 0), -(this.table.position.y + 0.02)), new THREE.Vector3());
+    if (onTablePlane && onTablePlane.distanceTo(this.table.position) < 3) return onTablePlane;
     return this.raycaster.ray.at(1.5, new THREE.Vector3());
   }
 
