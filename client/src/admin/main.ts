@@ -201,6 +201,17 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
       h('td', {}, r.participants.map((p) => `${nameOf(p.userId) ?? p.userId} (${p.role})`).join(', ')),
       h('td', { class: 'row' },
         h('button', { onclick: async () => { clear(editor); editor.append(await roomForm(reload, r)); editor.querySelector('input')?.focus(); }, 'aria-label': `Edit ${r.title}` }, 'Edit'),
+        // The link to send to the people invited: it opens the room (after they sign in).
+        h('button', { 'aria-label': `Copy the link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: `${location.origin}/#room=${r.id}`, onclick: async (ev: Event) => {
+          const link = `${location.origin}/#room=${r.id}`;
+          const btn = ev.currentTarget as HTMLButtonElement;
+          try {
+            await navigator.clipboard.writeText(link);
+            btn.textContent = 'Link copied';
+          } catch {
+            prompt('Send this link to the people invited:', link);
+          }
+        } }, 'Copy link'),
         h('button', { class: 'danger', 'aria-label': `Close ${r.title}`, onclick: async () => { if (confirm(`Close “${r.title}”? Everyone in it is disconnected.`)) { await api.closeRoom(r.id).catch((e: unknown) => alert(errorText(e))); reload(); } } }, 'Close'))));
   }
   if (rooms.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No open rooms.')));

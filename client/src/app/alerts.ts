@@ -25,7 +25,7 @@ export function hostAlerts(session: ClinicSession, isHost: boolean): { el: HTMLE
     for (const r of list) {
       const mine = r.userId === myUserId;
       if (!mine && !isHost) continue;
-      const types = r.resourceTypes.split(',').filter(Boolean).map(sectionName).join(', ');
+      const types = r.resourceTypes.split(/[\s,]+/).filter(Boolean).map(sectionName).join(', ');
       if (!seen.has(r.id) && r.status === 'pending' && !mine) announce(`Emergency access request from ${r.name}: ${types}. Reason: ${r.reason}`, true);
       seen.add(r.id);
       const countdown = h('span', { class: 'countdown' });
@@ -69,6 +69,14 @@ export function sectionName(type: string): string {
       Procedure: 'Procedures',
       ImagingStudy: 'Imaging',
       DocumentReference: 'Documents',
+      Encounter: 'Visits',
+      MedicationRequest: 'Prescriptions',
+      Medication: 'Medication details',
+      Immunization: 'Immunizations',
+      DiagnosticReport: 'Reports',
+      Practitioner: 'Clinicians',
+      Organization: 'Organisations',
+      Location: 'Locations',
     } as Record<string, string>
   )[type] ?? type;
 }

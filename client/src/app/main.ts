@@ -87,6 +87,8 @@ async function showLogin(error?: string): Promise<void> {
     const demo = DEMO_USERS_FOR_LOGIN.find((u) => u.userId === userId.value);
     if (demo && !name.value) name.value = demo.name;
   });
+  // A suggested name is selected on focus, so typing one's own name replaces it rather than appending to it.
+  name.addEventListener('focus', () => name.select());
   root.append(form);
   userId.focus();
 }

@@ -29,7 +29,7 @@ const PLAIN: Partial<Record<string, string>> = {
 
 export function plainMessage(err: unknown): string {
   if (err instanceof ConsiliumError) return PLAIN[err.code] ?? err.message;
-  if (err instanceof TypeError) return 'The server cannot be reached. Check your network connection.';
+  if (err instanceof TypeError) return 'The server cannot be reached right now (it may be restarting, or your network is down). Trying again…';
   const m = err instanceof Error ? err.message : String(err);
   return m.replace(/^(\w*Error):\s*/, '');
 }
@@ -48,9 +48,12 @@ export function needsSignIn(err: unknown): boolean {
   return err instanceof ConsiliumError && ['AUTH_REQUIRED', 'AUTH_INVALID', 'AUTH_EXPIRED'].includes(err.code);
 }
 
-/** 1 s, 2 s, 4 s … capped at 30 s, with ±20 % jitter so a restarted server is not hit by everyone at once. */
+/**
+ * 1 s, 2 s, 4 s … capped at 8 s (a clinician waiting to get back into a room after a restart should not wait
+ * half a minute), with ±20 % jitter so a restarted server is not hit by everyone at once.
+ */
 export function backoffMs(attempt: number): number {
-  const base = Math.min(30_000, 1000 * 2 ** attempt);
+  const base = Math.min(8_000, 1000 * 2 ** attempt);
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 

@@ -2,7 +2,34 @@
 export function demoCaseBundle(): unknown {
   const patient = 'urn:uuid:demo-patient';
   const subject = { reference: patient };
-  const at = (daysAgo: number, hour = 9) => new Date(Date.now() - daysAgo * 86_400_000 + hour * 3_600_000).toISOString();
+  /** A time in the past, relative to when the demo is seeded (readings never lie in the future). */
+  const at = (daysAgo: number, hoursAgo = 0) => new Date(Date.now() - daysAgo * 86_400_000 - hoursAgo * 3_600_000).toISOString();
+  const lab = (loinc: string, display: string, value: number, unit: string, code: string, low: number, high: number, hoursAgo: number) => ({
+    resource: {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: loinc, display }] },
+      subject,
+      effectiveDateTime: at(0, hoursAgo),
+      valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code },
+      referenceRange: [{ low: { value: low, unit, system: 'http://unitsofmeasure.org', code }, high: { value: high, unit, system: 'http://unitsofmeasure.org', code } }],
+    },
+  });
+  const bp = (systolic: number, diastolic: number, hoursAgo: number) => ({
+    resource: {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure panel' }] },
+      subject,
+      effectiveDateTime: at(0, hoursAgo),
+      component: [
+        { code: { coding: [{ system: 'http://loinc.org', code: '8480-6', display: 'Systolic blood pressure' }] }, valueQuantity: { value: systolic, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+        { code: { coding: [{ system: 'http://loinc.org', code: '8462-4', display: 'Diastolic blood pressure' }] }, valueQuantity: { value: diastolic, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+      ],
+    },
+  });
   const hr = (value: number, daysAgo: number, hour: number) => ({
     resource: {
       resourceType: 'Observation',
@@ -28,7 +55,11 @@ export function demoCaseBundle(): unknown {
           birthDate: '1958-04-02',
         },
       },
-      hr(88, 2, 8), hr(96, 1, 8), hr(112, 0, 7), hr(104, 0, 8),
+      hr(88, 2, 8), hr(96, 1, 8), hr(112, 0, 3), hr(104, 0, 1),
+      bp(132, 84, 5), bp(148, 92, 1),
+      lab('2823-3', 'Potassium [Moles/volume] in Serum or Plasma', 5.9, 'mmol/L', 'mmol/L', 3.5, 5.1, 2),
+      lab('6301-6', 'INR in Platelet poor plasma by Coagulation assay', 3.8, '{INR}', '{INR}', 0.8, 1.2, 2),
+      lab('718-7', 'Hemoglobin [Mass/volume] in Blood', 8.1, 'g/dL', 'g/dL', 12, 16, 2),
       {
         resource: {
           resourceType: 'Condition',

@@ -23,6 +23,7 @@ export interface BreakGlassDeps {
   state: ClinicState;
   roomId: string;
   caseId: () => string | null;
+  patientId: () => string | null;
   audit: (e: AuditEvent) => Promise<void>;
   now: () => number;
   schedule: (fn: () => void, ms: number) => void;
@@ -164,6 +165,6 @@ export class BreakGlassDesk {
   }
 
   private audit(actor: string, action: AuditEvent['action'], req: AccessRequestState, details: Record<string, unknown>): Promise<void> {
-    return this.deps.audit({ actor, action, roomId: this.deps.roomId, caseId: this.deps.caseId(), subject: req.userId, details: { requestId: req.id, ...details } });
+    return this.deps.audit({ actor, action, roomId: this.deps.roomId, caseId: this.deps.caseId(), patientId: this.deps.patientId(), subject: req.userId, details: { requestId: req.id, ...details } });
   }
 }

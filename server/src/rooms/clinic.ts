@@ -125,6 +125,7 @@ export class Clinic {
       state,
       roomId,
       caseId: () => this.disclosure.caseId,
+      patientId: () => this.disclosure.patientId,
       audit: deps.audit,
       now: deps.now,
       schedule: deps.schedule,
@@ -227,7 +228,7 @@ export class Clinic {
     p.role = member.access.role;
     this.state.participants.set(sessionId, p);
     const { view, ready } = this.disclosure.attach(sessionId, member.userId);
-    await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti } });
+    await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti } });
     await ready;
     return view;
   }
@@ -264,7 +265,7 @@ export class Clinic {
     this.state.participants.delete(sessionId);
     const closed = this.roster.close(sessionId);
     if (!closed) return;
-    await this.deps.audit({ actor: closed.seat.userId, action: 'room.leave', roomId: this.roomId, caseId: this.caseId, details: { sessionId } }).catch(() => {});
+    await this.deps.audit({ actor: closed.seat.userId, action: 'room.leave', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId } }).catch(() => {});
     // Break-glass belongs to the participant while they are here.
     if (closed.lastOfUser) await this.breakGlass.endFor(closed.seat.userId, 'left');
   }

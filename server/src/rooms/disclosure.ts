@@ -40,6 +40,11 @@ export class Disclosure {
     return this.prepared?.id ?? null;
   }
 
+  /** The case's patient (server id), for audit rows about it. */
+  get patientId(): string | null {
+    return this.prepared?.patientId ?? null;
+  }
+
   // ---- the case ------------------------------------------------------------------
 
   loadCase(prepared: PreparedCase, resources: FhirResource[]): void {
