@@ -202,7 +202,7 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
       h('td', { class: 'row' },
         h('button', { onclick: async () => { clear(editor); editor.append(await roomForm(reload, r)); editor.querySelector('input')?.focus(); }, 'aria-label': `Edit ${r.title}` }, 'Edit'),
         // The link to send to the people invited: it opens the room (after they sign in).
-        h('button', { 'aria-label': `Copy the link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: `${location.origin}/#room=${r.id}`, onclick: async (ev: Event) => {
+        h('button', { 'aria-label': `Copy link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: `${location.origin}/#room=${r.id}`, onclick: async (ev: Event) => {
           const link = `${location.origin}/#room=${r.id}`;
           const btn = ev.currentTarget as HTMLButtonElement;
           try {
