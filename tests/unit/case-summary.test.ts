@@ -71,3 +71,15 @@ describe('what the room state carries of a big case', () => {
     expect(again.resources.map((r) => r.id)).toEqual(resources.map((r) => r.id));
   });
 });
+
+describe('clinicalYear', () => {
+  it('is the year as written, whatever the offset (de-identified year paging must not reveal which side of midnight a reading fell)', async () => {
+    const { clinicalYear } = await import('../../server/src/domain/case-summary.ts');
+    const obs = (effectiveDateTime: string) => ({ resourceType: 'Observation', id: 'o', effectiveDateTime }) as never;
+    expect(clinicalYear(obs('2014-12-31T21:00:00-05:00'))).toBe(2014); // 2015-01-01T02:00Z
+    expect(clinicalYear(obs('2015-01-01T02:00:00+05:00'))).toBe(2015); // 2014-12-31T21:00Z
+    expect(clinicalYear(obs('2015'))).toBe(2015);
+    expect(clinicalYear({ resourceType: 'Condition', id: 'c', onsetDateTime: '1999-06' } as never)).toBe(1999);
+    expect(clinicalYear({ resourceType: 'Patient', id: 'p' } as never)).toBeNull();
+  });
+});

@@ -51,15 +51,25 @@ const ACTIVE_MEDICATION = new Set(['active', 'intended', 'on-hold', 'draft']);
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The date a resource is "about", by type (effective, onset, performed, period start…), as ms since epoch, or null. */
-export function clinicalTime(r: FhirResource): number | null {
-  const candidates = [
+/** The date fields a resource is "about", by type (effective, onset, performed, period start…), in order of preference. */
+function clinicalDateFields(r: FhirResource): unknown[] {
+  return [
     r['effectiveDateTime'], r['effectiveInstant'], isObj(r['effectivePeriod']) ? r['effectivePeriod']['start'] : undefined,
     r['onsetDateTime'], r['recordedDate'], r['performedDateTime'], isObj(r['performedPeriod']) ? r['performedPeriod']['start'] : undefined,
     isObj(r['period']) ? r['period']['start'] : undefined, r['occurrenceDateTime'], r['authoredOn'], r['started'], r['date'], r['issued'],
     isObj(r['billablePeriod']) ? r['billablePeriod']['start'] : undefined, r['created'],
   ];
-  for (const c of candidates) {
+}
+
+/** The year of a resource's clinical date as written (its local year, whatever the offset), or null. */
+export function clinicalYear(r: FhirResource): number | null {
+  for (const c of clinicalDateFields(r)) if (typeof c === 'string' && /^\d{4}/.test(c)) return Number(c.slice(0, 4));
+  return null;
+}
+
+/** The date a resource is "about", as ms since epoch, or null. */
+export function clinicalTime(r: FhirResource): number | null {
+  for (const c of clinicalDateFields(r)) {
     if (typeof c !== 'string') continue;
     const t = Date.parse(/^\d{4}$/.test(c) ? `${c}-01-01` : /^\d{4}-\d{2}$/.test(c) ? `${c}-01` : c);
     if (Number.isFinite(t)) return t;

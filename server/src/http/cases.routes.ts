@@ -9,6 +9,7 @@ import { caseReadAccess, resourceVariant, type DataAccess, type Principal } from
 import type { CasesRepo } from '../db/cases.repo.ts';
 import { caseViewFor, preparedCase } from '../domain/case-view.ts';
 import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
+import { clinicalYear } from '../domain/case-summary.ts';
 import { AppError } from '../errors.ts';
 import type { CasePuller } from '../fhir/case-puller.ts';
 import type { SmartBackendAuth } from '../fhir/smart-backend.ts';
@@ -54,6 +55,8 @@ const ResourcesQuery = z.looseObject({
   room: z.string().uuid().optional(),
 });
 const CaseQuery = z.looseObject({ room: z.string().uuid().optional() });
+/** A de-identified year query scans at most this many resources of the requested types. */
+const MAX_YEAR_SCAN = 50_000;
 
 export function casesRoutes(deps: CasesRoutesDeps): Router {
   const router = Router();
@@ -155,9 +158,15 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       throw new AppError('SCOPE_DENIED');
     }
     if (q.before && !access.identified && !/^\d{4}$/.test(q.before)) throw new AppError('QUERY_INVALID', 'de-identified views page by year only (before=YYYY)');
-    const before = q.before ? new Date(/^\d{4}$/.test(q.before) ? `${q.before}-01-01T00:00:00Z` : q.before) : undefined;
+    // De-identified callers page by the year as written (an instant-based boundary would tell them which side of
+    // midnight a New Year's Eve reading in a local offset falls on); identified callers by the instant.
+    const byYear = q.before !== undefined && !access.identified;
+    const before = q.before && !byYear ? new Date(/^\d{4}$/.test(q.before) ? `${q.before}-01-01T00:00:00Z` : q.before) : undefined;
     if (before && Number.isNaN(before.getTime())) throw new AppError('QUERY_INVALID', 'before is not a valid date');
-    const rows = await deps.cases.listResources(id, { types: q.type ? [q.type] : visible, ...(q.code ? { code: q.code } : {}), ...(before ? { before } : {}), limit: q.limit, offset: q.offset });
+    const query = { types: q.type ? [q.type] : visible, ...(q.code ? { code: q.code } : {}) };
+    const rows = byYear
+      ? (await deps.cases.listResources(id, { ...query, limit: MAX_YEAR_SCAN, offset: 0 })).filter((r) => (clinicalYear(r) ?? Infinity) < Number(q.before)).slice(q.offset, q.offset + q.limit)
+      : await deps.cases.listResources(id, { ...query, ...(before ? { before } : {}), limit: q.limit, offset: q.offset });
     const { view, disclosed } = caseViewFor(preparedCase(head), rows, access);
     await auditRead(principal, id, head.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
     // Paging by offset: a date cursor would hand de-identified callers real dates.
