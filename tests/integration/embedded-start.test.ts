@@ -56,7 +56,7 @@ describe('npm start with nothing configured', () => {
     await Promise.all([a.ready(), b.ready()]);
     expect(b.objects().map((o) => o.id).sort()).toEqual(['femur', 'heart', 'marker-1', 'skull']);
     // The demo room shows a fictional patient's case; the host sees it identified.
-    await eventually(() => a.caseResources('Observation').length === 4);
+    await eventually(() => a.caseResources('Observation').length === 9); // the demo case: 4 heart rates, 2 blood pressures, 3 labs
     expect(JSON.stringify(a.caseResources('Patient'))).toContain('Alex Demo');
 
     a.sendPose({ head: { p: [0, 1.7, 1.5], q: [0, 0, 0, 1] }, left: { p: [-0.2, 1.3, 1.2], q: [0, 0, 0, 1] }, right: { p: [0.2, 1.3, 1.2], q: [0, 0, 0, 1] } });
