@@ -248,6 +248,11 @@ export function caseReadAccess(principal: Principal, room: AccessInput | null): 
   return both.types.size > 0 ? both : null;
 }
 
+/** A break-glass decision from the console: an admin, or a host of the room (never on their own request: BreakGlassDesk). */
+export function authorizeConsoleDecision(principal: Principal, callerRole: RoomRole | null): Decision {
+  return principal.admin || callerRole === 'host' ? allow : deny('FORBIDDEN', 'only an administrator or the room host may decide access requests');
+}
+
 /** Moderation from outside the room (admin console): admins may act on anyone, hosts on non-hosts other than themselves. */
 export function authorizeConsoleModeration(principal: Principal, callerRole: RoomRole | null, targetUserId: string, targetRole: RoomRole | null): Decision {
   if (principal.admin) return allow;

@@ -60,8 +60,9 @@ const MALFORMED_LOG_MS = 10_000;
 const LEASE_SECONDS = 30;
 const LEASE_RENEW_MS = 10_000;
 
-/** ServerError whose message starts with the stable code, so SDK clients can branch on it. */
-function refuse(err: unknown): ServerError {
+/** ServerError whose message starts with the stable code, so SDK clients can branch on it (ServerErrors pass through). */
+export function refuse(err: unknown): ServerError {
+  if (err instanceof ServerError) return err;
   const r = refusal(err);
   return new ServerError(r.status, r.message);
 }

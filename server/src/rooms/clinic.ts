@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleModeration, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, authorizeConsoleModeration, type Principal } from '../auth/policy.ts';
 import type { CaseRecord } from '../db/cases.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { preparedCase } from '../domain/case-view.ts';
@@ -298,7 +298,7 @@ export class Clinic {
     this.applyInfo(record);
     // Whoever left the participant list is removed, even an administrator who would be admitted as observer.
     for (const old of before.participants) {
-      if (!record.participants.some((p) => p.userId === old.userId)) this.endUser(old.userId, CloseCodes.REMOVED);
+      if (!record.participants.some((p) => p.userId === old.userId)) void this.endUser(old.userId, CloseCodes.REMOVED);
     }
     if (record.caseId !== before.caseId) await this.showCase(record.caseId);
     await this.reevaluate();
@@ -316,7 +316,7 @@ export class Clinic {
 
   removeParticipant(userId: string): Promise<void> {
     const participants = this.record.participants.filter((x) => x.userId !== userId);
-    this.endUser(userId, CloseCodes.REMOVED);
+    void this.endUser(userId, CloseCodes.REMOVED);
     return this.applyRoomChanges({ ...this.record, participants });
   }
 
@@ -387,8 +387,8 @@ export class Clinic {
 
   /** Console decision on a break-glass request: an admin, or a host who did not ask. */
   async decide(principal: Principal, requestId: string, decision: 'approve' | 'deny'): Promise<{ ok: boolean; code?: ErrorCode }> {
-    const callerRole = this.roster.invitation(principal.userId)?.role ?? null;
-    if (!principal.admin && callerRole !== 'host') return { ok: false, code: 'FORBIDDEN' };
+    const allowed = authorizeConsoleDecision(principal, this.roster.invitation(principal.userId)?.role ?? null);
+    if (!allowed.allow) return { ok: false, code: allowed.code };
     const result = decision === 'approve' ? await this.breakGlass.approve(principal, requestId) : await this.breakGlass.deny(principal, requestId, undefined);
     return result.ok ? { ok: true } : { ok: false, code: result.code };
   }
@@ -423,9 +423,10 @@ export class Clinic {
 
   // ---- internals -----------------------------------------------------------------------
 
-  private endUser(userId: string, code: number): void {
+  /** End every seat of a user and their media session; resolves whether LiveKit took it (true without voice). */
+  private endUser(userId: string, code: number): Promise<boolean> {
     for (const seat of this.roster.seatsOf(userId)) this.endSeat(seat.sessionId, code);
-    void this.deps.voice?.remove(this.roomId, userId);
+    return this.deps.voice ? this.deps.voice.remove(this.roomId, userId) : Promise.resolve(true);
   }
 
   /** End one seat: nothing more is disclosed to it, it can no longer act, and its socket or reconnection ends. */

@@ -1,8 +1,8 @@
-import { matchMaker, ServerError, type AuthContext } from '@colyseus/core';
+import { matchMaker, type AuthContext } from '@colyseus/core';
 import { z } from 'zod';
 import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
 import { AppError } from '../errors.ts';
-import { refusal } from './clinic.ts';
+import { refuse } from './clinic.room.ts';
 import type { LiveRooms } from './live-rooms.ts';
 
 const RoomId = z.string().uuid();
@@ -38,7 +38,7 @@ export function guardMatchmaking(deps: MatchmakingDeps): void {
   controller.invokeMethod = async (method: string, roomName: string, clientOptions: Record<string, unknown> = {}, authContext?: AuthContext) => {
     // Clients never create or match clinic rooms; other room types (benchmarks) are left alone.
     if (method !== 'joinById') {
-      if (roomName === CLINIC_ROOM) throw asServerError(new AppError('JOIN_METHOD_REFUSED'));
+      if (roomName === CLINIC_ROOM) throw refuse(new AppError('JOIN_METHOD_REFUSED'));
       return invoke(method, roomName, clientOptions, authContext);
     }
     // joinById's "room name" is the room id: Consilium room ids are UUIDs, Colyseus-generated ids never are.
@@ -52,11 +52,11 @@ export function guardMatchmaking(deps: MatchmakingDeps): void {
       if (!reservations.take(`${roomId.data} ${claims.sub}`, deps.maxSeatsPerUser)) throw new AppError('SEAT_LIMIT', 'too many joins in flight for you in this room; wait a few seconds');
       await deps.live.ensure(roomId.data);
     } catch (err) {
-      throw asServerError(err);
+      throw refuse(err);
     }
     const listing = await matchMaker.getRoomById(roomId.data);
     if (listing && listing.name === CLINIC_ROOM && listing.maxClients > 0 && listing.clients >= listing.maxClients) {
-      throw asServerError(new AppError('ROOM_FULL'));
+      throw refuse(new AppError('ROOM_FULL'));
     }
     return invoke(method, roomName, options, authContext);
   };
@@ -80,8 +80,3 @@ class RecentCount {
   }
 }
 
-function asServerError(err: unknown): ServerError {
-  if (err instanceof ServerError) return err;
-  const r = refusal(err);
-  return new ServerError(r.status, r.message);
-}

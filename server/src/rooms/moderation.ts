@@ -9,12 +9,12 @@ export interface ModerationDeps {
   state: ClinicState;
   roomId: string;
   roster: Roster;
-  voice: Pick<VoiceControl, 'setMicMuted' | 'remove'> | null;
+  voice: Pick<VoiceControl, 'setMicMuted'> | null;
   audit: (e: AuditEvent) => Promise<void>;
   /** Persist the kick (it outlives this instance) and revoke every ticket issued so far. */
   recordKick: (userId: string, by: string, until: Date | null) => Promise<void>;
-  /** End every seat of this user, connected or dropped. */
-  endUser: (userId: string, code: number) => void;
+  /** End every seat of this user, connected or dropped, and their media session; resolves whether LiveKit took it. */
+  endUser: (userId: string, code: number) => Promise<boolean>;
   now: () => number;
 }
 
@@ -47,8 +47,7 @@ export class Moderation {
     await this.deps.audit({ actor: by.userId, action: 'participant.kick', roomId: this.deps.roomId, subject: userId, details: { until: until?.toISOString() ?? 'until re-admitted' } });
     await this.deps.recordKick(userId, by.userId, until);
     this.deps.roster.kick(userId, until?.getTime() ?? Infinity);
-    this.deps.endUser(userId, CloseCodes.KICKED);
-    const applied = this.deps.voice ? await this.deps.voice.remove(this.deps.roomId, userId) : true;
+    const applied = await this.deps.endUser(userId, CloseCodes.KICKED);
     return ok({ userId, applied, until: until?.toISOString() ?? null });
   }
 }
