@@ -67,6 +67,8 @@ describe('admin console', { timeout: 90_000 }, () => {
     await second.locator('.p-access').selectOption('custom');
     await second.locator('.p-scopes').fill('patient/Observation.everything');
     await page.click('text=Create room');
+    // The refusal arrives from the server: wait for it rather than reading the alert before it is filled.
+    await page.waitForSelector('form [role="alert"]:has-text("Some fields")');
     const error = (await page.locator('form [role="alert"]').last().textContent())!;
     expect(error).toMatch(/^Some fields are missing or invalid\. Participant 2, scope 1: /);
     expect(error).not.toMatch(/participants\.1|\{|\[/);
