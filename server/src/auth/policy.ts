@@ -14,7 +14,8 @@ const deny = (code: ErrorCode, reason: string): Decision => ({ allow: false, cod
 
 // ---- room actions (messages inside a live room) -------------------------------
 
-export type RoomAction = ClientMessageName;
+/** Every room message, plus `pose` (the binary avatar pose path). */
+export type RoomAction = ClientMessageName | 'pose';
 
 /** Context the policy needs beyond the role. */
 export interface RoomActionContext {
@@ -41,7 +42,7 @@ const GUIDING: readonly RoomRole[] = ['host', 'surgeon', 'specialist'];
 const guidance = (ctx: RoomActionContext) => ctx.roomKind === 'surgical-guidance';
 
 const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
-  'pose.update': (role) => EVERYONE.includes(role),
+  pose: (role) => EVERYONE.includes(role),
   // Pointing is part of presence: everyone may point — except in surgical guidance, where
   // a pointer is an instruction to the surgeon, so only those guiding (and the host) point.
   'pointer.update': (role, ctx) => (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),

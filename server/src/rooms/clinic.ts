@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, authorizeConsoleModeration, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, authorizeConsoleModeration, authorizeRoomAction, type Principal } from '../auth/policy.ts';
 import type { CaseRecord } from '../db/cases.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { preparedCase } from '../domain/case-view.ts';
@@ -21,6 +21,7 @@ import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import { LinkMonitor } from './link-monitor.ts';
 import type { ClinicListing, LiveRoomRecord, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
+import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
 import { SceneStore } from './scene-store.ts';
 import type { Actor } from './types.ts';
@@ -49,6 +50,10 @@ export interface ClinicDeps {
   patchHz: (kind: RoomKind) => number;
   /** Round-trip time above which a guiding link is unsafe. */
   linkLimitMs?: number;
+  /** A real timer (the room clock ticks too coarsely for pose frames). */
+  timer: (fn: () => void, ms: number) => void;
+  /** How long poses gather before a frame goes out, per kind of room. */
+  poseWindowMs: (kind: RoomKind) => number;
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -63,6 +68,12 @@ export interface SeatTransport {
   broadcast(type: string, message: unknown, exceptSessionId?: string): void;
   /** How often state patches go out. */
   setPatchRate(hz: number): void;
+  /** Avatar pose frames (shared/src/pose-wire.ts): the transport's framing, prepended once per frame. */
+  poseHeader: Uint8Array;
+  /** Can this seat take a pose frame now? */
+  poseReadiness(sessionId: string): SeatReadiness;
+  /** Send a pose frame (shared by every recipient; never modified) to one seat. */
+  sendPoseFrame(sessionId: string, frame: Uint8Array): void;
 }
 
 /** The verified ticket a join presents. */
@@ -96,6 +107,7 @@ export class Clinic {
   private moderation!: Moderation;
   private dispatcher!: Dispatcher;
   private links!: LinkMonitor;
+  private poses!: PoseRelay;
   private closed = false;
 
   private constructor(
@@ -174,6 +186,13 @@ export class Clinic {
         }
       },
     });
+    this.poses = new PoseRelay({
+      schedule: deps.timer,
+      windowMs: () => deps.poseWindowMs(this.record.kind),
+      header: this.transport.poseHeader,
+      ready: (sessionId) => this.transport.poseReadiness(sessionId),
+      send: (sessionId, frame) => this.transport.sendPoseFrame(sessionId, frame),
+    });
     this.tune();
     this.probeLinks();
   }
@@ -196,6 +215,7 @@ export class Clinic {
   /** The room is going away: stop timers of our own. */
   dispose(): void {
     this.closed = true;
+    this.poses.stop();
   }
 
   get caseId(): string | null {
@@ -221,7 +241,13 @@ export class Clinic {
       throw new AppError(this.roster.isKicked(ticket.sub) ? 'KICKED' : 'NOT_INVITED');
     }
     const member = opened.member;
+    const slot = this.poses.assign(sessionId);
+    if (slot === null) {
+      this.roster.close(sessionId);
+      throw new AppError('ROOM_FULL');
+    }
     const p = new ParticipantState();
+    p.slot = slot;
     p.sessionId = sessionId;
     p.userId = member.userId;
     p.name = member.name;
@@ -252,6 +278,8 @@ export class Clinic {
     this.roster.setStatus(sessionId, 'connected');
     const p = this.state.participants.get(sessionId);
     if (p) p.connected = true;
+    // Frames went past while it was away: the next one it gets carries everyone.
+    this.poses.sendKeyframe(sessionId);
     return view;
   }
 
@@ -261,6 +289,7 @@ export class Clinic {
     if (this.state.info.presenter === sessionId) this.state.info.presenter = '';
     this.dispatcher.forget(sessionId);
     this.links.forget(sessionId);
+    this.poses.release(sessionId);
     this.disclosure.detach(sessionId);
     this.state.participants.delete(sessionId);
     const closed = this.roster.close(sessionId);
@@ -281,6 +310,22 @@ export class Clinic {
       this.deps.logger.error({ err, roomId: this.roomId, type: String(type).slice(0, 64) }, 'room command failed');
       return { ok: false, code: 'INTERNAL' };
     }
+  }
+
+  /**
+   * An avatar pose (binary, shared/src/pose-wire.ts): the same budget and
+   * policy as any message, then a length-and-range check instead of msgpack
+   * and zod, and the bytes are kept as they came.
+   */
+  pose(sessionId: string, bytes: Uint8Array): DispatchResult {
+    const member = this.roster.activeMember(sessionId);
+    if (!member) return { ok: false, code: 'FORBIDDEN', message: 'this seat is not active' };
+    const charged = this.dispatcher.charge(sessionId);
+    if (charged) return charged;
+    const decision = authorizeRoomAction(member.access.role, 'pose', { roomKind: this.record.kind });
+    if (!decision.allow) return { ok: false, code: decision.code, message: decision.reason };
+    const check = this.poses.accept(sessionId, bytes);
+    return check === 'ok' ? { ok: true } : { ok: false, code: 'MESSAGE_INVALID', message: `pose message refused: ${check}` };
   }
 
   /** A frame from this seat could not be decoded: it costs the same budget as a message, and is answered MESSAGE_INVALID. */
