@@ -76,7 +76,8 @@ export class VideoPanel {
     this.canvas.addEventListener('pointerup', () => void this.penUp());
     this.canvas.addEventListener('pointercancel', () => ((this.current = null), this.render()));
     this.video.addEventListener('loadedmetadata', () => this.render());
-    this.video.addEventListener('playing', () => this.render());
+    this.video.addEventListener('playing', () => this.refresh());
+    this.video.addEventListener('resize', () => this.refresh());
     this.resizeObserver = new ResizeObserver(() => this.render());
     this.resizeObserver.observe(this.stage);
     // Ages and "seen" change with time, not only with the state.
@@ -272,8 +273,11 @@ export class VideoPanel {
       const pts = parsePoints(o.points).map((p) => [p.x, p.y] as [number, number]);
       const color = /^#[0-9a-f]{6}$/i.test(o.color) ? o.color : STROKE_COLOR;
       // Seen strokes stay, drawn thinner; a dismissed one is dashed (the surgeon took it out of view).
-      line(pts, 'rgba(0,0,0,0.6)', o.focused ? 7 : 5, o.dismissed ? [6, 6] : []);
-      line(pts, o.focused ? '#ffffff' : color, o.focused ? 4 : o.ackedAt > 0 ? 2 : 3, o.dismissed ? [6, 6] : []);
+      // The one in the surgeon's focus gets a white halo; its colour stays, so it reads on pale tissue too.
+      const dash = o.dismissed ? [6, 6] : [];
+      if (o.focused) line(pts, 'rgba(255,255,255,0.9)', 9, dash);
+      line(pts, 'rgba(0,0,0,0.65)', o.focused ? 6 : 5, dash);
+      line(pts, color, o.ackedAt > 0 && !o.focused ? 2.5 : 3.5, dash);
     }
     if (this.current) line(this.current, '#9cc7ff', 3);
   }

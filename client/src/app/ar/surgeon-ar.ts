@@ -205,7 +205,8 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     if (!held) return;
     // Someone else (the host) registered the frame since: this anchor no longer describes it.
     // (Versions only grow; the state may still show an older one than our own reply just gave.)
-    if (session.guidance.anchor().version > held.version) return dropAnchor();
+    // While our own re-registration is in flight the state may already show its version: not someone else's.
+    if (!driftInFlight && session.guidance.anchor().version > held.version) return dropAnchor();
     if (frame.trackedAnchors && !frame.trackedAnchors.has(held.anchor)) return; // tracking lost for now: keep the last pose
     let pose: XRPose | undefined;
     try {
@@ -238,6 +239,12 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   };
 
   // ---- the surgeon's pose, like the VR and desktop views (session.sendPose) ------------------
+  // While the headset view runs it is this seat's only pose source: the page's desktop view keeps
+  // rendering underneath and would interleave its camera pose. Its sends are set aside (an instance
+  // property shadowing the method) and the headset calls the session's own sendPose; restored at the end.
+  const sendPoseToRoom = session.sendPose.bind(session);
+  const poseHolder = session as unknown as { sendPose: ClinicSession['sendPose'] };
+  poseHolder.sendPose = () => {};
   let lastPoseSent = 0;
   let posesSent = 0;
   const poseOf = (space: XRSpace | undefined, frame: XRFrame, refSpace: XRReferenceSpace) => {
@@ -257,7 +264,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
       const source = [...xr.inputSources].find((s) => s.handedness === side);
       return source ? poseOf(source.gripSpace ?? source.targetRaySpace, frame, refSpace) : null;
     };
-    session.sendPose({ head: { p: [p.x, p.y, p.z], q: [q.x, q.y, q.z, q.w] }, left: hand('left'), right: hand('right') });
+    sendPoseToRoom({ head: { p: [p.x, p.y, p.z], q: [q.x, q.y, q.z, q.w] }, left: hand('left'), right: hand('right') });
     posesSent++;
   };
 
@@ -410,6 +417,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     for (const m of pointers.values()) m.dispose();
     videoHud.dispose();
     dropAnchor();
+    delete (poseHolder as { sendPose?: unknown }).sendPose; // the page's view sends again
     banner.dispose();
     statusLine.dispose();
     reticle.geometry.dispose();
