@@ -43,7 +43,7 @@ class FakeClock {
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
 class FakeStore implements ClinicStore {
-  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, status: 'open' };
+  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, observerVideo: false, status: 'open' };
   kicks = new Map<string, Date | null>();
   revoked = new Map<string, number>();
   async get() { return this.record; }

@@ -81,11 +81,32 @@ export class AvatarStream {
     room.onMessage(POSE_FRAME, (bytes: Uint8Array) => this.receive(bytes));
   }
 
+  private claimed: object | null = null;
+
   /**
    * Send my pose. Calls faster than the send rate coalesce: the latest pose
    * goes out when the interval has passed, so the last one is never lost.
+   * Ignored while another source holds the pose (`claim`).
    */
   send(pose: PoseUpdate): void {
+    if (this.claimed) return;
+    this.queue(pose);
+  }
+
+  /**
+   * Make one source this seat's only pose until released — a headset view
+   * over a page whose desktop view keeps rendering (and sending) underneath.
+   */
+  claim(): { send(pose: PoseUpdate): void; release(): void } {
+    const token = {};
+    this.claimed = token;
+    return {
+      send: (pose) => void (this.claimed === token && this.queue(pose)),
+      release: () => void (this.claimed === token && (this.claimed = null)),
+    };
+  }
+
+  private queue(pose: PoseUpdate): void {
     this.pending = pose;
     const wait = this.lastSent + this.interval - this.clock();
     if (wait <= 0) this.flush();

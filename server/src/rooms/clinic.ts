@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, authorizeConsoleModeration, authorizeRoomAction, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, authorizeConsoleModeration, authorizeRoomAction, videoGrant, type Principal } from '../auth/policy.ts';
 import type { CaseRecord } from '../db/cases.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { preparedCase } from '../domain/case-view.ts';
@@ -40,7 +40,7 @@ export interface ClinicDeps {
   scene: Pick<SceneRepo, 'load' | 'upsert' | 'remove' | 'loadAnchor' | 'saveAnchor'>;
   cases: { get(caseId: string): Promise<CaseRecord | null> };
   audit: (e: AuditEvent) => Promise<void>;
-  voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'status'> | null;
+  voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'updateVideo' | 'status'> | null;
   logger: Logger;
   breakGlass: BreakGlassSettings;
   now: () => number;
@@ -349,8 +349,12 @@ export class Clinic {
     await this.reevaluate();
     if (record.kind !== before.kind) this.tune();
     if (record.kind !== before.kind && this.deps.voice) {
-      // Grants depend on the room kind (the surgeon's camera in surgical guidance).
       for (const m of this.roster.allMembers()) void this.deps.voice.updatePermissions(this.roomId, record.kind, m.userId, m.access.role);
+    }
+    // Who may watch the surgeon's video depends on the kind and on the room's observer setting:
+    // a change takes effect for those watching now (removed from the video room when no longer allowed).
+    if (record.kind !== before.kind || record.observerVideo !== before.observerVideo) {
+      for (const m of this.roster.allMembers()) this.syncVideo(m.userId, m.access.role);
     }
   }
 
@@ -457,6 +461,7 @@ export class Clinic {
       if (member.access.role !== before.role) {
         this.showRole(member);
         void this.deps.voice?.updatePermissions(this.roomId, this.record.kind, member.userId, member.access.role);
+        this.syncVideo(member.userId, member.access.role);
         // A grant belongs to the role it was granted under.
         refreshes.push(this.breakGlass.endFor(member.userId, 'role-changed'));
       }
@@ -467,6 +472,11 @@ export class Clinic {
   }
 
   // ---- internals -----------------------------------------------------------------------
+
+  /** The video room follows the policy for this member now (videoGrant; no grant → out of the video room). */
+  private syncVideo(userId: string, role: RoomRole): void {
+    void this.deps.voice?.updateVideo(this.roomId, userId, role, videoGrant(role, this.record.kind, this.record));
+  }
 
   /** End every seat of a user and their media session; resolves whether LiveKit took it (true without voice). */
   private endUser(userId: string, code: number): Promise<boolean> {
