@@ -17,8 +17,8 @@ const BACKLOG_BYTES = 16 * 1024;
 
 interface Sample { at: number; pose: AvatarPose }
 
-/** One avatar's recent poses, with an estimate of how irregularly they arrive. */
-class Track {
+/** One avatar's recent poses, with an estimate of how irregularly they arrive: a small jitter buffer. */
+export class PoseTrack {
   readonly samples: Sample[] = [];
   /** Smoothed gap between frames and its mean deviation (RFC 3550-style jitter). */
   gap = SEND_INTERVAL_MS;
@@ -66,7 +66,7 @@ class Track {
  * jitter buffer so movement is smooth whatever the server's flush rate.
  */
 export class AvatarStream {
-  private readonly tracks = new Map<number, Track>();
+  private readonly tracks = new Map<number, PoseTrack>();
   private lastSent = -Infinity;
   private interval = SEND_INTERVAL_MS;
   private pending: PoseUpdate | null = null;
@@ -154,7 +154,7 @@ export class AvatarStream {
       readPoseFrame(bytes, (slot, pose) => {
         this.received.records++;
         let track = this.tracks.get(slot);
-        if (!track) this.tracks.set(slot, (track = new Track()));
+        if (!track) this.tracks.set(slot, (track = new PoseTrack()));
         track.push(at, pose);
       });
     } catch {
