@@ -1,6 +1,7 @@
 /**
- * `npm run bench [clients] [seconds]`: every scenario, one after another in one run on this machine,
- * each with its baselines: pose fan-out (bench/run.ts), guidance pointer latency (bench/guidance.ts),
+ * `npm run bench`: every scenario, one after another in one run on this machine,
+ * each with its baselines: pose fan-out (bench/run.ts, bench/fanout/; BENCH_QUICK=1
+ * for a short development run), guidance pointer latency (bench/guidance.ts),
  * FHIR import and join size (bench/fhir-import.ts).
  */
 import { spawnSync } from 'node:child_process';
@@ -8,7 +9,7 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const scenarios: [string, string[]][] = [
-  ['bench/run.ts', process.argv.slice(2)],
+  ['bench/run.ts', []],
   ['bench/guidance.ts', []],
   ['bench/fhir-import.ts', []],
 ];

@@ -10,7 +10,7 @@
  * and, on a full run, the fan-out section of docs/BENCHMARKS.md.
  *
  * Environment: BENCH_QUICK=1 (fewer points, 3 s each, one repetition),
- * BENCH_SECONDS, BENCH_REPS, BENCH_WORKERS (default 4), BENCH_DECODERS
+ * BENCH_FANOUT_SECONDS, BENCH_REPS, BENCH_WORKERS (default 4), BENCH_DECODERS
  * (default 8), BENCH_SERVERS (comma list of consilium, stock-50, stock-33,
  * relay), BENCH_STRICT_QUIET=1 (abort on a busy machine), BENCH_WRITE_DOCS=1.
  */
@@ -26,7 +26,7 @@ import { series } from './fanout/series.ts';
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
 const settings: Settings = {
-  seconds: Number(env.BENCH_SECONDS ?? (quick ? 3 : 5)),
+  seconds: Number(env.BENCH_FANOUT_SECONDS ?? (quick ? 3 : 5)),
   warmupSeconds: quick ? 1 : 1.5,
   decoders: Number(env.BENCH_DECODERS ?? 8),
   quietPct: 20,
