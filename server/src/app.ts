@@ -182,6 +182,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       maxSeatsPerUser: MAX_SEATS_PER_USER,
       maxClients: MAX_ROOM_PARTICIPANTS,
       guidance: config.guidance,
+      poseWindowMs: config.poseWindowMs,
     }),
   );
   guardMatchmaking({

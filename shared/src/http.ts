@@ -47,6 +47,8 @@ export const CreateRoomBody = z.strictObject({
   caseId: z.string().uuid().optional(),
   participants: participants.default([]),
   scopeCeiling: ScopeCeiling.nullable().optional(),
+  /** Surgical guidance: observers may watch the surgeon's camera video (default false). */
+  observerVideo: z.boolean().optional(),
 });
 export type CreateRoomBody = z.input<typeof CreateRoomBody>;
 
@@ -57,6 +59,7 @@ export const PatchRoomBody = z
     caseId: z.string().uuid().nullable().optional(),
     participants: participants.optional(),
     scopeCeiling: ScopeCeiling.nullable().optional(),
+    observerVideo: z.boolean().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export type PatchRoomBody = z.input<typeof PatchRoomBody>;
@@ -106,6 +109,8 @@ export interface RoomDto {
   participants: ParticipantDto[];
   /** null: no ceiling beyond patient/*.rs. */
   scopeCeiling: string[] | null;
+  /** Surgical guidance: observers may watch the surgeon's camera video. */
+  observerVideo: boolean;
   live: boolean;
   createdAt: string;
   updatedAt: string;
@@ -119,6 +124,11 @@ export interface TicketResponse {
   scopes: string[];
   /** WebSocket/HTTP endpoint the Colyseus client connects to. */
   endpoint: string;
-  /** LiveKit connection for voice (and the surgeon's video); null when voice is off. */
+  /** LiveKit connection for voice; null when voice is off. */
   voice: { url: string; token: string } | null;
+  /**
+   * LiveKit connection for the surgeon's camera video (surgical guidance only): a separate LiveKit
+   * room whose token the server mints only for those the policy lets see it. null: no video for you.
+   */
+  video: { url: string; token: string } | null;
 }

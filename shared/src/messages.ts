@@ -34,11 +34,12 @@ export const ObjectKind = z.enum(OBJECT_KINDS);
 /** Built-in sample models (`builtin:<name>`) or uploaded assets (`asset:<id>`). */
 export const AssetRef = z.string().regex(/^(builtin|asset):[a-z0-9][a-z0-9-]{0,63}$/, 'asset must be builtin:<name> or asset:<id>');
 
-export const PoseUpdate = z.strictObject({
-  head: Pose,
-  left: Pose.nullable().optional(),
-  right: Pose.nullable().optional(),
-});
+/** An avatar pose as a client sends it (encoded by shared/src/pose-wire.ts, not msgpack). */
+export interface PoseUpdate {
+  head: Pose;
+  left?: Pose | null;
+  right?: Pose | null;
+}
 export const ObjectGrab = z.strictObject({ objectId: ObjectId });
 export const ObjectMove = z.strictObject({ objectId: ObjectId, transform: Transform });
 export const ObjectRelease = z.strictObject({ objectId: ObjectId, transform: Transform.optional() });
@@ -81,7 +82,6 @@ export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: safeText
 
 /** Every client → server room message, by name. */
 export const ClientMessages = {
-  'pose.update': PoseUpdate,
   'pointer.update': PointerUpdate,
   'presenter.set': PresenterSet,
   'object.grab': ObjectGrab,

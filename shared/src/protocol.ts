@@ -6,7 +6,7 @@ import type { ErrorBody } from './errors.ts';
  * major version with PROTOCOL_MISMATCH; bump it on any breaking change to
  * messages, state or join options.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Colyseus room name for every Consilium room. */
 export const CLINIC_ROOM = 'clinic';

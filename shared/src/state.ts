@@ -1,9 +1,10 @@
 import { schema, t, type SchemaType } from '@colyseus/schema';
 
 /**
- * Synchronized room state. Avatar poses travel quantized (see quantize.ts):
- * positions as int16 millimetre-pairs (2 mm steps), quaternion components as
- * int16 (1/32767 steps) — 42 bytes for head + two hands instead of 168.
+ * Synchronized room state. Avatar poses are not in it: they travel on their
+ * own binary path (shared/src/pose-wire.ts), keyed by each participant's
+ * `slot`. The laser pointer of a conference is quantized like this (see
+ * quantize.ts): int16 positions in 2 mm steps, int16 quaternion components.
  */
 export const QPose = schema(
   {
@@ -26,9 +27,8 @@ export const ParticipantState = schema(
     name: t.string(),
     role: t.string(),
     connected: t.boolean().default(true),
-    head: t.ref(QPose).default(() => new QPose()),
-    left: t.ref(QPose).default(() => new QPose()),
-    right: t.ref(QPose).default(() => new QPose()),
+    /** Where this participant's avatar is in the binary pose frames (shared/src/pose-wire.ts). */
+    slot: t.uint8(),
     /** Voice, as LiveKit reports it (webhooks) and moderation sets it. */
     voiceConnected: t.boolean().default(false),
     publishing: t.boolean().default(false),
@@ -36,9 +36,6 @@ export const ParticipantState = schema(
     /** Laser pointer target (position only), when `pointing`. */
     pointing: t.boolean().default(false),
     pointer: t.ref(QPose).default(() => new QPose()),
-    /** false when the device has no tracked hand (desktop, hand out of view). */
-    leftActive: t.boolean().default(false),
-    rightActive: t.boolean().default(false),
     /** Round-trip time the server last measured on this seat's link (ms; 0 = not yet). */
     rttMs: t.uint16().default(0),
     /** false while this seat's link is over the guidance limit or not answering. */

@@ -60,7 +60,7 @@ describe('npm start with nothing configured', () => {
     expect(JSON.stringify(a.caseResources('Patient'))).toContain('Alex Demo');
 
     a.sendPose({ head: { p: [0, 1.7, 1.5], q: [0, 0, 0, 1] }, left: { p: [-0.2, 1.3, 1.2], q: [0, 0, 0, 1] }, right: { p: [0.2, 1.3, 1.2], q: [0, 0, 0, 1] } });
-    await eventually(() => b.participants().some((p) => p.userId === 'dr.adams' && p.rightActive && Math.abs(b.avatarPose(p).head.p[2] - 1.5) < 0.002));
+    await eventually(() => b.participants().some((p) => p.userId === 'dr.adams' && !!b.avatarPose(p)?.right && Math.abs(b.avatarPose(p)!.head.p[2] - 1.5) < 0.002));
     expect((await a.grab('heart')).ok).toBe(true);
     a.move('heart', { position: [0.3, 1.4, 0.2], rotation: [0, 0, 0, 1] });
     await eventually(() => b.state.objects.get('heart')?.px === Math.fround(0.3));

@@ -53,7 +53,10 @@ describe('room capacity', () => {
     expect(observations(observer)).toBe(observations(clinician));
     // Every pose reaches a late joiner's neighbour: the patches decode too.
     sessions[MAX_ROOM_PARTICIPANTS - 1]!.sendPose({ head: { p: [1, 1.5, 2], q: [0, 0, 0, 1] } });
-    await eventually(() => clinician.participants().find((p) => p.sessionId === sessions[MAX_ROOM_PARTICIPANTS - 1]!.sessionId)?.head.px !== 0, 5000);
+    await eventually(() => {
+      const last = clinician.participants().find((p) => p.sessionId === sessions[MAX_ROOM_PARTICIPANTS - 1]!.sessionId);
+      return !!last && Math.abs((clinician.avatarPose(last, { interpolate: false })?.head.p[2] ?? 0) - 2) < 0.002;
+    }, 5000);
     await Promise.all(sessions.map((s) => s.leave()));
   }, 120_000);
 });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCodes, type ErrorNotice } from '../../shared/src/index.ts';
 import { eventually, sleep } from '../support/eventually.ts';
+import { dequantizePose } from '../../shared/src/quantize.ts';
+import { POSE_MESSAGE, encodePoseMessage } from '../../shared/src/pose-wire.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const identity = { position: [0, 1, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
@@ -31,9 +33,10 @@ describe('clinic room', () => {
 
     await eventually(() => a.participants().length === 2 && b.participants().length === 2);
     const anaSeenByBen = b.participants().find((p) => p.userId === 'ana')!;
-    expect(anaSeenByBen).toMatchObject({ name: 'Dr ana', role: 'host', connected: true, leftActive: false });
-    // Before anyone sends a pose, avatars stand at the origin with identity rotation.
-    expect(b.avatarPose(anaSeenByBen)).toEqual({ head: { p: [0, 0, 0], q: [0, 0, 0, 1] }, left: null, right: null });
+    expect(anaSeenByBen).toMatchObject({ name: 'Dr ana', role: 'host', connected: true });
+    expect(anaSeenByBen.slot).not.toBe(b.participants().find((p) => p.userId === 'ben')!.slot);
+    // Before anyone sends a pose there is no avatar to draw.
+    expect(b.avatarPose(anaSeenByBen)).toBeNull();
     expect(b.state.info.title).toBe('Test room');
     // Without LIVEKIT_* voice is off and says so; moderation answers VOICE_OFF, nothing fails.
     expect(b.state.info.voice).toBe('off');
@@ -46,8 +49,8 @@ describe('clinic room', () => {
     });
     const pose = await eventually(() => {
       const p = b.participants().find((x) => x.userId === 'ana')!;
-      const pose = b.avatarPose(p);
-      return Math.abs(pose.head.p[0] - 1.2345) < 0.001 ? pose : null;
+      const pose = b.avatarPose(p, { interpolate: false });
+      return pose && Math.abs(pose.head.p[0] - 1.2345) < 0.001 ? pose : null;
     });
     expect(pose.head.p[1]).toBeCloseTo(1.7, 2);
     expect(pose.head.q[1]).toBeCloseTo(0.7071068, 4);
@@ -58,7 +61,7 @@ describe('clinic room', () => {
     a.sendPose({ head: { p: [1e6, 0, 0], q: [0, 0, 0, 2] } });
     await eventually(() => {
       const p = b.participants().find((x) => x.userId === 'ana')!;
-      return Math.abs(b.avatarPose(p).head.p[0] - 50) < 0.002;
+      return Math.abs((b.avatarPose(p, { interpolate: false })?.head.p[0] ?? 0) - 50) < 0.002;
     });
     expect(joinedSeenByA).toEqual(['ana', 'ben']);
     await b.leave();
@@ -120,7 +123,7 @@ describe('clinic room', () => {
     await eventually(() => errors.some((e) => e.code === 'FORBIDDEN'));
     // Observers still have an avatar.
     obs.sendPose({ head: { p: [0, 1.6, 2], q: [0, 0, 0, 1] } });
-    await eventually(() => host.avatarPose(host.participants().find((p) => p.userId === 'obs')!).head.p[2] > 1.99);
+    await eventually(() => (host.avatarPose(host.participants().find((p) => p.userId === 'obs')!, { interpolate: false })?.head.p[2] ?? 0) > 1.99);
     expect(host.objects().map((o) => o.id)).toEqual(['skull']);
     await Promise.all([host.leave(), obs.leave()]);
   });
@@ -145,14 +148,18 @@ describe('clinic room', () => {
     const errors: ErrorNotice[] = [];
     jo.onError((e) => errors.push(e));
 
-    jo.room.send('pose.update', { head: { p: ['x', 1, 2], q: [0, 0, 0, 1] } });
-    jo.room.send('pose.update', { head: { p: [0, 0, 0], q: [0, 0, 0, 1] }, extra: 1 });
-    jo.room.send('pose.update', null);
+    jo.room.send('pointer.update', { target: ['x', 1, 2] });
+    jo.room.send('pointer.update', { target: null, extra: 1 });
+    jo.room.send('pointer.update', null);
     jo.room.send('object.add', { kind: 'model', asset: '../../etc/passwd', transform: identity });
     jo.room.send('no.such.message', { a: 1 });
-    await eventually(() => errors.length >= 5);
-    expect(errors.map((e) => e.code).sort()).toEqual(['MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_UNKNOWN']);
-    expect(errors.find((e) => e.type === 'pose.update')!.details).toEqual([expect.objectContaining({ path: 'head.p.0' })]);
+    // The binary pose path: a message whose length does not match its flags, and the old msgpack pose (gone in protocol 4).
+    jo.room.sendBytes(POSE_MESSAGE, Uint8Array.of(3, 1, 2, 3));
+    jo.room.send('pose.update', { head: { p: [0, 0, 0], q: [0, 0, 0, 1] } });
+    await eventually(() => errors.length >= 7);
+    expect(errors.map((e) => e.code).sort()).toEqual(['MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_UNKNOWN', 'MESSAGE_UNKNOWN']);
+    expect(errors.find((e) => e.type === 'pointer.update')!.details).toEqual([expect.objectContaining({ path: 'target.0' })]);
+    expect(errors.find((e) => e.type === 'pose')!.message).toContain('length');
     expect(errors.find((e) => e.type === 'object.add')!.details).toEqual([expect.objectContaining({ path: 'asset' })]);
 
     const reply = await jo.request('object.add', { kind: 'model', asset: 'builtin:heart', transform: { position: [0, 'up'], rotation: [0, 0, 0, 1] } } as never);
@@ -174,7 +181,8 @@ describe('clinic room', () => {
     let closedWith: number | undefined;
     flood.onStatus((s, code) => s === 'closed' && (closedWith = code));
 
-    for (let i = 0; i < 700; i++) flood.sendPose({ head: { p: [0, 1, i / 1000], q: [0, 0, 0, 1] } });
+    // Straight to the socket: the SDK itself would coalesce these into one pose.
+    for (let i = 0; i < 700; i++) flood.room.sendBytes(POSE_MESSAGE, encodePoseMessage({ head: { p: [0, 1, i / 1000], q: [0, 0, 0, 1] } }));
     await eventually(() => closedWith !== undefined);
     expect(closedWith).toBe(CloseCodes.RATE_LIMITED);
     expect(errors.some((e) => e.code === 'RATE_LIMITED')).toBe(true);
@@ -262,7 +270,7 @@ describe('presence tools', () => {
     obs.room.send('pointer.update', { target: [0.2, 1.1, -0.3] });
     await eventually(() => {
       const p = host.participants().find((x) => x.userId === 'po')!;
-      return p.pointing && Math.abs(host.avatarPose({ ...p, head: p.pointer } as never).head.p[2] + 0.3) < 0.002;
+      return p.pointing && Math.abs(dequantizePose(p.pointer).p[2] + 0.3) < 0.002;
     });
     obs.room.send('pointer.update', { target: null });
     await eventually(() => !host.participants().find((x) => x.userId === 'po')!.pointing);

@@ -9,6 +9,8 @@ import type { CaseRecord } from '../../server/src/db/cases.repo.ts';
 import type { SceneObjectRecord } from '../../server/src/db/scene.repo.ts';
 import { Clinic, type Admission, type ClinicStore } from '../../server/src/rooms/clinic.ts';
 import type { LiveRoomRecord } from '../../server/src/rooms/live-rooms.ts';
+import type { SeatReadiness } from '../../server/src/rooms/pose-relay.ts';
+import { encodePoseMessage, readPoseFrame, type AvatarPose } from '../../shared/src/pose-wire.ts';
 
 /**
  * The Clinic without sockets or a database: fake repositories, a fake clock
@@ -41,7 +43,7 @@ class FakeClock {
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
 class FakeStore implements ClinicStore {
-  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, status: 'open' };
+  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, observerVideo: false, status: 'open' };
   kicks = new Map<string, Date | null>();
   revoked = new Map<string, number>();
   async get() { return this.record; }
@@ -56,6 +58,8 @@ function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] }
   const clock = new FakeClock();
   const audit: AuditEvent[] = [];
   const ended: { sessionId: string; code: number }[] = [];
+  const frames: { sessionId: string; frame: Uint8Array }[] = [];
+  const readiness = new Map<string, SeatReadiness>();
   const scene = new Map<string, SceneObjectRecord>();
   const caseRecord: CaseRecord = { id: CASE, patientId: PATIENT, dateShiftDays: 100, pseudonymKey: 'k'.repeat(64), resources };
   // The room's serializer binds an encoder to the state (views track visibility through it).
@@ -80,13 +84,24 @@ function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] }
         schedule: clock.schedule,
         maxSeatsPerUser: 2,
         patchHz: () => 30,
+        timer: clock.schedule,
+        poseWindowMs: () => 10,
       },
-      { end: (sessionId, code) => void ended.push({ sessionId, code }), publish: async () => {}, send: () => {}, broadcast: () => {}, setPatchRate: () => {} },
+      {
+        end: (sessionId, code) => void ended.push({ sessionId, code }),
+        publish: async () => {},
+        send: () => {},
+        broadcast: () => {},
+        setPatchRate: () => {},
+        poseHeader: Uint8Array.of(0xee),
+        poseReadiness: (sessionId) => readiness.get(sessionId) ?? 'ready',
+        sendPoseFrame: (sessionId, frame) => void frames.push({ sessionId, frame }),
+      },
     );
     new Encoder(clinic.state);
     return clinic;
   };
-  return { store, clock, audit, ended, open };
+  return { store, clock, audit, ended, open, frames, readiness };
 }
 
 let n = 0;
@@ -204,5 +219,108 @@ describe('Clinic: break-glass', () => {
     expect(await clinic.message('s1', 'access.breakGlass', { resourceTypes: ['MedicationStatement'], reason: 'Bleeding on the table' })).toMatchObject({ ok: true });
     await settle();
     expect(shown(clinic, view).some((k) => k.includes('MedicationStatement'))).toBe(false);
+  });
+});
+
+
+describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
+  const at = (z: number) => encodePoseMessage({ head: { p: [0, 1.6, z], q: [0, 0, 0, 1] }, right: { p: [0.2, 1.2, z], q: [0, 0, 0, 1] } });
+  /** Records of one frame (the 1-byte test header stripped). */
+  const records = (frame: Uint8Array) => {
+    const out: Array<[number, AvatarPose]> = [];
+    readPoseFrame(frame.subarray(1), (slot, pose) => out.push([slot, pose]));
+    return out;
+  };
+
+  it('gathers poses for one window, then sends every seat the same frame of the changed avatars', async () => {
+    const { open, clock, frames } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'obi', role: 'observer' }]);
+    const clinic = await open();
+    await clinic.admit('a', ticket('ann'));
+    await clinic.admit('o', ticket('obi'));
+    const slotA = clinic.state.participants.get('a')!.slot;
+    const slotO = clinic.state.participants.get('o')!.slot;
+    expect(slotA).not.toBe(slotO);
+    await clock.advance(10);
+    frames.length = 0; // (new seats' empty keyframes)
+
+    expect(clinic.pose('a', at(1))).toEqual({ ok: true });
+    expect(clinic.pose('o', at(2))).toEqual({ ok: true }); // observers have avatars too
+    expect(clinic.pose('a', at(3))).toEqual({ ok: true }); // only the latest counts
+    expect(frames).toHaveLength(0);
+    await clock.advance(10);
+    expect(frames.map((f) => f.sessionId).sort()).toEqual(['a', 'o']);
+    expect(frames[0]!.frame).toBe(frames[1]!.frame); // built once, shared
+    const got = records(frames[0]!.frame);
+    expect(got.map(([slot, p]) => [slot, Math.round(p.head.p[2] * 100) / 100, p.right !== null, p.left !== null])).toEqual(
+      [[slotA, 3, true, false], [slotO, 2, true, false]].sort((x, y) => (x[0] as number) - (y[0] as number)),
+    );
+    // Nothing changed: nothing sent.
+    frames.length = 0;
+    await clock.advance(50);
+    expect(frames).toHaveLength(0);
+  });
+
+  it('refuses malformed poses with MESSAGE_INVALID and charges them to the budget', async () => {
+    const { open } = setup([{ userId: 'ann', role: 'clinician' }]);
+    const clinic = await open();
+    await clinic.admit('a', ticket('ann'));
+    const bad = at(1).slice();
+    bad[0] = 0x80;
+    expect(clinic.pose('a', bad)).toMatchObject({ ok: false, code: 'MESSAGE_INVALID' });
+    expect(clinic.pose('a', new Uint8Array(5000))).toMatchObject({ ok: false, code: 'MESSAGE_INVALID' });
+    expect(clinic.pose('nobody', at(1))).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    let limited = 0;
+    for (let i = 0; i < 400; i++) if (!clinic.pose('a', at(1)).ok) limited++;
+    expect(limited).toBeGreaterThan(100);
+    expect(clinic.pose('a', at(1))).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
+  });
+
+  it('a seat that could not take a frame (backed up, or away) gets every avatar once it can', async () => {
+    const { open, clock, frames, readiness } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'ben', role: 'clinician' }, { userId: 'cy', role: 'clinician' }]);
+    const clinic = await open();
+    await clinic.admit('a', ticket('ann'));
+    await clinic.admit('b', ticket('ben'));
+    await clinic.admit('c', ticket('cy'));
+    await clock.advance(10);
+    clinic.pose('a', at(1));
+    clinic.pose('b', at(2));
+    readiness.set('c', 'busy');
+    frames.length = 0;
+    await clock.advance(10);
+    expect(frames.map((f) => f.sessionId).sort()).toEqual(['a', 'b']);
+    // Only ann moves now; c drains and gets ann and ben (a keyframe), the others only ann.
+    readiness.delete('c');
+    frames.length = 0;
+    clinic.pose('a', at(5));
+    await clock.advance(10);
+    const of = (sid: string) => records(frames.find((f) => f.sessionId === sid)!.frame).map(([s]) => s).sort();
+    const slot = (sid: string) => clinic.state.participants.get(sid)!.slot;
+    expect(of('c')).toEqual([slot('a'), slot('b')].sort());
+    expect(of('b')).toEqual([slot('a')]);
+
+    // A dropped seat misses frames; back, it gets everyone.
+    expect(clinic.dropped('c', 1006)).toBe(true);
+    readiness.set('c', 'absent');
+    clinic.pose('b', at(7));
+    frames.length = 0;
+    await clock.advance(10);
+    expect(frames.map((f) => f.sessionId).sort()).toEqual(['a', 'b']);
+    readiness.delete('c');
+    clinic.reconnected('c');
+    frames.length = 0;
+    await clock.advance(10);
+    expect(frames.map((f) => f.sessionId)).toEqual(['c']);
+    expect(of('c')).toEqual([slot('a'), slot('b')].sort());
+  });
+
+  it('hands out slots round-robin: a leaver\'s slot is not the next newcomer\'s', async () => {
+    const { open } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'ben', role: 'clinician' }]);
+    const clinic = await open();
+    await clinic.admit('a', ticket('ann'));
+    const first = clinic.state.participants.get('a')!.slot;
+    await clinic.left('a');
+    await clinic.admit('b', ticket('ben'));
+    expect(clinic.state.participants.get('b')!.slot).not.toBe(first);
+    expect(clinic.pose('a', at(1))).toMatchObject({ ok: false, code: 'FORBIDDEN' });
   });
 });

@@ -1,16 +1,23 @@
 import { TokenVerifier } from 'livekit-server-sdk';
 import { describe, expect, it } from 'vitest';
-import { mintVoiceToken, VOICE_TOKEN_TTL_SECONDS, voiceRoomName } from '../../server/src/media/livekit.ts';
+import { mintVideoToken, mintVoiceToken, VOICE_TOKEN_TTL_SECONDS, videoRoomName, voiceRoomName } from '../../server/src/media/livekit.ts';
 import { ROOM_KINDS, ROOM_ROLES, type RoomKind, type RoomRole } from '../../shared/src/index.ts';
 
 const cfg = { url: 'wss://voice.hospital.test', apiUrl: 'https://voice.hospital.test', apiKey: 'APIkey', apiSecret: 'a-secret-of-at-least-thirty-two-chars!!' };
 const ROOM = '11111111-2222-4333-8444-555555555555';
 
-/** Expected sources, written out per the issue. */
-function expectedSources(role: RoomRole, kind: RoomKind): string[] {
+/** Expected voice sources, written out per the issue: the voice room carries speech only (video has its own room). */
+function expectedSources(role: RoomRole, _kind: RoomKind): string[] {
   if (role === 'observer') return [];
-  if (role === 'surgeon' && kind === 'surgical-guidance') return ['microphone', 'camera', 'screen_share'];
   return ['microphone'];
+}
+
+/** Expected video room grant: null = no token at all. */
+function expectedVideo(role: RoomRole, kind: RoomKind, observerVideo: boolean): { publish: string[]; subscribe: boolean } | null {
+  if (kind !== 'surgical-guidance') return null;
+  if (role === 'surgeon') return { publish: ['camera', 'screen_share'], subscribe: false };
+  if (role === 'observer') return observerVideo ? { publish: [], subscribe: true } : null;
+  return { publish: [], subscribe: true };
 }
 
 describe('LiveKit tokens: role × room kind', () => {
@@ -39,6 +46,27 @@ describe('LiveKit tokens: role × room kind', () => {
         expect(VOICE_TOKEN_TTL_SECONDS).toBeLessThanOrEqual(600);
       });
     }
+  }
+
+  for (const observerVideo of [false, true]) {
+    it(`video room tokens, every role and kind (observerVideo ${observerVideo})`, async () => {
+      for (const role of ROOM_ROLES) {
+        for (const kind of ROOM_KINDS) {
+          const minted = await mintVideoToken(cfg, { roomId: ROOM, kind, userId: 'u.1', name: 'Dr One', role }, { observerVideo });
+          const want = expectedVideo(role, kind, observerVideo);
+          if (!want) {
+            expect(minted, `${role} in ${kind}`).toBeNull();
+            continue;
+          }
+          const v = (await new TokenVerifier(cfg.apiKey, cfg.apiSecret).verify(minted!.token)).video!;
+          expect(v.room).toBe(videoRoomName(ROOM));
+          expect({ admin: v.roomAdmin, create: v.roomCreate, record: v.roomRecord, list: v.roomList, data: v.canPublishData }).toEqual({ admin: false, create: false, record: false, list: false, data: false });
+          expect(v.canSubscribe, `${role} in ${kind}`).toBe(want.subscribe);
+          expect(v.canPublish).toBe(want.publish.length > 0);
+          expect([...(v.canPublishSources ?? [])].map(String).sort()).toEqual(want.publish);
+        }
+      }
+    });
   }
 
   it('a token signed with another secret does not verify', async () => {

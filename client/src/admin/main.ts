@@ -152,6 +152,11 @@ async function roomForm(onSaved: () => void, existing?: RoomDto): Promise<HTMLEl
   const caseSel = h('select', { id: 'room-case' },
     h('option', { value: '' }, 'No patient case'),
     ...caseList.map((c) => h('option', { value: c.caseId, selected: existing?.caseId === c.caseId }, caseLabel(c))));
+  // Surgical guidance: may observers (students, guests) watch the surgeon's camera video? Off by default.
+  const observerVideo = h('input', { type: 'checkbox', id: 'room-observer-video', checked: existing?.observerVideo === true });
+  const observerVideoRow = h('div', { class: 'row', hidden: kind.value !== 'surgical-guidance' },
+    h('label', { for: 'room-observer-video', class: 'row' }, observerVideo, 'Observers may watch the surgeon’s video'));
+  kind.addEventListener('change', () => (observerVideoRow.hidden = kind.value !== 'surgical-guidance'));
   const parts = h('div', { class: 'stack' }, ...(existing?.participants ?? [undefined]).map((p) => participantRow(p as ParticipantInput | undefined, directory)));
   const error = h('div', { class: 'error', role: 'alert' });
   return h(
@@ -159,7 +164,7 @@ async function roomForm(onSaved: () => void, existing?: RoomDto): Promise<HTMLEl
     { class: 'card stack', onsubmit: async (e: Event) => {
       e.preventDefault();
       const participants = readParticipants(parts);
-      const body = { title: title.value.trim(), kind: kind.value as RoomKind, participants, ...(caseSel.value ? { caseId: caseSel.value } : {}) };
+      const body = { title: title.value.trim(), kind: kind.value as RoomKind, participants, observerVideo: observerVideo.checked, ...(caseSel.value ? { caseId: caseSel.value } : {}) };
       if (!body.title) return void (error.textContent = 'Give the room a title.');
       try {
         if (existing) await api.updateRoom(existing.id, { ...body, caseId: caseSel.value || null });
@@ -173,6 +178,7 @@ async function roomForm(onSaved: () => void, existing?: RoomDto): Promise<HTMLEl
     userDatalist(directory),
     h('div', { class: 'row' }, h('label', { for: 'room-title' }, 'Title'), title, h('label', { for: 'room-kind' }, 'Kind'), kind),
     h('div', { class: 'row' }, h('label', { for: 'room-case' }, 'Patient case'), caseSel),
+    observerVideoRow,
     h('strong', {}, 'People'),
     parts,
     h('button', { type: 'button', onclick: () => parts.append(participantRow(undefined, directory)) }, 'Add person'),

@@ -11,6 +11,8 @@ import { objectName, objectPlace } from './scene-list.ts';
 import { ROLE_COLORS } from './scene/avatars.ts';
 import { BUILTIN_ASSETS } from './scene/models.ts';
 import { World, type Tool } from './scene/world.ts';
+import { VideoPanel } from './video-panel.ts';
+import type { VideoFeed } from './video-feed.ts';
 import type { Voice } from './voice.ts';
 
 const EDITORS = new Set(['host', 'clinician', 'specialist', 'surgeon']);
@@ -124,9 +126,45 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const viewport = h('div', { class: 'viewport' });
   const side = h('aside', { class: 'side', 'aria-label': 'Room panels' });
   const title = h('h1', { class: 'room-title' }, session.state.info.title, h('span', { class: 'muted' }, ` · you are ${role}`));
-  root.append(title, h('div', { class: 'room-layout' }, viewport, side));
+  // ---- the surgeon's video (surgical guidance) --------------------------------------------
+  // Shown to those the server gave a video token (videoGrant in policy.ts: host, specialists, and
+  // observers only where the room allows), and — so annotations stay visible — where the server
+  // has no media service at all. The surgeon publishes instead of watching.
+  const guidanceRoom = session.state.info.kind === 'surgical-guidance';
+  const videoPanel = guidanceRoom && role !== 'surgeon' && (ticket.video !== null || ticket.voice === null) ? new VideoPanel(session, { canDraw: canEdit, isHost }) : null;
+  let feed: VideoFeed | null = null;
+  const video = ticket.video;
+  if (videoPanel && video) {
+    void import('./video-feed.ts').then(async ({ VideoFeed }) => {
+      feed = new VideoFeed();
+      feed.onStream = (stream) => videoPanel.showStream(stream);
+      await feed.watch(video.url, video.token);
+    }).catch((err: unknown) => videoPanel.setWaiting(`The video could not connect: ${plainMessage(err)}`));
+  } else if (videoPanel) videoPanel.setWaiting('This server has no video service (LiveKit is not configured).');
+  const cameraBtn = h('button', {
+    hidden: !(guidanceRoom && role === 'surgeon' && video),
+    onclick: async () => {
+      if (!video) return;
+      try {
+        const { VideoFeed } = await import('./video-feed.ts');
+        feed = new VideoFeed();
+        await feed.publishCamera(video.url, video.token);
+        cameraBtn.hidden = true;
+      } catch (err) {
+        alert(`The camera could not start: ${plainMessage(err)}`);
+      }
+    },
+  }, 'Share my camera');
+
+  root.append(title, h('div', { class: 'room-layout' }, videoPanel ? h('div', { class: 'main-col' }, videoPanel.el, viewport) : viewport, side));
   const world = new World(viewport, session, canEdit);
-  (window as unknown as { __consilium?: unknown }).__consilium = { session, world };
+  (window as unknown as { __consilium?: unknown }).__consilium = {
+    session,
+    world,
+    video: videoPanel?.view() ?? null,
+    // The stream entry point the LiveKit feed uses (feed.onStream → showStream): browser tests hand it a stand-in stream.
+    showVideo: videoPanel ? (stream: MediaStream | null) => videoPanel.showStream(stream) : null,
+  };
 
   // ---- toolbar ------------------------------------------------------------------------
   const TOOLS: { tool: Tool; label: string; hint: string }[] = [
@@ -187,6 +225,8 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     unsubscribe.forEach((u) => u());
     clearInterval(clock);
     void voice?.leave();
+    void feed?.leave();
+    videoPanel?.dispose();
     world.dispose();
   };
   const leaveBtn = h('button', { class: 'danger', onclick: async () => {
@@ -196,7 +236,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     on.leave();
   } }, 'Leave room');
   viewport.append(
-    h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, vrBtn, arBtn, leaveBtn),
+    h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, leaveBtn),
   );
 
   // ---- side panels ------------------------------------------------------------------------
@@ -359,6 +399,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     requestAnimationFrame(() => {
       scheduled = false;
       renderLists();
+      videoPanel?.refresh();
       if (voice) {
         const q = world.listener.quaternion;
         const fwd = { x: -2 * (q.x * q.z + q.w * q.y), y: -2 * (q.y * q.z - q.w * q.x), z: -(1 - 2 * (q.x * q.x + q.y * q.y)) };

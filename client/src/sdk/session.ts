@@ -1,21 +1,15 @@
 import { Callbacks, type Room } from '@colyseus/sdk';
 import type { ErrorBody } from '../../../shared/src/errors.ts';
-import type { ClientMessage, ClientMessageName, Pose } from '../../../shared/src/messages.ts';
+import type { ClientMessage, ClientMessageName, PoseUpdate } from '../../../shared/src/messages.ts';
 import { ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
-import { dequantizePose } from '../../../shared/src/quantize.ts';
 import type { AccessRequestState, ClinicState, ParticipantState, SceneObjectState } from '../../../shared/src/state.ts';
 import type { CaseResourceType, FhirResource } from '../../../shared/src/fhir.ts';
 import { ConsiliumError } from './errors.ts';
 import { GuidanceChannel } from './guidance.ts';
+import { AvatarStream, type AvatarPose } from './avatars.ts';
 
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'closed';
-
-/** Avatar pose as the receiver renders it (dequantized). */
-export interface AvatarPose {
-  head: Pose;
-  left: Pose | null;
-  right: Pose | null;
-}
+export type { AvatarPose };
 
 /**
  * A joined Consilium room: typed senders for every message, the synced state,
@@ -30,14 +24,19 @@ export class ClinicSession {
   status: ConnectionStatus = 'connected';
   /** Surgical guidance: link probes, relayed pointers, hands-free commands. */
   readonly guidance: GuidanceChannel;
+  /** Avatar poses on their binary path, with interpolation. */
+  readonly avatars: AvatarStream;
 
   constructor(readonly room: Room<unknown, ClinicState>) {
     this.callbacks = Callbacks.get(room);
     this.guidance = new GuidanceChannel(room, (type, payload) => room.request(type, payload) as never);
+    this.avatars = new AvatarStream(room as Room<unknown, unknown>);
     room.onMessage(ServerMessageNames.error, (notice: ErrorNotice) => this.errorListeners.forEach((l) => l(notice)));
     room.onDrop(() => this.setStatus('reconnecting'));
     room.onReconnect(() => this.setStatus('connected'));
     room.onLeave((code) => this.setStatus('closed', code));
+    // Slots are reused only long after a leaver's; forget their poses all the same.
+    this.onParticipantLeave((p) => this.avatars.forget(p.slot));
   }
 
   get sessionId(): string {
@@ -56,8 +55,9 @@ export class ClinicSession {
 
   // ---- senders -----------------------------------------------------------------
 
-  sendPose(pose: ClientMessage<'pose.update'>): void {
-    this.room.send('pose.update', pose);
+  /** My avatar's pose (head, and hands when tracked). Call as often as you like: it goes out at up to 30 Hz. */
+  sendPose(pose: PoseUpdate): void {
+    this.avatars.send(pose);
   }
 
   move(objectId: string, transform: ClientMessage<'object.move'>['transform']): void {
@@ -151,12 +151,13 @@ export class ClinicSession {
     return this.request('access.deny', reason ? { requestId, reason } : { requestId });
   }
 
-  avatarPose(p: ParticipantState): AvatarPose {
-    return {
-      head: dequantizePose(p.head),
-      left: p.leftActive ? dequantizePose(p.left) : null,
-      right: p.rightActive ? dequantizePose(p.right) : null,
-    };
+  /**
+   * A participant's avatar as it should be drawn now: interpolated through a
+   * small jitter buffer (`interpolate: false` gives the latest pose received).
+   * null until their first pose arrives.
+   */
+  avatarPose(p: ParticipantState, options: { interpolate?: boolean } = {}): AvatarPose | null {
+    return this.avatars.pose(p.slot, options.interpolate ?? true);
   }
 
   // ---- typed state callbacks (fire for existing entries too) ---------------------

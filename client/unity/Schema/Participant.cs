@@ -27,40 +27,28 @@ namespace Consilium.Schema {
 		[global::Colyseus.Schema.Type(4, "boolean")]
 		public bool connected = true;
 
-		[global::Colyseus.Schema.Type(5, "ref", typeof(QPose))]
-		public QPose head = null;
+		[global::Colyseus.Schema.Type(5, "uint8")]
+		public byte slot = default(byte);
 
-		[global::Colyseus.Schema.Type(6, "ref", typeof(QPose))]
-		public QPose left = null;
-
-		[global::Colyseus.Schema.Type(7, "ref", typeof(QPose))]
-		public QPose right = null;
-
-		[global::Colyseus.Schema.Type(8, "boolean")]
+		[global::Colyseus.Schema.Type(6, "boolean")]
 		public bool voiceConnected = false;
 
-		[global::Colyseus.Schema.Type(9, "boolean")]
+		[global::Colyseus.Schema.Type(7, "boolean")]
 		public bool publishing = false;
 
-		[global::Colyseus.Schema.Type(10, "boolean")]
+		[global::Colyseus.Schema.Type(8, "boolean")]
 		public bool muted = false;
 
-		[global::Colyseus.Schema.Type(11, "boolean")]
+		[global::Colyseus.Schema.Type(9, "boolean")]
 		public bool pointing = false;
 
-		[global::Colyseus.Schema.Type(12, "ref", typeof(QPose))]
+		[global::Colyseus.Schema.Type(10, "ref", typeof(QPose))]
 		public QPose pointer = null;
 
-		[global::Colyseus.Schema.Type(13, "boolean")]
-		public bool leftActive = false;
-
-		[global::Colyseus.Schema.Type(14, "boolean")]
-		public bool rightActive = false;
-
-		[global::Colyseus.Schema.Type(15, "uint16")]
+		[global::Colyseus.Schema.Type(11, "uint16")]
 		public ushort rttMs = 0;
 
-		[global::Colyseus.Schema.Type(16, "boolean")]
+		[global::Colyseus.Schema.Type(12, "boolean")]
 		public bool linkOk = true;
 	}
 }

@@ -14,7 +14,8 @@ const deny = (code: ErrorCode, reason: string): Decision => ({ allow: false, cod
 
 // ---- room actions (messages inside a live room) -------------------------------
 
-export type RoomAction = ClientMessageName;
+/** Every room message, plus `pose` (the binary avatar pose path). */
+export type RoomAction = ClientMessageName | 'pose';
 
 /** Context the policy needs beyond the role. */
 export interface RoomActionContext {
@@ -41,7 +42,7 @@ const GUIDING: readonly RoomRole[] = ['host', 'surgeon', 'specialist'];
 const guidance = (ctx: RoomActionContext) => ctx.roomKind === 'surgical-guidance';
 
 const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
-  'pose.update': (role) => EVERYONE.includes(role),
+  pose: (role) => EVERYONE.includes(role),
   // Pointing is part of presence: everyone may point — except in surgical guidance, where
   // a pointer is an instruction to the surgeon, so only those guiding (and the host) point.
   'pointer.update': (role, ctx) => (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),
@@ -388,13 +389,45 @@ export interface VoiceGrant {
 }
 
 /**
- * Observers listen only. Host, clinicians and specialists speak (microphone
- * only). The surgeon in a surgical-guidance room also streams camera and
- * screen; elsewhere a surgeon speaks like everyone else. Data messages go
- * through the Colyseus room, never LiveKit, so nobody publishes data there.
+ * Observers listen only. Host, clinicians, specialists and surgeons speak
+ * (microphone only). Video never goes through the voice room: everyone in it
+ * may subscribe to everything in it, so the surgeon's camera has a LiveKit
+ * room of its own (videoGrant). Data messages go through the Colyseus room,
+ * never LiveKit, so nobody publishes data there.
  */
-export function voiceGrant(role: RoomRole, kind: RoomKind): VoiceGrant {
+export function voiceGrant(role: RoomRole, _kind: RoomKind): VoiceGrant {
   if (role === 'observer') return { canSubscribe: true, canPublish: false, canPublishData: false, sources: [] };
-  if (role === 'surgeon' && kind === 'surgical-guidance') return { canSubscribe: true, canPublish: true, canPublishData: false, sources: ['microphone', 'camera', 'screen_share'] };
   return { canSubscribe: true, canPublish: true, canPublishData: false, sources: ['microphone'] };
+}
+
+/** Per-room media settings an administrator chooses. */
+export interface RoomMediaSettings {
+  /** Surgical guidance: observers may watch the surgeon's camera video. */
+  observerVideo: boolean;
+}
+
+/**
+ * The surgeon's camera video (surgical guidance only) lives in its own LiveKit
+ * room, and this decides who gets a token for it at all — LiveKit grants cannot
+ * pick single tracks, so "who may see the video" is "who may enter that room".
+ * The surgeon publishes camera and screen share and subscribes to nothing; the
+ * host, specialists (and clinicians) watch; observers watch only when the room
+ * allows it (`observerVideo`), and never publish. null: no video token, and a
+ * live participant without a grant is removed from the video room.
+ */
+export function videoGrant(role: RoomRole, kind: RoomKind, settings: RoomMediaSettings): VoiceGrant | null {
+  if (kind !== 'surgical-guidance') return null;
+  const watch: VoiceGrant = { canSubscribe: true, canPublish: false, canPublishData: false, sources: [] };
+  switch (role) {
+    case 'surgeon':
+      return { canSubscribe: false, canPublish: true, canPublishData: false, sources: ['camera', 'screen_share'] };
+    case 'host':
+    case 'specialist':
+    case 'clinician':
+      return watch;
+    case 'observer':
+      return settings.observerVideo ? watch : null;
+    default:
+      return null;
+  }
 }

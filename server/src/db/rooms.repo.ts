@@ -15,6 +15,8 @@ export interface RoomRecord {
   participants: ParticipantDto[];
   /** The admin's ceiling on what anyone in the room may see; null: patient/*.rs. */
   scopeCeiling: string[] | null;
+  /** Surgical guidance: observers may watch the surgeon's camera video (default false). */
+  observerVideo: boolean;
 }
 
 interface RoomRow {
@@ -27,6 +29,7 @@ interface RoomRow {
   created_at: Date;
   updated_at: Date;
   scope_ceiling: string[] | null;
+  observer_video: boolean;
 }
 
 export interface NewRoom {
@@ -37,6 +40,7 @@ export interface NewRoom {
   createdBy: string;
   participants: ParticipantDto[];
   scopeCeiling?: string[] | null;
+  observerVideo?: boolean;
 }
 
 export interface RoomChanges {
@@ -45,6 +49,7 @@ export interface RoomChanges {
   caseId?: string | null;
   participants?: ParticipantDto[];
   scopeCeiling?: string[] | null;
+  observerVideo?: boolean;
 }
 
 export class RoomsRepo {
@@ -53,13 +58,14 @@ export class RoomsRepo {
   async create(room: NewRoom): Promise<RoomRecord> {
     const id = room.id ?? randomUUID();
     await withTransaction(this.pool, async (tx) => {
-      await tx.query(`INSERT INTO rooms (id, title, kind, case_id, created_by, scope_ceiling) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      await tx.query(`INSERT INTO rooms (id, title, kind, case_id, created_by, scope_ceiling, observer_video) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
         id,
         room.title,
         room.kind,
         room.caseId,
         room.createdBy,
         room.scopeCeiling ?? null,
+        room.observerVideo ?? false,
       ]);
       await replaceParticipants(tx, id, room.participants);
     });
@@ -146,6 +152,7 @@ export class RoomsRepo {
       if (changes.kind !== undefined) set('kind', changes.kind);
       if (changes.caseId !== undefined) set('case_id', changes.caseId);
       if (changes.scopeCeiling !== undefined) set('scope_ceiling', changes.scopeCeiling);
+      if (changes.observerVideo !== undefined) set('observer_video', changes.observerVideo);
       const res = await tx.query(
         `UPDATE rooms SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND status = 'open'`,
         values,
@@ -295,5 +302,6 @@ function toRecord(row: RoomRow, participants: ParticipantDto[]): RoomRecord {
     updatedAt: row.updated_at,
     participants,
     scopeCeiling: row.scope_ceiling,
+    observerVideo: row.observer_video,
   };
 }

@@ -9,7 +9,7 @@ import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import { liveRecord, type LiveRooms } from '../rooms/live-rooms.ts';
 import type { LiveKitConfig } from '../config.ts';
-import { mintVoiceToken } from '../media/livekit.ts';
+import { mintVideoToken, mintVoiceToken } from '../media/livekit.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
@@ -38,6 +38,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     status: r.status,
     participants: r.participants,
     scopeCeiling: r.scopeCeiling,
+    observerVideo: r.observerVideo,
     live: live.has(r.id),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
@@ -63,8 +64,9 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       createdBy: principal.userId,
       participants: body.participants,
       scopeCeiling: body.scopeCeiling ?? null,
+      observerVideo: body.observerVideo ?? false,
     });
-    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants, scopeCeiling: room.scopeCeiling } });
+    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants, scopeCeiling: room.scopeCeiling, observerVideo: room.observerVideo } });
     res.status(201).json(toDto(room, new Set()));
   });
 
@@ -128,9 +130,9 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       admin: invitation === null && principal.admin,
     });
     await deps.audit.record({ actor: principal.userId, action: 'ticket.issued', roomId: room.id, caseId: room.caseId, details: { jti: issued.claims.jti, role: access.role, scope: access.scope, expiresAt: issued.expiresAt.toISOString() } });
-    const voice = deps.livekit
-      ? await mintVoiceToken(deps.livekit, { roomId: room.id, kind: room.kind, userId: principal.userId, name: principal.name, role: access.role })
-      : null;
+    const who = { roomId: room.id, kind: room.kind, userId: principal.userId, name: principal.name, role: access.role };
+    const voice = deps.livekit ? await mintVoiceToken(deps.livekit, who) : null;
+    const video = deps.livekit ? await mintVideoToken(deps.livekit, who, room) : null;
     const body: TicketResponse = {
       ticket: issued.ticket,
       expiresAt: issued.expiresAt.toISOString(),
@@ -139,6 +141,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       scopes: access.scope.split(' ').filter(Boolean),
       endpoint: deps.endpoint(),
       voice,
+      video,
     };
     res.status(201).json(body);
   });

@@ -1,12 +1,18 @@
 import { AccessToken, RoomServiceClient, TrackSource, type ParticipantPermission } from 'livekit-server-sdk';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
-import { voiceGrant, type MediaSource } from '../auth/policy.ts';
+import { videoGrant, voiceGrant, type MediaSource, type RoomMediaSettings, type VoiceGrant } from '../auth/policy.ts';
 import type { LiveKitConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
 /** LiveKit room for a Consilium room. */
 export const voiceRoomName = (roomId: string) => `consilium-${roomId}`;
 export const roomIdFromVoiceRoom = (name: string): string | null => /^consilium-([0-9a-f-]{36})$/.exec(name)?.[1] ?? null;
+/**
+ * LiveKit room for the surgeon's camera video of a surgical-guidance room. Separate from the voice
+ * room because a LiveKit grant cannot select tracks: whoever is in a room may subscribe to all of it.
+ * (Its webhooks do not match roomIdFromVoiceRoom, so they never count as voice events.)
+ */
+export const videoRoomName = (roomId: string) => `consilium-${roomId}-video`;
 
 export const VOICE_TOKEN_TTL_SECONDS = 600;
 
@@ -24,9 +30,8 @@ export interface VoiceIdentity {
   role: RoomRole;
 }
 
-/** A least-privilege LiveKit token (≤ 10 minutes) from the grant the policy computes. */
-export async function mintVoiceToken(cfg: LiveKitConfig, who: VoiceIdentity): Promise<{ url: string; token: string }> {
-  const grant = voiceGrant(who.role, who.kind);
+/** A least-privilege LiveKit token (≤ 10 minutes) for one LiveKit room from a grant the policy computed. */
+async function mintToken(cfg: LiveKitConfig, room: string, who: VoiceIdentity, grant: VoiceGrant): Promise<{ url: string; token: string }> {
   const at = new AccessToken(cfg.apiKey, cfg.apiSecret, {
     identity: who.userId,
     name: who.name,
@@ -34,7 +39,7 @@ export async function mintVoiceToken(cfg: LiveKitConfig, who: VoiceIdentity): Pr
     metadata: JSON.stringify({ role: who.role }),
   });
   at.addGrant({
-    room: voiceRoomName(who.roomId),
+    room,
     roomJoin: true,
     roomAdmin: false,
     roomCreate: false,
@@ -49,15 +54,27 @@ export async function mintVoiceToken(cfg: LiveKitConfig, who: VoiceIdentity): Pr
   return { url: cfg.url, token: await at.toJwt() };
 }
 
+/** The voice room token: every participant gets one (observers listen only). */
+export function mintVoiceToken(cfg: LiveKitConfig, who: VoiceIdentity): Promise<{ url: string; token: string }> {
+  return mintToken(cfg, voiceRoomName(who.roomId), who, voiceGrant(who.role, who.kind));
+}
+
+/** The video room token, or null when the policy gives this participant no video (videoGrant). */
+export async function mintVideoToken(cfg: LiveKitConfig, who: VoiceIdentity, settings: RoomMediaSettings): Promise<{ url: string; token: string } | null> {
+  const grant = videoGrant(who.role, who.kind, settings);
+  return grant ? mintToken(cfg, videoRoomName(who.roomId), who, grant) : null;
+}
+
+const permissionOf = (grant: VoiceGrant): Partial<ParticipantPermission> => ({
+  canSubscribe: grant.canSubscribe,
+  canPublish: grant.canPublish,
+  canPublishData: grant.canPublishData,
+  canPublishSources: grant.sources.map((s) => SOURCES[s]),
+  canUpdateMetadata: false,
+});
+
 export function voicePermission(role: RoomRole, kind: RoomKind): Partial<ParticipantPermission> {
-  const grant = voiceGrant(role, kind);
-  return {
-    canSubscribe: grant.canSubscribe,
-    canPublish: grant.canPublish,
-    canPublishData: grant.canPublishData,
-    canPublishSources: grant.sources.map((s) => SOURCES[s]),
-    canUpdateMetadata: false,
-  };
+  return permissionOf(voiceGrant(role, kind));
 }
 
 export type VoiceStatus = 'ok' | 'degraded';
@@ -110,17 +127,12 @@ export class VoiceControl {
     });
   }
 
-  /** End the participant's media session now, whatever their token says. */
+  /** End the participant's media sessions (voice and video) now, whatever their tokens say. */
   remove(roomId: string, userId: string): Promise<boolean> {
-    const room = voiceRoomName(roomId);
-    this.pending.delete(`perm:${room}:${userId}`);
-    return this.submit(`remove:${room}:${userId}`, async () => {
-      try {
-        await this.client.removeParticipant(room, userId);
-      } catch (err) {
-        if (isNotFound(err)) return; // not in the media room: nothing to end
-        throw err;
-      }
+    const rooms = [videoRoomName(roomId), voiceRoomName(roomId)];
+    for (const room of rooms) this.pending.delete(`perm:${room}:${userId}`);
+    return this.submit(`remove:${voiceRoomName(roomId)}:${userId}`, async () => {
+      for (const room of rooms) await this.removeFrom(room, userId);
     });
   }
 
@@ -135,6 +147,33 @@ export class VoiceControl {
         throw err;
       }
     });
+  }
+
+  /**
+   * Mirror the video policy onto a live participant of the video room: without a grant
+   * (videoGrant → null: an observer when the room stops allowing it, a demoted role) they are
+   * removed from it now; with one, their permissions follow it.
+   */
+  updateVideo(roomId: string, userId: string, role: RoomRole, grant: VoiceGrant | null): Promise<boolean> {
+    const room = videoRoomName(roomId);
+    return this.submit(`perm:${room}:${userId}`, async () => {
+      if (!grant) return this.removeFrom(room, userId);
+      try {
+        await this.client.updateParticipant(room, userId, { metadata: JSON.stringify({ role }), permission: permissionOf(grant) });
+      } catch (err) {
+        if (isNotFound(err)) return; // not watching: their next token carries the grant
+        throw err;
+      }
+    });
+  }
+
+  private async removeFrom(room: string, userId: string): Promise<void> {
+    try {
+      await this.client.removeParticipant(room, userId);
+    } catch (err) {
+      if (isNotFound(err)) return; // not in that media room: nothing to end
+      throw err;
+    }
   }
 
   stop(): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Room, ServerError, type AuthContext, type Client } from '@colyseus/core';
+import { ClientState, Protocol, Room, ServerError, type AuthContext, type Client } from '@colyseus/core';
 import { z } from 'zod';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { CLIENT_MESSAGE_NAMES } from '../../../shared/src/messages.ts';
@@ -23,6 +23,7 @@ import { LIVE_ELSEWHERE } from './live-rooms.ts';
 import { isDecodable } from './frames.ts';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
+import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
 
 export interface ClinicRoomDeps {
   rooms: RoomsRepo;
@@ -46,6 +47,8 @@ export interface ClinicRoomDeps {
   /** Most participants in one room. */
   maxClients: number;
   guidance: { patchHz: number; linkLimitMs: number };
+  /** Milliseconds avatar poses gather before a frame goes out. */
+  poseWindowMs: number;
 }
 
 /** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
@@ -59,6 +62,10 @@ const MALFORMED_LOG_MS = 10_000;
 /** Lease on "the one live instance of this room": renewed while alive, taken over only once expired. */
 const LEASE_SECONDS = 30;
 const LEASE_RENEW_MS = 10_000;
+/** Colyseus' framing of a bytes message of type POSE_FRAME (a small number is one msgpack byte). */
+const POSE_FRAME_HEADER = Uint8Array.of(Protocol.ROOM_DATA_BYTES, POSE_FRAME);
+/** A socket with more than this unsent is skipped; it gets a keyframe once it drains. */
+const POSE_BACKLOG_BYTES = 64 * 1024;
 
 /** ServerError whose message starts with the stable code, so SDK clients can branch on it (ServerErrors pass through). */
 export function refuse(err: unknown): ServerError {
@@ -105,6 +112,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     private readonly reconnections = new Map<string, { reject: (reason?: unknown) => unknown }>();
     private stopVoiceStatus: (() => void) | null = null;
     private leaseLost = false;
+    private readonly timers = new Set<NodeJS.Timeout>();
 
     /** Runs during matchmaking, before any seat is reserved. */
     static override async onAuth(token: string, options: unknown, context?: AuthContext): Promise<TicketClaims> {
@@ -141,6 +149,8 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             maxSeatsPerUser: deps.maxSeatsPerUser,
             patchHz: (kind) => (kind === 'surgical-guidance' ? deps.guidance.patchHz : CONFERENCE_PATCH_HZ),
             linkLimitMs: deps.guidance.linkLimitMs,
+            timer: (fn, ms) => this.timer(fn, ms),
+            poseWindowMs: () => deps.poseWindowMs,
           },
           {
             end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason),
@@ -148,6 +158,14 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             send: (sessionId, type, message) => this.clients.getById(sessionId)?.send(type, message),
             broadcast: (type, message, except) => this.broadcast(type, message, except ? { except: this.clients.getById(except) } : {}),
             setPatchRate: (hz) => this.setPatchRate(1000 / hz),
+            poseHeader: POSE_FRAME_HEADER,
+            poseReadiness: (sessionId) => {
+              const client = this.clients.getById(sessionId);
+              if (!client) return 'absent';
+              if (client.state !== ClientState.JOINED) return 'busy';
+              return ((client.ref as { bufferedAmount?: number }).bufferedAmount ?? 0) > POSE_BACKLOG_BYTES ? 'busy' : 'ready';
+            },
+            sendPoseFrame: (sessionId, frame) => this.clients.getById(sessionId)?.raw(frame),
           },
         );
       } catch (err) {
@@ -162,6 +180,10 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       for (const type of CLIENT_MESSAGE_NAMES) {
         this.onMessage(type, (client: ClinicClient, payload: unknown, ctx: { id?: number }) => this.handle(client, type, payload, ctx.id !== undefined));
       }
+      this.onMessageBytes(POSE_MESSAGE, (client: ClinicClient, bytes: Uint8Array) => {
+        const result = this.clinic.pose(client.sessionId, bytes);
+        if (!result.ok) this.reply(client, 'pose', result, false);
+      });
       this.onMessage('*', (client: ClinicClient, type: string | number, payload: unknown) => void this.handle(client, type, payload, false));
       this.clock.setInterval(() => this.flushQuietly(), deps.flushIntervalMs);
       this.clock.setInterval(() => void this.renewLease(), LEASE_RENEW_MS);
@@ -201,6 +223,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
 
     override async onDispose(): Promise<void> {
       this.stopVoiceStatus?.();
+      for (const t of this.timers) clearTimeout(t);
       if (!this.clinic) return;
       this.clinic.dispose();
       const flushed = this.flush().catch((err: unknown) => {
@@ -230,6 +253,15 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     // ---- transport -------------------------------------------------------------------------
+
+    /** A real timer, cleared when the room goes: the room clock ticks only every ~16 ms. */
+    private timer(fn: () => void, ms: number): void {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        fn();
+      }, ms);
+      this.timers.add(t);
+    }
 
     /** End a seat: close its socket, or refuse the reconnection it is waiting for. */
     private endSeat(sessionId: string, code: number, reason: string): void {
@@ -289,7 +321,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     private readonly lastRateNotice = new WeakMap<ClinicClient, number>();
     /** At most one RATE_LIMITED or undecodable-frame notice per second per client; a flood must not double the traffic. */
     private shouldNotify(client: ClinicClient, code: ErrorCode, type: string | number): boolean {
-      if (code !== 'RATE_LIMITED' && type !== 'frame') return true;
+      if (code !== 'RATE_LIMITED' && type !== 'frame' && type !== 'pose') return true;
       const now = Date.now();
       if (now - (this.lastRateNotice.get(client) ?? 0) < 1000) return false;
       this.lastRateNotice.set(client, now);

@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, authorizeConsoleModeration, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, authorizeConsoleModeration, authorizeRoomAction, videoGrant, type Principal } from '../auth/policy.ts';
 import type { CaseRecord } from '../db/cases.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { preparedCase } from '../domain/case-view.ts';
@@ -21,6 +21,7 @@ import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import { LinkMonitor } from './link-monitor.ts';
 import type { ClinicListing, LiveRoomRecord, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
+import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
 import { SceneStore } from './scene-store.ts';
 import type { Actor } from './types.ts';
@@ -39,7 +40,7 @@ export interface ClinicDeps {
   scene: Pick<SceneRepo, 'load' | 'upsert' | 'remove' | 'loadAnchor' | 'saveAnchor'>;
   cases: { get(caseId: string): Promise<CaseRecord | null> };
   audit: (e: AuditEvent) => Promise<void>;
-  voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'status'> | null;
+  voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'updateVideo' | 'status'> | null;
   logger: Logger;
   breakGlass: BreakGlassSettings;
   now: () => number;
@@ -49,6 +50,10 @@ export interface ClinicDeps {
   patchHz: (kind: RoomKind) => number;
   /** Round-trip time above which a guiding link is unsafe. */
   linkLimitMs?: number;
+  /** A real timer (the room clock ticks too coarsely for pose frames). */
+  timer: (fn: () => void, ms: number) => void;
+  /** How long poses gather before a frame goes out, per kind of room. */
+  poseWindowMs: (kind: RoomKind) => number;
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -63,6 +68,12 @@ export interface SeatTransport {
   broadcast(type: string, message: unknown, exceptSessionId?: string): void;
   /** How often state patches go out. */
   setPatchRate(hz: number): void;
+  /** Avatar pose frames (shared/src/pose-wire.ts): the transport's framing, prepended once per frame. */
+  poseHeader: Uint8Array;
+  /** Can this seat take a pose frame now? */
+  poseReadiness(sessionId: string): SeatReadiness;
+  /** Send a pose frame (shared by every recipient; never modified) to one seat. */
+  sendPoseFrame(sessionId: string, frame: Uint8Array): void;
 }
 
 /** The verified ticket a join presents. */
@@ -96,6 +107,7 @@ export class Clinic {
   private moderation!: Moderation;
   private dispatcher!: Dispatcher;
   private links!: LinkMonitor;
+  private poses!: PoseRelay;
   private closed = false;
 
   private constructor(
@@ -174,6 +186,13 @@ export class Clinic {
         }
       },
     });
+    this.poses = new PoseRelay({
+      schedule: deps.timer,
+      windowMs: () => deps.poseWindowMs(this.record.kind),
+      header: this.transport.poseHeader,
+      ready: (sessionId) => this.transport.poseReadiness(sessionId),
+      send: (sessionId, frame) => this.transport.sendPoseFrame(sessionId, frame),
+    });
     this.tune();
     this.probeLinks();
   }
@@ -196,6 +215,7 @@ export class Clinic {
   /** The room is going away: stop timers of our own. */
   dispose(): void {
     this.closed = true;
+    this.poses.stop();
   }
 
   get caseId(): string | null {
@@ -221,7 +241,13 @@ export class Clinic {
       throw new AppError(this.roster.isKicked(ticket.sub) ? 'KICKED' : 'NOT_INVITED');
     }
     const member = opened.member;
+    const slot = this.poses.assign(sessionId);
+    if (slot === null) {
+      this.roster.close(sessionId);
+      throw new AppError('ROOM_FULL');
+    }
     const p = new ParticipantState();
+    p.slot = slot;
     p.sessionId = sessionId;
     p.userId = member.userId;
     p.name = member.name;
@@ -252,6 +278,8 @@ export class Clinic {
     this.roster.setStatus(sessionId, 'connected');
     const p = this.state.participants.get(sessionId);
     if (p) p.connected = true;
+    // Frames went past while it was away: the next one it gets carries everyone.
+    this.poses.sendKeyframe(sessionId);
     return view;
   }
 
@@ -261,6 +289,7 @@ export class Clinic {
     if (this.state.info.presenter === sessionId) this.state.info.presenter = '';
     this.dispatcher.forget(sessionId);
     this.links.forget(sessionId);
+    this.poses.release(sessionId);
     this.disclosure.detach(sessionId);
     this.state.participants.delete(sessionId);
     const closed = this.roster.close(sessionId);
@@ -281,6 +310,22 @@ export class Clinic {
       this.deps.logger.error({ err, roomId: this.roomId, type: String(type).slice(0, 64) }, 'room command failed');
       return { ok: false, code: 'INTERNAL' };
     }
+  }
+
+  /**
+   * An avatar pose (binary, shared/src/pose-wire.ts): the same budget and
+   * policy as any message, then a length-and-range check instead of msgpack
+   * and zod, and the bytes are kept as they came.
+   */
+  pose(sessionId: string, bytes: Uint8Array): DispatchResult {
+    const member = this.roster.activeMember(sessionId);
+    if (!member) return { ok: false, code: 'FORBIDDEN', message: 'this seat is not active' };
+    const charged = this.dispatcher.charge(sessionId);
+    if (charged) return charged;
+    const decision = authorizeRoomAction(member.access.role, 'pose', { roomKind: this.record.kind });
+    if (!decision.allow) return { ok: false, code: decision.code, message: decision.reason };
+    const check = this.poses.accept(sessionId, bytes);
+    return check === 'ok' ? { ok: true } : { ok: false, code: 'MESSAGE_INVALID', message: `pose message refused: ${check}` };
   }
 
   /** A frame from this seat could not be decoded: it costs the same budget as a message, and is answered MESSAGE_INVALID. */
@@ -304,8 +349,12 @@ export class Clinic {
     await this.reevaluate();
     if (record.kind !== before.kind) this.tune();
     if (record.kind !== before.kind && this.deps.voice) {
-      // Grants depend on the room kind (the surgeon's camera in surgical guidance).
       for (const m of this.roster.allMembers()) void this.deps.voice.updatePermissions(this.roomId, record.kind, m.userId, m.access.role);
+    }
+    // Who may watch the surgeon's video depends on the kind and on the room's observer setting:
+    // a change takes effect for those watching now (removed from the video room when no longer allowed).
+    if (record.kind !== before.kind || record.observerVideo !== before.observerVideo) {
+      for (const m of this.roster.allMembers()) this.syncVideo(m.userId, m.access.role);
     }
   }
 
@@ -412,6 +461,7 @@ export class Clinic {
       if (member.access.role !== before.role) {
         this.showRole(member);
         void this.deps.voice?.updatePermissions(this.roomId, this.record.kind, member.userId, member.access.role);
+        this.syncVideo(member.userId, member.access.role);
         // A grant belongs to the role it was granted under.
         refreshes.push(this.breakGlass.endFor(member.userId, 'role-changed'));
       }
@@ -422,6 +472,11 @@ export class Clinic {
   }
 
   // ---- internals -----------------------------------------------------------------------
+
+  /** The video room follows the policy for this member now (videoGrant; no grant → out of the video room). */
+  private syncVideo(userId: string, role: RoomRole): void {
+    void this.deps.voice?.updateVideo(this.roomId, userId, role, videoGrant(role, this.record.kind, this.record));
+  }
 
   /** End every seat of a user and their media session; resolves whether LiveKit took it (true without voice). */
   private endUser(userId: string, code: number): Promise<boolean> {

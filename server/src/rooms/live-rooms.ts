@@ -11,10 +11,10 @@ import { AppError } from '../errors.ts';
 export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
 
 /** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
-export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling'>;
+export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling' | 'observerVideo'>;
 
 /** Plain-data view of a room record for a live room. */
-export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling });
+export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo });
 
 /** What the HTTP side may ask of a live room, in this process or another (through Colyseus presence). */
 export interface LiveRoomHandle {

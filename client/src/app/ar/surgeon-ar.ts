@@ -6,11 +6,24 @@ import { ButtonEdges, listenForCommands, type HandsFreeCommand, type VoiceStatus
 import { estimateGazeHit, facingYaw, REPLACE_HOLD_FRAMES, REPLACE_HOLD_MS } from './placement.ts';
 import { PointerMarker } from './pointer-view.ts';
 import { TextSprite } from './text-sprite.ts';
+import { VideoHud } from './video-hud.ts';
 
 /** How long a highlight (guidance.next / repeat) pulses. */
 const FLASH_MS = 2000;
 /** How long a command's result stays on the status line. */
 const TOAST_MS = 4000;
+/** The surgeon's head and hands go to the room about 30 times a second (docs/ar-client.md §3). */
+const POSE_INTERVAL_MS = 33;
+/**
+ * Drift correction: when the runtime refines the patient anchor's pose by more than this
+ * (5 mm or 1°), the frame is registered again (anchor.set) so everyone's annotations follow.
+ */
+const DRIFT_METRES = 0.005;
+const DRIFT_RADIANS = (1 * Math.PI) / 180;
+/** At most one drift re-registration in flight, and not more often than this. */
+const DRIFT_MIN_INTERVAL_MS = 500;
+type Vec3 = [number, number, number];
+type Quat = [number, number, number, number];
 
 /** Read-only view of what the headset shows, for tests and diagnostics (window.__surgeonAr). */
 export interface SurgeonArView {
@@ -18,6 +31,16 @@ export interface SurgeonArView {
   reticle(): { p: V3; onSurface: boolean } | null;
   annotations(): { id: string; kind: string; visible: boolean; focused: boolean; label: string; age: string; tip: V3 }[];
   pointers(): { sessionId: string; visible: boolean; current: boolean; world: V3 }[];
+  /** `frame: 'video'` strokes on the head-locked HUD panel: first point in the head frame and in the world. */
+  videoStrokes(): { id: string; visible: boolean; focused: boolean; stale: boolean; age: string; local: V3; world: V3 }[];
+  /** How the patient frame is held: a WebXR anchor the runtime keeps refining, or only the registered pose. */
+  anchorTracking(): 'xr-anchor' | 'pose-only';
+  /** The XRAnchor holding the patient frame (diagnostics and tests), if the runtime gave one. */
+  xrAnchor(): XRAnchor | null;
+  /** Re-registrations sent because the anchor drifted. */
+  driftCorrections(): number;
+  /** Poses sent to the room so far. */
+  posesSent(): number;
   banner(): string;
   status(): string;
   voice(): VoiceStatus;
@@ -36,7 +59,7 @@ export interface SurgeonArView {
  */
 export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   if (!navigator.xr) throw new Error('WebXR is not available in this browser');
-  const xr = await navigator.xr.requestSession('immersive-ar', { optionalFeatures: ['local-floor', 'hit-test', 'hand-tracking'] });
+  const xr = await navigator.xr.requestSession('immersive-ar', { optionalFeatures: ['local-floor', 'hit-test', 'hand-tracking', 'anchors'] });
   const localFloor = xr.enabledFeatures?.includes('local-floor') ?? true;
 
   const renderer = new THREE.WebGLRenderer({ antialias: true, alpha: true });
@@ -69,6 +92,9 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   banner.sprite.position.set(0, 0.21, -0.8);
   statusLine.sprite.position.set(0, -0.24, -0.8);
   hud.add(banner.sprite, statusLine.sprite);
+  // Video telestration: the specialist's strokes on the surgeon's camera image, head-locked over what it sees.
+  const videoHud = new VideoHud();
+  hud.add(videoHud.group);
   scene.add(hud);
 
   const annotations = new Map<string, AnnotationView>();
@@ -108,8 +134,11 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     try {
       const viewer = renderer.xr.getCamera().getWorldPosition(new THREE.Vector3());
       const p = reticleHit.p;
-      const reply = await session.guidance.setAnchor({ p: [p.x, p.y, p.z], q: facingYaw(p, viewer) });
+      const pose = { p: [p.x, p.y, p.z] as Vec3, q: facingYaw(p, viewer) };
+      const reply = await session.guidance.setAnchor(pose);
       say(reply.ok ? `Patient frame registered (v${reply.version})` : `Not registered: ${reply.error.code}`);
+      // Hold the registration as a WebXR anchor (next frame: anchors are created from a frame).
+      if (reply.ok) anchorRequest = { pose, version: reply.version };
     } finally {
       placing = false;
     }
@@ -138,6 +167,104 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   let voice: { status: VoiceStatus; stop: () => void } = { status: 'off', stop: () => {} };
   let ended = false;
   void listenForCommands(command).then((v) => (ended ? v.stop() : (voice = v)));
+
+  // ---- the patient frame as a WebXR anchor (drift correction) ---------------------------------
+  /**
+   * Where the runtime supports anchors (XRFrame.createAnchor), the registered pose is kept as an
+   * XRAnchor: as tracking improves, the runtime moves the anchor with the real patient. Its pose is
+   * read every frame; when it has moved beyond DRIFT_* from what the room has, the frame is
+   * registered again (a new anchor.version), so everyone's annotations follow. Without anchors the
+   * registered pose stands as it is.
+   */
+  let anchorRequest: { pose: { p: Vec3; q: Quat }; version: number } | null = null;
+  let held: { anchor: XRAnchor; sent: { p: Vec3; q: Quat }; version: number } | null = null;
+  let driftInFlight = false;
+  let lastDriftSent = 0;
+  let driftCorrections = 0;
+  const dropAnchor = () => {
+    held?.anchor.delete();
+    held = null;
+  };
+  const trackAnchor = (frame: XRFrame, refSpace: XRReferenceSpace | null, now: number) => {
+    if (!refSpace) return;
+    if (anchorRequest) {
+      const req = anchorRequest;
+      anchorRequest = null;
+      if (typeof frame.createAnchor === 'function') {
+        const { p, q } = req.pose;
+        frame
+          .createAnchor(new XRRigidTransform({ x: p[0], y: p[1], z: p[2] }, { x: q[0], y: q[1], z: q[2], w: q[3] }), refSpace)
+          ?.then((anchor) => {
+            if (ended) return anchor.delete();
+            dropAnchor();
+            held = { anchor, sent: req.pose, version: req.version };
+          })
+          .catch(() => {}); // no anchor: the registered pose stands
+      }
+    }
+    if (!held) return;
+    // Someone else (the host) registered the frame since: this anchor no longer describes it.
+    // (Versions only grow; the state may still show an older one than our own reply just gave.)
+    // While our own re-registration is in flight the state may already show its version: not someone else's.
+    if (!driftInFlight && session.guidance.anchor().version > held.version) return dropAnchor();
+    if (frame.trackedAnchors && !frame.trackedAnchors.has(held.anchor)) return; // tracking lost for now: keep the last pose
+    let pose: XRPose | undefined;
+    try {
+      pose = frame.getPose(held.anchor.anchorSpace, refSpace);
+    } catch {
+      return dropAnchor();
+    }
+    if (!pose || driftInFlight || now - lastDriftSent < DRIFT_MIN_INTERVAL_MS) return;
+    const t = pose.transform;
+    const p: Vec3 = [t.position.x, t.position.y, t.position.z];
+    const q: Quat = [t.orientation.x, t.orientation.y, t.orientation.z, t.orientation.w];
+    const moved = Math.hypot(p[0] - held.sent.p[0], p[1] - held.sent.p[1], p[2] - held.sent.p[2]);
+    const dot = Math.min(1, Math.abs(q[0] * held.sent.q[0] + q[1] * held.sent.q[1] + q[2] * held.sent.q[2] + q[3] * held.sent.q[3]));
+    const turned = 2 * Math.acos(dot);
+    if (moved <= DRIFT_METRES && turned <= DRIFT_RADIANS) return;
+    driftInFlight = true;
+    lastDriftSent = now;
+    const current = held;
+    void session.guidance
+      .setAnchor({ p, q })
+      .then((reply) => {
+        if (reply.ok && held === current) {
+          held.sent = { p, q };
+          held.version = reply.version;
+          driftCorrections++;
+        }
+      })
+      .catch(() => {})
+      .finally(() => (driftInFlight = false));
+  };
+
+  // ---- the surgeon's pose, like the VR and desktop views ------------------------------------
+  // While the headset view runs it is this seat's only pose source: the page's desktop view keeps
+  // rendering underneath and would interleave its camera pose (its sendPose calls are ignored meanwhile).
+  const poseClaim = session.avatars.claim();
+  const sendPoseToRoom = poseClaim.send;
+  let lastPoseSent = 0;
+  let posesSent = 0;
+  const poseOf = (space: XRSpace | undefined, frame: XRFrame, refSpace: XRReferenceSpace) => {
+    const pose = space ? frame.getPose(space, refSpace) : undefined;
+    if (!pose) return null;
+    const { position: p, orientation: q } = pose.transform;
+    return { p: [p.x, p.y, p.z] as Vec3, q: [q.x, q.y, q.z, q.w] as Quat };
+  };
+  const sendPose = (frame: XRFrame, refSpace: XRReferenceSpace | null, now: number) => {
+    if (!refSpace || now - lastPoseSent < POSE_INTERVAL_MS || session.status !== 'connected') return;
+    const head = frame.getViewerPose(refSpace);
+    if (!head) return;
+    lastPoseSent = now;
+    const { position: p, orientation: q } = head.transform;
+    // A controller's grip, or a tracked hand's (its grip space where the runtime has one, else its ray).
+    const hand = (side: XRHandedness) => {
+      const source = [...xr.inputSources].find((s) => s.handedness === side);
+      return source ? poseOf(source.gripSpace ?? source.targetRaySpace, frame, refSpace) : null;
+    };
+    sendPoseToRoom({ head: { p: [p.x, p.y, p.z], q: [q.x, q.y, q.z, q.w] }, left: hand('left'), right: hand('right') });
+    posesSent++;
+  };
 
   // ---- per frame ----------------------------------------------------------------------------
   const tmpQ = new THREE.Quaternion();
@@ -233,6 +360,10 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     syncPointers();
     for (const source of xr.inputSources) for (const cmd of edges.pressed(source.handedness, source.gamepad)) command(cmd);
     updateHud(now);
+    videoHud.sync(session.state.objects?.entries() ?? [], session.guidance.focus()?.id ?? '', !!session.state.info?.linkWarning, now, flash);
+    const refSpace = renderer.xr.getReferenceSpace();
+    sendPose(frame, refSpace, now);
+    trackAnchor(frame, refSpace, now);
     renderer.render(scene, camera);
   };
 
@@ -255,6 +386,14 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
         tip: ((w) => [w.x, w.y, w.z] as V3)(v.group.localToWorld(v.tip.clone())),
       })),
     pointers: () => [...pointers.values()].map((m) => ({ sessionId: m.sessionId, ...m.shown, world: world(m.mesh.position) })),
+    videoStrokes: () => {
+      hud.updateWorldMatrix(true, true);
+      return videoHud.describe();
+    },
+    anchorTracking: () => (held ? 'xr-anchor' : 'pose-only'),
+    xrAnchor: () => held?.anchor ?? null,
+    driftCorrections: () => driftCorrections,
+    posesSent: () => posesSent,
     banner: () => banner.current,
     status: () => statusLine.current,
     voice: () => voice.status,
@@ -274,6 +413,9 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     hitTestSource?.cancel();
     for (const v of annotations.values()) v.dispose();
     for (const m of pointers.values()) m.dispose();
+    videoHud.dispose();
+    dropAnchor();
+    poseClaim.release(); // the page's view sends again
     banner.dispose();
     statusLine.dispose();
     reticle.geometry.dispose();

@@ -1,6 +1,7 @@
 import * as THREE from 'three';
 import { dequantizePose } from '../../../../shared/src/quantize.ts';
 import type { ParticipantState } from '../../../../shared/src/state.ts';
+import type { AvatarPose } from '../../sdk/index.ts';
 import { sizeTag, textSprite } from './labels.ts';
 
 export const ROLE_COLORS: Record<string, string> = {
@@ -23,9 +24,8 @@ export class Avatar {
   readonly tag: THREE.Sprite;
   private readonly laser: THREE.Line;
   private readonly laserDot: THREE.Mesh;
-  private targetHead = new THREE.Vector3();
-  private targetQuat = new THREE.Quaternion();
   private connected = true;
+  private posed = false;
 
   constructor(readonly sessionId: string, name: string, role: string) {
     const color = new THREE.Color(ROLE_COLORS[role] ?? '#cccccc');
@@ -44,34 +44,35 @@ export class Avatar {
     this.root.add(this.head, this.left, this.right, this.tag, this.laser, this.laserDot);
   }
 
-  update(p: ParticipantState): void {
-    const head = dequantizePose(p.head);
-    this.targetHead.set(...head.p);
-    this.targetQuat.set(...head.q);
-    const place = (mesh: THREE.Mesh, active: boolean, pose: typeof p.left) => {
-      mesh.visible = active;
-      if (active) mesh.position.set(...dequantizePose(pose).p);
+  /** Place the avatar: `pose` is already smoothed by the SDK's jitter buffer (null: no pose received yet). */
+  update(p: ParticipantState, pose: AvatarPose | null): void {
+    this.posed = pose !== null;
+    if (pose) {
+      this.head.position.set(...pose.head.p);
+      this.head.quaternion.set(...pose.head.q);
+    }
+    const place = (mesh: THREE.Mesh, hand: AvatarPose['left'] | undefined) => {
+      mesh.visible = !!hand;
+      if (hand) mesh.position.set(...hand.p);
     };
-    place(this.left, p.leftActive, p.left);
-    place(this.right, p.rightActive, p.right);
+    place(this.left, pose?.left);
+    place(this.right, pose?.right);
     this.laser.visible = this.laserDot.visible = p.pointing;
     if (p.pointing) {
       const target = new THREE.Vector3(...dequantizePose(p.pointer).p);
       // The beam starts a little below and in front of the head (or at the hand), so it is visible to others.
-      const from = p.rightActive ? this.right.position.clone() : this.targetHead.clone().add(new THREE.Vector3(0, -0.15, 0));
+      const from = pose?.right ? this.right.position.clone() : this.head.position.clone().add(new THREE.Vector3(0, -0.15, 0));
       (this.laser.geometry as THREE.BufferGeometry).setFromPoints([from, target]);
       this.laserDot.position.copy(target);
     }
     this.connected = p.connected;
   }
 
-  /** Smooth towards the latest pose; hide the body when it is inside the viewer's head; size the tag. */
-  tick(alpha: number, camera: THREE.PerspectiveCamera, viewportHeightPx: number): void {
-    this.head.position.lerp(this.targetHead, alpha);
-    this.head.quaternion.slerp(this.targetQuat, alpha);
+  /** Hide the body when it is inside the viewer's head (or not placed yet); size the tag. */
+  tick(camera: THREE.PerspectiveCamera, viewportHeightPx: number): void {
     this.tag.position.copy(this.head.position).add(new THREE.Vector3(0, 0.2, 0));
     const near = this.head.position.distanceTo(camera.position) < NEAR_HIDE_METRES;
-    this.root.visible = this.connected;
+    this.root.visible = this.connected && this.posed;
     this.head.visible = this.tag.visible = !near;
     if (near) this.left.visible = this.right.visible = false;
     if (this.tag.visible) sizeTag(this.tag, camera, viewportHeightPx);

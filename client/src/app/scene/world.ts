@@ -2,7 +2,6 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import type { ClinicSession } from '../../sdk/session.ts';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
-import { dequantizePose } from '../../../../shared/src/quantize.ts';
 import { Avatar } from './avatars.ts';
 import { sizeTag, textSprite } from './labels.ts';
 import { createModel, pin } from './models.ts';
@@ -115,7 +114,9 @@ export class World {
     const taken: number[] = [];
     this.session.state.participants?.forEach((p, sid) => {
       if (sid === this.session.sessionId || !p.connected) return;
-      const [x, , z] = dequantizePose(p.head).p;
+      const pose = this.session.avatarPose(p, { interpolate: false });
+      if (!pose) return;
+      const [x, , z] = pose.head.p;
       if (Math.hypot(x, z) > 0.5) taken.push(Math.atan2(x, z));
     });
     const gap = (a: number, b: number) => Math.abs(Math.atan2(Math.sin(a - b), Math.cos(a - b)));
@@ -381,9 +382,9 @@ export class World {
   private frame(time: number): void {
     const r = this.renderer!;
     const s = this.session;
-    s.state.participants?.forEach((p, sid) => this.avatars.get(sid)?.update(p));
+    s.state.participants?.forEach((p, sid) => this.avatars.get(sid)?.update(p, s.avatarPose(p)));
     const viewH = r.domElement.clientHeight || 500;
-    for (const a of this.avatars.values()) a.tick(0.35, this.camera, viewH);
+    for (const a of this.avatars.values()) a.tick(this.camera, viewH);
     for (const obj of this.objects.values()) obj.children.forEach((c) => c instanceof THREE.Sprite && sizeTag(c, this.camera, viewH, 18));
 
     // Following: sit a little behind and above the presenter's eye, looking where they look (never inside their head).
@@ -418,8 +419,8 @@ export class World {
       this.myLaserDot.position.copy(this.pointerTarget!);
     }
 
-    // Send my pose at 20 Hz: the XR camera and controllers in a headset, the view camera otherwise.
-    if (time - this.lastPoseSent > 50) {
+    // Send my pose at 30 Hz (the SDK coalesces anything faster): the XR camera and controllers in a headset, the view camera otherwise.
+    if (time - this.lastPoseSent > 1000 / 30) {
       this.lastPoseSent = time;
       const cam = r.xr.isPresenting ? r.xr.getCamera() : this.camera;
       const pos = cam.getWorldPosition(new THREE.Vector3());
@@ -438,7 +439,8 @@ export class World {
   /** Where a participant's head is, for spatial audio. */
   headOf(userId: string): THREE.Vector3 | null {
     for (const [sid, p] of this.session.state.participants.entries()) {
-      if (p.userId === userId && sid !== this.session.sessionId) return new THREE.Vector3(...dequantizePose(p.head).p);
+      const pose = p.userId === userId && sid !== this.session.sessionId ? this.session.avatarPose(p) : null;
+      if (pose) return new THREE.Vector3(...pose.head.p);
     }
     return null;
   }

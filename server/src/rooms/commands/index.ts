@@ -13,7 +13,6 @@ import { objectGrab } from './object.grab.ts';
 import { objectMove } from './object.move.ts';
 import { objectRelease } from './object.release.ts';
 import { objectRemove } from './object.remove.ts';
-import { poseUpdate } from './pose.update.ts';
 import { anchorSet } from './anchor.set.ts';
 import { guidanceAck } from './guidance.ack.ts';
 import { guidanceClear } from './guidance.clear.ts';
@@ -25,7 +24,6 @@ import { linkPong } from './link.pong.ts';
 
 /** Every room message has exactly one command; the compiler checks none is missing. */
 export const commands: { [N in ClientMessageName]: Command<N> } = {
-  'pose.update': poseUpdate,
   'pointer.update': pointerUpdate,
   'presenter.set': presenterSet,
   'object.grab': objectGrab,

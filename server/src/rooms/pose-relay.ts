@@ -1,0 +1,166 @@
+import { MAX_SLOTS, POSE_BYTES, checkPoseMessage, type PoseMessageCheck } from '../../../shared/src/pose-wire.ts';
+
+/** Where a seat stands when a frame is ready for it: busy = still joining or its socket is backed up; absent = dropped. */
+export type SeatReadiness = 'ready' | 'busy' | 'absent';
+
+export interface PoseRelayDeps {
+  /** Run `fn` after `ms` (a real timer: the room clock ticks too coarsely for this). */
+  schedule: (fn: () => void, ms: number) => void;
+  /** How long the first pose after a flush waits for others to join it in one frame (the room's kind may change). */
+  windowMs: () => number;
+  /** The transport's framing, prepended once to each frame all recipients share. */
+  header: Uint8Array;
+  ready: (sessionId: string) => SeatReadiness;
+  send: (sessionId: string, frame: Uint8Array) => void;
+}
+
+const RECORD_STRIDE = 1 + 3 * POSE_BYTES;
+
+/**
+ * Avatar poses, off the patch cycle (see shared/src/pose-wire.ts).
+ *
+ * Each seat has a one-byte slot. A checked pose message is copied as it came
+ * into the slot's preallocated record — only the latest counts. The first
+ * pose after a flush schedules the next flush `windowMs` later; a flush
+ * builds one frame of the changed avatars and hands the same bytes to every
+ * seat. A seat that cannot take it now (socket backed up, not joined yet,
+ * dropped) is skipped and gets a keyframe — every avatar's latest pose —
+ * when it can, so a slow client falls behind on frames, never on poses.
+ *
+ * Socket-free: the adapter supplies readiness and sending.
+ */
+export class PoseRelay {
+  private readonly slots = new Map<string, number>();
+  private readonly owners: (string | undefined)[] = new Array(MAX_SLOTS);
+  /** Per slot: flags + up to three poses, as received. */
+  private readonly records = new Uint8Array(MAX_SLOTS * RECORD_STRIDE);
+  /** Per slot: bytes of its record, 0 before the first pose. */
+  private readonly sizes = new Uint8Array(MAX_SLOTS);
+  private readonly dirty = new Uint8Array(MAX_SLOTS);
+  private dirtyCount = 0;
+  private readonly needsKeyframe = new Set<string>();
+  private nextSlot = 0;
+  private flushScheduled = false;
+  private stopped = false;
+
+  constructor(private readonly deps: PoseRelayDeps) {}
+
+  /**
+   * A slot for a new seat, or null when every slot is taken. Slots are handed
+   * out round-robin, so a slot freed by a leaver is the last to be reused: a
+   * frame in flight for the leaver cannot land on a newcomer.
+   */
+  assign(sessionId: string): number | null {
+    const existing = this.slots.get(sessionId);
+    if (existing !== undefined) return existing;
+    for (let i = 0; i < MAX_SLOTS; i++) {
+      const slot = (this.nextSlot + i) % MAX_SLOTS;
+      if (this.owners[slot] !== undefined) continue;
+      this.owners[slot] = sessionId;
+      this.slots.set(sessionId, slot);
+      this.sizes[slot] = 0;
+      this.nextSlot = (slot + 1) % MAX_SLOTS;
+      this.sendKeyframe(sessionId);
+      return slot;
+    }
+    return null;
+  }
+
+  release(sessionId: string): void {
+    const slot = this.slots.get(sessionId);
+    if (slot === undefined) return;
+    this.slots.delete(sessionId);
+    this.owners[slot] = undefined;
+    this.sizes[slot] = 0;
+    if (this.dirty[slot]) { this.dirty[slot] = 0; this.dirtyCount--; }
+    this.needsKeyframe.delete(sessionId);
+  }
+
+  slotOf(sessionId: string): number | undefined {
+    return this.slots.get(sessionId);
+  }
+
+  /** A seat (re)joined: it gets every avatar's latest pose at the next flush. */
+  sendKeyframe(sessionId: string): void {
+    if (!this.slots.has(sessionId)) return;
+    this.needsKeyframe.add(sessionId);
+    this.scheduleFlush();
+  }
+
+  /** Check a seat's pose message and keep it as the seat's latest. */
+  accept(sessionId: string, bytes: Uint8Array): PoseMessageCheck | 'no-seat' {
+    const slot = this.slots.get(sessionId);
+    if (slot === undefined) return 'no-seat';
+    const check = checkPoseMessage(bytes);
+    if (check !== 'ok') return check;
+    this.records.set(bytes, slot * RECORD_STRIDE);
+    this.sizes[slot] = bytes.byteLength;
+    if (!this.dirty[slot]) { this.dirty[slot] = 1; this.dirtyCount++; }
+    this.scheduleFlush();
+    return 'ok';
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.stopped) return;
+    this.flushScheduled = true;
+    this.deps.schedule(() => {
+      this.flushScheduled = false;
+      if (!this.stopped) this.flush();
+    }, this.deps.windowMs());
+  }
+
+  /** Send the changed avatars to every seat (keyframes to those that need one). */
+  flush(): void {
+    const delta = this.dirtyCount > 0 ? this.frame((slot) => this.dirty[slot] === 1) : null;
+    this.dirty.fill(0);
+    this.dirtyCount = 0;
+    let keyframe: Uint8Array | null | undefined;
+    let retry = false;
+    for (const sessionId of this.slots.keys()) {
+      const wantsKey = this.needsKeyframe.has(sessionId);
+      if (!wantsKey && !delta) continue;
+      const readiness = this.deps.ready(sessionId);
+      if (readiness !== 'ready') {
+        // Skipped: it misses this delta, so it needs everything later.
+        if (delta || wantsKey) this.needsKeyframe.add(sessionId);
+        // Joining or backed up: try again soon; dropped seats wait for their reconnection.
+        if (readiness === 'busy') retry = true;
+        continue;
+      }
+      if (wantsKey) {
+        keyframe ??= this.frame((slot) => this.sizes[slot]! > 0);
+        this.needsKeyframe.delete(sessionId);
+        if (keyframe) this.deps.send(sessionId, keyframe);
+      } else if (delta) {
+        this.deps.send(sessionId, delta);
+      }
+    }
+    if (retry) this.scheduleFlush();
+  }
+
+  /** One frame — header, then slot + record for each chosen slot with a pose — or null if none. */
+  private frame(include: (slot: number) => boolean): Uint8Array | null {
+    const header = this.deps.header;
+    let bytes = header.byteLength;
+    let count = 0;
+    for (let slot = 0; slot < MAX_SLOTS; slot++) {
+      if (this.sizes[slot]! > 0 && include(slot)) { bytes += 1 + this.sizes[slot]!; count++; }
+    }
+    if (count === 0) return null;
+    const out = new Uint8Array(bytes);
+    out.set(header, 0);
+    let at = header.byteLength;
+    for (let slot = 0; slot < MAX_SLOTS; slot++) {
+      const size = this.sizes[slot]!;
+      if (size === 0 || !include(slot)) continue;
+      out[at++] = slot;
+      out.set(this.records.subarray(slot * RECORD_STRIDE, slot * RECORD_STRIDE + size), at);
+      at += size;
+    }
+    return out;
+  }
+}
