@@ -1,14 +1,16 @@
 /**
- * `npm run bench [clients] [seconds]`: every scenario, one after another in one run on this machine,
- * each with its baselines: pose fan-out (bench/run.ts), guidance pointer latency (bench/guidance.ts),
- * FHIR import and join size (bench/fhir-import.ts).
+ * `npm run bench`: every scenario, one after another in one run on this machine,
+ * each with its baselines: pose fan-out (bench/run.ts, bench/fanout/; BENCH_QUICK=1
+ * for a short development run), guidance pointer latency (bench/guidance.ts),
+ * live vitals delivery (bench/vitals.ts), FHIR import and join size (bench/fhir-import.ts).
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const scenarios: [string, string[]][] = [
-  ['bench/run.ts', process.argv.slice(2)],
+  ['bench/run.ts', []],
+  ['bench/vitals.ts', []],
   ['bench/guidance.ts', []],
   ['bench/fhir-import.ts', []],
 ];

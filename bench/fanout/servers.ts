@@ -1,0 +1,154 @@
+/**
+ * The servers the fan-out benchmark compares, each in its own process (CPU
+ * and memory read from /proc), all started once and kept for the whole run:
+ *  - Consilium: server/src/main.ts on a throwaway database, a real FHIR case
+ *    (Synthea patient) imported over HTTP, rooms created through the admin
+ *    API with every bench client invited as its own user (clinicians and
+ *    observers alternating), joined with tickets — the full product path;
+ *  - stock Colyseus with the int16 pose schema (stock-server.ts) at the
+ *    default patch rate and at 33 ms;
+ *  - the naive JSON relay (relay-server.ts).
+ * `plan(rooms, size)` prepares rooms for one measurement and returns who
+ * joins where; `release()` closes them afterwards.
+ */
+import { ConsiliumClient } from '../../client/src/sdk/index.ts';
+import { encodePoseMessage, POSE_FRAME, POSE_MESSAGE } from '../../shared/src/pose-wire.ts';
+import { syntheaCarroll } from '../../tests/fixtures/real-fhir.ts';
+import { benchDatabase, startProcess, stop } from '../support.ts';
+import type { ClientSpec, ServerKind } from './clients.ts';
+import { avatarPose } from './motion.ts';
+
+type Seat = Pick<ClientSpec, 'kind' | 'url' | 'room' | 'user' | 'avatar'>;
+
+export interface BenchServer {
+  key: string;
+  label: string;
+  kind: ServerKind;
+  pid: number;
+  /** Delivery is batched on this interval (ms); undefined: relayed on arrival. */
+  patchMs: number | undefined;
+  plan(rooms: number, size: number): Promise<Seat[][]>;
+  release(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Colyseus' default patch rate, read from @colyseus/core (1000 / 20 in 0.18). */
+export const COLYSEUS_DEFAULT_PATCH_MS = 50;
+
+let measurement = 0;
+const seats = (kind: ServerKind, url: string, rooms: string[], size: number, user: (r: number, j: number) => string): Seat[][] =>
+  rooms.map((room, r) => Array.from({ length: size }, (_, j) => ({ kind, url, room, user: user(r, j), avatar: j })));
+
+export async function startStock(patchMs: number | undefined): Promise<BenchServer> {
+  const { child, url } = await startProcess(['bench/fanout/stock-server.ts'], patchMs ? { PATCH_MS: String(patchMs) } : {});
+  const ms = patchMs ?? COLYSEUS_DEFAULT_PATCH_MS;
+  return {
+    key: `stock-${ms}`,
+    label: `Stock Colyseus, int16 schema, ${ms} ms patch${patchMs ? '' : ' (default)'}`,
+    kind: 'stock',
+    pid: child.pid!,
+    patchMs: ms,
+    async plan(rooms, size) {
+      const m = ++measurement;
+      return seats('stock', url, Array.from({ length: rooms }, (_, r) => `m${m}r${r}`), size, (r, j) => `m${m}r${r}c${j}`);
+    },
+    async release() {},
+    close: () => stop(child),
+  };
+}
+
+export async function startRelay(): Promise<BenchServer> {
+  const { child, url } = await startProcess(['bench/fanout/relay-server.ts'], {});
+  return {
+    key: 'relay',
+    label: 'Naive JSON relay (ws, rebroadcast on arrival)',
+    kind: 'relay',
+    pid: child.pid!,
+    patchMs: undefined,
+    async plan(rooms, size) {
+      const m = ++measurement;
+      return seats('relay', url, Array.from({ length: rooms }, (_, r) => `m${m}r${r}`), size, (r, j) => `m${m}r${r}c${j}`);
+    },
+    async release() {},
+    close: () => stop(child),
+  };
+}
+
+export async function startConsilium(): Promise<BenchServer> {
+  const db = await benchDatabase();
+  const { child, url } = await startProcess(['server/src/main.ts'], {
+    DATABASE_URL: db.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    SEED_DEMO: 'false',
+    HTTP_RATE_LIMIT_PER_MINUTE: '1000000',
+    JOIN_RATE_LIMIT_PER_MINUTE: '1000000',
+  });
+  const admin = new ConsiliumClient(url);
+  await admin.api.devLogin({ userId: 'bench.admin', name: 'Bench', admin: true });
+  const { caseId } = await admin.api.importCase(syntheaCarroll());
+  let open: string[] = [];
+  return {
+    key: 'consilium',
+    label: 'Consilium (clinic room, pose fast path, full product path)',
+    kind: 'consilium',
+    pid: child.pid!,
+    patchMs: undefined,
+    async plan(rooms, size) {
+      const m = ++measurement;
+      // Users are reused across measurements (one seat each at a time): client j of room r is user b<r>.<j>.
+      const ids: string[] = [];
+      for (let r = 0; r < rooms; r++) {
+        const participants = Array.from({ length: size }, (_, j) => ({ userId: `b${r}.${j}`, role: j % 2 === 0 ? ('clinician' as const) : ('observer' as const) }));
+        ids.push((await admin.api.createRoom({ title: `bench m${m} r${r}`, kind: 'training', caseId, participants })).id);
+      }
+      open = ids;
+      return seats('consilium', url, ids, size, (r, j) => `b${r}.${j}`);
+    },
+    async release() {
+      await Promise.all(open.map((id) => admin.api.closeRoom(id).catch(() => undefined)));
+      open = [];
+    },
+    async close() {
+      await stop(child);
+      await db.drop();
+    },
+  };
+}
+
+/**
+ * Does this Consilium server have the pose fast path? Two clients join a
+ * room; one sends pose messages; the other must receive a POSE_FRAME within
+ * 2 s. Resolves with the reason when it does not.
+ */
+export async function consiliumFastPathMissing(server: BenchServer): Promise<string | undefined> {
+  const [seatsOfRoom] = await server.plan(1, 2);
+  const [a, b] = seatsOfRoom!;
+  const join = async (s: Seat) => {
+    const c = new ConsiliumClient(s.url);
+    await c.api.devLogin({ userId: s.user, name: s.user });
+    const session = await c.join(s.room);
+    await session.ready();
+    return session;
+  };
+  try {
+    const sender = await join(a!);
+    const receiver = await join(b!);
+    const got = new Promise<boolean>((resolve) => {
+      receiver.room.onMessage(POSE_FRAME, () => resolve(true));
+      sender.room.onLeave(() => resolve(false));
+      setTimeout(() => resolve(false), 2000);
+    });
+    const timer = setInterval(() => sender.room.sendBytes(POSE_MESSAGE, encodePoseMessage(avatarPose(0, Date.now() / 33))), 33);
+    const ok = await got;
+    clearInterval(timer);
+    await Promise.all([sender.leave(), receiver.leave()]).catch(() => undefined);
+    return ok ? undefined : 'no POSE_FRAME reached a second client within 2 s (the server side of the pose fast path is not in this build)';
+  } catch (err) {
+    return `fast-path check failed: ${(err as Error).message}`;
+  } finally {
+    await server.release();
+  }
+}
