@@ -8,7 +8,7 @@
  *
  * The Consilium client is written against the pose fast path
  * (shared/src/pose-wire.ts): `room.sendBytes(POSE_MESSAGE, …)` up,
- * `POSE_FRAME` records (slot + flags + poses) down, slots from
+ * `POSE_FRAME` records (slot + poses) down, slots from
  * `state.participants.get(sessionId).slot`.
  */
 import { Client, Protocol, type Room } from '@colyseus/sdk';

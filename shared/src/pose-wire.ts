@@ -11,28 +11,30 @@ import { clamp, normalizeQuat } from './quantize.ts';
  * flushes every changed avatar in one packed frame that all recipients share.
  *
  * One pose is 10 bytes:
- * - position: three int16, the room cube (±Limits.roomHalfExtent m) over
- *   ±32767 — a step of 1.53 mm, so the error is ≤ 0.77 mm per axis;
+ * - position: three int16 words, each a 15-bit coordinate over the room cube
+ *   (±Limits.roomHalfExtent m over ±16383: a 3.05 mm step, so the error is
+ *   ≤ 1.53 mm per axis) shifted left by one, the low bit a flag;
  * - rotation: "smallest three" in a uint32 — 2 bits name the largest
  *   component (made positive and left out), 10 bits each carry the other
  *   three over [-1/√2, 1/√2]; the error is ≤ 0.16°.
+ * The head's flag bits say which hands follow: x = left, y = right (z and
+ * the hands' flag bits are 0).
  *
- * Client → server message (POSE_MESSAGE): flags, head, [left], [right]
- * (11, 21 or 31 bytes). Server → client frame (POSE_FRAME): one record per
- * changed avatar: slot, flags, head, [left], [right] — 32 bytes for an
- * avatar with both hands. All integers little-endian.
+ * Client → server message (POSE_MESSAGE): head, [left], [right] — 10, 20 or
+ * 30 bytes. Server → client frame (POSE_FRAME): one record per changed
+ * avatar: slot (1 byte), then the avatar's message as it came — 31 bytes
+ * for head and both hands. All integers little-endian.
  */
 export const POSE_MESSAGE = 1;
 export const POSE_FRAME = 1;
 
 export const POSE_BYTES = 10;
-/** flags: which hands are present (tracked). Other bits must be 0. */
+/** Hand-presence flags, carried in the low bits of the head's x and y words. */
 export const LEFT_HAND = 1;
 export const RIGHT_HAND = 2;
-const FLAG_MASK = LEFT_HAND | RIGHT_HAND;
 
-/** Largest avatar record (slot + flags + three poses). */
-export const MAX_RECORD_BYTES = 2 + 3 * POSE_BYTES;
+/** Largest avatar record (slot + three poses). */
+export const MAX_RECORD_BYTES = 1 + 3 * POSE_BYTES;
 /** Slots are one byte. */
 export const MAX_SLOTS = 256;
 
@@ -42,28 +44,36 @@ export interface AvatarPose {
   right: Pose | null;
 }
 
-const INT16_MAX = 32767;
-const POSITION_SCALE = INT16_MAX / Limits.roomHalfExtent;
+const COORD_MAX = 16383;
+const POSITION_SCALE = COORD_MAX / Limits.roomHalfExtent;
 const SQRT1_2 = Math.SQRT1_2;
 const TEN_BITS = 1023;
 /** 10-bit code 0…1022 ↔ component in [-1/√2, 1/√2]; an even span puts 0 exactly on code 511. */
 const Q_MAX_CODE = 1022;
 const Q_SCALE = Q_MAX_CODE / (2 * SQRT1_2);
 
-/** Bytes of a client pose message with these flags. */
-export const messageBytes = (flags: number): number => 1 + POSE_BYTES * (1 + (flags & 1) + ((flags >> 1) & 1));
+/** Bytes of a pose message whose head carries these flags. */
+export const messageBytes = (flags: number): number => POSE_BYTES * (1 + (flags & 1) + ((flags >> 1) & 1));
 
-export function writePose(view: DataView, offset: number, pose: Pose): void {
+/** The hand flags of the message (or record body) starting at `offset`. */
+export function flagsAt(view: DataView, offset: number): number {
+  return (view.getInt16(offset, true) & 1) | ((view.getInt16(offset + 2, true) & 1) << 1);
+}
+
+/** Write one pose; `flags` go into the low bits of x and y (heads only). */
+export function writePose(view: DataView, offset: number, pose: Pose, flags = 0): void {
   const p = pose.p;
   for (let i = 0; i < 3; i++) {
     const v = Number.isFinite(p[i]) ? p[i]! : 0;
-    view.setInt16(offset + 2 * i, clamp(Math.round(v * POSITION_SCALE), -INT16_MAX, INT16_MAX), true);
+    const coord = clamp(Math.round(v * POSITION_SCALE), -COORD_MAX, COORD_MAX);
+    view.setInt16(offset + 2 * i, coord * 2 + (i < 2 ? (flags >> i) & 1 : 0), true);
   }
   view.setUint32(offset + 6, packQuat(pose.q), true);
 }
 
 export function readPose(view: DataView, offset: number): Pose {
-  const p: Vec3 = [view.getInt16(offset, true) / POSITION_SCALE, view.getInt16(offset + 2, true) / POSITION_SCALE, view.getInt16(offset + 4, true) / POSITION_SCALE];
+  // >> 1 drops the flag bit and keeps the sign.
+  const p: Vec3 = [(view.getInt16(offset, true) >> 1) / POSITION_SCALE, (view.getInt16(offset + 2, true) >> 1) / POSITION_SCALE, (view.getInt16(offset + 4, true) >> 1) / POSITION_SCALE];
   return { p, q: unpackQuat(view.getUint32(offset + 6, true)) };
 }
 
@@ -108,10 +118,8 @@ export function encodePoseMessage(pose: { head: Pose; left?: Pose | null; right?
   const flags = (pose.left ? LEFT_HAND : 0) | (pose.right ? RIGHT_HAND : 0);
   const bytes = new Uint8Array(messageBytes(flags));
   const view = new DataView(bytes.buffer);
-  bytes[0] = flags;
-  let at = 1;
-  writePose(view, at, pose.head);
-  at += POSE_BYTES;
+  writePose(view, 0, pose.head, flags);
+  let at = POSE_BYTES;
   if (pose.left) { writePose(view, at, pose.left); at += POSE_BYTES; }
   if (pose.right) writePose(view, at, pose.right);
   return bytes;
@@ -120,18 +128,21 @@ export function encodePoseMessage(pose: { head: Pose; left?: Pose | null; right?
 export type PoseMessageCheck = 'ok' | 'length' | 'flags' | 'position' | 'rotation';
 
 /**
- * Is this a well-formed pose message? Length fixed by the flags, no unknown
- * flag bits, positions inside the int16 range the encoder uses, rotations
- * that decode to unit quaternions. Cheap: no allocation.
+ * Is this a well-formed pose message? Length fixed by the head's flags, no
+ * stray flag bits, coordinates inside the range the encoder uses, rotations
+ * that decode to unit quaternions. Cheap: no allocation but the view.
  */
 export function checkPoseMessage(bytes: Uint8Array): PoseMessageCheck {
-  if (bytes.byteLength < 1) return 'length';
-  const flags = bytes[0]!;
-  if ((flags & ~FLAG_MASK) !== 0) return 'flags';
-  if (bytes.byteLength !== messageBytes(flags)) return 'length';
+  if (bytes.byteLength < POSE_BYTES) return 'length';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = 1; at < bytes.byteLength; at += POSE_BYTES) {
-    if (view.getInt16(at, true) === -32768 || view.getInt16(at + 2, true) === -32768 || view.getInt16(at + 4, true) === -32768) return 'position';
+  if (bytes.byteLength !== messageBytes(flagsAt(view, 0))) return 'length';
+  for (let at = 0; at < bytes.byteLength; at += POSE_BYTES) {
+    for (let i = 0; i < 3; i++) {
+      const word = view.getInt16(at + 2 * i, true);
+      if (word >> 1 < -COORD_MAX) return 'position';
+      // Only the head's x and y carry flags.
+      if ((word & 1) !== 0 && (at !== 0 || i === 2)) return 'flags';
+    }
     if (!isValidQuat(view.getUint32(at + 6, true))) return 'rotation';
   }
   return 'ok';
@@ -142,11 +153,12 @@ export function readPoseFrame(bytes: Uint8Array, visit: (slot: number, pose: Ava
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at < bytes.byteLength) {
+    if (at + 1 + POSE_BYTES > bytes.byteLength) throw new RangeError('truncated pose frame');
     const slot = bytes[at]!;
-    const flags = bytes[at + 1]!;
+    const flags = flagsAt(view, at + 1);
     const size = 1 + messageBytes(flags);
-    if (at + size > bytes.byteLength || (flags & ~FLAG_MASK) !== 0) throw new RangeError('truncated pose frame');
-    let p = at + 2;
+    if (at + size > bytes.byteLength) throw new RangeError('truncated pose frame');
+    let p = at + 1;
     const head = readPose(view, p);
     p += POSE_BYTES;
     const left = flags & LEFT_HAND ? readPose(view, p) : null;

@@ -14,7 +14,7 @@ export interface PoseRelayDeps {
   send: (sessionId: string, frame: Uint8Array) => void;
 }
 
-const RECORD_STRIDE = 1 + 3 * POSE_BYTES;
+const RECORD_STRIDE = 3 * POSE_BYTES;
 
 /**
  * Avatar poses, off the patch cycle (see shared/src/pose-wire.ts).
@@ -32,7 +32,7 @@ const RECORD_STRIDE = 1 + 3 * POSE_BYTES;
 export class PoseRelay {
   private readonly slots = new Map<string, number>();
   private readonly owners: (string | undefined)[] = new Array(MAX_SLOTS);
-  /** Per slot: flags + up to three poses, as received. */
+  /** Per slot: up to three poses, as received. */
   private readonly records = new Uint8Array(MAX_SLOTS * RECORD_STRIDE);
   /** Per slot: bytes of its record, 0 before the first pose. */
   private readonly sizes = new Uint8Array(MAX_SLOTS);
