@@ -22,7 +22,7 @@ async function roomWith(participants: { userId: string; role: 'host' | 'clinicia
 const join = (userId: string, roomId: string) => server.join(userId, roomId, { name: `Dr ${userId}` });
 
 describe('clinic room', () => {
-  it('two participants see each other and each other\'s poses (quantized within 1 mm)', async () => {
+  it('two participants see each other and each other\'s poses (quantized within 2 mm)', async () => {
     const room = await roomWith([{ userId: 'ana', role: 'host' }, { userId: 'ben', role: 'clinician' }]);
     const a = await join('ana', room.id);
     const joinedSeenByA: string[] = [];
@@ -50,7 +50,7 @@ describe('clinic room', () => {
     const pose = await eventually(() => {
       const p = b.participants().find((x) => x.userId === 'ana')!;
       const pose = b.avatarPose(p, { interpolate: false });
-      return pose && Math.abs(pose.head.p[0] - 1.2345) < 0.001 ? pose : null;
+      return pose && Math.abs(pose.head.p[0] - 1.2345) < 0.002 ? pose : null;
     });
     expect(pose.head.p[1]).toBeCloseTo(1.7, 2);
     expect(pose.head.q[1]).toBeCloseTo(0.7071068, 4);
