@@ -21,6 +21,7 @@ import type { DispatchResult } from './dispatcher.ts';
 import type { ClinicListing, LiveRoomRecord, LiveRooms, LocalRoom, VoiceEvent } from './live-rooms.ts';
 import { LIVE_ELSEWHERE } from './live-rooms.ts';
 import { isDecodable } from './frames.ts';
+import { binaryFrame, writeFrame } from './ws-frames.ts';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
@@ -165,7 +166,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
               if (client.state !== ClientState.JOINED) return 'busy';
               return ((client.ref as { bufferedAmount?: number }).bufferedAmount ?? 0) > POSE_BACKLOG_BYTES ? 'busy' : 'ready';
             },
-            sendPoseFrame: (sessionId, frame) => this.clients.getById(sessionId)?.raw(frame),
+            sendPoseFrame: (sessionId, frame) => this.sendShared(sessionId, frame),
           },
         );
       } catch (err) {
@@ -180,10 +181,6 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       for (const type of CLIENT_MESSAGE_NAMES) {
         this.onMessage(type, (client: ClinicClient, payload: unknown, ctx: { id?: number }) => this.handle(client, type, payload, ctx.id !== undefined));
       }
-      this.onMessageBytes(POSE_MESSAGE, (client: ClinicClient, bytes: Uint8Array) => {
-        const result = this.clinic.pose(client.sessionId, bytes);
-        if (!result.ok) this.reply(client, 'pose', result, false);
-      });
       this.onMessage('*', (client: ClinicClient, type: string | number, payload: unknown) => void this.handle(client, type, payload, false));
       this.clock.setInterval(() => this.flushQuietly(), deps.flushIntervalMs);
       this.clock.setInterval(() => void this.renewLease(), LEASE_RENEW_MS);
@@ -254,6 +251,15 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
 
     // ---- transport -------------------------------------------------------------------------
 
+    private lastShared: { payload: Uint8Array; frame: Buffer } | null = null;
+    /** A message every seat gets the same bytes of (pose frames): framed once per payload, written straight to each socket. */
+    private sendShared(sessionId: string, payload: Uint8Array): void {
+      const client = this.clients.getById(sessionId);
+      if (!client) return;
+      if (this.lastShared?.payload !== payload) this.lastShared = { payload, frame: binaryFrame(payload) };
+      if (!writeFrame(client.ref, this.lastShared.frame)) client.raw(payload);
+    }
+
     /** A real timer, cleared when the room goes: the room clock ticks only every ~16 ms. */
     private timer(fn: () => void, ms: number): void {
       const t = setTimeout(() => {
@@ -280,6 +286,11 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       const onMessage = self._onMessage;
       self._onMessage = (client, buffer) => {
         try {
+          // The pose fast path (bytes message of type POSE_MESSAGE, a one-byte type): straight to the clinic.
+          if (buffer?.[0] === Protocol.ROOM_DATA_BYTES && buffer[1] === POSE_MESSAGE) {
+            if (client.state !== ClientState.LEAVING) this.pose(client, buffer.subarray(2));
+            return;
+          }
           if (isDecodable(buffer)) return onMessage.call(this, client, buffer);
           this.reply(client, 'frame', this.clinic.malformed(client.sessionId), false);
           this.logMalformed(client, buffer?.byteLength ?? 0);
@@ -300,6 +311,11 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         entry.count = 0;
       }
       this.malformedLog.set(client.sessionId, entry);
+    }
+
+    private pose(client: ClinicClient, bytes: Uint8Array): void {
+      const result = this.clinic.pose(client.sessionId, bytes);
+      if (!result.ok) this.reply(client, 'pose', result, false);
     }
 
     private async handle(client: ClinicClient, type: string | number, payload: unknown, isRequest: boolean): Promise<Reply<Record<string, unknown>> | undefined> {

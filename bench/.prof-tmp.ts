@@ -1,0 +1,15 @@
+import { WebSocket } from 'ws';
+import { measure } from './fanout/measure.ts';
+import { WorkerPool } from './fanout/pool.ts';
+import { startConsilium, startStock } from './fanout/servers.ts';
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+const size = Number(process.env.N ?? 64);
+const pool = await WorkerPool.start(4);
+process.env.BENCH_PROFILE_DIR = '/tmp/prof';
+const server = process.env.WHICH === 'stock' ? await startStock(undefined) : await startConsilium();
+delete process.env.BENCH_PROFILE_DIR;
+const r = await measure(server, pool, { rooms: 1, size }, { seconds: 6, warmupSeconds: 1.5, decoders: 8, quietPct: 100, strictQuiet: false });
+console.log(JSON.stringify(r));
+pool.close();
+await server.close();
+process.exit(0);

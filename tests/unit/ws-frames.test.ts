@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { Receiver } from 'ws';
+import { binaryFrame } from '../../server/src/rooms/ws-frames.ts';
+
+/** Parse frames with the `ws` library's own receiver (what a client's WebSocket does). */
+function receive(bytes: Buffer): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    const receiver = new Receiver({ isServer: false, binaryType: 'nodebuffer' });
+    receiver.on('message', (data: Buffer, isBinary: boolean) => { expect(isBinary).toBe(true); got.push(data); });
+    receiver.on('error', reject);
+    receiver.write(bytes, () => resolve(got));
+  });
+}
+
+describe('shared WebSocket frames', () => {
+  it('frames payloads of every length class so a standard receiver reads them back exactly', async () => {
+    const sizes = [0, 1, 125, 126, 127, 65_535, 65_536, 200_000];
+    const payloads = sizes.map((n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff)));
+    const stream = Buffer.concat(payloads.map((p) => binaryFrame(p)));
+    const got = await receive(stream);
+    expect(got.map((b) => b.byteLength)).toEqual(sizes);
+    got.forEach((b, i) => expect(b.equals(payloads[i]!)).toBe(true));
+  });
+});
