@@ -77,8 +77,6 @@ export interface AppOverrides {
 
 /** Seats one user may hold in one room at once (e.g. a desktop and a headset). */
 export const MAX_SEATS_PER_USER = 3;
-/** Participants in one room; the 101st join is refused with ROOM_FULL (never a second copy of the room). */
-export const MAX_ROOM_PARTICIPANTS = 100;
 
 /** Composition root: builds every part from the config and starts listening. Tests reuse it. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
@@ -180,7 +178,6 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       reconnectSeconds: overrides.reconnectSeconds ?? 30,
       flushIntervalMs: overrides.flushIntervalMs ?? 1000,
       maxSeatsPerUser: MAX_SEATS_PER_USER,
-      maxClients: MAX_ROOM_PARTICIPANTS,
       guidance: config.guidance,
       poseWindowMs: config.poseWindowMs,
     }),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession } from '../../client/src/sdk/index.ts';
 import { matchMaker } from '@colyseus/core';
 import { CLINIC_ROOM } from '../../shared/src/index.ts';
-import { MAX_ROOM_PARTICIPANTS } from '../../server/src/app.ts';
+import { ROOM_CAPACITY } from '../../shared/src/roles.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -19,6 +19,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
+
+const MAX_ROOM_PARTICIPANTS = ROOM_CAPACITY['case-conference'];
 
 describe('room capacity', () => {
   it(`holds ${MAX_ROOM_PARTICIPANTS} with a case, refuses the next with ROOM_FULL, never splits`, async () => {
@@ -59,4 +61,21 @@ describe('room capacity', () => {
     }, 5000);
     await Promise.all(sessions.map((s) => s.leave()));
   }, 120_000);
+
+  it('the cap is per kind: a conference turned surgical-guidance keeps who is there, takes nobody past 32', async () => {
+    const admin = await server.as('root', { admin: true });
+    const cap = ROOM_CAPACITY['surgical-guidance'];
+    const users = Array.from({ length: cap + 2 }, (_, i) => `kind-${i}`);
+    const room = await admin.api.createRoom({ title: 'Rounds, then theatre', kind: 'case-conference', participants: users.map((userId) => ({ userId, role: 'specialist' as const })) });
+    const sessions: ClinicSession[] = [];
+    for (let i = 0; i <= cap; i += 11) sessions.push(...(await Promise.all(users.slice(i, Math.min(i + 11, cap + 1)).map((u) => server.join(u, room.id)))));
+    expect(sessions).toHaveLength(cap + 1); // a conference takes more than 32
+    await admin.api.updateRoom(room.id, { kind: 'surgical-guidance' });
+    await eventually(() => sessions[0]!.state.info.kind === 'surgical-guidance');
+    await expect(server.join(users[cap + 1]!, room.id)).rejects.toMatchObject({ code: 'ROOM_FULL' });
+    // Nobody already in was put out.
+    expect(sessions.every((s) => s.status === 'connected')).toBe(true);
+    expect(sessions[0]!.participants()).toHaveLength(cap + 1);
+    await Promise.all(sessions.map((s) => s.leave()));
+  }, 60_000);
 });

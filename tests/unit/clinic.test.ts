@@ -93,6 +93,7 @@ function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] }
         send: () => {},
         broadcast: () => {},
         setPatchRate: () => {},
+        setCapacity: () => {},
         poseHeader: Uint8Array.of(0xee),
         poseReadiness: (sessionId) => readiness.get(sessionId) ?? 'ready',
         sendPoseFrame: (sessionId, frame) => void frames.push({ sessionId, frame }),

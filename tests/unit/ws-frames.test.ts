@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
+import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
+
+// The `ws` library's own frame parser (what a Node client's WebSocket runs); its types do not export it.
+const Receiver = createRequire(import.meta.url)('ws/lib/receiver.js') as new (o: { isServer: boolean; binaryType: string }) => Writable;
 import { binaryFrame } from '../../server/src/rooms/ws-frames.ts';
 
 /** Parse frames with the `ws` library's own receiver (what a client's WebSocket does). */

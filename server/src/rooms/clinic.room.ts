@@ -45,8 +45,6 @@ export interface ClinicRoomDeps {
   flushIntervalMs: number;
   /** Most seats one user may hold in a room at once (desktop + headset, say). */
   maxSeatsPerUser: number;
-  /** Most participants in one room. */
-  maxClients: number;
   guidance: { patchHz: number; linkLimitMs: number };
   /** Milliseconds avatar poses gather before a frame goes out. */
   poseWindowMs: number;
@@ -128,7 +126,6 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       const { room: roomId } = CreateOptions.parse(options);
       // Colyseus room id = Consilium room id: one listing per room, and joinById names the room.
       this.roomId = roomId;
-      this.maxClients = deps.maxClients;
       if (!(await deps.rooms.acquireLease(roomId, this.instanceId, LEASE_SECONDS))) {
         throw new ServerError(409, `${LIVE_ELSEWHERE}: room ${roomId} is live in another instance`);
       }
@@ -159,6 +156,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             send: (sessionId, type, message) => this.clients.getById(sessionId)?.send(type, message),
             broadcast: (type, message, except) => this.broadcast(type, message, except ? { except: this.clients.getById(except) } : {}),
             setPatchRate: (hz) => this.setPatchRate(1000 / hz),
+            setCapacity: (max) => void (this.maxClients = max),
             poseHeader: POSE_FRAME_HEADER,
             poseReadiness: (sessionId) => {
               const client = this.clients.getById(sessionId);

@@ -3,7 +3,7 @@ import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
-import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
+import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { authorizeConsoleDecision, authorizeConsoleModeration, authorizeRoomAction, videoGrant, type Principal } from '../auth/policy.ts';
@@ -68,6 +68,8 @@ export interface SeatTransport {
   broadcast(type: string, message: unknown, exceptSessionId?: string): void;
   /** How often state patches go out. */
   setPatchRate(hz: number): void;
+  /** Most seats the room takes (matchmaking refuses the next with ROOM_FULL). */
+  setCapacity(max: number): void;
   /** Avatar pose frames (shared/src/pose-wire.ts): the transport's framing, prepended once per frame. */
   poseHeader: Uint8Array;
   /** Can this seat take a pose frame now? */
@@ -197,11 +199,12 @@ export class Clinic {
     this.probeLinks();
   }
 
-  /** Patch rate for the room's kind. */
+  /** Patch rate and capacity for the room's kind. */
   private tune(): void {
     const hz = this.deps.patchHz(this.record.kind);
     this.state.info.patchHz = hz;
     this.transport.setPatchRate(hz);
+    this.transport.setCapacity(ROOM_CAPACITY[this.record.kind]);
   }
 
   /** Surgical guidance: measure every link continuously (a no-op in other rooms). */
@@ -232,6 +235,8 @@ export class Clinic {
   async admit(sessionId: string, ticket: Admission): Promise<StateView> {
     if (ticket.room !== this.roomId) throw new AppError('TICKET_WRONG_ROOM');
     if (await this.deps.store.isTicketRevoked(this.roomId, ticket.sub, ticket.iat)) throw new AppError('TICKET_REVOKED');
+    // Matchmaking refuses a full room before a seat is reserved; this holds when the kind (and so the capacity) changed meanwhile.
+    if (this.state.participants.size >= ROOM_CAPACITY[this.record.kind]) throw new AppError('ROOM_FULL');
     const opened = this.roster.open(sessionId, { userId: ticket.sub, name: ticket.name, admin: ticket.admin });
     if (!opened.ok) throw new AppError(opened.code);
     // (The ticket was used up when its seat was reserved: matchmaking.ts.)
