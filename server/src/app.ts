@@ -140,7 +140,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
   web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
-  if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger })); // raw body for the signature
+  if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice })); // raw body for the signature
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit }));

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TokenVerifier, type ClaimGrants } from 'livekit-server-sdk';
+import { createHash } from 'node:crypto';
+import { AccessToken, TokenVerifier, type ClaimGrants } from 'livekit-server-sdk';
 
 /**
  * A loopback stand-in for LiveKit's RoomService Twirp API
@@ -27,6 +28,9 @@ export class LiveKitStandIn {
   /** room → identity → participant */
   readonly rooms = new Map<string, Map<string, { identity: string; tracks: Track[]; permission?: unknown; metadata?: string }>>();
   failStatus: number | null = null;
+  /** Where to post signed webhooks (participant_joined on connect), as LiveKit does when configured; null: none. */
+  webhookUrl: string | null = null;
+  private webhookSeq = 0;
   private server: http.Server | null = null;
   port = 0;
 
@@ -61,10 +65,21 @@ export class LiveKitStandIn {
   }
 
   /** A participant in a media room with a published microphone. */
-  connect(room: string, identity: string, tracks: Track[] = [{ sid: `TR_mic_${identity}`, source: 'MICROPHONE', muted: false }]): void {
+  /** A participant connects to a room with a token (LiveKit checks the token then, and only then). Resolves once the webhook, if any, is answered. */
+  async connect(room: string, identity: string, tracks: Track[] = [{ sid: `TR_mic_${identity}`, source: 'MICROPHONE', muted: false }]): Promise<void> {
     const r = this.rooms.get(room) ?? new Map();
     r.set(identity, { identity, tracks });
     this.rooms.set(room, r);
+    if (this.webhookUrl) await this.webhook('participant_joined', room, identity);
+  }
+
+  /** A webhook as LiveKit sends it: JSON body, Authorization = a JWT signed with the API secret carrying the body's sha256. */
+  private async webhook(event: string, room: string, identity: string): Promise<void> {
+    const body = JSON.stringify({ event, id: `EV_standin_${++this.webhookSeq}_${Date.now()}`, createdAt: String(Math.floor(Date.now() / 1000)), room: { name: room }, participant: { identity } });
+    const at = new AccessToken(this.apiKey, this.apiSecret);
+    at.sha256 = createHash('sha256').update(body).digest('base64');
+    const res = await fetch(this.webhookUrl!, { method: 'POST', headers: { 'content-type': 'application/webhook+json', authorization: await at.toJwt() }, body });
+    if (!res.ok) throw new Error(`webhook ${event} answered ${res.status}`);
   }
 
   callsTo(method: string): RecordedCall[] {

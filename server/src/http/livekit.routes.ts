@@ -3,7 +3,7 @@ import { TrackSource, WebhookReceiver } from 'livekit-server-sdk';
 import type { LiveKitConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { roomIdFromVoiceRoom } from '../media/livekit.ts';
+import { mediaRoomOf, type VoiceControl } from '../media/livekit.ts';
 import type { LiveRooms, VoiceEvent } from '../rooms/live-rooms.ts';
 
 /** Events older than this are refused as replays, as are repeats of an event id. */
@@ -14,7 +14,7 @@ const MAX_EVENT_AGE_SECONDS = 300;
  * sha256 of the raw body are verified by WebhookReceiver before anything
  * happens. Unsigned, tampered, stale or replayed events get 401 and change nothing.
  */
-export function livekitRoutes(deps: { cfg: LiveKitConfig; live: LiveRooms; logger: Logger }): Router {
+export function livekitRoutes(deps: { cfg: LiveKitConfig; live: LiveRooms; logger: Logger; voice: VoiceControl | null }): Router {
   const router = Router();
   const receiver = new WebhookReceiver(deps.cfg.apiKey, deps.cfg.apiSecret);
   const seen = new Map<string, number>();
@@ -34,10 +34,16 @@ export function livekitRoutes(deps: { cfg: LiveKitConfig; live: LiveRooms; logge
     if (seen.has(event.id)) throw new AppError('WEBHOOK_INVALID', 'replayed event');
     seen.set(event.id, createdAt);
 
-    const roomId = event.room ? roomIdFromVoiceRoom(event.room.name) : null;
+    const room = event.room ? mediaRoomOf(event.room.name) : null;
     const userId = event.participant?.identity;
+    if (room && userId && event.event === 'participant_joined') {
+      // A token outlives removals, kicks and demotions: the live room decides whether they may be there now.
+      const allowed = await deps.live.call(room.roomId, 'mediaJoined', userId, room.media);
+      // Nobody is in the room itself, so nobody may be in its media rooms.
+      if (allowed === undefined) await deps.voice?.remove(room.roomId, userId);
+    }
     const mapped = mapEvent(event.event, event.track?.source, event.track?.muted);
-    if (roomId && userId && mapped) await deps.live.call(roomId, 'voiceEvent', { ...mapped, userId });
+    if (room?.media === 'voice' && userId && mapped) await deps.live.call(room.roomId, 'voiceEvent', { ...mapped, userId });
     res.json({ ok: true });
   });
   return router;

@@ -6,13 +6,18 @@ import type { Logger } from '../logger.ts';
 
 /** LiveKit room for a Consilium room. */
 export const voiceRoomName = (roomId: string) => `consilium-${roomId}`;
-export const roomIdFromVoiceRoom = (name: string): string | null => /^consilium-([0-9a-f-]{36})$/.exec(name)?.[1] ?? null;
 /**
  * LiveKit room for the surgeon's camera video of a surgical-guidance room. Separate from the voice
  * room because a LiveKit grant cannot select tracks: whoever is in a room may subscribe to all of it.
- * (Its webhooks do not match roomIdFromVoiceRoom, so they never count as voice events.)
+ * (Its webhooks are checked for who may be there, never counted as voice events.)
  */
 export const videoRoomName = (roomId: string) => `consilium-${roomId}-video`;
+
+/** Which Consilium room, and which of its media rooms, a LiveKit room name is. */
+export function mediaRoomOf(name: string): { roomId: string; media: 'voice' | 'video' } | null {
+  const m = /^consilium-([0-9a-f-]{36})(-video)?$/.exec(name);
+  return m ? { roomId: m[1]!, media: m[2] ? 'video' : 'voice' } : null;
+}
 
 export const VOICE_TOKEN_TTL_SECONDS = 600;
 

@@ -238,6 +238,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     addCaseResource(resource: FhirResource) { return this.clinic.addCaseResource(resource); }
     caseDeleted() { return this.clinic.caseDeleted(); }
     voiceEvent(e: VoiceEvent) { this.clinic.voiceEvent(e); }
+    mediaJoined(userId: string, media: 'voice' | 'video') { return this.clinic.mediaJoined(userId, media); }
     snapshot() { return this.clinic.snapshot(); }
     moderate(principal: Principal, action: 'mute' | 'unmute' | 'kick', userId: string, minutes?: number) { return this.clinic.moderate(principal, action, userId, minutes); }
     decide(principal: Principal, requestId: string, decision: 'approve' | 'deny') { return this.clinic.decide(principal, requestId, decision); }

@@ -405,6 +405,22 @@ export class Clinic {
     });
   }
 
+  /**
+   * Someone joined this room's LiveKit voice or video room. A LiveKit token is
+   * checked only when used and lives up to 10 minutes, so a removal, a kick, a
+   * demotion or a setting change must also hold against a token minted before
+   * it: whoever has no seat here, or no video grant now, is taken out again.
+   */
+  mediaJoined(userId: string, media: 'voice' | 'video'): boolean {
+    const member = this.roster.member(userId);
+    const seated = !!member && !this.roster.isKicked(userId) && this.roster.seatsOf(userId).some((s) => s.status !== 'ending');
+    const allowed = seated && (media === 'voice' || videoGrant(member.access.role, this.record.kind, this.record) !== null);
+    if (!allowed && this.deps.voice) {
+      void (media === 'voice' ? this.deps.voice.remove(this.roomId, userId) : this.deps.voice.updateVideo(this.roomId, userId, member?.access.role ?? 'observer', null));
+    }
+    return allowed;
+  }
+
   setVoiceStatus(status: string): void {
     this.state.info.voice = status;
   }

@@ -34,6 +34,8 @@ export interface LiveRoomHandle {
   caseDeleted(): Promise<void>;
   /** LiveKit reported a change in someone's media session (verified webhook). */
   voiceEvent(e: VoiceEvent): void;
+  /** Someone joined the room's LiveKit voice or video room (verified webhook): whoever may not be there now is taken out. Returns whether they may. */
+  mediaJoined(userId: string, media: 'voice' | 'video'): boolean;
   /** Who is in, for the admin console. No patient data. */
   snapshot(): LiveSnapshot;
   /** Moderation from outside the room (admin console): the same policy and code as in-room. */
