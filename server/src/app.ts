@@ -153,7 +153,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
   const gameServer = new Server({
-    transport: new WebSocketTransport({ server: httpServer, maxPayload: Limits.maxFrameBytes }),
+    transport: new WebSocketTransport({ server: httpServer, maxPayload: Limits.maxSocketFrameBytes }),
     greet: false,
     gracefullyShutdown: false,
     logger: colyseusLogger(logger),

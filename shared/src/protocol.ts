@@ -50,4 +50,6 @@ export const Limits = {
   messageBurst: 180,
   /** Largest WebSocket frame a client may send; every valid message fits (tests/unit/frame-size.test.ts). */
   maxFrameBytes: 16 * 1024,
+  /** Frames above maxFrameBytes up to this are refused (MESSAGE_INVALID) and the socket kept; above it the WebSocket closes with 1009. */
+  maxSocketFrameBytes: 256 * 1024,
 } as const;

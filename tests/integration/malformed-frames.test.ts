@@ -65,4 +65,24 @@ describe('malformed room frames', () => {
     expect(await ok.grab('nothing-here')).toMatchObject({ ok: false, error: { code: 'OBJECT_NOT_FOUND' } });
     await ok.leave();
   });
+
+  it('a frame over 16 KB is refused and the connection kept; past the socket limit (256 KB) the socket closes 1009', async () => {
+    const big = await server.join('mal', roomId);
+    const notices: ErrorNotice[] = [];
+    big.onError((n) => notices.push(n));
+    // A label of 100 KB: the SDK frames it, the server refuses it without reading it.
+    const reply = await big.request('object.add', { kind: 'label', asset: 'builtin:pin', label: 'x'.repeat(100_000), transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID', message: 'frames are at most 16384 bytes' } });
+    // Fire-and-forget: a notice instead.
+    big.room.send('object.move', { objectId: 'x', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] }, pad: 'y'.repeat(20_000) } as never);
+    await eventually(() => notices.some((n) => n.code === 'MESSAGE_INVALID' && n.message.includes('16384')));
+    expect(big.status).toBe('connected');
+    expect(await big.add({ kind: 'marker', asset: 'builtin:pin', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
+    let closed: number | undefined;
+    big.room.reconnection.enabled = false;
+    big.onStatus((s, code) => s === 'closed' && (closed = code));
+    sendRaw(big, Buffer.alloc(300_000, 1));
+    await eventually(() => closed !== undefined || big.status !== 'connected');
+    expect(big.status).not.toBe('connected');
+  });
 });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ClientState, Protocol, Room, ServerError, type AuthContext, type Client } from '@colyseus/core';
+import { ClientState, Protocol, ResponseStatus, Room, ServerError, getMessageBytes, type AuthContext, type Client } from '@colyseus/core';
+import { decode } from '@colyseus/schema';
 import { z } from 'zod';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { CLIENT_MESSAGE_NAMES } from '../../../shared/src/messages.ts';
-import { JoinOptions, PROTOCOL_VERSION, ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
+import { JoinOptions, Limits, PROTOCOL_VERSION, ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
 import type { ClinicState } from '../../../shared/src/state.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { RefusedJoins } from '../audit/refused-joins.ts';
@@ -285,6 +286,15 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       const onMessage = self._onMessage;
       self._onMessage = (client, buffer) => {
         try {
+          // Over the message limit (but under the socket's): refused, the connection kept.
+          if (buffer && buffer.byteLength > Limits.maxFrameBytes) {
+            const result = this.clinic.malformed(client.sessionId, `frames are at most ${Limits.maxFrameBytes} bytes`);
+            // A request still gets its answer (its id is the frame's first field), so the caller is not left waiting.
+            const requestId = (buffer[0]! & 31) === Protocol.ROOM_REQUEST ? decode.number(buffer as Buffer, { offset: 1 }) : undefined;
+            const answer = this.reply(client, 'frame', result, requestId !== undefined);
+            if (answer && typeof requestId === 'number' && Number.isFinite(requestId)) client.enqueueRaw(getMessageBytes[Protocol.ROOM_RESPONSE](requestId, ResponseStatus.OK, answer));
+            return;
+          }
           // The pose fast path (bytes message of type POSE_MESSAGE, a one-byte type): straight to the clinic.
           if (buffer?.[0] === Protocol.ROOM_DATA_BYTES && buffer[1] === POSE_MESSAGE) {
             if (client.state !== ClientState.LEAVING) this.pose(client, buffer.subarray(2));

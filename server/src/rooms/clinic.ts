@@ -334,8 +334,8 @@ export class Clinic {
   }
 
   /** A frame from this seat could not be decoded: it costs the same budget as a message, and is answered MESSAGE_INVALID. */
-  malformed(sessionId: string): DispatchResult {
-    return this.dispatcher.charge(sessionId) ?? { ok: false, code: 'MESSAGE_INVALID', message: 'the frame could not be decoded' };
+  malformed(sessionId: string, message = 'the frame could not be decoded'): DispatchResult {
+    return this.dispatcher.charge(sessionId) ?? { ok: false, code: 'MESSAGE_INVALID', message };
   }
 
   // ---- changes from outside (HTTP, other processes) ---------------------------------
