@@ -5,11 +5,10 @@
  * clients time the poses of the senders in the same room and process (the
  * sender's log and the receiver's clock are in this process).
  */
-import { WebSocket } from 'ws';
+import './use-ws.ts';
 import { connect, type ClientSpec, type Conn, type Receiver } from './clients.ts';
 import { avatarPose, HZ, Observations, SentLog } from './motion.ts';
 
-(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
 export type ToWorker =
   | { type: 'connect'; specs: ClientSpec[] }

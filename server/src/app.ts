@@ -44,6 +44,7 @@ import { directoryRoutes } from './http/directory.routes.ts';
 import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
 import { defineClinicRoom, verifyJoin } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
+import { PoseBudget } from './rooms/pose-budget.ts';
 import { guardMatchmaking } from './rooms/matchmaking.ts';
 import { installFullStateFix } from './rooms/full-state-fix.ts';
 
@@ -179,7 +180,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       flushIntervalMs: overrides.flushIntervalMs ?? 1000,
       maxSeatsPerUser: MAX_SEATS_PER_USER,
       guidance: config.guidance,
-      poseWindowMs: config.poseWindowMs,
+      poseBudget: new PoseBudget(config.poseWindowMs, config.poseFramesPerSecond),
     }),
   );
   guardMatchmaking({

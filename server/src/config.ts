@@ -56,8 +56,10 @@ const EnvSchema = z.object({
   BREAK_GLASS_PENDING_MINUTES: z.coerce.number().positive().max(240).default(10),
   /** State patches per second in surgical-guidance rooms (pointers bypass the patch cycle anyway). */
   GUIDANCE_PATCH_HZ: z.coerce.number().int().min(10).max(120).default(60),
-  /** Avatar poses gather this long before a frame goes out (off the patch cycle; shared/src/pose-wire.ts). */
+  /** Avatar poses gather at least this long before a frame goes out (off the patch cycle; shared/src/pose-wire.ts). */
   POSE_WINDOW_MS: z.coerce.number().int().min(1).max(100).default(10),
+  /** Pose frames (socket writes) per second the process aims to stay under: past it the window widens (PoseBudget). */
+  POSE_FRAMES_PER_SECOND: z.coerce.number().int().min(1000).max(1_000_000).default(20_000),
   /** A guiding link over this round-trip time marks every pointer stale. */
   GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
   FHIR_BASE_URL: optionalUrl,
@@ -102,8 +104,10 @@ export interface Config {
   seedDemo: boolean;
   breakGlass: { selfGrantRoles: RoomRole[]; grantMs: number; pendingMs: number };
   guidance: { patchHz: number; linkLimitMs: number };
-  /** Milliseconds avatar poses gather before a frame goes out. */
+  /** Milliseconds avatar poses gather at least before a frame goes out. */
   poseWindowMs: number;
+  /** Pose frames per second the process aims to stay under. */
+  poseFramesPerSecond: number;
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
   /** The site's image viewer (PACS / DICOMweb), `{studyUid}` replaced by the study's UID; null → series listed only. */
@@ -246,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : !e.DATABASE_URL,
     guidance: { patchHz: e.GUIDANCE_PATCH_HZ, linkLimitMs: e.GUIDANCE_LINK_LIMIT_MS },
     poseWindowMs: e.POSE_WINDOW_MS,
+    poseFramesPerSecond: e.POSE_FRAMES_PER_SECOND,
     breakGlass: {
       selfGrantRoles: e.BREAK_GLASS_SELF_GRANT_ROLES,
       grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),

@@ -148,25 +148,36 @@ export function checkPoseMessage(bytes: Uint8Array): PoseMessageCheck {
   return 'ok';
 }
 
-/** Decode a server pose frame, calling `visit` per avatar record. Throws on a truncated frame. */
-export function readPoseFrame(bytes: Uint8Array, visit: (slot: number, pose: AvatarPose) => void): void {
+/**
+ * Walk a server pose frame's records without decoding them: `visit` gets each
+ * record's slot and where its poses start. Throws on a truncated frame.
+ */
+export function scanPoseFrame(bytes: Uint8Array, visit: (slot: number, view: DataView, offset: number) => void): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at < bytes.byteLength) {
     if (at + 1 + POSE_BYTES > bytes.byteLength) throw new RangeError('truncated pose frame');
-    const slot = bytes[at]!;
-    const flags = flagsAt(view, at + 1);
-    const size = 1 + messageBytes(flags);
+    const size = 1 + messageBytes(flagsAt(view, at + 1));
     if (at + size > bytes.byteLength) throw new RangeError('truncated pose frame');
-    let p = at + 1;
-    const head = readPose(view, p);
-    p += POSE_BYTES;
-    const left = flags & LEFT_HAND ? readPose(view, p) : null;
-    if (flags & LEFT_HAND) p += POSE_BYTES;
-    const right = flags & RIGHT_HAND ? readPose(view, p) : null;
-    visit(slot, { head, left, right });
+    visit(bytes[at]!, view, at + 1);
     at += size;
   }
+}
+
+/** Decode one avatar (head, then the hands its flags say follow) starting at `offset`. */
+export function readAvatar(view: DataView, offset: number): AvatarPose {
+  const flags = flagsAt(view, offset);
+  const head = readPose(view, offset);
+  let p = offset + POSE_BYTES;
+  const left = flags & LEFT_HAND ? readPose(view, p) : null;
+  if (left) p += POSE_BYTES;
+  const right = flags & RIGHT_HAND ? readPose(view, p) : null;
+  return { head, left, right };
+}
+
+/** Decode a server pose frame, calling `visit` per avatar record. Throws on a truncated frame. */
+export function readPoseFrame(bytes: Uint8Array, visit: (slot: number, pose: AvatarPose) => void): void {
+  scanPoseFrame(bytes, (slot, view, offset) => visit(slot, readAvatar(view, offset)));
 }
 
 /** Angle between two rotations, in degrees (for error bounds). */

@@ -10,6 +10,7 @@ import type { SceneObjectRecord } from '../../server/src/db/scene.repo.ts';
 import { Clinic, type Admission, type ClinicStore } from '../../server/src/rooms/clinic.ts';
 import type { LiveRoomRecord } from '../../server/src/rooms/live-rooms.ts';
 import type { SeatReadiness } from '../../server/src/rooms/pose-relay.ts';
+import { PoseBudget } from '../../server/src/rooms/pose-budget.ts';
 import { encodePoseMessage, readPoseFrame, type AvatarPose } from '../../shared/src/pose-wire.ts';
 
 /**
@@ -85,7 +86,7 @@ function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] }
         maxSeatsPerUser: 2,
         patchHz: () => 30,
         timer: clock.schedule,
-        poseWindowMs: () => 10,
+        poseBudget: new PoseBudget(10, Infinity),
       },
       {
         end: (sessionId, code) => void ended.push({ sessionId, code }),

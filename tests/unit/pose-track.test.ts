@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PoseTrack } from '../../client/src/sdk/avatars.ts';
+import { PoseBudget } from '../../server/src/rooms/pose-budget.ts';
 import type { AvatarPose } from '../../shared/src/pose-wire.ts';
 
 const pose = (x: number, withHand = true): AvatarPose => ({
@@ -53,5 +54,19 @@ describe('SDK jitter buffer (PoseTrack)', () => {
     expect(steady.delay).toBeLessThan(40);
     expect(jittery.delay).toBeGreaterThan(steady.delay + 30);
     expect(jittery.delay).toBeLessThanOrEqual(150);
+  });
+});
+
+describe('server pose budget (PoseBudget)', () => {
+  it('keeps the minimum window until the process serves more seats than its frame budget allows, then widens up to 40 ms', () => {
+    const b = new PoseBudget(10, 20_000);
+    b.seatsChanged(100);
+    expect(b.windowMs()).toBe(10); // a full conference: 100 seats × 100 frames/s = 10,000 frames/s
+    b.seatsChanged(300);
+    expect(b.windowMs()).toBe(20); // 400 seats × 50 frames/s = 20,000
+    b.seatsChanged(1000);
+    expect(b.windowMs()).toBe(40);
+    b.seatsChanged(-1400);
+    expect(b.windowMs()).toBe(10);
   });
 });

@@ -1,6 +1,6 @@
 import type { Room } from '@colyseus/sdk';
 import type { Pose, PoseUpdate, Quat, Vec3 } from '../../../shared/src/messages.ts';
-import { POSE_FRAME, POSE_MESSAGE, encodePoseMessage, readPoseFrame, type AvatarPose } from '../../../shared/src/pose-wire.ts';
+import { POSE_FRAME, POSE_MESSAGE, encodePoseMessage, readAvatar, scanPoseFrame, type AvatarPose } from '../../../shared/src/pose-wire.ts';
 
 export type { AvatarPose };
 
@@ -15,7 +15,22 @@ const MAX_SEND_INTERVAL_MS = 200;
 /** Unsent bytes on our socket above which the link is falling behind. */
 const BACKLOG_BYTES = 16 * 1024;
 
-interface Sample { at: number; pose: AvatarPose }
+/** A received pose: decoded on first use (most are never drawn: a 100 Hz stream under a 60 Hz display). */
+class Sample {
+  private decoded: AvatarPose | null;
+  constructor(
+    readonly at: number,
+    pose: AvatarPose | null,
+    private readonly view: DataView | null = null,
+    private readonly offset = 0,
+  ) {
+    this.decoded = pose;
+  }
+
+  get pose(): AvatarPose {
+    return (this.decoded ??= readAvatar(this.view!, this.offset));
+  }
+}
 
 /** One avatar's recent poses, with an estimate of how irregularly they arrive: a small jitter buffer. */
 export class PoseTrack {
@@ -25,13 +40,23 @@ export class PoseTrack {
   jitter = 0;
 
   push(at: number, pose: AvatarPose): void {
+    this.add(new Sample(at, pose));
+  }
+
+  /** A pose as received, decoded only if it is ever drawn. */
+  pushRecord(at: number, view: DataView, offset: number): void {
+    this.add(new Sample(at, null, view, offset));
+  }
+
+  private add(sample: Sample): void {
+    const at = sample.at;
     const last = this.samples[this.samples.length - 1];
     if (last) {
       const gap = at - last.at;
       this.jitter += (Math.abs(gap - this.gap) - this.jitter) / 16;
       this.gap += (gap - this.gap) / 16;
     }
-    this.samples.push({ at, pose });
+    this.samples.push(sample);
     if (this.samples.length > HISTORY) this.samples.shift();
   }
 
@@ -151,11 +176,11 @@ export class AvatarStream {
     this.received.frames++;
     this.received.bytes += bytes.byteLength;
     try {
-      readPoseFrame(bytes, (slot, pose) => {
+      scanPoseFrame(bytes, (slot, view, offset) => {
         this.received.records++;
         let track = this.tracks.get(slot);
         if (!track) this.tracks.set(slot, (track = new PoseTrack()));
-        track.push(at, pose);
+        track.pushRecord(at, view, offset);
       });
     } catch {
       // A frame we cannot read is dropped; the next one carries the latest poses anyway.

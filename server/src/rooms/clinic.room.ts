@@ -23,6 +23,7 @@ import type { ClinicListing, LiveRoomRecord, LiveRooms, LocalRoom, VoiceEvent } 
 import { LIVE_ELSEWHERE } from './live-rooms.ts';
 import { isDecodable } from './frames.ts';
 import { binaryFrame, writeFrame } from './ws-frames.ts';
+import type { PoseBudget } from './pose-budget.ts';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
@@ -47,8 +48,8 @@ export interface ClinicRoomDeps {
   /** Most seats one user may hold in a room at once (desktop + headset, say). */
   maxSeatsPerUser: number;
   guidance: { patchHz: number; linkLimitMs: number };
-  /** Milliseconds avatar poses gather before a frame goes out. */
-  poseWindowMs: number;
+  /** How long avatar poses gather before a frame goes out, shared by every room of the process. */
+  poseBudget: PoseBudget;
 }
 
 /** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
@@ -149,7 +150,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             patchHz: (kind) => (kind === 'surgical-guidance' ? deps.guidance.patchHz : CONFERENCE_PATCH_HZ),
             linkLimitMs: deps.guidance.linkLimitMs,
             timer: (fn, ms) => this.timer(fn, ms),
-            poseWindowMs: () => deps.poseWindowMs,
+            poseBudget: deps.poseBudget,
           },
           {
             end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason),

@@ -52,8 +52,8 @@ export interface ClinicDeps {
   linkLimitMs?: number;
   /** A real timer (the room clock ticks too coarsely for pose frames). */
   timer: (fn: () => void, ms: number) => void;
-  /** How long poses gather before a frame goes out, per kind of room. */
-  poseWindowMs: (kind: RoomKind) => number;
+  /** How long poses gather before a frame goes out: shared by the process's rooms (PoseBudget). */
+  poseBudget: { windowMs(): number; seatsChanged(delta: number): void };
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -190,7 +190,7 @@ export class Clinic {
     });
     this.poses = new PoseRelay({
       schedule: deps.timer,
-      windowMs: () => deps.poseWindowMs(this.record.kind),
+      budget: deps.poseBudget,
       header: this.transport.poseHeader,
       ready: (sessionId) => this.transport.poseReadiness(sessionId),
       send: (sessionId, frame) => this.transport.sendPoseFrame(sessionId, frame),

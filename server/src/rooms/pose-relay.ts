@@ -6,8 +6,8 @@ export type SeatReadiness = 'ready' | 'busy' | 'absent';
 export interface PoseRelayDeps {
   /** Run `fn` after `ms` (a real timer: the room clock ticks too coarsely for this). */
   schedule: (fn: () => void, ms: number) => void;
-  /** How long the first pose after a flush waits for others to join it in one frame (the room's kind may change). */
-  windowMs: () => number;
+  /** How long the first pose after a flush waits for others to join it in one frame, and the seats it is shared over (PoseBudget). */
+  budget: { windowMs(): number; seatsChanged(delta: number): void };
   /** The transport's framing, prepended once to each frame all recipients share. */
   header: Uint8Array;
   ready: (sessionId: string) => SeatReadiness;
@@ -60,6 +60,7 @@ export class PoseRelay {
       this.slots.set(sessionId, slot);
       this.sizes[slot] = 0;
       this.nextSlot = (slot + 1) % MAX_SLOTS;
+      this.deps.budget.seatsChanged(1);
       this.sendKeyframe(sessionId);
       return slot;
     }
@@ -70,6 +71,7 @@ export class PoseRelay {
     const slot = this.slots.get(sessionId);
     if (slot === undefined) return;
     this.slots.delete(sessionId);
+    this.deps.budget.seatsChanged(-1);
     this.owners[slot] = undefined;
     this.sizes[slot] = 0;
     if (this.dirty[slot]) { this.dirty[slot] = 0; this.dirtyCount--; }
@@ -101,7 +103,9 @@ export class PoseRelay {
   }
 
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
+    this.deps.budget.seatsChanged(-this.slots.size);
   }
 
   private scheduleFlush(): void {
@@ -110,7 +114,7 @@ export class PoseRelay {
     this.deps.schedule(() => {
       this.flushScheduled = false;
       if (!this.stopped) this.flush();
-    }, this.deps.windowMs());
+    }, this.deps.budget.windowMs());
   }
 
   /** Send the changed avatars to every seat (keyframes to those that need one). */
