@@ -121,7 +121,8 @@ export async function writeReport(input: ReportInput): Promise<void> {
     `| 100 avatars @ ${HZ} Hz: p99 ≤ 20 ms | ${c100 ? fmt(c100.p99.median) : 'not run'} | ${s100 ? fmt(s100.p99.median) : 'n/a'} | ${c100 ? (c100.p99.median <= 20 ? 'yes' : 'no') : '—'} |`,
     `| ≤ 32 bytes per avatar update (as received) | ${Number.isFinite(cBytes) ? fmt(cBytes) : 'not run'} | ${s100 ? fmt(s100.bytesPerUpdate.median) : 'n/a'} | ${Number.isFinite(cBytes) ? (cBytes <= 32 ? 'yes' : 'no') : '—'} |`,
     `| server CPU ≤ 0.75× stock (N = ${oneRoom.filter((p) => p.server === 'consilium').map((p) => p.shape.size).join('/') || '…'}) | ${cpuRatios.join(', ') || 'not run'} | 1× | ${c100 && s100 ? (c100.serverCpu.median <= 0.75 * s100.serverCpu.median ? 'yes (N = 100)' : 'no (N = 100)') : '—'} |`,
-    `| rooms of 16 ≥ 1.5× stock | ${cap('consilium', true) ?? 'not run'} rooms (vs stock 50 ms: ${ratio(cap('consilium', false), cap('stock-50', false))} on the load-added rule; vs stock 33 ms: ${ratio(cap('consilium', true), cap('stock-33', true))} strict) | ${cap('stock-50', false) ?? 'n/a'} (load-added rule) | ${cap('consilium', false) !== undefined && cap('stock-50', false) ? (cap('consilium', false)! >= 1.5 * cap('stock-50', false)! ? 'yes' : 'no') : '—'} |`,
+    // The issue's rule is the strict one (p99 ≤ 50 ms); the load-added rule is shown beside it.
+    `| rooms of 16 before p99 > 50 ms ≥ 1.5× stock | ${cap('consilium', true) ?? 'not run'} rooms (${ratio(cap('consilium', true), cap('stock-50', true))} stock 50 ms, ${ratio(cap('consilium', true), cap('stock-33', true))} stock 33 ms; load-added rule: ${cap('consilium', false) ?? '—'} vs ${cap('stock-50', false) ?? '—'}) | ${cap('stock-50', true) ?? 'n/a'} | ${cap('consilium', true) !== undefined && cap('stock-50', true) !== undefined ? (cap('consilium', true)! >= Math.max(1, 1.5 * cap('stock-50', true)!) ? 'yes' : 'no') : '—'} |`,
     '',
   );
   const body = lines.join('\n');
