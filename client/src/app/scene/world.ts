@@ -12,6 +12,8 @@ export type Tool = 'move' | 'draw' | 'laser';
 export const STROKE_PICK_PX = 6;
 /** Seats around the table, in the order they are taken: across first, then the sides, so the first four see each other. */
 const SEAT_ORDER = [0, 4, 2, 6, 1, 5, 3, 7].map((i) => (i / 8) * Math.PI * 2);
+/** How long a newcomer waits for the others' poses before choosing a seat anyway. */
+const SEATING_WAIT_MS = 1500;
 const SEAT_RADIUS = 1.9;
 /**
  * While following, the follower's eye sits this far behind and above the presenter's — never inside
@@ -43,6 +45,8 @@ export class World {
   private stroke: THREE.Vector3[] | null = null;
   private strokeLine: THREE.Line | null = null;
   private lastPoseSent = 0;
+  private seated = false;
+  private seatingSince: number | undefined;
   private lastPointerSent = 0;
   private readonly controllers: THREE.Group[] = [];
   private readonly unsubscribe: (() => void)[] = [];
@@ -84,9 +88,9 @@ export class World {
     table.name = 'table';
     this.scene.add(table);
     this.table = table;
-    // Each participant takes the first free seat: across the table from the first, then the sides.
-    const seat = this.freeSeat();
-    this.camera.position.set(Math.sin(seat) * SEAT_RADIUS, 1.6, Math.cos(seat) * SEAT_RADIUS);
+    // Each participant takes the first free seat: across the table from the first, then the sides
+    // (once the others' poses are in: see takeSeat).
+    this.sitAt(SEAT_ORDER[0]!);
     this.myLaser.visible = this.myLaserDot.visible = false;
     this.myLaser.frustumCulled = false;
     this.scene.add(this.myLaser, this.myLaserDot);
@@ -107,6 +111,30 @@ export class World {
     this.resizeObserver.observe(container);
     this.resize();
     r.setAnimationLoop((t) => this.frame(t));
+  }
+
+  private sitAt(seat: number): void {
+    this.camera.position.set(Math.sin(seat) * SEAT_RADIUS, 1.6, Math.cos(seat) * SEAT_RADIUS);
+    this.camera.lookAt(0, 1.1, 0);
+    this.controls?.update();
+  }
+
+  /**
+   * Take the first free seat once everyone's pose has arrived (a keyframe right
+   * after joining), or after SEATING_WAIT_MS; my pose is not sent before, so
+   * nobody else mistakes the provisional seat for mine.
+   */
+  private takeSeat(time: number): boolean {
+    if (this.seated) return true;
+    this.seatingSince ??= time;
+    let waiting = false;
+    this.session.state.participants?.forEach((p, sid) => {
+      if (sid !== this.session.sessionId && p.connected && !this.session.avatarPose(p, { interpolate: false })) waiting = true;
+    });
+    if (waiting && time - this.seatingSince < SEATING_WAIT_MS) return false;
+    this.sitAt(this.freeSeat());
+    this.seated = true;
+    return true;
   }
 
   /** The first seat in SEAT_ORDER with nobody's head within ~20° of it. */
@@ -420,7 +448,7 @@ export class World {
     }
 
     // Send my pose at 30 Hz (the SDK coalesces anything faster): the XR camera and controllers in a headset, the view camera otherwise.
-    if (time - this.lastPoseSent > 1000 / 30) {
+    if (this.takeSeat(time) && time - this.lastPoseSent > 1000 / 30) {
       this.lastPoseSent = time;
       const cam = r.xr.isPresenting ? r.xr.getCamera() : this.camera;
       const pos = cam.getWorldPosition(new THREE.Vector3());
