@@ -38,7 +38,7 @@ function sameTransform(obj: SceneObjectState, t: SafeTransform): boolean {
  * The first move of each hold is audited (`annotation.move`), with whether an
  * acknowledgement was withdrawn. Returns whether anything changed.
  */
-export async function moveObject(obj: SceneObjectState, t: SafeTransform, { scene, state, actor, audit, now, disclosure }: CommandContext): Promise<boolean> {
+export async function moveObject(obj: SceneObjectState, t: SafeTransform, { scene, state, actor, audit, now, disclosure, links }: CommandContext): Promise<boolean> {
   if (sameTransform(obj, t)) return false;
   scene.setTransform(obj, t);
   if (!isAnnotation(obj.kind) || state.info.kind !== 'surgical-guidance') return true;
@@ -48,6 +48,7 @@ export async function moveObject(obj: SceneObjectState, t: SafeTransform, { scen
   if (obj.ackedBy !== '') obj.ackedBy = '';
   if (obj.dismissed) obj.dismissed = false;
   obj.sentAt = now();
+  links.guiding(actor.sessionId);
   if (!auditedHolds.has(obj) || ackReset) {
     auditedHolds.add(obj);
     await audit({
