@@ -81,6 +81,17 @@ export const LINK_PING_INTERVAL_MS = 500;
  * always count.
  */
 export const GUIDING_RECENT_MS = 30_000;
+/**
+ * A video stroke is drawn on one frame of a moving picture: after this long the
+ * surgeon's view has likely moved, so the headset greys and flags it ("⚠ old
+ * frame") and never shows it as current; so does it while a link warning is up.
+ * The specialist's video panel says so too.
+ */
+export const VIDEO_STROKE_FRESH_MS = 10_000;
+/** Is this video stroke shown as old in the surgeon's headset? */
+export function videoStrokeIsOld(ageMs: number, linkWarning: boolean): boolean {
+  return linkWarning || ageMs > VIDEO_STROKE_FRESH_MS;
+}
 /** A pointer not refreshed within this long is no longer current. */
 export const POINTER_MAX_AGE_MS = 250;
 
