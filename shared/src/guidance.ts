@@ -64,7 +64,7 @@ export interface RelayedPointer {
 }
 
 export interface LinkPing {
-  /** Nonce to echo in `link.pong {n}`: only an answer to a ping the server sent counts. */
+  /** Nonce to echo in `link.pong {n}` (random, 0 ≤ n < 2³²: unguessable): only an answer to a ping the server sent counts. */
   n: number;
   /** Server clock when sent (ms): lets the client estimate the server's clock. */
   t: number;
@@ -74,6 +74,24 @@ export interface LinkPing {
 export const LINK_RTT_LIMIT_MS = 150;
 /** The server probes every link this often. */
 export const LINK_PING_INTERVAL_MS = 500;
+/**
+ * A specialist's or host's seat counts as a guiding link while it points, and
+ * for this long after it last pointed, annotated or moved an annotation: an
+ * idle second device does not make everyone's pointers stale. Surgeon seats
+ * always count.
+ */
+export const GUIDING_RECENT_MS = 30_000;
+/**
+ * A video stroke is drawn on one frame of a moving picture: after this long the
+ * surgeon's view has likely moved, so the headset greys and flags it ("⚠ old
+ * frame") and never shows it as current; so does it while a link warning is up.
+ * The specialist's video panel says so too.
+ */
+export const VIDEO_STROKE_FRESH_MS = 10_000;
+/** Is this video stroke shown as old in the surgeon's headset? */
+export function videoStrokeIsOld(ageMs: number, linkWarning: boolean): boolean {
+  return linkWarning || ageMs > VIDEO_STROKE_FRESH_MS;
+}
 /** A pointer not refreshed within this long is no longer current. */
 export const POINTER_MAX_AGE_MS = 250;
 

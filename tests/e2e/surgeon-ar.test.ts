@@ -548,6 +548,9 @@ describe("the surgeon's AR view (emulated Quest 3)", () => {
     const old = await eventually(async () => (await ar((v) => v.videoStrokes())).find((x) => x.id === 'oldvid'), 10_000);
     expect(old.stale).toBe(true);
     expect(old.age).toMatch(/^⚠ old frame/);
+    // The specialist's panel says so, and the scene list places it on the video, not on the table.
+    await eventually(async () => /^1\d s ago · shown as old in the headset$/.test((await web.evaluate(() => (window as unknown as { __consilium: { video: VideoPanelView } }).__consilium.video.strokes())).find((x) => x.id === 'oldvid')?.age ?? ''), 10_000);
+    expect(await web.textContent('[data-testid="object-oldvid-pos"]')).toBe('on the surgeon’s video');
     await specialist.remove('oldvid');
     await web.click('button:has-text("Undo my last")');
     await eventually(() => !host.objects().some((o) => o.frame === 'video'), 10_000);

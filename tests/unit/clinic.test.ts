@@ -53,9 +53,9 @@ class FakeStore implements ClinicStore {
   async isTicketRevoked(_room: string, userId: string, iat: number) { return (this.revoked.get(userId) ?? -1) >= iat; }
 }
 
-function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] } = {}) {
+function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[]; kind?: LiveRoomRecord['kind'] } = {}) {
   const store = new FakeStore();
-  store.record = { ...store.record, participants, scopeCeiling: opts.scopeCeiling ?? null };
+  store.record = { ...store.record, participants, scopeCeiling: opts.scopeCeiling ?? null, kind: opts.kind ?? 'case-conference' };
   const clock = new FakeClock();
   const audit: AuditEvent[] = [];
   const ended: { sessionId: string; code: number }[] = [];
@@ -103,7 +103,7 @@ function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[] }
     new Encoder(clinic.state);
     return clinic;
   };
-  return { store, clock, audit, ended, open, frames, readiness };
+  return { store, clock, audit, ended, open, frames, readiness, scene };
 }
 
 let n = 0;
@@ -324,5 +324,82 @@ describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
     await clinic.admit('b', ticket('ben'));
     expect(clinic.state.participants.get('b')!.slot).not.toBe(first);
     expect(clinic.pose('a', at(1))).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+  });
+});
+
+describe('Clinic: surgical-guidance annotations are moved only by their author or the host', () => {
+  const I = { position: [0, 0, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
+  const moved = { position: [0.08, 0, 0] as [number, number, number], rotation: [0, 0.7071068, 0, 0.7071068] as [number, number, number, number] };
+  const team = [
+    { userId: 'hal', role: 'host' as const },
+    { userId: 'sue', role: 'surgeon' as const },
+    { userId: 'spe', role: 'specialist' as const },
+    { userId: 'oth', role: 'specialist' as const },
+    { userId: 'cli', role: 'clinician' as const },
+  ];
+  async function room(kind: LiveRoomRecord['kind'] = 'surgical-guidance') {
+    const t = setup(team, { kind });
+    const clinic = await t.open();
+    for (const u of team) await clinic.admit(u.userId, ticket(u.userId));
+    expect(await clinic.message('spe', 'object.add', { id: 'arrow', kind: 'arrow', asset: 'builtin:arrow', frame: kind === 'surgical-guidance' ? 'patient' : 'world', points: [0, 0.05, 0, 0, 0, 0], sentAt: 5, transform: I })).toMatchObject({ ok: true });
+    expect(await clinic.message('hal', 'object.add', { id: 'liver', kind: 'model', asset: 'builtin:liver', transform: I })).toMatchObject({ ok: true });
+    return { ...t, clinic };
+  }
+
+  it('another editor may not grab, move or release an annotation; models stay shared', async () => {
+    const { clinic } = await room();
+    for (const who of ['cli', 'oth', 'sue']) {
+      expect(await clinic.message(who, 'object.grab', { objectId: 'arrow' })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+      expect(await clinic.message(who, 'object.move', { objectId: 'arrow', transform: moved })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+      expect(await clinic.message(who, 'object.release', { objectId: 'arrow', transform: moved })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    }
+    expect(clinic.state.objects.get('arrow')!.px).toBe(0);
+    expect(await clinic.message('cli', 'object.grab', { objectId: 'liver' })).toMatchObject({ ok: true });
+    expect(await clinic.message('cli', 'object.release', { objectId: 'liver', transform: moved })).toMatchObject({ ok: true });
+    // The author and the host may.
+    expect(await clinic.message('spe', 'object.grab', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    expect(await clinic.message('spe', 'object.release', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    expect(await clinic.message('hal', 'object.grab', { objectId: 'arrow' })).toMatchObject({ ok: true });
+  });
+
+  it('a move withdraws "seen by surgeon" and the dismissal, restamps sentAt with the server time, and is audited', async () => {
+    const { clinic, clock, audit, scene } = await room();
+    expect(await clinic.message('sue', 'guidance.ack', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    expect(await clinic.message('sue', 'guidance.dismiss', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    const obj = clinic.state.objects.get('arrow')!;
+    expect(obj.ackedAt).toBe(clock.t);
+    await clock.advance(1000);
+    expect(await clinic.message('spe', 'object.grab', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    expect(await clinic.message('spe', 'object.move', { objectId: 'arrow', transform: moved })).toMatchObject({ ok: true });
+    expect(obj).toMatchObject({ ackedAt: 0, ackedBy: '', dismissed: false, sentAt: clock.t, px: expect.closeTo(0.08, 6) });
+    expect(await clinic.message('spe', 'object.move', { objectId: 'arrow', transform: { ...moved, position: [0.09, 0, 0] } })).toMatchObject({ ok: true });
+    expect(await clinic.message('spe', 'object.release', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    expect(scene.get('arrow')).toMatchObject({ ackedAt: 0, ackedBy: '', dismissed: false, sentAt: clock.t });
+    const moves = audit.filter((e) => e.action === 'annotation.move');
+    expect(moves).toHaveLength(1); // once per hold, not per move
+    expect(moves[0]).toMatchObject({ actor: 'spe', details: { objectId: 'arrow', acknowledgementWithdrawn: { ackedBy: 'sue', dismissed: true } } });
+    // "next" offers it to the surgeon again.
+    expect(await clinic.message('sue', 'guidance.next', {})).toMatchObject({ ok: true, value: { focus: 'arrow' } });
+  });
+
+  it('undo and clear remove a held annotation, ending the hold, and report exactly what went', async () => {
+    const { clinic, audit } = await room();
+    expect(await clinic.message('hal', 'object.grab', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    expect(await clinic.message('spe', 'guidance.undo', {})).toMatchObject({ ok: true, value: { objectId: 'arrow' } });
+    expect(clinic.state.objects.has('arrow')).toBe(false);
+    expect(await clinic.message('hal', 'object.release', { objectId: 'arrow', transform: moved })).toMatchObject({ ok: false, code: 'OBJECT_NOT_FOUND' });
+    expect(await clinic.message('oth', 'object.add', { id: 'v', kind: 'stroke', asset: 'builtin:pen', frame: 'video', points: [0.1, 0.1, 0, 0.2, 0.2, 0], transform: I })).toMatchObject({ ok: true });
+    expect(await clinic.message('oth', 'object.grab', { objectId: 'v' })).toMatchObject({ ok: true });
+    expect(await clinic.message('hal', 'guidance.clear', { scope: 'all' })).toMatchObject({ ok: true, value: { removed: 1, objectIds: ['v'] } });
+    expect(clinic.state.objects.has('v')).toBe(false);
+    expect(clinic.state.objects.has('liver')).toBe(true);
+    expect(audit.filter((e) => e.action === 'annotation.remove').map((e) => e.details)).toEqual([{ objectIds: ['arrow'], removed: 1 }, { objectIds: ['v'], removed: 1 }]);
+  });
+
+  it('conference rooms keep shared editing of annotations (no acknowledgement to protect there)', async () => {
+    const { clinic } = await room('case-conference');
+    expect(await clinic.message('cli', 'object.grab', { objectId: 'arrow' })).toMatchObject({ ok: true });
+    expect(await clinic.message('cli', 'object.release', { objectId: 'arrow', transform: moved })).toMatchObject({ ok: true });
+    expect(clinic.state.objects.get('arrow')!.sentAt).toBe(5);
   });
 });

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ageFrom, formatWhen, humanUnit, medicationName, observationRows, parseWhen, quantityText, rangeAndFlag, whenOf } from '../../client/src/app/clinical/format.ts';
 import { plainDetails, presetFor } from '../../client/src/admin/presets.ts';
 import { objectName, objectPlace } from '../../client/src/app/scene-list.ts';
+import { plainVideoError } from '../../client/src/app/plain-errors.ts';
+import { VIDEO_STROKE_FRESH_MS, videoStrokeIsOld } from '../../shared/src/guidance.ts';
 import { loadConfig } from '../../server/src/config.ts';
 
 describe('clinical formatting', () => {
@@ -95,6 +97,18 @@ describe('console and scene wording', () => {
     expect(objectName({ kind: 'label', asset: 'builtin:pin', label: 'LAA', createdBy: '' }, names)).toBe('Note “LAA”');
     expect(objectPlace({ px: 0.15, py: 1.07, pz: 0, sx: 1 })).toBe('15 cm from the centre, 15 cm above the table');
     expect(objectPlace({ px: 0, py: 0.92, pz: 0, sx: 1.5 })).toBe('centre of the table, 0 cm above the table · size ×1.5');
+    // A stroke on the surgeon's video has no place in the room.
+    expect(objectPlace({ px: 0, py: 0, pz: 0, sx: 1, frame: 'video' })).toBe('on the surgeon’s video');
+    expect(objectPlace({ px: 0, py: 0, pz: 0, sx: 1, frame: 'patient' })).toMatch(/table/);
+  });
+
+  it('video: the headset\'s old-frame rule is one shared rule; a failed connection is a plain sentence', () => {
+    expect(videoStrokeIsOld(VIDEO_STROKE_FRESH_MS, false)).toBe(false);
+    expect(videoStrokeIsOld(VIDEO_STROKE_FRESH_MS + 1, false)).toBe(true);
+    expect(videoStrokeIsOld(0, true)).toBe(true);
+    const text = plainVideoError(new Error('could not establish signal connection: Failed to fetch'));
+    expect(text).not.toMatch(/signal|fetch|Error/);
+    expect(text).toMatch(/^The surgeon’s video could not be connected/);
   });
 });
 

@@ -76,6 +76,21 @@ describe('room policy: every action × role', () => {
     expect(authorizeRoomAction('host', 'participant.kick', {}).allow).toBe(false);
   });
 
+  it('surgical guidance: an annotation is grabbed, moved and released only by its author or the host; models by any editor', () => {
+    const g = { roomKind: 'surgical-guidance' as const };
+    for (const action of ['object.grab', 'object.move', 'object.release'] as const) {
+      for (const role of ['clinician', 'specialist', 'surgeon'] as const) {
+        expect(authorizeRoomAction(role, action, { ...g, annotation: true, ownsObject: false }).allow).toBe(false);
+        expect(authorizeRoomAction(role, action, { ...g, annotation: true, ownsObject: true }).allow).toBe(true);
+        expect(authorizeRoomAction(role, action, { ...g, annotation: false, ownsObject: false }).allow).toBe(true);
+        // Conferences keep shared editing.
+        expect(authorizeRoomAction(role, action, { roomKind: 'case-conference', annotation: true, ownsObject: false }).allow).toBe(true);
+      }
+      expect(authorizeRoomAction('host', action, { ...g, annotation: true, ownsObject: false }).allow).toBe(true);
+      expect(authorizeRoomAction('observer', action, { ...g, annotation: true, ownsObject: true }).allow).toBe(false);
+    }
+  });
+
   it('surgical guidance: only the surgeon or host anchors and acknowledges; observers neither point nor annotate; only the host clears all', () => {
     const g = { roomKind: 'surgical-guidance' as const };
     const who = (action: RoomAction, ctx = {}) => ROOM_ROLES.filter((r) => authorizeRoomAction(r, action, { ...g, ...ctx }).allow).sort();

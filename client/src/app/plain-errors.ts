@@ -34,6 +34,11 @@ export function plainMessage(err: unknown): string {
   return m.replace(/^(\w*Error):\s*/, '');
 }
 
+/** The surgeon's video failed to connect: a sentence for the clinician, never the media library's text. */
+export function plainVideoError(_err: unknown): string {
+  return 'The surgeon’s video could not be connected (the video service cannot be reached from here right now). Voice, pointers and annotations still work; reload the page to try the video again.';
+}
+
 export function plainCode(code: string, fallback: string): string {
   return PLAIN[code] ?? fallback;
 }

@@ -6,7 +6,7 @@ import { hostAlerts } from './alerts.ts';
 import { announce } from './announcer.ts';
 import { casePanel } from './case-panel.ts';
 import { clear, h, setStatus } from './dom.ts';
-import { backoffMs, isTransient, needsSignIn, plainMessage, TERMINAL_CLOSE } from './plain-errors.ts';
+import { backoffMs, isTransient, needsSignIn, plainMessage, plainVideoError, TERMINAL_CLOSE } from './plain-errors.ts';
 import { objectName, objectPlace } from './scene-list.ts';
 import { ROLE_COLORS } from './scene/avatars.ts';
 import { BUILTIN_ASSETS } from './scene/models.ts';
@@ -127,7 +127,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const side = h('aside', { class: 'side', 'aria-label': 'Room panels' });
   const title = h('h1', { class: 'room-title' }, session.state.info.title, h('span', { class: 'muted' }, ` · you are ${role}`));
   // ---- the surgeon's video (surgical guidance) --------------------------------------------
-  // Shown to those the server gave a video token (videoGrant in policy.ts: host, specialists, and
+  // Shown to those the server gave a video token (videoGrant in policy.ts: host, specialists, clinicians, and
   // observers only where the room allows), and — so annotations stay visible — where the server
   // has no media service at all. The surgeon publishes instead of watching.
   const guidanceRoom = session.state.info.kind === 'surgical-guidance';
@@ -139,7 +139,10 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
       feed = new VideoFeed();
       feed.onStream = (stream) => videoPanel.showStream(stream);
       await feed.watch(video.url, video.token);
-    }).catch((err: unknown) => videoPanel.setWaiting(`The video could not connect: ${plainMessage(err)}`));
+    }).catch((err: unknown) => {
+      console.warn('video connection failed', err);
+      videoPanel.setWaiting(plainVideoError(err));
+    });
   } else if (videoPanel) videoPanel.setWaiting('This server has no video service (LiveKit is not configured).');
   const cameraBtn = h('button', {
     hidden: !(guidanceRoom && role === 'surgeon' && video),

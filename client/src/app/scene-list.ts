@@ -22,8 +22,12 @@ export function objectName(o: Pick<SceneObjectState, 'kind' | 'asset' | 'label' 
   }
 }
 
-/** Where it is, in centimetres a person can picture: distance from the table's centre and height above it. */
-export function objectPlace(o: Pick<SceneObjectState, 'px' | 'py' | 'pz' | 'sx'>): string {
+/**
+ * Where it is, in centimetres a person can picture: distance from the table's centre and height above it.
+ * A video stroke has no place in the room: it is drawn on the surgeon's camera picture.
+ */
+export function objectPlace(o: Pick<SceneObjectState, 'px' | 'py' | 'pz' | 'sx'> & { frame?: string }): string {
+  if (o.frame === 'video') return 'on the surgeon’s video';
   const fromCentre = Math.round(Math.hypot(o.px, o.pz) * 100);
   const above = Math.round((o.py - TABLE_TOP_Y) * 100);
   const height = above >= 0 ? `${above} cm above the table` : `${-above} cm below the table top`;

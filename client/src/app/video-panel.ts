@@ -1,4 +1,5 @@
 import type { SceneObjectState } from '../../../shared/src/state.ts';
+import { videoStrokeIsOld } from '../../../shared/src/guidance.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { formatAge, parsePoints } from './ar/annotation-view.ts';
 import { h } from './dom.ts';
@@ -235,8 +236,11 @@ export class VideoPanel {
     return this.session.objects().filter((o) => o.frame === 'video' && o.kind === 'stroke');
   }
 
+  /** Its age, and whether the surgeon's headset greys it as an old frame (the same rule the headset applies). */
   private ageOf(o: SceneObjectState): string {
-    return o.sentAt > 0 ? formatAge(Date.now() - o.sentAt) : 'age unknown';
+    const ageMs = o.sentAt > 0 ? Date.now() - o.sentAt : Infinity;
+    const age = o.sentAt > 0 ? formatAge(ageMs) : 'age unknown';
+    return videoStrokeIsOld(ageMs, this.session.state.info.linkWarning !== '') ? `${age} · shown as old in the headset` : age;
   }
 
   private seenOf(o: SceneObjectState): string {

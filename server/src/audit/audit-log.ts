@@ -41,6 +41,7 @@ export type AuditAction =
   | 'participant.readmit'
   | 'annotation.add'
   | 'annotation.remove'
+  | 'annotation.move'
   | 'anchor.set'
   | 'guidance.ack'
   | 'guidance.dismiss';

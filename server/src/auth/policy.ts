@@ -19,8 +19,10 @@ export type RoomAction = ClientMessageName | 'pose';
 
 /** Context the policy needs beyond the role. */
 export interface RoomActionContext {
-  /** For object.remove: did this user add the object? */
+  /** For object.remove / grab / move / release: did this user add the object? */
   ownsObject?: boolean;
+  /** For object.grab / move / release: is the target an annotation (stroke, marker, arrow, label) rather than a model? */
+  annotation?: boolean;
   /** For presenter.set: does the change concern the sender themselves (take or hand back)? */
   presenterSelf?: boolean;
   /** For presenter.set: is someone else presenting now? */
@@ -69,13 +71,21 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'voice.mute': (role) => role === 'host',
   'voice.unmute': (role) => role === 'host',
   'participant.kick': (role, ctx) => role === 'host' && ctx.targetSelf === false && ctx.targetRole !== 'host',
-  'object.grab': (role) => EDITORS.includes(role),
-  'object.move': (role) => EDITORS.includes(role),
-  'object.release': (role) => EDITORS.includes(role),
+  // Editors move the scene's objects. In surgical guidance an annotation is an instruction to the
+  // surgeon ("seen by surgeon" is about where it points): only its author or the host may move it.
+  'object.grab': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
+  'object.move': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
+  'object.release': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
   'object.add': (role) => EDITORS.includes(role),
   // The host curates the scene; other editors may remove only what they added.
   'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
 };
+
+/** Models may be moved by any editor; guidance annotations only by their author or the host. */
+function mayMoveObject(role: RoomRole, ctx: RoomActionContext): boolean {
+  if (!guidance(ctx) || ctx.annotation !== true) return true;
+  return role === 'host' || ctx.ownsObject === true;
+}
 
 export function authorizeRoomAction(role: RoomRole, action: RoomAction, ctx: RoomActionContext = {}): Decision {
   const rule = Object.hasOwn(ROOM_RULES, action) ? ROOM_RULES[action] : undefined;

@@ -1,5 +1,6 @@
-import { GuidanceServerMessages, LINK_PING_INTERVAL_MS, LINK_RTT_LIMIT_MS, type LinkPing } from '../../../shared/src/guidance.ts';
-import type { ClinicState } from '../../../shared/src/state.ts';
+import { randomInt } from 'node:crypto';
+import { GUIDING_RECENT_MS, GuidanceServerMessages, LINK_PING_INTERVAL_MS, LINK_RTT_LIMIT_MS, type LinkPing } from '../../../shared/src/guidance.ts';
+import type { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 
 export interface LinkMonitorDeps {
   state: ClinicState;
@@ -7,6 +8,10 @@ export interface LinkMonitorDeps {
   send: (sessionId: string, type: string, message: unknown) => void;
   limitMs?: number;
   intervalMs?: number;
+  /** How long after its last pointer or annotation a specialist's or host's seat still counts as guiding. */
+  guidingRecentMs?: number;
+  /** Nonce source (tests); crypto-random by default. */
+  nonce?: () => number;
 }
 
 interface Link {
@@ -15,42 +20,64 @@ interface Link {
   since: number;
   /** Pings sent and not yet answered: nonce → server time sent. */
   outstanding: Map<number, number>;
+  /** Server time this seat last pointed, annotated or moved an annotation (0: never). */
+  guidedAt: number;
 }
 
-/** Roles whose link carries guidance: a slow or lost link here makes every pointer stale. */
-const GUIDING_ROLES = new Set(['surgeon', 'specialist']);
+/** The surgeon's seats always carry guidance (they receive it). */
+const ALWAYS_GUIDING = new Set(['surgeon']);
+/** These seats carry guidance while they are giving it (pointing, annotating). */
+const GUIDING_WHEN_ACTIVE = new Set(['specialist', 'host']);
+
+const ORDINALS = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth'];
+
+/** A ping nonce nobody can predict: 32 random bits (the `link.pong` schema's range). */
+const randomNonce = () => randomInt(0, 2 ** 32);
 
 /**
  * Measures every seat's round-trip time continuously in surgical-guidance
  * rooms (a `link.ping` every interval, answered by `link.pong`) and keeps the
  * state honest about it: each participant's `rttMs` and `linkOk`, and the
- * room's `linkWarning` while the surgeon's or a guiding specialist's link is
- * over the limit, silent, or dropped. Socket-free: the clinic ticks it.
+ * room's `linkWarning` while a guiding link — any surgeon seat, or a
+ * specialist's or host's seat that is pointing or pointed or annotated
+ * recently — is over the limit, silent, or dropped. Socket-free: the clinic
+ * ticks it.
  */
 export class LinkMonitor {
   private readonly links = new Map<string, Link>();
-  private nonce = Math.floor(Math.random() * 2 ** 31);
   readonly limitMs: number;
   readonly intervalMs: number;
+  readonly guidingRecentMs: number;
+  private readonly nextNonce: () => number;
 
   constructor(private readonly deps: LinkMonitorDeps) {
     this.limitMs = deps.limitMs ?? LINK_RTT_LIMIT_MS;
     this.intervalMs = deps.intervalMs ?? LINK_PING_INTERVAL_MS;
+    this.guidingRecentMs = deps.guidingRecentMs ?? GUIDING_RECENT_MS;
+    this.nextNonce = deps.nonce ?? randomNonce;
+  }
+
+  private link(sessionId: string, now: number): Link {
+    let link = this.links.get(sessionId);
+    if (!link) this.links.set(sessionId, (link = { rtt: 0, lastPong: now, since: now, outstanding: new Map(), guidedAt: 0 }));
+    return link;
   }
 
   /** Probe every connected seat and re-evaluate. */
   tick(): void {
     const now = this.deps.now();
     this.deps.state.participants.forEach((p) => {
-      let link = this.links.get(p.sessionId);
-      if (!link) this.links.set(p.sessionId, (link = { rtt: 0, lastPong: now, since: now, outstanding: new Map() }));
+      const link = this.link(p.sessionId, now);
       if (!p.connected) return;
       // An unanswered ping still counts: a link that stops answering grows its round trip.
       for (const sent of link.outstanding.values()) link.rtt = Math.max(link.rtt, now - sent);
       if (link.outstanding.size >= 8) link.outstanding.delete(link.outstanding.keys().next().value!);
-      this.nonce = (this.nonce + 1) % 2 ** 32;
-      link.outstanding.set(this.nonce, now);
-      const ping: LinkPing = { n: this.nonce, t: now };
+      // Random, never a counter: a client that could predict the next nonces could answer
+      // them before the pings arrive and look faster than it is.
+      let n = this.nextNonce();
+      while (link.outstanding.has(n)) n = this.nextNonce();
+      link.outstanding.set(n, now);
+      const ping: LinkPing = { n, t: now };
       this.deps.send(p.sessionId, GuidanceServerMessages.ping, ping);
     });
     this.evaluate();
@@ -77,6 +104,13 @@ export class LinkMonitor {
     this.evaluate();
   }
 
+  /** This seat is giving guidance now (pointed, annotated, moved an annotation): its link counts for a while. */
+  guiding(sessionId: string): void {
+    const now = this.deps.now();
+    this.link(sessionId, now).guidedAt = now;
+    this.evaluate();
+  }
+
   /** Is this seat's link fine for guidance right now? */
   isOk(sessionId: string): boolean {
     const p = this.deps.state.participants.get(sessionId);
@@ -93,18 +127,39 @@ export class LinkMonitor {
     this.links.delete(sessionId);
   }
 
+  /** Does this seat's link carry guidance now? */
+  private counts(p: ParticipantState | undefined, now: number): boolean {
+    if (!p) return false;
+    if (ALWAYS_GUIDING.has(p.role)) return true;
+    if (!GUIDING_WHEN_ACTIVE.has(p.role)) return false;
+    const link = this.links.get(p.sessionId);
+    return p.pointing || (link !== undefined && link.guidedAt > 0 && now - link.guidedAt <= this.guidingRecentMs);
+  }
+
   /** Update every participant's `linkOk` and the room's warning. */
   evaluate(): void {
-    const warnings: string[] = [];
+    const now = this.deps.now();
+    const seatsOf = new Map<string, ParticipantState[]>();
     this.deps.state.participants.forEach((p) => {
       const ok = this.isOk(p.sessionId);
       if (p.linkOk !== ok) p.linkOk = ok;
-      if (ok || !GUIDING_ROLES.has(p.role)) return;
-      const link = this.links.get(p.sessionId);
-      const how = !p.connected ? 'has dropped' : link && link.rtt > this.limitMs ? `is slow (${Math.round(link.rtt)} ms)` : 'is not answering';
-      warnings.push(`${p.name} (${p.role}) ${how}`);
+      seatsOf.set(p.userId, [...(seatsOf.get(p.userId) ?? []), p]);
     });
+    // One entry per person, however many seats they have; their seats told apart by join order.
+    const warnings: string[] = [];
+    for (const seats of seatsOf.values()) {
+      const bad = seats.filter((p) => !p.linkOk && this.counts(p, now));
+      if (bad.length === 0) continue;
+      const who = `${bad[0]!.name} (${bad[0]!.role})`;
+      if (seats.length === 1) warnings.push(`${who} ${this.how(bad[0]!)}`);
+      else warnings.push(`${who}: ${bad.map((p) => `${ORDINALS[seats.indexOf(p)] ?? 'another'} device ${this.how(p)}`).join(', ')}`);
+    }
     const warning = warnings.length ? `Guidance link: ${warnings.sort().join('; ')} — pointers are not live` : '';
     if (this.deps.state.info.linkWarning !== warning) this.deps.state.info.linkWarning = warning;
+  }
+
+  private how(p: ParticipantState): string {
+    const link = this.links.get(p.sessionId);
+    return !p.connected ? 'has dropped' : link && link.rtt > this.limitMs ? `is slow (${Math.round(link.rtt)} ms)` : 'is not answering';
   }
 }

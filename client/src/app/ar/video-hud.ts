@@ -1,5 +1,6 @@
 import * as THREE from 'three';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
+import { videoStrokeIsOld } from '../../../../shared/src/guidance.ts';
 import { formatAge, parsePoints } from './annotation-view.ts';
 import { TextSprite } from './text-sprite.ts';
 
@@ -11,11 +12,8 @@ import { TextSprite } from './text-sprite.ts';
  * ((u − ½)·width, (½ − v)·height, −distance) in the head's frame.
  */
 export const VIDEO_HUD = { distance: 0.8, width: 1.0, height: 0.5625 } as const;
-/**
- * A video stroke is drawn on one frame of a moving picture: after this long the
- * surgeon's view has likely moved, so it is greyed and flagged, never shown as current.
- */
-export const VIDEO_STROKE_FRESH_MS = 10_000;
+/** How old a video stroke may be before it is greyed: shared with the specialist's panel (shared/src/guidance.ts). */
+export { VIDEO_STROKE_FRESH_MS } from '../../../../shared/src/guidance.ts';
 
 const COLOR = 0xffd23f;
 const FOCUS_COLOR = 0xffffff;
@@ -52,7 +50,7 @@ class VideoStroke {
   update(obj: SceneObjectState, focused: boolean, linkWarning: boolean, now: number, flashUntil: number): void {
     const ageMs = obj.sentAt > 0 ? Date.now() - obj.sentAt : Infinity;
     this.focused = focused;
-    this.stale = linkWarning || ageMs > VIDEO_STROKE_FRESH_MS;
+    this.stale = videoStrokeIsOld(ageMs, linkWarning);
     this.group.visible = !obj.dismissed;
     this.material.color.setHex(this.stale ? STALE_COLOR : focused ? FOCUS_COLOR : COLOR);
     this.material.opacity = this.stale ? 0.55 : 1;

@@ -9,7 +9,7 @@ export const guidanceUndo: Command<'guidance.undo'> = {
     const mine = [...ctx.state.objects.values()].filter((o) => isAnnotation(o.kind) && o.createdBy === ctx.actor.userId && ctx.disclosure.visibleTo(ctx.actor.userId, o));
     const last = mine.at(-1);
     if (!last) return fail('OBJECT_NOT_FOUND', 'you have no annotation to undo');
-    const removed = await removeAnnotations([last], ctx);
-    return removed === 1 ? ok({ objectId: last.id }) : fail('PERSIST_FAILED');
+    const { removed } = await removeAnnotations([last], ctx);
+    return removed.length === 1 ? ok({ objectId: last.id }) : fail('PERSIST_FAILED', 'your latest annotation could not be removed now (not saved); try again');
   },
 };

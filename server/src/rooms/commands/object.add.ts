@@ -8,7 +8,7 @@ import { type Command } from './command.ts';
 import { fail, ok } from '../types.ts';
 
 export const objectAdd: Command<'object.add'> = {
-  async run(payload, { scene, disclosure, roster, actor, audit, now, state }) {
+  async run(payload, { scene, disclosure, roster, actor, audit, now, state, links }) {
     if (scene.size >= Limits.maxObjects) return fail('SCENE_FULL');
     const problem = pointsProblem(payload.kind, payload.points);
     if (problem) return fail('MESSAGE_INVALID', problem);
@@ -58,6 +58,7 @@ export const objectAdd: Command<'object.add'> = {
     }
     disclosure.objectAdded(obj);
     if (annotation) {
+      if (state.info.kind === 'surgical-guidance') links.guiding(actor.sessionId);
       await audit({ actor: actor.userId, action: 'annotation.add', roomId: state.info.roomId, caseId: disclosure.caseId, details: { objectId: id, kind: payload.kind, frame, at: now() } });
     }
     return ok({ objectId: id });

@@ -1,15 +1,18 @@
 import { checkHeld } from '../../domain/scene.ts';
 import { sanitizeTransform } from '../../domain/transform.ts';
 import { type Command } from './command.ts';
+import { moveObject, objectFacts } from './object-facts.ts';
 import { fail, ok } from '../types.ts';
 
 export const objectRelease: Command<'object.release'> = {
-  async run({ objectId, transform }, { scene, actor, disclosure }) {
+  policyContext: ({ objectId }, ctx) => objectFacts(objectId, ctx),
+  async run({ objectId, transform }, ctx) {
+    const { scene, actor, disclosure } = ctx;
     const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
     if (!obj) return fail('OBJECT_NOT_FOUND');
     const held = checkHeld(obj, actor.sessionId);
     if (!held.ok) return fail(held.code);
-    if (transform) scene.setTransform(obj, sanitizeTransform(transform, [obj.sx, obj.sy, obj.sz]));
+    if (transform) await moveObject(obj, sanitizeTransform(transform, [obj.sx, obj.sy, obj.sz]), ctx);
     obj.grabbedBy = '';
     // The final placement is durable before the release is acknowledged.
     try {

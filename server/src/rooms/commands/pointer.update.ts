@@ -16,6 +16,8 @@ export const pointerUpdate: Command<'pointer.update'> = {
     if (!me) return fail('NOT_FOUND', 'participant not in room');
     me.pointing = target !== null;
     if (state.info.kind === 'surgical-guidance') {
+      // Pointing is guiding: from now (and for a while) this seat's link decides whether pointers are live.
+      links.guiding(actor.sessionId);
       const message: RelayedPointer = { sessionId: actor.sessionId, target, sentAt: sentAt ?? null, serverAt: now(), stale: !links.isOk(actor.sessionId) };
       relay(GuidanceServerMessages.pointer, message, actor.sessionId);
     } else if (target) {
