@@ -21,23 +21,26 @@ const pose = (i: number, t: number) => ({
   right: { p: [i * 0.5 + 0.2, 1.2 + Math.cos(t * 1.7) * 0.05, 0.3 + Math.sin(t) * 0.05], q: [0.1, Math.sin(t) * 0.2, 0.05, 0.97] },
 });
 
-const rooms: Room[] = [];
+type Pose = ReturnType<typeof pose>;
+const senders: ((p: Pose) => void)[] = [];
 for (let i = 0; i < count; i++) {
   if (mode === 'consilium') {
     const c = new ConsiliumClient(url);
     await c.api.devLogin({ userId: `${prefix}${i}`, name: `${prefix}${i}` });
-    rooms.push((await c.join(room)).room as unknown as Room);
+    const session = await c.join(room);
+    // Consilium's binary pose path (shared/src/pose-wire.ts), through the SDK.
+    senders.push((p) => session.sendPose(p as Parameters<typeof session.sendPose>[0]));
   } else {
-    const r = await new Client(url).joinOrCreate(room, { userId: `${prefix}${i}` });
+    const r: Room = await new Client(url).joinOrCreate(room, { userId: `${prefix}${i}` });
     r.onMessage('pointer', () => {}); // relayed pointers reach everyone; streamers only watch
-    rooms.push(r);
+    senders.push((p) => r.send('pose.update', p));
   }
 }
-rooms.forEach((r, i) => {
+senders.forEach((send, i) => {
   const phase = Math.random() * (1000 / HZ);
   setTimeout(() => {
     let tick = 0;
-    setInterval(() => r.send('pose.update', pose(i, ++tick / HZ + i)), 1000 / HZ);
+    setInterval(() => send(pose(i, ++tick / HZ + i)), 1000 / HZ);
   }, phase);
 });
 process.stdout.write('ready\n');
