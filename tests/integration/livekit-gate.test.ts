@@ -12,8 +12,8 @@ import { startTestServer, type TestServer } from '../support/server.ts';
  * participant_joined webhook (the stand-in posts it like LiveKit does) lets
  * the live room take out whoever may not be there now.
  */
-const KEY = 'APIgatekey';
-const SECRET = 'gate-secret-that-is-long-enough-for-hs256';
+const KEY = 'APItestkey';
+const SECRET = 'test-secret-that-is-long-enough-for-hs256';
 const lk = new LiveKitStandIn(KEY, SECRET);
 let server: TestServer;
 let admin: ConsiliumClient;

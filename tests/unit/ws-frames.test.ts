@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import * as ws from 'ws';
 
-// The `ws` library's own frame parser (what a Node client's WebSocket runs); its types do not export it.
-const Receiver = createRequire(import.meta.url)('ws/lib/receiver.js') as new (o: { isServer: boolean; binaryType: string }) => Writable;
+// The `ws` library's own frame parser (what a Node client's WebSocket runs); its types do not declare it.
+const Receiver = (ws as unknown as { Receiver: new (o: { isServer: boolean; binaryType: string }) => Writable }).Receiver;
 import { binaryFrame } from '../../server/src/rooms/ws-frames.ts';
 
 /** Parse frames with the `ws` library's own receiver (what a client's WebSocket does). */
