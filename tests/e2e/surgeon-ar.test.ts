@@ -604,7 +604,9 @@ describe("the surgeon's AR view (emulated Quest 3)", () => {
       clearInterval(timer);
       restore();
     }
-    await eventually(() => host.state.info.linkWarning === '', 15_000);
+    // The specialist's link recovers, and the warning stops naming them (the surgeon's own link, rendering in
+    // software on a busy CI machine, may still flicker — that is the surgeon's warning, not this one).
+    await eventually(() => !host.state.info.linkWarning.includes('Dr. Guide'), 20_000);
   });
 
   it('ends cleanly: the XR session ends, the renderer and hooks are gone, no page errors', async () => {
