@@ -167,6 +167,19 @@ describe('clinic app in Chromium', { timeout: 90_000 }, () => {
     expect(await page.textContent('[data-testid="participant-web.flaky"]')).not.toContain('reconnecting');
   });
 
+  it('a closed tab leaves the room at once (the browser says 1001, going away), not after the reconnection hold', async () => {
+    const room = await admin.api.createRoom({ title: 'Short visit', kind: 'training', participants: [{ userId: 'web.stay', role: 'clinician' }, { userId: 'web.go', role: 'clinician' }] });
+    const stay = await signIn('web.stay', 'Dr. Stay');
+    await joinRoom(stay, room.id);
+    const go = await signIn('web.go', 'Dr. Go');
+    await joinRoom(go, room.id);
+    await stay.waitForSelector('[data-testid="participant-web.go"]');
+    const closedAt = Date.now();
+    await go.close();
+    await stay.waitForSelector('[data-testid="participant-web.go"]', { state: 'detached', timeout: 8000 });
+    expect(Date.now() - closedAt).toBeLessThan(3000); // this test server holds a dropped seat 5 s (the app: 30 s)
+  });
+
   it('break-glass from the case panel: reason, host approval, the data appears', async () => {
     const room = await admin.api.createRoom({
       title: 'Night shift',

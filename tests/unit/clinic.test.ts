@@ -135,6 +135,15 @@ describe('Clinic: admission', () => {
 });
 
 describe('Clinic: every change reaches every seat, connected or dropped', () => {
+  it('a closed tab (1001) is let go at once; a lost network (1006) is held for reconnection', async () => {
+    const { open } = setup([{ userId: 'ann', role: 'clinician' }]);
+    const clinic = await open();
+    await clinic.admit('a1', ticket('ann'));
+    await clinic.admit('a2', ticket('ann'));
+    expect(clinic.dropped('a1', 1001)).toBe(false);
+    expect(clinic.dropped('a2', 1006)).toBe(true);
+  });
+
   it('removal ends a dropped seat and refuses its reconnection', async () => {
     const { open, ended } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'bob', role: 'host' }]);
     const clinic = await open();

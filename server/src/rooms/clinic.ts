@@ -88,8 +88,12 @@ export interface Admission {
   iat: number;
 }
 
-/** Close codes after which a seat is not held for reconnection. */
-const FINAL_CLOSE_CODES = new Set<number>([...Object.values(CloseCodes), 4002]);
+/**
+ * Close codes after which a seat is not held for reconnection: ours, Colyseus' protocol error (4002),
+ * and a page that went away (1001: the tab was closed, or reloaded — a reload joins afresh), so
+ * nobody lingers as "reconnecting" for the length of the hold.
+ */
+const FINAL_CLOSE_CODES = new Set<number>([...Object.values(CloseCodes), 4002, 1001]);
 
 /**
  * One live Consilium room, without sockets (tldraw's TLSyncRoom to the
