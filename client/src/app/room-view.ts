@@ -393,6 +393,11 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
       if (sid !== session.sessionId) announce(`${p.name} left the room.`);
     }),
   ];
+  // Closing or reloading the tab leaves the room there and then (a reload joins afresh), so the others do not
+  // see this seat linger as "reconnecting" for the length of the server's hold.
+  const onPageHide = () => void session.leave().catch(() => {});
+  window.addEventListener('pagehide', onPageHide);
+  unsubscribe.push(() => window.removeEventListener('pagehide', onPageHide));
   initial = false;
 
   let scheduled = false;
