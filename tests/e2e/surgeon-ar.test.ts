@@ -531,8 +531,14 @@ describe("the surgeon's AR view (emulated Quest 3)", () => {
         return r.objectId!;
       }, videoStrokeId);
     }
-    // Fresh, so not greyed — once no link warning flickers (this machine's load can slow the surgeon's own link).
-    const s = await eventually(async () => (await ar((v) => v.videoStrokes())).find((x) => x.id === videoStrokeId && !x.stale), 8000);
+    await page.evaluate((id) => void ((window as unknown as { __strokeId: string }).__strokeId = id), videoStrokeId);
+    // Fresh, so greyed only while a link warning is up (on a loaded machine the software-rendered headset page's own
+    // link can be slow for seconds: greying it then is right). One snapshot of the view, so stroke and banner agree.
+    const { stroke: s, banner } = await eventually(async () => {
+      const view = await ar((v) => ({ stroke: v.videoStrokes().find((x) => x.id === (window as unknown as { __strokeId: string }).__strokeId), banner: v.banner() }));
+      return view.stroke ? { stroke: view.stroke, banner: view.banner } : undefined;
+    }, 8000);
+    expect(s.stale).toBe(banner !== '');
     expect(s.visible).toBe(true);
     expect(near(s.local, hudPoint(0.55, 0.5).toArray(), 0.002)).toBe(true);
     // Head-locked: VIDEO_HUD.distance ahead of the eyes, wherever the head is.
