@@ -135,7 +135,7 @@ export class AvatarStream {
     this.pending = pose;
     const wait = this.lastSent + this.interval - this.clock();
     if (wait <= 0) this.flush();
-    else this.pendingTimer ??= setTimeout(() => { this.pendingTimer = null; this.flush(); }, wait);
+    else this.flushIn(wait);
   }
 
   /** The avatar in `slot` as it should be drawn now (null before its first pose). */
@@ -162,13 +162,21 @@ export class AvatarStream {
     const backlog = bufferedAmount(this.room);
     if (backlog > BACKLOG_BYTES) {
       this.interval = Math.min(MAX_SEND_INTERVAL_MS, this.interval * 2);
-      this.pendingTimer ??= setTimeout(() => { this.pendingTimer = null; this.flush(); }, this.interval);
+      this.flushIn(this.interval);
       return;
     }
     this.interval = Math.max(SEND_INTERVAL_MS, this.interval * 0.9);
     this.pending = null;
     this.lastSent = this.clock();
     this.room.sendBytes(POSE_MESSAGE, encodePoseMessage(pose));
+  }
+
+  /** Send the pending pose in `ms` (one timer at a time). */
+  private flushIn(ms: number): void {
+    this.pendingTimer ??= setTimeout(() => {
+      this.pendingTimer = null;
+      this.flush();
+    }, ms);
   }
 
   private receive(bytes: Uint8Array): void {

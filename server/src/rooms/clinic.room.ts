@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { ClientState, Protocol, ResponseStatus, Room, ServerError, getMessageBytes, type AuthContext, type Client } from '@colyseus/core';
-import { decode } from '@colyseus/schema';
 import { z } from 'zod';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { CLIENT_MESSAGE_NAMES } from '../../../shared/src/messages.ts';
@@ -21,7 +20,7 @@ import { Clinic, refusal } from './clinic.ts';
 import type { DispatchResult } from './dispatcher.ts';
 import type { ClinicListing, LiveRoomRecord, LiveRooms, LocalRoom, VoiceEvent } from './live-rooms.ts';
 import { LIVE_ELSEWHERE } from './live-rooms.ts';
-import { isDecodable } from './frames.ts';
+import { isDecodable, requestIdOf } from './frames.ts';
 import { binaryFrame, writeFrame } from './ws-frames.ts';
 import type { PoseBudget } from './pose-budget.ts';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
@@ -291,9 +290,9 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
           if (buffer && buffer.byteLength > Limits.maxFrameBytes) {
             const result = this.clinic.malformed(client.sessionId, `frames are at most ${Limits.maxFrameBytes} bytes`);
             // A request still gets its answer (its id is the frame's first field), so the caller is not left waiting.
-            const requestId = (buffer[0]! & 31) === Protocol.ROOM_REQUEST ? decode.number(buffer as Buffer, { offset: 1 }) : undefined;
+            const requestId = requestIdOf(buffer);
             const answer = this.reply(client, 'frame', result, requestId !== undefined);
-            if (answer && typeof requestId === 'number' && Number.isFinite(requestId)) client.enqueueRaw(getMessageBytes[Protocol.ROOM_RESPONSE](requestId, ResponseStatus.OK, answer));
+            if (answer && requestId !== undefined) client.enqueueRaw(getMessageBytes[Protocol.ROOM_RESPONSE](requestId, ResponseStatus.OK, answer));
             return;
           }
           // The pose fast path (bytes message of type POSE_MESSAGE, a one-byte type): straight to the clinic.

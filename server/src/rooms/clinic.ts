@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
 import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, authorizeConsoleModeration, authorizeRoomAction, videoGrant, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, authorizeConsoleModeration, videoGrant, type Principal } from '../auth/policy.ts';
 import type { CaseRecord } from '../db/cases.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { preparedCase } from '../domain/case-view.ts';
@@ -94,6 +94,8 @@ export interface Admission {
  * nobody lingers as "reconnecting" for the length of the hold.
  */
 const FINAL_CLOSE_CODES = new Set<number>([...Object.values(CloseCodes), 4002, 1001]);
+
+const INACTIVE_SEAT: DispatchResult = { ok: false, code: 'FORBIDDEN', message: 'this seat is not active' };
 
 /**
  * One live Consilium room, without sockets (tldraw's TLSyncRoom to the
@@ -310,9 +312,8 @@ export class Clinic {
 
   /** Every message from a seat, whatever its type or shape. */
   async message(sessionId: string, type: unknown, payload: unknown): Promise<DispatchResult> {
-    const member = this.roster.activeMember(sessionId);
-    if (!member) return { ok: false, code: 'FORBIDDEN', message: 'this seat is not active' };
-    const actor: Actor = { sessionId, userId: member.userId, name: member.name, role: member.access.role };
+    const actor = this.actorOf(sessionId);
+    if (!actor) return INACTIVE_SEAT;
     try {
       return await this.dispatcher.dispatch(actor, type, payload);
     } catch (err) {
@@ -327,14 +328,18 @@ export class Clinic {
    * and zod, and the bytes are kept as they came.
    */
   pose(sessionId: string, bytes: Uint8Array): DispatchResult {
+    const actor = this.actorOf(sessionId);
+    if (!actor) return INACTIVE_SEAT;
+    return this.dispatcher.dispatchBinary(actor, 'pose', () => {
+      const check = this.poses.accept(sessionId, bytes);
+      return check === 'ok' ? { ok: true } : { ok: false, code: 'MESSAGE_INVALID', message: `pose message refused: ${check}` };
+    });
+  }
+
+  /** Who acts through this seat, while it is active. */
+  private actorOf(sessionId: string): Actor | null {
     const member = this.roster.activeMember(sessionId);
-    if (!member) return { ok: false, code: 'FORBIDDEN', message: 'this seat is not active' };
-    const charged = this.dispatcher.charge(sessionId);
-    if (charged) return charged;
-    const decision = authorizeRoomAction(member.access.role, 'pose', { roomKind: this.record.kind });
-    if (!decision.allow) return { ok: false, code: decision.code, message: decision.reason };
-    const check = this.poses.accept(sessionId, bytes);
-    return check === 'ok' ? { ok: true } : { ok: false, code: 'MESSAGE_INVALID', message: `pose message refused: ${check}` };
+    return member ? { sessionId, userId: member.userId, name: member.name, role: member.access.role } : null;
   }
 
   /** A frame from this seat could not be decoded: it costs the same budget as a message, and is answered MESSAGE_INVALID. */

@@ -41,6 +41,18 @@ export class Dispatcher {
   }
 
   /**
+   * A binary message (the avatar pose fast path) takes the same path without
+   * msgpack and zod: rate-limit → authorize → `apply`, which checks its bytes.
+   */
+  dispatchBinary(actor: Actor, action: 'pose', apply: () => CommandResult): DispatchResult {
+    const charged = this.charge(actor.sessionId);
+    if (charged) return charged;
+    const decision = authorizeRoomAction(actor.role, action, { roomKind: this.context.state.info.kind as RoomKind });
+    if (!decision.allow) return fail(decision.code, decision.reason);
+    return apply();
+  }
+
+  /**
    * Take one message from this session's budget. Every frame counts, valid or
    * not (undecodable frames are charged by the adapter). Returns the refusal
    * when over budget, else null.

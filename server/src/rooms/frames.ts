@@ -26,3 +26,14 @@ export function isDecodable(buffer: Uint8Array | undefined): boolean {
     return false;
   }
 }
+
+/** The request id of a request frame (its first field), or undefined for any other frame. */
+export function requestIdOf(buffer: Uint8Array): number | undefined {
+  if ((buffer[0]! & CODE_MASK) !== Protocol.ROOM_REQUEST) return undefined;
+  try {
+    const id = decode.number(buffer as Buffer, { offset: 1 });
+    return typeof id === 'number' && Number.isFinite(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
