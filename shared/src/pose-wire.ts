@@ -91,7 +91,7 @@ export function packQuat(q: Quat): number {
   return packed >>> 0;
 }
 
-/** Decode a packed rotation. An impossible one (the three sum past 1) reads as NaN: see isValidQuat. */
+/** Decode a packed rotation. An impossible one (the three sum past 1) reads as identity; checkPoseMessage refuses it first. */
 export function unpackQuat(packed: number): Quat {
   const largest = packed >>> 30;
   const a = ((packed >>> 20) & TEN_BITS) / Q_SCALE - SQRT1_2;
