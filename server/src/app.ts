@@ -25,6 +25,7 @@ import { RoomsRepo } from './db/rooms.repo.ts';
 import { SceneRepo } from './db/scene.repo.ts';
 import { seedDemo } from './db/seed.ts';
 import { UsersRepo } from './db/users.repo.ts';
+import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 import { casesRoutes } from './http/cases.routes.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
@@ -98,7 +99,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     onError: (err) => logger.error({ err }, 'refused-join audit row failed'),
   });
   const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
-  const live = new LiveRooms();
+  // A process's stable identity across restarts: with Redis its PUBLIC_URL (unique: clients are sent to it);
+  // without Redis a process is alone with its database, so any earlier lease holder was an earlier boot of it.
+  const live = new LiveRooms(config.redisUrl ? config.publicUrl! : 'standalone');
   const voice = config.livekit ? new VoiceControl(config.livekit, logger.child({ component: 'livekit' })) : null;
   if (!voice) logger.info('LIVEKIT_* unset: voice is off (tickets carry voice: null)');
 
@@ -141,7 +144,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
   web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
-  if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice })); // raw body for the signature
+  if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit }));
@@ -192,6 +195,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const pruneTickets = setInterval(() => void rooms.pruneTicketUses().catch(() => {}), 60_000);
   pruneTickets.unref();
 
+  // A process that crashed left its listings in Redis: drop them now, not after Colyseus' 2 s ping at listen().
+  await matchMaker.onReady;
+  await live.sweepDeadProcesses().catch((err: unknown) => logger.warn({ err }, 'sweeping dead processes failed'));
   await gameServer.listen(config.port, config.host);
   // After listen(): Colyseus has installed its router (matchmaking, CORS) in front of Express.
   installFrontDoor(httpServer, { corsOrigins: config.corsOrigins, joinRateLimitPerMinute: config.joinRateLimitPerMinute, refusedJoins });

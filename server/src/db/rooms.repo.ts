@@ -52,6 +52,13 @@ export interface RoomChanges {
   observerVideo?: boolean;
 }
 
+/** Who takes a live-instance lease: the room instance, its process's stable key and the process's current boot. */
+export interface LeaseHolder {
+  instanceId: string;
+  processKey: string;
+  boot: string;
+}
+
 export class RoomsRepo {
   constructor(private readonly pool: Pool) {}
 
@@ -220,16 +227,28 @@ export class RoomsRepo {
 
   // ---- the one live instance per room ------------------------------------------------
 
-  /** Take the room's lease for this instance; false when another live instance holds it. */
-  async acquireLease(roomId: string, instanceId: string, ttlSeconds: number): Promise<boolean> {
+  /**
+   * Take the room's lease for this instance. Granted when it is free or expired,
+   * already this instance's, held by an earlier boot of this same process (a
+   * restart: that boot is dead), or held by `deadBoot` (a boot the caller found
+   * gone from presence; compare-and-swap, so two takers cannot both win).
+   * Otherwise answers the holder's boot, for the caller to check.
+   */
+  async acquireLease(roomId: string, holder: LeaseHolder, ttlSeconds: number, deadBoot: string | null = null): Promise<{ ok: true } | { ok: false; holderBoot: string | null }> {
     const { rows } = await this.pool.query(
-      `INSERT INTO live_instances (room_id, instance_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
-       ON CONFLICT (room_id) DO UPDATE SET instance_id = EXCLUDED.instance_id, expires_at = EXCLUDED.expires_at
+      `INSERT INTO live_instances (room_id, instance_id, process_key, boot_id, expires_at)
+       VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+       ON CONFLICT (room_id) DO UPDATE SET instance_id = EXCLUDED.instance_id, process_key = EXCLUDED.process_key,
+         boot_id = EXCLUDED.boot_id, expires_at = EXCLUDED.expires_at
        WHERE live_instances.expires_at < now() OR live_instances.instance_id = EXCLUDED.instance_id
+          OR (live_instances.process_key = EXCLUDED.process_key AND live_instances.boot_id <> EXCLUDED.boot_id)
+          OR (live_instances.boot_id <> '' AND live_instances.boot_id = $6)
        RETURNING instance_id`,
-      [roomId, instanceId, ttlSeconds],
+      [roomId, holder.instanceId, holder.processKey, holder.boot, ttlSeconds, deadBoot],
     );
-    return rows.length === 1;
+    if (rows.length === 1) return { ok: true };
+    const current = await this.pool.query<{ boot_id: string }>(`SELECT boot_id FROM live_instances WHERE room_id = $1`, [roomId]);
+    return { ok: false, holderBoot: current.rows[0]?.boot_id || null };
   }
 
   /** Extend the lease; false when this instance no longer holds it. */

@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import { TrackSource, WebhookReceiver } from 'livekit-server-sdk';
 import type { LiveKitConfig } from '../config.ts';
+import type { WebhookEventsRepo } from '../db/webhook-events.repo.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { mediaRoomOf, type VoiceControl } from '../media/livekit.ts';
@@ -13,11 +14,11 @@ const MAX_EVENT_AGE_SECONDS = 300;
  * LiveKit webhooks: the Authorization JWT (signed with the API secret) and the
  * sha256 of the raw body are verified by WebhookReceiver before anything
  * happens. Unsigned, tampered, stale or replayed events get 401 and change nothing.
+ * Event ids are remembered in PostgreSQL, so a replay is refused by every process.
  */
-export function livekitRoutes(deps: { cfg: LiveKitConfig; live: LiveRooms; logger: Logger; voice: VoiceControl | null }): Router {
+export function livekitRoutes(deps: { cfg: LiveKitConfig; live: LiveRooms; logger: Logger; voice: VoiceControl | null; events: WebhookEventsRepo }): Router {
   const router = Router();
   const receiver = new WebhookReceiver(deps.cfg.apiKey, deps.cfg.apiSecret);
-  const seen = new Map<string, number>();
 
   router.post('/api/livekit/webhook', express.raw({ type: () => true, limit: '256kb' }), async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
@@ -30,9 +31,9 @@ export function livekitRoutes(deps: { cfg: LiveKitConfig; live: LiveRooms; logge
     const now = Date.now() / 1000;
     const createdAt = Number(event.createdAt ?? 0);
     if (!event.id || !createdAt || now - createdAt > MAX_EVENT_AGE_SECONDS || createdAt - now > 30) throw new AppError('WEBHOOK_INVALID', 'stale event');
-    for (const [id, at] of seen) if (now - at > MAX_EVENT_AGE_SECONDS) seen.delete(id);
-    if (seen.has(event.id)) throw new AppError('WEBHOOK_INVALID', 'replayed event');
-    seen.set(event.id, createdAt);
+    // Ids older than the age limit need not be kept: such events are refused as stale anyway.
+    await deps.events.prune(MAX_EVENT_AGE_SECONDS + 60).catch((err: unknown) => deps.logger.warn({ err }, 'pruning webhook ids failed'));
+    if (!(await deps.events.firstSighting(event.id))) throw new AppError('WEBHOOK_INVALID', 'replayed event');
 
     const room = event.room ? mediaRoomOf(event.room.name) : null;
     const userId = event.participant?.identity;

@@ -59,7 +59,10 @@ type ClinicClient = Client<{ auth: TicketClaims }>;
 const CreateOptions = z.object({ room: z.string().uuid() });
 /** Undecodable frames are logged at most once per client per this interval. */
 const MALFORMED_LOG_MS = 10_000;
-/** Lease on "the one live instance of this room": renewed while alive, taken over only once expired. */
+/**
+ * Lease on "the one live instance of this room": renewed while alive; taken over
+ * at once when its holder's process is gone (see takeLease), else once expired.
+ */
 const LEASE_SECONDS = 30;
 const LEASE_RENEW_MS = 10_000;
 /** Colyseus' framing of a bytes message of type POSE_FRAME (a small number is one msgpack byte). */
@@ -127,7 +130,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       const { room: roomId } = CreateOptions.parse(options);
       // Colyseus room id = Consilium room id: one listing per room, and joinById names the room.
       this.roomId = roomId;
-      if (!(await deps.rooms.acquireLease(roomId, this.instanceId, LEASE_SECONDS))) {
+      if (!(await this.takeLease(roomId))) {
         throw new ServerError(409, `${LIVE_ELSEWHERE}: room ${roomId} is live in another instance`);
       }
       try {
@@ -351,6 +354,25 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       if (now - (this.lastRateNotice.get(client) ?? 0) < 1000) return false;
       this.lastRateNotice.set(client, now);
       return true;
+    }
+
+    /**
+     * Take the room's lease. A holder whose process has died (killed, crashed)
+     * is not waited for: an earlier boot of this process is taken over by the
+     * lease query itself, and a boot gone from presence (its `p:` channel closes
+     * with its Redis connection) by a compare-and-swap on that boot.
+     */
+    private async takeLease(roomId: string): Promise<boolean> {
+      const holder = deps.live.leaseHolder(this.instanceId);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const taken = await deps.rooms.acquireLease(roomId, holder, LEASE_SECONDS);
+        if (taken.ok) return true;
+        if (taken.holderBoot === null) continue; // released meanwhile (or a lease from before holders were recorded: it expires)
+        if (await deps.live.isProcessAlive(taken.holderBoot)) return false;
+        deps.logger.warn({ roomId }, 'live-instance lease held by a process that is gone; taking it over');
+        return (await deps.rooms.acquireLease(roomId, holder, LEASE_SECONDS, taken.holderBoot)).ok;
+      }
+      return false;
     }
 
     /** Losing the lease means another instance may have taken over: stop serving this copy. */

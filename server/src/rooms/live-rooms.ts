@@ -4,11 +4,21 @@ import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
 import type { Principal } from '../auth/policy.ts';
-import type { RoomRecord } from '../db/rooms.repo.ts';
+import type { LeaseHolder, RoomRecord } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
 
 /** Message prefix of the refusal onCreate gives when another instance holds the room's lease. */
 export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
+
+/**
+ * Colyseus 0.18.17 internals the dead-process sweep relies on (MatchMaker.ts
+ * getProcessChannel / getProcessSweptKey, SWEPT_RECEIPT_TTL): every live process
+ * subscribes `p:<processId>` on presence, and a process finding `swept:<its id>`
+ * re-lists its rooms. tests/integration/crash-recovery.test.ts fails if these change.
+ */
+export const PROCESS_CHANNEL_PREFIX = 'p:';
+const SWEPT_KEY_PREFIX = 'swept:';
+const SWEPT_RECEIPT_TTL_SECONDS = 600;
 
 /** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
 export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling' | 'observerVideo'>;
@@ -71,6 +81,7 @@ export interface ClinicListing {
 }
 
 type Method = keyof LiveRoomHandle;
+type Listing = Awaited<ReturnType<typeof matchMaker.getRoomById>>;
 type Result<M extends Method> = Awaited<ReturnType<LiveRoomHandle[M]>>;
 
 /**
@@ -81,6 +92,79 @@ type Result<M extends Method> = Awaited<ReturnType<LiveRoomHandle[M]>>;
  */
 export class LiveRooms {
   private readonly local = new Map<string, LocalRoom>();
+  private readonly sweeping = new Map<string, Promise<void>>();
+
+  /** `processKey`: this process's stable identity across restarts (PUBLIC_URL with Redis; 'standalone' without). */
+  constructor(private readonly processKey: string = 'standalone') {}
+
+  /** Who takes a live-instance lease for a room instance of this process. */
+  leaseHolder(instanceId: string): LeaseHolder {
+    return { instanceId, processKey: this.processKey, boot: matchMaker.processId };
+  }
+
+  /**
+   * Is this Colyseus process alive? Every live process subscribes its own
+   * channel on presence; a killed process's Redis connection closes with it,
+   * so its channel is gone at once (without Redis, presence is this process alone).
+   */
+  async isProcessAlive(processId: string): Promise<boolean> {
+    if (processId === matchMaker.processId) return true;
+    return (await matchMaker.presence.channels(PROCESS_CHANNEL_PREFIX + processId)).length > 0;
+  }
+
+  /**
+   * Forget every listing of processes that are gone. Colyseus 0.18 drops a dead
+   * process's listings only when a request to it times out (2 s per process) or at
+   * the next process start; until then its rooms look live and calls to them fail.
+   */
+  async sweepDeadProcesses(): Promise<void> {
+    const counted = Object.keys((await matchMaker.presence.hgetall('roomcount')) ?? {});
+    const listed = (await matchMaker.query({})).map((l) => l.processId as string);
+    const alive = await this.aliveProcesses();
+    const dead = new Set([...counted, ...listed].filter((id) => id && !alive.has(id)));
+    await Promise.all([...dead].map((id) => this.sweep(id)));
+  }
+
+  private async aliveProcesses(): Promise<Set<string>> {
+    const channels = await matchMaker.presence.channels(`${PROCESS_CHANNEL_PREFIX}*`);
+    return new Set([matchMaker.processId, ...channels.map((c) => c.slice(PROCESS_CHANNEL_PREFIX.length))]);
+  }
+
+  /** What Colyseus' own health check does to a process that fails it, without its 2 s wait. */
+  private sweep(processId: string): Promise<void> {
+    let pending = this.sweeping.get(processId);
+    if (!pending) {
+      pending = (async () => {
+        await matchMaker.stats.excludeProcess(processId); // never picked to create rooms
+        await matchMaker.driver.cleanup?.(processId); // its listings
+        // Should it be alive after all (a Redis hiccup), it lists its rooms again.
+        await matchMaker.presence.setex(SWEPT_KEY_PREFIX + processId, '1', SWEPT_RECEIPT_TTL_SECONDS);
+      })().finally(() => this.sweeping.delete(processId));
+      this.sweeping.set(processId, pending);
+    }
+    return pending;
+  }
+
+  /** The room's listing when the process holding it is alive; a dead process's listing is swept. */
+  private async liveListing(roomId: string): Promise<Listing | undefined> {
+    const listing = await matchMaker.getRoomById(roomId);
+    if (!listing) return undefined;
+    if (await this.isProcessAlive(listing.processId)) return listing;
+    await this.sweep(listing.processId);
+    return undefined;
+  }
+
+  /** Listings of clinic rooms, in any live process; dead processes' listings are swept, not returned. */
+  private async listings(): Promise<{ roomId: string; meta: ClinicListing }[]> {
+    const all = await matchMaker.query({ name: CLINIC_ROOM });
+    const alive = all.length > 0 ? await this.aliveProcesses() : new Set<string>();
+    const dead = new Set(all.map((l) => l.processId as string).filter((id) => !alive.has(id)));
+    if (dead.size > 0) await Promise.all([...dead].map((id) => this.sweep(id)));
+    return all.flatMap((l) => {
+      const meta = l.metadata as Partial<ClinicListing> | undefined;
+      return meta?.room && !dead.has(l.processId) ? [{ roomId: l.roomId, meta: { room: meta.room, caseId: meta.caseId ?? null } }] : [];
+    });
+  }
   private readonly creating = new Map<string, Promise<void>>();
   /** Final flushes of disposed instances, so a re-opened room loads after them. */
   private readonly disposals = new Map<string, Promise<void>>();
@@ -111,7 +195,7 @@ export class LiveRooms {
    * turns away a creation racing in another process, whose listing we then wait for.
    */
   async ensure(roomId: string): Promise<void> {
-    if (await matchMaker.getRoomById(roomId)) return;
+    if (await this.liveListing(roomId)) return;
     let pending = this.creating.get(roomId);
     if (!pending) {
       pending = this.create(roomId).finally(() => this.creating.delete(roomId));
@@ -126,7 +210,7 @@ export class LiveRooms {
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith(LIVE_ELSEWHERE)) throw err;
       for (let i = 0; i < 50; i++) {
-        if (await matchMaker.getRoomById(roomId)) return;
+        if (await this.liveListing(roomId)) return;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new AppError('UNAVAILABLE', 'the room is starting in another process; try again');
@@ -135,25 +219,31 @@ export class LiveRooms {
 
   /** Consilium ids of every live room, in any process. */
   async liveRoomIds(): Promise<Set<string>> {
-    return new Set((await listings()).map((l) => l.meta.room));
+    return new Set((await this.listings()).map((l) => l.meta.room));
   }
 
   async has(roomId: string): Promise<boolean> {
-    return (await listings()).some((l) => l.meta.room === roomId);
+    return (await this.listings()).some((l) => l.meta.room === roomId);
   }
 
   /** Ask the live room to act; undefined when it is not live anywhere. */
   async call<M extends Method>(roomId: string, method: M, ...args: Parameters<LiveRoomHandle[M]>): Promise<Result<M> | undefined> {
     const local = this.local.get(roomId);
     if (local) return (await (local[method] as (...a: unknown[]) => unknown).apply(local, args)) as Result<M>;
-    const listing = (await listings()).find((l) => l.meta.room === roomId);
+    const listing = await this.liveListing(roomId);
     if (!listing) return undefined;
-    return (await matchMaker.remoteRoomCall(listing.roomId, method as never, args)) as Result<M>;
+    try {
+      return (await matchMaker.remoteRoomCall(listing.roomId, method as never, args)) as Result<M>;
+    } catch (err) {
+      // The process may have died since we looked: then the room is not live (and its listing goes).
+      if (await this.liveListing(roomId)) throw err;
+      return undefined;
+    }
   }
 
   /** Ask every live room showing this case; returns how many there were. */
   async callShowingCase<M extends Method>(caseId: string, method: M, ...args: Parameters<LiveRoomHandle[M]>): Promise<number> {
-    const rooms = (await listings()).filter((l) => l.meta.caseId === caseId);
+    const rooms = (await this.listings()).filter((l) => l.meta.caseId === caseId);
     await Promise.all(rooms.map((l) => this.call(l.meta.room, method, ...args)));
     return rooms.length;
   }
@@ -172,12 +262,4 @@ export class LiveRooms {
   async flushAll(): Promise<void> {
     await Promise.all([...this.local.values()].map((r) => r.flush()));
   }
-}
-
-async function listings(): Promise<{ roomId: string; meta: ClinicListing }[]> {
-  const all = await matchMaker.query({ name: CLINIC_ROOM });
-  return all.flatMap((l) => {
-    const meta = l.metadata as Partial<ClinicListing> | undefined;
-    return meta?.room ? [{ roomId: l.roomId, meta: { room: meta.room, caseId: meta.caseId ?? null } }] : [];
-  });
 }
