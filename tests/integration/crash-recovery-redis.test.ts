@@ -98,6 +98,8 @@ describe('crash recovery, two processes on Redis', () => {
     const console_ = await signIn(survivor.url, 'root', true);
     const live = await console_.api.liveRoom(room.id);
     expect(live.live).toBe(false);
+    expect(await redis.hexists('roomcaches', room.id)).toBe(0); // the dead listing is gone, not trusted
+    expect(await redis.hexists('roomcount', listing.processId)).toBe(0);
     await console_.api.moderate(room.id, 'kick', 'cx-4');
     const consoleMs = Date.now() - crashedAt;
 

@@ -12,11 +12,13 @@ export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
 
 /**
  * Colyseus 0.18.17 internals the dead-process sweep relies on (MatchMaker.ts
- * getProcessChannel / getProcessSweptKey, SWEPT_RECEIPT_TTL): every live process
- * subscribes `p:<processId>` on presence, and a process finding `swept:<its id>`
- * re-lists its rooms. tests/integration/crash-recovery.test.ts fails if these change.
+ * getProcessChannel / getProcessSweptKey / SWEPT_RECEIPT_TTL, Stats.ts getRoomCountKey):
+ * every live process subscribes `p:<processId>` on presence and is counted in the
+ * `roomcount` hash, and a process finding `swept:<its id>` lists its rooms again.
+ * tests/integration/crash-recovery-redis.test.ts fails if the channel or the count change.
  */
-export const PROCESS_CHANNEL_PREFIX = 'p:';
+const PROCESS_CHANNEL_PREFIX = 'p:';
+const ROOM_COUNT_KEY = 'roomcount';
 const SWEPT_KEY_PREFIX = 'swept:';
 const SWEPT_RECEIPT_TTL_SECONDS = 600;
 
@@ -92,6 +94,9 @@ type Result<M extends Method> = Awaited<ReturnType<LiveRoomHandle[M]>>;
  */
 export class LiveRooms {
   private readonly local = new Map<string, LocalRoom>();
+  private readonly creating = new Map<string, Promise<void>>();
+  /** Final flushes of disposed instances, so a re-opened room loads after them. */
+  private readonly disposals = new Map<string, Promise<void>>();
   private readonly sweeping = new Map<string, Promise<void>>();
 
   /** `processKey`: this process's stable identity across restarts (PUBLIC_URL with Redis; 'standalone' without). */
@@ -118,7 +123,7 @@ export class LiveRooms {
    * the next process start; until then its rooms look live and calls to them fail.
    */
   async sweepDeadProcesses(): Promise<void> {
-    const counted = Object.keys((await matchMaker.presence.hgetall('roomcount')) ?? {});
+    const counted = Object.keys((await matchMaker.presence.hgetall(ROOM_COUNT_KEY)) ?? {});
     const listed = (await matchMaker.query({})).map((l) => l.processId as string);
     const alive = await this.aliveProcesses();
     const dead = new Set([...counted, ...listed].filter((id) => id && !alive.has(id)));
@@ -165,9 +170,6 @@ export class LiveRooms {
       return meta?.room && !dead.has(l.processId) ? [{ roomId: l.roomId, meta: { room: meta.room, caseId: meta.caseId ?? null } }] : [];
     });
   }
-  private readonly creating = new Map<string, Promise<void>>();
-  /** Final flushes of disposed instances, so a re-opened room loads after them. */
-  private readonly disposals = new Map<string, Promise<void>>();
 
   register(roomId: string, handle: LocalRoom): void {
     const existing = this.local.get(roomId);
