@@ -2,6 +2,8 @@ import type { Client } from '@colyseus/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { ClinicSession } from '../../client/src/sdk/session.ts';
 import type { RelayedPointer, LinkPing } from '../../shared/src/guidance.ts';
+import type { ConsiliumApi } from '../../client/src/sdk/api.ts';
+import type { ApiResponses, CaseResourcesPage, LiveRoomDto, RoomDto, TicketResponse } from '../../shared/src/http.ts';
 import type { ClientReplies, ClientReply } from '../../shared/src/messages.ts';
 import type { ErrorNotice, Reply, ServerMessages } from '../../shared/src/protocol.ts';
 import { commands } from '../../server/src/rooms/commands/index.ts';
@@ -54,6 +56,24 @@ describe('room protocol types', () => {
       () => client.send('link.ping', { n: 'one' }),
       // @ts-expect-error no such server message
       () => client.send('surprise', {}),
+    ];
+    expectTypeOf(checks).toBeArray();
+  });
+
+  it('HTTP answers are typed by route on both sides', () => {
+    expectTypeOf<ReturnType<ConsiliumApi['getRoom']>>().toEqualTypeOf<Promise<RoomDto>>();
+    expectTypeOf<ReturnType<ConsiliumApi['listRooms']>>().toEqualTypeOf<Promise<RoomDto[]>>();
+    expectTypeOf<ReturnType<ConsiliumApi['getTicket']>>().toEqualTypeOf<Promise<TicketResponse>>();
+    expectTypeOf<ReturnType<ConsiliumApi['liveRoom']>>().toEqualTypeOf<Promise<LiveRoomDto>>();
+    expectTypeOf<ReturnType<ConsiliumApi['caseResources']>>().toEqualTypeOf<Promise<CaseResourcesPage>>();
+    expectTypeOf<ApiResponses['POST /api/rooms/:id/tickets']>().toEqualTypeOf<TicketResponse>();
+    const api = null as unknown as ConsiliumApi;
+    const checks = [
+      () => api.call('GET /api/rooms/:id', { params: { id: 'x' } }),
+      // @ts-expect-error a route's :params are required
+      () => api.call('GET /api/rooms/:id', {}),
+      // @ts-expect-error no such route
+      () => api.call('GET /api/nowhere', {}),
     ];
     expectTypeOf(checks).toBeArray();
   });

@@ -14,9 +14,12 @@ export interface Actor {
 export type CommandResult<R extends object = NoReply> = { ok: true; value: R } | Refusal;
 export type Refusal = { ok: false; code: ErrorCode; message?: string };
 
+/** Shared by every reply without a value: the pose fast path answers thousands a second. */
+const NO_REPLY: CommandResult<NoReply> = Object.freeze({ ok: true, value: Object.freeze({}) });
+
 export function ok(): CommandResult<NoReply>;
 export function ok<R extends object>(value: R): CommandResult<R>;
-export function ok(value: object = {}): CommandResult<object> {
-  return { ok: true, value };
+export function ok(value?: object): CommandResult<object> {
+  return value ? { ok: true, value } : NO_REPLY;
 }
 export const fail = (code: ErrorCode, message?: string): Refusal => (message ? { ok: false, code, message } : { ok: false, code });
