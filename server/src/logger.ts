@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { isDatabaseError, scrubDatabaseMessage } from './db/safe-error.ts';
 
 export type { Logger };
 
@@ -60,19 +61,4 @@ function reduce(err: object, depth: number): Record<string, unknown> {
   if (typeof e.stack === 'string') out['stack'] = e.stack;
   if (e.cause !== undefined && depth < 3) out['cause'] = safeError(e.cause, depth + 1);
   return out;
-}
-
-/** A PostgreSQL server error (pg's DatabaseError): SQLSTATE code plus severity. */
-export function isDatabaseError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; severity?: unknown; constructor?: { name?: unknown } };
-  return (
-    e.constructor?.name === 'DatabaseError' ||
-    (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string')
-  );
-}
-
-/** Remove every double-quoted segment (values and identifiers alike) and cap the length. */
-export function scrubDatabaseMessage(message: string): string {
-  return message.replace(/"(?:[^"]|"")*"?/g, '"…"').slice(0, 200);
 }

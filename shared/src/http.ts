@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RoomKind, RoomRole } from './roles.ts';
-import { R4_RESOURCE_TYPES } from './fhir.ts';
+import { R4_RESOURCE_TYPES, type CaseView } from './fhir.ts';
 import { safeText } from './text.ts';
 
 /** HTTP request and response bodies. Free text obeys the shared text rule (text.ts). */
@@ -132,3 +132,164 @@ export interface TicketResponse {
    */
   video: { url: string; token: string } | null;
 }
+
+// ---- Responses -------------------------------------------------------------------
+// Every JSON body the API answers with, declared once here: the server's routes
+// send them through `sendJson(res, route, body)` (server/src/http/respond.ts) and
+// the SDK's ConsiliumApi reads them by the same route key.
+
+/** A case pull's refresh: what was new, what was refused, and how many live rooms got it. */
+export interface CaseRefreshResponse {
+  caseId: string;
+  added: Record<string, number>;
+  unchanged: number;
+  refused: ImportProblemDto[];
+  skipped: ImportProblemDto[];
+  deliveredToRooms: number;
+}
+/** Resources on demand, newest first; `nextOffset` pages on (null: no more). */
+export interface CaseResourcesPage extends CaseView {
+  nextOffset: number | null;
+}
+export interface ObservationIngestResponse {
+  id: string;
+  deliveredToRooms: number;
+}
+/** Who is in a live room (admin console), no patient data. */
+export interface LiveParticipantDto {
+  sessionId: string;
+  userId: string;
+  name: string;
+  role: string;
+  connected: boolean;
+  voiceConnected: boolean;
+  publishing: boolean;
+  muted: boolean;
+}
+export interface LiveRoomDto {
+  live: boolean;
+  voice: string;
+  presenter: string;
+  participants: LiveParticipantDto[];
+}
+export interface OkResponse {
+  ok: true;
+}
+/** One audit row as stored (hash-chained: docs/AUDIT.md). */
+export interface AuditEventDto {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  outcome: string;
+  roomId: string | null;
+  caseId: string | null;
+  patientId: string | null;
+  subject: string | null;
+  details: Record<string, unknown>;
+}
+/** A row with its place in the hash chain. */
+export interface AuditRowDto extends AuditEventDto {
+  prevHash: string;
+  hash: string;
+}
+export interface AuditPage {
+  events: AuditRowDto[];
+  /** Pass as `after` for the next page; null at the end. */
+  next: number | null;
+}
+/** A signed tree head of the audit chain (docs/AUDIT.md). */
+export interface Checkpoint {
+  id: number | null;
+  /** Rows covered: seq 1..treeSize. */
+  treeSize: number;
+  /** Hash of row `treeSize`. */
+  rootHash: string;
+  /** ISO 8601 with milliseconds. */
+  signedAt: string;
+  keyId: string;
+  /** Base64 Ed25519 signature of the checkpoint message. */
+  signature: string;
+}
+export interface CheckpointResponse extends Checkpoint {
+  /** The exact bytes signed. */
+  message: string;
+}
+export interface CheckpointKeyResponse {
+  algorithm: 'Ed25519';
+  keyId: string;
+  publicKeyPem: string;
+  previousKeys: { keyId: string; publicKeyPem: string }[];
+  messageFormat: string;
+}
+export interface VerifyProblem {
+  /** The first row concerned (for an untrusted checkpoint: the size it claims). */
+  seq: number;
+  reason: string;
+}
+export interface VerifyResult {
+  ok: boolean;
+  /** Rows that verified before the first problem (all rows when ok). */
+  rows: number;
+  lastHash: string;
+  /** The newest trusted checkpoint the chain was checked against; null when none. */
+  checkpoint: Checkpoint | null;
+  /** Whether checkpoints were checked at all (a trusted key was configured). */
+  checkpointsChecked: boolean;
+  /** The first thing that broke (absent when ok). */
+  firstBroken?: VerifyProblem;
+  problems: VerifyProblem[];
+}
+export interface DirectoryUser {
+  userId: string;
+  name: string;
+  admin: boolean;
+  lastSeenAt: string;
+}
+export interface DirectoryCase {
+  caseId: string;
+  patientId: string;
+  createdAt: string;
+  resources: number;
+  patientName: string;
+  gender: string | null;
+  birthYear: string | null;
+  mrn: string | null;
+}
+export type AuthConfigResponse = { mode: 'dev' } | { mode: 'oidc'; issuer: string; clientId: string | null; audience: string };
+export interface ClientConfigResponse {
+  imagingViewerUrl: string | null;
+  fhirServer: boolean;
+}
+
+/** Every JSON response of the API by `METHOD /path` (204 routes answer no body and are not listed). */
+export interface ApiResponses {
+  'POST /api/dev/login': DevLoginResponse;
+  'GET /api/auth/config': AuthConfigResponse;
+  'GET /api/client-config': ClientConfigResponse;
+  'GET /api/rooms': { rooms: RoomDto[] };
+  'POST /api/rooms': RoomDto;
+  'GET /api/rooms/:id': RoomDto;
+  'PATCH /api/rooms/:id': RoomDto;
+  'POST /api/rooms/:id/tickets': TicketResponse;
+  'GET /api/rooms/:id/live': LiveRoomDto;
+  'POST /api/rooms/:id/moderation': OkResponse;
+  'POST /api/rooms/:id/access-requests/:requestId': OkResponse;
+  'PUT /api/rooms/:id/participants/:userId': ParticipantDto;
+  'POST /api/cases': CaseImportResponse;
+  'POST /api/cases/pull': CaseImportResponse;
+  'POST /api/cases/:id/refresh': CaseRefreshResponse;
+  'GET /api/cases/:id': CaseView;
+  'GET /api/cases/:id/resources': CaseResourcesPage;
+  'POST /api/cases/:id/observations': ObservationIngestResponse;
+  'GET /api/audit': AuditPage;
+  'GET /api/audit/verify': VerifyResult;
+  'GET /api/audit/checkpoint-key': CheckpointKeyResponse;
+  'GET /api/audit/checkpoints/latest': CheckpointResponse;
+  'GET /api/directory/users': { users: DirectoryUser[] };
+  'GET /api/directory/cases': { cases: DirectoryCase[] };
+  'GET /api/directory/audit': { events: AuditEventDto[]; next: number | null };
+}
+export type ApiRoute = keyof ApiResponses;
+/** Routes that answer 204 No Content. */
+export type ApiEmptyRoute = 'DELETE /api/rooms/:id' | 'DELETE /api/rooms/:id/kicks/:userId' | 'DELETE /api/rooms/:id/participants/:userId' | 'DELETE /api/cases/:id';

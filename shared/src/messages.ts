@@ -101,6 +101,46 @@ export type ClientMessageName = keyof typeof ClientMessages;
 export type ClientMessage<N extends ClientMessageName> = z.infer<(typeof ClientMessages)[N]>;
 export const CLIENT_MESSAGE_NAMES = Object.keys(ClientMessages) as ClientMessageName[];
 
+/**
+ * What each message answers when it succeeds: a request's reply is
+ * `{ ok: true, ...ClientReplies[N] }`, or `{ ok: false, error }` (protocol.ts `Reply`).
+ * The server's command for N must return exactly this (commands/index.ts), and
+ * the SDK's `request(N, …)` infers it, so a drift fails to compile
+ * (tests/unit/protocol-types.test.ts).
+ */
+export interface ClientReplies {
+  'pointer.update': NoReply;
+  'presenter.set': { presenter: string };
+  'object.grab': { objectId: string };
+  'object.move': NoReply;
+  'object.release': { objectId: string };
+  'object.add': { objectId: string };
+  'object.remove': { objectId: string };
+  'access.breakGlass': AccessDecision;
+  'access.approve': AccessDecision;
+  'access.deny': { requestId: string; status: string };
+  'voice.mute': { userId: string; muted: boolean; applied: boolean };
+  'voice.unmute': { userId: string; muted: boolean; applied: boolean };
+  'participant.kick': { userId: string; applied: boolean; until: string | null };
+  'anchor.set': { version: number };
+  'guidance.ack': { objectId: string; ackedAt: number };
+  'guidance.dismiss': { objectId: string };
+  'guidance.next': { focus: string };
+  'guidance.repeat': { focus: string };
+  'guidance.undo': { objectId: string };
+  'guidance.clear': { removed: number; objectIds: string[]; notRemoved?: string[] };
+  'link.pong': NoReply;
+}
+/** A reply that carries nothing beyond `ok`. */
+export type NoReply = Record<never, never>;
+/** A break-glass request's state after asking or approving. */
+export interface AccessDecision {
+  requestId: string;
+  status: string;
+  expiresAt: number;
+}
+export type ClientReply<N extends ClientMessageName> = ClientReplies[N];
+
 export function isClientMessageName(name: unknown): name is ClientMessageName {
   return typeof name === 'string' && Object.hasOwn(ClientMessages, name);
 }

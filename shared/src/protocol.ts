@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import type { ErrorBody } from './errors.ts';
+import type { LinkPing, RelayedPointer } from './guidance.ts';
+import type { ClientMessage, ClientMessageName, ClientReply } from './messages.ts';
+import type { POSE_FRAME } from './pose-wire.ts';
+import type { ClinicState } from './state.ts';
 
 /**
  * Wire protocol version. The server refuses joins from clients on another
@@ -27,6 +31,33 @@ export const ServerMessageNames = {
   /** An error for a fire-and-forget message (requests get it as their reply). */
   error: 'error',
 } as const;
+
+/**
+ * Every server → client message, by name, with its payload: the engine's
+ * transport sends only these (rooms/clinic.ts `SeatTransport`), and the SDK's
+ * `room.onMessage` is typed by them. Pose frames are bytes (pose-wire.ts).
+ */
+export type ServerMessages = {
+  error: ErrorNotice;
+  'guidance.pointer': RelayedPointer;
+  'guidance.highlight': { objectId: string };
+  'link.ping': LinkPing;
+} & Record<typeof POSE_FRAME, Uint8Array>;
+export type ServerMessageName = keyof ServerMessages;
+
+/**
+ * The clinic room as Colyseus' SDK types a room (its `~state`, `messages` and
+ * `~client.~messages` conventions, @colyseus/shared-types): `Room<ClinicRoomType>`
+ * infers every request's payload and reply and every server message's payload,
+ * without the client importing server code.
+ */
+export interface ClinicRoomType {
+  '~state': ClinicState;
+  state: ClinicState;
+  onJoin(client: unknown, options: { protocolVersion: number }): void;
+  messages: { [N in ClientMessageName]: (client: unknown, message: ClientMessage<N>) => Reply<ClientReply<N>> };
+  '~client': { '~messages': ServerMessages };
+}
 
 export interface ErrorNotice extends ErrorBody {
   /** The message type that caused it. */

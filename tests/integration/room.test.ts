@@ -4,6 +4,7 @@ import { eventually, sleep } from '../support/eventually.ts';
 import { dequantizePose } from '../../shared/src/quantize.ts';
 import { POSE_MESSAGE, encodePoseMessage } from '../../shared/src/pose-wire.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { untyped } from '../support/untyped.ts';
 
 const identity = { position: [0, 1, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
 
@@ -148,21 +149,21 @@ describe('clinic room', () => {
     const errors: ErrorNotice[] = [];
     jo.onError((e) => errors.push(e));
 
-    jo.room.send('pointer.update', { target: ['x', 1, 2] });
-    jo.room.send('pointer.update', { target: null, extra: 1 });
-    jo.room.send('pointer.update', null);
+    untyped(jo).send('pointer.update', { target: ['x', 1, 2] });
+    untyped(jo).send('pointer.update', { target: null, extra: 1 });
+    untyped(jo).send('pointer.update', null);
     jo.room.send('object.add', { kind: 'model', asset: '../../etc/passwd', transform: identity });
-    jo.room.send('no.such.message', { a: 1 });
+    untyped(jo).send('no.such.message', { a: 1 });
     // The binary pose path: a message whose length does not match its flags, and the old msgpack pose (gone in protocol 4).
     jo.room.sendBytes(POSE_MESSAGE, Uint8Array.of(3, 1, 2, 3));
-    jo.room.send('pose.update', { head: { p: [0, 0, 0], q: [0, 0, 0, 1] } });
+    untyped(jo).send('pose.update', { head: { p: [0, 0, 0], q: [0, 0, 0, 1] } });
     await eventually(() => errors.length >= 7);
     expect(errors.map((e) => e.code).sort()).toEqual(['MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_INVALID', 'MESSAGE_UNKNOWN', 'MESSAGE_UNKNOWN']);
     expect(errors.find((e) => e.type === 'pointer.update')!.details).toEqual([expect.objectContaining({ path: 'target.0' })]);
     expect(errors.find((e) => e.type === 'pose')!.message).toContain('length');
     expect(errors.find((e) => e.type === 'object.add')!.details).toEqual([expect.objectContaining({ path: 'asset' })]);
 
-    const reply = await jo.request('object.add', { kind: 'model', asset: 'builtin:heart', transform: { position: [0, 'up'], rotation: [0, 0, 0, 1] } } as never);
+    const reply = await untyped(jo).request('object.add', { kind: 'model', asset: 'builtin:heart', transform: { position: [0, 'up'], rotation: [0, 0, 0, 1] } });
     expect(reply).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
 
     // Same connection, still served; the other participant unaffected.

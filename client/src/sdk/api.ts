@@ -1,12 +1,15 @@
 import type { ErrorBody } from '../../../shared/src/errors.ts';
 import { isErrorCode } from '../../../shared/src/errors.ts';
-import type { CaseImportResponse, CreateRoomBody, DevLoginBody, DevLoginResponse, ParticipantUpdateBody, PatchRoomBody, RoomDto, TicketResponse } from '../../../shared/src/http.ts';
-import type { CaseView, FhirResource } from '../../../shared/src/fhir.ts';
+import type { ApiEmptyRoute, ApiResponses, ApiRoute, CreateRoomBody, DevLoginBody, DirectoryCase, DirectoryUser, ParticipantUpdateBody, PatchRoomBody } from '../../../shared/src/http.ts';
 import { ConsiliumError } from './errors.ts';
 
-export interface DirectoryUser { userId: string; name: string; admin: boolean; lastSeenAt: string }
-export interface DirectoryCase { caseId: string; patientId: string; createdAt: string; resources: number; patientName: string; gender: string | null; birthYear: string | null; mrn: string | null }
-export interface DirectoryAuditEvent { seq: number; at: string; actor: string; action: string; outcome: string; roomId: string | null; caseId: string | null; patientId: string | null; subject: string | null; details: Record<string, unknown> }
+export type { DirectoryCase, DirectoryUser };
+/** An audit row as the console lists it. */
+export type { AuditEventDto as DirectoryAuditEvent } from '../../../shared/src/http.ts';
+
+/** `:name` segments of a route, as the parameters a call must give. */
+type PathParams<R extends string> = R extends `${string}:${infer P}/${infer Rest}` ? { [K in P]: string } & PathParams<Rest> : R extends `${string}:${infer P}` ? { [K in P]: string } : unknown;
+type CallOptions<R extends string> = { body?: unknown; query?: Record<string, string | number | undefined>; auth?: boolean } & ({} extends PathParams<R> ? { params?: undefined } : { params: PathParams<R> });
 
 /** Typed HTTP client for the Consilium REST API (works in Node ≥ 18 and browsers). */
 export class ConsiliumApi {
@@ -15,131 +18,137 @@ export class ConsiliumApi {
 
   constructor(readonly baseUrl: string) {}
 
-  async devLogin(body: DevLoginBody): Promise<DevLoginResponse> {
-    const res = await this.request<DevLoginResponse>('POST', '/api/dev/login', body, false);
+  async devLogin(body: DevLoginBody) {
+    const res = await this.call('POST /api/dev/login', { body, auth: false });
     this.identityToken = res.token;
     return res;
   }
 
-  async listRooms(): Promise<RoomDto[]> {
-    return (await this.request<{ rooms: RoomDto[] }>('GET', '/api/rooms')).rooms;
+  async listRooms() {
+    return (await this.call('GET /api/rooms', {})).rooms;
   }
 
-  getRoom(id: string): Promise<RoomDto> {
-    return this.request('GET', `/api/rooms/${encodeURIComponent(id)}`);
+  getRoom(id: string) {
+    return this.call('GET /api/rooms/:id', { params: { id } });
   }
 
-  createRoom(body: CreateRoomBody): Promise<RoomDto> {
-    return this.request('POST', '/api/rooms', body);
+  createRoom(body: CreateRoomBody) {
+    return this.call('POST /api/rooms', { body });
   }
 
-  updateRoom(id: string, body: PatchRoomBody): Promise<RoomDto> {
-    return this.request('PATCH', `/api/rooms/${encodeURIComponent(id)}`, body);
+  updateRoom(id: string, body: PatchRoomBody) {
+    return this.call('PATCH /api/rooms/:id', { params: { id }, body });
   }
 
   async closeRoom(id: string): Promise<void> {
-    await this.request('DELETE', `/api/rooms/${encodeURIComponent(id)}`);
+    await this.call('DELETE /api/rooms/:id', { params: { id } });
   }
 
-  getTicket(roomId: string): Promise<TicketResponse> {
-    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/tickets`);
+  getTicket(roomId: string) {
+    return this.call('POST /api/rooms/:id/tickets', { params: { id: roomId } });
   }
 
-  setParticipant(roomId: string, userId: string, body: ParticipantUpdateBody): Promise<{ userId: string; role: string; scopes: string[] | null }> {
-    return this.request('PUT', `/api/rooms/${encodeURIComponent(roomId)}/participants/${encodeURIComponent(userId)}`, body);
+  setParticipant(roomId: string, userId: string, body: ParticipantUpdateBody) {
+    return this.call('PUT /api/rooms/:id/participants/:userId', { params: { id: roomId, userId }, body });
   }
 
   async removeParticipant(roomId: string, userId: string): Promise<void> {
-    await this.request('DELETE', `/api/rooms/${encodeURIComponent(roomId)}/participants/${encodeURIComponent(userId)}`);
+    await this.call('DELETE /api/rooms/:id/participants/:userId', { params: { id: roomId, userId } });
   }
 
-  importCase(bundle: unknown): Promise<CaseImportResponse> {
-    return this.request('POST', '/api/cases', bundle);
+  importCase(bundle: unknown) {
+    return this.call('POST /api/cases', { body: bundle });
   }
 
   /** Admin: pull a patient's record (`Patient/$everything`) from the hospital's FHIR server into a new case. */
-  pullCase(patient: { patientId: string } | { identifier: string }): Promise<CaseImportResponse> {
-    return this.request('POST', '/api/cases/pull', patient);
+  pullCase(patient: { patientId: string } | { identifier: string }) {
+    return this.call('POST /api/cases/pull', { body: patient });
   }
 
   /** Admin: fetch a pulled case's record again; new resources are added (and reach live rooms). */
-  refreshCase(caseId: string): Promise<{ added: Record<string, number>; unchanged: number; deliveredToRooms: number }> {
-    return this.request('POST', `/api/cases/${encodeURIComponent(caseId)}/refresh`);
+  refreshCase(caseId: string) {
+    return this.call('POST /api/cases/:id/refresh', { params: { id: caseId } });
   }
 
   /** Resources the room state leaves out of a big case, newest first, read through a room that shows the case. */
-  caseResources(caseId: string, query: { room?: string; type?: string; code?: string; before?: string; limit?: number; offset?: number }): Promise<{ resources: FhirResource[]; deidentified: boolean; nextOffset: number | null }> {
-    const qs = new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]]))).toString();
-    return this.request('GET', `/api/cases/${encodeURIComponent(caseId)}/resources${qs ? `?${qs}` : ''}`);
+  caseResources(caseId: string, query: { room?: string; type?: string; code?: string; before?: string; limit?: number; offset?: number }) {
+    return this.call('GET /api/cases/:id/resources', { params: { id: caseId }, query });
   }
 
   /** A case as the caller may read it: through a room that shows it (required unless an administrator). */
-  getCase(caseId: string, roomId?: string): Promise<CaseView> {
-    return this.request('GET', `/api/cases/${encodeURIComponent(caseId)}${roomId ? `?room=${encodeURIComponent(roomId)}` : ''}`);
+  getCase(caseId: string, roomId?: string) {
+    return this.call('GET /api/cases/:id', { params: { id: caseId }, query: { room: roomId } });
   }
 
   async deleteCase(caseId: string): Promise<void> {
-    await this.request('DELETE', `/api/cases/${encodeURIComponent(caseId)}`);
+    await this.call('DELETE /api/cases/:id', { params: { id: caseId } });
   }
 
-  ingestObservation(caseId: string, observation: unknown): Promise<{ id: string; deliveredToRooms: number }> {
-    return this.request('POST', `/api/cases/${encodeURIComponent(caseId)}/observations`, observation);
+  ingestObservation(caseId: string, observation: unknown) {
+    return this.call('POST /api/cases/:id/observations', { params: { id: caseId }, body: observation });
   }
 
   /** Admin: audit events (JSON) with paging via `after`. */
-  audit(query: Record<string, string | number> = {}): Promise<{ events: Array<Record<string, unknown> & { seq: number; action: string; actor: string; details: Record<string, unknown> }>; next: number | null }> {
-    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
-    return this.request('GET', `/api/audit${qs ? `?${qs}` : ''}`);
+  audit(query: Record<string, string | number> = {}) {
+    return this.call('GET /api/audit', { query });
   }
 
   /** Admin or host: who is in a live room. */
-  liveRoom(roomId: string): Promise<{ live: boolean; voice: string; presenter: string; participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[] }> {
-    return this.request('GET', `/api/rooms/${encodeURIComponent(roomId)}/live`);
+  liveRoom(roomId: string) {
+    return this.call('GET /api/rooms/:id/live', { params: { id: roomId } });
   }
 
   async moderate(roomId: string, action: 'mute' | 'unmute' | 'kick', userId: string): Promise<void> {
-    await this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/moderation`, { action, userId });
+    await this.call('POST /api/rooms/:id/moderation', { params: { id: roomId }, body: { action, userId } });
   }
 
-  authConfig(): Promise<{ mode: 'dev' } | { mode: 'oidc'; issuer: string; clientId: string | null; audience: string }> {
-    return this.request('GET', '/api/auth/config', undefined, false);
+  authConfig() {
+    return this.call('GET /api/auth/config', { auth: false });
   }
 
-  verifyAudit(): Promise<{ ok: boolean; rows: number; firstBroken?: { seq: number; reason: string } }> {
-    return this.request('GET', '/api/audit/verify');
+  verifyAudit() {
+    return this.call('GET /api/audit/verify', {});
   }
 
   /** Admin: users who have signed in (newest first), optionally matching `q` in id or name. */
   async directoryUsers(q?: string): Promise<DirectoryUser[]> {
-    return (await this.request<{ users: DirectoryUser[] }>('GET', `/api/directory/users${q ? `?${new URLSearchParams({ q })}` : ''}`)).users;
+    return (await this.call('GET /api/directory/users', { query: { q } })).users;
   }
 
   /** Admin: imported cases with their patient's name, sex, birth year and MRN (newest first). */
   async directoryCases(q?: string): Promise<DirectoryCase[]> {
-    return (await this.request<{ cases: DirectoryCase[] }>('GET', `/api/directory/cases${q ? `?${new URLSearchParams({ q })}` : ''}`)).cases;
+    return (await this.call('GET /api/directory/cases', { query: { q } })).cases;
   }
 
   /** Admin: the audit trail newest first; page on with `before` = the returned `next`. */
-  auditNewestFirst(query: Record<string, string | number> = {}): Promise<{ events: DirectoryAuditEvent[]; next: number | null }> {
-    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
-    return this.request('GET', `/api/directory/audit${qs ? `?${qs}` : ''}`);
+  auditNewestFirst(query: Record<string, string | number> = {}) {
+    return this.call('GET /api/directory/audit', { query });
   }
 
   /** Admin or host: let a kicked user back in. */
   async readmit(roomId: string, userId: string): Promise<void> {
-    await this.request('DELETE', `/api/rooms/${encodeURIComponent(roomId)}/kicks/${encodeURIComponent(userId)}`);
+    await this.call('DELETE /api/rooms/:id/kicks/:userId', { params: { id: roomId, userId } });
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+  /**
+   * The one request path: `route` is the server's `METHOD /path` (shared/src/http.ts
+   * `ApiResponses`), which types the answer; `:params` are filled in, encoded.
+   */
+  call<R extends ApiRoute>(route: R, options: CallOptions<R>): Promise<ApiResponses[R]>;
+  call<R extends ApiEmptyRoute>(route: R, options: CallOptions<R>): Promise<void>;
+  async call(route: string, { body, query, params, auth = true }: { body?: unknown; query?: Record<string, string | number | undefined>; params?: Record<string, string> | undefined; auth?: boolean }): Promise<unknown> {
+    const [method, template] = route.split(' ') as [string, string];
+    const url = new URL(template.replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(params?.[name] ?? '')), this.baseUrl);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth && this.identityToken) headers['authorization'] = `Bearer ${this.identityToken}`;
-    const res = await fetch(new URL(path, this.baseUrl), {
+    const res = await fetch(url, {
       method,
       headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    if (res.status === 204) return undefined as T;
+    if (res.status === 204) return undefined;
     const text = await res.text();
     const json: unknown = text ? JSON.parse(text) : undefined;
     if (!res.ok) {
@@ -147,6 +156,6 @@ export class ConsiliumApi {
       if (err && isErrorCode(err.code)) throw new ConsiliumError(err.code, err.message, res.status, err.details);
       throw new ConsiliumError('UNAVAILABLE', `HTTP ${res.status}`, res.status);
     }
-    return json as T;
+    return json;
   }
 }

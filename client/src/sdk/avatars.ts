@@ -1,5 +1,5 @@
-import type { Room } from '@colyseus/sdk';
 import type { Pose, PoseUpdate, Quat, Vec3 } from '../../../shared/src/messages.ts';
+import type { ClinicRoom } from './session.ts';
 import { POSE_FRAME, POSE_MESSAGE, encodePoseMessage, readAvatar, scanPoseFrame, type AvatarPose } from '../../../shared/src/pose-wire.ts';
 
 export type { AvatarPose };
@@ -100,7 +100,7 @@ export class AvatarStream {
   readonly received = { frames: 0, records: 0, bytes: 0 };
 
   constructor(
-    private readonly room: Room<unknown, unknown>,
+    private readonly room: ClinicRoom,
     private readonly clock: () => number = () => performance.now(),
   ) {
     room.onMessage(POSE_FRAME, (bytes: Uint8Array) => this.receive(bytes));
@@ -196,7 +196,7 @@ export class AvatarStream {
   }
 }
 
-function bufferedAmount(room: Room<unknown, unknown>): number {
+function bufferedAmount(room: ClinicRoom): number {
   const ws = (room.connection as unknown as { transport?: { ws?: { bufferedAmount?: number } } }).transport?.ws;
   return ws?.bufferedAmount ?? 0;
 }

@@ -1,8 +1,7 @@
-import type { Room } from '@colyseus/sdk';
-import { GuidanceServerMessages, pointerIsCurrent, type LinkPing, type RelayedPointer } from '../../../shared/src/guidance.ts';
-import type { ClientMessage } from '../../../shared/src/messages.ts';
-import type { Reply } from '../../../shared/src/protocol.ts';
-import type { ClinicState, SceneObjectState } from '../../../shared/src/state.ts';
+import { GuidanceServerMessages, pointerIsCurrent, type RelayedPointer } from '../../../shared/src/guidance.ts';
+import type { ClientMessage, ClientMessageName } from '../../../shared/src/messages.ts';
+import type { SceneObjectState } from '../../../shared/src/state.ts';
+import { requestOn, type ClinicRoom } from './session.ts';
 import type { FramePose } from '../../../shared/src/patient-frame.ts';
 
 export interface PointerView extends RelayedPointer {
@@ -11,8 +10,6 @@ export interface PointerView extends RelayedPointer {
   /** How long ago the server relayed it (ms, on the server's clock as estimated here). */
   ageMs: number;
 }
-
-type Request = <R extends Record<string, unknown>>(type: string, payload: unknown) => Promise<Reply<R>>;
 
 /**
  * The surgical-guidance side of a session: answers the server's link probes
@@ -27,19 +24,16 @@ export class GuidanceChannel {
   /** server clock − local clock (ms), from the freshest ping. */
   private offsetMs = 0;
 
-  constructor(
-    private readonly room: Room<unknown, ClinicState>,
-    private readonly request: Request,
-  ) {
-    room.onMessage(GuidanceServerMessages.ping, (ping: LinkPing) => {
+  constructor(private readonly room: ClinicRoom) {
+    room.onMessage(GuidanceServerMessages.ping, (ping) => {
       this.offsetMs = ping.t - Date.now();
       room.send('link.pong', { n: ping.n });
     });
-    room.onMessage(GuidanceServerMessages.pointer, (p: RelayedPointer) => {
+    room.onMessage(GuidanceServerMessages.pointer, (p) => {
       this.pointerMap.set(p.sessionId, p);
       this.pointerListeners.forEach((l) => l(p));
     });
-    room.onMessage(GuidanceServerMessages.highlight, (m: { objectId: string }) => this.highlightListeners.forEach((l) => l(m.objectId)));
+    room.onMessage(GuidanceServerMessages.highlight, (m) => this.highlightListeners.forEach((l) => l(m.objectId)));
   }
 
   /** The server's clock now, as this client estimates it (within a one-way delay). */
@@ -88,32 +82,36 @@ export class GuidanceChannel {
     this.room.send('pointer.update', msg);
   }
 
-  setAnchor(pose: { p: [number, number, number]; q: [number, number, number, number] }): Promise<Reply<{ version: number }>> {
+  setAnchor(pose: { p: [number, number, number]; q: [number, number, number, number] }) {
     return this.request('anchor.set', { pose });
   }
 
-  ack(objectId: string): Promise<Reply<{ objectId: string; ackedAt: number }>> {
+  ack(objectId: string) {
     return this.request('guidance.ack', { objectId });
   }
 
-  dismiss(objectId: string): Promise<Reply<{ objectId: string }>> {
+  dismiss(objectId: string) {
     return this.request('guidance.dismiss', { objectId });
   }
 
-  next(): Promise<Reply<{ focus: string }>> {
+  next() {
     return this.request('guidance.next', {});
   }
 
-  repeat(): Promise<Reply<{ focus: string }>> {
+  repeat() {
     return this.request('guidance.repeat', {});
   }
 
-  undo(): Promise<Reply<{ objectId: string }>> {
+  undo() {
     return this.request('guidance.undo', {});
   }
 
-  clear(scope: 'mine' | 'all'): Promise<Reply<{ removed: number }>> {
+  clear(scope: 'mine' | 'all') {
     return this.request('guidance.clear', { scope });
+  }
+
+  private request<N extends ClientMessageName>(type: N, payload: ClientMessage<N>) {
+    return requestOn(this.room, type, payload);
   }
 
   private authorConnected(sessionId: string): boolean {

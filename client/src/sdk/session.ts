@@ -1,7 +1,7 @@
 import { Callbacks, type Room } from '@colyseus/sdk';
 import type { ErrorBody } from '../../../shared/src/errors.ts';
-import type { ClientMessage, ClientMessageName, PoseUpdate } from '../../../shared/src/messages.ts';
-import { ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
+import type { ClientMessage, ClientMessageName, ClientReply, PoseUpdate } from '../../../shared/src/messages.ts';
+import { ServerMessageNames, type ClinicRoomType, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
 import type { AccessRequestState, ClinicState, ParticipantState, SceneObjectState } from '../../../shared/src/state.ts';
 import type { CaseResourceType, FhirResource } from '../../../shared/src/fhir.ts';
 import { ConsiliumError } from './errors.ts';
@@ -9,6 +9,14 @@ import { GuidanceChannel } from './guidance.ts';
 import { AvatarStream, type AvatarPose } from './avatars.ts';
 
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'closed';
+/** A joined clinic room as Colyseus' SDK types it: payloads, replies and server messages all from shared/src/protocol.ts. */
+export type ClinicRoom = Room<ClinicRoomType, ClinicState>;
+
+/** The one typed request path (the session's and the guidance channel's senders share it). */
+export function requestOn<N extends ClientMessageName>(room: ClinicRoom, type: N, payload: ClientMessage<N>): Promise<Reply<ClientReply<N>>> {
+  // Colyseus infers the reply per message name; a generic N widens it to the union, which is this type.
+  return room.request(type, payload as never) as Promise<Reply<ClientReply<N>>>;
+}
 export type { AvatarPose };
 
 /**
@@ -27,11 +35,11 @@ export class ClinicSession {
   /** Avatar poses on their binary path, with interpolation. */
   readonly avatars: AvatarStream;
 
-  constructor(readonly room: Room<unknown, ClinicState>) {
+  constructor(readonly room: ClinicRoom) {
     this.callbacks = Callbacks.get(room);
-    this.guidance = new GuidanceChannel(room, (type, payload) => room.request(type, payload) as never);
-    this.avatars = new AvatarStream(room as Room<unknown, unknown>);
-    room.onMessage(ServerMessageNames.error, (notice: ErrorNotice) => this.errorListeners.forEach((l) => l(notice)));
+    this.guidance = new GuidanceChannel(room);
+    this.avatars = new AvatarStream(room);
+    room.onMessage(ServerMessageNames.error, (notice) => this.errorListeners.forEach((l) => l(notice)));
     room.onDrop(() => this.setStatus('reconnecting'));
     room.onReconnect(() => this.setStatus('connected'));
     room.onLeave((code) => this.setStatus('closed', code));
@@ -64,35 +72,33 @@ export class ClinicSession {
     this.room.send('object.move', { objectId, transform });
   }
 
-  grab(objectId: string): Promise<Reply<{ objectId: string }>> {
+  grab(objectId: string) {
     return this.request('object.grab', { objectId });
   }
 
-  release(objectId: string, transform?: ClientMessage<'object.release'>['transform']): Promise<Reply<{ objectId: string }>> {
+  release(objectId: string, transform?: ClientMessage<'object.release'>['transform']) {
     return this.request('object.release', transform ? { objectId, transform } : { objectId });
   }
 
-  add(object: ClientMessage<'object.add'>): Promise<Reply<{ objectId: string }>> {
+  add(object: ClientMessage<'object.add'>) {
     return this.request('object.add', object);
   }
 
-  remove(objectId: string): Promise<Reply<{ objectId: string }>> {
+  remove(objectId: string) {
     return this.request('object.remove', { objectId });
   }
 
-  /** Request-style send of any message; resolves with the server's typed reply. */
-  async request<N extends ClientMessageName, R extends Record<string, unknown> = Record<string, never>>(
-    type: N,
-    payload: ClientMessage<N>,
-  ): Promise<Reply<R>> {
-    return (await this.room.request(type, payload)) as Reply<R>;
+  /** Request-style send of any message; resolves with its reply, typed by the protocol (shared/src/messages.ts `ClientReplies`). */
+  request<N extends ClientMessageName>(type: N, payload: ClientMessage<N>): Promise<Reply<ClientReply<N>>> {
+    return requestOn(this.room, type, payload);
   }
 
   /** Like request(), but throws ConsiliumError when the server refuses. */
-  async do<N extends ClientMessageName, R extends Record<string, unknown> = Record<string, never>>(type: N, payload: ClientMessage<N>): Promise<R> {
-    const reply = await this.request<N, R>(type, payload);
+  async do<N extends ClientMessageName>(type: N, payload: ClientMessage<N>): Promise<ClientReply<N>> {
+    const reply = await this.request(type, payload);
     if (!reply.ok) throw toError(reply.error);
-    return reply as unknown as R;
+    const { ok: _ok, ...value } = reply;
+    return value as unknown as ClientReply<N>;
   }
 
   // ---- state helpers -----------------------------------------------------------
@@ -139,15 +145,15 @@ export class ClinicSession {
   }
 
   /** Ask for emergency access to more resource types (reason required). */
-  breakGlass(resourceTypes: CaseResourceType[], reason: string): Promise<Reply<{ requestId: string; status: string; expiresAt: number }>> {
+  breakGlass(resourceTypes: CaseResourceType[], reason: string) {
     return this.request('access.breakGlass', { resourceTypes, reason });
   }
 
-  approve(requestId: string): Promise<Reply<{ requestId: string; status: string; expiresAt: number }>> {
+  approve(requestId: string) {
     return this.request('access.approve', { requestId });
   }
 
-  deny(requestId: string, reason?: string): Promise<Reply<{ requestId: string; status: string }>> {
+  deny(requestId: string, reason?: string) {
     return this.request('access.deny', reason ? { requestId, reason } : { requestId });
   }
 

@@ -1,3 +1,4 @@
+import type { AuditEventDto } from '../../../shared/src/http.ts';
 import { createHash } from 'node:crypto';
 
 /** Deterministic JSON: object keys sorted at every level, no whitespace. */
@@ -15,17 +16,7 @@ export function canonicalJson(value: unknown): string {
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** What a row's hash covers: every column but the hash itself, chained to the previous row. */
-export interface ChainedRow {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  roomId: string | null;
-  caseId: string | null;
-  patientId: string | null;
-  subject: string | null;
-  details: Record<string, unknown>;
+export interface ChainedRow extends AuditEventDto {
   prevHash: string;
 }
 

@@ -1,3 +1,4 @@
+import type { Checkpoint } from '../../../shared/src/http.ts';
 import { sign, verify } from 'node:crypto';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
@@ -12,18 +13,7 @@ export type { CheckpointPublicKey };
  * recomputes the hashes, or cuts rows off the end, no longer matches a
  * checkpoint signed before — and cannot sign a new one.
  */
-export interface Checkpoint {
-  id: number | null;
-  /** Rows covered: seq 1..treeSize. */
-  treeSize: number;
-  /** Hash of row `treeSize`. */
-  rootHash: string;
-  /** ISO 8601 with milliseconds. */
-  signedAt: string;
-  keyId: string;
-  /** Base64 Ed25519 signature of checkpointMessage(). */
-  signature: string;
-}
+export type { Checkpoint };
 
 /** The exact bytes signed: a fixed header and one field per line, newline-terminated. */
 export function checkpointMessage(c: Pick<Checkpoint, 'treeSize' | 'rootHash' | 'signedAt'>): string {

@@ -1,27 +1,11 @@
+import type { VerifyProblem, VerifyResult } from '../../../shared/src/http.ts';
 import type { Pool } from '../db/pool.ts';
 import { fromDb, type DbRow } from './audit-log.ts';
 import { GENESIS_HASH, rowHash } from './canonical.ts';
 import { checkpointProblem, listCheckpoints, type Checkpoint, type CheckpointPublicKey } from './checkpoints.ts';
 
-export interface VerifyProblem {
-  /** The first row concerned (for an untrusted checkpoint: the size it claims). */
-  seq: number;
-  reason: string;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  /** Rows that verified before the first problem (all rows when ok). */
-  rows: number;
-  lastHash: string;
-  /** The newest trusted checkpoint the chain was checked against; null when none. */
-  checkpoint: Checkpoint | null;
-  /** Whether checkpoints were checked at all (a trusted key was configured). */
-  checkpointsChecked: boolean;
-  /** The first thing that broke (absent when ok). */
-  firstBroken?: VerifyProblem;
-  problems: VerifyProblem[];
-}
+/** The verification report is an API response: declared in shared/ (the console and CLI read it). */
+export type { VerifyProblem, VerifyResult };
 
 /**
  * Walk the whole chain: each row must link to the previous one and match its

@@ -1,8 +1,9 @@
+import type { CaseRefreshResponse } from '../../../shared/src/http.ts';
 import { randomUUID } from 'node:crypto';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
-import { importBundle, type ImportedCase, type ImportProblem } from '../domain/fhir-bundle.ts';
+import { importBundle, type ImportedCase } from '../domain/fhir-bundle.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
@@ -10,14 +11,8 @@ import { FhirServerError, type FhirClient } from './fhir-client.ts';
 import { SmartAuthError } from './smart-backend.ts';
 
 /** What a refresh or poll added to an existing case. */
-export interface MergeReport {
-  caseId: string;
-  added: Record<string, number>;
-  unchanged: number;
-  refused: ImportProblem[];
-  skipped: ImportProblem[];
-  deliveredToRooms: number;
-}
+/** What a refresh merged: the API's answer (shared/src/http.ts). */
+export type MergeReport = CaseRefreshResponse;
 
 export interface CasePullerDeps {
   client: FhirClient;

@@ -10,6 +10,7 @@ import { toAuditEvent } from '../audit/fhir-audit-event.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { authenticate, requireAdmin } from './authenticate.ts';
 import { parseBody } from './validate.ts';
+import { sendJson } from './respond.ts';
 
 const AuditQueryParams = z.strictObject({
   room: z.string().uuid().optional(),
@@ -29,7 +30,7 @@ export function auditRoutes(deps: { audit: AuditLog; identity: IdentityVerifier;
   router.get('/api/audit/checkpoint-key', (_req, res) => {
     if (!deps.checkpoints) throw new AppError('NOT_FOUND', 'Audit checkpoints are off on this server');
     const { key, trustedKeys } = deps.checkpoints;
-    res.json({
+    sendJson(res, 'GET /api/audit/checkpoint-key', {
       algorithm: 'Ed25519',
       keyId: key.keyId,
       publicKeyPem: key.publicKeyPem,
@@ -41,7 +42,7 @@ export function auditRoutes(deps: { audit: AuditLog; identity: IdentityVerifier;
     if (!deps.checkpoints) throw new AppError('NOT_FOUND', 'Audit checkpoints are off on this server');
     const c = await latestCheckpoint(deps.pool, deps.checkpoints.trustedKeys);
     if (!c) throw new AppError('NOT_FOUND', 'No checkpoint has been signed yet');
-    res.json({ ...c, message: checkpointMessage(c) });
+    sendJson(res, 'GET /api/audit/checkpoints/latest', { ...c, message: checkpointMessage(c) });
   });
 
   router.use('/api/audit', authenticate(deps.identity));
@@ -72,13 +73,13 @@ export function auditRoutes(deps: { audit: AuditLog; identity: IdentityVerifier;
       });
       return;
     }
-    res.json({ events: rows, next });
+    sendJson(res, 'GET /api/audit', { events: rows, next });
   });
 
   router.get('/api/audit/verify', async (_req, res) => {
     requireAdmin(res, 'audit.read');
     await deps.audit.flush();
-    res.json(await deps.audit.verify());
+    sendJson(res, 'GET /api/audit/verify', await deps.audit.verify());
   });
 
   return router;

@@ -17,6 +17,7 @@ import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { parseBody, uuidParam } from './validate.ts';
+import { sendJson } from './respond.ts';
 
 export interface CasesRoutesDeps {
   cases: CasesRepo;
@@ -123,7 +124,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const principal = requireAdmin(res, 'case.import');
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
-    res.json(await deps.puller.refresh(id, principal.userId));
+    sendJson(res, 'POST /api/cases/:id/refresh', await deps.puller.refresh(id, principal.userId));
   });
 
   /** The case filtered by the caller's own SMART scopes — the same selection a room makes. */
@@ -136,7 +137,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const access = await readableOrDeny(principal, id, record.patientId, room);
     const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, access);
     await auditRead(principal, id, record.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
-    res.json(view);
+    sendJson(res, 'GET /api/cases/:id', view);
   });
 
   /**
@@ -170,7 +171,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const { view, disclosed } = caseViewFor(preparedCase(head), rows, access);
     await auditRead(principal, id, head.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
     // Paging by offset: a date cursor would hand de-identified callers real dates.
-    res.json({ ...view, nextOffset: rows.length === q.limit ? q.offset + q.limit : null });
+    sendJson(res, 'GET /api/cases/:id/resources', { ...view, nextOffset: rows.length === q.limit ? q.offset + q.limit : null });
   });
 
   router.delete('/api/cases/:id', async (req, res) => {
@@ -201,7 +202,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       await deps.cases.addResource(id, result.resource);
       await deps.audit.record({ actor: principal.userId, action: 'observation.ingest', caseId: id, patientId, details: { resources: [`Observation/${result.resource.id}`] } });
       const deliveredToRooms = await deps.live.callShowingCase(id, 'addCaseResource', result.resource);
-      res.status(201).json({ id: result.resource.id, deliveredToRooms });
+      sendJson(res, 'POST /api/cases/:id/observations', { id: result.resource.id, deliveredToRooms }, 201);
     },
   );
 

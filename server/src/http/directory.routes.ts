@@ -6,6 +6,7 @@ import type { IdentityVerifier } from '../auth/identity.ts';
 import type { Pool } from '../db/pool.ts';
 import { authenticate, requireAdmin } from './authenticate.ts';
 import { parseBody } from './validate.ts';
+import { sendJson } from './respond.ts';
 
 /** Free-text search: printable, short; NUL and control characters refused (PostgreSQL refuses NUL anyway). */
 const Search = z.string().max(100).regex(/^[^\u0000-\u001f\u007f]*$/).optional();
@@ -49,7 +50,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
       `SELECT id, name, is_admin, last_seen_at FROM users ${where} ORDER BY last_seen_at DESC LIMIT $${params.length}`,
       params,
     );
-    res.json({ users: rows.map((r) => ({ userId: r.id, name: r.name, admin: r.is_admin, lastSeenAt: r.last_seen_at.toISOString() })) });
+    sendJson(res, 'GET /api/directory/users', { users: rows.map((r) => ({ userId: r.id, name: r.name, admin: r.is_admin, lastSeenAt: r.last_seen_at.toISOString() })) });
   });
 
   router.get('/api/directory/cases', async (req, res) => {
@@ -68,7 +69,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
       cases = cases.filter((c) => `${c.patientName} ${c.mrn ?? ''} ${c.caseId}`.toLowerCase().includes(needle)).slice(0, q.limit);
     }
     await deps.audit.record({ actor: principal.userId, action: 'case.read', details: { directory: true, cases: cases.map((c) => c.caseId) } });
-    res.json({ cases });
+    sendJson(res, 'GET /api/directory/cases', { cases });
   });
 
   router.get('/api/directory/audit', async (req, res) => {
@@ -96,7 +97,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
     );
     await deps.audit.record({ actor: principal.userId, action: 'audit.read', details: { query: { ...q }, order: 'newest-first' } });
     const events = rows.map((r) => ({ seq: Number(r.seq), at: r.at.toISOString(), actor: r.actor, action: r.action, outcome: r.outcome, roomId: r.room_id, caseId: r.case_id, patientId: r.patient_id, subject: r.subject, details: r.details }));
-    res.json({ events, next: events.length === q.limit ? events[events.length - 1]!.seq : null });
+    sendJson(res, 'GET /api/directory/audit', { events, next: events.length === q.limit ? events[events.length - 1]!.seq : null });
   });
 
   return router;

@@ -8,6 +8,7 @@ import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
+import { sendJson } from './respond.ts';
 
 export interface ParticipantsRoutesDeps {
   rooms: RoomsRepo;
@@ -48,7 +49,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
   router.get('/api/rooms/:id/live', async (req, res) => {
     const { room } = await load(req.params.id, principalOf(res));
     const snapshot = await deps.live.call(room.id, 'snapshot');
-    res.json(snapshot ? { live: true, ...snapshot } : { live: false, voice: 'off', presenter: '', participants: [] });
+    sendJson(res, 'GET /api/rooms/:id/live', snapshot ? { live: true, ...snapshot } : { live: false, voice: 'off', presenter: '', participants: [] });
   });
 
   /** Admin or room host: mute, unmute or kick from outside the room (the admin console); the room's policy decides. */
@@ -59,7 +60,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const result = await deps.live.call(room.id, 'moderate', principal, body.action, body.userId, body.minutes);
     if (result) {
       if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
-      return void res.json({ ok: true });
+      return void sendJson(res, 'POST /api/rooms/:id/moderation', { ok: true });
     }
     // Not live: a kick still sticks (the same policy decides); mute needs a live media session.
     if (body.action !== 'kick') throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
@@ -70,7 +71,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const until = body.minutes === undefined ? null : new Date(Date.now() + body.minutes * 60_000);
     await deps.audit.record({ actor: principal.userId, action: 'participant.kick', roomId: room.id, subject: body.userId, details: { until: until?.toISOString() ?? 'until re-admitted', live: false } });
     await deps.rooms.kick(room.id, body.userId, principal.userId, until);
-    res.json({ ok: true });
+    sendJson(res, 'POST /api/rooms/:id/moderation', { ok: true });
   });
 
   /** Admin or a host other than the requester: decide a break-glass request. */
@@ -82,7 +83,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const result = await deps.live.call(room.id, 'decide', principal, requestId, body.decision);
     if (!result) throw new AppError('REQUEST_NOT_FOUND', 'the room is not live');
     if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
-    res.json({ ok: true });
+    sendJson(res, 'POST /api/rooms/:id/access-requests/:requestId', { ok: true });
   });
 
   /** Admin or room host: re-admit a kicked user (they may get a ticket again). */
@@ -120,7 +121,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
       },
     });
     await deps.live.call(room.id, 'updateParticipant', participant);
-    res.json(participant);
+    sendJson(res, 'PUT /api/rooms/:id/participants/:userId', participant);
   });
 
   router.delete('/api/rooms/:id/participants/:userId', async (req, res) => {

@@ -12,6 +12,7 @@ import type { LiveKitConfig } from '../config.ts';
 import { mintVideoToken, mintVoiceToken } from '../media/livekit.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
+import { sendJson } from './respond.ts';
 
 export interface RoomsRoutesDeps {
   rooms: RoomsRepo;
@@ -67,7 +68,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       observerVideo: body.observerVideo ?? false,
     });
     await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants, scopeCeiling: room.scopeCeiling, observerVideo: room.observerVideo } });
-    res.status(201).json(toDto(room, new Set()));
+    sendJson(res, 'POST /api/rooms', toDto(room, new Set()), 201);
   });
 
   router.get('/api/rooms', async (_req, res) => {
@@ -75,12 +76,12 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     const all = authorizeAdmin(principal, 'room.list-all').allow;
     const rooms = await deps.rooms.listOpen(all ? undefined : principal.userId);
     const live = await deps.live.liveRoomIds();
-    res.json({ rooms: rooms.map((r) => toDto(r, live)) });
+    sendJson(res, 'GET /api/rooms', { rooms: rooms.map((r) => toDto(r, live)) });
   });
 
   router.get('/api/rooms/:id', async (req, res) => {
     const room = await readableRoom(res, uuidParam(req.params.id, 'ROOM_NOT_FOUND'));
-    res.json(toDto(room, await deps.live.liveRoomIds()));
+    sendJson(res, 'GET /api/rooms/:id', toDto(room, await deps.live.liveRoomIds()));
   });
 
   router.patch('/api/rooms/:id', async (req, res) => {
@@ -91,7 +92,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     if (!room) throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
     await deps.audit.record({ actor: principal.userId, action: 'room.update', roomId: id, caseId: room.caseId, details: { changed: Object.keys(body), participants: room.participants } });
     await deps.live.call(id, 'applyRoomChanges', liveRecord(room));
-    res.json(toDto(room, await deps.live.liveRoomIds()));
+    sendJson(res, 'PATCH /api/rooms/:id', toDto(room, await deps.live.liveRoomIds()));
   });
 
   router.delete('/api/rooms/:id', async (req, res) => {
@@ -143,7 +144,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       voice,
       video,
     };
-    res.status(201).json(body);
+    sendJson(res, 'POST /api/rooms/:id/tickets', body, 201);
   });
 
   return router;

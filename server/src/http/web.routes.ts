@@ -3,6 +3,7 @@ import path from 'node:path';
 import compression from 'compression';
 import express, { Router } from 'express';
 import type { AuthConfig } from '../config.ts';
+import { sendJson } from './respond.ts';
 
 export const CLIENT_DIST = path.resolve(import.meta.dirname, '../../../client/dist');
 
@@ -18,11 +19,11 @@ export function webRoutes(auth: AuthConfig, client: { imagingViewerUrl: string |
   const router = Router();
   router.use(compression({ threshold: 1024 }));
   router.get('/api/auth/config', (_req, res) => {
-    res.json(auth.mode === 'dev' ? { mode: 'dev' } : { mode: 'oidc', issuer: auth.issuer, clientId: auth.clientId, audience: auth.audience });
+    sendJson(res, 'GET /api/auth/config', auth.mode === 'dev' ? { mode: 'dev' } : { mode: 'oidc', issuer: auth.issuer, clientId: auth.clientId, audience: auth.audience });
   });
   // Site settings the browser app needs (no secrets): where imaging studies open.
   router.get('/api/client-config', (_req, res) => {
-    res.json({ imagingViewerUrl: client.imagingViewerUrl, fhirServer: client.fhirServer === true });
+    sendJson(res, 'GET /api/client-config', { imagingViewerUrl: client.imagingViewerUrl, fhirServer: client.fhirServer === true });
   });
   if (!existsSync(path.join(CLIENT_DIST, 'index.html'))) return router;
   router.use(express.static(CLIENT_DIST, { index: false, setHeaders: cacheHeaders }));

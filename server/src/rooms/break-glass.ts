@@ -4,6 +4,7 @@ import type { RoomRole } from '../../../shared/src/roles.ts';
 import { AccessRequestState, type ClinicState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { breakGlassMode, type Grant } from '../auth/policy.ts';
+import type { AccessDecision, ClientReply } from '../../../shared/src/messages.ts';
 import { fail, ok, type Actor, type CommandResult } from './types.ts';
 
 export interface BreakGlassSettings {
@@ -48,7 +49,7 @@ export class BreakGlassDesk {
 
   constructor(private readonly deps: BreakGlassDeps) {}
 
-  async request(actor: Actor, resourceTypes: CaseResourceType[], reason: string): Promise<CommandResult> {
+  async request(actor: Actor, resourceTypes: CaseResourceType[], reason: string): Promise<CommandResult<AccessDecision>> {
     const { state, settings, now } = this.deps;
     if (!this.deps.caseId()) return fail('NO_CASE');
     const mode = breakGlassMode(actor.role, settings.selfGrantRoles);
@@ -88,7 +89,7 @@ export class BreakGlassDesk {
     return this.pending(requestId)?.userId ?? null;
   }
 
-  async approve(approver: { userId: string }, requestId: string): Promise<CommandResult> {
+  async approve(approver: { userId: string }, requestId: string): Promise<CommandResult<AccessDecision>> {
     const req = this.pending(requestId);
     if (!req) return fail('REQUEST_NOT_FOUND');
     if (req.userId === approver.userId) return fail('FORBIDDEN', 'nobody approves their own request');
@@ -96,7 +97,7 @@ export class BreakGlassDesk {
     return ok({ requestId, status: req.status, expiresAt: req.expiresAt });
   }
 
-  async deny(decider: { userId: string }, requestId: string, reason: string | undefined): Promise<CommandResult> {
+  async deny(decider: { userId: string }, requestId: string, reason: string | undefined): Promise<CommandResult<ClientReply<'access.deny'>>> {
     const req = this.pending(requestId);
     if (!req) return fail('REQUEST_NOT_FOUND');
     req.status = 'denied';

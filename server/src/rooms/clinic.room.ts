@@ -3,7 +3,7 @@ import { ClientState, Protocol, ResponseStatus, Room, ServerError, getMessageByt
 import { z } from 'zod';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { CLIENT_MESSAGE_NAMES } from '../../../shared/src/messages.ts';
-import { JoinOptions, Limits, PROTOCOL_VERSION, ServerMessageNames, type ErrorNotice, type Reply } from '../../../shared/src/protocol.ts';
+import { JoinOptions, Limits, PROTOCOL_VERSION, ServerMessageNames, type ErrorNotice, type Reply, type ServerMessages } from '../../../shared/src/protocol.ts';
 import type { ClinicState } from '../../../shared/src/state.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { RefusedJoins } from '../audit/refused-joins.ts';
@@ -54,7 +54,8 @@ export interface ClinicRoomDeps {
 /** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
 const CONFERENCE_PATCH_HZ = 30;
 
-type ClinicClient = Client<{ auth: TicketClaims }>;
+/** A seat's socket: its verified ticket, and only the server messages of the protocol (shared/src/protocol.ts). */
+type ClinicClient = Client<{ auth: TicketClaims; messages: ServerMessages }>;
 
 const CreateOptions = z.object({ room: z.string().uuid() });
 /** Undecodable frames are logged at most once per client per this interval. */

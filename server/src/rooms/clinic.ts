@@ -2,7 +2,7 @@ import type { StateView } from '@colyseus/schema';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
-import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
+import { PROTOCOL_VERSION, type ServerMessageName, type ServerMessages } from '../../../shared/src/protocol.ts';
 import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
@@ -24,7 +24,7 @@ import { Moderation } from './moderation.ts';
 import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
 import { SceneStore } from './scene-store.ts';
-import type { Actor } from './types.ts';
+import { fail, ok, type Actor } from './types.ts';
 
 /** What the clinic needs from PostgreSQL about its room (RoomsRepo in production, an in-memory fake in unit tests). */
 export interface ClinicStore {
@@ -63,9 +63,9 @@ export interface SeatTransport {
   /** Publish the listing every process uses to find this room. */
   publish(listing: ClinicListing): Promise<void>;
   /** Send a message to one seat now. */
-  send(sessionId: string, type: string, message: unknown): void;
+  send<K extends ServerMessageName>(sessionId: string, type: K, message: ServerMessages[K]): void;
   /** Send a message to every connected seat now (optionally all but one), bypassing the patch cycle. */
-  broadcast(type: string, message: unknown, exceptSessionId?: string): void;
+  broadcast<K extends ServerMessageName>(type: K, message: ServerMessages[K], exceptSessionId?: string): void;
   /** How often state patches go out. */
   setPatchRate(hz: number): void;
   /** Most seats the room takes (matchmaking refuses the next with ROOM_FULL). */
@@ -332,7 +332,7 @@ export class Clinic {
     if (!actor) return INACTIVE_SEAT;
     return this.dispatcher.dispatchBinary(actor, 'pose', () => {
       const check = this.poses.accept(sessionId, bytes);
-      return check === 'ok' ? { ok: true } : { ok: false, code: 'MESSAGE_INVALID', message: `pose message refused: ${check}` };
+      return check === 'ok' ? ok() : fail('MESSAGE_INVALID', `pose message refused: ${check}`);
     });
   }
 

@@ -6,9 +6,10 @@ import { authorizeRoomAction } from '../auth/policy.ts';
 import { TokenBucket, type RateLimitOptions } from '../domain/rate-limit.ts';
 import { commands } from './commands/index.ts';
 import type { CommandContext } from './commands/command.ts';
-import { fail, type Actor, type CommandResult } from './types.ts';
+import { fail, type Actor, type CommandResult, type Refusal } from './types.ts';
 
-export type DispatchResult = CommandResult & { disconnect?: boolean; details?: unknown };
+/** A command's result as the adapter answers it: any reply, or a refusal that may say to disconnect. */
+export type DispatchResult = { ok: true; value: object } | (Refusal & { disconnect?: boolean; details?: unknown });
 
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
   ratePerSecond: Limits.messagesPerSecond,

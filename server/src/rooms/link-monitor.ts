@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { GUIDING_RECENT_MS, GuidanceServerMessages, LINK_PING_INTERVAL_MS, LINK_RTT_LIMIT_MS, type LinkPing } from '../../../shared/src/guidance.ts';
 import type { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
+import type { ServerMessageName, ServerMessages } from '../../../shared/src/protocol.ts';
 
 export interface LinkMonitorDeps {
   state: ClinicState;
   now: () => number;
-  send: (sessionId: string, type: string, message: unknown) => void;
+  send: <K extends ServerMessageName>(sessionId: string, type: K, message: ServerMessages[K]) => void;
   limitMs?: number;
   intervalMs?: number;
   /** How long after its last pointer or annotation a specialist's or host's seat still counts as guiding. */

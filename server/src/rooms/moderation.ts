@@ -3,6 +3,7 @@ import type { ClinicState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import type { VoiceControl } from '../media/livekit.ts';
 import type { Roster } from './roster.ts';
+import type { ClientReply } from '../../../shared/src/messages.ts';
 import { fail, ok, type CommandResult } from './types.ts';
 
 export interface ModerationDeps {
@@ -28,7 +29,7 @@ export interface ModerationDeps {
 export class Moderation {
   constructor(private readonly deps: ModerationDeps) {}
 
-  async setMuted(by: { userId: string }, userId: string, muted: boolean): Promise<CommandResult> {
+  async setMuted(by: { userId: string }, userId: string, muted: boolean): Promise<CommandResult<ClientReply<'voice.mute'>>> {
     const { voice, state } = this.deps;
     if (!voice) return fail('VOICE_OFF');
     const sessions = [...state.participants.values()].filter((p) => p.userId === userId);
@@ -39,7 +40,7 @@ export class Moderation {
     return ok({ userId, muted, applied });
   }
 
-  async kick(by: { userId: string }, userId: string, minutes?: number): Promise<CommandResult> {
+  async kick(by: { userId: string }, userId: string, minutes?: number): Promise<CommandResult<ClientReply<'participant.kick'>>> {
     if (userId === by.userId) return fail('FORBIDDEN', 'nobody kicks themselves');
     // Present, or invited and away: a kick keeps them out either way.
     if (this.deps.roster.seatsOf(userId).length === 0 && !this.deps.roster.invitation(userId)) return fail('PARTICIPANT_NOT_FOUND');

@@ -1,4 +1,5 @@
-import type { ClientMessage, ClientMessageName } from '../../../../shared/src/messages.ts';
+import type { ClientMessage, ClientMessageName, ClientReply } from '../../../../shared/src/messages.ts';
+import type { ServerMessageName, ServerMessages } from '../../../../shared/src/protocol.ts';
 import type { ClinicState, SceneObjectState } from '../../../../shared/src/state.ts';
 import type { AuditEvent } from '../../audit/audit-log.ts';
 import type { RoomActionContext } from '../../auth/policy.ts';
@@ -21,9 +22,9 @@ export interface CommandContext {
   audit: (e: AuditEvent) => Promise<void>;
   now: () => number;
   /** Send a server message to every connected seat now, bypassing the patch cycle (optionally not to one seat). */
-  relay: (type: string, message: unknown, exceptSessionId?: string) => void;
+  relay: <K extends ServerMessageName>(type: K, message: ServerMessages[K], exceptSessionId?: string) => void;
   /** Send a server message now to the seats that may see this object, and no others. */
-  tellViewersOf: (obj: SceneObjectState, type: string, message: unknown) => void;
+  tellViewersOf: <K extends ServerMessageName>(obj: SceneObjectState, type: K, message: ServerMessages[K]) => void;
   actor: Actor;
 }
 
@@ -31,5 +32,6 @@ export interface CommandContext {
 export interface Command<N extends ClientMessageName> {
   /** Facts the policy needs about this payload (e.g. who owns the target). */
   policyContext?(payload: ClientMessage<N>, ctx: CommandContext): RoomActionContext;
-  run(payload: ClientMessage<N>, ctx: CommandContext): CommandResult | Promise<CommandResult>;
+  /** Its success value is the message's reply (shared/src/messages.ts `ClientReplies`). */
+  run(payload: ClientMessage<N>, ctx: CommandContext): CommandResult<ClientReply<N>> | Promise<CommandResult<ClientReply<N>>>;
 }
