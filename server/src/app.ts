@@ -147,7 +147,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
-  web.use(participantsRoutes({ rooms, identity, live, audit }));
+  web.use(participantsRoutes({ rooms, identity, live, audit, logger }));
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { authorizeAdmin, authorizeRoomAction, authorizeRoomRead, defaultScopes, participantAccess, type AdminAction, type RoomAction } from '../../server/src/auth/policy.ts';
+import {
+  authorizeAdmin,
+  authorizeConsoleModeration,
+  authorizeModeration,
+  authorizeRoomAction,
+  authorizeRoomRead,
+  defaultScopes,
+  moderationTarget,
+  participantAccess,
+  type AdminAction,
+  type ModerationAct,
+  type ModerationTarget,
+  type Moderator,
+  type RoomAction,
+} from '../../server/src/auth/policy.ts';
 import { CLIENT_MESSAGE_NAMES, ROOM_ROLES, type RoomRole } from '../../shared/src/index.ts';
 
 /** The expected matrix, written out in full so a change to the policy must change this table too. */
@@ -67,13 +81,9 @@ describe('room policy: every action × role', () => {
     expect(authorizeRoomAction(role, 'presenter.set', { presenterSelf: true, presenterTakenByOther: true }).allow).toBe(role === 'host');
   });
 
-  it('nobody approves their own break-glass request; a host kicks neither themselves nor another host', () => {
+  it('nobody approves their own break-glass request (moderation: its own table below)', () => {
     expect(authorizeRoomAction('host', 'access.approve', { targetSelf: true }).allow).toBe(false);
     expect(authorizeRoomAction('host', 'access.approve', {}).allow).toBe(false); // unknown requester: deny by default
-    expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: true, targetRole: 'host' }).allow).toBe(false);
-    expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: false, targetRole: 'host' }).allow).toBe(false);
-    expect(authorizeRoomAction('host', 'participant.kick', { targetSelf: false, targetRole: 'observer' }).allow).toBe(true);
-    expect(authorizeRoomAction('host', 'participant.kick', {}).allow).toBe(false);
   });
 
   it('surgical guidance: an annotation is grabbed, moved and released only by its author or the host; models by any editor', () => {
@@ -143,5 +153,67 @@ describe('administration policy', () => {
     expect(defaultScopes('observer')).toContain('deidentified');
     expect(defaultScopes('observer')).not.toContain('patient/*.rs');
     for (const role of ['host', 'clinician', 'specialist', 'surgeon'] as const) expect(defaultScopes(role)).toEqual(['patient/*.rs']);
+  });
+});
+
+describe('moderation: one table for the room and the console', () => {
+  /** Written out in full: who (row) may kick, mute, unmute or re-admit whom (column). */
+  const EXPECTED_MODERATION: Record<Moderator, Record<ModerationTarget, boolean>> = {
+    admin: { self: false, host: true, other: true },
+    host: { self: false, host: false, other: true },
+    clinician: { self: false, host: false, other: false },
+    specialist: { self: false, host: false, other: false },
+    surgeon: { self: false, host: false, other: false },
+    observer: { self: false, host: false, other: false },
+  };
+  const ACTS: ModerationAct[] = ['kick', 'mute', 'unmute', 'readmit'];
+  const TARGETS: ModerationTarget[] = ['self', 'host', 'other'];
+  const MESSAGE = { kick: 'participant.kick', mute: 'voice.mute', unmute: 'voice.unmute' } as const;
+  /** A target of each kind, as the room record describes them. */
+  const TARGET_CTX: Record<ModerationTarget, { targetSelf: boolean; targetRole: RoomRole | null }> = {
+    self: { targetSelf: true, targetRole: 'host' },
+    host: { targetSelf: false, targetRole: 'host' },
+    other: { targetSelf: false, targetRole: 'clinician' },
+  };
+
+  for (const by of Object.keys(EXPECTED_MODERATION) as Moderator[]) {
+    for (const target of TARGETS) {
+      it(`${by} → ${target}: ${EXPECTED_MODERATION[by][target] ? 'allowed' : 'refused'} for every act, in the room and from the console`, () => {
+        const expected = EXPECTED_MODERATION[by][target];
+        for (const act of ACTS) {
+          const d = authorizeModeration(by, act, target);
+          expect(d.allow, act).toBe(expected);
+          if (!d.allow) expect(d.code).toBe('FORBIDDEN');
+          // From the console: the principal's admin flag, else their role in the room record.
+          const principal = { userId: 'me', name: 'Me', admin: by === 'admin', scopes: [] };
+          const targetUserId = target === 'self' ? 'me' : 'them';
+          const targetRole = TARGET_CTX[target].targetRole;
+          expect(authorizeConsoleModeration(principal, by === 'admin' ? null : by, act, targetUserId, targetRole).allow, `console ${act}`).toBe(expected);
+          // In the room: the same answer under the same role (administrators have no row there: they hold a room role).
+          if (by !== 'admin' && act !== 'readmit') expect(authorizeRoomAction(by, MESSAGE[act], TARGET_CTX[target]).allow, `room ${act}`).toBe(expected);
+        }
+      });
+    }
+  }
+
+  it('the target is classed by the room record: a co-host is a host whether present or away; a stranger is "other" (then not found)', () => {
+    expect(moderationTarget(false, 'host')).toBe('host');
+    expect(moderationTarget(false, null)).toBe('other');
+    expect(moderationTarget(true, 'observer')).toBe('self');
+  });
+
+  it('deny by default: no caller, or an unknown target in the room, is refused', () => {
+    expect(authorizeModeration(null, 'kick', 'other')).toMatchObject({ allow: false, code: 'FORBIDDEN' });
+    expect(authorizeConsoleModeration({ userId: 'x', name: 'X', admin: false, scopes: [] }, null, 'mute', 'y', 'clinician').allow).toBe(false);
+    for (const action of ['participant.kick', 'voice.mute', 'voice.unmute'] as const) {
+      expect(authorizeRoomAction('host', action, {}).allow).toBe(false);
+      expect(authorizeRoomAction('host', action, { targetSelf: false }).allow).toBe(false);
+      expect(authorizeRoomAction('host', action, { targetRole: 'clinician' }).allow).toBe(false);
+    }
+  });
+
+  it('refusals say why', () => {
+    expect(authorizeModeration('host', 'kick', 'host')).toMatchObject({ reason: 'only an administrator may kick a host' });
+    expect(authorizeModeration('admin', 'unmute', 'self')).toMatchObject({ reason: 'nobody can unmute themselves' });
   });
 });

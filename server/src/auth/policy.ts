@@ -27,9 +27,9 @@ export interface RoomActionContext {
   presenterSelf?: boolean;
   /** For presenter.set: is someone else presenting now? */
   presenterTakenByOther?: boolean;
-  /** For participant.kick / voice moderation: the target's role (null: not in the room). */
+  /** For participant.kick / voice.mute / voice.unmute: the target's role in the room record, present or not (null: not invited). */
   targetRole?: RoomRole | null;
-  /** For participant.kick / access.approve: does the act concern the sender themselves? */
+  /** For moderation / access.approve: does the act concern the sender themselves? */
   targetSelf?: boolean;
   /** The kind of room the message arrives in (the dispatcher always sets it). */
   roomKind?: RoomKind;
@@ -67,10 +67,10 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   // Nobody approves their own request: another host (or an admin, from the console) must.
   'access.approve': (role, ctx) => role === 'host' && ctx.targetSelf === false,
   'access.deny': (role) => role === 'host',
-  // Moderation belongs to the host alone; a host never kicks themselves or another host (an admin can).
-  'voice.mute': (role) => role === 'host',
-  'voice.unmute': (role) => role === 'host',
-  'participant.kick': (role, ctx) => role === 'host' && ctx.targetSelf === false && ctx.targetRole !== 'host',
+  // Moderation: MODERATION_RULES below, the same table the console uses.
+  'voice.mute': (role, ctx) => mayModerate(role, ctx),
+  'voice.unmute': (role, ctx) => mayModerate(role, ctx),
+  'participant.kick': (role, ctx) => mayModerate(role, ctx),
   // Editors move the scene's objects. In surgical guidance an annotation is an instruction to the
   // surgeon ("seen by surgeon" is about where it points): only its author or the host may move it.
   'object.grab': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
@@ -80,6 +80,12 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   // The host curates the scene; other editors may remove only what they added.
   'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
 };
+
+/** In the room everyone moderates under their room role (administrators act from the console). Unknown target: deny. */
+function mayModerate(role: RoomRole, ctx: RoomActionContext): boolean {
+  if (ctx.targetSelf === undefined || ctx.targetRole === undefined) return false;
+  return MODERATION_RULES[role][moderationTarget(ctx.targetSelf, ctx.targetRole)];
+}
 
 /** Models may be moved by any editor; guidance annotations only by their author or the host. */
 function mayMoveObject(role: RoomRole, ctx: RoomActionContext): boolean {
@@ -264,13 +270,58 @@ export function authorizeConsoleDecision(principal: Principal, callerRole: RoomR
   return principal.admin || callerRole === 'host' ? allow : deny('FORBIDDEN', 'only an administrator or the room host may decide access requests');
 }
 
-/** Moderation from outside the room (admin console): admins may act on anyone, hosts on non-hosts other than themselves. */
-export function authorizeConsoleModeration(principal: Principal, callerRole: RoomRole | null, targetUserId: string, targetRole: RoomRole | null): Decision {
-  if (principal.admin) return allow;
-  if (callerRole !== 'host') return deny('FORBIDDEN', 'only an administrator or the room host may moderate');
-  if (targetUserId === principal.userId) return deny('FORBIDDEN', 'a host cannot moderate themselves');
-  if (targetRole === 'host') return deny('FORBIDDEN', 'only an administrator may moderate another host');
-  return allow;
+// ---- moderation: kick, mute, unmute, re-admit — in the room and from the console ---------
+
+export type ModerationAct = 'kick' | 'mute' | 'unmute' | 'readmit';
+/** Who acts: a room role (their invitation, and not kicked) or, from the console only, an administrator. */
+export type Moderator = RoomRole | 'admin';
+/** Whom: themselves, a host, or anyone else — by their entry in the room record, whether in the room now or not. */
+export type ModerationTarget = 'self' | 'host' | 'other';
+
+/**
+ * Who may moderate whom: the one table behind the in-room commands
+ * (participant.kick, voice.mute, voice.unmute) and the console
+ * (POST /api/rooms/:id/moderation, DELETE /api/rooms/:id/kicks/:userId),
+ * live room or not. The same for every act — an unmute switches someone's
+ * microphone on, a re-admission undoes a kick: neither is lesser.
+ * - Nobody moderates themselves: one's own microphone is one's own switch,
+ *   leaving is how one goes, and a self-kick would lock a host out of their
+ *   own powers (kicked hosts hold none until re-admitted).
+ * - Hosts are equals: a host acts on participants who are not hosts, never
+ *   on a co-host, present or away. Only an administrator acts on a host.
+ * - Administrators act from the console; in a room they hold their room role.
+ * - Nobody else moderates.
+ * A target who is not invited is nobody to act on: an allowed act answers
+ * PARTICIPANT_NOT_FOUND (rooms/moderation.ts).
+ */
+const MODERATION_RULES: Record<Moderator, Record<ModerationTarget, boolean>> = {
+  admin: { self: false, host: true, other: true },
+  host: { self: false, host: false, other: true },
+  clinician: { self: false, host: false, other: false },
+  specialist: { self: false, host: false, other: false },
+  surgeon: { self: false, host: false, other: false },
+  observer: { self: false, host: false, other: false },
+};
+
+export function moderationTarget(self: boolean, targetRole: RoomRole | null): ModerationTarget {
+  return self ? 'self' : targetRole === 'host' ? 'host' : 'other';
+}
+
+/**
+ * A moderation act: `by` is null for someone who is neither an administrator
+ * (console) nor invited (or who is kicked). The refusal is FORBIDDEN, with a reason.
+ */
+export function authorizeModeration(by: Moderator | null, act: ModerationAct, target: ModerationTarget): Decision {
+  if (by === null) return deny('FORBIDDEN', 'only an administrator or the room host may moderate');
+  if (Object.hasOwn(MODERATION_RULES, by) && MODERATION_RULES[by][target]) return allow;
+  if (target === 'self') return deny('FORBIDDEN', `nobody can ${act} themselves`);
+  if (target === 'host' && by === 'host') return deny('FORBIDDEN', `only an administrator may ${act} a host`);
+  return deny('FORBIDDEN', `role ${by} may not ${act}`);
+}
+
+/** Moderation from the console: an administrator acts as one; anyone else under their role in the room record. */
+export function authorizeConsoleModeration(principal: Principal, callerRole: RoomRole | null, act: ModerationAct, targetUserId: string, targetRole: RoomRole | null): Decision {
+  return authorizeModeration(principal.admin ? 'admin' : callerRole, act, moderationTarget(targetUserId === principal.userId, targetRole));
 }
 
 // ---- patient-data scopes carried by room tickets ------------------------------

@@ -5,7 +5,9 @@ import type { IdentityVerifier } from '../auth/identity.ts';
 import { authorizeConsoleModeration, authorizeParticipantChange, defaultScopes, type Principal } from '../auth/policy.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
-import type { LiveRooms } from '../rooms/live-rooms.ts';
+import type { LiveRoomHandle, LiveRooms } from '../rooms/live-rooms.ts';
+import { kickUntil, storeKick } from '../rooms/moderation.ts';
+import type { Logger } from '../logger.ts';
 import { authenticate, principalOf } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
 import { sendJson } from './respond.ts';
@@ -15,6 +17,8 @@ export interface ParticipantsRoutesDeps {
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
+  /** For live-room calls that fail (optional: tests may leave it out). */
+  logger?: Logger;
 }
 
 /**
@@ -39,6 +43,19 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
     return { room, callerRole };
   };
+  /**
+   * Tell the live room of something already decided (and stored): its answer,
+   * undefined when it is live nowhere, 'unreachable' when the call itself fails
+   * (the listing names a process that does not answer) — never a 500.
+   */
+  const tellLive = async <M extends keyof LiveRoomHandle>(roomId: string, method: M, ...args: Parameters<LiveRoomHandle[M]>) => {
+    try {
+      return await deps.live.call(roomId, method, ...args);
+    } catch (err) {
+      deps.logger?.warn({ err, roomId, method }, 'live room call failed');
+      return 'unreachable' as const;
+    }
+  };
   const userParam = (value: unknown): string => {
     const userId = UserId.safeParse(value);
     if (!userId.success) throw new AppError('NOT_FOUND');
@@ -52,25 +69,33 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     sendJson(res, 'GET /api/rooms/:id/live', snapshot ? { live: true, ...snapshot } : { live: false, voice: 'off', presenter: '', participants: [] });
   });
 
-  /** Admin or room host: mute, unmute or kick from outside the room (the admin console); the room's policy decides. */
+  /**
+   * Admin or room host: mute, unmute or kick from outside the room (the admin
+   * console). The same table as in the room decides (MODERATION_RULES), on the
+   * room record. A kick is stored first, whether or not the room is live or
+   * reachable; the live room is told afterwards, best effort. Mute needs the
+   * live media session.
+   */
   router.post('/api/rooms/:id/moderation', async (req, res) => {
     const principal = principalOf(res);
     const { room, callerRole } = await load(req.params.id, principal);
     const body = parseBody(ModerationBody, req.body);
-    const result = await deps.live.call(room.id, 'moderate', principal, body.action, body.userId, body.minutes);
-    if (result) {
-      if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
+    const targetRole = room.participants.find((p) => p.userId === body.userId)?.role ?? null;
+    const decision = authorizeConsoleModeration(principal, callerRole, body.action, body.userId, targetRole);
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
+    if (targetRole === null) throw new AppError('PARTICIPANT_NOT_FOUND');
+    if (body.action === 'kick') {
+      const until = kickUntil(Date.now(), body.minutes);
+      await storeKick({ store: deps.rooms, audit: (e) => deps.audit.record(e) }, { roomId: room.id, by: principal.userId, userId: body.userId, until, via: 'console' });
+      // Stored, so new tickets are refused at once. A live room that cannot be reached (its process gone, its
+      // listing stale) is not told: it loads the kick when it next opens.
+      await tellLive(room.id, 'moderate', principal.userId, 'kick', body.userId, until?.getTime() ?? null);
       return void sendJson(res, 'POST /api/rooms/:id/moderation', { ok: true });
     }
-    // Not live: a kick still sticks (the same policy decides); mute needs a live media session.
-    if (body.action !== 'kick') throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
-    const targetRole = room.participants.find((p) => p.userId === body.userId)?.role ?? null;
-    if (targetRole === null) throw new AppError('PARTICIPANT_NOT_FOUND');
-    const decision = authorizeConsoleModeration(principal, callerRole, body.userId, targetRole);
-    if (!decision.allow) throw new AppError(decision.code, decision.reason);
-    const until = body.minutes === undefined ? null : new Date(Date.now() + body.minutes * 60_000);
-    await deps.audit.record({ actor: principal.userId, action: 'participant.kick', roomId: room.id, subject: body.userId, details: { until: until?.toISOString() ?? 'until re-admitted', live: false } });
-    await deps.rooms.kick(room.id, body.userId, principal.userId, until);
+    const result = await tellLive(room.id, 'moderate', principal.userId, body.action, body.userId, null);
+    if (result === 'unreachable') throw new AppError('UNAVAILABLE', 'the live room cannot be reached; try again');
+    if (result === undefined) throw new AppError('PARTICIPANT_NOT_FOUND', 'the room is not live');
+    if (!result.ok) throw new AppError(result.code ?? 'INTERNAL');
     sendJson(res, 'POST /api/rooms/:id/moderation', { ok: true });
   });
 
@@ -86,16 +111,18 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     sendJson(res, 'POST /api/rooms/:id/access-requests/:requestId', { ok: true });
   });
 
-  /** Admin or room host: re-admit a kicked user (they may get a ticket again). */
+  /** Admin or room host: re-admit a kicked user (they may get a ticket again); the moderation table decides (a kicked host: an admin). */
   router.delete('/api/rooms/:id/kicks/:userId', async (req, res) => {
     const principal = principalOf(res);
-    const { room } = await load(req.params.id, principal);
+    const { room, callerRole } = await load(req.params.id, principal);
     const userId = userParam(req.params.userId);
-    if (userId === principal.userId) throw new AppError('FORBIDDEN', 'nobody re-admits themselves');
+    const targetRole = room.participants.find((p) => p.userId === userId)?.role ?? null;
+    const decision = authorizeConsoleModeration(principal, callerRole, 'readmit', userId, targetRole);
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
     const lifted = await deps.rooms.readmit(room.id, userId);
     if (!lifted) throw new AppError('NOT_FOUND', 'that user is not kicked from this room');
     await deps.audit.record({ actor: principal.userId, action: 'participant.readmit', roomId: room.id, subject: userId });
-    await deps.live.call(room.id, 'readmit', userId);
+    await tellLive(room.id, 'readmit', userId);
     res.status(204).end();
   });
 

@@ -245,7 +245,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     voiceEvent(e: VoiceEvent) { this.clinic.voiceEvent(e); }
     mediaJoined(userId: string, media: 'voice' | 'video') { return this.clinic.mediaJoined(userId, media); }
     snapshot() { return this.clinic.snapshot(); }
-    moderate(principal: Principal, action: 'mute' | 'unmute' | 'kick', userId: string, minutes?: number) { return this.clinic.moderate(principal, action, userId, minutes); }
+    moderate(by: string, action: 'mute' | 'unmute' | 'kick', userId: string, until: number | null) { return this.clinic.moderate(by, action, userId, until); }
     decide(principal: Principal, requestId: string, decision: 'approve' | 'deny') { return this.clinic.decide(principal, requestId, decision); }
     flush() { return this.clinic.flush(); }
 

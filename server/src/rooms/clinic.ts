@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION, type ServerMessageName, type ServerMessages } from '.
 import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, authorizeConsoleModeration, videoGrant, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, videoGrant, type Principal } from '../auth/policy.ts';
 import type { CaseRecord } from '../db/cases.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
 import { preparedCase } from '../domain/case-view.ts';
@@ -171,7 +171,7 @@ export class Clinic {
       roster: this.roster,
       voice: deps.voice,
       audit: deps.audit,
-      recordKick: (userId, by, until) => deps.store.kick(roomId, userId, by, until),
+      store: deps.store,
       endUser: (userId, code) => this.endUser(userId, code),
       now: deps.now,
     });
@@ -452,15 +452,16 @@ export class Clinic {
   }
 
   /**
-   * Moderation from the admin console: the same policy decides (admins may act
-   * on anyone; a host on non-hosts other than themselves), the same code acts.
+   * Moderation from the console, decided there by the same policy
+   * (MODERATION_RULES) on the room record; a kick is already stored, so only
+   * its live half remains. The same code acts as in the room.
    */
-  async moderate(principal: Principal, action: 'mute' | 'unmute' | 'kick', userId: string, minutes?: number): Promise<{ ok: boolean; code?: ErrorCode }> {
-    const callerRole = this.roster.invitation(principal.userId)?.role ?? null;
-    const targetRole = this.roster.member(userId)?.access.role ?? this.roster.invitation(userId)?.role ?? null;
-    const decision = authorizeConsoleModeration(principal, callerRole, userId, targetRole);
-    if (!decision.allow) return { ok: false, code: decision.code };
-    const result = action === 'kick' ? await this.moderation.kick(principal, userId, minutes) : await this.moderation.setMuted(principal, userId, action === 'mute');
+  async moderate(by: string, action: 'mute' | 'unmute' | 'kick', userId: string, until: number | null): Promise<{ ok: boolean; code?: ErrorCode }> {
+    if (action === 'kick') {
+      await this.moderation.applyKick(userId, until);
+      return { ok: true };
+    }
+    const result = await this.moderation.setMuted({ userId: by }, userId, action === 'mute');
     return result.ok ? { ok: true } : { ok: false, code: result.code };
   }
 

@@ -50,8 +50,8 @@ export interface LiveRoomHandle {
   mediaJoined(userId: string, media: 'voice' | 'video'): boolean;
   /** Who is in, for the admin console. No patient data. */
   snapshot(): LiveSnapshot;
-  /** Moderation from outside the room (admin console): the same policy and code as in-room. */
-  moderate(principal: Principal, action: 'mute' | 'unmute' | 'kick', userId: string, minutes?: number): Promise<{ ok: boolean; code?: ErrorCode }>;
+  /** Moderation from the console, already decided by the policy (and a kick already stored): carry it out live. */
+  moderate(by: string, action: 'mute' | 'unmute' | 'kick', userId: string, until: number | null): Promise<{ ok: boolean; code?: ErrorCode }>;
   /** A break-glass decision from the console. */
   decide(principal: Principal, requestId: string, decision: 'approve' | 'deny'): Promise<{ ok: boolean; code?: ErrorCode }>;
 }

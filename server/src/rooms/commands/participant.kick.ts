@@ -1,8 +1,8 @@
 import type { Command } from './command.ts';
 
 export const participantKick: Command<'participant.kick'> = {
-  policyContext({ userId }, { roster, actor }) {
-    return { targetSelf: userId === actor.userId, targetRole: roster.member(userId)?.access.role ?? null };
+  policyContext({ userId }, { moderation, actor }) {
+    return moderation.policyContext(actor, userId);
   },
   run({ userId, minutes }, { moderation, actor }) {
     return moderation.kick(actor, userId, minutes);
