@@ -20,7 +20,7 @@ import { joinWhenPossible, signIn } from '../support/rejoin.ts';
 const redisDb = 1 + Math.floor(Math.random() * 15);
 const REDIS_URL = `${TEST_REDIS_URL}/${redisDb}`;
 const KEY = 'crash-key';
-const SECRET = 'crash-secret-crash-secret-crash-secret';
+const SECRET = 'test-secret-that-is-long-enough-for-hs256';
 let db: TestDatabase;
 let redis: Redis;
 const lk = new LiveKitStandIn(KEY, SECRET);
