@@ -10,7 +10,10 @@ const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const Vec3 = z.tuple([finite, finite, finite]);
 const Quat = z.tuple([finite, finite, finite, finite]);
 const ObjectId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1–64 of A-Z a-z 0-9 _ -');
-/** Client clock, ms since epoch: only for showing age; the server never trusts it for ordering. */
+/**
+ * Client clock, ms since epoch. Accepted for compatibility and ignored: a client's clock can be wrong or
+ * forged, so the server stamps everything with its own time (`serverAt`, an annotation's `sentAt`).
+ */
 const SentAt = z.number().refine(Number.isFinite, 'must be a finite number').optional();
 
 /** The surgeon registers where the patient is in their AR world (surgeon or host only). */
@@ -27,7 +30,7 @@ export const GuidanceUndo = z.strictObject({});
 export const GuidanceClear = z.strictObject({ scope: z.enum(['mine', 'all']) });
 /** Reply to the server's `link.ping`, echoing its nonce; the server times the round trip on its own clock. */
 export const LinkPong = z.strictObject({ n: z.number().int().min(0).max(2 ** 32) });
-/** Laser pointer with the author's send time (in guidance rooms: in the patient frame). */
+/** Laser pointer (in guidance rooms: in the patient frame); `sentAt` is ignored. */
 export const PointerUpdate = z.strictObject({ target: Vec3.nullable(), sentAt: SentAt });
 
 export const GuidanceMessages = {
@@ -55,11 +58,15 @@ export interface RelayedPointer {
   sessionId: string;
   /** Patient-frame position; null when the author stopped pointing. */
   target: [number, number, number] | null;
-  /** Author's clock when sent (for display only). */
+  /** Kept for older clients: the server's clock when relayed (= `serverAt`), never the author's clock. */
   sentAt: number | null;
   /** Server clock when relayed. */
   serverAt: number;
-  /** The server already knows the author's link is bad. */
+  /**
+   * A guiding link is in warning (`info.linkWarning`): the pointer is not live. When a warning comes up the
+   * latest pointer of each seat is sent again with `stale: true` (same `serverAt`); it is not re-sent as live
+   * when the warning clears — the author's next update is.
+   */
   stale: boolean;
 }
 
