@@ -112,3 +112,37 @@ export function pointerIsCurrent(p: Pick<RelayedPointer, 'serverAt' | 'stale' | 
   if (p.target === null || p.stale || linkWarning !== '') return false;
   return serverNow - p.serverAt <= maxAgeMs;
 }
+
+/**
+ * An annotation's age (ms) on the server's clock: `sentAt` is the server's time of the add or the last move,
+ * and `serverNow` the server's clock as this client estimates it (`session.guidance.serverNow()`), so neither
+ * the author's clock nor this device's decides it. Infinity when unknown (shown as old, never as fresh).
+ */
+export function annotationAgeMs(sentAt: number, serverNow: number): number {
+  return sentAt > 0 ? Math.max(0, serverNow - sentAt) : Infinity;
+}
+
+/** Who acknowledged: a participant's name and role in the room (as the synced state has them). */
+export interface Acknowledger {
+  name: string;
+  role: string;
+}
+
+/** The person behind a recorded `ackedBy` (any of their seats); undefined once they have left the room. */
+export function acknowledgerOf(participants: Iterable<{ userId: string; name: string; role: string }>, userId: string): Acknowledger | undefined {
+  for (const p of participants) if (p.userId === userId) return { name: p.name, role: p.role };
+  return undefined;
+}
+
+/**
+ * What an annotation's acknowledgement says, naming who gave it (from the `ackedBy` the server records):
+ * "Seen by Dr. Cut (surgeon) 10:42" only when a surgeon acknowledged; "Acknowledged by Dr. Adams (host) 10:42"
+ * otherwise (a host's acknowledgement is not the surgeon having seen it); the user id when the person has
+ * left. '' when not acknowledged. `at` formats the server time of the acknowledgement (omitted: no time).
+ */
+export function acknowledgementText(o: { ackedAt: number; ackedBy: string; dismissed: boolean }, who: Acknowledger | undefined, at?: (ms: number) => string): string {
+  if (o.ackedAt <= 0) return '';
+  const by = who ? `${who.name || o.ackedBy} (${who.role})` : o.ackedBy || 'someone';
+  const verb = who?.role === 'surgeon' ? 'Seen' : 'Acknowledged';
+  return `${verb} by ${by}${at ? ` ${at(o.ackedAt)}` : ''}${o.dismissed ? ' · dismissed' : ''}`;
+}

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { GuidanceServerMessages, type RelayedPointer } from '../../shared/src/guidance.ts';
+import { acknowledgementText, acknowledgerOf, GuidanceServerMessages, type RelayedPointer } from '../../shared/src/guidance.ts';
 import { eventually, sleep } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -16,6 +16,7 @@ let admin: ConsiliumClient;
 let roomId: string;
 let surgeon: ClinicSession;
 let spec: ClinicSession;
+let host: ClinicSession;
 
 const I = { position: [0, 0, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
 const YEAR = 365 * 24 * 3600 * 1000;
@@ -36,7 +37,7 @@ beforeAll(async () => {
   ).id;
   surgeon = await server.join('dr.cut', roomId, { name: 'Dr. Cut' });
   spec = await server.join('dr.spec', roomId, { name: 'Dr. Spec' });
-  await server.join('dr.adams', roomId, { name: 'Dr. Adams' }); // an idle host seat: its link counts for nothing
+  host = await server.join('dr.adams', roomId, { name: 'Dr. Adams' });
 });
 afterAll(async () => {
   await server?.stop();
@@ -171,5 +172,19 @@ describe('guidance freshness', () => {
     expect(p.serverAt).toBeGreaterThanOrEqual(before - 5);
     expect(p.serverAt).toBeLessThanOrEqual(Date.now() + 5);
     spec.guidance.point(null);
+  });
+
+  it("the specialist is told who acknowledged: the host's acknowledgement is not \"seen by surgeon\", for a video stroke or a 3D annotation", async () => {
+    for (const [id, frame] of [['vid-ack', 'video'], ['arrow-ack', 'patient']] as const) {
+      expect(await spec.add({ id, kind: 'stroke', asset: 'builtin:pen', frame, points: [0.2, 0.2, 0, 0.3, 0.3, 0], transform: I })).toMatchObject({ ok: true });
+    }
+    expect(await host.guidance.ack('vid-ack')).toMatchObject({ ok: true });
+    expect(await surgeon.guidance.ack('arrow-ack')).toMatchObject({ ok: true });
+    const said = (id: string) => {
+      const o = spec.state.objects.get(id);
+      return o && o.ackedAt > 0 ? acknowledgementText(o, acknowledgerOf(spec.participants(), o.ackedBy)) : undefined;
+    };
+    expect(await eventually(() => said('vid-ack'))).toBe('Acknowledged by Dr. Adams (host)');
+    expect(await eventually(() => said('arrow-ack'))).toBe('Seen by Dr. Cut (surgeon)');
   });
 });
