@@ -10,7 +10,10 @@ const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const Vec3 = z.tuple([finite, finite, finite]);
 const Quat = z.tuple([finite, finite, finite, finite]);
 const ObjectId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1–64 of A-Z a-z 0-9 _ -');
-/** Client clock, ms since epoch: only for showing age; the server never trusts it for ordering. */
+/**
+ * Client clock, ms since epoch. Accepted for compatibility and ignored: a client's clock can be wrong or
+ * forged, so the server stamps everything with its own time (`serverAt`, an annotation's `sentAt`).
+ */
 const SentAt = z.number().refine(Number.isFinite, 'must be a finite number').optional();
 
 /** The surgeon registers where the patient is in their AR world (surgeon or host only). */
@@ -27,7 +30,7 @@ export const GuidanceUndo = z.strictObject({});
 export const GuidanceClear = z.strictObject({ scope: z.enum(['mine', 'all']) });
 /** Reply to the server's `link.ping`, echoing its nonce; the server times the round trip on its own clock. */
 export const LinkPong = z.strictObject({ n: z.number().int().min(0).max(2 ** 32) });
-/** Laser pointer with the author's send time (in guidance rooms: in the patient frame). */
+/** Laser pointer (in guidance rooms: in the patient frame); `sentAt` is ignored. */
 export const PointerUpdate = z.strictObject({ target: Vec3.nullable(), sentAt: SentAt });
 
 export const GuidanceMessages = {
@@ -55,11 +58,15 @@ export interface RelayedPointer {
   sessionId: string;
   /** Patient-frame position; null when the author stopped pointing. */
   target: [number, number, number] | null;
-  /** Author's clock when sent (for display only). */
+  /** Kept for older clients: the server's clock when relayed (= `serverAt`), never the author's clock. */
   sentAt: number | null;
   /** Server clock when relayed. */
   serverAt: number;
-  /** The server already knows the author's link is bad. */
+  /**
+   * A guiding link is in warning (`info.linkWarning`): the pointer is not live. When a warning comes up the
+   * latest pointer of each seat is sent again with `stale: true` (same `serverAt`); it is not re-sent as live
+   * when the warning clears — the author's next update is.
+   */
   stale: boolean;
 }
 
@@ -104,4 +111,38 @@ export const POINTER_MAX_AGE_MS = 250;
 export function pointerIsCurrent(p: Pick<RelayedPointer, 'serverAt' | 'stale' | 'target'>, serverNow: number, linkWarning: string, maxAgeMs = POINTER_MAX_AGE_MS): boolean {
   if (p.target === null || p.stale || linkWarning !== '') return false;
   return serverNow - p.serverAt <= maxAgeMs;
+}
+
+/**
+ * An annotation's age (ms) on the server's clock: `sentAt` is the server's time of the add or the last move,
+ * and `serverNow` the server's clock as this client estimates it (`session.guidance.serverNow()`), so neither
+ * the author's clock nor this device's decides it. Infinity when unknown (shown as old, never as fresh).
+ */
+export function annotationAgeMs(sentAt: number, serverNow: number): number {
+  return sentAt > 0 ? Math.max(0, serverNow - sentAt) : Infinity;
+}
+
+/** Who acknowledged: a participant's name and role in the room (as the synced state has them). */
+export interface Acknowledger {
+  name: string;
+  role: string;
+}
+
+/** The person behind a recorded `ackedBy` (any of their seats); undefined once they have left the room. */
+export function acknowledgerOf(participants: Iterable<{ userId: string; name: string; role: string }>, userId: string): Acknowledger | undefined {
+  for (const p of participants) if (p.userId === userId) return { name: p.name, role: p.role };
+  return undefined;
+}
+
+/**
+ * What an annotation's acknowledgement says, naming who gave it (from the `ackedBy` the server records):
+ * "Seen by Dr. Cut (surgeon) 10:42" only when a surgeon acknowledged; "Acknowledged by Dr. Adams (host) 10:42"
+ * otherwise (a host's acknowledgement is not the surgeon having seen it); the user id when the person has
+ * left. '' when not acknowledged. `at` formats the server time of the acknowledgement (omitted: no time).
+ */
+export function acknowledgementText(o: { ackedAt: number; ackedBy: string; dismissed: boolean }, who: Acknowledger | undefined, at?: (ms: number) => string): string {
+  if (o.ackedAt <= 0) return '';
+  const by = who ? `${who.name || o.ackedBy} (${who.role})` : o.ackedBy || 'someone';
+  const verb = who?.role === 'surgeon' ? 'Seen' : 'Acknowledged';
+  return `${verb} by ${by}${at ? ` ${at(o.ackedAt)}` : ''}${o.dismissed ? ' · dismissed' : ''}`;
 }

@@ -56,7 +56,7 @@ export const ObjectAdd = z.strictObject({
   color: z.string().regex(/^#[0-9a-f]{6}$/, 'colours are #rrggbb').optional(),
   transform: Transform,
   frame: z.enum(ANNOTATION_FRAMES).optional(),
-  /** Author's clock when sent, ms (shown as the annotation's age). */
+  /** Accepted for compatibility and ignored: the server stamps an annotation's `sentAt` with its own clock. */
   sentAt: finite.optional(),
   /** Video annotations: the surgeon's video frame time (ms) the stroke was drawn on. */
   videoTime: finite.min(0).optional(),

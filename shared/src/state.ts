@@ -70,11 +70,11 @@ export const SceneObjectState = schema(
     color: t.string(),
     /** world | patient (guidance: relative to the registered anchor) | video (normalised 0–1 on the surgeon's video). */
     frame: t.string().default('world'),
-    /** Author's clock when sent (ms), for showing the annotation's age; 0 when unknown. */
+    /** Server's clock (ms) when added or last moved, for showing the annotation's age on the server's clock; 0 when unknown. */
     sentAt: t.float64().default(0),
     /** Video annotations: the surgeon's video frame time (ms) it was drawn on. */
     videoTime: t.float64().default(0),
-    /** Hands-free acknowledgement: when (server ms) and by whom it was seen; 0/'' = not yet. */
+    /** Hands-free acknowledgement: when (server ms) and by whom (the surgeon's or the host's user id); 0/'' = not yet. */
     ackedAt: t.float64().default(0),
     ackedBy: t.string().default(''),
     /** Dismissed by the surgeon: no longer shown in the AR view. */

@@ -225,7 +225,7 @@ describe('hands-free parsing and drawing helpers', () => {
     expect(formatAge(1200)).toBe('just now');
     expect(formatAge(42_000)).toBe('42 s ago');
     expect(formatAge(3 * 60_000)).toBe('3 min ago');
-    expect(formatAge(-5000)).toBe('just now'); // an author's clock ahead of ours
+    expect(formatAge(-5000)).toBe('just now'); // a server-clock estimate a little behind the server
   });
 });
 
@@ -399,7 +399,7 @@ describe("the surgeon's AR view (emulated Quest 3)", () => {
     await press('squeeze');
     await eventually(() => highlighted.includes('duct'), 10_000);
     off();
-    await eventually(async () => /seen/.test((await ar((v) => v.annotations())).find((a) => a.id === 'duct')?.age ?? ''));
+    await eventually(async () => /· Seen by Dr\. Surgeon \(surgeon\)$/.test((await ar((v) => v.annotations())).find((a) => a.id === 'duct')?.age ?? ''));
     // A held button is one press, not one ack per frame.
     const audit = await admin.api.audit({ room: roomId, limit: 200 });
     expect(audit.events.filter((e) => e.action === 'guidance.ack').length).toBe(1);
@@ -418,9 +418,10 @@ describe("the surgeon's AR view (emulated Quest 3)", () => {
     expect(near(big.tip, fromPatientFrame(host.guidance.anchor(), [0.3 + points[0]!, points[1]!, points[2]!]))).toBe(true);
     await specialist.remove('big');
     await eventually(async () => !(await ar((v) => v.annotations())).some((a) => a.id === 'big'), 10_000);
+    // Backdated by its author's clock: the server stamps its own time, so the headset shows it as new, not 42 s old.
     expect(await specialist.add({ id: 'clip', kind: 'marker', asset: 'builtin:pin', frame: 'patient', transform: { position: [0.03, 0, 0.01], rotation: [0, 0, 0, 1] }, sentAt: Date.now() - 42_000, label: 'Clip' })).toMatchObject({ ok: true });
     await eventually(async () => (await ar((v) => v.annotations())).some((a) => a.id === 'clip'));
-    expect((await ar((v) => v.annotations())).find((a) => a.id === 'clip')!.age).toMatch(/^4\d s ago/);
+    expect((await ar((v) => v.annotations())).find((a) => a.id === 'clip')!.age).toMatch(/^(just now|\d s ago)$/);
     expect(await page.evaluate(() => (window as unknown as { __say(t: string): boolean }).__say('the patient is stable'))).toBe(true);
     await sleep(300);
     expect(host.guidance.focus()?.id).toBe('duct');
@@ -556,27 +557,35 @@ describe("the surgeon's AR view (emulated Quest 3)", () => {
     await eventually(async () => (await ar((v) => v.videoStrokes())).find((x) => x.id === videoStrokeId)?.focused === true);
     await press('a-button');
     await eventually(() => specialist.state.objects.get(videoStrokeId)?.ackedBy === 'ar.surgeon', 10_000);
-    await web.waitForSelector(`[data-testid="video-stroke-${videoStrokeId}-seen"]:has-text("seen by surgeon")`, { timeout: 10_000 });
-    await eventually(async () => /seen/.test((await ar((v) => v.videoStrokes())).find((x) => x.id === videoStrokeId)?.age ?? ''));
+    await web.waitForSelector(`[data-testid="video-stroke-${videoStrokeId}-seen"]:has-text("Seen by Dr. Surgeon (surgeon)")`, { timeout: 10_000 });
+    await eventually(async () => /· Seen by Dr\. Surgeon \(surgeon\)$/.test((await ar((v) => v.videoStrokes())).find((x) => x.id === videoStrokeId)?.age ?? ''));
     await web.waitForTimeout(300);
     await web.screenshot({ path: path.join(DOCS, 'video-telestration.png') });
   });
 
   it('an old video stroke is greyed and flagged in the headset; undo takes it away everywhere', async () => {
-    // A stroke drawn 15 s ago (on the author's clock) is on a frame the surgeon's view has left.
-    expect(await specialist.add({ id: 'oldvid', kind: 'stroke', asset: 'builtin:pen', frame: 'video', points: [0.2, 0.2, 0, 0.3, 0.25, 0], videoTime: 5000, sentAt: Date.now() - 15_000, transform: I })).toMatchObject({ ok: true });
-    const old = await eventually(async () => (await ar((v) => v.videoStrokes())).find((x) => x.id === 'oldvid'), 10_000);
-    expect(old.stale).toBe(true);
-    expect(old.age).toMatch(/^⚠ old frame/);
+    // A stroke stamped a year ahead by its author's clock does not stay fresh: the server's time counts, and once
+    // 10 s have passed on it the stroke is on a frame the surgeon's view has left.
+    expect(await specialist.add({ id: 'oldvid', kind: 'stroke', asset: 'builtin:pen', frame: 'video', points: [0.2, 0.2, 0, 0.3, 0.25, 0], videoTime: 5000, sentAt: Date.now() + 365 * 24 * 3600 * 1000, transform: I })).toMatchObject({ ok: true });
+    const added = Date.now();
+    await eventually(async () => (await ar((v) => v.videoStrokes())).some((x) => x.id === 'oldvid'), 10_000);
+    await sleep(Math.max(0, added + 10_500 - Date.now()));
+    const old = await eventually(async () => (await ar((v) => v.videoStrokes())).find((x) => x.id === 'oldvid' && x.stale), 10_000);
+    expect(old.age).toMatch(/^⚠ old frame · 1\d s ago$/);
     // The specialist's panel says so, and the scene list places it on the video, not on the table.
     await eventually(async () => /^1\d s ago · shown as old in the headset$/.test((await web.evaluate(() => (window as unknown as { __consilium: { video: VideoPanelView } }).__consilium.video.strokes())).find((x) => x.id === 'oldvid')?.age ?? ''), 10_000);
     expect(await web.textContent('[data-testid="object-oldvid-pos"]')).toBe('on the surgeon’s video');
+    // The host acknowledges it, not the surgeon: the panel, the scene list and the headset say who — never "seen by surgeon".
+    expect(await host.guidance.ack('oldvid')).toMatchObject({ ok: true });
+    await web.waitForSelector('[data-testid="video-stroke-oldvid-seen"]:has-text("Acknowledged by Dr. Host (host)")', { timeout: 10_000 });
+    expect(await web.textContent('[data-testid="object-oldvid-ack"]')).toMatch(/^Acknowledged by Dr\. Host \(host\) /);
+    await eventually(async () => /· Acknowledged by Dr\. Host \(host\)$/.test((await ar((v) => v.videoStrokes())).find((x) => x.id === 'oldvid')?.age ?? ''), 10_000);
     await specialist.remove('oldvid');
     await web.click('button:has-text("Undo my last")');
     await eventually(() => !host.objects().some((o) => o.frame === 'video'), 10_000);
     await eventually(async () => (await ar((v) => v.videoStrokes())).length === 0, 10_000);
     await eventually(async () => (await web.evaluate(() => (window as unknown as { __consilium: { video: VideoPanelView } }).__consilium.video.strokes().length)) === 0);
-  });
+  }, 60_000);
 
   it("a slowed specialist link raises the in-headset banner and the pointer is never shown as current", async () => {
     await specialist.add({ id: 'note', kind: 'label', asset: 'builtin:label', frame: 'patient', transform: { position: [-0.12, 0.0, 0.03], rotation: [0, 0, 0, 1] }, sentAt: Date.now(), label: 'Hepatic artery ⚠ posterior' });

@@ -406,9 +406,13 @@ describe('Clinic: surgical-guidance annotations are moved only by their author o
   });
 
   it('conference rooms keep shared editing of annotations (no acknowledgement to protect there)', async () => {
-    const { clinic } = await room('case-conference');
+    const { clinic, clock } = await room('case-conference');
+    // Stamped with the server's time when added (the client's sentAt: 5 is ignored); a conference move keeps it.
+    const added = clinic.state.objects.get('arrow')!.sentAt;
+    expect(added).toBe(clock.t);
+    await clock.advance(1000);
     expect(await clinic.message('cli', 'object.grab', { objectId: 'arrow' })).toMatchObject({ ok: true });
     expect(await clinic.message('cli', 'object.release', { objectId: 'arrow', transform: moved })).toMatchObject({ ok: true });
-    expect(clinic.state.objects.get('arrow')!.sentAt).toBe(5);
+    expect(clinic.state.objects.get('arrow')!.sentAt).toBe(added);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClinicState, ParticipantState } from '../../shared/src/state.ts';
 import { LinkMonitor } from '../../server/src/rooms/link-monitor.ts';
+import { GuidanceServerMessages, type RelayedPointer } from '../../shared/src/guidance.ts';
 
 /** The link probe cannot be gamed: only answers to pings this seat was sent count, timed on the server's clock. */
 function seat(state: ClinicState, sessionId: string, userId: string, name: string, role: string) {
@@ -148,5 +149,42 @@ describe('LinkMonitor: which links make pointers stale', () => {
     links.guiding('c');
     for (let i = 0; i < 6; i++) round(['c']);
     expect(state.info.linkWarning).toBe('');
+  });
+});
+
+describe('LinkMonitor: relayed pointers follow the room warning', () => {
+  it("a pointer is stale while any guiding link warns, whoever's it is; the one each seat holds is re-marked when the warning comes up, never re-declared live", () => {
+    const state = new ClinicState();
+    let now = 1_000_000;
+    const pings: { sessionId: string; n: number }[] = [];
+    const pointers: { to: string; p: RelayedPointer }[] = [];
+    const links = new LinkMonitor({
+      state,
+      now: () => now,
+      send: (to, type, m) => (type === GuidanceServerMessages.pointer ? pointers.push({ to, p: m as RelayedPointer }) : pings.push({ sessionId: to, n: (m as { n: number }).n })),
+    });
+    seat(state, 'sur', 'dr.cut', 'Dr. Cut', 'surgeon');
+    seat(state, 'spe', 'dr.spec', 'Dr. Spec', 'specialist');
+    seat(state, 'obs', 'stud', 'Student', 'observer');
+    const round = (silent: string[]) => {
+      const from = pings.length;
+      links.tick();
+      for (const x of pings.slice(from)) if (!silent.includes(x.sessionId)) links.pong(x.sessionId, x.n);
+      now += 500;
+    };
+    round([]);
+    const live = links.pointer('spe', [0.1, 0.2, 0.3]);
+    expect(live).toEqual({ sessionId: 'spe', target: [0.1, 0.2, 0.3], sentAt: now, serverAt: now, stale: false });
+    // The surgeon's link goes quiet: the warning names the surgeon, and the specialist's held pointer goes out again, stale, to the others.
+    for (let i = 0; i < 4; i++) round(['sur']);
+    expect(state.info.linkWarning).toMatch(/Dr\. Cut \(surgeon\)/);
+    expect(pointers.map((x) => x.to).sort()).toEqual(['obs', 'sur']);
+    expect(pointers.every((x) => x.p.stale && x.p.serverAt === live.serverAt && x.p.target?.[0] === 0.1)).toBe(true);
+    expect(links.pointer('spe', [0.2, 0.2, 0.2]).stale).toBe(true);
+    // Recovery: nothing is re-sent as live; the next pointer is.
+    for (let i = 0; i < 3; i++) round([]);
+    expect(state.info.linkWarning).toBe('');
+    expect(pointers).toHaveLength(2);
+    expect(links.pointer('spe', [0.3, 0.2, 0.2]).stale).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { acknowledgementText, acknowledgerOf } from '../../../shared/src/guidance.ts';
 import type { TicketResponse } from '../../../shared/src/http.ts';
 import type { SceneObjectState } from '../../../shared/src/state.ts';
 import type { ConsiliumClient } from '../sdk/client.ts';
@@ -363,6 +364,8 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
         h('span', { class: 'obj-name' }, name),
         h('span', { class: 'muted obj-place', 'data-testid': `object-${o.id}-pos` }, objectPlace(o)),
         holder ? h('span', { class: 'badge' }, `held by ${holder}`) : null,
+        // Guidance: who acknowledged it, named ("Acknowledged by Dr. Adams (host)" is not the surgeon having seen it).
+        o.ackedAt > 0 ? h('span', { class: 'badge seen', 'data-testid': `object-${o.id}-ack` }, acknowledgementText(o, acknowledgerOf(session.participants(), o.ackedBy), (ms) => new Date(ms).toLocaleTimeString())) : null,
       );
       objects.append(li);
       if (focusedId === o.id) li.focus();

@@ -1,5 +1,5 @@
 import type { SceneObjectState } from '../../../shared/src/state.ts';
-import { videoStrokeIsOld } from '../../../shared/src/guidance.ts';
+import { acknowledgementText, acknowledgerOf, annotationAgeMs, videoStrokeIsOld } from '../../../shared/src/guidance.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { formatAge, parsePoints } from './ar/annotation-view.ts';
 import { h } from './dom.ts';
@@ -25,8 +25,8 @@ export interface VideoPanelView {
  * The surgeon's camera video with every `frame: 'video'` annotation drawn
  * over it (points normalised 0–1 on the image), and — for those who may
  * annotate — a "Draw on video" tool that sends strokes stamped with the
- * video's media time (`videoTime`) and the author's clock (`sentAt`). Each
- * stroke is listed with its age and whether the surgeon has seen it.
+ * video's media time (`videoTime`; the server stamps the time). Each stroke
+ * is listed with its age (on the server's clock) and who acknowledged it.
  *
  * The stream arrives through `showStream` only: the LiveKit feed
  * (video-feed.ts) calls it with the surgeon's camera track.
@@ -206,7 +206,6 @@ export class VideoPanel {
         points: stroke.flatMap(([x, y]) => [x, y, 0]),
         color: STROKE_COLOR,
         videoTime,
-        sentAt: Date.now(),
         transform: { position: [0, 0, 0], rotation: [0, 0, 0, 1] },
       }),
     );
@@ -236,16 +235,17 @@ export class VideoPanel {
     return this.session.objects().filter((o) => o.frame === 'video' && o.kind === 'stroke');
   }
 
-  /** Its age, and whether the surgeon's headset greys it as an old frame (the same rule the headset applies). */
+  /** Its age on the server's clock, and whether the surgeon's headset greys it as an old frame (the same rule the headset applies). */
   private ageOf(o: SceneObjectState): string {
-    const ageMs = o.sentAt > 0 ? Date.now() - o.sentAt : Infinity;
+    const ageMs = annotationAgeMs(o.sentAt, this.session.guidance.serverNow());
     const age = o.sentAt > 0 ? formatAge(ageMs) : 'age unknown';
     return videoStrokeIsOld(ageMs, this.session.state.info.linkWarning !== '') ? `${age} · shown as old in the headset` : age;
   }
 
+  /** Who acknowledged it and when ("Seen by Dr. Cut (surgeon) 10:42", "Acknowledged by Dr. Adams (host) 10:43"). */
   private seenOf(o: SceneObjectState): string {
-    if (o.ackedAt > 0) return `seen by surgeon ${new Date(o.ackedAt).toLocaleTimeString()}`;
-    if (o.dismissed) return 'dismissed by surgeon';
+    const acked = acknowledgementText(o, acknowledgerOf(this.session.participants(), o.ackedBy), (ms) => new Date(ms).toLocaleTimeString());
+    if (acked) return acked;
     return o.focused ? 'in the surgeon’s focus' : 'not yet seen';
   }
 

@@ -70,7 +70,7 @@ export class GuidanceChannel {
     return null;
   }
 
-  /** Annotations not yet acknowledged, oldest first, with their age on the author's clock. */
+  /** Annotations not yet acknowledged, oldest first (`sentAt`: the server's time of the add or last move). */
   pending(): SceneObjectState[] {
     return [...this.room.state.objects.values()].filter((o) => o.frame !== 'world' && o.ackedAt === 0 && !o.dismissed);
   }
@@ -78,7 +78,8 @@ export class GuidanceChannel {
   // ---- senders ---------------------------------------------------------------
 
   point(target: [number, number, number] | null): void {
-    const msg: ClientMessage<'pointer.update'> = { target, sentAt: Date.now() };
+    // No `sentAt`: the server stamps pointers with its own clock (and ignores a client's).
+    const msg: ClientMessage<'pointer.update'> = { target };
     this.room.send('pointer.update', msg);
   }
 

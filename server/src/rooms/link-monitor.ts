@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { GUIDING_RECENT_MS, GuidanceServerMessages, LINK_PING_INTERVAL_MS, LINK_RTT_LIMIT_MS, type LinkPing } from '../../../shared/src/guidance.ts';
+import { GUIDING_RECENT_MS, GuidanceServerMessages, LINK_PING_INTERVAL_MS, LINK_RTT_LIMIT_MS, type LinkPing, type RelayedPointer } from '../../../shared/src/guidance.ts';
 import type { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { ServerMessageName, ServerMessages } from '../../../shared/src/protocol.ts';
 
@@ -23,6 +23,8 @@ interface Link {
   outstanding: Map<number, number>;
   /** Server time this seat last pointed, annotated or moved an annotation (0: never). */
   guidedAt: number;
+  /** This seat's latest relayed pointer (re-marked stale when a warning comes up). */
+  pointer: RelayedPointer | null;
 }
 
 /** The surgeon's seats always carry guidance (they receive it). */
@@ -43,6 +45,12 @@ const randomNonce = () => randomInt(0, 2 ** 32);
  * specialist's or host's seat that is pointing or pointed or annotated
  * recently — is over the limit, silent, or dropped. Socket-free: the clinic
  * ticks it.
+ *
+ * The warning is the one link state pointers derive from: while it is up,
+ * every relayed pointer is `stale`, and when it comes up the latest pointer
+ * of each seat is sent again, marked stale, so no client is left holding one
+ * that claims to be live. When it clears nothing is re-sent: an old pointer is
+ * not live again; the author's next update is.
  */
 export class LinkMonitor {
   private readonly links = new Map<string, Link>();
@@ -60,7 +68,7 @@ export class LinkMonitor {
 
   private link(sessionId: string, now: number): Link {
     let link = this.links.get(sessionId);
-    if (!link) this.links.set(sessionId, (link = { rtt: 0, lastPong: now, since: now, outstanding: new Map(), guidedAt: 0 }));
+    if (!link) this.links.set(sessionId, (link = { rtt: 0, lastPong: now, since: now, outstanding: new Map(), guidedAt: 0, pointer: null }));
     return link;
   }
 
@@ -112,6 +120,25 @@ export class LinkMonitor {
     this.evaluate();
   }
 
+  /** Pointers are live only while no guiding link is in warning (the room's `linkWarning` is the one record). */
+  pointersLive(): boolean {
+    return this.deps.state.info.linkWarning === '';
+  }
+
+  /**
+   * This seat pointed (or stopped: `target` null): it is guiding now, and the
+   * pointer to relay is stamped with the server's clock and marked stale
+   * unless pointers are live. Remembered, so a warning can re-mark it.
+   */
+  pointer(sessionId: string, target: [number, number, number] | null): RelayedPointer {
+    this.guiding(sessionId);
+    const now = this.deps.now();
+    // `sentAt` stays in the message for older clients; it is the server's time too, never the author's clock.
+    const p: RelayedPointer = { sessionId, target, sentAt: now, serverAt: now, stale: !this.pointersLive() };
+    this.link(sessionId, now).pointer = p;
+    return p;
+  }
+
   /** Is this seat's link fine for guidance right now? */
   isOk(sessionId: string): boolean {
     const p = this.deps.state.participants.get(sessionId);
@@ -156,7 +183,21 @@ export class LinkMonitor {
       else warnings.push(`${who}: ${bad.map((p) => `${ORDINALS[seats.indexOf(p)] ?? 'another'} device ${this.how(p)}`).join(', ')}`);
     }
     const warning = warnings.length ? `Guidance link: ${warnings.sort().join('; ')} — pointers are not live` : '';
-    if (this.deps.state.info.linkWarning !== warning) this.deps.state.info.linkWarning = warning;
+    const was = this.deps.state.info.linkWarning;
+    if (was === warning) return;
+    this.deps.state.info.linkWarning = warning;
+    if (was === '') this.markPointersStale();
+  }
+
+  /** The warning came up: every seat's latest pointer that went out as live goes out again, stale, to the other seats. */
+  private markPointersStale(): void {
+    for (const [author, link] of this.links) {
+      if (!link.pointer || link.pointer.target === null || link.pointer.stale) continue;
+      link.pointer = { ...link.pointer, stale: true };
+      this.deps.state.participants.forEach((p) => {
+        if (p.connected && p.sessionId !== author) this.deps.send(p.sessionId, GuidanceServerMessages.pointer, link.pointer);
+      });
+    }
   }
 
   private how(p: ParticipantState): string {

@@ -1,4 +1,5 @@
 import * as THREE from 'three';
+import { acknowledgementText, annotationAgeMs, type Acknowledger } from '../../../../shared/src/guidance.ts';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
 import { TextSprite } from './text-sprite.ts';
 
@@ -29,10 +30,25 @@ function colorOf(text: string): number {
   return /^#[0-9a-f]{6}$/i.test(text) ? Number.parseInt(text.slice(1), 16) : DEFAULT_COLOR;
 }
 
+/** What a frame needs to tell an annotation's age and acknowledgement truthfully. */
+export interface GuidanceClock {
+  /** The server's clock as this client estimates it (annotations' `sentAt` is the server's time). */
+  serverNow: number;
+  /** Who a recorded `ackedBy` is (undefined once they have left). */
+  who: (userId: string) => Acknowledger | undefined;
+}
+
+/** "12 s ago", "12 s ago · in focus", "12 s ago · Seen by Dr. Cut (surgeon)" / "… · Acknowledged by Dr. Adams (host)". */
+export function ageLine(obj: SceneObjectState, focused: boolean, clock: GuidanceClock): string {
+  const age = obj.sentAt > 0 ? formatAge(annotationAgeMs(obj.sentAt, clock.serverNow)) : 'age unknown';
+  const acked = acknowledgementText({ ackedAt: obj.ackedAt, ackedBy: obj.ackedBy, dismissed: false }, clock.who(obj.ackedBy));
+  return acked ? `${age} · ${acked}` : focused ? `${age} · in focus` : age;
+}
+
 /**
  * One patient-frame annotation as the surgeon sees it: a stroke (tube), a
  * marker (pin), an arrow (shaft and head) or a label, with its text and its
- * age ("12 s ago · seen"). Placed inside the anchor group, so the patient
+ * age and who acknowledged it ("12 s ago · Seen by Dr. Cut (surgeon)"). Placed inside the anchor group, so the patient
  * frame's transform (fromPatientFrame) is applied by the parent.
  */
 export class AnnotationView {
@@ -108,8 +124,8 @@ export class AnnotationView {
     }
   }
 
-  /** Per frame: transform from state, focus highlight (pulsing while `flashUntil` is ahead), age. */
-  update(obj: SceneObjectState, focused: boolean, now: number, flashUntil: number): void {
+  /** Per frame: transform from state, focus highlight (pulsing while `flashUntil` is ahead), age and acknowledgement. */
+  update(obj: SceneObjectState, focused: boolean, now: number, flashUntil: number, clock: GuidanceClock): void {
     this.group.position.set(obj.px, obj.py, obj.pz);
     this.group.quaternion.set(obj.qx, obj.qy, obj.qz, obj.qw).normalize();
     this.group.scale.set(obj.sx || 1, obj.sy || 1, obj.sz || 1);
@@ -118,8 +134,7 @@ export class AnnotationView {
     this.material.color.setHex(focused ? FOCUS_COLOR : this.baseColor);
     const pulse = now < flashUntil ? 1 + 0.35 * Math.abs(Math.sin(now / 120)) : focused ? 1.25 : 1;
     this.body.scale.setScalar(pulse);
-    const age = obj.sentAt > 0 ? formatAge(Date.now() - obj.sentAt) : 'age unknown';
-    this.age.setText(obj.ackedAt > 0 ? `${age} · seen` : focused ? `${age} · in focus` : age, { background: focused ? 'rgba(120,90,0,0.85)' : 'rgba(10,16,22,0.75)' });
+    this.age.setText(ageLine(obj, focused, clock), { background: focused ? 'rgba(120,90,0,0.85)' : 'rgba(10,16,22,0.75)' });
   }
 
   /** The label as drawn (cleaned, wrapped, cut). */

@@ -1,7 +1,8 @@
 import * as THREE from 'three';
 import type { V3 } from '../../../../shared/src/patient-frame.ts';
+import { acknowledgerOf } from '../../../../shared/src/guidance.ts';
 import type { ClinicSession } from '../../sdk/session.ts';
-import { AnnotationView } from './annotation-view.ts';
+import { AnnotationView, type GuidanceClock } from './annotation-view.ts';
 import { ButtonEdges, listenForCommands, type HandsFreeCommand, type VoiceStatus } from './hands-free.ts';
 import { estimateGazeHit, facingYaw, REPLACE_HOLD_FRAMES, REPLACE_HOLD_MS } from './placement.ts';
 import { PointerMarker } from './pointer-view.ts';
@@ -288,7 +289,13 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     reticle.material.color.setHex(reticleHit.onSurface ? 0x39ff88 : 0xffffff);
   };
 
-  const syncAnnotations = (now: number) => {
+  /** Ages on the server's clock (this headset's own clock may be wrong); acknowledgements name who gave them. */
+  const guidanceClock = (): GuidanceClock => ({
+    serverNow: session.guidance.serverNow(),
+    who: (userId) => acknowledgerOf(session.state.participants?.values() ?? [], userId),
+  });
+
+  const syncAnnotations = (now: number, clock: GuidanceClock) => {
     const focusId = session.guidance.focus()?.id ?? '';
     const seen = new Set<string>();
     session.state.objects?.forEach((obj, id) => {
@@ -304,7 +311,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
         annotations.set(id, view);
         anchorGroup.add(view.group);
       }
-      view.update(obj, id === focusId, now, flash.id === id ? flash.until : 0);
+      view.update(obj, id === focusId, now, flash.id === id ? flash.until : 0, clock);
     });
     for (const [id, view] of annotations) if (!seen.has(id)) (view.dispose(), annotations.delete(id));
   };
@@ -356,11 +363,12 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     for (const press of selectStarted.values()) press.frames++;
     // Once registered, the reticle shows only while the trigger is held (re-placing), not over the anatomy.
     reticle.visible = a.version === 0 || selectStarted.size > 0;
-    syncAnnotations(now);
+    const clock = guidanceClock();
+    syncAnnotations(now, clock);
     syncPointers();
     for (const source of xr.inputSources) for (const cmd of edges.pressed(source.handedness, source.gamepad)) command(cmd);
     updateHud(now);
-    videoHud.sync(session.state.objects?.entries() ?? [], session.guidance.focus()?.id ?? '', !!session.state.info?.linkWarning, now, flash);
+    videoHud.sync(session.state.objects?.entries() ?? [], session.guidance.focus()?.id ?? '', !!session.state.info?.linkWarning, now, flash, clock);
     const refSpace = renderer.xr.getReferenceSpace();
     sendPose(frame, refSpace, now);
     trackAnchor(frame, refSpace, now);

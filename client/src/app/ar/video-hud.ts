@@ -1,7 +1,7 @@
 import * as THREE from 'three';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
-import { videoStrokeIsOld } from '../../../../shared/src/guidance.ts';
-import { formatAge, parsePoints } from './annotation-view.ts';
+import { annotationAgeMs, videoStrokeIsOld } from '../../../../shared/src/guidance.ts';
+import { ageLine, parsePoints, type GuidanceClock } from './annotation-view.ts';
 import { TextSprite } from './text-sprite.ts';
 
 /**
@@ -24,7 +24,7 @@ export function hudPoint(u: number, v: number): THREE.Vector3 {
   return new THREE.Vector3((u - 0.5) * VIDEO_HUD.width, (0.5 - v) * VIDEO_HUD.height, -VIDEO_HUD.distance);
 }
 
-/** One video stroke on the HUD: a thin tube over the image plane and its age ("12 s ago · seen"). */
+/** One video stroke on the HUD: a thin tube over the image plane and its age ("12 s ago · Seen by Dr. Cut (surgeon)"). */
 class VideoStroke {
   readonly group = new THREE.Group();
   private readonly material = new THREE.MeshBasicMaterial({ color: COLOR, depthTest: false, transparent: true });
@@ -47,8 +47,8 @@ class VideoStroke {
     this.group.name = `video-stroke:${id}`;
   }
 
-  update(obj: SceneObjectState, focused: boolean, linkWarning: boolean, now: number, flashUntil: number): void {
-    const ageMs = obj.sentAt > 0 ? Date.now() - obj.sentAt : Infinity;
+  update(obj: SceneObjectState, focused: boolean, linkWarning: boolean, now: number, flashUntil: number, clock: GuidanceClock): void {
+    const ageMs = annotationAgeMs(obj.sentAt, clock.serverNow);
     this.focused = focused;
     this.stale = videoStrokeIsOld(ageMs, linkWarning);
     this.group.visible = !obj.dismissed;
@@ -56,8 +56,7 @@ class VideoStroke {
     this.material.opacity = this.stale ? 0.55 : 1;
     const pulse = now < flashUntil ? 0.5 + 0.5 * Math.abs(Math.sin(now / 120)) : 1;
     if (!this.stale) this.material.opacity = pulse;
-    const age = obj.sentAt > 0 ? formatAge(ageMs) : 'age unknown';
-    const text = `${this.stale ? '⚠ old frame · ' : ''}${age}${obj.ackedAt > 0 ? ' · seen' : focused ? ' · in focus' : ''}`;
+    const text = `${this.stale ? '⚠ old frame · ' : ''}${ageLine(obj, focused, clock)}`;
     this.age.setText(text, { background: this.stale ? 'rgba(90,70,20,0.85)' : focused ? 'rgba(120,90,0,0.85)' : 'rgba(10,16,22,0.75)' });
   }
 
@@ -93,7 +92,7 @@ export class VideoHud {
   }
 
   /** Per frame: follow the state (added, changed, removed strokes), focus, staleness, ages. */
-  sync(objects: Iterable<[string, SceneObjectState]>, focusId: string, linkWarning: boolean, now: number, flash: { id: string; until: number }): void {
+  sync(objects: Iterable<[string, SceneObjectState]>, focusId: string, linkWarning: boolean, now: number, flash: { id: string; until: number }, clock: GuidanceClock): void {
     const seen = new Set<string>();
     for (const [id, obj] of objects) {
       if (obj.frame !== 'video' || obj.kind !== 'stroke') continue;
@@ -109,7 +108,7 @@ export class VideoHud {
         this.strokes.set(id, view);
         this.group.add(view.group);
       }
-      view.update(obj, id === focusId, linkWarning, now, flash.id === id ? flash.until : 0);
+      view.update(obj, id === focusId, linkWarning, now, flash.id === id ? flash.until : 0, clock);
     }
     for (const [id, view] of this.strokes) if (!seen.has(id)) (view.dispose(), this.strokes.delete(id));
     this.outline.visible = [...this.strokes.values()].some((s) => s.group.visible);

@@ -44,7 +44,9 @@ export const objectAdd: Command<'object.add'> = {
         points: payload.points ? encodePoints(payload.points, frame) : '',
         color: payload.color ?? '',
         frame,
-        sentAt: payload.sentAt ?? 0,
+        // The server's clock, never the client's `sentAt` (accepted and ignored): a wrong or forged clock
+        // must not make guidance look fresher (or older) than it is.
+        sentAt: now(),
         videoTime: payload.videoTime ?? 0,
         ackedAt: 0,
         ackedBy: '',
