@@ -193,9 +193,10 @@ export class LinkMonitor {
   private markPointersStale(): void {
     for (const [author, link] of this.links) {
       if (!link.pointer || link.pointer.target === null || link.pointer.stale) continue;
-      link.pointer = { ...link.pointer, stale: true };
+      const stale = { ...link.pointer, stale: true };
+      link.pointer = stale;
       this.deps.state.participants.forEach((p) => {
-        if (p.connected && p.sessionId !== author) this.deps.send(p.sessionId, GuidanceServerMessages.pointer, link.pointer);
+        if (p.connected && p.sessionId !== author) this.deps.send(p.sessionId, GuidanceServerMessages.pointer, stale);
       });
     }
   }
