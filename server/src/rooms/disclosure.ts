@@ -3,7 +3,7 @@ import { CaseResourceType, type FhirResource } from '../../../shared/src/fhir.ts
 import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { accessCovers, NO_ACCESS, parseScopes, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
-import { entriesFor, identifiedKey, isVisible, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { entriesFor, identifiedKey, isVisible, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 
 /**
  * Decides, per seat (connected or dropped), which parts of the filtered
@@ -71,17 +71,27 @@ export class Disclosure {
     return this.refreshAll();
   }
 
+  /** Every copy is prepared; a copy enters the synced state only when some participant is to receive it (synced). */
   private putEntries(resource: FhirResource): void {
     for (const e of entriesFor(this.prepared!, resource)) {
       this.entries.set(e.key, e);
-      const s = new CaseEntryState();
-      s.key = e.key;
-      s.resourceType = e.resourceType;
-      s.variant = e.variant;
-      s.json = JSON.stringify(e.resource);
-      s.objects = this.objectsShowing(e);
-      this.deps.state.caseEntries.set(e.key, s);
+      const s = this.deps.state.caseEntries.get(e.key);
+      if (s) s.json = JSON.stringify(e.resource);
     }
+  }
+
+  /** The synced entry of a copy, created the first time a viewer is to receive it. */
+  private synced(e: CaseEntry): CaseEntryState {
+    const existing = this.deps.state.caseEntries.get(e.key);
+    if (existing) return existing;
+    const s = new CaseEntryState();
+    s.key = e.key;
+    s.resourceType = e.resourceType;
+    s.variant = e.variant;
+    s.json = JSON.stringify(e.resource);
+    s.objects = this.objectsShowing(e);
+    this.deps.state.caseEntries.set(e.key, s);
+    return s;
   }
 
   /** Models point at resources through the entries (both variants), so no client ever sees a server resource id. */
@@ -219,16 +229,15 @@ export class Disclosure {
       await this.deps.audit({
         ...this.auditBase(v),
         action: 'disclosure',
-        details: { basis, variant: access.identified ? 'identified' : 'deidentified', scope, ...(basis === 'break-glass' ? { grants } : {}), resources: list.map(ref) },
+        details: { basis, variant: variantOf(list), scope, ...(basis === 'break-glass' ? { grants } : {}), resources: list.map(ref) },
       });
     }
     // Audited; now re-check against the access of this moment before disclosing.
     if (this.viewers.get(v.sessionId) !== v) return;
     const now = this.access(v);
     for (const e of added) {
-      const s = this.deps.state.caseEntries.get(e.key);
-      if (s && this.entries.get(e.key) === e && isVisible(e, now)) {
-        v.view.add(s);
+      if (this.entries.get(e.key) === e && isVisible(e, now)) {
+        v.view.add(this.synced(e));
         v.shown.add(e.key);
       }
     }
