@@ -234,4 +234,27 @@ describe('Synthea: every Encounter names the patient in subject.display', () => 
     expect(surgeon.caseResources('Encounter')).toHaveLength(got['encounter-only'].session.caseResources('Encounter').length);
     await surgeon.leave();
   });
+
+  it('narrowed mid-session (Patient scope taken away): the identified copies leave, the withheld ones arrive, no new frame names the patient', async () => {
+    const room = await admin.api.createRoom({ title: 'syn demotion', kind: 'case-conference', caseId: report.caseId, participants: [{ userId: 'syn-dem', role: 'clinician', scopes: ['patient/Patient.rs', 'patient/Encounter.rs'] }] });
+    const cli = await server.join('syn-dem', room.id);
+    await eventually(() => cli.caseResources('Patient').length === 1 && cli.caseResources('Encounter').length > 0, 10_000);
+    const variants = () => new Set([...cli.state.caseEntries.values()].map((e) => e.variant));
+    expect(variants()).toEqual(new Set(['identified']));
+    const before = receivedBytes(cli).length;
+    await admin.api.setParticipant(room.id, 'syn-dem', { role: 'clinician', scopes: ['patient/Encounter.rs'] });
+    await eventually(() => cli.caseResources('Patient').length === 0 && variants().size === 1 && variants().has('identity-withheld'), 10_000);
+    expect(cli.caseResources('Encounter').every((e) => (e['subject'] as { display?: string }).display === undefined)).toBe(true);
+    const after = receivedBytes(cli).subarray(before);
+    expect(after.length).toBeGreaterThan(0);
+    expect(identity.filter((x) => has(after, x))).toEqual([]);
+    // A new resource enters the synced map after the narrowing (a live sample): still nothing of the patient.
+    const mark = receivedBytes(cli).length;
+    await admin.api.ingestObservation(report.caseId, { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: `Patient/${report.patientId}` }, effectiveDateTime: new Date().toISOString(), valueQuantity: { value: 80, unit: '/min' } });
+    await admin.api.setParticipant(room.id, 'syn-dem', { role: 'clinician', scopes: ['patient/Encounter.rs', 'patient/Observation.rs'] });
+    await eventually(() => cli.caseResources('Observation').length > 0, 10_000);
+    const later = receivedBytes(cli).subarray(mark);
+    expect(identity.filter((x) => has(later, x))).toEqual([]);
+    await cli.leave();
+  });
 });

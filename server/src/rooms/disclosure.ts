@@ -71,30 +71,27 @@ export class Disclosure {
     return this.refreshAll();
   }
 
-  /** Every copy is prepared; a copy enters the synced state only when some participant is to receive it (synced). */
+  /**
+   * Every copy (identified, identity-withheld, de-identified) enters the synced
+   * map at once; views pick. Created here, not when a view first needs it:
+   * creating entries and adding them to a view in the same tick, right after
+   * others left that view, was seen on raw frames to send the removed
+   * (identified) entries again.
+   */
   private putEntries(resource: FhirResource): void {
     for (const e of entriesFor(this.prepared!, resource)) {
       this.entries.set(e.key, e);
-      const s = this.deps.state.caseEntries.get(e.key);
-      if (s) s.json = JSON.stringify(e.resource);
+      const s = new CaseEntryState();
+      s.key = e.key;
+      s.resourceType = e.resourceType;
+      s.variant = e.variant;
+      s.json = JSON.stringify(e.resource);
+      s.objects = this.objectsShowing(e);
+      this.deps.state.caseEntries.set(e.key, s);
     }
   }
 
-  /** The synced entry of a copy, created the first time a viewer is to receive it. */
-  private synced(e: CaseEntry): CaseEntryState {
-    const existing = this.deps.state.caseEntries.get(e.key);
-    if (existing) return existing;
-    const s = new CaseEntryState();
-    s.key = e.key;
-    s.resourceType = e.resourceType;
-    s.variant = e.variant;
-    s.json = JSON.stringify(e.resource);
-    s.objects = this.objectsShowing(e);
-    this.deps.state.caseEntries.set(e.key, s);
-    return s;
-  }
-
-  /** Models point at resources through the entries (both variants), so no client ever sees a server resource id. */
+  /** Models point at resources through the entries (every variant), so no client ever sees a server resource id. */
   private objectsShowing(e: CaseEntry): string {
     const ref = `${e.resourceType}/${e.resourceId}`;
     const ids: string[] = [];
@@ -236,8 +233,9 @@ export class Disclosure {
     if (this.viewers.get(v.sessionId) !== v) return;
     const now = this.access(v);
     for (const e of added) {
-      if (this.entries.get(e.key) === e && isVisible(e, now)) {
-        v.view.add(this.synced(e));
+      const s = this.deps.state.caseEntries.get(e.key);
+      if (s && this.entries.get(e.key) === e && isVisible(e, now)) {
+        v.view.add(s);
         v.shown.add(e.key);
       }
     }
