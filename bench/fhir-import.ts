@@ -33,14 +33,14 @@ function history(total: number): Bundle {
   return b;
 }
 
-/** Bytes the room state would hold for these resources: both variants' JSON plus keys. */
+/** Bytes the room state holds for these resources with a clinician and an observer in it (identified and de-identified copies): JSON plus keys. */
 function stateBytes(bundle: Bundle, summary: boolean): number {
   const r = importBundle(bundle, randomUUID);
   if (!r.ok) throw new Error('import failed');
   const all = [r.patient, ...r.resources];
-  const c = preparedCase({ id: randomUUID(), patientId: r.patient.id, pseudonymKey: 'bench' });
+  const c = preparedCase({ id: randomUUID(), patientId: r.patient.id, pseudonymKey: 'bench', resources: [r.patient] });
   const list = summary ? selectCaseSummary(all).resources : all;
-  return list.flatMap((x) => entriesFor(c, x)).reduce((a, e) => a + e.key.length + JSON.stringify(e.resource).length, 0);
+  return list.flatMap((x) => entriesFor(c, x)).filter((e) => e.variant !== 'identity-withheld').reduce((a, e) => a + e.key.length + JSON.stringify(e.resource).length, 0);
 }
 
 const db = await createTestDatabase();

@@ -32,7 +32,9 @@ describe('scopes for stored R4 types Consilium has no rule for', () => {
   });
 
   it('identified viewers whose scopes name the type see it; de-identified viewers never do (no rule, no copy)', () => {
-    expect(resourceVariant(parseScopes('patient/Claim.rs'), 'Claim')).toBe('identified');
+    expect(resourceVariant(parseScopes('patient/Claim.rs patient/Patient.rs'), 'Claim')).toBe('identified');
+    // Without Patient scope, the claim comes without the patient's identity.
+    expect(resourceVariant(parseScopes('patient/Claim.rs'), 'Claim')).toBe('identity-withheld');
     expect(resourceVariant(parseScopes('patient/Observation.rs'), 'Claim')).toBeNull();
     expect(resourceVariant(parseScopes('patient/*.rs'), 'Practitioner')).toBe('identified');
     for (const scope of ['deidentified patient/Claim.rs', 'deidentified patient/*.rs', 'deidentified patient/Practitioner.rs patient/Observation.rs']) {
@@ -73,8 +75,14 @@ describe('scope parsing', () => {
     expect(resourceVariant(parseScopes(''), 'Patient')).toBeNull();
   });
 
-  it('an identified reader without Patient scope does not get the patient summary', () => {
+  it('an identified reader without Patient scope does not get the patient summary, nor the patient\'s identity elsewhere', () => {
     expect(resourceVariant(parseScopes('patient/Observation.rs'), 'Patient')).toBeNull();
+    expect(resourceVariant(parseScopes('patient/Observation.rs'), 'Observation')).toBe('identity-withheld');
+    // Every type but the Patient: still without identity; RelatedPerson and Person are identity, so not at all.
+    const allButPatient = parseScopes(R4_RESOURCE_TYPES.filter((t) => t !== 'Patient').map((t) => `patient/${t}.rs`));
+    for (const t of ['Encounter', 'Claim', 'Practitioner'] as const) expect(resourceVariant(allButPatient, t), t).toBe('identity-withheld');
+    for (const t of ['Patient', 'RelatedPerson', 'Person'] as const) expect(resourceVariant(allButPatient, t), t).toBeNull();
+    for (const t of ['RelatedPerson', 'Person'] as const) expect(resourceVariant(parseScopes('patient/*.rs'), t), t).toBe('identified');
   });
 });
 
@@ -83,8 +91,11 @@ describe('break-glass in the policy', () => {
     const obs = withGrants(parseScopes(defaultScopes('observer')), ['MedicationStatement']);
     expect(resourceVariant(obs, 'MedicationStatement')).toBe('deidentified');
     const spec = withGrants(parseScopes('patient/Observation.rs'), ['DocumentReference']);
-    expect(resourceVariant(spec, 'DocumentReference')).toBe('identified');
+    expect(resourceVariant(spec, 'DocumentReference')).toBe('identity-withheld');
     expect(resourceVariant(spec, 'Procedure')).toBeNull();
+    // A grant of the Patient brings the identity to everything else readable.
+    const withPatient = withGrants(spec, ['Patient']);
+    for (const t of ['Patient', 'Observation', 'DocumentReference'] as const) expect(resourceVariant(withPatient, t), t).toBe('identified');
   });
 
   it.each([
@@ -131,7 +142,7 @@ describe('scope policy: scope set × resource type × break-glass (full matrix)'
   const GRANTS: CaseResourceType[][] = [[], ['MedicationStatement'], ['Patient', 'Procedure']];
 
   // Independent statement of the rule, from the README.
-  function expected(scope: string, type: CaseResourceType, grants: CaseResourceType[]): 'identified' | 'deidentified' | null {
+  function expected(scope: string, type: CaseResourceType, grants: CaseResourceType[]): 'identified' | 'identity-withheld' | 'deidentified' | null {
     const tokens = scope.split(' ').filter(Boolean);
     const deid = tokens.includes('deidentified');
     const readable = new Set<string>(grants);
@@ -140,7 +151,9 @@ describe('scope policy: scope set × resource type × break-glass (full matrix)'
       if (m && /[rs]/.test(m[2]!)) (m[1] === '*' ? CASE_RESOURCE_TYPES : [m[1]!]).forEach((x) => readable.add(x));
     }
     const sees = readable.has(type) || (deid && type === 'Patient' && readable.size > 0);
-    return sees ? (deid ? 'deidentified' : 'identified') : null;
+    if (!sees) return null;
+    if (deid) return 'deidentified';
+    return readable.has('Patient') ? 'identified' : 'identity-withheld';
   }
 
   for (const [name, scope] of Object.entries(SCOPE_SETS)) {

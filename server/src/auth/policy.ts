@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../../shared/src/errors.ts';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { isR4ResourceType, R4_RESOURCE_TYPES, type CaseResourceType, type R4ResourceType } from '../../../shared/src/fhir.ts';
 import { DEIDENTIFIABLE_TYPES } from '../domain/deidentify.ts';
+import { IDENTITY_TYPES } from '../domain/withhold-identity.ts';
 
 /**
  * The one place that decides what each role may do. Deny by default: an
@@ -393,6 +394,9 @@ export function withGrants(access: DataAccess, granted: Iterable<CaseResourceTyp
   return { identified: access.identified, types };
 }
 
+/** The copies of a resource: as stored; without the patient's identity; de-identified (Safe Harbor). */
+export type Variant = 'identified' | 'identity-withheld' | 'deidentified';
+
 /**
  * Which copy of a resource type a participant receives, if any.
  * A type without a de-identification rule has no de-identified copy, so a
@@ -401,12 +405,20 @@ export function withGrants(access: DataAccess, granted: Iterable<CaseResourceTyp
  * form (gender and age band only, both permitted by Safe Harbor) accompanies
  * any other readable type that has a de-identified copy, so the data has a
  * subject to refer to.
+ * Identity follows the Patient scope wherever it is written: an identified
+ * viewer who may not read the Patient gets every other type identity-withheld
+ * (no name, identifier, telecom, address or birth date of the patient in
+ * reference displays, narratives, contained resources, extensions or free
+ * text), and no RelatedPerson or Person at all — they are the patient's (or a
+ * relative's) identity.
  */
-export function resourceVariant(access: DataAccess, type: R4ResourceType): 'identified' | 'deidentified' | null {
+export function resourceVariant(access: DataAccess, type: R4ResourceType): Variant | null {
   if (!access.identified && !DEIDENTIFIABLE_TYPES.has(type)) return null;
   const readable = access.types.has(type) || (type === 'Patient' && !access.identified && [...access.types].some((t) => DEIDENTIFIABLE_TYPES.has(t)));
   if (!readable) return null;
-  return access.identified ? 'identified' : 'deidentified';
+  if (!access.identified) return 'deidentified';
+  if (access.types.has('Patient')) return 'identified';
+  return IDENTITY_TYPES.has(type) ? null : 'identity-withheld';
 }
 
 /** May `viewer` see something produced under `author`'s access (e.g. an annotation quoting patient data)? */

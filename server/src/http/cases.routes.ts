@@ -7,7 +7,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { caseReadAccess, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
-import { caseViewFor, preparedCase } from '../domain/case-view.ts';
+import { caseViewFor, preparedCase, variantOf, type CaseEntry } from '../domain/case-view.ts';
 import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
 import { clinicalYear } from '../domain/case-summary.ts';
 import { AppError } from '../errors.ts';
@@ -136,7 +136,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const { room } = parseBody(CaseQuery, req.query, 'QUERY_INVALID');
     const access = await readableOrDeny(principal, id, record.patientId, room);
     const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, access);
-    await auditRead(principal, id, record.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
+    await auditRead(principal, id, record.patientId, access, disclosed);
     sendJson(res, 'GET /api/cases/:id', view);
   });
 
@@ -168,8 +168,10 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const rows = byYear
       ? (await deps.cases.listResources(id, { ...query, limit: MAX_YEAR_SCAN, offset: 0 })).filter((r) => (clinicalYear(r) ?? Infinity) < Number(q.before)).slice(q.offset, q.offset + q.limit)
       : await deps.cases.listResources(id, { ...query, ...(before ? { before } : {}), limit: q.limit, offset: q.offset });
-    const { view, disclosed } = caseViewFor(preparedCase(head), rows, access);
-    await auditRead(principal, id, head.patientId, access, disclosed.map((e) => `${e.resourceType}/${e.resourceId}`));
+    // The Patient is read even when not disclosed: its identity is what a reader without Patient scope must not get.
+    const patient = await deps.cases.listResources(id, { types: ['Patient'], limit: 1, offset: 0 });
+    const { view, disclosed } = caseViewFor(preparedCase({ ...head, resources: patient }), rows, access);
+    await auditRead(principal, id, head.patientId, access, disclosed);
     // Paging by offset: a date cursor would hand de-identified callers real dates.
     sendJson(res, 'GET /api/cases/:id/resources', { ...view, nextOffset: rows.length === q.limit ? q.offset + q.limit : null });
   });
@@ -226,13 +228,14 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     return access;
   }
 
-  async function auditRead(principal: Principal, caseId: string, patientId: string, access: DataAccess, resources: string[]): Promise<void> {
+  async function auditRead(principal: Principal, caseId: string, patientId: string, access: DataAccess, disclosed: CaseEntry[]): Promise<void> {
+    const resources = disclosed.map((e) => `${e.resourceType}/${e.resourceId}`);
     await deps.audit.record({
       actor: principal.userId,
       action: 'case.read',
       caseId,
       patientId,
-      details: { variant: access.identified ? 'identified' : 'deidentified', basis: 'scope', scope: principal.scopes.filter((s) => s.startsWith('patient/') || s === 'deidentified'), resources },
+      details: { variant: disclosed.length ? variantOf(disclosed) : access.identified ? 'identified' : 'deidentified', basis: 'scope', scope: principal.scopes.filter((s) => s.startsWith('patient/') || s === 'deidentified'), resources },
     });
   }
 

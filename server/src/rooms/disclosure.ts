@@ -3,7 +3,7 @@ import { CaseResourceType, type FhirResource } from '../../../shared/src/fhir.ts
 import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { accessCovers, NO_ACCESS, parseScopes, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
-import { entriesFor, identifiedKey, isVisible, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { entriesFor, identifiedKey, isVisible, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 
 /**
  * Decides, per seat (connected or dropped), which parts of the filtered
@@ -71,6 +71,13 @@ export class Disclosure {
     return this.refreshAll();
   }
 
+  /**
+   * Every copy (identified, identity-withheld, de-identified) enters the synced
+   * map at once; views pick. Created here, not when a view first needs it:
+   * creating entries and adding them to a view in the same tick, right after
+   * others left that view, was seen on raw frames to send the removed
+   * (identified) entries again.
+   */
   private putEntries(resource: FhirResource): void {
     for (const e of entriesFor(this.prepared!, resource)) {
       this.entries.set(e.key, e);
@@ -84,7 +91,7 @@ export class Disclosure {
     }
   }
 
-  /** Models point at resources through the entries (both variants), so no client ever sees a server resource id. */
+  /** Models point at resources through the entries (every variant), so no client ever sees a server resource id. */
   private objectsShowing(e: CaseEntry): string {
     const ref = `${e.resourceType}/${e.resourceId}`;
     const ids: string[] = [];
@@ -219,7 +226,7 @@ export class Disclosure {
       await this.deps.audit({
         ...this.auditBase(v),
         action: 'disclosure',
-        details: { basis, variant: access.identified ? 'identified' : 'deidentified', scope, ...(basis === 'break-glass' ? { grants } : {}), resources: list.map(ref) },
+        details: { basis, variant: variantOf(list), scope, ...(basis === 'break-glass' ? { grants } : {}), resources: list.map(ref) },
       });
     }
     // Audited; now re-check against the access of this moment before disclosing.
