@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { ErrorCode } from '../../../shared/src/errors.ts';
 import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.ts';
+import { isLoopbackHost } from '../secrets.ts';
 
 /**
  * SMART Backend Services (client-credentials with a signed JWT assertion,
@@ -14,8 +15,8 @@ import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.
  *
  * Like the FHIR client, it never follows a redirect (the assertion and the
  * token must not travel elsewhere), reads at most TOKEN_RESPONSE_BYTES of an
- * answer, and takes a discovered token endpoint only over https when the FHIR
- * base is https.
+ * answer, and takes a discovered token endpoint only over https (plain http
+ * only to the FHIR server's own plain-http host, or loopback).
  */
 export interface SmartBackendOptions {
   baseUrl: string;
@@ -128,16 +129,17 @@ export class SmartBackendAuth {
     const res = await callJson('SMART configuration', this.fetch, `${this.opts.baseUrl}/.well-known/smart-configuration`, { headers: { accept: 'application/json' } });
     const endpoint = res.body?.['token_endpoint'];
     if (!res.ok || typeof endpoint !== 'string') throw new SmartAuthError(`SMART configuration not found (${res.status}); set FHIR_TOKEN_URL`);
-    // The signed assertion goes there: no weaker transport than the FHIR server's own.
+    // The signed assertion goes there: https, or plain http only to the FHIR server's own host (vetted by
+    // config.ts like FHIR_TOKEN_URL) or loopback. The FHIR server's answer cannot weaken the transport.
     let url: URL;
     try {
       url = new URL(endpoint);
     } catch {
       throw new SmartAuthError('SMART configuration names an invalid token endpoint; set FHIR_TOKEN_URL');
     }
-    if (!['https:', 'http:'].includes(url.protocol) || (url.protocol === 'http:' && new URL(this.opts.baseUrl).protocol === 'https:')) {
-      throw new SmartAuthError('SMART configuration names a token endpoint that is not https; set FHIR_TOKEN_URL');
-    }
+    const base = new URL(this.opts.baseUrl);
+    const plainOk = url.protocol === 'http:' && base.protocol === 'http:' && (url.host === base.host || isLoopbackHost(url.hostname));
+    if (url.protocol !== 'https:' && !plainOk) throw new SmartAuthError('SMART configuration names a token endpoint that is not https; set FHIR_TOKEN_URL');
     this.tokenUrl = url.href;
     return this.tokenUrl;
   }
