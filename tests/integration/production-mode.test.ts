@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOidcProvider } from '../support/oidc-provider.ts';
@@ -66,7 +67,7 @@ describe('production mode', () => {
       FHIR_PRIVATE_KEY: 'unused: the configuration is refused first',
       LIVEKIT_URL: 'ws://voice.hospital.example:7880',
       LIVEKIT_API_KEY: 'consilium',
-      LIVEKIT_API_SECRET: 'q7Jx2v9LkP4mZ8wR1tY6uB3nC5eH0aSdFgQpWoEiUrTy',
+      LIVEKIT_API_SECRET: randomBytes(36).toString('base64'), // strong: only the URLs are wrong
     });
     expect(run.code).toBe(78);
     expect(run.stderr).toMatch(/DATABASE_OWNER_URL \(password\): is a sample published in the Consilium repository/);
