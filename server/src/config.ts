@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { RoomRole } from '../../shared/src/roles.ts';
-import { secretProblem, urlPassword } from './secrets.ts';
+import { productionUrlProblems, secretProblem } from './secrets.ts';
 
 /**
  * The only reader of the environment. `loadConfig` is pure (takes the env as
@@ -209,23 +209,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.NODE_ENV === 'production') {
     // Secrets published in the repository (compose samples, tests) or short enough to guess never run in production.
-    const secrets: [string, string | null | undefined][] = [
-      ['LIVEKIT_API_SECRET', e.LIVEKIT_API_SECRET],
-      ['METRICS_TOKEN', e.METRICS_TOKEN],
-      ['DATABASE_URL (password)', e.DATABASE_URL && urlPassword(e.DATABASE_URL)],
-      ['REDIS_URL (password)', e.REDIS_URL && urlPassword(e.REDIS_URL)],
-    ];
-    for (const [name, value] of secrets) {
+    for (const [name, value] of [['LIVEKIT_API_SECRET', e.LIVEKIT_API_SECRET], ['METRICS_TOKEN', e.METRICS_TOKEN]] as const) {
       const problem = value ? secretProblem(value) : null;
       if (problem) problems.push(`${name}: ${problem}`);
     }
-    for (const [name, url] of [['DATABASE_URL', e.DATABASE_URL], ['DATABASE_OWNER_URL', e.DATABASE_OWNER_URL], ['REDIS_URL', e.REDIS_URL]] as const) {
-      if (url && /^[a-z]+:\/\/[^/@:]+:@/i.test(url)) problems.push(`${name}: has an empty password`);
-    }
-    // Identity keys and the address clients use travel only over TLS in production (loopback excepted: a local sidecar).
-    for (const [name, url] of [['PUBLIC_URL', e.PUBLIC_URL], ['AUTH_JWKS_URL', e.AUTH_JWKS_URL]] as const) {
-      if (url && !url.startsWith('https://') && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(url)) problems.push(`${name}: must be an https:// URL in production`);
-    }
+    // One rule for every URL that carries a secret or data (passwords in it; TLS unless loopback): secrets.ts productionUrlProblems.
+    const urls: [string, string | undefined][] = [
+      ['PUBLIC_URL', e.PUBLIC_URL],
+      ['DATABASE_URL', e.DATABASE_URL],
+      ['DATABASE_OWNER_URL', e.DATABASE_OWNER_URL],
+      ['REDIS_URL', e.REDIS_URL],
+      ['AUTH_JWKS_URL', e.AUTH_JWKS_URL],
+      ['LIVEKIT_URL', e.LIVEKIT_URL],
+      ['LIVEKIT_API_URL', e.LIVEKIT_API_URL],
+      ['FHIR_BASE_URL', e.FHIR_BASE_URL],
+      ['FHIR_TOKEN_URL', e.FHIR_TOKEN_URL],
+      ['IMAGING_VIEWER_URL', e.IMAGING_VIEWER_URL],
+      ...e.CORS_ORIGINS.map((o): [string, string] => ['CORS_ORIGINS', o]),
+    ];
+    for (const [name, url] of urls) if (url) problems.push(...productionUrlProblems(name, url));
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

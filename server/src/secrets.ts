@@ -34,3 +34,42 @@ export function urlPassword(url: string): string | null {
     return null;
   }
 }
+
+/**
+ * Hosts a plain-text (http://, ws://) connection may reach in production: this
+ * machine only — a sidecar or local TLS proxy, where nothing crosses a network.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+const SECURE: Record<string, string> = { 'http:': 'https:', 'ws:': 'wss:' };
+
+/**
+ * The production rule for every URL that carries a secret or patient data
+ * (config.ts applies it to each such variable): a password in it must be one
+ * secretProblem accepts, and never empty; a web or WebSocket URL must use TLS
+ * (https://, wss://) unless it points at loopback. Database and Redis URLs are
+ * checked for their passwords only: their transport is the deployment's
+ * private network or the driver's TLS settings.
+ */
+export function productionUrlProblems(name: string, value: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [`${name}: is not a valid URL`];
+  }
+  const problems: string[] = [];
+  const password = urlPassword(value);
+  if (password) {
+    const problem = secretProblem(password);
+    if (problem) problems.push(`${name} (password): ${problem}`);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:@/i.test(value)) {
+    problems.push(`${name}: has an empty password`);
+  }
+  const secure = SECURE[url.protocol];
+  if (secure && !isLoopbackHost(url.hostname)) problems.push(`${name}: must use ${secure}// in production (plain ${url.protocol}// only to loopback: localhost, 127.0.0.0/8, [::1])`);
+  else if (!secure && !/^(https|wss|postgres|postgresql|redis|rediss):$/.test(url.protocol)) problems.push(`${name}: ${url.protocol}// is not a supported scheme`);
+  return problems;
+}

@@ -52,6 +52,8 @@ export const ErrorCodes = {
   FHIR_PATIENT_NOT_FOUND: { status: 404, message: 'The FHIR server has no such patient' },
   FHIR_PATIENT_AMBIGUOUS: { status: 409, message: 'The identifier matches more than one patient on the FHIR server' },
   FHIR_SERVER_ERROR: { status: 502, message: 'The FHIR server refused or failed the request' },
+  FHIR_REDIRECT_REFUSED: { status: 502, message: 'The FHIR server (or its token endpoint) answered with a redirect; Consilium does not follow redirects: configure the final address' },
+  FHIR_RECORD_TOO_LARGE: { status: 502, message: "The FHIR server's record is larger than a case import may be" },
   CASE_NOT_PULLED: { status: 409, message: 'This case was not pulled from the FHIR server' },
   // flow control and server
   RATE_LIMITED: { status: 429, message: 'Too many messages; slow down' },

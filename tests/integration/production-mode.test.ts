@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOidcProvider } from '../support/oidc-provider.ts';
@@ -47,6 +48,33 @@ describe('production mode', () => {
     expect(sample.code).toBe(78);
     expect(sample.stderr).toMatch(/LIVEKIT_API_SECRET: is a sample published in the Consilium repository/);
     expect(sample.stderr).toMatch(/METRICS_TOKEN: must be at least 32 bytes/);
+  }, 30_000);
+
+  it('the server refuses to start with a development database password or plain-text remote FHIR, token and LiveKit URLs, naming each', async () => {
+    const run = await runMain({
+      NODE_ENV: 'production',
+      PORT: '0',
+      AUTH_JWKS_URL: 'https://idp.hospital.example/certs',
+      AUTH_ISSUER: 'https://idp.hospital.example',
+      AUTH_AUDIENCE: 'consilium',
+      PUBLIC_URL: 'https://consilium.hospital.example',
+      DATABASE_URL: 'postgres://consilium_app@127.0.0.1:1/none',
+      DATABASE_OWNER_URL: 'postgres://consilium:consilium-dev-only@127.0.0.1:1/none', // docker-compose.dev.yml's
+      AUDIT_CHECKPOINTS: 'off',
+      FHIR_BASE_URL: 'http://fhir.hospital.example/r4',
+      FHIR_TOKEN_URL: 'http://fhir.hospital.example/token',
+      FHIR_CLIENT_ID: 'consilium',
+      FHIR_PRIVATE_KEY: 'unused: the configuration is refused first',
+      LIVEKIT_URL: 'ws://voice.hospital.example:7880',
+      LIVEKIT_API_KEY: 'consilium',
+      LIVEKIT_API_SECRET: randomBytes(36).toString('base64'), // strong: only the URLs are wrong
+    });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toMatch(/DATABASE_OWNER_URL \(password\): is a sample published in the Consilium repository/);
+    expect(run.stderr).toMatch(/FHIR_BASE_URL: must use https:\/\/ in production/);
+    expect(run.stderr).toMatch(/FHIR_TOKEN_URL: must use https:\/\/ in production/);
+    expect(run.stderr).toMatch(/LIVEKIT_URL: must use wss:\/\/ in production/);
+    expect(run.stderr).not.toContain('consilium-dev-only'); // the refusal names the variable, never the secret
   }, 30_000);
 
   it('a production server has no development identity provider: no sign-in, no keys, no anonymous access', async () => {

@@ -12,6 +12,13 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
  * (signature, iss/sub = client id, aud = token URL, exp ≤ 5 min, jti not
  * replayed, RS384/ES384) and the requested scopes; the API checks the bearer
  * token's expiry and scopes on every request.
+ *
+ * It can also turn hostile (`setHostile`): answer with redirects (from the API,
+ * the token endpoint or the SMART configuration) or with huge `$everything`
+ * pages (honest Content-Length, none — chunked — or a lying one). Whatever
+ * reaches it outside its FHIR base is recorded with its Authorization header
+ * and answered with the patient's record, as a server that really kept data
+ * there would.
  */
 export interface LoopbackFhirOptions {
   bundle: { entry: { fullUrl?: string; resource: Record<string, unknown> }[] };
@@ -34,10 +41,50 @@ export interface LoopbackFhir {
   tokensIssued(): number;
   /** A new Observation on the server (lastUpdated now). */
   addObservation(resource: Record<string, unknown>): void;
+  /** Misbehave from now on (null: behave again). */
+  setHostile(hostile: Hostile | null): void;
+  /** Requests that arrived outside the FHIR base URL and the token/configuration endpoints. */
+  outsideBase: Recorded[];
+  /** Bytes of huge pages actually written to the socket (what the client let through). */
+  hugeBytesSent(): number;
   close(): Promise<void>;
 }
 
 type Json = Record<string, unknown>;
+
+export type Hostile =
+  /** Answer requests to `on` with this redirect. */
+  | { kind: 'redirect'; on: 'api' | 'token' | 'smart-configuration'; status: 301 | 302 | 303 | 307 | 308; location: string }
+  /** `$everything` answers `pages` pages of `pageBytes` each (a valid Bundle of one padded-out resource), linked by `next`. */
+  | { kind: 'huge'; pages: number; pageBytes: number; length: 'honest' | 'absent' | 'lying' };
+
+/** A request the stand-in (or a recorder) received, with the credentials it carried. */
+export interface Recorded {
+  method: string;
+  path: string;
+  authorization: string | null;
+  body: string;
+}
+
+/**
+ * A second listener (another port: another origin) that records every request
+ * and answers each with a Bundle holding the given record, so a client that
+ * follows a redirect here would find something to import.
+ */
+export async function startRecorder(record: unknown): Promise<{ url: string; requests: Recorded[]; close(): Promise<void> }> {
+  const requests: Recorded[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization ?? null, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'content-type': 'application/fhir+json' });
+      res.end(JSON.stringify(record));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
 
 export async function startLoopbackFhir(opts: LoopbackFhirOptions): Promise<LoopbackFhir> {
   const pageSize = opts.pageSize ?? 50;
@@ -47,6 +94,9 @@ export async function startLoopbackFhir(opts: LoopbackFhirOptions): Promise<Loop
   const seenJti = new Set<string>();
   const log: LoopbackFhir['log'] = [];
   const refusals: string[] = [];
+  const outsideBase: Recorded[] = [];
+  let hostile: Hostile | null = null;
+  let hugeSent = 0;
   let issued = 0;
 
   // Server form of the bundle: references Type/id instead of urn:uuid.
@@ -65,7 +115,28 @@ export async function startLoopbackFhir(opts: LoopbackFhirOptions): Promise<Loop
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void handle(req, Buffer.concat(chunks).toString('utf8'))
+      const body = Buffer.concat(chunks).toString('utf8');
+      const path = new URL(req.url ?? '/', origin).pathname;
+      const redirect = hostile?.kind === 'redirect' ? hostile : null;
+      const target = path === '/auth/token' ? 'token' : path.endsWith('/.well-known/smart-configuration') ? 'smart-configuration' : path.startsWith('/fhir/r4/') ? 'api' : null;
+      if (redirect && redirect.on === target) {
+        log.push({ method: req.method ?? '', path: req.url ?? '', status: redirect.status });
+        res.writeHead(redirect.status, { location: redirect.location, 'content-type': 'application/json' });
+        res.end('{}');
+        return;
+      }
+      if (target === null) {
+        // Outside the base: what a client sent here (and with which credentials) is the evidence.
+        outsideBase.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization ?? null, body });
+        res.writeHead(200, { 'content-type': 'application/fhir+json' });
+        res.end(JSON.stringify(searchset(resources, null, resources.length)));
+        return;
+      }
+      if (hostile?.kind === 'huge' && target === 'api' && path.endsWith('/$everything') && tokenOk(req)) {
+        void hugePage(req, res, hostile);
+        return;
+      }
+      void handle(req, body)
         .then(([status, body]) => {
           log.push({ method: req.method ?? '', path: req.url ?? '', status });
           res.writeHead(status, { 'content-type': status < 300 ? 'application/fhir+json' : 'application/json' });
@@ -122,6 +193,55 @@ export async function startLoopbackFhir(opts: LoopbackFhirOptions): Promise<Loop
     return [404, { resourceType: 'OperationOutcome' }];
   }
 
+  function tokenOk(req: http.IncomingMessage): boolean {
+    const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    const grant = auth ? tokens.get(auth[1]!) : undefined;
+    return grant !== undefined && grant.exp >= Date.now();
+  }
+
+  /** One padded page of `pageBytes`, written as fast as the client reads it; stops when the client hangs up. */
+  async function hugePage(req: http.IncomingMessage, res: http.ServerResponse, h: Extract<Hostile, { kind: 'huge' }>): Promise<void> {
+    const url = new URL(req.url ?? '/', origin);
+    const page = Number(url.searchParams.get('_page') ?? '0');
+    const next = page + 1 < h.pages ? `${base()}${url.pathname.slice('/fhir/r4'.length)}?_page=${page + 1}` : null;
+    // One entry per page whose text fills the page: a client that keeps every page keeps every byte.
+    const head = Buffer.from(`{"resourceType":"Bundle","type":"searchset","link":[${next ? `{"relation":"next","url":"${next}"}` : ''}],"entry":[{"resource":{"resourceType":"Basic","id":"page-${page}","code":{"text":"`);
+    const tail = Buffer.from('"}}}]}');
+    const fill = Buffer.alloc(64 * 1024, 'x');
+    log.push({ method: req.method ?? '', path: req.url ?? '', status: 200 });
+    const socket = req.socket;
+    if (h.length === 'lying') {
+      // Claims a small page, then keeps sending: written to the socket directly (Node's own response would refuse to lie).
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/fhir+json\r\ncontent-length: ${head.length + tail.length}\r\n\r\n`);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/fhir+json', ...(h.length === 'honest' ? { 'content-length': String(h.pageBytes) } : {}) });
+    }
+    const write = (chunk: Buffer) => {
+      if (socket.destroyed) return Promise.resolve(false);
+      hugeSent += chunk.length;
+      const ok = h.length === 'lying' ? socket.write(chunk) : res.write(chunk);
+      if (ok) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const done = (v: boolean) => () => {
+          socket.off('drain', onDrain);
+          socket.off('close', onClose);
+          resolve(v);
+        };
+        const onDrain = done(true);
+        const onClose = done(false);
+        socket.once('drain', onDrain);
+        socket.once('close', onClose);
+      });
+    };
+    if (!(await write(head))) return;
+    for (let left = h.pageBytes - head.length - tail.length; left > 0; left -= fill.length) {
+      if (!(await write(left >= fill.length ? fill : fill.subarray(0, left)))) return;
+    }
+    if (!(await write(tail))) return;
+    if (h.length === 'lying') socket.end();
+    else res.end();
+  }
+
   async function token(form: URLSearchParams): Promise<[number, unknown]> {
     if (form.get('grant_type') !== 'client_credentials') return refuse(400, 'token: grant_type', 'unsupported_grant_type');
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return refuse(400, 'token: client_assertion_type', 'invalid_client');
@@ -172,6 +292,11 @@ export async function startLoopbackFhir(opts: LoopbackFhirOptions): Promise<Loop
     log,
     refusals,
     tokensIssued: () => issued,
+    outsideBase,
+    setHostile(h) {
+      hostile = h;
+    },
+    hugeBytesSent: () => hugeSent,
     addObservation(resource) {
       resources.push({ ...resource, meta: { lastUpdated: new Date().toISOString() } });
     },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/src/config.ts';
-import { secretProblem } from '../../server/src/secrets.ts';
+import { PUBLISHED_SECRETS, secretProblem } from '../../server/src/secrets.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const STRONG = 'q7Jx2v9LkP4mZ8wR1tY6uB3nC5eH0aSdFgQpWoEiUrTy';
@@ -55,10 +55,63 @@ function repositorySecrets(): { file: string; value: string }[] {
 
 describe('production transport and passwords', () => {
   it('refuses plain-http public and identity-key URLs (loopback excepted) and empty database passwords', () => {
-    expect(problems({ ...PROD, PUBLIC_URL: 'http://consilium.hospital.example' })).toContain('PUBLIC_URL: must be an https:// URL in production');
-    expect(problems({ ...PROD, AUTH_JWKS_URL: 'http://idp.hospital.example/certs' })).toContain('AUTH_JWKS_URL: must be an https:// URL in production');
+    expect(problems({ ...PROD, PUBLIC_URL: 'http://consilium.hospital.example' })).toEqual([expect.stringMatching(/^PUBLIC_URL: must use https:\/\/ in production/)]);
+    expect(problems({ ...PROD, AUTH_JWKS_URL: 'http://idp.hospital.example/certs' })).toEqual([expect.stringMatching(/^AUTH_JWKS_URL: must use https:\/\/ in production/)]);
     expect(problems({ ...PROD, AUTH_JWKS_URL: 'http://127.0.0.1:9000/certs' })).toEqual([]);
     expect(problems({ ...PROD, DATABASE_URL: 'postgres://consilium_app:@db/consilium' })).toContain('DATABASE_URL: has an empty password');
+  });
+});
+
+describe('one rule for every URL that carries a secret or data', () => {
+  const FHIR = { FHIR_CLIENT_ID: 'consilium', FHIR_PRIVATE_KEY: 'a private key (only parsed at start-up)' };
+  const LK = { ...LIVEKIT, LIVEKIT_API_SECRET: STRONG };
+  /** Each variable with what else it needs, and which TLS scheme it must use. */
+  const WEB: [name: string, scheme: 'https' | 'wss', extra: Record<string, string>, shape: (scheme: string, host: string) => string][] = [
+    ['PUBLIC_URL', 'https', {}, (s, h) => `${s}://${h}`],
+    ['AUTH_JWKS_URL', 'https', { AUTH_ISSUER: 'https://idp.hospital.example', AUTH_AUDIENCE: 'consilium' }, (s, h) => `${s}://${h}/certs`],
+    ['LIVEKIT_URL', 'wss', { LIVEKIT_API_KEY: 'consilium', LIVEKIT_API_SECRET: STRONG }, (s, h) => `${s}://${h}:7880`],
+    ['LIVEKIT_API_URL', 'https', LK, (s, h) => `${s}://${h}:7880`],
+    ['FHIR_BASE_URL', 'https', FHIR, (s, h) => `${s}://${h}/fhir/r4`],
+    ['FHIR_TOKEN_URL', 'https', { ...FHIR, FHIR_BASE_URL: 'https://fhir.hospital.example/r4' }, (s, h) => `${s}://${h}/token`],
+    ['IMAGING_VIEWER_URL', 'https', {}, (s, h) => `${s}://${h}/viewer?StudyInstanceUIDs={studyUid}`],
+    ['CORS_ORIGINS', 'https', {}, (s, h) => `${s}://${h}`],
+  ];
+
+  it('plain http:// or ws:// to a remote host is refused for each, naming it; TLS and loopback pass', () => {
+    for (const [name, scheme, extra, shape] of WEB) {
+      const plain = scheme === 'wss' ? 'ws' : 'http';
+      expect(problems({ ...PROD, ...extra, [name]: shape(scheme, 'svc.hospital.example') }), name).toEqual([]);
+      expect(problems({ ...PROD, ...extra, [name]: shape(plain, 'svc.hospital.example') }), name).toEqual([expect.stringMatching(new RegExp(`^${name}: must use ${scheme}:// in production`))]);
+      // (CORS_ORIGINS' own syntax has no IPv6 literals.)
+      for (const loopback of ['127.0.0.1', 'localhost', '127.0.0.2', ...(name === 'CORS_ORIGINS' ? [] : ['[::1]'])]) expect(problems({ ...PROD, ...extra, [name]: shape(plain, loopback) }), `${name} ${loopback}`).toEqual([]);
+      // Names that only look local are remote.
+      for (const remote of ['localhost.hospital.example', '127.0.0.1.nip.io', '10.0.0.1']) expect(problems({ ...PROD, ...extra, [name]: shape(plain, remote) }), `${name} ${remote}`).toHaveLength(1);
+    }
+    // LIVEKIT_URL may also be https (the SDK turns it into wss); a plain http one is refused like ws.
+    expect(problems({ ...PROD, ...LK, LIVEKIT_URL: 'http://voice.hospital.example' })).toEqual([expect.stringMatching(/^LIVEKIT_URL: must use https:\/\//)]);
+    // Outside production the same values are fine (development, tests).
+    for (const [name, scheme, extra, shape] of WEB) expect(problems({ ...extra, [name]: shape(scheme === 'wss' ? 'ws' : 'http', 'svc.example') }), name).toEqual([]);
+  });
+
+  it('every published development password is refused in each URL that can carry one', () => {
+    const dev = readFileSync(path.join(root, 'docker-compose.dev.yml'), 'utf8');
+    const devPasswords = [...dev.matchAll(/postgres:\/\/[^:]+:([^@]+)@/g)].map((m) => m[1]!);
+    expect(devPasswords).toEqual(expect.arrayContaining(['consilium-dev-only', 'consilium-app-dev-only']));
+    const URLS: [string, (pw: string) => string, Record<string, string>][] = [
+      ['DATABASE_URL', (pw) => `postgres://consilium_app:${pw}@db/consilium`, {}],
+      ['DATABASE_OWNER_URL', (pw) => `postgres://consilium:${pw}@db/consilium`, {}],
+      ['REDIS_URL', (pw) => `redis://:${encodeURIComponent(pw)}@redis:6379`, {}],
+      ['FHIR_BASE_URL', (pw) => `https://consilium:${encodeURIComponent(pw)}@fhir.hospital.example/r4`, FHIR],
+    ];
+    for (const [name, url, extra] of URLS) {
+      for (const pw of new Set([...devPasswords, ...PUBLISHED_SECRETS])) {
+        expect(problems({ ...PROD, ...extra, [name]: url(pw) }), `${name} ${pw}`).toEqual([expect.stringMatching(new RegExp(`^${name} \\(password\\): `))]);
+      }
+      expect(problems({ ...PROD, ...extra, [name]: url(STRONG) }), name).toEqual([]);
+    }
+    expect(problems({ ...PROD, DATABASE_OWNER_URL: 'postgres://consilium:@db/consilium' })).toEqual(['DATABASE_OWNER_URL: has an empty password']);
+    // No password at all (peer, certificate or a private network's trust) is the deployment's choice, as before.
+    expect(problems({ ...PROD, DATABASE_OWNER_URL: 'postgres://consilium@db/consilium', REDIS_URL: 'redis://redis:6379' })).toEqual([]);
   });
 });
 

@@ -1,7 +1,8 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ADMIN_SCOPE } from '../../../shared/src/roles.ts';
 import { isSafeText } from '../../../shared/src/text.ts';
 import { AppError } from '../errors.ts';
+import { readBoundedResponse } from '../http/body.ts';
 import type { Principal } from './policy.ts';
 
 /**
@@ -21,8 +22,25 @@ export interface IdentitySettings {
   keys: JWTVerifyGetKey;
 }
 
+/** A key set is a few kilobytes; the provider's answer is read up to this and no further. */
+export const JWKS_MAX_BYTES = 256 * 1024;
+
+/**
+ * jose fetches the key set without following redirects (`redirect: 'manual'`, 200 required) and gives up after
+ * `timeoutDuration`, but reads the whole body; this fetch stops reading past JWKS_MAX_BYTES.
+ */
+const boundedJwksFetch = async (url: string, init: RequestInit): Promise<Response> => {
+  const res = await fetch(url, { ...init, redirect: 'manual' });
+  if (res.status !== 200) {
+    await res.body?.cancel().catch(() => {});
+    return new Response(null, { status: res.status }); // jose refuses anything but 200
+  }
+  const bytes = await readBoundedResponse(res, JWKS_MAX_BYTES);
+  return new Response(new Uint8Array(bytes), { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' } });
+};
+
 export function remoteKeys(jwksUrl: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+  return createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000, [customFetch]: boundedJwksFetch });
 }
 
 export function localKeys(jwks: { keys: object[] }): JWTVerifyGetKey {

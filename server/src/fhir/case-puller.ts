@@ -134,9 +134,11 @@ export class CasePuller {
       if (err instanceof AppError) throw err;
       if (err instanceof FhirServerError && err.status === 404) throw new AppError('FHIR_PATIENT_NOT_FOUND');
       // Our own messages only (status, OAuth error code): other errors may quote URLs that carry identifiers.
-      const reason = err instanceof FhirServerError || err instanceof SmartAuthError ? err.message.slice(0, 120) : (err as Error).name;
-      this.deps.logger.warn({ status: err instanceof FhirServerError ? err.status : null, reason }, 'FHIR server request failed');
-      throw new AppError('FHIR_SERVER_ERROR', `The FHIR server request failed: ${reason}`);
+      const ours = err instanceof FhirServerError || err instanceof SmartAuthError ? err : null;
+      const reason = ours ? ours.message.slice(0, 160) : (err as Error).name;
+      const code = ours ? ours.code : 'FHIR_SERVER_ERROR';
+      this.deps.logger.warn({ status: err instanceof FhirServerError ? err.status : null, code, reason }, 'FHIR server request failed');
+      throw new AppError(code, `The FHIR server request failed: ${reason}`);
     }
   }
 }

@@ -1,17 +1,24 @@
+import type { ErrorCode } from '../../../shared/src/errors.ts';
 import { MAX_IMPORT_ENTRIES } from '../../../shared/src/fhir.ts';
+import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.ts';
 import type { SmartBackendAuth } from './smart-backend.ts';
 
 /**
- * A small read-only FHIR R4 REST client for the hospital's server: follows
- * `next` links only within the configured base URL (a server cannot send us
- * elsewhere), bounds pages and entries, retries once with a fresh token on
- * 401. Errors carry the HTTP status and never the response body (it may hold
- * patient data).
+ * A small read-only FHIR R4 REST client for the hospital's server. Every
+ * request stays within the configured base URL: `next` links that leave it
+ * are refused, and redirects are never followed (a 3xx could take the bearer
+ * token or the patient's record elsewhere; the admin configures the final
+ * address). A record is bounded like a direct import: its pages together
+ * (bytes read, whatever Content-Length says), its entries, its page count and
+ * its time. Retries once with a fresh token on 401. Errors carry the HTTP
+ * status and never the response body (it may hold patient data).
  */
 export class FhirServerError extends Error {
   constructor(
     message: string,
     public readonly status: number | null,
+    /** The stable code the API answers with. */
+    public readonly code: ErrorCode = 'FHIR_SERVER_ERROR',
   ) {
     super(message);
   }
@@ -23,7 +30,11 @@ export interface SearchResult {
 }
 
 const MAX_PAGES = 500;
-const MAX_PAGE_BYTES = 64 * 1024 * 1024;
+/** A pulled record, all pages together, may be as large as a direct import (IMPORT_BODY_LIMIT '32mb' in http/cases.routes.ts; a unit test keeps them equal). */
+export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
+/** One request, and one whole record (every page), may take this long. */
+const REQUEST_TIMEOUT_MS = 60_000;
+const RECORD_TIMEOUT_MS = 5 * 60_000;
 
 export class FhirClient {
   private readonly base: URL;
@@ -59,12 +70,13 @@ export class FhirClient {
 
   /** Run a search (or operation returning a searchset) and follow `next` links. */
   async search(relative: string): Promise<SearchResult> {
-    let url: URL | null = new URL(relative, this.base);
+    let url: URL | null = this.within(relative);
     const entries: unknown[] = [];
+    const budget = { bytes: MAX_RECORD_BYTES, deadline: Date.now() + RECORD_TIMEOUT_MS };
     let pages = 0;
     while (url) {
       if (++pages > MAX_PAGES) throw new FhirServerError(`more than ${MAX_PAGES} pages`, null);
-      const bundle = await this.get(url);
+      const bundle = await this.get(url, budget);
       if (bundle['resourceType'] !== 'Bundle') throw new FhirServerError('expected a Bundle', null);
       for (const e of Array.isArray(bundle['entry']) ? bundle['entry'] : []) entries.push(e);
       if (entries.length > MAX_IMPORT_ENTRIES) throw new FhirServerError(`more than ${MAX_IMPORT_ENTRIES} entries`, null);
@@ -80,29 +92,38 @@ export class FhirClient {
     return url;
   }
 
-  private async get(url: URL, retried = false): Promise<Record<string, unknown>> {
+  /** One page; `budget` is what is left of the record's bytes and time, and shrinks by what this page used. */
+  private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<Record<string, unknown>> {
     const headers: Record<string, string> = { accept: 'application/fhir+json' };
     if (this.auth) headers['authorization'] = `Bearer ${await this.auth.accessToken(retried)}`;
+    const timeout = Math.min(REQUEST_TIMEOUT_MS, budget.deadline - Date.now());
+    if (timeout <= 0) throw new FhirServerError(`the record took longer than ${RECORD_TIMEOUT_MS / 60_000} minutes`, null);
     let res: Response;
+    let bytes: Buffer;
     try {
-      res = await this.fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
+      // The signal also bounds reading the body (a server trickling bytes).
+      res = await this.fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
+      if (isRedirect(res)) {
+        await res.body?.cancel().catch(() => {});
+        throw new FhirServerError(`answered with a redirect (${res.status}), which is not followed: set FHIR_BASE_URL to the server's final address`, res.status, 'FHIR_REDIRECT_REFUSED');
+      }
+      if (res.status === 401 && this.auth && !retried) {
+        await res.body?.cancel().catch(() => {});
+        return this.get(url, budget, true);
+      }
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => {});
+        throw new FhirServerError(`answered ${res.status}`, res.status);
+      }
+      bytes = await readBoundedResponse(res, budget.bytes);
     } catch (err) {
+      if (err instanceof FhirServerError) throw err;
+      if (err instanceof ResponseTooLarge) throw new FhirServerError(`the record is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB, the case import limit`, null, 'FHIR_RECORD_TOO_LARGE');
       throw new FhirServerError(`unreachable (${(err as Error).name})`, null);
     }
-    if (res.status === 401 && this.auth && !retried) {
-      await res.body?.cancel();
-      return this.get(url, true);
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new FhirServerError(`answered ${res.status}`, res.status);
-    }
-    const length = Number(res.headers.get('content-length') ?? '0');
-    if (length > MAX_PAGE_BYTES) throw new FhirServerError('page too large', res.status);
-    const text = await res.text();
-    if (text.length > MAX_PAGE_BYTES) throw new FhirServerError('page too large', res.status);
+    budget.bytes -= bytes.length;
     try {
-      const json = JSON.parse(text) as unknown;
+      const json = JSON.parse(bytes.toString('utf8')) as unknown;
       if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
       return json as Record<string, unknown>;
     } catch {

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
+import type { ErrorCode } from '../../../shared/src/errors.ts';
+import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.ts';
+import { isLoopbackHost } from '../secrets.ts';
 
 /**
  * SMART Backend Services (client-credentials with a signed JWT assertion,
@@ -9,6 +12,11 @@ import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, SignJWT, typ
  * scopes, and caches the token until shortly before it expires. The hospital
  * registers Consilium's public key (`publicJwks()`, also served at
  * `/.well-known/fhir-client-jwks.json`).
+ *
+ * Like the FHIR client, it never follows a redirect (the assertion and the
+ * token must not travel elsewhere), reads at most TOKEN_RESPONSE_BYTES of an
+ * answer, and takes a discovered token endpoint only over https (plain http
+ * only to the FHIR server's own plain-http host, or loopback).
  */
 export interface SmartBackendOptions {
   baseUrl: string;
@@ -22,7 +30,42 @@ export interface SmartBackendOptions {
   fetch?: typeof fetch;
 }
 
-export class SmartAuthError extends Error {}
+export class SmartAuthError extends Error {
+  constructor(
+    message: string,
+    /** The stable code the API answers with. */
+    public readonly code: ErrorCode = 'FHIR_SERVER_ERROR',
+  ) {
+    super(message);
+  }
+}
+
+/** A token or SMART configuration answer is a few hundred bytes; 64 KiB is generous. */
+const TOKEN_RESPONSE_BYTES = 64 * 1024;
+
+/** POST or GET without following redirects; the JSON body (null if it is not JSON), read within the bound. */
+async function callJson(what: string, fetchImpl: typeof fetch, url: string, init: RequestInit): Promise<{ status: number; ok: boolean; body: Record<string, unknown> | null }> {
+  let res: Response;
+  let bytes: Buffer;
+  try {
+    res = await fetchImpl(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
+    if (isRedirect(res)) {
+      await res.body?.cancel().catch(() => {});
+      throw new SmartAuthError(`${what} answered with a redirect (${res.status}), which is not followed: configure the final address`, 'FHIR_REDIRECT_REFUSED');
+    }
+    bytes = await readBoundedResponse(res, TOKEN_RESPONSE_BYTES);
+  } catch (err) {
+    if (err instanceof SmartAuthError) throw err;
+    throw new SmartAuthError(`${what} ${err instanceof ResponseTooLarge ? `answered with more than ${TOKEN_RESPONSE_BYTES} bytes` : `unreachable (${(err as Error).name})`}`);
+  }
+  let body: unknown = null;
+  try {
+    body = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    body = null;
+  }
+  return { status: res.status, ok: res.ok, body: typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null };
+}
 
 interface SigningKey {
   key: CryptoKey;
@@ -56,7 +99,7 @@ export class SmartBackendAuth {
       .setIssuedAt(now)
       .setExpirationTime(now + 300) // SMART: no more than five minutes
       .sign(key);
-    const res = await this.fetch(tokenUrl, {
+    const res = await callJson('token endpoint', this.fetch, tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({
@@ -65,9 +108,8 @@ export class SmartBackendAuth {
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
         client_assertion: assertion,
       }),
-      signal: AbortSignal.timeout(15_000),
     });
-    const body = (await res.json().catch(() => null)) as { access_token?: unknown; expires_in?: unknown; error?: unknown } | null;
+    const body = res.body as { access_token?: unknown; expires_in?: unknown; error?: unknown } | null;
     if (!res.ok || typeof body?.access_token !== 'string') {
       throw new SmartAuthError(`token endpoint answered ${res.status}${typeof body?.error === 'string' ? ` (${body.error.slice(0, 60)})` : ''}`);
     }
@@ -84,10 +126,21 @@ export class SmartBackendAuth {
 
   private async resolveTokenUrl(): Promise<string> {
     if (this.tokenUrl) return this.tokenUrl;
-    const res = await this.fetch(`${this.opts.baseUrl}/.well-known/smart-configuration`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
-    const body = (await res.json().catch(() => null)) as { token_endpoint?: unknown } | null;
-    if (!res.ok || typeof body?.token_endpoint !== 'string') throw new SmartAuthError(`SMART configuration not found (${res.status}); set FHIR_TOKEN_URL`);
-    this.tokenUrl = body.token_endpoint;
+    const res = await callJson('SMART configuration', this.fetch, `${this.opts.baseUrl}/.well-known/smart-configuration`, { headers: { accept: 'application/json' } });
+    const endpoint = res.body?.['token_endpoint'];
+    if (!res.ok || typeof endpoint !== 'string') throw new SmartAuthError(`SMART configuration not found (${res.status}); set FHIR_TOKEN_URL`);
+    // The signed assertion goes there: https, or plain http only to the FHIR server's own host (vetted by
+    // config.ts like FHIR_TOKEN_URL) or loopback. The FHIR server's answer cannot weaken the transport.
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new SmartAuthError('SMART configuration names an invalid token endpoint; set FHIR_TOKEN_URL');
+    }
+    const base = new URL(this.opts.baseUrl);
+    const plainOk = url.protocol === 'http:' && base.protocol === 'http:' && (url.host === base.host || isLoopbackHost(url.hostname));
+    if (url.protocol !== 'https:' && !plainOk) throw new SmartAuthError('SMART configuration names a token endpoint that is not https; set FHIR_TOKEN_URL');
+    this.tokenUrl = url.href;
     return this.tokenUrl;
   }
 

@@ -110,7 +110,9 @@ export class VoiceControl {
     private readonly logger: Logger,
     private readonly retry = { baseMs: 250, maxMs: 5000, giveUpMs: 10 * 60_000 },
   ) {
-    this.client = new RoomServiceClient(cfg.apiUrl, cfg.apiKey, cfg.apiSecret, { requestTimeout: 3 });
+    // No region failover: it would replay signed calls to origins a /settings/regions answer names (LiveKit Cloud only, and
+    // already off under a 5 s timeout; explicit so a longer timeout cannot turn it on). The SDK's fetch takes no other options.
+    this.client = new RoomServiceClient(cfg.apiUrl, cfg.apiKey, cfg.apiSecret, { requestTimeout: 3, failover: false });
   }
 
   get status(): VoiceStatus {
