@@ -7,7 +7,6 @@ import { JoinOptions, Limits, PROTOCOL_VERSION, ServerMessageNames, type ErrorNo
 import type { ClinicState } from '../../../shared/src/state.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { RefusedJoins } from '../audit/refused-joins.ts';
-import type { Principal } from '../auth/policy.ts';
 import type { TicketClaims, TicketService } from '../auth/tickets.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
@@ -18,13 +17,11 @@ import type { VoiceControl } from '../media/livekit.ts';
 import type { BreakGlassSettings } from './break-glass.ts';
 import { Clinic, refusal } from './clinic.ts';
 import type { DispatchResult } from './dispatcher.ts';
-import type { ClinicListing, LiveRoomRecord, LiveRooms, LocalRoom, VoiceEvent } from './live-rooms.ts';
-import { LIVE_ELSEWHERE } from './live-rooms.ts';
+import type { ClinicListing, LiveRooms, LocalRoom } from './live-rooms.ts';
+import { LIVE_ELSEWHERE, REMOTE_CALL } from './live-rooms.ts';
 import { isDecodable, requestIdOf } from './frames.ts';
 import { binaryFrame, writeFrame } from './ws-frames.ts';
 import type { PoseBudget } from './pose-budget.ts';
-import type { FhirResource } from '../../../shared/src/fhir.ts';
-import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
 
 export interface ClinicRoomDeps {
@@ -107,11 +104,13 @@ export async function verifyJoin(deps: Pick<ClinicRoomDeps, 'tickets' | 'refused
  * Consilium room id, and a database lease makes it the only instance anywhere.
  */
 export function defineClinicRoom(deps: ClinicRoomDeps) {
-  return class ClinicRoom extends Room<{ state: ClinicState; client: ClinicClient; metadata: ClinicListing }> implements LocalRoom {
+  return class ClinicRoom extends Room<{ state: ClinicState; client: ClinicClient; metadata: ClinicListing }> {
     // Backstop only: the dispatcher's token bucket answers RATE_LIMITED long before this.
     override maxMessagesPerSecond = 2000;
 
     private clinic!: Clinic;
+    /** What LiveRooms reaches in this process: the engine, and closing the room. */
+    private local!: LocalRoom;
     private readonly instanceId = randomUUID();
     private readonly reconnections = new Map<string, { reject: (reason?: unknown) => unknown }>();
     private stopVoiceStatus: (() => void) | null = null;
@@ -187,7 +186,8 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       this.onMessage('*', (client: ClinicClient, type: string | number, payload: unknown) => void this.handle(client, type, payload, false));
       this.clock.setInterval(() => this.flushQuietly(), deps.flushIntervalMs);
       this.clock.setInterval(() => void this.renewLease(), LEASE_RENEW_MS);
-      deps.live.register(roomId, this);
+      this.local = { engine: this.clinic, close: () => this.disconnect(CloseCodes.ROOM_CLOSED).then(() => {}) };
+      deps.live.register(roomId, this.local);
     }
 
     override async onJoin(client: ClinicClient): Promise<void> {
@@ -229,28 +229,18 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
       const flushed = this.flush().catch((err: unknown) => {
         deps.logger.error({ err, roomId: this.roomId }, 'scene flush failed when the room closed');
       });
-      deps.live.unregister(this.roomId, this, flushed);
+      deps.live.unregister(this.roomId, this.local, flushed);
       await flushed;
       await deps.rooms.releaseLease(this.roomId, this.instanceId).catch(() => {});
     }
 
-    // ---- LiveRoomHandle: delegated to the clinic -----------------------------------------
+    /** Another process's LiveRooms asks this room to act (`REMOTE_CALL`, through presence). */
+    [REMOTE_CALL](method: string, args: unknown[]): Promise<unknown> {
+      return deps.live.callLocal(this.roomId, method, args);
+    }
 
-    applyRoomChanges(record: LiveRoomRecord) { return this.clinic.applyRoomChanges(record); }
-    updateParticipant(p: ParticipantDto) { return this.clinic.updateParticipant(p); }
-    removeParticipant(userId: string) { return this.clinic.removeParticipant(userId); }
-    readmit(userId: string) { this.clinic.readmit(userId); }
-    addCaseResource(resource: FhirResource) { return this.clinic.addCaseResource(resource); }
-    caseDeleted() { return this.clinic.caseDeleted(); }
-    voiceEvent(e: VoiceEvent) { this.clinic.voiceEvent(e); }
-    mediaJoined(userId: string, media: 'voice' | 'video') { return this.clinic.mediaJoined(userId, media); }
-    snapshot() { return this.clinic.snapshot(); }
-    moderate(by: string, action: 'mute' | 'unmute' | 'kick', userId: string, until: number | null) { return this.clinic.moderate(by, action, userId, until); }
-    decide(principal: Principal, requestId: string, decision: 'approve' | 'deny') { return this.clinic.decide(principal, requestId, decision); }
-    flush() { return this.clinic.flush(); }
-
-    async close(): Promise<void> {
-      await this.disconnect(CloseCodes.ROOM_CLOSED);
+    flush(): Promise<void> {
+      return this.clinic.flush();
     }
 
     // ---- transport -------------------------------------------------------------------------

@@ -1,10 +1,7 @@
 import { matchMaker } from '@colyseus/core';
-import type { ErrorCode } from '../../../shared/src/errors.ts';
-import type { FhirResource } from '../../../shared/src/fhir.ts';
-import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
-import type { Principal } from '../auth/policy.ts';
 import type { LeaseHolder, RoomRecord } from '../db/rooms.repo.ts';
+import type { Clinic } from './clinic.ts';
 import { AppError } from '../errors.ts';
 
 /** Message prefix of the refusal onCreate gives when another instance holds the room's lease. */
@@ -28,39 +25,25 @@ export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId'
 /** Plain-data view of a room record for a live room. */
 export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo });
 
-/** What the HTTP side may ask of a live room, in this process or another (through Colyseus presence). */
-export interface LiveRoomHandle {
-  /** Room record changed (title, kind, case, ceiling, participants): every seat follows at once. */
-  applyRoomChanges(record: LiveRoomRecord): Promise<void>;
-  /** Disconnect everyone and dispose (the room was closed). */
+/**
+ * The engine's acts the HTTP side may ask of a live room, in this process or
+ * another (through Colyseus presence). One list of names: their signatures
+ * and documentation are the engine's own (`Clinic`).
+ */
+export const LIVE_METHODS = ['applyRoomChanges', 'updateParticipant', 'removeParticipant', 'readmit', 'addCaseResource', 'caseDeleted', 'voiceEvent', 'mediaJoined', 'snapshot', 'moderate', 'decide'] as const;
+type EngineMethod = (typeof LIVE_METHODS)[number];
+
+/** A live room as the HTTP side reaches it: the engine's acts, and closing the room (disconnect everyone and dispose). */
+export type LiveRoomHandle = Pick<Clinic, EngineMethod> & { close(): Promise<void> };
+
+/** A room instance of this process: its engine, and how to close it. */
+export interface LocalRoom {
+  engine: Pick<Clinic, EngineMethod | 'flush'>;
   close(): Promise<void>;
-  /** A participant's role or scopes changed: what they may do and see follows at once, connected or not. */
-  updateParticipant(p: ParticipantDto): Promise<void>;
-  /** A participant was removed: end every seat of theirs. */
-  removeParticipant(userId: string): Promise<void>;
-  /** A kicked user was re-admitted. */
-  readmit(userId: string): void;
-  /** A new resource (live vitals) arrived for the case. */
-  addCaseResource(resource: FhirResource): Promise<void>;
-  /** The case was deleted: withdraw it from every client. */
-  caseDeleted(): Promise<void>;
-  /** LiveKit reported a change in someone's media session (verified webhook). */
-  voiceEvent(e: VoiceEvent): void;
-  /** Someone joined the room's LiveKit voice or video room (verified webhook): whoever may not be there now is taken out. Returns whether they may. */
-  mediaJoined(userId: string, media: 'voice' | 'video'): boolean;
-  /** Who is in, for the admin console. No patient data. */
-  snapshot(): LiveSnapshot;
-  /** Moderation from the console, already decided by the policy (and a kick already stored): carry it out live. */
-  moderate(by: string, action: 'mute' | 'unmute' | 'kick', userId: string, until: number | null): Promise<{ ok: boolean; code?: ErrorCode }>;
-  /** A break-glass decision from the console. */
-  decide(principal: Principal, requestId: string, decision: 'approve' | 'deny'): Promise<{ ok: boolean; code?: ErrorCode }>;
 }
 
-/** Local-only duties of a room instance in this process. */
-export interface LocalRoom extends LiveRoomHandle {
-  /** Persist pending scene changes. */
-  flush(): Promise<void>;
-}
+/** The one method of a Colyseus clinic room that other processes call (`matchMaker.remoteRoomCall`): it forwards to `LiveRooms.callLocal`. */
+export const REMOTE_CALL = 'liveCall';
 
 export interface VoiceEvent {
   kind: 'joined' | 'left' | 'published' | 'unpublished' | 'muted' | 'unmuted';
@@ -230,17 +213,25 @@ export class LiveRooms {
 
   /** Ask the live room to act; undefined when it is not live anywhere. */
   async call<M extends Method>(roomId: string, method: M, ...args: Parameters<LiveRoomHandle[M]>): Promise<Result<M> | undefined> {
-    const local = this.local.get(roomId);
-    if (local) return (await (local[method] as (...a: unknown[]) => unknown).apply(local, args)) as Result<M>;
+    if (this.local.has(roomId)) return (await this.callLocal(roomId, method, args)) as Result<M>;
     const listing = await this.liveListing(roomId);
     if (!listing) return undefined;
     try {
-      return (await matchMaker.remoteRoomCall(listing.roomId, method as never, args)) as Result<M>;
+      return (await matchMaker.remoteRoomCall(listing.roomId, REMOTE_CALL as never, [method, args])) as Result<M>;
     } catch (err) {
       // The process may have died since we looked: then the room is not live (and its listing goes).
       if (await this.liveListing(roomId)) throw err;
       return undefined;
     }
+  }
+
+  /** Carry out a call on this process's instance of the room (from `call`, or from another process through REMOTE_CALL). */
+  async callLocal(roomId: string, method: string, args: unknown[]): Promise<unknown> {
+    const room = this.local.get(roomId);
+    if (!room) return undefined;
+    if (method === 'close') return room.close();
+    if (!(LIVE_METHODS as readonly string[]).includes(method)) throw new Error(`not a live-room method: ${method.slice(0, 40)}`);
+    return (room.engine[method as EngineMethod] as (...a: unknown[]) => unknown).apply(room.engine, args);
   }
 
   /** Ask every live room showing this case; returns how many there were. */
@@ -257,11 +248,11 @@ export class LiveRooms {
 
   participantCount(): number {
     let n = 0;
-    for (const r of this.local.values()) n += r.snapshot().participants.filter((p) => p.connected).length;
+    for (const r of this.local.values()) n += r.engine.snapshot().participants.filter((p) => p.connected).length;
     return n;
   }
 
   async flushAll(): Promise<void> {
-    await Promise.all([...this.local.values()].map((r) => r.flush()));
+    await Promise.all([...this.local.values()].map((r) => r.engine.flush()));
   }
 }
