@@ -209,6 +209,27 @@ export interface AccessInput {
 }
 
 /**
+ * The one assembly of a user's access input in a room, from the room record
+ * (who is invited, the ceiling) and what the caller knows of them now — at the
+ * ticket desk, for a case read over HTTP, and in the live roster (which alone
+ * holds break-glass grants).
+ */
+export function accessInput(
+  room: { participants: readonly (Invitation & { userId: string })[]; scopeCeiling: readonly string[] | null },
+  user: { userId: string; admin: boolean },
+  now: { kicked: boolean; grants?: readonly Grant[]; at: number },
+): AccessInput {
+  return {
+    invitation: room.participants.find((p) => p.userId === user.userId) ?? null,
+    admin: user.admin,
+    kicked: now.kicked,
+    ceiling: room.scopeCeiling,
+    grants: now.grants ?? [],
+    now: now.at,
+  };
+}
+
+/**
  * The one derivation of a participant's access. null: not admitted (kicked,
  * or neither invited nor an administrator). An uninvited administrator may
  * enter to support the room, but only as an observer — administration is not

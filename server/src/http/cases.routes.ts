@@ -5,7 +5,7 @@ import { R4_RESOURCE_TYPES, R4ResourceType } from '../../../shared/src/fhir.ts';
 import type { CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { caseReadAccess, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
+import { accessInput, caseReadAccess, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import { caseViewFor, preparedCase, variantOf, type CaseEntry } from '../domain/case-view.ts';
 import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
@@ -211,14 +211,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   async function readableOrDeny(principal: Principal, caseId: string, patientId: string, roomId: string | undefined): Promise<DataAccess> {
     const room = roomId ? await deps.rooms.get(roomId) : null;
     const through = room && room.status === 'open' && room.caseId === caseId
-      ? {
-          invitation: room.participants.find((p) => p.userId === principal.userId) ?? null,
-          admin: false,
-          kicked: await deps.rooms.isKicked(room.id, principal.userId),
-          ceiling: room.scopeCeiling,
-          grants: [],
-          now: Date.now(),
-        }
+      ? accessInput(room, { userId: principal.userId, admin: false }, { kicked: await deps.rooms.isKicked(room.id, principal.userId), at: Date.now() })
       : null;
     const access = caseReadAccess(principal, through);
     if (!access) {

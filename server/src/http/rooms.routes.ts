@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { CreateRoomBody, PatchRoomBody, type RoomDto, type TicketResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { authorizeAdmin, authorizeRoomRead, participantAccess } from '../auth/policy.ts';
+import { accessInput, authorizeAdmin, authorizeRoomRead, participantAccess } from '../auth/policy.ts';
 import type { TicketService } from '../auth/tickets.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
@@ -116,10 +116,10 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     };
     if (!room) throw await refuse('ROOM_NOT_FOUND');
     if (room.status !== 'open') throw await refuse('ROOM_CLOSED');
-    const invitation = room.participants.find((p) => p.userId === principal.userId) ?? null;
     const kicked = await deps.rooms.isKicked(room.id, principal.userId);
     // The same derivation the live room uses (without break-glass, which lives only in the room).
-    const access = participantAccess({ invitation, admin: principal.admin, kicked, ceiling: room.scopeCeiling, grants: [], now: Date.now() });
+    const input = accessInput(room, principal, { kicked, at: Date.now() });
+    const access = participantAccess(input);
     if (!access) throw await refuse(kicked ? 'KICKED' : 'NOT_INVITED');
     await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
     const issued = await deps.tickets.issue({
@@ -128,7 +128,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       room: room.id,
       role: access.role,
       scope: access.scope,
-      admin: invitation === null && principal.admin,
+      admin: input.invitation === null && principal.admin,
     });
     await deps.audit.record({ actor: principal.userId, action: 'ticket.issued', roomId: room.id, caseId: room.caseId, details: { jti: issued.claims.jti, role: access.role, scope: access.scope, expiresAt: issued.expiresAt.toISOString() } });
     const who = { roomId: room.id, kind: room.kind, userId: principal.userId, name: principal.name, role: access.role };

@@ -1,5 +1,5 @@
 import type { ParticipantDto } from '../../../shared/src/http.ts';
-import { participantAccess, type Grant, type ParticipantAccess } from '../auth/policy.ts';
+import { accessInput, participantAccess, type Grant, type ParticipantAccess } from '../auth/policy.ts';
 
 /**
  * The one record of who is in a live room and what each of them may do and
@@ -79,14 +79,7 @@ export class Roster {
 
   /** The access this user would have now (admitted or not). */
   derive(userId: string, admin: boolean): ParticipantAccess | null {
-    return participantAccess({
-      invitation: this.invitation(userId),
-      admin,
-      kicked: this.isKicked(userId),
-      ceiling: this.record.scopeCeiling,
-      grants: this.deps.grantsOf(userId),
-      now: this.deps.now(),
-    });
+    return participantAccess(accessInput(this.record, { userId, admin }, { kicked: this.isKicked(userId), grants: this.deps.grantsOf(userId), at: this.deps.now() }));
   }
 
   // ---- seats ----------------------------------------------------------------------
