@@ -1,17 +1,18 @@
 import type { ParticipantInput, RoomDto } from '../../../shared/src/http.ts';
-import { ROOM_KINDS, ROOM_ROLES, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
+import { ROOM_KINDS, ROOM_ROLES } from '../../../shared/src/roles.ts';
 import { completeOidcSignIn, currentIdentity, devSignIn, oidcSignIn, scheduleRefresh, signOut } from '../app/auth.ts';
 import { clear, h } from '../app/dom.ts';
-import { needsSignIn, plainCode, plainMessage } from '../app/plain-errors.ts';
-import { ConsiliumApi, type DirectoryAuditEvent, type DirectoryCase, type DirectoryUser } from '../sdk/api.ts';
-import { ConsiliumError } from '../sdk/errors.ts';
-import { plainDetails, presetFor, ROLE_DEFAULT_TEXT, SCOPE_PRESETS } from './presets.ts';
+import { plainMessage } from '../app/plain-errors.ts';
+import { ConsiliumApi, type DirectoryUser } from '../sdk/api.ts';
+import { accessHelp, AUDIT_ACTIONS, auditCsv, caseLabel, ConsoleController, detailsText, nameHint, participantInput, type LiveRoomCard } from './console-controller.ts';
+import { presetFor, SCOPE_PRESETS } from './presets.ts';
 
 /**
  * Admin console for hospital IT: provision rooms for a patient (case picker with patient
  * names, user picker from the people who have signed in, data-access presets per role),
  * import FHIR case bundles, watch live rooms (refreshing), and read the audit trail newest
  * first with filters and export. An expired sign-in goes back to sign-in.
+ * The decisions and texts are ConsoleController's (console-controller.ts); this renders them.
  */
 const root = document.getElementById('app')!;
 const who = document.getElementById('who')!;
@@ -22,19 +23,12 @@ signOutBtn.onclick = () => {
   location.reload();
 };
 let liveTimer: ReturnType<typeof setInterval> | null = null;
-
-/** An error as a sentence; a refused identity sends the admin back to sign-in. */
-function errorText(err: unknown): string {
-  if (needsSignIn(err)) {
-    signOut();
-    void login(plainMessage(err));
-  }
-  if (err instanceof ConsiliumError) {
-    const lines = plainDetails(err.details);
-    return [plainCode(err.code, err.message), ...lines].join(' ');
-  }
-  return plainMessage(err);
-}
+// A refused identity sends the admin back to sign-in.
+const ctl = new ConsoleController(api, (message) => {
+  signOut();
+  void login(message);
+});
+const errorText = (err: unknown) => ctl.errorText(err);
 
 async function login(error?: string): Promise<void> {
   if (liveTimer) clearInterval(liveTimer);
@@ -92,11 +86,8 @@ function start(id: { token: string; name: string; admin: boolean; userId: string
 
 // ---- directory (cached per view) ------------------------------------------------------------
 
-let usersCache: Promise<DirectoryUser[]> | null = null;
-let casesCache: Promise<DirectoryCase[]> | null = null;
-const users = () => (usersCache ??= api.directoryUsers().catch((e: unknown) => { usersCache = null; throw e; }));
-const cases = () => (casesCache ??= api.directoryCases().catch((e: unknown) => { casesCache = null; throw e; }));
-const caseLabel = (c: DirectoryCase) => `${c.patientName} · ${c.gender ? c.gender.charAt(0).toUpperCase() : '?'} · born ${c.birthYear ?? '?'}${c.mrn ? ` · MRN ${c.mrn}` : ''}`;
+const users = () => ctl.users();
+const cases = () => ctl.cases();
 
 function userDatalist(list: DirectoryUser[]): HTMLDataListElement {
   return h('datalist', { id: 'directory-users' }, ...list.map((u) => h('option', { value: u.userId }, `${u.name}${u.admin ? ' (admin)' : ''}`)));
@@ -108,8 +99,8 @@ let rowSeq = 0;
 function participantRow(p?: ParticipantInput, directory: DirectoryUser[] = []): HTMLElement {
   const n = ++rowSeq;
   const user = h('input', { id: `p-user-${n}`, placeholder: 'name or user id', value: p?.userId ?? '', class: 'p-user', list: 'directory-users', autocomplete: 'off' });
-  const nameHint = h('span', { class: 'muted p-name' });
-  const showName = () => (nameHint.textContent = directory.find((u) => u.userId === user.value.trim())?.name ?? (user.value.trim() ? 'not signed in yet' : ''));
+  const nameHintEl = h('span', { class: 'muted p-name' });
+  const showName = () => (nameHintEl.textContent = nameHint(directory, user.value));
   user.addEventListener('input', showName);
   showName();
   const role = h('select', { id: `p-role-${n}`, class: 'p-role' }, ...ROOM_ROLES.map((r) => h('option', { value: r, selected: p?.role === r }, r)));
@@ -119,13 +110,13 @@ function participantRow(p?: ParticipantInput, directory: DirectoryUser[] = []): 
   const help = h('span', { class: 'muted p-help' });
   const sync = () => {
     scopes.hidden = access.value !== 'custom';
-    help.textContent = access.value === 'default' ? `(${ROLE_DEFAULT_TEXT[role.value] ?? 'role default'})` : '';
+    help.textContent = accessHelp(access.value, role.value);
   };
   access.addEventListener('change', sync);
   role.addEventListener('change', sync);
   sync();
   const row = h('div', { class: 'row p-row' },
-    h('label', { for: `p-user-${n}` }, 'Person'), user, nameHint,
+    h('label', { for: `p-user-${n}` }, 'Person'), user, nameHintEl,
     h('label', { for: `p-role-${n}` }, 'Role'), role,
     h('label', { for: `p-access-${n}` }, 'Data access'), access, help,
     h('label', { for: `p-scopes-${n}`, class: 'sr-only' }, 'Custom scopes'), scopes,
@@ -135,13 +126,13 @@ function participantRow(p?: ParticipantInput, directory: DirectoryUser[] = []): 
 
 function readParticipants(container: HTMLElement): ParticipantInput[] {
   return [...container.querySelectorAll<HTMLElement>('.p-row')].flatMap((row) => {
-    const userId = row.querySelector<HTMLInputElement>('.p-user')!.value.trim();
-    if (!userId) return [];
-    const role = row.querySelector<HTMLSelectElement>('.p-role')!.value as RoomRole;
-    const access = row.querySelector<HTMLSelectElement>('.p-access')!.value;
-    const custom = row.querySelector<HTMLInputElement>('.p-scopes')!.value.trim();
-    const scopes = access === 'custom' ? (custom ? custom.split(/\s+/) : null) : SCOPE_PRESETS.find((s) => s.id === access)?.scopes ?? null;
-    return [{ userId, role, ...(scopes ? { scopes } : {}) }];
+    const p = participantInput({
+      userId: row.querySelector<HTMLInputElement>('.p-user')!.value,
+      role: row.querySelector<HTMLSelectElement>('.p-role')!.value,
+      access: row.querySelector<HTMLSelectElement>('.p-access')!.value,
+      custom: row.querySelector<HTMLInputElement>('.p-scopes')!.value,
+    });
+    return p ? [p] : [];
   });
 }
 
@@ -163,16 +154,9 @@ async function roomForm(onSaved: () => void, existing?: RoomDto): Promise<HTMLEl
     'form',
     { class: 'card stack', onsubmit: async (e: Event) => {
       e.preventDefault();
-      const participants = readParticipants(parts);
-      const body = { title: title.value.trim(), kind: kind.value as RoomKind, participants, observerVideo: observerVideo.checked, ...(caseSel.value ? { caseId: caseSel.value } : {}) };
-      if (!body.title) return void (error.textContent = 'Give the room a title.');
-      try {
-        if (existing) await api.updateRoom(existing.id, { ...body, caseId: caseSel.value || null });
-        else await api.createRoom(body);
-        onSaved();
-      } catch (err) {
-        error.textContent = errorText(err);
-      }
+      const problem = await ctl.saveRoom({ title: title.value, kind: kind.value, caseId: caseSel.value, observerVideo: observerVideo.checked, participants: readParticipants(parts) }, existing);
+      if (problem === null) onSaved();
+      else error.textContent = problem;
     } },
     h('h2', {}, existing ? `Edit “${existing.title}”` : 'New room'),
     userDatalist(directory),
@@ -218,7 +202,7 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
             prompt('Send this link to the people invited:', link);
           }
         } }, 'Copy link'),
-        h('button', { class: 'danger', 'aria-label': `Close ${r.title}`, onclick: async () => { if (confirm(`Close “${r.title}”? Everyone in it is disconnected.`)) { await api.closeRoom(r.id).catch((e: unknown) => alert(errorText(e))); reload(); } } }, 'Close'))));
+        h('button', { class: 'danger', 'aria-label': `Close ${r.title}`, onclick: async () => { if (confirm(`Close “${r.title}”? Everyone in it is disconnected.`)) { const problem = await ctl.closeRoom(r.id); if (problem !== null) alert(problem); reload(); } } }, 'Close'))));
   }
   if (rooms.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No open rooms.')));
 }
@@ -240,32 +224,15 @@ async function casesTab(panel: HTMLElement): Promise<void> {
   panel.append(
     h('section', { class: 'card stack' }, h('h2', {}, 'Import a FHIR case bundle'), h('label', { for: 'bundle-file' }, 'Bundle file'), file, h('label', { for: 'bundle-json' }, 'or paste the Bundle JSON'), text,
       h('button', { class: 'primary', onclick: async () => {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text.value);
-        } catch {
-          result.className = 'error';
-          result.textContent = 'That is not valid JSON.';
-          return;
-        }
-        try {
-          const r = await api.importCase(parsed);
-          casesCache = null;
-          result.className = '';
-          result.textContent = `Imported ${r.resources} resources. The case is now in the patient list when you create a room.`;
-          await renderList();
-        } catch (err) {
-          result.className = 'error';
-          result.textContent = errorText(err);
-        }
+        const r = await ctl.importBundle(text.value);
+        result.className = r.error ? 'error' : '';
+        result.textContent = r.text;
+        if (!r.error) await renderList();
       } }, 'Import'), result),
     h('section', { class: 'card' }, h('h2', {}, 'Cases'), h('table', {}, h('thead', {}, h('tr', {}, ...['Patient', 'Sex', 'Born', 'MRN', 'Records', 'Imported'].map((t) => h('th', { scope: 'col' }, t)))), list)),
   );
   const config = (await fetch('/api/client-config').then((r) => (r.ok ? r.json() : {})).catch(() => ({}))) as { fhirServer?: boolean };
-  if (config.fhirServer) panel.prepend(pullCard(async () => {
-    casesCache = null;
-    await renderList();
-  }));
+  if (config.fhirServer) panel.prepend(pullCard(renderList));
   await renderList();
 }
 
@@ -274,19 +241,14 @@ function pullCard(onPulled: () => Promise<void>): HTMLElement {
   const input = h('input', { id: 'pull-patient', placeholder: 'MRN as system|value, or the FHIR server\'s patient id', style: 'width:100%' });
   const result = h('p', { role: 'status', id: 'pull-result' });
   const pull = async () => {
-    const value = input.value.trim();
-    if (!value) return void (result.textContent = 'Enter a patient identifier (system|value) or the FHIR server\'s patient id.');
-    result.className = '';
-    result.textContent = 'Pulling the record…';
-    try {
-      const r = await api.pullCase(value.includes('|') ? { identifier: value } : { patientId: value });
-      const kinds = Object.entries(r.stored).map(([t, n]) => `${n} ${t}`).join(', ');
-      result.textContent = `Pulled ${r.resources} resources (${kinds})${r.refused.length ? `; ${r.refused.length} entries refused` : ''}. The case is now in the patient list when you create a room.`;
-      await onPulled();
-    } catch (err) {
-      result.className = 'error';
-      result.textContent = errorText(err);
+    if (input.value.trim()) {
+      result.className = '';
+      result.textContent = 'Pulling the record…';
     }
+    const r = await ctl.pull(input.value);
+    if (r.error) result.className = 'error';
+    result.textContent = r.text;
+    if (!r.error && input.value.trim()) await onPulled();
   };
   return h('section', { class: 'card stack' }, h('h2', {}, "Pull a patient from the hospital's FHIR server"), h('label', { for: 'pull-patient' }, 'Patient'), input, h('button', { class: 'primary', onclick: () => void pull() }, 'Pull'), result);
 }
@@ -297,32 +259,25 @@ async function liveTab(panel: HTMLElement): Promise<void> {
   const body = h('div', { 'data-testid': 'live-rooms' });
   const updated = h('span', { class: 'muted', 'data-testid': 'live-updated' });
   panel.append(h('div', { class: 'row' }, h('h2', {}, 'Live rooms'), updated, h('span', { class: 'muted' }, '· refreshes every 5 s')), body);
+  const card = ({ room: r, heading, voiceOn, people }: LiveRoomCard) =>
+    h('section', { class: 'card' }, h('h3', {}, heading),
+      h('table', {}, h('thead', {}, h('tr', {}, ...['Person', 'Role', 'Connection', voiceOn ? 'Voice' : null, 'Actions'].filter(Boolean).map((t) => h('th', { scope: 'col' }, t!)))),
+        h('tbody', {}, ...people.map((p) => {
+          const act = (action: 'mute' | 'kick') => async () => {
+            if (action === 'kick' && !confirm(`Remove ${p.name} from “${r.title}”?`)) return;
+            const problem = await ctl.moderate(r.id, action, p.userId);
+            if (problem !== null) alert(problem);
+            void tick();
+          };
+          return h('tr', {},
+            h('td', {}, `${p.name} `, h('span', { class: 'muted' }, p.userId), p.devices > 1 ? h('span', { class: 'badge' }, `${p.devices} devices`) : null),
+            h('td', {}, p.role),
+            h('td', {}, p.connection),
+            p.voice ? h('td', {}, p.voice) : null,
+            h('td', { class: 'row' }, voiceOn ? h('button', { onclick: act('mute'), 'aria-label': `Mute ${p.name}` }, 'Mute') : null, h('button', { class: 'danger', onclick: act('kick'), 'aria-label': `Remove ${p.name}` }, 'Kick')));
+        }))));
   const render = async () => {
-    const rooms = (await api.listRooms()).filter((r) => r.live);
-    const cards: HTMLElement[] = [];
-    for (const r of rooms) {
-      const live = await api.liveRoom(r.id).catch(() => null);
-      if (!live) continue;
-      const voiceOn = live.voice !== 'off';
-      const byUser = new Map<string, typeof live.participants>();
-      for (const p of live.participants) byUser.set(p.userId, [...(byUser.get(p.userId) ?? []), p]);
-      cards.push(h('section', { class: 'card' }, h('h3', {}, `${r.title}${voiceOn ? ` · voice ${live.voice}` : ''} · ${byUser.size} ${byUser.size === 1 ? 'person' : 'people'}`),
-        h('table', {}, h('thead', {}, h('tr', {}, ...['Person', 'Role', 'Connection', voiceOn ? 'Voice' : null, 'Actions'].filter(Boolean).map((t) => h('th', { scope: 'col' }, t!)))),
-          h('tbody', {}, ...[...byUser.values()].map((seats) => {
-            const p = seats[0]!;
-            const act = (action: 'mute' | 'kick') => async () => {
-              if (action === 'kick' && !confirm(`Remove ${p.name} from “${r.title}”?`)) return;
-              await api.moderate(r.id, action, p.userId).catch((e: unknown) => alert(errorText(e)));
-              void tick();
-            };
-            return h('tr', {},
-              h('td', {}, `${p.name} `, h('span', { class: 'muted' }, p.userId), seats.length > 1 ? h('span', { class: 'badge' }, `${seats.length} devices`) : null),
-              h('td', {}, p.role),
-              h('td', {}, seats.some((s) => s.connected) ? 'connected' : 'reconnecting'),
-              voiceOn ? h('td', {}, seats.some((s) => s.voiceConnected) ? (seats.some((s) => s.muted) ? 'muted' : 'on') : 'not joined') : null,
-              h('td', { class: 'row' }, voiceOn ? h('button', { onclick: act('mute'), 'aria-label': `Mute ${p.name}` }, 'Mute') : null, h('button', { class: 'danger', onclick: act('kick'), 'aria-label': `Remove ${p.name}` }, 'Kick')));
-          })))));
-    }
+    const cards = (await ctl.liveRooms()).map(card);
     clear(body);
     if (cards.length === 0) body.append(h('p', { class: 'muted' }, 'No room is live right now.'));
     body.append(...cards);
@@ -338,26 +293,10 @@ async function liveTab(panel: HTMLElement): Promise<void> {
 
 // ---- audit ------------------------------------------------------------------------------
 
-const ACTIONS = ['room.join', 'room.leave', 'room.create', 'room.update', 'room.close', 'ticket.issued', 'ticket.refused', 'disclosure', 'disclosure.revoked', 'case.import', 'case.read', 'case.delete', 'observation.ingest', 'break-glass', 'participant', 'voice', 'audit.read'];
-
-function detailsText(e: DirectoryAuditEvent): string {
-  const d = e.details ?? {};
-  // Lists of references ("Condition/…") read better as counts per type.
-  const show = (v: unknown): string => {
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[A-Z][A-Za-z]+\//.test(x))) {
-      const types = [...new Set(v.map((x) => String(x).split('/')[0]))];
-      return `${v.length} record${v.length === 1 ? '' : 's'} (${types.join(', ')})`;
-    }
-    return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
-  };
-  const parts = Object.entries(d).filter(([k]) => k !== 'query').slice(0, 6).map(([k, v]) => `${k}: ${show(v)}`);
-  return parts.join(' · ').slice(0, 200);
-}
-
 async function auditTab(panel: HTMLElement): Promise<void> {
   const [directory, caseList] = await Promise.all([users().catch(() => []), cases().catch(() => [])]);
   const user = h('input', { id: 'audit-user', list: 'directory-users', placeholder: 'anyone', autocomplete: 'off' });
-  const action = h('select', { id: 'audit-action' }, h('option', { value: '' }, 'any action'), ...ACTIONS.map((a) => h('option', { value: a }, a)));
+  const action = h('select', { id: 'audit-action' }, h('option', { value: '' }, 'any action'), ...AUDIT_ACTIONS.map((a) => h('option', { value: a }, a)));
   const patient = h('select', { id: 'audit-patient' }, h('option', { value: '' }, 'any patient'), ...caseList.map((c) => h('option', { value: c.patientId }, caseLabel(c))));
   const from = h('input', { type: 'date', id: 'audit-from' });
   const to = h('input', { type: 'date', id: 'audit-to' });
@@ -365,52 +304,28 @@ async function auditTab(panel: HTMLElement): Promise<void> {
   const tbody = h('tbody');
   const nameOf = (id: string | null) => (id ? directory.find((u) => u.userId === id)?.name ?? id : '');
   const patientOf = (id: string | null) => (id ? caseList.find((c) => c.patientId === id)?.patientName ?? 'patient' : '');
-  let next: number | null = null;
-  let shown: DirectoryAuditEvent[] = [];
-  const query = (): Record<string, string | number> => {
-    const q: Record<string, string | number> = { limit: 50 };
-    if (user.value.trim()) q['user'] = user.value.trim();
-    if (action.value) q['action'] = action.value;
-    if (patient.value) q['patient'] = patient.value;
-    if (from.value) q['from'] = new Date(`${from.value}T00:00:00`).toISOString();
-    if (to.value) q['to'] = new Date(new Date(`${to.value}T00:00:00`).getTime() + 86_400_000).toISOString();
-    return q;
-  };
   const load = async (reset: boolean) => {
-    if (reset) {
-      clear(tbody);
-      shown = [];
-      next = null;
-    }
+    if (reset) clear(tbody);
     table.setAttribute('aria-busy', 'true');
-    try {
-      const page = await api.auditNewestFirst({ ...query(), ...(next !== null ? { before: next } : {}) });
-      for (const e of page.events) {
-        tbody.append(h('tr', { 'data-testid': 'audit-row' },
-          h('td', { class: 'when' }, new Date(e.at).toLocaleString()),
-          h('td', {}, nameOf(e.actor)),
-          h('td', {}, e.action, e.outcome !== 'success' ? h('span', { class: 'badge warn' }, e.outcome) : null),
-          h('td', {}, patientOf(e.patientId)),
-          h('td', {}, nameOf(e.subject)),
-          h('td', { class: 'muted details' }, detailsText(e))));
-      }
-      shown.push(...page.events);
-      next = page.next;
-      more.hidden = next === null;
-      status.textContent = `${shown.length} event${shown.length === 1 ? '' : 's'} shown, newest first.`;
-    } catch (err) {
-      status.textContent = errorText(err);
-    } finally {
-      table.setAttribute('aria-busy', 'false');
+    const page = await ctl.auditPage({ user: user.value, action: action.value, patient: patient.value, from: from.value, to: to.value }, reset);
+    for (const e of page.rows) {
+      tbody.append(h('tr', { 'data-testid': 'audit-row' },
+        h('td', { class: 'when' }, new Date(e.at).toLocaleString()),
+        h('td', {}, nameOf(e.actor)),
+        h('td', {}, e.action, e.outcome !== 'success' ? h('span', { class: 'badge warn' }, e.outcome) : null),
+        h('td', {}, patientOf(e.patientId)),
+        h('td', {}, nameOf(e.subject)),
+        h('td', { class: 'muted details' }, detailsText(e))));
     }
+    if (page.ok) more.hidden = ctl.auditNext === null;
+    status.textContent = page.status;
+    table.setAttribute('aria-busy', 'false');
   };
   const table = h('table', { class: 'audit', 'aria-busy': 'false' }, h('caption', { class: 'sr-only' }, 'Audit events, newest first'), h('thead', {}, h('tr', {}, ...['When', 'Who', 'Action', 'Patient', 'About', 'Details'].map((t) => h('th', { scope: 'col' }, t)))), tbody);
   const more = h('button', { onclick: () => void load(false) }, 'Show older');
   const verify = h('p', { role: 'status' });
   const exportCsv = () => {
-    const esc = (v: unknown) => `"${String(v ?? '').replace(/"/g, '""')}"`;
-    const lines = [['seq', 'at', 'actor', 'action', 'outcome', 'room', 'patient', 'subject', 'details'].join(','), ...shown.map((e) => [e.seq, e.at, e.actor, e.action, e.outcome, e.roomId, e.patientId, e.subject, JSON.stringify(e.details)].map(esc).join(','))];
-    const url = URL.createObjectURL(new Blob([lines.join('\n')], { type: 'text/csv' }));
+    const url = URL.createObjectURL(new Blob([auditCsv(ctl.auditShown)], { type: 'text/csv' }));
     Object.assign(document.createElement('a'), { href: url, download: 'audit.csv' }).click();
   };
   panel.append(h('section', { class: 'card stack' }, h('h2', {}, 'Audit trail'),
@@ -426,13 +341,9 @@ async function auditTab(panel: HTMLElement): Promise<void> {
         Object.assign(document.createElement('a'), { href: url, download: 'audit-events.json' }).click();
       } }, 'Export FHIR AuditEvents'),
       h('button', { onclick: async () => {
-        try {
-          const r = await api.verifyAudit();
-          verify.className = r.ok ? '' : 'error';
-          verify.textContent = r.ok ? `Chain intact: ${r.rows} rows verified.` : `Chain BROKEN at row ${r.firstBroken?.seq}: ${r.firstBroken?.reason}`;
-        } catch (err) {
-          verify.textContent = errorText(err);
-        }
+        const r = await ctl.verifyAudit();
+        verify.className = r.error ? 'error' : '';
+        verify.textContent = r.text;
       } }, 'Verify chain')),
     verify, status,
     h('div', { class: 'table-scroll' }, table), more));

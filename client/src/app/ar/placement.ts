@@ -4,10 +4,6 @@ import * as THREE from 'three';
 export const TABLE_HEIGHT = 0.9;
 /** Without any surface, the reticle floats this far along the gaze. */
 const FALLBACK_DISTANCE = 0.6;
-/** With an anchor registered, re-placing needs the trigger held this long (an accidental click must not move the patient frame mid-procedure). */
-export const REPLACE_HOLD_MS = 800;
-/** …and seen held over at least this many frames (a headset renders ~58 in 800 ms). */
-export const REPLACE_HOLD_FRAMES = 8;
 
 /**
  * The patient frame's orientation: yaw only (the table is level), its +Z

@@ -1,0 +1,364 @@
+import { acknowledgementText, acknowledgerOf } from '../../../shared/src/guidance.ts';
+import type { TicketResponse } from '../../../shared/src/http.ts';
+import type { ParticipantState } from '../../../shared/src/state.ts';
+import type { ClinicSession } from '../sdk/session.ts';
+import { KEY_NUDGES, transformOf, type Transform } from './nudges.ts';
+import { TERMINAL_CLOSE } from './plain-errors.ts';
+import { objectName, objectPlace } from './scene-list.ts';
+
+/** What the room screen uses of the SDK session: a fake with a real ClinicState drives it in unit tests. */
+export type RoomSession = Pick<
+  ClinicSession,
+  'sessionId' | 'state' | 'participants' | 'objects' | 'request' | 'add' | 'remove' | 'grab' | 'release' | 'onParticipantJoin' | 'onParticipantLeave' | 'onStatus' | 'leave'
+>;
+
+/** Roles that may change the scene (the server decides; this only greys out what it would refuse). */
+const EDITORS = new Set(['host', 'clinician', 'specialist', 'surgeon']);
+
+export type ToolName = 'move' | 'draw' | 'laser';
+export type StatusTone = 'ok' | 'warn' | '';
+
+/** How a closed connection ends the room screen: back to the list (with a reason), or a fresh ticket and rejoin. */
+export type RoomEnd = { then: 'leave'; message?: string } | { then: 'rejoin' };
+
+/** What the controller asks of the page: it never touches the DOM itself. */
+export interface RoomOutputs {
+  status(text: string, tone?: StatusTone): void;
+  announce(text: string): void;
+  /** Something the views show changed outside a state patch (selection, an error, voice). */
+  changed(): void;
+  /** The connection closed for good; the page tears down, then leaves or rejoins. */
+  ended(how: RoomEnd): void;
+}
+
+export interface PersonRow {
+  userId: string;
+  /** The seat to look at: a connected one where there is one. */
+  sessionId: string;
+  name: string;
+  role: string;
+  isMe: boolean;
+  devices: number;
+  reconnecting: boolean;
+  speaking: boolean;
+  presenting: boolean;
+  /** 'voice' or 'muted' while in voice (and voice is on here), else null. */
+  voiceBadge: 'voice' | 'muted' | null;
+  canKick: boolean;
+  canMute: boolean;
+}
+
+export interface ObjectRow {
+  id: string;
+  name: string;
+  place: string;
+  /** Who holds it (grabbed), by name. */
+  heldBy: string | null;
+  /** Guidance: who acknowledged it, named ("Acknowledged by Dr. Adams (host)" is not the surgeon having seen it); null: nobody yet. */
+  acknowledged: string | null;
+  selected: boolean;
+  x: number;
+}
+
+export interface ToolButton {
+  tool: ToolName;
+  label: string;
+  hint: string;
+  enabled: boolean;
+}
+
+/**
+ * The room screen's state and decisions, without sockets or DOM: who may do what, the people and
+ * scene lists, keyboard nudges, presenting and following, voice and video offers, the error lines,
+ * and what a dropped or closed connection means.
+ */
+export class RoomController {
+  readonly role: string;
+  readonly canEdit: boolean;
+  readonly isHost: boolean;
+  selected: string | null = null;
+  objectError = '';
+  peopleError = '';
+  follow = false;
+  voiceJoined = false;
+  cameraShared = false;
+  private speaking = new Set<string>();
+  private leaving = false;
+  private offs: (() => void)[] = [];
+  /** Last transform this client sent per object: a nudge builds on it while the state patch may lag. */
+  private sent = new Map<string, { t: Transform; at: number }>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly session: RoomSession,
+    private readonly ticket: Pick<TicketResponse, 'role' | 'voice' | 'video'>,
+    private readonly out: RoomOutputs,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.role = ticket.role;
+    this.canEdit = EDITORS.has(this.role);
+    this.isHost = this.role === 'host';
+  }
+
+  /** Subscribe to the session: join/leave announcements (not for those already here) and connection status. */
+  start(): void {
+    let initial = true;
+    const me = this.session.sessionId;
+    this.offs.push(
+      this.session.onParticipantJoin((p, sid) => {
+        if (!initial && sid !== me) this.out.announce(`${p.name} joined the room.`);
+      }),
+      this.session.onParticipantLeave((p, sid) => {
+        if (sid !== me) this.out.announce(`${p.name} left the room.`);
+      }),
+      this.session.onStatus((s, code) => this.onStatus(s, code)),
+    );
+    initial = false;
+    this.out.status(this.connectedText(), 'ok');
+  }
+
+  dispose(): void {
+    this.offs.forEach((off) => off());
+    this.offs = [];
+  }
+
+  /** The user left on purpose: the close that follows is not a lost connection. */
+  leave(): Promise<void> {
+    this.leaving = true;
+    return this.session.leave().then(() => {}, () => {});
+  }
+
+  private onStatus(s: string, code?: number): void {
+    if (s === 'connected') {
+      this.out.status(this.connectedText(), 'ok');
+      this.out.announce('Connection restored.');
+    } else if (s === 'reconnecting') this.out.status('Reconnecting…', 'warn');
+    if (s !== 'closed' || this.leaving) return;
+    const terminal = code !== undefined ? TERMINAL_CLOSE[code] : undefined;
+    if (terminal) {
+      this.out.status('Not in a room');
+      this.out.ended({ then: 'leave', message: terminal });
+    } else if (code === 4000) this.out.ended({ then: 'leave' }); // a consented leave (this page's own, e.g. on pagehide): nothing to rejoin
+    else this.out.ended({ then: 'rejoin' });
+  }
+
+  private connectedText(): string {
+    return 'Connected' + (this.session.state.info.voice === 'degraded' ? ' · voice degraded' : '');
+  }
+
+  // ---- what this role is offered ------------------------------------------------------------
+
+  get title(): string {
+    return this.session.state.info.title;
+  }
+
+  get guidanceRoom(): boolean {
+    return this.session.state.info.kind === 'surgical-guidance';
+  }
+
+  /**
+   * The surgeon's video panel: for those the server gave a video token (videoGrant in policy.ts), and where the
+   * server has no media service at all (so annotations stay visible). The surgeon publishes instead of watching.
+   */
+  get showsVideoPanel(): boolean {
+    return this.guidanceRoom && this.role !== 'surgeon' && (this.ticket.video !== null || this.ticket.voice === null);
+  }
+
+  /** Why the panel has no picture before any stream, when the server has no video service. */
+  get videoUnavailableText(): string | null {
+    return this.showsVideoPanel && !this.ticket.video ? 'This server has no video service (LiveKit is not configured).' : null;
+  }
+
+  get offersCamera(): boolean {
+    return this.guidanceRoom && this.role === 'surgeon' && !!this.ticket.video && !this.cameraShared;
+  }
+
+  cameraStarted(): void {
+    this.cameraShared = true;
+    this.out.changed();
+  }
+
+  tools(): ToolButton[] {
+    return [
+      { tool: 'move', label: 'Move', hint: 'Drag a model to move it; drag elsewhere to look around', enabled: true },
+      { tool: 'draw', label: 'Draw', hint: this.canEdit ? 'Drag to draw a stroke on the models or table' : 'Observers cannot draw', enabled: this.canEdit },
+      { tool: 'laser', label: 'Laser', hint: 'Point at something for everyone to see', enabled: true },
+    ];
+  }
+
+  // ---- presenting and following -------------------------------------------------------------
+
+  get presenting(): boolean {
+    return this.session.state.info.presenter === this.session.sessionId;
+  }
+
+  get presentHint(): string {
+    return this.canEdit ? 'Others can follow your view' : 'Observers cannot present';
+  }
+
+  /** Present, or stop presenting (the server refuses observers; the button is disabled for them). */
+  togglePresent(): Promise<unknown> {
+    return this.session.request('presenter.set', { sessionId: this.presenting ? null : this.session.sessionId });
+  }
+
+  setFollow(on: boolean): void {
+    this.follow = on;
+  }
+
+  /** Whose view this client follows now: only another participant's, and only when asked to. */
+  get following(): string | null {
+    const p = this.session.state.info.presenter;
+    return this.follow && p && p !== this.session.sessionId ? p : null;
+  }
+
+  // ---- voice --------------------------------------------------------------------------------
+
+  /** Voice is offered only when the server gave a voice token and the room has voice. */
+  get voiceOn(): boolean {
+    return !!this.ticket.voice && this.session.state.info.voice !== 'off';
+  }
+
+  get offersJoinVoice(): boolean {
+    return this.voiceOn && !this.voiceJoined;
+  }
+
+  /** Observers listen only. */
+  get mayPublishVoice(): boolean {
+    return this.role !== 'observer';
+  }
+
+  get offersMic(): boolean {
+    return this.voiceJoined && this.mayPublishVoice;
+  }
+
+  voiceStarted(): void {
+    this.voiceJoined = true;
+    this.out.changed();
+  }
+
+  setSpeakers(userIds: Iterable<string>): void {
+    this.speaking = new Set(userIds);
+    this.out.changed();
+  }
+
+  // ---- people -------------------------------------------------------------------------------
+
+  /** One row per person (a person may be in on a desktop and a headset); moderation acts on all their seats. */
+  people(): PersonRow[] {
+    const mine = this.session.state.participants.get(this.session.sessionId);
+    const byUser = new Map<string, ParticipantState[]>();
+    for (const p of this.session.participants()) byUser.set(p.userId, [...(byUser.get(p.userId) ?? []), p]);
+    return [...byUser].map(([userId, seats]) => {
+      const p = seats.find((s) => s.connected) ?? seats[0]!;
+      const isMe = userId === mine?.userId;
+      const canModerate = this.isHost && !isMe && p.role !== 'host';
+      return {
+        userId,
+        sessionId: p.sessionId,
+        name: p.name,
+        role: p.role,
+        isMe,
+        devices: seats.length,
+        reconnecting: !seats.some((s) => s.connected),
+        speaking: this.speaking.has(userId),
+        presenting: seats.some((s) => s.sessionId === this.session.state.info.presenter),
+        voiceBadge: this.voiceOn && seats.some((s) => s.voiceConnected) ? (seats.some((s) => s.muted) ? 'muted' : 'voice') : null,
+        canKick: canModerate,
+        canMute: canModerate && this.voiceOn,
+      };
+    });
+  }
+
+  mute(userId: string): Promise<void> {
+    return this.moderate('voice.mute', userId);
+  }
+
+  kick(userId: string): Promise<void> {
+    return this.moderate('participant.kick', userId);
+  }
+
+  private async moderate(type: 'voice.mute' | 'participant.kick', userId: string): Promise<void> {
+    const reply = await this.session.request(type, { userId });
+    this.setPeopleError(reply.ok ? '' : reply.error.message);
+  }
+
+  // ---- the scene ----------------------------------------------------------------------------
+
+  objects(): ObjectRow[] {
+    const nameOf = (userId: string) => this.session.participants().find((p) => p.userId === userId)?.name;
+    return this.session.objects().map((o) => ({
+      id: o.id,
+      name: objectName(o, nameOf),
+      place: objectPlace(o),
+      heldBy: o.grabbedBy ? this.session.state.participants.get(o.grabbedBy)?.name ?? null : null,
+      acknowledged: o.ackedAt > 0 ? acknowledgementText(o, acknowledgerOf(this.session.participants(), o.ackedBy), (ms) => new Date(ms).toLocaleTimeString()) : null,
+      selected: this.selected === o.id,
+      x: o.px,
+    }));
+  }
+
+  select(id: string | null): void {
+    this.selected = id;
+    this.out.changed();
+  }
+
+  /** A note above the selected object, or over the table's centre. */
+  async addNote(text: string): Promise<void> {
+    const target = this.selected ? this.session.state.objects.get(this.selected) : undefined;
+    const at: [number, number, number] = target ? [target.px, target.py + 0.15, target.pz] : [0, 1.3, 0];
+    const reply = await this.session.add({ kind: 'label', asset: 'builtin:pin', label: text.trim() || 'Note', transform: { position: at, rotation: [0, 0, 0, 1] } });
+    this.setObjectError(reply.ok ? '' : reply.error.message);
+  }
+
+  /** A sample model, placed round the table so new ones do not stack. */
+  async addModel(asset: string): Promise<void> {
+    const angle = this.session.objects().length * 0.9;
+    const reply = await this.session.add({ kind: 'model', asset: `builtin:${asset}`, label: asset, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
+    this.setObjectError(reply.ok ? '' : reply.error.message);
+  }
+
+  /**
+   * A key pressed on an object's row: Delete/Backspace removes it, the KEY_NUDGES keys move, resize or turn it.
+   * Returns whether the key was used (the view then stops the browser's default).
+   */
+  key(objectId: string, key: string): boolean {
+    if (!this.canEdit) return false;
+    if (key === 'Delete' || key === 'Backspace') {
+      void this.session.remove(objectId).then((r) => this.setObjectError(r.ok ? '' : r.error.message));
+      return true;
+    }
+    const change = KEY_NUDGES[key];
+    if (!change) return false;
+    void this.nudge(objectId, change);
+    return true;
+  }
+
+  /**
+   * Nudges run one at a time (a held arrow key repeats faster than a round trip), each starting from the last
+   * transform this client sent, since the state patch may not be back yet. Resolves when this one is done.
+   */
+  nudge(objectId: string, change: (t: Transform) => Transform): Promise<void> {
+    this.queue = this.queue.then(async () => {
+      const o = this.session.state.objects.get(objectId);
+      if (!o) return;
+      const recent = this.sent.get(objectId);
+      const next = change(recent && this.now() - recent.at < 2000 ? recent.t : transformOf(o));
+      const grab = await this.session.grab(objectId);
+      if (!grab.ok) return this.setObjectError(grab.error.message);
+      const reply = await this.session.release(objectId, next);
+      this.setObjectError(reply.ok ? '' : reply.error.message);
+      if (reply.ok) this.sent.set(objectId, { t: next, at: this.now() });
+    }).catch(() => {}); // a dropped connection: the status line says so, and the queue goes on
+    return this.queue;
+  }
+
+  private setObjectError(text: string): void {
+    this.objectError = text;
+    this.out.changed();
+  }
+
+  private setPeopleError(text: string): void {
+    this.peopleError = text;
+    this.out.changed();
+  }
+}
