@@ -21,6 +21,7 @@ import type { DispatchResult } from './dispatcher.ts';
 import type { ClinicListing, LiveRoomRecord, LiveRooms, LocalRoom, VoiceEvent } from './live-rooms.ts';
 import { LIVE_ELSEWHERE } from './live-rooms.ts';
 import { isDecodable, requestIdOf } from './frames.ts';
+import { seatTaken } from './matchmaking.ts';
 import { binaryFrame, writeFrame } from './ws-frames.ts';
 import type { PoseBudget } from './pose-budget.ts';
 import type { FhirResource } from '../../../shared/src/fhir.ts';
@@ -187,6 +188,8 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     override async onJoin(client: ClinicClient): Promise<void> {
+      // Its seat reservation is used: it no longer counts against the user's joins in flight (matchmaking.ts).
+      await seatTaken(this.roomId, client.auth!.sub, client.sessionId).catch(() => {});
       try {
         client.view = await this.clinic.admit(client.sessionId, client.auth!);
       } catch (err) {
