@@ -103,6 +103,22 @@ describe('several processes sharing Redis', () => {
     await one.leave();
   });
 
+  it('joins matchmade by one process and seated in the other end their flight there: join, leave, join again six times through B', async () => {
+    const [a, b] = urls as [string, string];
+    const adminA = await as(a, 'root', true);
+    const room = await adminA.api.createRoom({ title: 'Rejoin', kind: 'case-conference', participants: [{ userId: 'rj-host', role: 'host' }, { userId: 'rj-1', role: 'clinician' }] });
+    const host = await (await as(a, 'rj-host')).join(room.id); // lives in process A
+    await host.ready();
+    const viaB = await as(b, 'rj-1');
+    for (let i = 0; i < 6; i++) {
+      const s = await viaB.join(room.id); // reserved by B, seated in A
+      await eventually(() => host.participants().length === 2);
+      await s.leave();
+      await eventually(() => host.participants().length === 1);
+    }
+    await host.leave();
+  });
+
   it('simultaneous first joins through both processes meet in one instance (the database lease turns the second copy away)', async () => {
     const [a, b] = urls as [string, string];
     const adminA = await as(a, 'root', true);

@@ -19,7 +19,8 @@ import { Clinic, refusal } from './clinic.ts';
 import type { DispatchResult } from './dispatcher.ts';
 import type { ClinicListing, LiveRooms, LocalRoom } from './live-rooms.ts';
 import { LIVE_ELSEWHERE, REMOTE_CALL } from './live-rooms.ts';
-import { isDecodable, requestIdOf } from './frames.ts';
+import { frameKind, isLeave, requestIdOf } from './frames.ts';
+import { seatTaken } from './matchmaking.ts';
 import { binaryFrame, writeFrame } from './ws-frames.ts';
 import type { PoseBudget } from './pose-budget.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
@@ -53,6 +54,10 @@ const CONFERENCE_PATCH_HZ = 30;
 
 /** A seat's socket: its verified ticket, and only the server messages of the protocol (shared/src/protocol.ts). */
 type ClinicClient = Client<{ auth: TicketClaims; messages: ServerMessages }>;
+
+/** Request types a handler answers (Colyseus answers any other request itself). */
+const HANDLED = new Set<string>(CLIENT_MESSAGE_NAMES);
+const isHandled = (type: string) => HANDLED.has(type);
 
 const CreateOptions = z.object({ room: z.string().uuid() });
 /** Undecodable frames are logged at most once per client per this interval. */
@@ -191,11 +196,14 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     override async onJoin(client: ClinicClient): Promise<void> {
+      // Its seat reservation is used: it no longer counts against the user's joins in flight (matchmaking.ts).
+      await seatTaken(this.roomId, client.auth!.sub, client.sessionId).catch(() => {});
       try {
         client.view = await this.clinic.admit(client.sessionId, client.auth!);
       } catch (err) {
         throw refuse(err);
       }
+      this.meterSocketFrames(client);
     }
 
     override onDrop(client: ClinicClient, code?: number): void {
@@ -208,6 +216,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
 
     override onReconnect(client: ClinicClient): void {
       client.view = this.clinic.reconnected(client.sessionId);
+      this.meterSocketFrames(client);
     }
 
     override async onLeave(client: ClinicClient): Promise<void> {
@@ -271,36 +280,75 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     }
 
     /**
-     * Every frame passes here before Colyseus decodes it: an undecodable one is
-     * charged to the client's budget and answered MESSAGE_INVALID instead of
-     * costing a stack trace and the connection; nothing a client sends can throw past this.
+     * Every frame passes here before Colyseus decodes it, and every frame costs
+     * the sender one message of its budget: messages on the dispatcher's path,
+     * everything else here (Colyseus' own codes such as PING, requests nobody
+     * handles, undecodable bytes), so a flood of anything ends in 4429. An
+     * undecodable frame is answered MESSAGE_INVALID instead of costing a stack
+     * trace and the connection; nothing a client sends can throw past this.
      */
     private guardFrames(): void {
       const self = this as unknown as { _onMessage: (client: ClinicClient, buffer: Uint8Array) => void };
       const onMessage = self._onMessage;
       self._onMessage = (client, buffer) => {
+        // Colyseus drops a leaving client's frames; so do we.
+        if (client.state === ClientState.LEAVING) return;
         try {
           // Over the message limit (but under the socket's): refused, the connection kept.
           if (buffer && buffer.byteLength > Limits.maxFrameBytes) {
-            const result = this.clinic.malformed(client.sessionId, `frames are at most ${Limits.maxFrameBytes} bytes`);
-            // A request still gets its answer (its id is the frame's first field), so the caller is not left waiting.
-            const requestId = requestIdOf(buffer);
-            const answer = this.reply(client, 'frame', result, requestId !== undefined);
-            if (answer && requestId !== undefined) client.enqueueRaw(getMessageBytes[Protocol.ROOM_RESPONSE](requestId, ResponseStatus.OK, answer));
+            this.answer(client, buffer, this.clinic.malformed(client.sessionId, `frames are at most ${Limits.maxFrameBytes} bytes`));
             return;
           }
           // The pose fast path (bytes message of type POSE_MESSAGE, a one-byte type): straight to the clinic.
           if (buffer?.[0] === Protocol.ROOM_DATA_BYTES && buffer[1] === POSE_MESSAGE) {
-            if (client.state !== ClientState.LEAVING) this.pose(client, buffer.subarray(2));
+            this.pose(client, buffer.subarray(2));
             return;
           }
-          if (isDecodable(buffer)) return onMessage.call(this, client, buffer);
-          this.reply(client, 'frame', this.clinic.malformed(client.sessionId), false);
-          this.logMalformed(client, buffer?.byteLength ?? 0);
+          switch (frameKind(buffer, isHandled)) {
+            case 'message':
+              return onMessage.call(this, client, buffer);
+            case 'control': {
+              const refused = this.chargeFrame(client);
+              if (refused && !isLeave(buffer)) return this.answer(client, buffer, refused);
+              return onMessage.call(this, client, buffer);
+            }
+            case 'undecodable':
+              this.reply(client, 'frame', this.clinic.malformed(client.sessionId), false);
+              this.logMalformed(client, buffer?.byteLength ?? 0);
+          }
         } catch (err) {
           this.logMalformed(client, buffer?.byteLength ?? 0, err);
         }
       };
+    }
+
+    /**
+     * One message of the budget for a frame no message handler sees; the
+     * refusal when over budget, else null. (Clinic.malformed is the budget's
+     * door for frames that carry no message: it charges, and its MESSAGE_INVALID is not used here.)
+     */
+    private chargeFrame(client: ClinicClient): DispatchResult | null {
+      const result = this.clinic.malformed(client.sessionId);
+      return !result.ok && result.code === 'RATE_LIMITED' ? result : null;
+    }
+
+    /** A refused frame's answer: a request gets it as its response (its id is the frame's first field), so the caller is not left waiting. */
+    private answer(client: ClinicClient, buffer: Uint8Array, result: DispatchResult): void {
+      const requestId = requestIdOf(buffer);
+      const answer = this.reply(client, 'frame', result, requestId !== undefined);
+      if (answer && requestId !== undefined) client.enqueueRaw(getMessageBytes[Protocol.ROOM_RESPONSE](requestId, ResponseStatus.OK, answer));
+    }
+
+    /** WebSocket ping and pong frames never reach _onMessage (`ws` answers pings itself): they cost the budget all the same. */
+    private meterSocketFrames(client: ClinicClient): void {
+      const charge = () => {
+        if (client.state === ClientState.LEAVING) return;
+        const refused = this.chargeFrame(client);
+        if (refused) this.reply(client, 'frame', refused, false);
+      };
+      const socket = client.ref as { on?: (event: string, listener: () => void) => unknown };
+      socket.on?.('ping', charge);
+      socket.on?.('pong', charge);
     }
 
     private readonly malformedLog = new Map<string, { at: number; count: number }>();

@@ -55,8 +55,9 @@ export class Dispatcher {
 
   /**
    * Take one message from this session's budget. Every frame counts, valid or
-   * not (undecodable frames are charged by the adapter). Returns the refusal
-   * when over budget, else null.
+   * not: messages here, on their way in; frames no message handler sees
+   * (Colyseus' own codes, undecodable bytes, WebSocket ping/pong) through the
+   * adapter (clinic.room.ts `guardFrames`). Returns the refusal when over budget, else null.
    */
   charge(sessionId: string): DispatchResult | null {
     let bucket = this.buckets.get(sessionId);
