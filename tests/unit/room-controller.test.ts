@@ -151,7 +151,18 @@ describe('RoomController: the scene', () => {
     session.join('s2', { userId: 'u.a', name: 'Dr. Adams', role: 'clinician' });
     session.put('o1', { kind: 'stroke', createdBy: 'u.a', grabbedBy: 's2', py: 0.92 });
     ctl.select('o1');
-    expect(ctl.objects()).toEqual([{ id: 'o1', name: 'Stroke by Dr. Adams', place: 'centre of the table, 0 cm above the table', heldBy: 'Dr. Adams', selected: true, x: 0 }]);
+    expect(ctl.objects()).toEqual([{ id: 'o1', name: 'Stroke by Dr. Adams', place: 'centre of the table, 0 cm above the table', heldBy: 'Dr. Adams', acknowledged: null, selected: true, x: 0 }]);
+  });
+
+  it('names who acknowledged a guidance annotation: a host is not the surgeon having seen it', () => {
+    const { ctl, session } = setup('specialist');
+    session.join('s2', { userId: 'u.h', name: 'Dr. Adams', role: 'host' });
+    session.join('s3', { userId: 'u.s', name: 'Dr. Cut', role: 'surgeon' });
+    session.put('o1', { kind: 'marker', createdBy: 'u.x', ackedAt: 1_800_000_000_000, ackedBy: 'u.h' });
+    session.put('o2', { kind: 'marker', createdBy: 'u.x', ackedAt: 1_800_000_000_000, ackedBy: 'u.s' });
+    const [byHost, bySurgeon] = ctl.objects();
+    expect(byHost!.acknowledged).toMatch(/^Acknowledged by Dr\. Adams \(host\)/);
+    expect(bySurgeon!.acknowledged).toMatch(/^Seen by Dr\. Cut \(surgeon\)/);
   });
 
   it('a note goes above the selected object (or the table centre); a refusal is shown, the next success clears it', async () => {
