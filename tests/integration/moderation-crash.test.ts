@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
+import { freePort, startServerProcess, type ServerProcess } from '../support/process.ts';
 
 /**
  * Issue 17 (8): a console kick while the room's listing points at a process
@@ -15,37 +13,15 @@ import { eventually } from '../support/eventually.ts';
  * host moderates through B. The kick must be stored and answered, not lost
  * behind a 500 from the failed call to the dead room.
  */
-const root = path.resolve(import.meta.dirname, '../..');
 const redisDb = 1 + Math.floor(Math.random() * 15);
 const REDIS_URL = `${TEST_REDIS_URL}/${redisDb}`;
 let db: TestDatabase;
-const procs: ChildProcess[] = [];
+const procs: ServerProcess[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...db.env, REDIS_URL, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, NODE_ENV: 'test', LOG_LEVEL: 'warn', SEED_DEMO: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  procs.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await eventually(() => /running at/.test(out), 30_000, 50).catch(() => {
-    throw new Error(`process did not start:\n${out}`);
-  });
-  return { url, child };
+async function startProcess(): Promise<ServerProcess> {
+  const proc = await startServerProcess(await freePort(), { ...db.env, REDIS_URL });
+  procs.push(proc);
+  return proc;
 }
 
 async function as(url: string, userId: string, admin = false): Promise<ConsiliumClient> {
@@ -54,8 +30,8 @@ async function as(url: string, userId: string, admin = false): Promise<Consilium
   return c;
 }
 
-let a: { url: string; child: ChildProcess };
-let b: { url: string; child: ChildProcess };
+let a: ServerProcess;
+let b: ServerProcess;
 
 beforeAll(async () => {
   const redis = new Redis(REDIS_URL);
@@ -67,7 +43,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : (p.once('exit', r), p.kill('SIGTERM'))))));
+  await Promise.all(procs.map((p) => p.stop()));
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();
   await redis.quit();
@@ -88,8 +64,7 @@ describe('console moderation when the live room cannot be reached', () => {
     await eventually(async () => (await adminB.api.listRooms()).find((r) => r.id === room.id)?.live === true, 10_000);
 
     session.room.reconnection.enabled = false; // (it would only knock on the dead process)
-    dead.child.kill('SIGKILL');
-    await new Promise((r) => dead.child.once('exit', r));
+    await dead.kill();
 
     // Through the other process, whose listing still names the dead room.
     const hostB = await as(other.url, 'cr-h');

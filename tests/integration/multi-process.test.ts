@@ -1,6 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsiliumClient } from '../../client/src/sdk/index.ts';
@@ -9,44 +6,23 @@ import { caseBundle, liveObservation } from '../fixtures/case-bundle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
+import { freePort, startServerProcess, type ServerProcess } from '../support/process.ts';
 
 /**
  * Two server processes sharing PostgreSQL and Redis (REDIS_URL): a room lives
  * in one process, clients reach it through either, and HTTP actions taken on
  * the other process reach it.
  */
-const root = path.resolve(import.meta.dirname, '../..');
 const redisDb = 1 + Math.floor(Math.random() * 15); // a Redis database of its own for this run
 const REDIS_URL = `${TEST_REDIS_URL}/${redisDb}`;
 let db: TestDatabase;
-const procs: ChildProcess[] = [];
+const procs: ServerProcess[] = [];
 const urls: string[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startProcess(): Promise<string> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...db.env, REDIS_URL, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, NODE_ENV: 'test', LOG_LEVEL: 'warn', SEED_DEMO: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  procs.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await eventually(() => /running at/.test(out), 30_000, 50).catch(() => {
-    throw new Error(`process did not start:\n${out}`);
-  });
-  return url;
+  const proc = await startServerProcess(await freePort(), { ...db.env, REDIS_URL });
+  procs.push(proc);
+  return proc.url;
 }
 
 beforeAll(async () => {
@@ -58,7 +34,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : (p.once('exit', r), p.kill('SIGTERM'))))));
+  await Promise.all(procs.map((p) => p.stop()));
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();
   await redis.quit();
