@@ -29,9 +29,9 @@ afterAll(async () => {
 
 /** The HL7 f001 Patient (Pieter van de Heuvel) renamed, with one Observation whose note says `note`. */
 function bundle(name: Record<string, unknown>, note: string) {
-  const patient = { ...hl7('patient-example-f001-pieter'), name: [name] };
+  const patient: Record<string, unknown> = { ...hl7('patient-example-f001-pieter'), name: [name] };
   const glucose = hl7('observation-example-f001-glucose') as Record<string, unknown>;
-  const obs = { ...glucose, subject: { reference: `Patient/${String(patient['id'])}` }, note: [{ text: note }] };
+  const obs: Record<string, unknown> = { ...glucose, subject: { reference: `Patient/${String(patient['id'])}` }, note: [{ text: note }] };
   delete obs['text'];
   return { resourceType: 'Bundle', type: 'collection', entry: [{ resource: patient }, { resource: obs }] };
 }
