@@ -28,8 +28,10 @@ export function secretProblem(value: string): string | null {
 /** The password in a postgres:// or redis:// URL, if any. */
 export function urlPassword(url: string): string | null {
   try {
-    const p = new URL(url).password;
-    return p ? decodeURIComponent(p) : null;
+    const u = new URL(url);
+    // node-postgres and ioredis also take the password as a query parameter (`?password=`), which wins over userinfo.
+    const p = u.searchParams.get('password') ?? (u.password ? decodeURIComponent(u.password) : '');
+    return p || null;
   } catch {
     return null;
   }

@@ -239,6 +239,8 @@ describe('Synthea: every Encounter names the patient in subject.display', () => 
     const room = await admin.api.createRoom({ title: 'syn demotion', kind: 'case-conference', caseId: report.caseId, participants: [{ userId: 'syn-dem', role: 'clinician', scopes: ['patient/Patient.rs', 'patient/Encounter.rs'] }] });
     const cli = await server.join('syn-dem', room.id);
     await eventually(() => cli.caseResources('Patient').length === 1 && cli.caseResources('Encounter').length > 0, 10_000);
+    // The whole identified case first (it arrives over several patches): only frames after the narrowing are judged.
+    await settled(() => receivedBytes(cli).length);
     const variants = () => new Set([...cli.state.caseEntries.values()].map((e) => e.variant));
     expect(variants()).toEqual(new Set(['identified']));
     const before = receivedBytes(cli).length;
@@ -258,3 +260,16 @@ describe('Synthea: every Encounter names the patient in subject.display', () => 
     await cli.leave();
   });
 });
+
+/** Resolves once `measure` has stayed the same for `quietMs` (what a client receives has stopped growing). */
+async function settled(measure: () => number, quietMs = 400, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  let last = measure();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() - start > timeoutMs) throw new Error('still changing');
+    await new Promise((r) => setTimeout(r, 50));
+    const now = measure();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+}

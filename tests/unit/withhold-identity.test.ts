@@ -140,3 +140,38 @@ describe('on real Synthea records: what an identity-withheld reader of every typ
     });
   }
 });
+
+describe('identity as people write it (outside review): every written form of the same identity is withheld', () => {
+  const patient = {
+    resourceType: 'Patient',
+    id: 'p',
+    name: [{ family: 'García-López', given: ['María'] }, { family: '王', given: ['伟'], text: '王伟' }],
+    birthDate: '1944-11-07',
+  } as FhirResource;
+  const identity = patientIdentity(patient);
+  const note = (text: string) => (withholdIdentity({ resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'Glucose' }, note: [{ text }] } as FhirResource, identity) as unknown as { note: { text: string }[] }).note[0]!.text;
+
+  it.each([
+    ['part of a hyphenated surname', 'Mrs. López reports dizziness'],
+    ['without its accent', 'Mrs. Lopez reports dizziness'],
+    ['in capitals', 'GARCIA-LOPEZ, MARIA'],
+    ['decomposed Unicode (e + combining acute)', 'Mrs. Lo\u0301pez reports dizziness'],
+    ['in a script written without spaces', '患者王伟今晨血糖偏高'],
+    ['the birth date day/month/year', 'DOB 07/11/1944'],
+    ['the birth date month/day/year without zeros', 'DOB 11/7/1944'],
+    ['the birth date with dots and a two-digit year', 'born 7.11.44'],
+    ['the birth date with the month named', 'born 7 November 1944'],
+    ['the birth date US style', 'born Nov 7, 1944'],
+  ])('%s', (_what, text) => {
+    expect(note(text)).toBe(WITHHELD);
+  });
+
+  it('leaves text that only resembles it: other words, other dates, other names', () => {
+    for (const text of ['Lopezville clinic follow-up', 'DOB unknown; sample 07/11/1945', 'seen by Dr. Garcian', 'glucose 7.11 mmol/L']) expect(note(text)).toBe(text);
+  });
+
+  it('drops inline content written as a data: URL', () => {
+    const doc = withholdIdentity({ resourceType: 'DocumentReference', id: 'd', status: 'current', content: [{ attachment: { contentType: 'text/plain', url: 'data:text/plain;base64,R2FyY2lh', title: 'Letter' } }] } as FhirResource, identity) as unknown as { content: { attachment: Record<string, unknown> }[] };
+    expect(doc.content[0]!.attachment).toEqual({ contentType: 'text/plain', title: 'Letter' });
+  });
+});

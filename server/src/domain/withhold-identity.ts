@@ -15,9 +15,12 @@ import type { FhirResource } from '../../../shared/src/fhir.ts';
  *   place and time, geolocation), nested ones included;
  * - inline content (`data` of an Attachment, Binary or Signature) is dropped —
  *   only SampledData's `data` (numbers) stays;
+ * - inline content (`data`, or a `data:` URL) is dropped;
  * - every other string that contains one of the patient's identity strings
- *   (whole words, case-insensitive) is replaced by `[withheld]`, and a date or
- *   dateTime on the birth date keeps only its year.
+ *   (whole words, compared without case or accents; name parts split at
+ *   spaces, hyphens and apostrophes; names in scripts written without spaces
+ *   found anywhere; the birth date in its usual written forms) is replaced by
+ *   `[withheld]`, and a date or dateTime on the birth date keeps only its year.
  * The copy is marked with the HL7 security label REDACTED. Pure.
  */
 export const WITHHELD = '[withheld]';
@@ -25,7 +28,7 @@ export const REDACTED_LABEL = { system: 'http://terminology.hl7.org/CodeSystem/v
 
 /** What identifies the case's patient, read from their Patient resource. */
 export interface PatientIdentity {
-  /** Whole-word, case-insensitive matcher of every identity string; null when there is none. */
+  /** Matcher of every identity string over `foldText` of a value; null when there is none. */
   matcher: RegExp | null;
   /** The birth date as written (YYYY, YYYY-MM or YYYY-MM-DD); null when unknown. */
   birthDate: string | null;
@@ -47,11 +50,19 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const strs = (...vs: unknown[]): string[] => vs.flat().filter((v): v is string => typeof v === 'string' && v.trim().length >= 2);
 
-/** Name parts whole, and their words of four letters or more ("van de Heuvel" → also "Heuvel"). */
+/**
+ * Text as it is compared: compatibility-normalised, accents removed, lower
+ * case — "García", "Garcia" and "GARCÍA" (in either Unicode encoding) are one.
+ */
+export function foldText(s: string): string {
+  return s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+}
+
+/** Name parts whole, and their words of four letters or more, split at spaces, hyphens and apostrophes ("García-López" → also "López"; "van de Heuvel" → also "Heuvel"). */
 function nameStrings(name: unknown): string[] {
   if (!isObj(name)) return [];
   const parts = strs(name['text'], name['family'], arr(name['given']));
-  return [...parts, ...parts.flatMap((p) => p.split(/\s+/).filter((w) => w.length >= 4))];
+  return [...parts, ...parts.flatMap((p) => p.split(/[\s\-\u2010-\u2015'\u2019]+/u).filter((w) => w.length >= 4))];
 }
 function addressStrings(a: unknown): string[] {
   return isObj(a) ? strs(a['text'], arr(a['line']), a['postalCode']) : [];
@@ -59,6 +70,24 @@ function addressStrings(a: unknown): string[] {
 const telecomStrings = (t: unknown) => (isObj(t) ? strs(t['value']) : []);
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/** A full birth date as people write it: ISO and compact, day/month/year and month/day/year with / . - and with two- or four-digit years, and with the month's English name. */
+function birthDateForms(iso: string): string[] {
+  const [y, m, d] = iso.split('-') as [string, string, string];
+  const years = [y, y.slice(2)];
+  const days = [...new Set([d, String(Number(d))])];
+  const months = [...new Set([m, String(Number(m))])];
+  const forms = [iso, `${y}${m}${d}`, `${y}/${m}/${d}`, `${y}.${m}.${d}`];
+  for (const sep of ['/', '.', '-']) for (const yy of years) for (const dd of days) for (const mm of months) forms.push(`${dd}${sep}${mm}${sep}${yy}`, `${mm}${sep}${dd}${sep}${yy}`);
+  const month = MONTHS[Number(m) - 1];
+  if (month) for (const name of [month, month.slice(0, 3)]) for (const dd of days) forms.push(`${dd} ${name} ${y}`, `${name} ${dd}, ${y}`, `${name} ${dd} ${y}`, `${dd}-${name}-${y}`);
+  return forms;
+}
+
+/** Scripts written without spaces between words: a name there is found as it stands, not as a whole word. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]/u;
 
 /** The identity of the patient as written in their Patient resource (and their contacts': relatives identify them too). */
 export function patientIdentity(patient: FhirResource | null | undefined): PatientIdentity {
@@ -73,12 +102,13 @@ export function patientIdentity(patient: FhirResource | null | undefined): Patie
     ...arr(p['extension']).flatMap((e) => (isObj(e) && e['url'] === 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName' ? nameStrings({ text: e['valueString'] }) : [])),
   ];
   const birthDate = typeof p['birthDate'] === 'string' && /^\d{4}(-\d{2}(-\d{2})?)?$/.test(p['birthDate']) ? p['birthDate'] : null;
-  // A full birth date also in compact form (HL7 v2 style, 19441117); a year or month alone identifies nobody.
-  const dates = birthDate && birthDate.length === 10 ? [birthDate, birthDate.replace(/-/g, '')] : [];
-  const tokens = [...new Set([...found.map((s) => s.trim()), ...dates])].sort((a, b) => b.length - a.length);
-  // Whole words: a letter or digit may not continue the token on either side ("Pieter" is not in "Pieters").
-  const matcher = tokens.length ? new RegExp(`(?<![\\p{L}\\p{N}])(?:${tokens.map(escape).join('|')})(?![\\p{L}\\p{N}])`, 'iu') : null;
-  return { matcher, birthDate: dates[0] ?? null };
+  // A year or month alone identifies nobody; a full date does, however it is written.
+  const dates = birthDate && birthDate.length === 10 ? birthDateForms(birthDate) : [];
+  const tokens = [...new Set([...found, ...dates].map((s) => foldText(s.trim())).filter((s) => s.length >= 2))].sort((a, b) => b.length - a.length);
+  // Whole words: a letter or digit may not continue the token on either side ("Pieter" is not in "Pieters"),
+  // except in scripts written without spaces, where a name stands inside the sentence.
+  const pattern = tokens.map((t) => (UNSPACED.test(t) ? escape(t) : `(?<![\\p{L}\\p{N}])${escape(t)}(?![\\p{L}\\p{N}])`)).join('|');
+  return { matcher: tokens.length ? new RegExp(pattern, 'u') : null, birthDate: birthDate && birthDate.length === 10 ? birthDate : null };
 }
 
 const DATE_RE = /^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
@@ -94,7 +124,7 @@ export function withholdIdentity(resource: FhirResource, identity: PatientIdenti
 
   const str = (s: string): string => {
     if (identity.birthDate && DATE_RE.test(s) && s.startsWith(identity.birthDate)) return s.slice(0, 4);
-    return identity.matcher?.test(s) ? WITHHELD : s;
+    return identity.matcher?.test(foldText(s)) ? WITHHELD : s;
   };
 
   const isIdentityReference = (o: Json): boolean => {
@@ -116,6 +146,7 @@ export function withholdIdentity(resource: FhirResource, identity: PatientIdenti
       if (k === 'text' && isObj(x)) continue; // narrative
       if (toPatient && (k === 'display' || k === 'identifier')) continue;
       if (k === 'data' && typeof x === 'string' && !('origin' in v)) continue; // inline content; SampledData keeps its numbers
+      if (k === 'url' && typeof x === 'string' && /^data:/i.test(x)) continue; // inline content written as a data: URL
       if (k === 'contained' && Array.isArray(x)) out[k] = x.filter((c) => !(isObj(c) && IDENTITY_TYPES.has(String(c['resourceType'])))).map(walk);
       else if ((k === 'extension' || k === 'modifierExtension') && Array.isArray(x)) out[k] = x.filter((e) => !identityExtension(e)).map(walk);
       else out[k] = walk(x);
