@@ -47,7 +47,7 @@ import { defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { PoseBudget } from './rooms/pose-budget.ts';
 import { guardMatchmaking } from './rooms/matchmaking.ts';
-import { installFullStateFix } from './colyseus/full-state.ts';
+import { installColyseusFence } from './colyseus/fence.ts';
 
 export interface App {
   /** Base URL (http) the server is reachable at. */
@@ -153,7 +153,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(directoryRoutes({ pool, audit, identity }));
   web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null }));
 
-  installFullStateFix(); // before any room exists
+  installColyseusFence(); // checks the internals we patch, then patches what must precede any room
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
   const gameServer = new Server({

@@ -17,6 +17,9 @@ export const SEAT_RESERVATION_MS = Number(process.env.COLYSEUS_SEAT_RESERVATION_
 
 let original: InvokeMethod | undefined;
 
+/** Colyseus' own `invokeMethod`, whether or not the gate is installed. */
+export const upstreamInvokeMethod = (): InvokeMethod => original ?? (matchMaker.controller as unknown as { invokeMethod: InvokeMethod }).invokeMethod;
+
 /**
  * Replaces `controller.invokeMethod` (controller.ts), the one function every
  * HTTP matchmaking request (`POST /matchmake/<method>/<roomName>`) goes
@@ -64,6 +67,9 @@ export async function isFullRoomRefusal(err: unknown, roomId: string): Promise<b
   const message = err instanceof Error ? err.message : '';
   if (message === `${roomId} is already full.`) return true;
   if (!(err instanceof ServerError && err.code === ErrorCode.MATCHMAKE_INVALID_ROOM_ID && message === `room "${roomId}" is locked`)) return false;
-  const listing = await matchMaker.getRoomById(roomId).catch(() => undefined);
+  // getRoomById answers synchronously with the in-memory driver and with a promise with Redis's.
+  const listing = await Promise.resolve()
+    .then(() => matchMaker.getRoomById(roomId))
+    .catch(() => undefined);
   return !!listing && (!listing.locked || listing.clients >= listing.maxClients);
 }
