@@ -43,11 +43,11 @@ import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
 import { directoryRoutes } from './http/directory.routes.ts';
 import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
-import { defineClinicRoom, verifyJoin } from './rooms/clinic.room.ts';
+import { defineClinicRoom } from './rooms/clinic.room.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { PoseBudget } from './rooms/pose-budget.ts';
 import { guardMatchmaking } from './rooms/matchmaking.ts';
-import { installFullStateFix } from './rooms/full-state-fix.ts';
+import { installColyseusFence } from './colyseus/fence.ts';
 
 export interface App {
   /** Base URL (http) the server is reachable at. */
@@ -153,7 +153,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(directoryRoutes({ pool, audit, identity }));
   web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null }));
 
-  installFullStateFix(); // before any room exists
+  installColyseusFence(); // checks the internals we patch, then patches what must precede any room
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
   const gameServer = new Server({
@@ -172,10 +172,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       rooms,
       scene,
       cases,
-      tickets,
       live,
       audit,
-      refusedJoins,
       logger,
       breakGlass: config.breakGlass,
       voice,
@@ -188,7 +186,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   );
   guardMatchmaking({
     live,
-    authenticate: (token, options, ip) => verifyJoin({ tickets, refusedJoins }, token, options, ip),
+    tickets,
+    refusedJoins,
     consumeTicket: (jti, roomId, userId) => rooms.consumeTicket(jti, roomId, userId),
     maxSeatsPerUser: MAX_SEATS_PER_USER,
   });

@@ -2,7 +2,7 @@ import { Protocol } from '@colyseus/core';
 import { encode } from '@colyseus/schema';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { frameKind } from '../../server/src/rooms/frames.ts';
+import { frameKind } from '../../server/src/colyseus/frames.ts';
 
 /**
  * Which frames reach a message handler (and so the dispatcher's budget) and

@@ -2,7 +2,7 @@ import { SchemaSerializer } from '@colyseus/core';
 import { Decoder, Encoder, StateView } from '@colyseus/schema';
 import { describe, expect, it } from 'vitest';
 import { CaseEntryState, ClinicState, ParticipantState } from '../../shared/src/state.ts';
-import { installFullStateFix } from '../../server/src/rooms/full-state-fix.ts';
+import { installFullStateFix } from '../../server/src/colyseus/full-state.ts';
 
 /**
  * A full state larger than the encoder's buffer, sent to clients with

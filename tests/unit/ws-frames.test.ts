@@ -4,7 +4,7 @@ import * as ws from 'ws';
 
 // The `ws` library's own frame parser (what a Node client's WebSocket runs); its types do not declare it.
 const Receiver = (ws as unknown as { Receiver: new (o: { isServer: boolean; binaryType: string }) => Writable }).Receiver;
-import { binaryFrame } from '../../server/src/rooms/ws-frames.ts';
+import { binaryFrame } from '../../server/src/colyseus/ws-frames.ts';
 
 /** Parse frames with the `ws` library's own receiver (what a client's WebSocket does). */
 function receive(bytes: Buffer): Promise<Buffer[]> {

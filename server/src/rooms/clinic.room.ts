@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { ClientState, Protocol, ResponseStatus, Room, ServerError, getMessageBytes, type AuthContext, type Client } from '@colyseus/core';
+import { ClientState, Room, ServerError, type AuthContext, type Client } from '@colyseus/core';
 import { z } from 'zod';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { CLIENT_MESSAGE_NAMES } from '../../../shared/src/messages.ts';
-import { JoinOptions, Limits, PROTOCOL_VERSION, ServerMessageNames, type ErrorNotice, type Reply, type ServerMessages } from '../../../shared/src/protocol.ts';
+import { Limits, ServerMessageNames, type ErrorNotice, type Reply, type ServerMessages } from '../../../shared/src/protocol.ts';
 import type { ClinicState } from '../../../shared/src/state.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { RefusedJoins } from '../audit/refused-joins.ts';
-import type { TicketClaims, TicketService } from '../auth/tickets.ts';
+import type { TicketClaims } from '../auth/tickets.ts';
+import { claimsHandedOver } from '../colyseus/matchmaker.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import type { SceneRepo } from '../db/scene.repo.ts';
@@ -19,9 +19,10 @@ import { Clinic, refusal } from './clinic.ts';
 import type { DispatchResult } from './dispatcher.ts';
 import type { ClinicListing, LiveRooms, LocalRoom } from './live-rooms.ts';
 import { LIVE_ELSEWHERE, REMOTE_CALL } from './live-rooms.ts';
-import { frameKind, isLeave, requestIdOf } from './frames.ts';
+import { frameKind, isLeave, requestIdOf } from '../colyseus/frames.ts';
 import { seatTaken } from './matchmaking.ts';
-import { binaryFrame, writeFrame } from './ws-frames.ts';
+import { answerRequest, bytesMessageHeader, interceptFrames, isBytesMessage, onSocketPingPong, unsentBytes } from '../colyseus/room.ts';
+import { binaryFrame, writeFrame } from '../colyseus/ws-frames.ts';
 import type { PoseBudget } from './pose-budget.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
 
@@ -29,11 +30,8 @@ export interface ClinicRoomDeps {
   rooms: RoomsRepo;
   scene: SceneRepo;
   cases: CasesRepo;
-  tickets: TicketService;
   live: LiveRooms;
   audit: AuditLog;
-  /** Refused joins become one audit row per address and interval, not one each. */
-  refusedJoins: RefusedJoins;
   logger: Logger;
   breakGlass: BreakGlassSettings;
   /** null when LiveKit is not configured. */
@@ -69,7 +67,7 @@ const MALFORMED_LOG_MS = 10_000;
 const LEASE_SECONDS = 30;
 const LEASE_RENEW_MS = 10_000;
 /** Colyseus' framing of a bytes message of type POSE_FRAME (a small number is one msgpack byte). */
-const POSE_FRAME_HEADER = Uint8Array.of(Protocol.ROOM_DATA_BYTES, POSE_FRAME);
+const POSE_FRAME_HEADER = bytesMessageHeader(POSE_FRAME);
 /** A socket with more than this unsent is skipped; it gets a keyframe once it drains. */
 const POSE_BACKLOG_BYTES = 64 * 1024;
 
@@ -78,29 +76,6 @@ export function refuse(err: unknown): ServerError {
   if (err instanceof ServerError) return err;
   const r = refusal(err);
   return new ServerError(r.status, r.message);
-}
-
-/**
- * Verify a join's ticket against the room it asks for — signature, type,
- * expiry and room only, no database work, so a flood costs little. Revocation,
- * kicks, single use and the seat limit are the Clinic's (`admit`).
- */
-export async function authenticateJoin(tickets: TicketService, token: string | undefined, options: unknown): Promise<TicketClaims> {
-  const join = JoinOptions.safeParse(options);
-  if (!join.success) throw new AppError('BODY_INVALID', 'join options must be { room, protocolVersion }');
-  if (join.data.protocolVersion !== PROTOCOL_VERSION) throw new AppError('PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`);
-  return tickets.verify(token, join.data.room);
-}
-
-/** authenticateJoin, with every refusal counted for the audit trail (aggregated per address). */
-export async function verifyJoin(deps: Pick<ClinicRoomDeps, 'tickets' | 'refusedJoins'>, token: string | undefined, options: unknown, ip: string | null | undefined): Promise<TicketClaims> {
-  try {
-    return await authenticateJoin(deps.tickets, token, options);
-  } catch (err) {
-    const room = (options as { room?: unknown } | null)?.room;
-    deps.refusedJoins.note(ip, err instanceof AppError ? err.code : 'INTERNAL', typeof room === 'string' && /^[0-9a-f-]{36}$/.test(room) ? room : null);
-    throw err;
-  }
 }
 
 /**
@@ -122,13 +97,16 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     private leaseLost = false;
     private readonly timers = new Set<NodeJS.Timeout>();
 
-    /** Runs during matchmaking, before any seat is reserved. */
-    static override async onAuth(token: string, options: unknown, context?: AuthContext): Promise<TicketClaims> {
-      try {
-        return await verifyJoin(deps, token, options, context?.ip);
-      } catch (err) {
-        throw refuse(err);
-      }
+    /**
+     * Colyseus asks during matchmaking, before reserving a seat: the answer is
+     * the claims the matchmaking gate verified for this very request
+     * (matchmaking.ts says which check happens where). Nothing is verified
+     * twice; a join that did not pass the gate has none, and is refused.
+     */
+    static override async onAuth(_token: string, _options: unknown, context?: AuthContext): Promise<TicketClaims> {
+      const claims = claimsHandedOver<TicketClaims>(context);
+      if (!claims) throw refuse(new AppError('TICKET_REQUIRED'));
+      return claims;
     }
 
     override async onCreate(options: unknown): Promise<void> {
@@ -171,7 +149,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
               const client = this.clients.getById(sessionId);
               if (!client) return 'absent';
               if (client.state !== ClientState.JOINED) return 'busy';
-              return ((client.ref as { bufferedAmount?: number }).bufferedAmount ?? 0) > POSE_BACKLOG_BYTES ? 'busy' : 'ready';
+              return unsentBytes(client) > POSE_BACKLOG_BYTES ? 'busy' : 'ready';
             },
             sendPoseFrame: (sessionId, frame) => this.sendShared(sessionId, frame),
           },
@@ -288,38 +266,41 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
      * trace and the connection; nothing a client sends can throw past this.
      */
     private guardFrames(): void {
-      const self = this as unknown as { _onMessage: (client: ClinicClient, buffer: Uint8Array) => void };
-      const onMessage = self._onMessage;
-      self._onMessage = (client, buffer) => {
+      interceptFrames<ClinicClient>(this, (client, buffer, colyseus) => {
         // Colyseus drops a leaving client's frames; so do we.
         if (client.state === ClientState.LEAVING) return;
         try {
+          if (!buffer) return this.undecodable(client, 0);
           // Over the message limit (but under the socket's): refused, the connection kept.
-          if (buffer && buffer.byteLength > Limits.maxFrameBytes) {
+          if (buffer.byteLength > Limits.maxFrameBytes) {
             this.answer(client, buffer, this.clinic.malformed(client.sessionId, `frames are at most ${Limits.maxFrameBytes} bytes`));
             return;
           }
           // The pose fast path (bytes message of type POSE_MESSAGE, a one-byte type): straight to the clinic.
-          if (buffer?.[0] === Protocol.ROOM_DATA_BYTES && buffer[1] === POSE_MESSAGE) {
+          if (isBytesMessage(buffer, POSE_MESSAGE)) {
             this.pose(client, buffer.subarray(2));
             return;
           }
           switch (frameKind(buffer, isHandled)) {
             case 'message':
-              return onMessage.call(this, client, buffer);
+              return colyseus(client, buffer);
             case 'control': {
               const refused = this.chargeFrame(client);
               if (refused && !isLeave(buffer)) return this.answer(client, buffer, refused);
-              return onMessage.call(this, client, buffer);
+              return colyseus(client, buffer);
             }
             case 'undecodable':
-              this.reply(client, 'frame', this.clinic.malformed(client.sessionId), false);
-              this.logMalformed(client, buffer?.byteLength ?? 0);
+              return this.undecodable(client, buffer.byteLength);
           }
         } catch (err) {
           this.logMalformed(client, buffer?.byteLength ?? 0, err);
         }
-      };
+      });
+    }
+
+    private undecodable(client: ClinicClient, bytes: number): void {
+      this.reply(client, 'frame', this.clinic.malformed(client.sessionId), false);
+      this.logMalformed(client, bytes);
     }
 
     /**
@@ -336,7 +317,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
     private answer(client: ClinicClient, buffer: Uint8Array, result: DispatchResult): void {
       const requestId = requestIdOf(buffer);
       const answer = this.reply(client, 'frame', result, requestId !== undefined);
-      if (answer && requestId !== undefined) client.enqueueRaw(getMessageBytes[Protocol.ROOM_RESPONSE](requestId, ResponseStatus.OK, answer));
+      if (answer && requestId !== undefined) answerRequest(client, requestId, answer);
     }
 
     /** WebSocket ping and pong frames never reach _onMessage (`ws` answers pings itself): they cost the budget all the same. */
@@ -346,9 +327,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
         const refused = this.chargeFrame(client);
         if (refused) this.reply(client, 'frame', refused, false);
       };
-      const socket = client.ref as { on?: (event: string, listener: () => void) => unknown };
-      socket.on?.('ping', charge);
-      socket.on?.('pong', charge);
+      onSocketPingPong(client, charge);
     }
 
     private readonly malformedLog = new Map<string, { at: number; count: number }>();

@@ -78,11 +78,13 @@ export interface SeatTransport {
   sendPoseFrame(sessionId: string, frame: Uint8Array): void;
 }
 
-/** The verified ticket a join presents. */
+/**
+ * The ticket a join presents, already verified for this room (signature,
+ * expiry, room, single use) by the matchmaking gate (matchmaking.ts).
+ */
 export interface Admission {
   sub: string;
   name: string;
-  room: string;
   admin: boolean;
   jti: string;
   iat: number;
@@ -238,20 +240,26 @@ export class Clinic {
    * Admitted only into the room the ticket names, when not revoked, not
    * kicked, still invited (or an admin), and within the seat limit.
    */
+  /**
+   * Take a reserved seat. The ticket itself was checked once, by the
+   * matchmaking gate; here is what only the live room knows when the client
+   * arrives (up to Colyseus' 15 s seat reservation later): a revocation since
+   * the ticket was issued, the participant list and kicks, the seats this user
+   * already holds, and the capacity — Colyseus refused the seat when the room
+   * was full, but the room's kind (and so its capacity) may have shrunk since.
+   */
   async admit(sessionId: string, ticket: Admission): Promise<StateView> {
-    if (ticket.room !== this.roomId) throw new AppError('TICKET_WRONG_ROOM');
     if (await this.deps.store.isTicketRevoked(this.roomId, ticket.sub, ticket.iat)) throw new AppError('TICKET_REVOKED');
-    // Matchmaking refuses a full room before a seat is reserved; this holds when the kind (and so the capacity) changed meanwhile.
     if (this.state.participants.size >= ROOM_CAPACITY[this.record.kind]) throw new AppError('ROOM_FULL');
     const opened = this.roster.open(sessionId, { userId: ticket.sub, name: ticket.name, admin: ticket.admin });
     if (!opened.ok) throw new AppError(opened.code);
-    // (The ticket was used up when its seat was reserved: matchmaking.ts.)
     // Kicked or removed while the ticket was being checked: the seat ended before it began.
     if (this.roster.seat(sessionId)?.status !== 'connected') {
       this.roster.close(sessionId);
       throw new AppError(this.roster.isKicked(ticket.sub) ? 'KICKED' : 'NOT_INVITED');
     }
     const member = opened.member;
+    // Never null while ROOM_CAPACITY ≤ MAX_SLOTS (the capacity check above); the pose relay's own bound, not a second capacity check.
     const slot = this.poses.assign(sessionId);
     if (slot === null) {
       this.roster.close(sessionId);

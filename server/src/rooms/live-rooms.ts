@@ -3,21 +3,10 @@ import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
 import type { LeaseHolder, RoomRecord } from '../db/rooms.repo.ts';
 import type { Clinic } from './clinic.ts';
 import { AppError } from '../errors.ts';
+import { aliveProcesses, countedProcesses, isProcessAlive, sweepProcess } from '../colyseus/presence.ts';
 
 /** Message prefix of the refusal onCreate gives when another instance holds the room's lease. */
 export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
-
-/**
- * Colyseus 0.18.17 internals the dead-process sweep relies on (MatchMaker.ts
- * getProcessChannel / getProcessSweptKey / SWEPT_RECEIPT_TTL, Stats.ts getRoomCountKey):
- * every live process subscribes `p:<processId>` on presence and is counted in the
- * `roomcount` hash, and a process finding `swept:<its id>` lists its rooms again.
- * tests/integration/crash-recovery-redis.test.ts fails if the channel or the count change.
- */
-const PROCESS_CHANNEL_PREFIX = 'p:';
-const ROOM_COUNT_KEY = 'roomcount';
-const SWEPT_KEY_PREFIX = 'swept:';
-const SWEPT_RECEIPT_TTL_SECONDS = 600;
 
 /** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
 export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling' | 'observerVideo'>;
@@ -90,14 +79,9 @@ export class LiveRooms {
     return { instanceId, processKey: this.processKey, boot: matchMaker.processId };
   }
 
-  /**
-   * Is this Colyseus process alive? Every live process subscribes its own
-   * channel on presence; a killed process's Redis connection closes with it,
-   * so its channel is gone at once (without Redis, presence is this process alone).
-   */
-  async isProcessAlive(processId: string): Promise<boolean> {
-    if (processId === matchMaker.processId) return true;
-    return (await matchMaker.presence.channels(PROCESS_CHANNEL_PREFIX + processId)).length > 0;
+  /** Is this Colyseus process alive? (Its presence channel closes with its Redis connection: colyseus/presence.ts.) */
+  isProcessAlive(processId: string): Promise<boolean> {
+    return isProcessAlive(processId);
   }
 
   /**
@@ -106,28 +90,18 @@ export class LiveRooms {
    * the next process start; until then its rooms look live and calls to them fail.
    */
   async sweepDeadProcesses(): Promise<void> {
-    const counted = Object.keys((await matchMaker.presence.hgetall(ROOM_COUNT_KEY)) ?? {});
+    const counted = await countedProcesses();
     const listed = (await matchMaker.query({})).map((l) => l.processId as string);
-    const alive = await this.aliveProcesses();
+    const alive = await aliveProcesses();
     const dead = new Set([...counted, ...listed].filter((id) => id && !alive.has(id)));
     await Promise.all([...dead].map((id) => this.sweep(id)));
-  }
-
-  private async aliveProcesses(): Promise<Set<string>> {
-    const channels = await matchMaker.presence.channels(`${PROCESS_CHANNEL_PREFIX}*`);
-    return new Set([matchMaker.processId, ...channels.map((c) => c.slice(PROCESS_CHANNEL_PREFIX.length))]);
   }
 
   /** What Colyseus' own health check does to a process that fails it, without its 2 s wait. */
   private sweep(processId: string): Promise<void> {
     let pending = this.sweeping.get(processId);
     if (!pending) {
-      pending = (async () => {
-        await matchMaker.stats.excludeProcess(processId); // never picked to create rooms
-        await matchMaker.driver.cleanup?.(processId); // its listings
-        // Should it be alive after all (a Redis hiccup), it lists its rooms again.
-        await matchMaker.presence.setex(SWEPT_KEY_PREFIX + processId, '1', SWEPT_RECEIPT_TTL_SECONDS);
-      })().finally(() => this.sweeping.delete(processId));
+      pending = sweepProcess(processId).finally(() => this.sweeping.delete(processId));
       this.sweeping.set(processId, pending);
     }
     return pending;
@@ -137,7 +111,7 @@ export class LiveRooms {
   private async liveListing(roomId: string): Promise<Listing | undefined> {
     const listing = await matchMaker.getRoomById(roomId);
     if (!listing) return undefined;
-    if (await this.isProcessAlive(listing.processId)) return listing;
+    if (await isProcessAlive(listing.processId)) return listing;
     await this.sweep(listing.processId);
     return undefined;
   }
@@ -145,7 +119,7 @@ export class LiveRooms {
   /** Listings of clinic rooms, in any live process; dead processes' listings are swept, not returned. */
   private async listings(): Promise<{ roomId: string; meta: ClinicListing }[]> {
     const all = await matchMaker.query({ name: CLINIC_ROOM });
-    const alive = all.length > 0 ? await this.aliveProcesses() : new Set<string>();
+    const alive = all.length > 0 ? await aliveProcesses() : new Set<string>();
     const dead = new Set(all.map((l) => l.processId as string).filter((id) => !alive.has(id)));
     if (dead.size > 0) await Promise.all([...dead].map((id) => this.sweep(id)));
     return all.flatMap((l) => {

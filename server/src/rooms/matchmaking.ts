@@ -1,42 +1,57 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, matchMaker, ServerError, type AuthContext, type Presence } from '@colyseus/core';
+import { matchMaker, type Presence } from '@colyseus/core';
 import { z } from 'zod';
-import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
+import { CLINIC_ROOM, JoinOptions, PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
+import type { RefusedJoins } from '../audit/refused-joins.ts';
+import type { TicketClaims, TicketService } from '../auth/tickets.ts';
+import { gateMatchmaking, handOverClaims, isFullRoomRefusal, SEAT_RESERVATION_MS } from '../colyseus/matchmaker.ts';
 import { AppError } from '../errors.ts';
 import { refuse } from './clinic.room.ts';
 import type { LiveRooms } from './live-rooms.ts';
 
 const RoomId = z.string().uuid();
-let original: typeof matchMaker.controller.invokeMethod | undefined;
 
 export interface MatchmakingDeps {
   live: LiveRooms;
-  /** Check a ticket for the room the client asks for (no database work: cheap under floods); refusals are counted. */
-  authenticate: (token: string | undefined, options: unknown, ip: string | null | undefined) => Promise<{ sub: string; jti: string; room: string }>;
+  tickets: TicketService;
+  /** Refused joins become one audit row per address and interval, not one each. */
+  refusedJoins: RefusedJoins;
   /** Mark the ticket used (cross-process, in PostgreSQL); false when it was used before. */
   consumeTicket: (jti: string, roomId: string, userId: string) => Promise<boolean>;
   /** Seats one user may hold in a room: also the most seat reservations in flight per user. */
   maxSeatsPerUser: number;
 }
 
-/** Colyseus holds a reserved seat this long for the client to connect (its default seat reservation time). */
-const RESERVATION_MS = 15_000;
-
 /**
- * Close the matchmaker to everything but `joinById` and `reconnect`. Colyseus
- * room ids are Consilium room ids, and only the server creates instances
- * (`LiveRooms.ensure`, behind a database lease), so a client can neither
- * create a second copy of a room nor land in a room its ticket does not name:
- * the room id of the request overrides whatever the client put in its options,
- * and the ticket is verified against it before anything is created.
+ * The way from a ticket to a seat, and which check happens where (each once):
+ *
+ * 1. Here, before any room instance exists or any seat is held: the ticket's
+ *    signature, type, expiry and room (`authenticate`, no database work, so a
+ *    flood of forged tickets costs little and creates nothing); then its single
+ *    use (`consumeTicket`, one row in PostgreSQL, before a seat is held so one
+ *    ticket cannot hold a room's seats); then the user's reservations in flight
+ *    (so one user cannot hold a room's seats by reserving without connecting).
+ *    The verified claims are handed to the room's `onAuth` as they are: it
+ *    verifies nothing again.
+ * 2. Colyseus, reserving the seat: the room's capacity (`maxClients`, which the
+ *    engine sets from the room's kind). One atomic check in the room's process,
+ *    so joins racing for the last seat cannot both get it; its refusal is
+ *    translated to ROOM_FULL here.
+ * 3. The engine's `admit` (clinic.ts), when the client connects: what only the
+ *    live room knows at that moment — the participant list, kicks, the user's
+ *    seats held, a revocation since the ticket was issued, and the capacity
+ *    again only because the room's kind (and so its capacity) may have shrunk
+ *    since the seat was reserved.
+ *
+ * Everything but `joinById` and `reconnect` is closed. Colyseus room ids are
+ * Consilium room ids, and only the server creates instances (`LiveRooms.ensure`,
+ * behind a database lease), so a client can neither create a second copy of a
+ * room nor land in a room its ticket does not name: the room id of the request
+ * overrides whatever the client put in its options.
  */
 export function guardMatchmaking(deps: MatchmakingDeps): void {
   const inFlight = new ReservationsInFlight(() => matchMaker.presence);
-  const controller = matchMaker.controller;
-  // Always wrap Colyseus' own method: an app started again in this process replaces the guard, never stacks it.
-  original ??= controller.invokeMethod;
-  const invoke = original.bind(controller);
-  controller.invokeMethod = async (method: string, roomName: string, clientOptions: Record<string, unknown> = {}, authContext?: AuthContext) => {
+  gateMatchmaking(async (invoke, method, roomName, clientOptions, authContext) => {
     // Clients never create or match clinic rooms; other room types (benchmarks) are left alone.
     if (method !== 'joinById') {
       if (roomName === CLINIC_ROOM) throw refuse(new AppError('JOIN_METHOD_REFUSED'));
@@ -49,14 +64,14 @@ export function guardMatchmaking(deps: MatchmakingDeps): void {
     let userId: string;
     let place: string | null = null;
     try {
-      const claims = await deps.authenticate(authContext?.token, options, authContext?.ip);
+      if (!authContext) throw new AppError('TICKET_REQUIRED');
+      const claims = await verifyJoin(deps, authContext.token, options, authContext.ip);
       userId = claims.sub;
-      // A ticket reserves one seat: used here, before any seat is held, so one ticket cannot hold a room's seats.
       if (!(await deps.consumeTicket(claims.jti, roomId.data, claims.sub))) throw new AppError('TICKET_USED');
       place = await inFlight.take(roomId.data, userId, deps.maxSeatsPerUser);
       if (!place) throw new AppError('SEAT_LIMIT', 'too many joins in flight for you in this room; connect or wait a few seconds');
       await deps.live.ensure(roomId.data);
-      if (await isFull(roomId.data)) throw new AppError('ROOM_FULL');
+      handOverClaims(authContext, claims);
     } catch (err) {
       if (place) await inFlight.release(roomId.data, place).catch(() => {});
       throw refuse(err);
@@ -66,40 +81,36 @@ export function guardMatchmaking(deps: MatchmakingDeps): void {
       reservation = (await invoke(method, roomName, options, authContext)) as { sessionId?: unknown };
     } catch (err) {
       await inFlight.release(roomId.data, place).catch(() => {});
-      throw (await refusedAsFull(err, roomId.data)) ? refuse(new AppError('ROOM_FULL')) : err;
+      // Joins racing for the last seat are refused by Colyseus in its own words, which the SDK could only call UNAVAILABLE.
+      throw (await isFullRoomRefusal(err, roomId.data)) ? refuse(new AppError('ROOM_FULL')) : err;
     }
     // From now on the reservation is known by its session id: the room ends its flight when the seat is taken.
     // (Should presence fail here, the place stays counted until it expires: refusing too much, never too little.)
     if (typeof reservation?.sessionId === 'string') await inFlight.reserved(roomId.data, userId, place, reservation.sessionId).catch(() => {});
     return reservation;
-  };
+  });
+}
+
+/**
+ * The one verification of a join's ticket, against the room it asks for:
+ * protocol version, signature, type, expiry and room; no database work, so a
+ * flood costs little. Every refusal is counted for the audit trail (aggregated per address).
+ */
+async function verifyJoin(deps: Pick<MatchmakingDeps, 'tickets' | 'refusedJoins'>, token: string | undefined, options: { room: string }, ip: string | null | undefined): Promise<TicketClaims> {
+  try {
+    const join = JoinOptions.safeParse(options);
+    if (!join.success) throw new AppError('BODY_INVALID', 'join options must be { room, protocolVersion }');
+    if (join.data.protocolVersion !== PROTOCOL_VERSION) throw new AppError('PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`);
+    return await deps.tickets.verify(token, join.data.room);
+  } catch (err) {
+    deps.refusedJoins.note(ip, err instanceof AppError ? err.code : 'INTERNAL', options.room);
+    throw err;
+  }
 }
 
 /** The seat reservation of `sessionId` was used (its client reached onJoin): it is no longer in flight. */
 export async function seatTaken(roomId: string, userId: string, sessionId: string): Promise<void> {
   await new ReservationsInFlight(() => matchMaker.presence).taken(roomId, userId, sessionId);
-}
-
-async function isFull(roomId: string): Promise<boolean> {
-  const listing = await matchMaker.getRoomById(roomId);
-  return !!listing && listing.name === CLINIC_ROOM && listing.maxClients > 0 && listing.clients >= listing.maxClients;
-}
-
-/**
- * Joins racing past `isFull` are refused by Colyseus itself, in its own words:
- * `joinById` finds the listing locked (Colyseus locks a room when its last
- * seat is reserved) or `reserveSeatFor` finds no seat left ("… is already
- * full."), both of which the SDK could only call UNAVAILABLE. They are full-room
- * refusals: ROOM_FULL. A room locked while not full is shutting down, and keeps
- * Colyseus' answer. (Messages as in @colyseus/core 0.18.17 MatchMaker.ts;
- * tests/integration/admission.test.ts races joins for a last seat.)
- */
-async function refusedAsFull(err: unknown, roomId: string): Promise<boolean> {
-  const message = err instanceof Error ? err.message : '';
-  if (message === `${roomId} is already full.`) return true;
-  if (!(err instanceof ServerError && err.code === ErrorCode.MATCHMAKE_INVALID_ROOM_ID && message === `room "${roomId}" is locked`)) return false;
-  const listing = await matchMaker.getRoomById(roomId).catch(() => undefined);
-  return !!listing && (!listing.locked || listing.clients >= listing.maxClients);
 }
 
 /** A field of the room's hash: the user (encoded, so it holds no space), a space, the session. */
@@ -117,7 +128,7 @@ const placeOf = (userId: string, sessionId: string) => `${encodeURIComponent(use
 export class ReservationsInFlight {
   constructor(
     private readonly presence: () => Presence,
-    private readonly ttlMs = RESERVATION_MS,
+    private readonly ttlMs = SEAT_RESERVATION_MS,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -27,6 +27,11 @@ export function binaryFrame(payload: Uint8Array): Buffer {
   return frame;
 }
 
+/**
+ * Relies on `ws` 8.23 (lib/websocket.js): a server-side WebSocket keeps its
+ * net.Socket in the private `_socket` (set by `setSocket`), and `readyState`
+ * OPEN is 1. Colyseus' `client.ref` is that WebSocket (@colyseus/ws-transport 0.18.4).
+ */
 interface FramedSocket {
   readyState: number;
   _socket?: { write(chunk: Uint8Array): boolean; destroyed?: boolean };

@@ -10,7 +10,9 @@ import { ROOM_STATE_BUFFER_BYTES } from '../domain/case-summary.ts';
  * reached clients corrupted (a 46 KB ExplanationOfBenefit did). The budget of
  * a room's case summary (domain/case-summary.ts) sets the size.
  *
- * Fix: @colyseus/core 0.18's SchemaSerializer.getFullState encodes the shared
+ * Fix: replaces @colyseus/core 0.18.17 src/serializer/SchemaSerializer.ts
+ * `getFullState(client, timing)` for untimed frames (tests/unit/colyseus-fence.test.ts
+ * pins the upstream source it was copied from). Upstream it encodes the shared
  * part of the state into `fullEncodeBuffer`; when that outgrows the buffer the
  * encoder returns a grown copy, but the serializer keeps the old buffer and
  * encodes each client's filtered view into it — so every client with a view
