@@ -1,3 +1,4 @@
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchMaker, Server } from '@colyseus/core';
@@ -28,6 +29,10 @@ import { UsersRepo } from './db/users.repo.ts';
 import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 import { casesRoutes } from './http/cases.routes.ts';
+import { imagingRoutes } from './http/imaging.routes.ts';
+import { ImagingService } from './imaging/imaging-service.ts';
+import { LocalImagingStore } from './imaging/local-store.ts';
+import { createDicomWebSource } from './imaging/setup.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
 import { createCasePuller } from './fhir/setup.ts';
 import { devRoutes } from './http/dev.routes.ts';
@@ -143,6 +148,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
+  const local = new LocalImagingStore(pool, config.dataDir);
+  const dicomweb = config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
+  const imaging = new ImagingService({ pool, cases, local, dicomweb, cacheDir: path.join(config.dataDir, 'imaging-cache') });
+  web.use(imagingRoutes({ cases, rooms, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
   web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
   web.use('/api', ...smallJson());

@@ -63,6 +63,12 @@ const EnvSchema = z.object({
   /** A guiding link over this round-trip time marks every pointer stale. */
   GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
   FHIR_BASE_URL: optionalUrl,
+  /** The PACS's DICOMweb root (QIDO-RS / WADO-RS), e.g. http://orthanc:8042/dicom-web; unset → uploaded studies only. */
+  DICOMWEB_URL: optionalUrl,
+  /** basic: DICOMWEB_USER/DICOMWEB_PASSWORD; smart: the FHIR SMART Backend Services token; none: test archives only. */
+  DICOMWEB_AUTH: z.enum(['basic', 'smart', 'none']).optional(),
+  DICOMWEB_USER: optionalString,
+  DICOMWEB_PASSWORD: optionalString,
   FHIR_TOKEN_URL: optionalUrl,
   FHIR_CLIENT_ID: optionalString,
   FHIR_PRIVATE_KEY: optionalString,
@@ -114,6 +120,13 @@ export interface Config {
   imagingViewerUrl: string | null;
   /** The hospital's FHIR server cases are pulled from; null → pulling is off. */
   fhir: FhirServerConfig | null;
+  /** The PACS over DICOMweb; null → only studies uploaded to Consilium. */
+  dicomweb: DicomWebConfig | null;
+}
+
+export interface DicomWebConfig {
+  baseUrl: string;
+  auth: { kind: 'basic'; user: string; password: string } | { kind: 'smart' } | { kind: 'none' };
 }
 
 export interface FhirServerConfig {
@@ -207,6 +220,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pollSeconds: e.FHIR_POLL_SECONDS,
     };
   }
+  let dicomweb: DicomWebConfig | null = null;
+  if (e.DICOMWEB_URL) {
+    const kind = e.DICOMWEB_AUTH ?? (e.DICOMWEB_USER ? 'basic' : 'none');
+    if (kind === 'basic' && !(e.DICOMWEB_USER && e.DICOMWEB_PASSWORD)) problems.push('DICOMWEB_USER, DICOMWEB_PASSWORD: set both for basic authentication');
+    if (kind === 'smart' && !fhir?.auth) problems.push('DICOMWEB_AUTH=smart: needs the SMART Backend Services client (FHIR_BASE_URL, FHIR_CLIENT_ID, FHIR_PRIVATE_KEY)');
+    if (kind === 'none' && e.NODE_ENV === 'production') problems.push('DICOMWEB_AUTH: required with DICOMWEB_URL in production (basic or smart)');
+    if (e.NODE_ENV === 'production' && kind === 'basic' && e.DICOMWEB_PASSWORD) {
+      const problem = secretProblem(e.DICOMWEB_PASSWORD);
+      if (problem) problems.push(`DICOMWEB_PASSWORD: ${problem}`);
+    }
+    dicomweb = { baseUrl: e.DICOMWEB_URL.replace(/\/+$/, ''), auth: kind === 'basic' ? { kind, user: e.DICOMWEB_USER ?? '', password: e.DICOMWEB_PASSWORD ?? '' } : { kind } };
+  } else if (e.DICOMWEB_USER || e.DICOMWEB_PASSWORD || e.DICOMWEB_AUTH) problems.push('DICOMWEB_URL: required with DICOMWEB_AUTH, DICOMWEB_USER or DICOMWEB_PASSWORD');
   if (e.NODE_ENV === 'production') {
     // Secrets published in the repository (compose samples, tests) or short enough to guess never run in production.
     for (const [name, value] of [['LIVEKIT_API_SECRET', e.LIVEKIT_API_SECRET], ['METRICS_TOKEN', e.METRICS_TOKEN]] as const) {
@@ -224,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ['LIVEKIT_API_URL', e.LIVEKIT_API_URL],
       ['FHIR_BASE_URL', e.FHIR_BASE_URL],
       ['FHIR_TOKEN_URL', e.FHIR_TOKEN_URL],
+      ['DICOMWEB_URL', e.DICOMWEB_URL],
       ['IMAGING_VIEWER_URL', e.IMAGING_VIEWER_URL],
       ...e.CORS_ORIGINS.map((o): [string, string] => ['CORS_ORIGINS', o]),
     ];
@@ -260,5 +286,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     livekit,
     fhir,
+    dicomweb,
   };
 }

@@ -54,6 +54,13 @@ export const ErrorCodes = {
   FHIR_SERVER_ERROR: { status: 502, message: 'The FHIR server refused or failed the request' },
   FHIR_REDIRECT_REFUSED: { status: 502, message: 'The FHIR server (or its token endpoint) answered with a redirect; Consilium does not follow redirects: configure the final address' },
   FHIR_RECORD_TOO_LARGE: { status: 502, message: "The FHIR server's record is larger than a case import may be" },
+  // imaging (DICOM studies from the PACS over DICOMweb, or uploaded)
+  IMAGING_NOT_FOUND: { status: 404, message: 'No such study, series or image in this case' },
+  IMAGING_PATIENT_MISMATCH: { status: 409, message: "The study's patient does not match the case's patient" },
+  IMAGING_UNSUPPORTED: { status: 415, message: 'This image is in a format Consilium does not show (supported: explicit or implicit VR little endian, JPEG baseline)' },
+  IMAGING_NOT_DICOM: { status: 400, message: 'The upload is not a DICOM Part 10 file' },
+  IMAGING_WITHHELD: { status: 403, message: 'This series may show the patient\'s identity burned into the pixels; it is withheld from de-identified viewers until an administrator marks it clean' },
+  IMAGING_SOURCE_ERROR: { status: 502, message: 'The image archive (DICOMweb) refused or failed the request' },
   CASE_NOT_PULLED: { status: 409, message: 'This case was not pulled from the FHIR server' },
   // flow control and server
   RATE_LIMITED: { status: 429, message: 'Too many messages; slow down' },

@@ -1,3 +1,4 @@
+import type { ImagingListResponse, ImagingSeriesResponse, ImagingUploadResponse } from './imaging.ts';
 import { z } from 'zod';
 import { RoomKind, RoomRole } from './roles.ts';
 import { R4_RESOURCE_TYPES, type CaseView } from './fhir.ts';
@@ -264,6 +265,10 @@ export interface ClientConfigResponse {
 
 /** Every JSON response of the API by `METHOD /path` (204 routes answer no body and are not listed). */
 export interface ApiResponses {
+  'GET /api/cases/:id/imaging': ImagingListResponse;
+  'GET /api/cases/:id/imaging/series/:seriesUid': ImagingSeriesResponse;
+  'POST /api/cases/:id/imaging/instances': ImagingUploadResponse;
+  'POST /api/cases/:id/imaging/series/:seriesUid/clean': OkResponse;
   'POST /api/dev/login': DevLoginResponse;
   'GET /api/auth/config': AuthConfigResponse;
   'GET /api/client-config': ClientConfigResponse;

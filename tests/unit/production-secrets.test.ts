@@ -74,6 +74,7 @@ describe('one rule for every URL that carries a secret or data', () => {
     ['FHIR_BASE_URL', 'https', FHIR, (s, h) => `${s}://${h}/fhir/r4`],
     ['FHIR_TOKEN_URL', 'https', { ...FHIR, FHIR_BASE_URL: 'https://fhir.hospital.example/r4' }, (s, h) => `${s}://${h}/token`],
     ['IMAGING_VIEWER_URL', 'https', {}, (s, h) => `${s}://${h}/viewer?StudyInstanceUIDs={studyUid}`],
+    ['DICOMWEB_URL', 'https', { DICOMWEB_USER: 'consilium', DICOMWEB_PASSWORD: STRONG }, (s, h) => `${s}://${h}/dicom-web`],
     ['CORS_ORIGINS', 'https', {}, (s, h) => `${s}://${h}`],
   ];
 
@@ -110,6 +111,10 @@ describe('one rule for every URL that carries a secret or data', () => {
       expect(problems({ ...PROD, ...extra, [name]: url(STRONG) }), name).toEqual([]);
     }
     expect(problems({ ...PROD, DATABASE_OWNER_URL: 'postgres://consilium:@db/consilium' })).toEqual(['DATABASE_OWNER_URL: has an empty password']);
+    // The PACS's basic-auth password obeys the same rule; an unauthenticated PACS is refused in production.
+    for (const pw of PUBLISHED_SECRETS) expect(problems({ ...PROD, DICOMWEB_URL: 'https://pacs.hospital.example/dicom-web', DICOMWEB_USER: 'consilium', DICOMWEB_PASSWORD: pw })).toEqual([expect.stringMatching(/^DICOMWEB_PASSWORD: /)]);
+    expect(problems({ ...PROD, DICOMWEB_URL: 'https://pacs.hospital.example/dicom-web' })).toEqual([expect.stringMatching(/^DICOMWEB_AUTH: required/)]);
+    expect(problems({ ...PROD, DICOMWEB_URL: 'https://pacs.hospital.example/dicom-web', DICOMWEB_AUTH: 'smart' })).toEqual([expect.stringMatching(/^DICOMWEB_AUTH=smart: needs/)]);
     // No password at all (peer, certificate or a private network's trust) is the deployment's choice, as before.
     expect(problems({ ...PROD, DATABASE_OWNER_URL: 'postgres://consilium@db/consilium', REDIS_URL: 'redis://redis:6379' })).toEqual([]);
   });

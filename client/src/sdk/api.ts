@@ -24,6 +24,36 @@ export class ConsiliumApi {
     return res;
   }
 
+  /** Upload one DICOM Part 10 file to a case (administrators); refused when its patient does not match the case's. */
+  async uploadDicom(caseId: string, file: Uint8Array): Promise<ApiResponses['POST /api/cases/:id/imaging/instances']> {
+    const res = await fetch(new URL(`/api/cases/${encodeURIComponent(caseId)}/imaging/instances`, this.baseUrl), { method: 'POST', headers: { 'content-type': 'application/dicom', ...this.authHeader() }, body: file as unknown as BodyInit });
+    return (await this.answer(res)) as ApiResponses['POST /api/cases/:id/imaging/instances'];
+  }
+
+  /** One frame's stored pixel data, read through a room: raw little-endian samples, or a JPEG bitstream (`type` says which). */
+  async imagingFrame(caseId: string, seriesUid: string, sopUid: string, frame: number, room: string | null): Promise<{ type: 'raw' | 'jpeg'; bytes: Uint8Array }> {
+    const url = new URL(`/api/cases/${encodeURIComponent(caseId)}/imaging/series/${encodeURIComponent(seriesUid)}/instances/${encodeURIComponent(sopUid)}/frames/${frame}`, this.baseUrl);
+    if (room) url.searchParams.set('room', room);
+    const res = await fetch(url, { headers: this.authHeader() });
+    if (!res.ok) await this.answer(res);
+    return { type: res.headers.get('content-type') === 'image/jpeg' ? 'jpeg' : 'raw', bytes: new Uint8Array(await res.arrayBuffer()) };
+  }
+
+  private authHeader(): Record<string, string> {
+    return this.identityToken ? { authorization: `Bearer ${this.identityToken}` } : {};
+  }
+
+  private async answer(res: Response): Promise<unknown> {
+    const text = await res.text();
+    const json: unknown = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      const err = (json as { error?: ErrorBody } | undefined)?.error;
+      if (err && isErrorCode(err.code)) throw new ConsiliumError(err.code, err.message, res.status, err.details);
+      throw new ConsiliumError('UNAVAILABLE', `HTTP ${res.status}`, res.status);
+    }
+    return json;
+  }
+
   async listRooms() {
     return (await this.call('GET /api/rooms', {})).rooms;
   }

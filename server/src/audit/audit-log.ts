@@ -44,7 +44,10 @@ export type AuditAction =
   | 'annotation.move'
   | 'anchor.set'
   | 'guidance.ack'
-  | 'guidance.dismiss';
+  | 'guidance.dismiss'
+  | 'imaging.upload'
+  | 'imaging.series-open'
+  | 'imaging.mark-clean';
 
 export interface AuditEvent {
   actor: string;

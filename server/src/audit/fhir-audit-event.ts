@@ -12,6 +12,8 @@ const TYPE: Record<string, { code: string; display: string }> = {
   'case.read': { code: '110106', display: 'Export' },
   'case.import': { code: '110107', display: 'Import' },
   'observation.ingest': { code: '110107', display: 'Import' },
+  'imaging.upload': { code: '110107', display: 'Import' },
+  'imaging.series-open': { code: '110106', display: 'Export' },
   'ticket.issued': { code: '110114', display: 'User Authentication' },
   'ticket.refused': { code: '110114', display: 'User Authentication' },
   'room.join': { code: '110114', display: 'User Authentication' },
@@ -34,7 +36,7 @@ export function toAuditEvent(row: AuditRow): Record<string, unknown> {
     id: String(row.seq),
     type: { system: DCM, code: type.code, display: type.display },
     subtype: [{ system: 'urn:consilium:audit-action', code: row.action }],
-    action: row.action.startsWith('disclosure') || row.action === 'case.read' ? 'R' : 'E',
+    action: row.action.startsWith('disclosure') || row.action === 'case.read' || row.action === 'imaging.series-open' ? 'R' : 'E',
     recorded: row.at,
     outcome: row.outcome === 'success' ? '0' : '4',
     agent: [

@@ -111,6 +111,9 @@ export interface Principal {
 }
 
 export type AdminAction =
+  /** Upload DICOM to a case; mark a series clean of burned-in identity. */
+  | 'imaging.upload'
+  | 'imaging.mark-clean'
   | 'room.create'
   | 'room.update'
   | 'room.delete'
@@ -524,4 +527,21 @@ export function videoGrant(role: RoomRole, kind: RoomKind, settings: RoomMediaSe
     default:
       return null;
   }
+}
+
+// ---- imaging (DICOM pixels and headers, read through a room like the case) ---------------
+
+/**
+ * Which copy of a case's images a reader gets, if any: the ImagingStudy
+ * variant (resourceVariant) — no ImagingStudy in their access, no header and
+ * no pixel. A series that may carry identity burned into its pixels is shown
+ * only to identified viewers (who may read the Patient), unless an
+ * administrator has marked it clean: de-identifying a header does not
+ * de-identify a screenshot of the patient's name.
+ */
+export function imagingAccess(access: DataAccess, series: { burnedInRisk: boolean; markedClean: boolean }): { variant: Variant } | { variant: Variant | null; withheld: true } | null {
+  const variant = resourceVariant(access, 'ImagingStudy');
+  if (variant === null) return null;
+  if (series.burnedInRisk && !series.markedClean && variant !== 'identified') return { variant, withheld: true };
+  return { variant };
 }

@@ -5,7 +5,7 @@ import { R4_RESOURCE_TYPES, R4ResourceType } from '../../../shared/src/fhir.ts';
 import type { CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { accessInput, caseReadAccess, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
+import { resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import { caseViewFor, preparedCase, variantOf, type CaseEntry } from '../domain/case-view.ts';
 import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
@@ -17,6 +17,7 @@ import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { parseBody, uuidParam } from './validate.ts';
+import { caseAccessOrDeny } from './case-access.ts';
 import { sendJson } from './respond.ts';
 
 export interface CasesRoutesDeps {
@@ -208,18 +209,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     },
   );
 
-  async function readableOrDeny(principal: Principal, caseId: string, patientId: string, roomId: string | undefined): Promise<DataAccess> {
-    const room = roomId ? await deps.rooms.get(roomId) : null;
-    const through = room && room.status === 'open' && room.caseId === caseId
-      ? accessInput(room, { userId: principal.userId, admin: false }, { kicked: await deps.rooms.isKicked(room.id, principal.userId), at: Date.now() })
-      : null;
-    const access = caseReadAccess(principal, through);
-    if (!access) {
-      await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId, patientId, roomId: room ? room.id : null, details: { code: 'SCOPE_DENIED' } });
-      throw new AppError('SCOPE_DENIED', principal.admin || roomId ? undefined : 'read a case through a room that shows it: ?room=<roomId>');
-    }
-    return access;
-  }
+  const readableOrDeny = (principal: Principal, caseId: string, patientId: string, roomId: string | undefined): Promise<DataAccess> => caseAccessOrDeny(deps, principal, caseId, patientId, roomId);
 
   async function auditRead(principal: Principal, caseId: string, patientId: string, access: DataAccess, disclosed: CaseEntry[]): Promise<void> {
     const resources = disclosed.map((e) => `${e.resourceType}/${e.resourceId}`);

@@ -1,0 +1,23 @@
+import type { AuditLog } from '../audit/audit-log.ts';
+import { accessInput, caseReadAccess, type DataAccess, type Principal } from '../auth/policy.ts';
+import type { RoomsRepo } from '../db/rooms.repo.ts';
+import { AppError } from '../errors.ts';
+
+/**
+ * What this caller may read of a case over HTTP, decided afresh on every
+ * request (a revocation or a kick applies to the very next read): an
+ * administrator under their token's scopes; anyone else only through an open
+ * room that shows the case and admits them (`?room=`). Refusals are audited.
+ */
+export async function caseAccessOrDeny(deps: { rooms: RoomsRepo; audit: AuditLog }, principal: Principal, caseId: string, patientId: string, roomId: string | undefined, action: 'case.read' | 'imaging.series-open' = 'case.read'): Promise<DataAccess> {
+  const room = roomId ? await deps.rooms.get(roomId) : null;
+  const through = room && room.status === 'open' && room.caseId === caseId
+    ? accessInput(room, { userId: principal.userId, admin: false }, { kicked: await deps.rooms.isKicked(room.id, principal.userId), at: Date.now() })
+    : null;
+  const access = caseReadAccess(principal, through);
+  if (!access) {
+    await deps.audit.record({ actor: principal.userId, action, outcome: 'failure', caseId, patientId, roomId: room ? room.id : null, details: { code: 'SCOPE_DENIED' } });
+    throw new AppError('SCOPE_DENIED', principal.admin || roomId ? undefined : 'read a case through a room that shows it: ?room=<roomId>');
+  }
+  return access;
+}

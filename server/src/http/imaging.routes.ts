@@ -1,0 +1,170 @@
+import { Router, type ErrorRequestHandler, type Request } from 'express';
+import { z } from 'zod';
+import type { ImagingVariant } from '../../../shared/src/imaging.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { IdentityVerifier } from '../auth/identity.ts';
+import { imagingAccess, type DataAccess, type Principal } from '../auth/policy.ts';
+import type { CasesRepo } from '../db/cases.repo.ts';
+import type { RoomsRepo } from '../db/rooms.repo.ts';
+import { patientMismatch } from '../domain/dicom-patient-match.ts';
+import { seriesView, uidFor } from '../domain/dicom-view.ts';
+import { AppError } from '../errors.ts';
+import { FrameOutOfRange, NotDicom, parsePart10, readFrame, str, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../imaging/dicom.ts';
+import { ImagingService, PatientMismatch, type AttachedStudy } from '../imaging/imaging-service.ts';
+import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
+import { ImagingSourceError } from '../imaging/source.ts';
+import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
+import { caseAccessOrDeny } from './case-access.ts';
+import { sendJson } from './respond.ts';
+import { parseBody, uuidParam } from './validate.ts';
+
+export interface ImagingRoutesDeps {
+  cases: CasesRepo;
+  rooms: RoomsRepo;
+  identity: IdentityVerifier;
+  audit: AuditLog;
+  imaging: ImagingService;
+  local: LocalImagingStore;
+}
+
+const RoomQuery = z.looseObject({ room: z.string().uuid().optional() });
+const UID = /^[0-9]{1,40}(\.[0-9]{1,40}){0,30}$/;
+const uidParam = (v: string | string[] | undefined): string => {
+  if (typeof v === 'string' && v.length <= 64 && UID.test(v)) return v;
+  throw new AppError('IMAGING_NOT_FOUND');
+};
+
+/**
+ * A case's DICOM images over HTTP, read through a room like the case itself
+ * (`?room=`): access is decided afresh on every request, so a revoked or
+ * kicked participant's next slice is refused. Only readers whose access
+ * includes ImagingStudy get anything; each series opened is audited.
+ */
+export function imagingRoutes(deps: ImagingRoutesDeps): Router {
+  const router = Router();
+  router.use('/api/cases/:id/imaging', authenticate(deps.identity));
+
+  /** An admin uploads one DICOM Part 10 file (Content-Type: application/dicom), checked against the case's patient. */
+  router.post('/api/cases/:id/imaging/instances', async (req, res) => {
+    const principal = requireAdmin(res, 'imaging.upload');
+    const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+    const head = await deps.cases.head(caseId);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/dicom') throw new AppError('IMAGING_NOT_DICOM', 'Send one DICOM Part 10 file as application/dicom');
+    const file = await deps.local.receive(req).catch((err: unknown) => {
+      throw err instanceof UploadTooLarge ? new AppError('BODY_INVALID', `A DICOM file may be at most ${err.limit} bytes`) : err;
+    });
+    try {
+      const bytes = await deps.local.readTemp(file.tmp);
+      let parsed: ParsedInstance;
+      try {
+        parsed = parsePart10(bytes);
+      } catch (err) {
+        throw err instanceof NotDicom ? new AppError('IMAGING_NOT_DICOM', `Not a DICOM Part 10 file: ${err.message}`) : err;
+      }
+      const h = parsed.header;
+      const [studyUid, seriesUid, sopUid] = [str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid')];
+      if (!studyUid || !seriesUid || !sopUid || ![studyUid, seriesUid, sopUid].every((u) => UID.test(u) && u.length <= 64)) throw new AppError('IMAGING_NOT_DICOM', 'The file lacks valid Study, Series or SOP Instance UIDs');
+      const syntax = unsupportedSyntax(str(h, 'transferSyntaxUid'));
+      if (syntax) throw new AppError('IMAGING_UNSUPPORTED', syntax);
+      const differs = patientMismatch(h, await deps.imaging.patient(caseId));
+      if (differs.length) {
+        await deps.audit.record({ actor: principal.userId, action: 'imaging.upload', outcome: 'failure', caseId, patientId: head.patientId, details: { code: 'IMAGING_PATIENT_MISMATCH', differs } });
+        throw new AppError('IMAGING_PATIENT_MISMATCH', new PatientMismatch(differs).message, { differs });
+      }
+      const stored = await deps.local.storedHash(caseId, sopUid);
+      if (stored && stored !== file.sha256) throw new AppError('IMAGING_NOT_DICOM', 'Another file with this SOP Instance UID is already stored in this case');
+      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, parsed, principal.userId);
+      await deps.imaging.attach(caseId, studyUid, 'upload', principal.userId);
+      await deps.audit.record({ actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId, details: { studyUid, seriesUid, sopUid, bytes: file.bytes } });
+      sendJson(res, 'POST /api/cases/:id/imaging/instances', { studyUid, seriesUid, sopUid, created }, created ? 201 : 200);
+    } finally {
+      await deps.local.discard(file.tmp);
+    }
+  });
+
+  /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see it. */
+  router.post('/api/cases/:id/imaging/series/:seriesUid/clean', async (req, res) => {
+    const principal = requireAdmin(res, 'imaging.mark-clean');
+    const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+    const head = await deps.cases.head(caseId);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    const seriesUid = uidParam(req.params.seriesUid);
+    if (!(await deps.imaging.resolveSeries(caseId, 'identified', head.pseudonymKey, seriesUid))) throw new AppError('IMAGING_NOT_FOUND');
+    await deps.imaging.markClean(caseId, seriesUid, principal.userId);
+    await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', caseId, patientId: head.patientId, details: { seriesUid } });
+    sendJson(res, 'POST /api/cases/:id/imaging/series/:seriesUid/clean', { ok: true });
+  });
+
+  /** Who reads, as what: null → no ImagingStudy in their access (SCOPE_DENIED, audited). */
+  async function reader(req: Request, principal: Principal, action: 'case.read' | 'imaging.series-open') {
+    const caseId = uuidParam(req.params['id'], 'CASE_NOT_FOUND');
+    const head = await deps.cases.head(caseId);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    const { room } = parseBody(RoomQuery, req.query, 'QUERY_INVALID');
+    const access: DataAccess = await caseAccessOrDeny(deps, principal, caseId, head.patientId, room, action);
+    const base = imagingAccess(access, { burnedInRisk: false, markedClean: false });
+    if (!base || base.variant === null) {
+      await deps.audit.record({ actor: principal.userId, action, outcome: 'failure', caseId, patientId: head.patientId, roomId: room ?? null, details: { code: 'SCOPE_DENIED', type: 'ImagingStudy' } });
+      throw new AppError('SCOPE_DENIED');
+    }
+    return { caseId, head, access, room: room ?? null, variant: base.variant as ImagingVariant, key: head.pseudonymKey };
+  }
+
+  /** A series the viewer names, resolved, patient-checked, and not withheld from them. */
+  async function openSeries(r: Awaited<ReturnType<typeof reader>>, shownSeries: string): Promise<{ study: AttachedStudy; seriesUid: string }> {
+    const found = await deps.imaging.resolveSeries(r.caseId, r.variant, r.key, shownSeries);
+    if (!found) throw new AppError('IMAGING_NOT_FOUND');
+    await deps.imaging.recheck(r.caseId, found.study);
+    const clean = (await deps.imaging.cleanSeries(r.caseId)).has(found.seriesUid);
+    const decision = imagingAccess(r.access, { burnedInRisk: await deps.imaging.burnedInRisk(r.caseId, found.study, found.seriesUid), markedClean: clean });
+    if (!decision || 'withheld' in decision) throw new AppError('IMAGING_WITHHELD');
+    return found;
+  }
+
+  router.get('/api/cases/:id/imaging', async (req, res) => {
+    const r = await reader(req, principalOf(res), 'case.read');
+    sendJson(res, 'GET /api/cases/:id/imaging', await deps.imaging.list(r.caseId, r.variant, r.key));
+  });
+
+  router.get('/api/cases/:id/imaging/series/:seriesUid', async (req, res) => {
+    const principal = principalOf(res);
+    const r = await reader(req, principal, 'imaging.series-open');
+    const { study, seriesUid } = await openSeries(r, uidParam(req.params.seriesUid));
+    const patient = await deps.imaging.patient(r.caseId);
+    const studyHeader = await deps.imaging.checkedStudy(r.caseId, study, patient);
+    const instances = await deps.imaging.instances(r.caseId, study, seriesUid);
+    await deps.audit.record({ actor: principal.userId, action: 'imaging.series-open', caseId: r.caseId, patientId: r.head.patientId, roomId: r.room, details: { variant: r.variant, studyUid: study.studyUid, seriesUid, instances: instances.length, resources: [] } });
+    sendJson(res, 'GET /api/cases/:id/imaging/series/:seriesUid', seriesView(r.variant, r.key, studyHeader, instances));
+  });
+
+  /** One frame's pixel data as stored: raw little-endian samples (octet-stream) or a JPEG baseline bitstream. */
+  router.get('/api/cases/:id/imaging/series/:seriesUid/instances/:sopUid/frames/:frame', async (req, res) => {
+    const r = await reader(req, principalOf(res), 'case.read');
+    const { study, seriesUid } = await openSeries(r, uidParam(req.params.seriesUid));
+    const shownSop = uidParam(req.params.sopUid);
+    const sop = (await deps.imaging.instances(r.caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).find((u) => u !== undefined && uidFor(r.variant, r.key, u) === shownSop);
+    if (!sop) throw new AppError('IMAGING_NOT_FOUND');
+    const frame = Number(req.params.frame);
+    const parsed = parsePart10(await deps.imaging.instanceBytes(r.caseId, study, seriesUid, sop));
+    // The file must be what the index says it is: another study's or series' bytes are never served under this one.
+    if (str(parsed.header, 'studyInstanceUid') !== study.studyUid || str(parsed.header, 'seriesInstanceUid') !== seriesUid || str(parsed.header, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
+    const px = readFrame(parsed, frame);
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.setHeader('Content-Type', px.kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
+    res.end(Buffer.from(px.bytes.buffer, px.bytes.byteOffset, px.bytes.byteLength));
+  });
+
+  router.use('/api/cases/:id/imaging', ((err, _req, _res, next) => next(imagingErrorToAppError(err) ?? err)) as ErrorRequestHandler);
+  return router;
+}
+
+/** Imaging failures as stable error codes, with the plain message. */
+export function imagingErrorToAppError(err: unknown): AppError | null {
+  if (err instanceof ImagingSourceError) return new AppError(err.code, err.message);
+  if (err instanceof PatientMismatch) return new AppError('IMAGING_PATIENT_MISMATCH', err.message, { differs: err.differs });
+  if (err instanceof UnsupportedImage) return new AppError('IMAGING_UNSUPPORTED', err.message);
+  if (err instanceof FrameOutOfRange) return new AppError('IMAGING_NOT_FOUND', err.message);
+  if (err instanceof NotDicom) return new AppError('IMAGING_NOT_DICOM', err.message);
+  return null;
+}

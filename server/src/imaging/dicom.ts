@@ -1,0 +1,197 @@
+import dicomParser from 'dicom-parser';
+
+/**
+ * The DICOM attributes Consilium reads, under one name each, whether they come
+ * from a Part 10 file (uploads, WADO-RS instances) or from DICOM JSON (WADO-RS
+ * metadata, QIDO-RS). Everything else in a file is never read, so it can never
+ * be passed on: de-identification (domain/dicom-view.ts) starts from this list.
+ */
+export const TAGS = {
+  transferSyntaxUid: '00020010',
+  imageType: '00080008',
+  sopClassUid: '00080016',
+  sopInstanceUid: '00080018',
+  studyDate: '00080020',
+  seriesDate: '00080021',
+  accessionNumber: '00080050',
+  modality: '00080060',
+  institutionName: '00080080',
+  referringPhysicianName: '00080090',
+  studyDescription: '00081030',
+  seriesDescription: '0008103E',
+  operatorsName: '00081070',
+  patientName: '00100010',
+  patientId: '00100020',
+  patientBirthDate: '00100030',
+  patientSex: '00100040',
+  burnedInAnnotation: '00280301',
+  sliceThickness: '00180050',
+  studyInstanceUid: '0020000D',
+  seriesInstanceUid: '0020000E',
+  seriesNumber: '00200011',
+  instanceNumber: '00200013',
+  imagePositionPatient: '00200032',
+  imageOrientationPatient: '00200037',
+  samplesPerPixel: '00280002',
+  photometricInterpretation: '00280004',
+  numberOfFrames: '00280008',
+  planarConfiguration: '00280006',
+  rows: '00280010',
+  columns: '00280011',
+  pixelSpacing: '00280030',
+  bitsAllocated: '00280100',
+  bitsStored: '00280101',
+  highBit: '00280102',
+  pixelRepresentation: '00280103',
+  windowCenter: '00281050',
+  windowWidth: '00281051',
+  rescaleIntercept: '00281052',
+  rescaleSlope: '00281053',
+  numberOfSeriesRelatedInstances: '00201209',
+} as const;
+
+export type DicomName = keyof typeof TAGS;
+const US_TAGS = new Set<DicomName>(['samplesPerPixel', 'rows', 'columns', 'bitsAllocated', 'bitsStored', 'highBit', 'pixelRepresentation', 'planarConfiguration']);
+const NUMBER_LISTS = new Set<DicomName>(['imagePositionPatient', 'imageOrientationPatient', 'pixelSpacing', 'windowCenter', 'windowWidth']);
+const NUMBERS = new Set<DicomName>(['sliceThickness', 'seriesNumber', 'instanceNumber', 'numberOfFrames', 'rescaleIntercept', 'rescaleSlope', 'numberOfSeriesRelatedInstances']);
+
+/** One instance's (or series', or study's) attributes: strings, numbers or number lists; absent when absent. */
+export type DicomHeader = Partial<Record<DicomName, string | number | number[] | string[]>>;
+
+export const str = (h: DicomHeader, n: DicomName): string | undefined => (typeof h[n] === 'string' ? (h[n] as string) : undefined);
+export const num = (h: DicomHeader, n: DicomName): number | undefined => (typeof h[n] === 'number' ? (h[n] as number) : Array.isArray(h[n]) && typeof (h[n] as unknown[])[0] === 'number' ? ((h[n] as number[])[0]) : undefined);
+export const nums = (h: DicomHeader, n: DicomName): number[] | undefined => (Array.isArray(h[n]) && (h[n] as unknown[]).every((v) => typeof v === 'number') ? (h[n] as number[]) : undefined);
+
+/** Transfer syntaxes Consilium shows: native little endian (pixels as stored) and JPEG baseline (browsers decode it). */
+export const SUPPORTED_TRANSFER_SYNTAXES: Readonly<Record<string, 'raw' | 'jpeg'>> = {
+  '1.2.840.10008.1.2': 'raw', // implicit VR little endian
+  '1.2.840.10008.1.2.1': 'raw', // explicit VR little endian
+  '1.2.840.10008.1.2.4.50': 'jpeg', // JPEG baseline (process 1)
+};
+
+export const TRANSFER_SYNTAX_NAMES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.1.2': 'implicit VR little endian',
+  '1.2.840.10008.1.2.1': 'explicit VR little endian',
+  '1.2.840.10008.1.2.2': 'explicit VR big endian',
+  '1.2.840.10008.1.2.1.99': 'deflated explicit VR little endian',
+  '1.2.840.10008.1.2.4.50': 'JPEG baseline',
+  '1.2.840.10008.1.2.4.51': 'JPEG extended',
+  '1.2.840.10008.1.2.4.57': 'JPEG lossless',
+  '1.2.840.10008.1.2.4.70': 'JPEG lossless (first-order prediction)',
+  '1.2.840.10008.1.2.4.80': 'JPEG-LS lossless',
+  '1.2.840.10008.1.2.4.81': 'JPEG-LS near-lossless',
+  '1.2.840.10008.1.2.4.90': 'JPEG 2000 lossless',
+  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
+  '1.2.840.10008.1.2.5': 'RLE lossless',
+};
+
+/** Why this transfer syntax is not shown, in plain words; null when it is supported. */
+export function unsupportedSyntax(uid: string | undefined): string | null {
+  if (uid && Object.hasOwn(SUPPORTED_TRANSFER_SYNTAXES, uid)) return null;
+  const name = uid ? (TRANSFER_SYNTAX_NAMES[uid] ?? `transfer syntax ${uid}`) : 'an unknown transfer syntax';
+  return `This image is stored as ${name}, which Consilium does not show (supported: explicit or implicit VR little endian, JPEG baseline). Ask the archive to send it uncompressed.`;
+}
+
+export class NotDicom extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'NotDicom';
+  }
+}
+
+/** A parsed Part 10 file: its header (our attributes) and the data set for pixel reads. */
+export interface ParsedInstance {
+  header: DicomHeader;
+  dataSet: dicomParser.DataSet;
+}
+
+/** Parse a DICOM Part 10 file (preamble, DICM, file meta). Throws NotDicom for anything else. */
+export function parsePart10(bytes: Uint8Array): ParsedInstance {
+  if (bytes.length < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') throw new NotDicom('no DICM preamble: not a DICOM Part 10 file');
+  let dataSet: dicomParser.DataSet;
+  try {
+    dataSet = dicomParser.parseDicom(bytes);
+  } catch (err) {
+    throw new NotDicom(typeof err === 'string' ? err : err instanceof Error ? err.message : 'unreadable DICOM');
+  }
+  const header: DicomHeader = {};
+  for (const [name, tag] of Object.entries(TAGS) as [DicomName, string][]) {
+    const key = `x${tag.toLowerCase()}`;
+    if (!dataSet.elements[key]) continue;
+    if (US_TAGS.has(name)) {
+      const v = dataSet.uint16(key);
+      if (v !== undefined) header[name] = v;
+      continue;
+    }
+    const raw = dataSet.string(key);
+    if (raw === undefined || raw === '') continue;
+    if (NUMBER_LISTS.has(name)) header[name] = raw.split('\\').map(Number).filter(Number.isFinite);
+    else if (NUMBERS.has(name)) {
+      const n = Number(raw);
+      if (Number.isFinite(n)) header[name] = n;
+    } else if (name === 'imageType') header[name] = raw.split('\\');
+    else header[name] = raw;
+  }
+  return { header, dataSet };
+}
+
+/** DICOM JSON (PS3.18 F.2) to our attributes: WADO-RS metadata and QIDO-RS answers. */
+export function fromDicomJson(json: unknown): DicomHeader {
+  const header: DicomHeader = {};
+  if (typeof json !== 'object' || json === null) return header;
+  const obj = json as Record<string, { vr?: string; Value?: unknown[] } | undefined>;
+  for (const [name, tag] of Object.entries(TAGS) as [DicomName, string][]) {
+    const el = obj[tag] ?? obj[tag.toLowerCase()];
+    const values = Array.isArray(el?.Value) ? el.Value : [];
+    if (values.length === 0) continue;
+    if (el?.vr === 'PN') {
+      const pn = values[0] as { Alphabetic?: unknown } | null;
+      if (pn && typeof pn.Alphabetic === 'string') header[name] = pn.Alphabetic;
+      continue;
+    }
+    if (NUMBER_LISTS.has(name)) {
+      const list = values.map(Number).filter(Number.isFinite);
+      if (list.length) header[name] = list;
+    } else if (NUMBERS.has(name) || US_TAGS.has(name)) {
+      const n = Number(values[0]);
+      if (Number.isFinite(n)) header[name] = n;
+    } else if (name === 'imageType') header[name] = values.map(String);
+    else if (typeof values[0] === 'string') header[name] = values[0];
+  }
+  return header;
+}
+
+/** One frame's pixel data as stored: raw little-endian samples, or one JPEG bitstream. */
+export function readFrame(parsed: ParsedInstance, frame: number): { kind: 'raw' | 'jpeg'; bytes: Uint8Array } {
+  const ts = str(parsed.header, 'transferSyntaxUid');
+  const problem = unsupportedSyntax(ts);
+  if (problem) throw new UnsupportedImage(problem);
+  const el = parsed.dataSet.elements['x7fe00010'];
+  if (!el) throw new UnsupportedImage('This instance has no pixel data (it is not an image).');
+  const frames = num(parsed.header, 'numberOfFrames') ?? 1;
+  if (!Number.isInteger(frame) || frame < 1 || frame > frames) throw new FrameOutOfRange(frames);
+  const bytesArr = parsed.dataSet.byteArray;
+  if (SUPPORTED_TRANSFER_SYNTAXES[ts!] === 'jpeg') {
+    if (!el.encapsulatedPixelData) throw new UnsupportedImage('JPEG pixel data is not encapsulated.');
+    const table = el.basicOffsetTable && el.basicOffsetTable.length ? el.basicOffsetTable : dicomParser.createJPEGBasicOffsetTable(parsed.dataSet, el);
+    return { kind: 'jpeg', bytes: dicomParser.readEncapsulatedImageFrame(parsed.dataSet, el, frame - 1, table) };
+  }
+  const h = parsed.header;
+  const size = (num(h, 'rows') ?? 0) * (num(h, 'columns') ?? 0) * (num(h, 'samplesPerPixel') ?? 1) * Math.ceil((num(h, 'bitsAllocated') ?? 16) / 8);
+  if (size <= 0 || el.dataOffset + size * frame > bytesArr.length) throw new UnsupportedImage('The pixel data is shorter than its rows, columns and bits say.');
+  return { kind: 'raw', bytes: bytesArr.subarray(el.dataOffset + size * (frame - 1), el.dataOffset + size * frame) };
+}
+
+export class UnsupportedImage extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedImage';
+  }
+}
+
+export class FrameOutOfRange extends Error {
+  constructor(public readonly frames: number) {
+    super(`frame out of range (1..${frames})`);
+    this.name = 'FrameOutOfRange';
+  }
+}

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ImagingListResponse, ImagingSeriesDto, ImagingVariant } from '../../../shared/src/imaging.ts';
+import type { CasesRepo } from '../db/cases.repo.ts';
+import type { Pool } from '../db/pool.ts';
+import { patientMismatch } from '../domain/dicom-patient-match.ts';
+import { dateFor, mayCarryBurnedInIdentity, uidFor } from '../domain/dicom-view.ts';
+import { num, str, type DicomHeader } from './dicom.ts';
+import type { DicomWebSource } from './dicomweb-source.ts';
+import type { LocalImagingStore } from './local-store.ts';
+import { ImagingSourceError, type ImagingSource } from './source.ts';
+
+export type StudySource = 'dicomweb' | 'upload';
+export interface AttachedStudy { studyUid: string; source: StudySource }
+
+export class PatientMismatch extends Error {
+  constructor(public readonly differs: string[]) {
+    super(`the study's ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
+    this.name = 'PatientMismatch';
+  }
+}
+
+/** Series metadata is asked for by every slice request of a pseudonymous viewer: keep it briefly. */
+const METADATA_TTL_MS = 30_000;
+const METADATA_ENTRIES = 200;
+
+/**
+ * A case's images, from whichever source holds each study. A study is shown
+ * only after its patient was checked against the case's Patient
+ * (patientMismatch), on every listing and series open: an archive whose study
+ * was re-assigned to another patient stops showing at once.
+ */
+export class ImagingService {
+  private readonly metadata = new Map<string, { at: number; value: Promise<DicomHeader[]> }>();
+
+  constructor(
+    private readonly deps: { pool: Pool; cases: CasesRepo; local: LocalImagingStore; dicomweb: DicomWebSource | null; cacheDir: string },
+  ) {}
+
+  sourceOf(source: StudySource): ImagingSource {
+    if (source === 'upload') return this.deps.local;
+    if (!this.deps.dicomweb) throw new ImagingSourceError('no image archive is configured (DICOMWEB_URL)', 'IMAGING_NOT_FOUND');
+    return this.deps.dicomweb;
+  }
+
+  /** Attached rows, plus the Study Instance UIDs of the case's ImagingStudy resources when a PACS is configured. */
+  async studies(caseId: string): Promise<AttachedStudy[]> {
+    const { rows } = await this.deps.pool.query<{ study_uid: string; source: StudySource }>(`SELECT study_uid, source FROM case_imaging_studies WHERE case_id = $1 ORDER BY attached_at`, [caseId]);
+    const out: AttachedStudy[] = rows.map((r) => ({ studyUid: r.study_uid, source: r.source }));
+    if (this.deps.dicomweb) {
+      for (const r of await this.deps.cases.listResources(caseId, { types: ['ImagingStudy'], limit: 200, offset: 0 })) {
+        for (const uid of studyUids(r)) if (!out.some((s) => s.studyUid === uid)) out.push({ studyUid: uid, source: 'dicomweb' });
+      }
+    }
+    return out;
+  }
+
+  async attach(caseId: string, studyUid: string, source: StudySource, by: string): Promise<void> {
+    await this.deps.pool.query(`INSERT INTO case_imaging_studies (case_id, study_uid, source, attached_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [caseId, studyUid, source, by]);
+  }
+
+  async patient(caseId: string): Promise<Record<string, unknown>> {
+    const [p] = await this.deps.cases.listResources(caseId, { types: ['Patient'], limit: 1, offset: 0 });
+    return p ?? {};
+  }
+
+  /** The study's attributes, once its patient matches the case's; throws PatientMismatch otherwise. */
+  async checkedStudy(caseId: string, study: AttachedStudy, patient: Record<string, unknown>): Promise<DicomHeader> {
+    const header = await this.sourceOf(study.source).study(caseId, study.studyUid);
+    if (!header) throw new ImagingSourceError('the archive has no such study', 'IMAGING_NOT_FOUND');
+    const differs = patientMismatch(header, patient);
+    if (differs.length) throw new PatientMismatch(differs);
+    return header;
+  }
+
+  private readonly checked = new Map<string, number>();
+
+  /** checkedStudy for every slice request, remembered for METADATA_TTL_MS after a match (never after a mismatch). */
+  async recheck(caseId: string, study: AttachedStudy): Promise<void> {
+    const key = `${caseId}|${study.source}|${study.studyUid}`;
+    if (Date.now() - (this.checked.get(key) ?? 0) < METADATA_TTL_MS) return;
+    await this.checkedStudy(caseId, study, await this.patient(caseId));
+    if (this.checked.size >= METADATA_ENTRIES) this.checked.delete(this.checked.keys().next().value!);
+    this.checked.set(key, Date.now());
+  }
+
+  async instances(caseId: string, study: AttachedStudy, seriesUid: string): Promise<DicomHeader[]> {
+    const key = `${caseId}|${study.source}|${study.studyUid}|${seriesUid}`;
+    const hit = this.metadata.get(key);
+    if (hit && Date.now() - hit.at < METADATA_TTL_MS) return hit.value;
+    const value = this.sourceOf(study.source).instances(caseId, study.studyUid, seriesUid);
+    value.catch(() => this.metadata.delete(key));
+    if (this.metadata.size >= METADATA_ENTRIES) this.metadata.delete(this.metadata.keys().next().value!);
+    this.metadata.set(key, { at: Date.now(), value });
+    return value;
+  }
+
+  async cleanSeries(caseId: string): Promise<Set<string>> {
+    const { rows } = await this.deps.pool.query<{ series_uid: string }>(`SELECT series_uid FROM imaging_series_clean WHERE case_id = $1`, [caseId]);
+    return new Set(rows.map((r) => r.series_uid));
+  }
+
+  async markClean(caseId: string, seriesUid: string, by: string): Promise<void> {
+    await this.deps.pool.query(`INSERT INTO imaging_series_clean (case_id, series_uid, marked_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [caseId, seriesUid, by]);
+  }
+
+  /** Does any instance of this series risk burned-in identity? */
+  async burnedInRisk(caseId: string, study: AttachedStudy, seriesUid: string): Promise<boolean> {
+    return (await this.instances(caseId, study, seriesUid)).some(mayCarryBurnedInIdentity);
+  }
+
+  /** Every checked study's series, as this viewer sees them; refused studies are named with their reason. */
+  async list(caseId: string, variant: ImagingVariant, key: string): Promise<ImagingListResponse> {
+    const patient = await this.patient(caseId);
+    const clean = await this.cleanSeries(caseId);
+    const out: ImagingListResponse = { variant, studies: [], refused: [] };
+    for (const study of await this.studies(caseId)) {
+      try {
+        const header = await this.checkedStudy(caseId, study, patient);
+        const series: ImagingSeriesDto[] = [];
+        for (const s of await this.sourceOf(study.source).series(caseId, study.studyUid)) {
+          const seriesUid = str(s, 'seriesInstanceUid');
+          if (!seriesUid) continue;
+          const withheld = variant !== 'identified' && !clean.has(seriesUid) && (await this.burnedInRisk(caseId, study, seriesUid));
+          series.push({
+            seriesUid: uidFor(variant, key, seriesUid),
+            modality: str(s, 'modality') ?? null,
+            description: variant === 'deidentified' ? null : (str(s, 'seriesDescription') ?? null),
+            number: num(s, 'seriesNumber') ?? null,
+            instances: num(s, 'numberOfSeriesRelatedInstances') ?? 0,
+            withheld: withheld ? 'burned-in' : null,
+          });
+        }
+        out.studies.push({ studyUid: uidFor(variant, key, study.studyUid), date: dateFor(variant, str(header, 'studyDate')), description: variant === 'deidentified' ? null : (str(header, 'studyDescription') ?? null), source: study.source, series });
+      } catch (err) {
+        const code = err instanceof PatientMismatch ? 'IMAGING_PATIENT_MISMATCH' : err instanceof ImagingSourceError ? err.code : 'IMAGING_SOURCE_ERROR';
+        out.refused.push({ studyUid: uidFor(variant, key, study.studyUid), code, message: err instanceof Error ? err.message : 'failed' });
+      }
+    }
+    return out;
+  }
+
+  /** The real study and series behind the UID a viewer names (a pseudonym for de-identified viewers). */
+  async resolveSeries(caseId: string, variant: ImagingVariant, key: string, shown: string): Promise<{ study: AttachedStudy; seriesUid: string } | null> {
+    for (const study of await this.studies(caseId)) {
+      let series: DicomHeader[];
+      try {
+        series = await this.sourceOf(study.source).series(caseId, study.studyUid);
+      } catch {
+        continue;
+      }
+      for (const s of series) {
+        const uid = str(s, 'seriesInstanceUid');
+        if (uid && uidFor(variant, key, uid) === shown) return { study, seriesUid: uid };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * One instance's Part 10 bytes. Archive instances are cached on disk under
+   * DATA_DIR/imaging-cache (by a hash of source and UIDs), so scrolling a
+   * series again never goes back to the PACS; uploads are files already.
+   */
+  async instanceBytes(caseId: string, study: AttachedStudy, seriesUid: string, sopUid: string): Promise<Uint8Array> {
+    const source = this.sourceOf(study.source);
+    if (study.source === 'upload') return source.instance(caseId, study.studyUid, seriesUid, sopUid);
+    const file = path.join(this.deps.cacheDir, `${createHash('sha256').update(`${study.studyUid}|${seriesUid}|${sopUid}`).digest('hex')}.dcm`);
+    try {
+      return new Uint8Array(await readFile(file));
+    } catch {
+      const bytes = await source.instance(caseId, study.studyUid, seriesUid, sopUid);
+      await mkdir(this.deps.cacheDir, { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.${Date.now()}`;
+      await writeFile(tmp, bytes, { mode: 0o600 });
+      await rename(tmp, file);
+      return bytes;
+    }
+  }
+}
+
+/** Study Instance UIDs named by an ImagingStudy (identifier system urn:dicom:uid, value urn:oid:<uid>). */
+export function studyUids(r: Record<string, unknown>): string[] {
+  const ids = Array.isArray(r['identifier']) ? (r['identifier'] as unknown[]) : [];
+  return ids
+    .map((i) => (typeof i === 'object' && i !== null ? (i as Record<string, unknown>)['value'] : null))
+    .filter((v): v is string => typeof v === 'string' && /^urn:oid:[0-9]+(\.[0-9]+)*$/.test(v) && v.length <= 72)
+    .map((v) => v.slice(8));
+}
