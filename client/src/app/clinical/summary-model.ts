@@ -85,7 +85,8 @@ export function doseText(r: Json): string {
   const q = quantityText(rate?.['doseQuantity']);
   const range = obj(rate?.['doseRange']);
   const dose = q || (range ? `${quantityText(range['low'])}–${quantityText(range['high'])}` : '');
-  const rep = obj(obj(d['timing'])?.['repeat']);
+  // FHIR nests it in timing.repeat; the de-identified copy keeps only those fields, in timing itself.
+  const rep = obj(obj(d['timing'])?.['repeat']) ?? obj(d['timing']);
   const freq = rep && typeof rep['frequency'] === 'number' ? `${rep['frequency']}×/${rep['period'] && rep['period'] !== 1 ? `${String(rep['period'])} ` : ''}${String(rep['periodUnit'] ?? 'd')}` : '';
   return [dose, conceptText(d['route']), freq].filter(Boolean).join(' · ');
 }
