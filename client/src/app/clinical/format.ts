@@ -97,11 +97,11 @@ export function formatWhen(w: FhirWhen | null, now = Date.now()): string {
 
 /** When a resource happened: effective[x], onset, performed, issued, recorded — period start counts. */
 export function whenOf(r: Json): FhirWhen | null {
-  for (const k of ['effectiveDateTime', 'effectiveInstant', 'issued', 'onsetDateTime', 'performedDateTime', 'recordedDate', 'started', 'date', 'authoredOn', 'dateAsserted']) {
+  for (const k of ['effectiveDateTime', 'effectiveInstant', 'issued', 'onsetDateTime', 'performedDateTime', 'occurrenceDateTime', 'recordedDate', 'started', 'date', 'authoredOn', 'dateAsserted']) {
     const w = parseWhen(r[k]);
     if (w) return w;
   }
-  for (const k of ['effectivePeriod', 'performedPeriod', 'onsetPeriod']) {
+  for (const k of ['effectivePeriod', 'performedPeriod', 'onsetPeriod', 'period']) {
     const w = parseWhen(obj(r[k])?.['start']) ?? parseWhen(obj(r[k])?.['end']);
     if (w) return w;
   }
