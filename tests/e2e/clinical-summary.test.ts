@@ -58,6 +58,7 @@ describe('clinical summary on real records', { timeout: 120_000 }, () => {
     for (const name of ['Prednisone 5mg tablet', 'Myleran 2mg tablet', 'Tylenol PM']) expect(active).toContain(name);
     expect(active).toContain('6 mg PO daily for remission induction');
     expect(active).toContain('by Simone Heps');
+    expect(active).toContain('by the patient'); // medicationstatementexample1: reported by the patient
     expect(active).not.toContain('Oxycodone');
     expect(await meds.locator('.clin-group').nth(1).textContent()).toMatch(/^Past.*Oral Form Oxycodone.*completed/);
     await meds.screenshot({ path: path.join(DOCS, 'clinical-summary-medications.png') });
@@ -103,7 +104,8 @@ describe('clinical summary on real records', { timeout: 120_000 }, () => {
     expect(await page.getAttribute('[data-testid="trend-range"] button[data-range="all"]', 'aria-pressed')).toBe('true');
     await page.click('[data-testid="trend-range"] button[data-range="24h"]');
     await eventually(async () => /over \d+ h\./.test((await label()) ?? ''), 5000);
-    await page.locator('.case').screenshot({ path: path.join(DOCS, 'clinical-summary-synthea.png') });
+    // Every immunization, newest first, as the clinician sees them after "show all".
+    await imm.screenshot({ path: path.join(DOCS, 'clinical-summary-synthea.png') });
   });
 
   it('a de-identified reader loads the rest too, newest first, with short lab names', async () => {

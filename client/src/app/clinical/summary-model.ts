@@ -1,5 +1,5 @@
 import type { CaseResourceType } from '../../../../shared/src/fhir.ts';
-import { conceptText, formatWhen, medicationName, observationRows, quantityText, whenOf, type FhirWhen, type ObservationRow } from './format.ts';
+import { conceptText, formatWhen, medicationName, observationRows, parseWhen, quantityText, whenOf, type FhirWhen, type ObservationRow } from './format.ts';
 
 /**
  * The clinical summary as a clinician reads it in chart review, built from
@@ -95,7 +95,8 @@ function medicationItem(r: Json, ref: (v: unknown) => Json | undefined): Summary
   const referenced = ref(r['medicationReference']);
   const name = referenced && !conceptText(r['medicationCodeableConcept']) && !str(obj(r['medicationReference'])?.['reference'])?.startsWith('#') ? conceptText(referenced['code']) || medicationName(r) : medicationName(r);
   const by = r['requester'] ?? r['informationSource'];
-  const prescriber = personName(ref(by)) ?? str(obj(by)?.['display']);
+  const source = ref(by);
+  const prescriber = source?.['resourceType'] === 'Patient' ? 'the patient' : personName(source) ?? str(obj(by)?.['display']);
   const status = String(r['status'] ?? '');
   const kind = r['resourceType'] === 'MedicationRequest' ? 'ordered' : 'reported';
   return {
@@ -112,9 +113,10 @@ function allergyItem(a: Json): SummaryItem {
   const clinical = code(a['clinicalStatus']);
   const high = a['criticality'] === 'high';
   const reactions = arr(a['reaction']).map(obj).filter((x): x is Json => !!x);
+  const recorded = formatWhen(parseWhen(a['recordedDate']));
   return {
     title: conceptText(a['code']) || 'Allergy',
-    detail: [str(arr(a['category'])[0]) ?? '', when(a) ? `recorded ${when(a)}` : ''].filter(Boolean),
+    detail: [str(arr(a['category'])[0]) ?? '', recorded ? `recorded ${recorded}` : ''].filter(Boolean),
     marks: [high ? 'high criticality' : '', verification && verification !== 'confirmed' ? verification.replace('-', ' ') : '', clinical && clinical !== 'active' ? clinical : ''].filter(Boolean),
     lines: reactions.map((x) => {
       const what = arr(x['manifestation']).map(conceptText).filter(Boolean).join(', ') || 'Reaction';
