@@ -128,6 +128,12 @@ export const CaseEntryState = schema(
     json: t.string(),
     /** Ids of the scene objects (models) showing this resource, space-separated. */
     objects: t.string(),
+    /**
+     * How many resources of this type the whole record holds (the room carries
+     * a summary: "10 of 32", the rest on demand). It travels with the entries,
+     * so only those who may see the type learn how many there are.
+     */
+    ofType: t.uint32(),
   },
   'CaseEntry',
 );

@@ -170,9 +170,10 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     const allergy = page.locator('[data-testid="allergies"] li').first();
     expect(await allergy.getAttribute('class')).toContain('allergy-high');
     expect(await allergy.textContent()).toMatch(/Penicillin — high criticality.*Anaphylaxis/);
-    const meds = (await page.textContent('[data-testid="medications"]'))!;
-    expect(meds).toContain('Warfarin sodium 5 MG Oral Tablet');
-    expect(meds).not.toContain('Amiodarone'); // stopped
+    const meds = (await page.textContent('[data-testid="medications"] .clin-group >> nth=0'))!;
+    expect(meds).toMatch(/^Active.*Warfarin sodium 5 MG Oral Tablet/);
+    expect(meds).not.toContain('Amiodarone'); // stopped: listed under Past
+    expect(await page.textContent('[data-testid="medications"] .clin-group >> nth=1')).toMatch(/^Past.*Amiodarone 200 MG.*stopped/);
 
     const rows = await page.$$eval('[data-testid="labs-section"] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent?.trim() ?? '')));
     const find = (name: string) => rows.filter((r) => r[0] === name);
@@ -204,7 +205,7 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     });
     await eventually(async () => (await page.getAttribute('[data-testid="vitals"] canvas', 'aria-label'))?.includes('Heart rate 131 bpm'), 5000);
     await page.waitForTimeout(300);
-    await page.setViewportSize({ width: 1400, height: 1500 }); // tall enough for the whole summary
+    await page.setViewportSize({ width: 1400, height: 2400 }); // tall enough for the whole summary (every readable section shows)
     await page.waitForTimeout(500);
     await page.locator('.case').screenshot({ path: path.join(DOCS, 'case-summary.png') });
 

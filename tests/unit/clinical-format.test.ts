@@ -68,7 +68,8 @@ describe('clinical formatting', () => {
         { code: null },
       ],
     });
-    expect(rows.map((r) => [r.name, r.value, r.flag, r.category])).toEqual([['Systolic', '150 mmHg', 'H', 'vital'], ['Diastolic', '90 mmHg', '', 'vital']]);
+    // Short names by LOINC code; the source's name stays for the tooltip.
+    expect(rows.map((r) => [r.name, r.fullName, r.value, r.flag, r.category])).toEqual([['Systolic BP', 'Systolic', '150 mmHg', 'H', 'vital'], ['Diastolic BP', 'Diastolic', '90 mmHg', '', 'vital']]);
     expect(observationRows({ resourceType: 'Observation' })).toEqual([]);
     expect(observationRows({ resourceType: 'Observation', code: 7, valueCodeableConcept: { text: 'Positive' } })[0]!.value).toBe('Positive');
   });

@@ -48,7 +48,9 @@ export function signOut(): void {
 }
 
 export async function devSignIn(api: ConsiliumApi, userId: string, name: string, admin: boolean): Promise<Identity> {
-  const res = await api.devLogin({ userId, name, admin });
+  // Like a SMART launch with patient scope: reading a case over HTTP (the rest of a big case, on demand) needs patient
+  // scopes in the identity token, and is still capped by the room's access. Administrators keep a token without them.
+  const res = await api.devLogin({ userId, name, admin, ...(admin ? {} : { scopes: ['patient/*.rs'] }) });
   const id = { ...identityFrom(res.token), dev: true };
   sessionStorage.setItem(KEY, JSON.stringify(id));
   return id;

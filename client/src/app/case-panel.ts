@@ -1,7 +1,9 @@
 import { AGE_BAND_URL, CASE_RESOURCE_TYPES, type CaseResourceType } from '../../../shared/src/fhir.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { sectionName } from './alerts.ts';
-import { ageFrom, conceptText, dosageText, FLAG_TEXT, formatWhen, medicationName, observationRows, whenOf, type ObservationRow } from './clinical/format.ts';
+import { CaseMore, type FetchPage } from './clinical/case-more.ts';
+import { ageFrom, conceptText, FLAG_TEXT, formatWhen, observationRows, whenOf, type ObservationRow } from './clinical/format.ts';
+import { DEFAULT_TREND_RANGE, newestFirst, summaryModel, TREND_RANGES, type SectionKey, type SummaryItem, type SummarySection, type TrendRange } from './clinical/summary-model.ts';
 import { drawVitals } from './clinical/vitals-chart.ts';
 import { clear, h } from './dom.ts';
 import { plainCode } from './plain-errors.ts';
@@ -43,6 +45,7 @@ function section(title: string, testid: string, ...children: (Node | null)[]): H
 
 function labsTable(rows: ObservationRow[], testid: string): HTMLElement {
   const byPanel = new Map<string, ObservationRow[]>();
+  // Newest first; ties (a de-identified year) keep the server's newest-first order.
   for (const r of [...rows].sort((a, b) => (b.when?.ms ?? 0) - (a.when?.ms ?? 0))) byPanel.set(r.panel, [...(byPanel.get(r.panel) ?? []), r]);
   const table = h('table', { class: 'labs', 'data-testid': testid },
     h('caption', { class: 'sr-only' }, testid === 'labs' ? 'Laboratory results, newest first, grouped by panel' : 'Vital-sign readings, newest first'),
@@ -52,7 +55,7 @@ function labsTable(rows: ObservationRow[], testid: string): HTMLElement {
     for (const r of list) {
       const abnormal = r.flag && r.flag !== 'N';
       tbody.append(h('tr', { class: abnormal ? `abnormal flag-${r.flag}` : '' },
-        h('td', {}, r.name),
+        h('td', r.fullName !== r.name ? { title: r.fullName } : {}, r.name),
         h('td', { class: 'result' }, r.value, abnormal ? h('span', { class: 'flag', title: FLAG_TEXT[r.flag] }, ` ${r.flag}`, h('span', { class: 'sr-only' }, ` (${FLAG_TEXT[r.flag]})`)) : null),
         h('td', { class: 'muted' }, r.range ? `${r.range}${r.unit && !r.range.includes(r.unit) ? ` ${r.unit}` : ''}` : '—'),
         h('td', { class: 'muted when' }, formatWhen(r.when))));
@@ -62,18 +65,57 @@ function labsTable(rows: ObservationRow[], testid: string): HTMLElement {
   return table;
 }
 
-const byNewest = (a: Json, b: Json) => (whenOf(b)?.ms ?? 0) - (whenOf(a)?.ms ?? 0);
+/** One summary item: title (loud when it must not be missed), status marks, facts, and lines (reactions, results). */
+function itemView(it: SummaryItem, key: SectionKey): HTMLElement {
+  const loud = it.alert && key === 'allergies';
+  return h('li', { class: loud ? 'allergy-high' : '' },
+    loud ? h('strong', {}, '⚠ ', it.title, ' — high criticality') : h('strong', {}, it.title),
+    ...it.marks.filter((m) => !(loud && m === 'high criticality')).map((m) => h('span', { class: `mark mark-${m.replace(/\s+/g, '-')}` }, m)),
+    it.detail.length ? h('span', { class: 'muted' }, ` — ${it.detail.join(' · ')}`) : null,
+    it.lines.length ? h('ul', { class: 'clin-sub' }, ...it.lines.map((l) => h('li', {}, l))) : null);
+}
+
+/** A section from the summary model: "Not on file", its lists, and "10 of 32 — show all" when the room carries part of it. */
+function sectionView(sec: SummarySection, more: CaseMore, extra: (Node | null)[] = []): HTMLElement {
+  const loading = sec.types.some((t) => more.isLoading(t));
+  const count = sec.total > sec.loaded
+    ? h('p', { class: 'more', 'data-testid': `${sec.key}-more` }, `${sec.loaded} of ${sec.total} — `,
+        h('button', { class: 'linkish', disabled: loading, onclick: () => void more.showAll(sec.types) }, loading ? 'loading…' : 'show all'))
+    : null;
+  return section(sec.title, sec.key,
+    sec.empty ? h('p', { class: 'muted not-on-file' }, 'Not on file') : null,
+    ...sec.groups.map((g) => h('div', { class: 'clin-group' },
+      g.label ? h('h4', {}, g.label) : null,
+      h('ul', { class: 'clin-list' }, ...g.items.map((it) => itemView(it, sec.key))))),
+    ...extra,
+    count);
+}
 
 /**
- * The clinical summary: exactly the patient data the server sent this participant, laid out
- * like an EHR summary — banner, allergies and active medications pinned at the top, problems,
- * vital-sign trends, labs newest first with ranges and flags, procedures, imaging, documents.
+ * The clinical summary: exactly the patient data the server sent this participant (plus what
+ * they asked to load), laid out like an EHR summary — banner, allergies and medications pinned
+ * at the top, problems, vital-sign trends with a range choice, labs newest first with short
+ * names, ranges and flags, then encounters, immunizations, reports, procedures, imaging and
+ * documents. Every readable section shows, "Not on file" when the record has none.
  */
-export function casePanel(session: ClinicSession, canBreakGlass: boolean, opts: { imagingViewerUrl?: string | null } = {}): { el: HTMLElement; refresh: () => void } {
+export function casePanel(
+  session: ClinicSession,
+  canBreakGlass: boolean,
+  opts: { imagingViewerUrl?: string | null; fetchPage?: FetchPage | null } = {},
+): { el: HTMLElement; refresh: () => void } {
   const head = h('div', { class: 'banner-slot' });
   const body = h('div', { class: 'stack' });
   const canvas = h('canvas', { class: 'vitals', role: 'img', 'aria-label': 'Vital signs chart' });
-  const vitals = section('Vital signs', 'vitals', canvas);
+  let range: TrendRange = DEFAULT_TREND_RANGE;
+  let vitalRows: ObservationRow[] = [];
+  const redraw = () => requestAnimationFrame(() => canvas.setAttribute('aria-label', drawVitals(canvas, vitalRows, range)));
+  const rangeButtons = TREND_RANGES.map((r) =>
+    h('button', { type: 'button', class: 'range', 'data-range': r.value, 'aria-pressed': String(r.value === range), onclick: () => {
+      range = r.value;
+      rangeButtons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset['range'] === range)));
+      redraw();
+    } }, r.label));
+  const vitals = section('Vital signs', 'vitals', h('div', { class: 'row trend-range', role: 'group', 'aria-label': 'Trend range', 'data-testid': 'trend-range' }, ...rangeButtons), canvas);
   const dialog = breakGlassDialog(session);
   const bgButton = canBreakGlass ? h('button', { onclick: () => dialog.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null;
   const el = h(
@@ -86,13 +128,27 @@ export function casePanel(session: ClinicSession, canBreakGlass: boolean, opts: 
     dialog,
   );
   let signature = '';
+  let moreVersion = 0;
+  let caseKey = '';
+  // Without an HTTP reader (tests of the panel alone), nothing is loaded on demand and only what the room sent counts.
+  const more = new CaseMore(opts.fetchPage ?? (() => Promise.reject(Object.assign(new Error('offline'), { code: 'UNAVAILABLE' }))), () => {
+    moreVersion++;
+    refresh();
+  });
   const refresh = () => {
     // Rebuild only when the case data changed (this runs on every state patch, poses included).
-    const parts: string[] = [session.state.info.caseId, session.state.info.title];
-    session.state.caseEntries.forEach((e, k) => parts.push(`${k}:${e.variant}:${e.json.length}`));
+    const parts: string[] = [session.state.info.caseId, session.state.info.title, String(moreVersion)];
+    session.state.caseEntries.forEach((e, k) => parts.push(`${k}:${e.variant}:${e.json.length}:${e.ofType}`));
     const sig = parts.join('|');
     if (sig === signature) return;
     signature = sig;
+    const visibleNow = new Set<string>();
+    session.state.caseEntries.forEach((e) => visibleNow.add(`${e.resourceType}:${e.variant}`));
+    const key = `${session.state.info.caseId}|${[...visibleNow].sort().join(',')}`;
+    if (key !== caseKey) {
+      caseKey = key; // a new case, or access changed: what was read on demand is read again
+      more.reset();
+    }
     clear(head);
     clear(body);
     if (bgButton) bgButton.hidden = !session.state.info.caseId;
@@ -100,55 +156,43 @@ export function casePanel(session: ClinicSession, canBreakGlass: boolean, opts: 
       body.append(h('p', { class: 'muted' }, 'This room has no patient case.'));
       return;
     }
-    const all = session.caseResources() as unknown as Json[];
+    const roomSent = session.caseResources() as unknown as Json[];
+    const totals: Record<string, number> = {};
+    session.state.caseEntries.forEach((e) => void (totals[e.resourceType] = Math.max(totals[e.resourceType] ?? 0, e.ofType)));
+    const sentTypes = new Set(roomSent.map((r) => String(r['resourceType'])));
+    // What was read in full replaces the room's part of that type.
+    const complete = CASE_RESOURCE_TYPES.filter((t) => more.complete(t));
+    const all = [...roomSent.filter((r) => !complete.includes(r['resourceType'] as CaseResourceType)), ...complete.flatMap((t) => more.complete(t)! as unknown as Json[])];
+    const readable = (t: CaseResourceType) => sentTypes.has(t) || more.readable(t) === true;
     const of = (t: CaseResourceType) => all.filter((r) => r['resourceType'] === t);
-    const visible = new Set(all.map((r) => String(r['resourceType'])));
-    head.append(banner(of('Patient')[0], session.deidentified, session.state.info.title, visible));
+    const hiddenTypes = new Set(CASE_RESOURCE_TYPES.filter((t) => !sentTypes.has(t) && more.readable(t) !== true));
+    head.append(banner(of('Patient')[0], session.deidentified, session.state.info.title, new Set(CASE_RESOURCE_TYPES.filter((t) => !hiddenTypes.has(t)))));
 
-    // Pinned: allergies (high criticality first and loud) and active medications.
-    const allergies = of('AllergyIntolerance').sort((a, b) => Number(b['criticality'] === 'high') - Number(a['criticality'] === 'high'));
-    if (visible.has('AllergyIntolerance') || allergies.length) {
-      body.append(section('Allergies', 'allergies', allergies.length
-        ? h('ul', { class: 'clin-list' }, ...allergies.map((a) => {
-            const high = a['criticality'] === 'high';
-            const reaction = (a['reaction'] as { manifestation?: unknown[] }[] | undefined)?.[0]?.manifestation?.map(conceptText).filter(Boolean).join(', ');
-            return h('li', { class: high ? 'allergy-high' : '' }, high ? h('strong', {}, '⚠ ', conceptText(a['code']) || 'Allergy', ' — high criticality') : conceptText(a['code']) || 'Allergy', reaction ? h('span', { class: 'muted' }, ` (${reaction})`) : null);
-          }))
-        : h('p', { class: 'muted' }, 'No allergies recorded.')));
-    }
-    const meds = of('MedicationStatement').filter((m) => !['stopped', 'completed', 'entered-in-error', 'not-taken'].includes(String(m['status'] ?? 'active'))).sort(byNewest);
-    if (visible.has('MedicationStatement')) {
-      body.append(section('Active medications', 'medications', meds.length
-        ? h('ul', { class: 'clin-list' }, ...meds.map((m) => h('li', {}, h('strong', {}, medicationName(m)), dosageText(m) ? h('span', { class: 'muted' }, ` — ${dosageText(m)}`) : null)))
-        : h('p', { class: 'muted' }, 'No active medications.')));
-    }
-    const problems = of('Condition').sort(byNewest);
-    if (problems.length) {
-      body.append(section('Problems', 'problems', h('ul', { class: 'clin-list' }, ...problems.map((c) => {
-        const status = conceptText(c['clinicalStatus']);
-        const since = formatWhen(whenOf(c));
-        return h('li', {}, conceptText(c['code']) || 'Problem', h('span', { class: 'muted' }, [status && status !== 'active' ? ` ${status}` : '', since ? ` · since ${since}` : ''].join('')));
-      }))));
-    }
-    const rows = of('Observation').flatMap(observationRows);
-    const vitalRows = rows.filter((r) => r.category === 'vital');
+    const sections = new Map(summaryModel(all, { readable, totals }).map((s) => [s.key, s]));
+    const put = (k: SectionKey, extra: (Node | null)[] = []) => {
+      const sec = sections.get(k);
+      if (sec) body.append(sectionView(sec, more, extra));
+    };
+    // Pinned: allergies and medications, then the problem list.
+    put('allergies');
+    put('medications');
+    put('problems');
+    const rows = newestFirst(of('Observation')).flatMap(observationRows);
+    vitalRows = rows.filter((r) => r.category === 'vital');
     const labRows = rows.filter((r) => r.category !== 'vital');
     if (vitalRows.length) {
       body.append(vitals);
-      requestAnimationFrame(() => canvas.setAttribute('aria-label', drawVitals(canvas, vitalRows)));
+      redraw();
       body.append(h('details', {}, h('summary', {}, `All vital-sign readings (${vitalRows.length})`), labsTable(vitalRows, 'vitals-table')));
     }
     if (labRows.length) body.append(section('Labs', 'labs-section', labsTable(labRows, 'labs')));
-    const procedures = of('Procedure').sort(byNewest);
-    if (procedures.length) {
-      body.append(section('Procedures', 'procedures', h('ul', { class: 'clin-list' }, ...procedures.map((p) => h('li', {}, conceptText(p['code']) || 'Procedure', h('span', { class: 'muted' }, ` · ${formatWhen(whenOf(p)) || 'date unknown'}`))))));
-    }
-    const imaging = of('ImagingStudy').sort(byNewest);
-    if (imaging.length) body.append(section('Imaging', 'imaging', ...imaging.map((s) => imagingStudy(s, opts.imagingViewerUrl ?? null))));
-    const docs = of('DocumentReference').sort(byNewest);
-    if (docs.length) {
-      body.append(section('Documents', 'documents', h('ul', { class: 'clin-list' }, ...docs.map((d) => h('li', {}, conceptText(d['type']) || String(d['description'] ?? 'Document'), h('span', { class: 'muted' }, ` · ${formatWhen(whenOf(d))}`))))));
-    }
+    put('reports');
+    put('encounters');
+    put('immunizations');
+    put('procedures');
+    put('imaging', newestFirst(of('ImagingStudy')).map((s) => imagingStudy(s, opts.imagingViewerUrl ?? null)));
+    put('documents');
+    if (more.error) body.append(h('p', { class: 'error', role: 'alert' }, more.error));
     if (all.length === 0) body.append(h('p', { class: 'muted' }, 'Nothing from this case is in your access.'));
   };
   return { el, refresh };

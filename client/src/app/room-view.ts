@@ -1,4 +1,5 @@
 import type { TicketResponse } from '../../../shared/src/http.ts';
+import type { ConsiliumApi } from '../sdk/api.ts';
 import type { ConsiliumClient } from '../sdk/client.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { hostAlerts } from './alerts.ts';
@@ -61,7 +62,7 @@ export function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: str
       },
       joined: ({ ticket, session }, wasRetry) => {
         dropCard();
-        mountRoom(root, ticket, session, {
+        mountRoom(root, ticket, session, client.api, {
           leave: (message) => {
             stop();
             hooks.leave(message);
@@ -91,7 +92,7 @@ let clientConfig: { imagingViewerUrl?: string | null } = {};
 void fetch('/api/client-config').then((r) => (r.ok ? r.json() : {})).then((c: { imagingViewerUrl?: string | null }) => (clientConfig = c)).catch(() => {});
 
 /** One joined room on the page: the controller decides, the views render from it. */
-function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSession, on: { leave(message?: string): void; lost(): void }): void {
+function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSession, api: ConsiliumApi, on: { leave(message?: string): void; lost(): void }): void {
   // Reconnect on any drop, however young the connection (the SDK refuses under 5 s by default), and
   // give up on the old seat quickly: a fresh ticket and join follow (the server may have restarted).
   session.room.reconnection.minUptime = 0;
@@ -147,7 +148,9 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const people = peopleList(ctl, (sessionId) => world.lookAt(sessionId));
   const scene = scenePanel(ctl);
   world.onSelect = (id) => ctl.select(id);
-  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.canEdit, clientConfig);
+  // What the room state leaves out of a big case is read on demand, through this room, under the reader's own access.
+  const fetchPage = (q: { type: string; offset: number; limit: number }) => api.caseResources(session.state.info.caseId, { room: ticket.roomId, ...q });
+  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.canEdit, { ...clientConfig, fetchPage });
   side.append(alerts.el, caseEl, people.el, scene.el);
 
   const render = () => {

@@ -26,5 +26,8 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(4, "string")]
 		public string objects = default(string);
+
+		[global::Colyseus.Schema.Type(5, "uint32")]
+		public uint ofType = default(uint);
 	}
 }

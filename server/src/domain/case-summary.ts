@@ -7,7 +7,7 @@ import type { FhirResource, R4ResourceType } from '../../../shared/src/fhir.ts';
  * supporting resources those refer to (practitioners, organizations,
  * locations, medications) for display. Everything else stays in PostgreSQL and
  * is fetched on demand (`GET /api/cases/:id/resources`) under the same scopes.
- * Pure: the same input gives the same selection, in input order.
+ * Pure: the same input gives the same selection (the Patient first, then newest first).
  */
 export interface SummaryLimits {
   /** Observations kept per code (the latest ones). */
@@ -38,9 +38,12 @@ export const DEFAULT_SUMMARY_LIMITS: SummaryLimits = { perCode: 5, recent: 10, m
 export const ROOM_STATE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export interface CaseSummary {
+  /** The Patient first, then newest first (undated last): a de-identified view, dated by year only, keeps this order for ties. */
   resources: FhirResource[];
   /** Resources left for on-demand reads, by type. */
   omitted: Record<string, number>;
+  /** How many resources of each type the whole record holds (what "10 of 32" counts). */
+  totals: Record<string, number>;
 }
 
 const RECENT_TYPES: ReadonlySet<string> = new Set(['Encounter', 'Procedure', 'ImagingStudy', 'DiagnosticReport', 'DocumentReference', 'Immunization']);
@@ -143,11 +146,18 @@ export function selectCaseSummary(all: FhirResource[], limits: SummaryLimits = D
     else if (isObj(v)) for (const [k, x] of Object.entries(v)) k === 'reference' && typeof x === 'string' ? wanted.add(x) : collect(x);
   };
   chosen.forEach(collect);
+  // A chosen report's results are read with it.
+  take((byType.get('Observation') ?? []).filter((r) => wanted.has(`Observation/${r.id}`)));
   for (const t of SUPPORTING_TYPES) take((byType.get(t) ?? []).filter((r) => wanted.has(`${t}/${r.id}`)));
 
   const omitted: Record<string, number> = {};
-  for (const r of all) if (!chosen.has(r)) omitted[r.resourceType] = (omitted[r.resourceType] ?? 0) + 1;
-  return { resources: all.filter((r) => chosen.has(r)), omitted };
+  const totals: Record<string, number> = {};
+  for (const r of all) {
+    totals[r.resourceType] = (totals[r.resourceType] ?? 0) + 1;
+    if (!chosen.has(r)) omitted[r.resourceType] = (omitted[r.resourceType] ?? 0) + 1;
+  }
+  const patients = all.filter((r) => chosen.has(r) && r.resourceType === 'Patient');
+  return { resources: [...patients, ...newestFirst(all.filter((r) => chosen.has(r) && r.resourceType !== 'Patient'))], omitted, totals };
 }
 
 export type { R4ResourceType };

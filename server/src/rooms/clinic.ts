@@ -554,7 +554,8 @@ export class Clinic {
     await this.transport.publish({ room: this.roomId, caseId: c?.id ?? null });
     if (!c) return;
     // The room carries what a case conference needs; the rest is read on demand over HTTP under the same scopes.
-    this.disclosure.loadCase(preparedCase(c), selectCaseSummary(c.resources).resources);
+    const summary = selectCaseSummary(c.resources);
+    this.disclosure.loadCase(preparedCase(c), summary.resources, summary.totals);
     this.state.info.caseId = c.id;
     await this.disclosure.refreshAll();
   }

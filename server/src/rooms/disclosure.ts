@@ -33,6 +33,8 @@ export class Disclosure {
   private readonly viewers = new Map<string, Viewer>();
   private readonly entries = new Map<string, CaseEntry>();
   private prepared: PreparedCase | null = null;
+  /** Resources per type in the whole record (CaseEntryState.ofType). */
+  private totals: Record<string, number> = {};
 
   constructor(private readonly deps: DisclosureDeps) {}
 
@@ -47,8 +49,9 @@ export class Disclosure {
 
   // ---- the case ------------------------------------------------------------------
 
-  loadCase(prepared: PreparedCase, resources: FhirResource[]): void {
+  loadCase(prepared: PreparedCase, resources: FhirResource[], totals: Record<string, number> = {}): void {
     this.prepared = prepared;
+    this.totals = { ...totals };
     for (const r of resources) this.putEntries(r);
   }
 
@@ -59,6 +62,9 @@ export class Disclosure {
   /** A live resource arrived: it reaches every client allowed to see it with the next patch. */
   addResource(resource: FhirResource): Promise<void> {
     if (!this.prepared) return Promise.resolve();
+    const type = resource.resourceType;
+    this.totals[type] = (this.totals[type] ?? 0) + 1;
+    this.deps.state.caseEntries.forEach((s) => void (s.resourceType === type && (s.ofType = this.totals[type]!)));
     this.putEntries(resource);
     return this.refreshAll();
   }
@@ -87,6 +93,7 @@ export class Disclosure {
       s.variant = e.variant;
       s.json = JSON.stringify(e.resource);
       s.objects = this.objectsShowing(e);
+      s.ofType = Math.max(this.totals[e.resourceType] ?? 0, 1);
       this.deps.state.caseEntries.set(e.key, s);
     }
   }

@@ -97,11 +97,11 @@ export function formatWhen(w: FhirWhen | null, now = Date.now()): string {
 
 /** When a resource happened: effective[x], onset, performed, issued, recorded — period start counts. */
 export function whenOf(r: Json): FhirWhen | null {
-  for (const k of ['effectiveDateTime', 'effectiveInstant', 'issued', 'onsetDateTime', 'performedDateTime', 'recordedDate', 'started', 'date', 'authoredOn', 'dateAsserted']) {
+  for (const k of ['effectiveDateTime', 'effectiveInstant', 'issued', 'onsetDateTime', 'performedDateTime', 'occurrenceDateTime', 'recordedDate', 'started', 'date', 'authoredOn', 'dateAsserted']) {
     const w = parseWhen(r[k]);
     if (w) return w;
   }
-  for (const k of ['effectivePeriod', 'performedPeriod', 'onsetPeriod']) {
+  for (const k of ['effectivePeriod', 'performedPeriod', 'onsetPeriod', 'period']) {
     const w = parseWhen(obj(r[k])?.['start']) ?? parseWhen(obj(r[k])?.['end']);
     if (w) return w;
   }
@@ -121,8 +121,10 @@ export function ageFrom(birthDate: unknown, now = new Date()): number | null {
 export type Flag = 'H' | 'L' | 'HH' | 'LL' | 'A' | 'N' | '';
 
 export interface ObservationRow {
-  /** Shown name: code text, or the component's. */
+  /** Shown name: short (HbA1c, WBC), from the code or the code's text. */
   name: string;
+  /** The name as the source wrote it (often the full LOINC name). */
+  fullName: string;
   code: string;
   value: string;
   numeric: number | undefined;
@@ -161,6 +163,25 @@ const PANELS: Record<string, string> = {
   '1742-6': 'Liver', '1920-8': 'Liver', '1975-2': 'Liver', '6768-6': 'Liver', '1751-7': 'Liver',
 };
 
+/** What a lab slip calls the common LOINC codes (the full LOINC names are long: "Hemoglobin [Mass/volume] in Blood"). */
+const SHORT_NAMES: Record<string, string> = {
+  '8867-4': 'Heart rate', '59408-5': 'SpO₂', '2708-6': 'SpO₂', '8480-6': 'Systolic BP', '8462-4': 'Diastolic BP', '85354-9': 'Blood pressure', '9279-1': 'Resp. rate',
+  '8310-5': 'Temperature', '29463-7': 'Weight', '8302-2': 'Height', '39156-5': 'BMI', '72514-3': 'Pain score', '4548-4': 'HbA1c', '2339-0': 'Glucose', '2345-7': 'Glucose',
+  '6299-2': 'BUN', '3094-0': 'BUN', '38483-4': 'Creatinine', '2160-0': 'Creatinine', '49765-1': 'Calcium', '2947-0': 'Sodium', '2951-2': 'Sodium', '6298-4': 'Potassium',
+  '2823-3': 'Potassium', '2069-3': 'Chloride', '2075-0': 'Chloride', '20565-8': 'CO₂', '2028-9': 'CO₂', '33914-3': 'eGFR', '62238-1': 'eGFR', '2093-3': 'Cholesterol',
+  '2571-8': 'Triglycerides', '18262-6': 'LDL', '13457-7': 'LDL', '2085-9': 'HDL', '6690-2': 'WBC', '789-8': 'RBC', '718-7': 'Hemoglobin', '4544-3': 'Hematocrit',
+  '787-2': 'MCV', '785-6': 'MCH', '786-4': 'MCHC', '21000-5': 'RDW', '777-3': 'Platelets', '32207-3': 'PDW', '32623-1': 'MPV', '6301-6': 'INR', '1742-6': 'ALT',
+  '1920-8': 'AST', '1975-2': 'Bilirubin', '6768-6': 'Alk. phosphatase', '1751-7': 'Albumin', '2885-2': 'Protein', '10839-9': 'Troponin I', '6598-7': 'Troponin T',
+  '33762-6': 'NT-proBNP', '30934-4': 'BNP', '14979-9': 'aPTT', '5902-2': 'PT',
+};
+
+/** A short name: the lab-slip name for a known code, else the source's name without LOINC's bracketed property and method ("… [Mass/volume] in Blood by Automated count"). */
+export function shortName(code: string, name: string): string {
+  if (SHORT_NAMES[code]) return SHORT_NAMES[code]!;
+  const cut = name.replace(/\s*\[[^\]]*\].*$/, '').replace(/\s+by\s+automated count$/i, '').trim();
+  return cut || name;
+}
+
 /** One Observation → one row per measured value (a blood-pressure panel gives systolic and diastolic rows). */
 export function observationRows(r: Json): ObservationRow[] {
   const cats = arr(r['category']).flatMap((c) => codes(c));
@@ -174,7 +195,7 @@ export function observationRows(r: Json): ObservationRow[] {
     const value = quantityText(q) || conceptText(src['valueCodeableConcept']) || str(src['valueString']) || (typeof src['valueBoolean'] === 'boolean' ? (src['valueBoolean'] ? 'yes' : 'no') : '') || (num(src['valueInteger']) !== undefined ? String(src['valueInteger']) : '');
     if (!value) return null;
     const { range, flag } = rangeAndFlag(numeric, src['referenceRange'] ?? r['referenceRange'], src['interpretation'] ?? (src === r ? r['interpretation'] : undefined));
-    return { name: label, code, value, numeric, unit: quantityUnit(q), range, flag, when, category, panel: PANELS[code] ?? (category === 'vital' ? 'Vital signs' : 'Other results') };
+    return { name: shortName(code, label), fullName: label, code, value, numeric, unit: quantityUnit(q), range, flag, when, category, panel: PANELS[code] ?? (category === 'vital' ? 'Vital signs' : 'Other results') };
   };
   const rows: ObservationRow[] = [];
   const main = one(r, name, ownCodes[0] ?? '');
@@ -186,7 +207,7 @@ export function observationRows(r: Json): ObservationRow[] {
     if (row) rows.push(row);
   }
   if (rows.length === 0 && str(r['dataAbsentReason'] ? conceptText(r['dataAbsentReason']) : undefined)) {
-    rows.push({ name, code: ownCodes[0] ?? '', value: `(${conceptText(r['dataAbsentReason'])})`, numeric: undefined, unit: '', range: '', flag: '', when, category, panel: PANELS[ownCodes[0] ?? ''] ?? 'Other results' });
+    rows.push({ name: shortName(ownCodes[0] ?? '', name), fullName: name, code: ownCodes[0] ?? '', value: `(${conceptText(r['dataAbsentReason'])})`, numeric: undefined, unit: '', range: '', flag: '', when, category, panel: PANELS[ownCodes[0] ?? ''] ?? 'Other results' });
   }
   return rows;
 }

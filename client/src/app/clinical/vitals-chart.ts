@@ -1,8 +1,6 @@
 import type { ObservationRow } from './format.ts';
+import { trendRows, type TrendRange } from './summary-model.ts';
 
-const NAMES: Record<string, string> = { '8867-4': 'Heart rate', '59408-5': 'SpO₂', '2708-6': 'SpO₂', '8480-6': 'Systolic BP', '8462-4': 'Diastolic BP', '9279-1': 'Resp. rate', '8310-5': 'Temperature' };
-/** The chart shows the trend of the last day of readings; older ones are in the readings table. */
-const WINDOW_MS = 24 * 3_600_000;
 const COLORS: Record<string, string> = { '8867-4': '#ff7b72', '59408-5': '#79c0ff', '2708-6': '#79c0ff', '8480-6': '#f2cc60', '8462-4': '#e3b341', '9279-1': '#a5d6ff', '8310-5': '#ffa657' };
 
 /**
@@ -10,15 +8,12 @@ const COLORS: Record<string, string> = { '8867-4': '#ff7b72', '59408-5': '#79c0f
  * left, one shared local-time axis at the bottom, the latest value at the right. Points
  * arrive live (the panel redraws on every state patch).
  */
-export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): string {
+export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[], range: TrendRange): string {
   const ctx = canvas.getContext('2d');
   const series = new Map<string, { name: string; unit: string; pts: { t: number; v: number }[] }>();
-  const timed = rows.filter((r) => r.numeric !== undefined && r.when?.precision === 'time');
-  const newest = Math.max(0, ...timed.map((r) => r.when!.ms));
-  for (const r of timed) {
-    if (r.when!.ms < newest - WINDOW_MS) continue;
+  for (const r of trendRows(rows, range)) {
     const key = r.code || r.name;
-    const s = series.get(key) ?? { name: NAMES[r.code] ?? r.name, unit: r.unit, pts: [] };
+    const s = series.get(key) ?? { name: r.name, unit: r.unit, pts: [] };
     s.pts.push({ t: r.when!.ms, v: r.numeric! });
     series.set(key, s);
   }
@@ -37,7 +32,7 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): s
   ctx.font = '12px system-ui, sans-serif';
   if (!strips.length) {
     ctx.fillStyle = '#a9b8c6';
-    ctx.fillText('No timed vital signs in your view yet.', 8, 24);
+    ctx.fillText(range === 'all' ? 'No vital signs in your view yet.' : 'No readings in this range: choose a longer one.', 8, 24);
     return 'No timed vital signs';
   }
   const all = strips.flatMap(([, s]) => s.pts.map((p) => p.t));
@@ -103,11 +98,15 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[]): s
       const d = new Date(t);
       const prev = k === 0 ? null : new Date(t0 + ((t1 - t0) * (k - 1)) / n);
       const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+      // Over days, dates; over years, months and years.
+      if (t1 - t0 > 365 * 86_400_000) return { t, text: d.toLocaleDateString(undefined, { month: 'short', year: 'numeric' }) };
+      if (t1 - t0 > 3 * 86_400_000) return { t, text: d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' }) };
       return { t, text: multiDay && (!prev || prev.toDateString() !== d.toDateString()) ? `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}` : time };
     });
   let n = 5;
   while (n > 1 && Math.max(...labels(n).map((l) => ctx.measureText(l.text).width)) + 14 > (cssW - left - right) / n) n--;
   for (const l of labels(n)) ctx.fillText(l.text, Math.min(cssW - ctx.measureText(l.text).width / 2 - 2, x(l.t)), axisY + 12);
   ctx.textAlign = 'left';
-  return `Vital signs over the last ${Math.round((t1 - t0) / 3_600_000) || 1} h. Latest: ${summary.join('; ')}.`;
+  const hours = Math.round((t1 - t0) / 3_600_000) || 1;
+  return `Vital signs over ${hours > 48 ? `${Math.round(hours / 24)} days` : `${hours} h`}. Latest: ${summary.join('; ')}.`;
 }
