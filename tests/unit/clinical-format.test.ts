@@ -37,6 +37,9 @@ describe('clinical formatting', () => {
     expect(formatWhen(parseWhen('2020-05-06'), now)).toMatch(/2020/);
     const iso = formatWhen(parseWhen('2020-05-06T07:08:09Z'));
     expect(iso).not.toMatch(/T07|Z$/);
+    // Within the week the time of day shows; before it, the date alone.
+    expect(formatWhen(parseWhen(new Date(now - 3 * 86_400_000).toISOString()), now)).toMatch(/\d{2}:\d{2}/);
+    expect(formatWhen(parseWhen(new Date(now - 30 * 86_400_000).toISOString()), now)).not.toMatch(/\d{2}:\d{2}/);
   });
 
   it('computes ages, including from a year-only birth date', () => {

@@ -79,7 +79,7 @@ export function parseWhen(v: unknown): FhirWhen | null {
   return Number.isNaN(ms) ? null : { ms, precision: 'time', raw };
 }
 
-/** Local and short: "today 06:00", "yesterday 23:26", "25 Nov, 06:00", "25 Nov 2024"; "Nov 2026"; "2024". */
+/** Local and short: "today 06:00", "yesterday 23:26", "25 Nov, 06:00" within a week, then "12 Nov" / "25 Nov 2024"; "Nov 2026"; "2024". */
 export function formatWhen(w: FhirWhen | null, now = Date.now()): string {
   if (!w) return '';
   if (w.precision === 'year') return w.raw.slice(0, 4);
@@ -92,7 +92,8 @@ export function formatWhen(w: FhirWhen | null, now = Date.now()): string {
   const days = Math.round((new Date(now).setHours(0, 0, 0, 0) - new Date(w.ms).setHours(0, 0, 0, 0)) / 86_400_000);
   if (days === 0) return `today ${time}`;
   if (days === 1) return `yesterday ${time}`;
-  return `${date}, ${time}`;
+  // Past the last week the day is what matters (an immunization in 2017, an encounter last year), as chart review shows it.
+  return days <= 7 ? `${date}, ${time}` : date;
 }
 
 /** When a resource happened: effective[x], onset, performed, issued, recorded — period start counts. */
