@@ -44,7 +44,11 @@ export type AuditAction =
   | 'annotation.move'
   | 'anchor.set'
   | 'guidance.ack'
-  | 'guidance.dismiss';
+  | 'guidance.dismiss'
+  /** Decision support: a call to a CDS service (the resources sent), a card shared with the room, a card accepted or dismissed. */
+  | 'cds.call'
+  | 'cds.share'
+  | 'cds.feedback';
 
 export interface AuditEvent {
   actor: string;
