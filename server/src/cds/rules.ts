@@ -131,7 +131,7 @@ const usableObservation = (r: FhirResource) => !['entered-in-error', 'cancelled'
 /** A date as written (a de-identified copy carries only the year); null when none. */
 function when(r: FhirResource): string | null {
   const period = isObj(r['effectivePeriod']) ? r['effectivePeriod']['start'] : undefined;
-  const v = r['effectiveDateTime'] ?? r['effectiveInstant'] ?? period ?? r['issued'] ?? r['authoredOn'] ?? r['dateAsserted'];
+  const v = r['effectiveDateTime'] ?? r['effectiveInstant'] ?? period ?? r['issued'] ?? r['authoredOn'] ?? r['dateAsserted'] ?? r['recordedDate'] ?? r['onsetDateTime'];
   if (typeof v !== 'string') {
     const ed = r['effectiveDateTime'];
     return typeof ed === 'number' ? String(ed) : null;
