@@ -4,6 +4,8 @@ import type { ClinicSession } from '../sdk/session.ts';
 import { hostAlerts } from './alerts.ts';
 import { announce } from './announcer.ts';
 import { casePanel } from './case-panel.ts';
+import { CdsController } from './cds-controller.ts';
+import { cdsPanel } from './views/cds-panel.ts';
 import { clear, h, setStatus } from './dom.ts';
 import { plainVideoError } from './plain-errors.ts';
 import { RoomController, type RoomEnd } from './room-controller.ts';
@@ -148,6 +150,13 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const scene = scenePanel(ctl);
   world.onSelect = (id) => ctl.select(id);
   const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.canEdit, clientConfig);
+  // Decision support sits in the case panel, under the patient banner (cards for this participant only).
+  const cds = new CdsController(session.cds, { announce: (text, urgent) => announce(text, urgent), changed: () => cdsView.render() }, ctl.canEdit);
+  const cdsView = cdsPanel(cds, (key) => {
+    const e = session.state.caseEntries.get(key);
+    return e ? { resource: JSON.parse(e.json) } : null;
+  });
+  caseEl.querySelector('.banner-slot')?.after(cdsView.el);
   side.append(alerts.el, caseEl, people.el, scene.el);
 
   const render = () => {
@@ -176,6 +185,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const clock = setInterval(() => alerts.tick(), 1000);
   const teardown = () => {
     ctl.dispose();
+    cds.dispose();
     window.removeEventListener('pagehide', onPageHide);
     clearInterval(clock);
     toolbar.dispose();
@@ -184,5 +194,6 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     world.dispose();
   };
   ctl.start();
+  cds.start();
   render();
 }
