@@ -52,9 +52,9 @@ export class CdsController {
 
   async share(cardId: string): Promise<void> {
     const reply = await this.cds.share(cardId);
+    if (reply.ok) this.sharedByMe.add(cardId);
     this.settle(cardId, reply.ok ? null : plainCode(reply.error.code, reply.error.message));
     if (reply.ok) {
-      this.sharedByMe.add(cardId);
       this.out.announce(reply.withheldFrom > 0 ? `Card shared; ${reply.withheldFrom} participant(s) see only that a card was shared (outside their access).` : 'Card shared with the room.');
     }
   }
