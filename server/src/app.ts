@@ -53,6 +53,9 @@ import { LiveRooms } from './rooms/live-rooms.ts';
 import { PoseBudget } from './rooms/pose-budget.ts';
 import { guardMatchmaking } from './rooms/matchmaking.ts';
 import { installColyseusFence } from './colyseus/fence.ts';
+import { builtinRoutes } from './cds/builtin.ts';
+import { CdsGateway } from './cds/gateway.ts';
+import { CDS_JWKS_PATH, CdsSigner } from './cds/signer.ts';
 
 export interface App {
   /** Base URL (http) the server is reachable at. */
@@ -123,6 +126,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   let shuttingDown = false;
   let baseUrl = '';
 
+  // Decision support (CDS Hooks 2.0): Consilium's client key signs every call; its public half is published.
+  const cdsSigner = new CdsSigner(await loadOrCreateSigningKey(keys, 'cds-client', 'ES384'), () => baseUrl);
+  const cds = new CdsGateway({ bases: config.cds.services, builtin: config.cds.builtin, signer: cdsSigner, logger: logger.child({ component: 'cds' }) });
+
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
@@ -160,6 +167,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));
+  web.get(CDS_JWKS_PATH, (_req, res) => void res.json(cdsSigner.jwks()));
+  if (config.cds.builtin) web.use(builtinRoutes({ issuer: () => baseUrl, jwks: async () => cdsSigner.jwks() }));
   web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null }));
 
   installColyseusFence(); // checks the internals we patch, then patches what must precede any room
@@ -191,6 +200,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       maxSeatsPerUser: MAX_SEATS_PER_USER,
       guidance: config.guidance,
       poseBudget: new PoseBudget(config.poseWindowMs, config.poseFramesPerSecond),
+      cds: cds.enabled ? cds : null,
     }),
   );
   guardMatchmaking({

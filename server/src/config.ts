@@ -75,6 +75,14 @@ const EnvSchema = z.object({
   FHIR_KEY_ID: optionalString,
   FHIR_SCOPES: z.string().default('system/*.rs'),
   FHIR_POLL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** CDS Hooks services (comma-separated base URLs; discovery is `{base}/cds-services`). */
+  CDS_SERVICES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^\s?#@]+$/, 'CDS service base URLs are http(s)://host[:port][/path], no credentials, query or fragment')).max(10)),
+  /** The built-in rule service (/cds-services on this server), called for every participant. */
+  CDS_BUILTIN: z.enum(['on', 'off']).default('on'),
 });
 
 export type AuthConfig =
@@ -122,6 +130,8 @@ export interface Config {
   fhir: FhirServerConfig | null;
   /** The PACS over DICOMweb; null → only studies uploaded to Consilium. */
   dicomweb: DicomWebConfig | null;
+  /** Decision support (CDS Hooks 2.0): external services' base URLs, and the built-in rule service. */
+  cds: { services: string[]; builtin: boolean };
 }
 
 export interface DicomWebConfig {
@@ -251,6 +261,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ['FHIR_TOKEN_URL', e.FHIR_TOKEN_URL],
       ['DICOMWEB_URL', e.DICOMWEB_URL],
       ['IMAGING_VIEWER_URL', e.IMAGING_VIEWER_URL],
+      // Each CDS call carries the participant's patient data: TLS unless loopback, no password in the URL.
+      ...e.CDS_SERVICES.map((u): [string, string] => ['CDS_SERVICES', u]),
       ...e.CORS_ORIGINS.map((o): [string, string] => ['CORS_ORIGINS', o]),
     ];
     for (const [name, url] of urls) if (url) problems.push(...productionUrlProblems(name, url));
@@ -287,5 +299,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     livekit,
     fhir,
     dicomweb,
+    cds: { services: [...new Set(e.CDS_SERVICES)], builtin: e.CDS_BUILTIN === 'on' },
   };
 }

@@ -46,6 +46,7 @@ export const ErrorCodes = {
   OBJECT_EXISTS: { status: 409, message: 'A scene object with this id already exists' },
   OBJECT_LOCKED: { status: 409, message: 'Scene object is held by another participant' },
   OBJECT_NOT_HELD: { status: 409, message: 'You are not holding this scene object' },
+  CARD_NOT_FOUND: { status: 404, message: 'That decision-support card is not (or no longer) yours' },
   SCENE_FULL: { status: 409, message: 'The scene has reached its object limit' },
   // the hospital's FHIR server
   FHIR_NOT_CONFIGURED: { status: 409, message: 'No FHIR server is configured (FHIR_BASE_URL)' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CdsMessages, type CdsReplies } from './cds.ts';
 import { CaseResourceType } from './fhir.ts';
 import { GuidanceMessages, PointerUpdate } from './guidance.ts';
 import { safeText } from './text.ts';
@@ -96,6 +97,7 @@ export const ClientMessages = {
   'voice.unmute': VoiceUnmute,
   'participant.kick': ParticipantKick,
   ...GuidanceMessages,
+  ...CdsMessages,
 } as const;
 export type ClientMessageName = keyof typeof ClientMessages;
 export type ClientMessage<N extends ClientMessageName> = z.infer<(typeof ClientMessages)[N]>;
@@ -130,6 +132,8 @@ export interface ClientReplies {
   'guidance.undo': { objectId: string };
   'guidance.clear': { removed: number; objectIds: string[]; notRemoved?: string[] };
   'link.pong': NoReply;
+  'cds.share': CdsReplies['cds.share'];
+  'cds.feedback': CdsReplies['cds.feedback'];
 }
 /** A reply that carries nothing beyond `ok`. */
 export type NoReply = Record<never, never>;

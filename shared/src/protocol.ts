@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CdsCardsMessage, CdsSharedMessage } from './cds.ts';
 import type { ErrorBody } from './errors.ts';
 import type { LinkPing, RelayedPointer } from './guidance.ts';
 import type { ClientMessage, ClientMessageName, ClientReply } from './messages.ts';
@@ -42,6 +43,10 @@ export type ServerMessages = {
   'guidance.pointer': RelayedPointer;
   'guidance.highlight': { objectId: string };
   'link.ping': LinkPing;
+  /** Decision-support cards computed for this participant only (shared/src/cds.ts). */
+  'cds.cards': CdsCardsMessage;
+  /** A card someone shared with the room (its text only where the recipient's access covers it). */
+  'cds.shared': CdsSharedMessage;
 } & Record<typeof POSE_FRAME, Uint8Array>;
 export type ServerMessageName = keyof ServerMessages;
 

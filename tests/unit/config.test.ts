@@ -44,6 +44,17 @@ describe('config', () => {
     expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
   });
 
+  it('CDS_SERVICES: base URLs (trailing slash dropped, duplicates once); no credentials, query or fragment; https in production unless loopback', () => {
+    expect(loadConfig({}).cds).toEqual({ services: [], builtin: true });
+    expect(loadConfig({ CDS_SERVICES: 'https://cds.example.org/ , http://10.0.0.5:9000/hooks,https://cds.example.org', CDS_BUILTIN: 'off' }).cds).toEqual({ services: ['https://cds.example.org', 'http://10.0.0.5:9000/hooks'], builtin: false });
+    for (const bad of ['ftp://cds.example.org', 'https://user:pw@cds.example.org', 'https://cds.example.org/?x=1', 'https://cds.example.org/#f', 'not a url']) {
+      expect(() => loadConfig({ CDS_SERVICES: bad })).toThrow(/CDS_SERVICES/);
+    }
+    const prod = { NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp/certs', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', PUBLIC_URL: 'https://c.example', DATABASE_URL: 'postgres://x/y', AUDIT_CHECKPOINTS: 'off' };
+    expect(() => loadConfig({ ...prod, CDS_SERVICES: 'http://cds.hospital.org' })).toThrow(/CDS_SERVICES: must use https:\/\/ in production/);
+    expect(loadConfig({ ...prod, CDS_SERVICES: 'http://127.0.0.1:9000,https://cds.hospital.org' }).cds.services).toHaveLength(2);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', AUTH_JWKS_URL: ' ' })).toMatchObject({ databaseUrl: null, auth: { mode: 'dev' } });
   });

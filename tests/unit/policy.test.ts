@@ -37,6 +37,9 @@ const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; ot
   'guidance.undo': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'guidance.clear': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'link.pong': { host: true, clinician: true, specialist: true, surgeon: true, observer: true },
+  // Decision support: the clinical team shares and answers cards; observers only read theirs.
+  'cds.share': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  'cds.feedback': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.grab': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.move': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.release': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },

@@ -5,6 +5,8 @@ import type { ClinicSession } from '../sdk/session.ts';
 import { hostAlerts } from './alerts.ts';
 import { announce } from './announcer.ts';
 import { casePanel } from './case-panel.ts';
+import { CdsController } from './cds-controller.ts';
+import { cdsPanel } from './views/cds-panel.ts';
 import { clear, h, setStatus } from './dom.ts';
 import { plainVideoError } from './plain-errors.ts';
 import { RoomController, type RoomEnd } from './room-controller.ts';
@@ -151,6 +153,13 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   // What the room state leaves out of a big case is read on demand, through this room, under the reader's own access.
   const fetchPage = (q: { type: string; offset: number; limit: number }) => api.caseResources(session.state.info.caseId, { room: ticket.roomId, ...q });
   const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.canEdit, { ...clientConfig, fetchPage });
+  // Decision support sits in the case panel, under the patient banner (cards for this participant only).
+  const cds = new CdsController(session.cds, { announce: (text, urgent) => announce(text, urgent), changed: () => cdsView.render() }, ctl.canEdit);
+  const cdsView = cdsPanel(cds, (key) => {
+    const e = session.state.caseEntries.get(key);
+    return e ? { resource: JSON.parse(e.json) } : null;
+  });
+  caseEl.querySelector('.banner-slot')?.after(cdsView.el);
   side.append(alerts.el, caseEl, people.el, scene.el);
 
   const render = () => {
@@ -179,6 +188,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const clock = setInterval(() => alerts.tick(), 1000);
   const teardown = () => {
     ctl.dispose();
+    cds.dispose();
     window.removeEventListener('pagehide', onPageHide);
     clearInterval(clock);
     toolbar.dispose();
@@ -187,5 +197,6 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     world.dispose();
   };
   ctl.start();
+  cds.start();
   render();
 }

@@ -7,6 +7,7 @@ import type { CaseResourceType, FhirResource } from '../../../shared/src/fhir.ts
 import { ConsiliumError } from './errors.ts';
 import { GuidanceChannel } from './guidance.ts';
 import { AvatarStream, type AvatarPose } from './avatars.ts';
+import { DecisionSupport } from './cds.ts';
 
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'closed';
 /** A joined clinic room as Colyseus' SDK types it: payloads, replies and server messages all from shared/src/protocol.ts. */
@@ -34,11 +35,14 @@ export class ClinicSession {
   readonly guidance: GuidanceChannel;
   /** Avatar poses on their binary path, with interpolation. */
   readonly avatars: AvatarStream;
+  /** Decision-support cards (CDS Hooks): mine, and those shared with the room. */
+  readonly cds: DecisionSupport;
 
   constructor(readonly room: ClinicRoom) {
     this.callbacks = Callbacks.get(room);
     this.guidance = new GuidanceChannel(room);
     this.avatars = new AvatarStream(room);
+    this.cds = new DecisionSupport(room);
     room.onMessage(ServerMessageNames.error, (notice) => this.errorListeners.forEach((l) => l(notice)));
     room.onDrop(() => this.setStatus('reconnecting'));
     room.onReconnect(() => this.setStatus('connected'));

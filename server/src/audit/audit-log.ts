@@ -47,7 +47,11 @@ export type AuditAction =
   | 'guidance.dismiss'
   | 'imaging.upload'
   | 'imaging.series-open'
-  | 'imaging.mark-clean';
+  | 'imaging.mark-clean'
+  /** Decision support: a call to a CDS service (the resources sent), a card shared with the room, a card accepted or dismissed. */
+  | 'cds.call'
+  | 'cds.share'
+  | 'cds.feedback';
 
 export interface AuditEvent {
   actor: string;

@@ -10,6 +10,8 @@ const TYPE: Record<string, { code: string; display: string }> = {
   disclosure: { code: '110106', display: 'Export' },
   'disclosure.revoked': { code: '110106', display: 'Export' },
   'case.read': { code: '110106', display: 'Export' },
+  'cds.call': { code: '110106', display: 'Export' },
+  'cds.share': { code: '110106', display: 'Export' },
   'case.import': { code: '110107', display: 'Import' },
   'observation.ingest': { code: '110107', display: 'Import' },
   'imaging.upload': { code: '110107', display: 'Import' },

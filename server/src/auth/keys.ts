@@ -1,27 +1,34 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { KeyPurpose, KeysRepo } from '../db/keys.repo.ts';
 
-/** An Ed25519 key the server signs with; persisted so tokens survive restarts and span processes. */
-export interface SigningKey {
+/**
+ * A key the server signs with; persisted so tokens survive restarts and span
+ * processes. Ed25519 for our own tokens; ES384 where a standard asks for it
+ * (CDS Hooks and SMART clients verify ES384 or RS384).
+ */
+export interface SigningKey<A extends SigningAlg = 'EdDSA'> {
   kid: string;
-  alg: 'EdDSA';
+  alg: A;
   privateKey: CryptoKey;
   publicJwk: JWK;
 }
+export type SigningAlg = 'EdDSA' | 'ES384';
 
-export async function loadOrCreateSigningKey(repo: KeysRepo, purpose: KeyPurpose): Promise<SigningKey> {
+export async function loadOrCreateSigningKey(repo: KeysRepo, purpose: KeyPurpose): Promise<SigningKey>;
+export async function loadOrCreateSigningKey<A extends SigningAlg>(repo: KeysRepo, purpose: KeyPurpose, alg: A): Promise<SigningKey<A>>;
+export async function loadOrCreateSigningKey(repo: KeysRepo, purpose: KeyPurpose, alg: SigningAlg = 'EdDSA'): Promise<SigningKey<SigningAlg>> {
   let stored = await repo.active(purpose);
   if (!stored) {
-    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const { privateKey, publicKey } = alg === 'EdDSA' ? await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true }) : await generateKeyPair('ES384', { extractable: true });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
     stored = await repo.insertIfNone(purpose, {
       kid,
-      alg: 'EdDSA',
+      alg,
       privateJwk: await exportJWK(privateKey),
-      publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' },
+      publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
     });
   }
-  const privateKey = (await importJWK(stored.privateJwk, 'EdDSA')) as CryptoKey;
-  return { kid: stored.kid, alg: 'EdDSA', privateKey, publicJwk: stored.publicJwk };
+  const privateKey = (await importJWK(stored.privateJwk, stored.alg)) as CryptoKey;
+  return { kid: stored.kid, alg: stored.alg as SigningAlg, privateKey, publicJwk: stored.publicJwk };
 }

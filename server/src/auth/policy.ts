@@ -80,6 +80,10 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'object.add': (role) => EDITORS.includes(role),
   // The host curates the scene; other editors may remove only what they added.
   'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
+  // Decision support: the clinical team shares its cards and answers them (the service learns the outcome);
+  // observers see their own cards and shared ones. Who may read a shared card's text: cdsCardVisibleTo.
+  'cds.share': (role) => EDITORS.includes(role),
+  'cds.feedback': (role) => EDITORS.includes(role),
 };
 
 /** In the room everyone moderates under their room role (administrators act from the console). Unknown target: deny. */
@@ -450,6 +454,21 @@ export function accessCovers(viewer: DataAccess, author: DataAccess): boolean {
   if (author.identified && !viewer.identified) return false;
   for (const t of author.types) if (!viewer.types.has(t)) return false;
   return true;
+}
+
+const VARIANT_RANK: Record<Variant, number> = { deidentified: 0, 'identity-withheld': 1, identified: 2 };
+
+/**
+ * May this reader see a decision-support card computed from these resources
+ * (each as its author received it)? Only when, for every one of them, the
+ * reader would receive a copy at least as revealing: a card computed from an
+ * identified Observation says what that Observation says, dates and all.
+ */
+export function cdsCardVisibleTo(reader: DataAccess, sources: readonly { resourceType: R4ResourceType; variant: Variant }[]): boolean {
+  return sources.every((s) => {
+    const got = resourceVariant(reader, s.resourceType);
+    return got !== null && VARIANT_RANK[got] >= VARIANT_RANK[s.variant];
+  });
 }
 
 /** The access as a scope string; every R4 type at once is written `patient/*.rs` (it travels in annotations). */

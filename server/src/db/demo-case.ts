@@ -81,6 +81,15 @@ export function demoCaseBundle(): unknown {
       },
       {
         resource: {
+          resourceType: 'MedicationStatement',
+          status: 'active',
+          medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076', display: 'Lisinopril 10 MG Oral Tablet' }] },
+          subject,
+          effectiveDateTime: '2023-03-02',
+        },
+      },
+      {
+        resource: {
           resourceType: 'AllergyIntolerance',
           code: { coding: [{ system: 'http://snomed.info/sct', code: '387207008', display: 'Ibuprofen' }] },
           patient: subject,

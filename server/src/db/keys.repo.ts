@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import type { Pool } from './pool.ts';
 
-export type KeyPurpose = 'ticket' | 'dev-idp';
+export type KeyPurpose = 'ticket' | 'dev-idp' | 'cds-client';
 
 export interface StoredKey {
   kid: string;

@@ -15,6 +15,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { VoiceControl } from '../media/livekit.ts';
 import type { BreakGlassSettings } from './break-glass.ts';
+import type { CdsGateway } from '../cds/gateway.ts';
 import { Clinic, refusal } from './clinic.ts';
 import type { DispatchResult } from './dispatcher.ts';
 import type { ClinicListing, LiveRooms, LocalRoom } from './live-rooms.ts';
@@ -45,6 +46,8 @@ export interface ClinicRoomDeps {
   guidance: { patchHz: number; linkLimitMs: number };
   /** How long avatar poses gather before a frame goes out, shared by every room of the process. */
   poseBudget: PoseBudget;
+  /** Decision support (CDS Hooks); null when off. */
+  cds: CdsGateway | null;
 }
 
 /** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
@@ -136,6 +139,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             linkLimitMs: deps.guidance.linkLimitMs,
             timer: (fn, ms) => this.timer(fn, ms),
             poseBudget: deps.poseBudget,
+            cds: deps.cds,
           },
           {
             end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason),

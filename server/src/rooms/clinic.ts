@@ -16,6 +16,8 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { VoiceControl } from '../media/livekit.ts';
 import { BreakGlassDesk, type BreakGlassSettings } from './break-glass.ts';
+import { CdsDesk } from './cds-desk.ts';
+import type { CdsGateway } from '../cds/gateway.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import { LinkMonitor } from './link-monitor.ts';
@@ -54,6 +56,8 @@ export interface ClinicDeps {
   timer: (fn: () => void, ms: number) => void;
   /** How long poses gather before a frame goes out: shared by the process's rooms (PoseBudget). */
   poseBudget: { windowMs(): number; seatsChanged(delta: number): void };
+  /** Decision support (CDS Hooks); absent or null → none. */
+  cds?: Pick<CdsGateway, 'services' | 'call' | 'feedback'> | null;
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -118,6 +122,7 @@ export class Clinic {
   private dispatcher!: Dispatcher;
   private links!: LinkMonitor;
   private poses!: PoseRelay;
+  private cds: CdsDesk | null = null;
   private closed = false;
 
   private constructor(
@@ -166,6 +171,21 @@ export class Clinic {
     });
     this.scene = new SceneStore(roomId, deps.scene, state.objects, state.anchor);
     await this.scene.load();
+    if (deps.cds) {
+      this.cds = new CdsDesk({
+        gateway: deps.cds,
+        roomId,
+        caseId: () => this.disclosure.caseId,
+        patientId: () => this.disclosure.patientId,
+        seen: (access) => this.disclosure.seenBy(access),
+        accessOf: (userId) => (this.roster.isKicked(userId) ? null : (this.roster.member(userId)?.access ?? null)),
+        members: () => [...this.roster.allMembers()].map((m) => ({ userId: m.userId, name: m.name })),
+        seatsOf: (userId) => this.roster.seatsOf(userId).filter((s) => s.status === 'connected').map((s) => s.sessionId),
+        send: (sessionId, type, message) => this.transport.send(sessionId, type, message),
+        audit: deps.audit,
+        logger: deps.logger,
+      });
+    }
     await this.showCase(record.caseId);
     this.moderation = new Moderation({
       state,
@@ -186,6 +206,7 @@ export class Clinic {
       moderation: this.moderation,
       roster: this.roster,
       links: this.links,
+      cds: this.cds,
       audit: deps.audit,
       now: deps.now,
       relay: (type, message, except) => this.transport.broadcast(type, message, except),
@@ -227,6 +248,7 @@ export class Clinic {
   dispose(): void {
     this.closed = true;
     this.poses.stop();
+    this.cds?.close();
   }
 
   get caseId(): string | null {
@@ -275,6 +297,8 @@ export class Clinic {
     const { view, ready } = this.disclosure.attach(sessionId, member.userId);
     await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti } });
     await ready;
+    // Decision support for what they may see now; it never holds up the join (answers arrive as messages).
+    this.cds?.seatOpened(member.userId, sessionId);
     return view;
   }
 
@@ -299,6 +323,7 @@ export class Clinic {
     if (p) p.connected = true;
     // Frames went past while it was away: the next one it gets carries everyone.
     this.poses.sendKeyframe(sessionId);
+    this.cds?.seatBack(seat.userId, sessionId);
     return view;
   }
 
@@ -314,6 +339,7 @@ export class Clinic {
     const closed = this.roster.close(sessionId);
     if (!closed) return;
     await this.deps.audit({ actor: closed.seat.userId, action: 'room.leave', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId } }).catch(() => {});
+    if (closed.lastOfUser) this.cds?.forget(closed.seat.userId);
     // Break-glass belongs to the participant while they are here.
     if (closed.lastOfUser) await this.breakGlass.endFor(closed.seat.userId, 'left');
   }
@@ -398,11 +424,13 @@ export class Clinic {
 
   async addCaseResource(resource: FhirResource): Promise<void> {
     await this.disclosure.addResource(resource);
+    this.cds?.dataChanged();
   }
 
   async caseDeleted(): Promise<void> {
     this.state.info.caseId = '';
     await this.disclosure.clearCase();
+    this.cds?.caseChanged();
   }
 
   voiceEvent(e: VoiceEvent): void {
@@ -505,6 +533,7 @@ export class Clinic {
         refreshes.push(this.breakGlass.endFor(member.userId, 'role-changed'));
       }
       refreshes.push(this.disclosure.refreshUser(member.userId));
+      this.cds?.accessChanged(member.userId);
     }
     await Promise.all(refreshes);
     if (changed.some((c) => c.member.access.role !== c.before.role)) await this.disclosure.refreshAll();
@@ -558,6 +587,7 @@ export class Clinic {
     this.disclosure.loadCase(preparedCase(c), summary.resources, summary.totals);
     this.state.info.caseId = c.id;
     await this.disclosure.refreshAll();
+    this.cds?.caseChanged();
   }
 
   private applyInfo(record: LiveRoomRecord): void {

@@ -1,9 +1,11 @@
 import { StateView } from '@colyseus/schema';
-import { CaseResourceType, type FhirResource } from '../../../shared/src/fhir.ts';
+import { CaseResourceType, isR4ResourceType, type FhirResource } from '../../../shared/src/fhir.ts';
 import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { accessCovers, NO_ACCESS, parseScopes, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
 import { entriesFor, identifiedKey, isVisible, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { pseudonym } from '../domain/deidentify.ts';
+import type { SeenCase } from '../cds/prefetch.ts';
 
 /**
  * Decides, per seat (connected or dropped), which parts of the filtered
@@ -53,6 +55,21 @@ export class Disclosure {
     this.prepared = prepared;
     this.totals = { ...totals };
     for (const r of resources) this.putEntries(r);
+  }
+
+  /**
+   * The room's case as a reader with this access sees it — the very copies
+   * their view holds — and the patient id those copies name (the pseudonym
+   * when de-identified). Decision support fills prefetch from this alone.
+   */
+  seenBy(access: DataAccess): SeenCase | null {
+    const c = this.prepared;
+    if (!c) return null;
+    return {
+      patientId: access.identified ? c.patientId : pseudonym(c.key, 'Patient', c.patientId),
+      entries: [...this.entries.values()].filter((e) => isVisible(e, access)),
+      readable: (type) => isR4ResourceType(type) && resourceVariant(access, type) !== null,
+    };
   }
 
   hasResource(type: CaseResourceType, id: string): boolean {

@@ -4,6 +4,7 @@ import type { ClinicState, SceneObjectState } from '../../../../shared/src/state
 import type { AuditEvent } from '../../audit/audit-log.ts';
 import type { RoomActionContext } from '../../auth/policy.ts';
 import type { BreakGlassDesk } from '../break-glass.ts';
+import type { CdsDesk } from '../cds-desk.ts';
 import type { Disclosure } from '../disclosure.ts';
 import type { Moderation } from '../moderation.ts';
 import type { LinkMonitor } from '../link-monitor.ts';
@@ -19,6 +20,8 @@ export interface CommandContext {
   moderation: Moderation;
   roster: Roster;
   links: LinkMonitor;
+  /** Decision support; null when no CDS service is configured (and the built-in one is off). */
+  cds: CdsDesk | null;
   audit: (e: AuditEvent) => Promise<void>;
   now: () => number;
   /** Send a server message to every connected seat now, bypassing the patch cycle (optionally not to one seat). */
