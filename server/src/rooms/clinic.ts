@@ -7,11 +7,10 @@ import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { authorizeConsoleDecision, videoGrant, type Principal } from '../auth/policy.ts';
-import type { CaseRecord } from '../db/cases.repo.ts';
-import type { SceneRepo } from '../db/scene.repo.ts';
 import { preparedCase } from '../domain/case-view.ts';
 import { selectCaseSummary } from '../domain/case-summary.ts';
 import { locksHeldBy } from '../domain/scene.ts';
+import type { CaseRecord, ClinicStore, LiveRoomRecord, SceneStorage } from '../domain/storage.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { VoiceControl } from '../media/livekit.ts';
@@ -19,25 +18,18 @@ import { BreakGlassDesk, type BreakGlassSettings } from './break-glass.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import { LinkMonitor } from './link-monitor.ts';
-import type { ClinicListing, LiveRoomRecord, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
+import type { ClinicListing, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
 import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
 import { SceneStore } from './scene-store.ts';
 import { fail, ok, type Actor } from './types.ts';
 
-/** What the clinic needs from PostgreSQL about its room (RoomsRepo in production, an in-memory fake in unit tests). */
-export interface ClinicStore {
-  get(roomId: string): Promise<(LiveRoomRecord & { status: 'open' | 'closed' }) | null>;
-  activeKicks(roomId: string): Promise<{ userId: string; until: Date | null }[]>;
-  /** Record a kick and revoke every ticket issued to the user for the room so far. */
-  kick(roomId: string, userId: string, by: string, until: Date | null): Promise<void>;
-  isTicketRevoked(roomId: string, userId: string, issuedAt: number): Promise<boolean>;
-}
+export type { ClinicStore };
 
 export interface ClinicDeps {
   store: ClinicStore;
-  scene: Pick<SceneRepo, 'load' | 'upsert' | 'remove' | 'loadAnchor' | 'saveAnchor'>;
+  scene: SceneStorage;
   cases: { get(caseId: string): Promise<CaseRecord | null> };
   audit: (e: AuditEvent) => Promise<void>;
   voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'updateVideo' | 'status'> | null;

@@ -1,6 +1,7 @@
 import { matchMaker } from '@colyseus/core';
 import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
 import type { LeaseHolder, RoomRecord } from '../db/rooms.repo.ts';
+import type { LiveRoomRecord } from '../domain/storage.ts';
 import type { Clinic } from './clinic.ts';
 import { AppError } from '../errors.ts';
 
@@ -19,8 +20,8 @@ const ROOM_COUNT_KEY = 'roomcount';
 const SWEPT_KEY_PREFIX = 'swept:';
 const SWEPT_RECEIPT_TTL_SECONDS = 600;
 
-/** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
-export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling' | 'observerVideo'>;
+/** What a live room needs to know about its Consilium room (plain data: it may cross processes); declared with the engine's storage. */
+export type { LiveRoomRecord };
 
 /** Plain-data view of a room record for a live room. */
 export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo });
