@@ -108,7 +108,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const side = h('aside', { class: 'side', 'aria-label': 'Room panels' });
   const title = h('h1', { class: 'room-title' }, ctl.title, h('span', { class: 'muted' }, ` · you are ${ctl.role}`));
   // ---- the surgeon's video (surgical guidance) --------------------------------------------
-  const videoPanel = ctl.showsVideoPanel ? new VideoPanel(session, { canDraw: ctl.canEdit, isHost: ctl.isHost }) : null;
+  const videoPanel = ctl.showsVideoPanel ? new VideoPanel(session, { canDraw: ctl.canEdit, mayClearAll: ctl.mayClearAll }) : null;
   let feed: VideoFeed | null = null;
   const video = ticket.video;
   if (videoPanel && video) {
@@ -143,11 +143,11 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   viewport.append(toolbar.el);
 
   // ---- side panels ------------------------------------------------------------------------
-  const alerts = hostAlerts(session, ctl.isHost);
+  const alerts = hostAlerts(session, (userId) => ctl.mayDecide(userId));
   const people = peopleList(ctl, (sessionId) => world.lookAt(sessionId));
   const scene = scenePanel(ctl);
   world.onSelect = (id) => ctl.select(id);
-  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.canEdit, clientConfig);
+  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.mayAskEmergencyAccess, clientConfig);
   side.append(alerts.el, caseEl, people.el, scene.el);
 
   const render = () => {

@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION, type ServerMessageName, type ServerMessages } from '.
 import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, videoGrant, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, mayPresent, videoGrant, type Principal } from '../auth/policy.ts';
 import { preparedCase } from '../domain/case-view.ts';
 import { selectCaseSummary } from '../domain/case-summary.ts';
 import { locksHeldBy } from '../domain/scene.ts';
@@ -459,7 +459,7 @@ export class Clinic {
 
   /** Console decision on a break-glass request: an admin, or a host who did not ask. */
   async decide(principal: Principal, requestId: string, decision: 'approve' | 'deny'): Promise<{ ok: boolean; code?: ErrorCode }> {
-    const allowed = authorizeConsoleDecision(principal, this.roster.invitation(principal.userId)?.role ?? null);
+    const allowed = authorizeConsoleDecision(principal, this.roster.invitation(principal.userId)?.role ?? null, this.breakGlass.requesterOf(requestId) === principal.userId);
     if (!allowed.allow) return { ok: false, code: allowed.code };
     const result = decision === 'approve' ? await this.breakGlass.approve(principal, requestId) : await this.breakGlass.deny(principal, requestId, undefined);
     return result.ok ? { ok: true } : { ok: false, code: result.code };
@@ -522,7 +522,7 @@ export class Clinic {
       const p = this.state.participants.get(seat);
       if (p) p.role = member.access.role;
     }
-    if (!canPresent(member.access.role)) {
+    if (!mayPresent(member.access.role, this.record.kind)) {
       for (const seat of member.seats) if (this.state.info.presenter === seat) this.state.info.presenter = '';
     }
   }
@@ -555,8 +555,6 @@ export class Clinic {
     }
   }
 }
-
-const canPresent = (role: RoomRole) => role !== 'observer';
 
 /** The stable error a refused join carries to the SDK (`CODE: message`). */
 export function refusal(err: unknown): { status: number; message: string } {
