@@ -10,6 +10,7 @@ import {
   type ModerationAct,
 } from '../../../shared/src/room-policy.ts';
 import { isCaseResourceType, isR4ResourceType, R4_RESOURCE_TYPES, type CaseResourceType, type R4ResourceType } from '../../../shared/src/fhir.ts';
+import type { Variant } from '../domain/case-view.ts';
 import { DEIDENTIFIABLE_TYPES } from '../domain/deidentify.ts';
 import { IDENTITY_TYPES } from '../domain/withhold-identity.ts';
 
@@ -286,9 +287,10 @@ export function authorizeConsoleModeration(principal: Principal, callerRole: Roo
 // ---- patient-data scopes carried by room tickets ------------------------------
 
 /**
- * Default SMART-style scopes per role. Observers see a de-identified subset.
- * (Scope enforcement on case data arrives with the patient-data feature; the
- * scopes travel in every ticket from the start so clients never need a new one.)
+ * Default SMART-style scopes per role, used when an invitation names none.
+ * Observers see a de-identified subset. They are enforced wherever case data
+ * goes (participantAccess → Disclosure in rooms, caseReadAccess over HTTP),
+ * always within the room's ceiling.
  */
 const DEFAULT_SCOPES: Record<RoomRole, readonly string[]> = {
   host: ['patient/*.rs'],
@@ -352,8 +354,7 @@ export function withGrants(access: DataAccess, granted: Iterable<CaseResourceTyp
   return { identified: access.identified, types };
 }
 
-/** The copies of a resource: as stored; without the patient's identity; de-identified (Safe Harbor). */
-export type Variant = 'identified' | 'identity-withheld' | 'deidentified';
+export type { Variant };
 
 /**
  * Which copy of a resource type a participant receives, if any.
@@ -377,6 +378,16 @@ export function resourceVariant(access: DataAccess, type: R4ResourceType): Varia
   if (!access.identified) return 'deidentified';
   if (access.types.has('Patient')) return 'identified';
   return IDENTITY_TYPES.has(type) ? null : 'identity-withheld';
+}
+
+/** May a reader with this access see this copy of a resource (the one copy resourceVariant gives them)? */
+export function entryVisible(entry: { resourceType: R4ResourceType; variant: Variant }, access: DataAccess): boolean {
+  return resourceVariant(access, entry.resourceType) === entry.variant;
+}
+
+/** A reader's choice of copies, as the case view asks for it. */
+export function readerOf(access: DataAccess): { identified: boolean; variantFor: (type: R4ResourceType) => Variant | null } {
+  return { identified: access.identified, variantFor: (type) => resourceVariant(access, type) };
 }
 
 /** May `viewer` see something produced under `author`'s access (e.g. an annotation quoting patient data)? */

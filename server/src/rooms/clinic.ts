@@ -18,7 +18,6 @@ import { BreakGlassDesk, type BreakGlassSettings } from './break-glass.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import { LinkMonitor } from './link-monitor.ts';
-import type { ClinicListing, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
 import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
@@ -68,6 +67,27 @@ export interface SeatTransport {
   poseReadiness(sessionId: string): SeatReadiness;
   /** Send a pose frame (shared by every recipient; never modified) to one seat. */
   sendPoseFrame(sessionId: string, frame: Uint8Array): void;
+}
+
+/** A LiveKit webhook event about one participant, as LiveRooms delivers it. */
+export interface VoiceEvent {
+  kind: 'joined' | 'left' | 'published' | 'unpublished' | 'muted' | 'unmuted';
+  userId: string;
+  /** For track events: is it the microphone? */
+  microphone: boolean;
+  muted?: boolean;
+}
+
+export interface LiveSnapshot {
+  voice: string;
+  presenter: string;
+  participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[];
+}
+
+/** Listing metadata every clinic room publishes, so any process can find it. */
+export interface ClinicListing {
+  room: string;
+  caseId: string | null;
 }
 
 /** The verified ticket a join presents. */

@@ -2,8 +2,8 @@ import { StateView } from '@colyseus/schema';
 import type { CaseResourceType, FhirResource } from '../../../shared/src/fhir.ts';
 import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { mayViewAccessRequest, NO_ACCESS, objectVisible, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
-import { entriesFor, identifiedKey, isVisible, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { entryVisible as isVisible, mayViewAccessRequest, NO_ACCESS, objectVisible, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
+import { entriesFor, identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 
 /**
  * Decides, per seat (connected or dropped), which parts of the filtered
