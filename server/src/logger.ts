@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { isDatabaseError, scrubDatabaseMessage } from './db/safe-error.ts';
+import { isDatabaseError, scrubDatabaseMessage } from './safe-error.ts';
 
 export type { Logger };
 

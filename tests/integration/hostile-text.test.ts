@@ -35,13 +35,13 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function send(method: string, path: string, body: unknown, token: string | null = admin.api.identityToken): Promise<{ status: number; json: { error?: { code: string; details?: { path: string }[] } } }> {
+async function send(method: string, path: string, body: unknown, token: string | null = admin.api.identityToken): Promise<{ status: number; json: { error?: { code: string; message?: string; details?: { path: string }[] } } }> {
   const res = await fetch(`${url}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, json: (await res.json()) as { error?: { code: string; details?: { path: string }[] } } };
+  return { status: res.status, json: (await res.json()) as { error?: { code: string; message?: string; details?: { path: string }[] } } };
 }
 
 describe('hostile text over HTTP', () => {
@@ -93,8 +93,11 @@ describe('hostile text over HTTP', () => {
     const nested = await send('POST', '/api/cases', deep);
     expect([nested.status, nested.json.error?.code]).toEqual([400, 'BODY_INVALID']);
     // Larger than the import limit: refused by size.
-    const tooBig = await send('POST', '/api/cases', JSON.stringify({ resourceType: 'Bundle', pad: 'a'.repeat(10 * 1024 * 1024 + 10) }));
-    expect([tooBig.status, tooBig.json.error?.code]).toEqual([400, 'BODY_INVALID']);
+    const tooBig = await send('POST', '/api/cases', JSON.stringify({ resourceType: 'Bundle', pad: 'a'.repeat(32 * 1024 * 1024 + 10) }));
+    expect([tooBig.status, tooBig.json.error?.code, tooBig.json.error?.message]).toEqual([400, 'BODY_INVALID', 'Request body is too large']);
+    // Not JSON at all (parsed on the worker): the same code.
+    const garbled = await send('POST', '/api/cases', '{"resourceType": "Bundle", ');
+    expect([garbled.status, garbled.json.error?.code]).toEqual([400, 'BODY_INVALID']);
   });
 
   it('live Observations: hostile text is refused and never delivered', async () => {

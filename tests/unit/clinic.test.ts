@@ -1,113 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { Encoder, type StateView } from '@colyseus/schema';
+import type { StateView } from '@colyseus/schema';
 import { CloseCodes } from '../../shared/src/errors.ts';
-import type { FhirResource } from '../../shared/src/fhir.ts';
-import type { ParticipantDto } from '../../shared/src/http.ts';
-import type { AuditEvent } from '../../server/src/audit/audit-log.ts';
-import type { CaseRecord } from '../../server/src/db/cases.repo.ts';
-import type { SceneObjectRecord } from '../../server/src/db/scene.repo.ts';
-import { Clinic, type Admission, type ClinicStore } from '../../server/src/rooms/clinic.ts';
-import type { LiveRoomRecord } from '../../server/src/rooms/live-rooms.ts';
-import type { SeatReadiness } from '../../server/src/rooms/pose-relay.ts';
-import { PoseBudget } from '../../server/src/rooms/pose-budget.ts';
+import type { Clinic } from '../../server/src/rooms/clinic.ts';
+import type { LiveRoomRecord } from '../../server/src/domain/storage.ts';
 import { encodePoseMessage, readPoseFrame, type AvatarPose } from '../../shared/src/pose-wire.ts';
+import { memoryClinic, ROOM, settle } from '../support/memory-clinic.ts';
 
 /**
- * The Clinic without sockets or a database: fake repositories, a fake clock
- * and a transport that records what it was told. Fast, and exact about which
- * seats end and what each view holds.
+ * The Clinic without sockets or a database: in-memory stores (held to
+ * PostgreSQL by the store contract suite), a fake clock and a transport that
+ * records what it was told. Fast, and exact about which seats end and what
+ * each view holds.
  */
-const ROOM = '11111111-1111-4111-8111-111111111111';
-const CASE = '22222222-2222-4222-8222-222222222222';
-const PATIENT = '33333333-3333-4333-8333-333333333333';
-
-const resources: FhirResource[] = [
-  { resourceType: 'Patient', id: PATIENT, name: [{ family: 'Canaryname' }], gender: 'female', birthDate: '1960-02-03' },
-  { resourceType: 'Observation', id: 'obs-1', status: 'final', code: { text: 'Heart rate' }, subject: { reference: `Patient/${PATIENT}` }, valueQuantity: { value: 88, unit: '/min' } },
-  { resourceType: 'MedicationStatement', id: 'med-1', status: 'active', medicationCodeableConcept: { text: 'Warfarin' }, subject: { reference: `Patient/${PATIENT}` } },
-] as FhirResource[];
-
-class FakeClock {
-  t = 1_800_000_000_000;
-  private timers: { at: number; fn: () => void }[] = [];
-  now = () => this.t;
-  schedule = (fn: () => void, ms: number) => void this.timers.push({ at: this.t + ms, fn });
-  async advance(ms: number) {
-    this.t += ms;
-    const due = this.timers.filter((x) => x.at <= this.t);
-    this.timers = this.timers.filter((x) => x.at > this.t);
-    for (const d of due) d.fn();
-    await settle();
-  }
-}
-const settle = () => new Promise((r) => setTimeout(r, 5));
-
-class FakeStore implements ClinicStore {
-  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, observerVideo: false, status: 'open' };
-  kicks = new Map<string, Date | null>();
-  revoked = new Map<string, number>();
-  async get() { return this.record; }
-  async activeKicks() { return [...this.kicks].map(([userId, until]) => ({ userId, until })); }
-  async kick(_room: string, userId: string, _by: string, until: Date | null) { this.kicks.set(userId, until); this.revoked.set(userId, 1000); }
-  async isTicketRevoked(_room: string, userId: string, iat: number) { return (this.revoked.get(userId) ?? -1) >= iat; }
-}
-
-function setup(participants: ParticipantDto[], opts: { scopeCeiling?: string[]; kind?: LiveRoomRecord['kind'] } = {}) {
-  const store = new FakeStore();
-  store.record = { ...store.record, participants, scopeCeiling: opts.scopeCeiling ?? null, kind: opts.kind ?? 'case-conference' };
-  const clock = new FakeClock();
-  const audit: AuditEvent[] = [];
-  const ended: { sessionId: string; code: number }[] = [];
-  const frames: { sessionId: string; frame: Uint8Array }[] = [];
-  const readiness = new Map<string, SeatReadiness>();
-  const scene = new Map<string, SceneObjectRecord>();
-  const caseRecord: CaseRecord = { id: CASE, patientId: PATIENT, dateShiftDays: 100, pseudonymKey: 'k'.repeat(64), resources };
-  // The room's serializer binds an encoder to the state (views track visibility through it).
-  const open = async () => {
-    const clinic = await Clinic.open(
-      ROOM,
-      {
-        store,
-        scene: {
-          load: async () => [...scene.values()],
-          upsert: async (_r, objs) => objs.forEach((o) => scene.set(o.id, o)),
-          remove: async (_r, id) => void scene.delete(id),
-          loadAnchor: async () => null,
-          saveAnchor: async () => {},
-        },
-        cases: { get: async (id) => (id === CASE ? caseRecord : null) },
-        audit: async (e) => void audit.push(e),
-        voice: null,
-        logger: pino({ level: 'silent' }),
-        breakGlass: { selfGrantRoles: ['surgeon'], grantMs: 60_000, pendingMs: 30_000 },
-        now: clock.now,
-        schedule: clock.schedule,
-        maxSeatsPerUser: 2,
-        patchHz: () => 30,
-        timer: clock.schedule,
-        poseBudget: new PoseBudget(10, Infinity),
-      },
-      {
-        end: (sessionId, code) => void ended.push({ sessionId, code }),
-        publish: async () => {},
-        send: () => {},
-        broadcast: () => {},
-        setPatchRate: () => {},
-        setCapacity: () => {},
-        poseHeader: Uint8Array.of(0xee),
-        poseReadiness: (sessionId) => readiness.get(sessionId) ?? 'ready',
-        sendPoseFrame: (sessionId, frame) => void frames.push({ sessionId, frame }),
-      },
-    );
-    new Encoder(clinic.state);
-    return clinic;
-  };
-  return { store, clock, audit, ended, open, frames, readiness, scene };
-}
-
-let n = 0;
-const ticket = (sub: string, over: Partial<Admission> = {}): Admission => ({ sub, name: sub, admin: false, jti: `jti-${++n}`, iat: 1, ...over });
+const setup = memoryClinic;
 
 /** Keys of the case entries this view holds. */
 function shown(clinic: Clinic, view: StateView): string[] {
@@ -119,14 +24,14 @@ const identified = (keys: string[]) => keys.filter((k) => k.startsWith('identifi
 
 describe('Clinic: admission', () => {
   it('admits within the seat limit the invited or an admin, unless revoked (the ticket\'s signature, room and single use are the matchmaker\'s)', async () => {
-    const { open, store } = setup([{ userId: 'ann', role: 'clinician' }]);
+    const { ticket, open, store } = setup([{ userId: 'ann', role: 'clinician' }]);
     const clinic = await open();
     await expect(clinic.admit('s0', ticket('zed'))).rejects.toMatchObject({ code: 'NOT_INVITED' });
     await clinic.admit('s1', ticket('ann'));
     await clinic.admit('s2', ticket('ann'));
     await expect(clinic.admit('s3', ticket('ann'))).rejects.toMatchObject({ code: 'SEAT_LIMIT' });
-    store.revoked.set('ann', 5);
-    await expect(clinic.admit('s3', ticket('ann', { iat: 4 }))).rejects.toMatchObject({ code: 'TICKET_REVOKED' });
+    store.revokeTickets(ROOM, 'ann');
+    await expect(clinic.admit('s3', ticket('ann'))).rejects.toMatchObject({ code: 'TICKET_REVOKED' });
     const adminView = await clinic.admit('s4', ticket('helpdesk', { admin: true }));
     expect(clinic.state.participants.get('s4')?.role).toBe('observer');
     expect(identified(shown(clinic, adminView))).toEqual([]);
@@ -135,7 +40,7 @@ describe('Clinic: admission', () => {
 
 describe('Clinic: every change reaches every seat, connected or dropped', () => {
   it('a closed tab (1001) is let go at once; a lost network (1006) is held for reconnection', async () => {
-    const { open } = setup([{ userId: 'ann', role: 'clinician' }]);
+    const { ticket, open } = setup([{ userId: 'ann', role: 'clinician' }]);
     const clinic = await open();
     await clinic.admit('a1', ticket('ann'));
     await clinic.admit('a2', ticket('ann'));
@@ -144,7 +49,7 @@ describe('Clinic: every change reaches every seat, connected or dropped', () => 
   });
 
   it('removal ends a dropped seat and refuses its reconnection', async () => {
-    const { open, ended } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'bob', role: 'host' }]);
+    const { ticket, open, ended } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'bob', role: 'host' }]);
     const clinic = await open();
     await clinic.admit('a1', ticket('ann'));
     expect(clinic.dropped('a1', 1006)).toBe(true);
@@ -155,7 +60,7 @@ describe('Clinic: every change reaches every seat, connected or dropped', () => 
   });
 
   it('a demotion while dropped: the seat comes back with the new role and only what it allows', async () => {
-    const { open, ended } = setup([{ userId: 'hal', role: 'host' }]);
+    const { ticket, open, ended } = setup([{ userId: 'hal', role: 'host' }]);
     const clinic = await open();
     const view = await clinic.admit('h1', ticket('hal'));
     expect(identified(shown(clinic, view))).toHaveLength(3);
@@ -171,7 +76,7 @@ describe('Clinic: every change reaches every seat, connected or dropped', () => 
   });
 
   it('a kick ends every seat of the user and keeps them out until re-admitted', async () => {
-    const { open, ended } = setup([{ userId: 'hal', role: 'host' }, { userId: 'kim', role: 'clinician' }], {});
+    const { ticket, open, ended, clock } = setup([{ userId: 'hal', role: 'host' }, { userId: 'kim', role: 'clinician' }], {});
     const clinic = await open();
     await clinic.admit('h1', ticket('hal'));
     await clinic.admit('k1', ticket('kim'));
@@ -181,27 +86,27 @@ describe('Clinic: every change reaches every seat, connected or dropped', () => 
     expect(ended).toEqual([{ sessionId: 'k1', code: CloseCodes.KICKED }, { sessionId: 'k2', code: CloseCodes.KICKED }]);
     await clinic.left('k1');
     await clinic.left('k2');
-    await expect(clinic.admit('k3', ticket('kim', { iat: 2000 }))).rejects.toMatchObject({ code: 'KICKED' });
+    await expect(clinic.admit('k3', ticket('kim', { iat: clock.iat + 1 }))).rejects.toMatchObject({ code: 'KICKED' });
     clinic.readmit('kim');
-    await expect(clinic.admit('k3', ticket('kim', { iat: 2000 }))).resolves.toBeDefined();
+    await expect(clinic.admit('k3', ticket('kim', { iat: clock.iat + 1 }))).resolves.toBeDefined();
   });
 
   it('a kick with a cool-down lapses by itself', async () => {
-    const { open, clock } = setup([{ userId: 'hal', role: 'host' }, { userId: 'kim', role: 'clinician' }]);
+    const { ticket, open, clock } = setup([{ userId: 'hal', role: 'host' }, { userId: 'kim', role: 'clinician' }]);
     const clinic = await open();
     await clinic.admit('h1', ticket('hal'));
     await clinic.admit('k1', ticket('kim'));
     expect(await clinic.message('h1', 'participant.kick', { userId: 'kim', minutes: 5 })).toMatchObject({ ok: true });
     await clinic.left('k1');
-    await expect(clinic.admit('k2', ticket('kim', { iat: 2000 }))).rejects.toMatchObject({ code: 'KICKED' });
+    await expect(clinic.admit('k2', ticket('kim', { iat: clock.iat + 1 }))).rejects.toMatchObject({ code: 'KICKED' });
     await clock.advance(5 * 60_000 + 1);
-    await expect(clinic.admit('k2', ticket('kim', { iat: 2000 }))).resolves.toBeDefined();
+    await expect(clinic.admit('k2', ticket('kim', { iat: clock.iat + 1 }))).resolves.toBeDefined();
   });
 });
 
 describe('Clinic: break-glass', () => {
   it('a grant expires on the clock, and ends when the role changes; the ceiling bounds it', async () => {
-    const { open, clock } = setup([{ userId: 'sue', role: 'surgeon', scopes: ['patient/Observation.rs'] }]);
+    const { ticket, open, clock } = setup([{ userId: 'sue', role: 'surgeon', scopes: ['patient/Observation.rs'] }]);
     const clinic = await open();
     const view = await clinic.admit('s1', ticket('sue'));
     const meds = () => shown(clinic, view).filter((k) => k.includes('MedicationStatement'));
@@ -222,7 +127,7 @@ describe('Clinic: break-glass', () => {
   });
 
   it('the admin ceiling caps scopes and grants alike', async () => {
-    const { open } = setup([{ userId: 'sue', role: 'surgeon' }], { scopeCeiling: ['deidentified', 'patient/Observation.rs'] });
+    const { ticket, open } = setup([{ userId: 'sue', role: 'surgeon' }], { scopeCeiling: ['deidentified', 'patient/Observation.rs'] });
     const clinic = await open();
     const view = await clinic.admit('s1', ticket('sue'));
     expect(identified(shown(clinic, view))).toEqual([]);
@@ -243,7 +148,7 @@ describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
   };
 
   it('gathers poses for one window, then sends every seat the same frame of the changed avatars', async () => {
-    const { open, clock, frames } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'obi', role: 'observer' }]);
+    const { ticket, open, clock, frames } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'obi', role: 'observer' }]);
     const clinic = await open();
     await clinic.admit('a', ticket('ann'));
     await clinic.admit('o', ticket('obi'));
@@ -271,7 +176,7 @@ describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
   });
 
   it('refuses malformed poses with MESSAGE_INVALID and charges them to the budget', async () => {
-    const { open } = setup([{ userId: 'ann', role: 'clinician' }]);
+    const { ticket, open } = setup([{ userId: 'ann', role: 'clinician' }]);
     const clinic = await open();
     await clinic.admit('a', ticket('ann'));
     const bad = at(1).slice();
@@ -286,7 +191,7 @@ describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
   });
 
   it('a seat that could not take a frame (backed up, or away) gets every avatar once it can', async () => {
-    const { open, clock, frames, readiness } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'ben', role: 'clinician' }, { userId: 'cy', role: 'clinician' }]);
+    const { ticket, open, clock, frames, readiness } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'ben', role: 'clinician' }, { userId: 'cy', role: 'clinician' }]);
     const clinic = await open();
     await clinic.admit('a', ticket('ann'));
     await clinic.admit('b', ticket('ben'));
@@ -324,7 +229,7 @@ describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
   });
 
   it('hands out slots round-robin: a leaver\'s slot is not the next newcomer\'s', async () => {
-    const { open } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'ben', role: 'clinician' }]);
+    const { ticket, open } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'ben', role: 'clinician' }]);
     const clinic = await open();
     await clinic.admit('a', ticket('ann'));
     const first = clinic.state.participants.get('a')!.slot;
@@ -348,7 +253,7 @@ describe('Clinic: surgical-guidance annotations are moved only by their author o
   async function room(kind: LiveRoomRecord['kind'] = 'surgical-guidance') {
     const t = setup(team, { kind });
     const clinic = await t.open();
-    for (const u of team) await clinic.admit(u.userId, ticket(u.userId));
+    for (const u of team) await clinic.admit(u.userId, t.ticket(u.userId));
     expect(await clinic.message('spe', 'object.add', { id: 'arrow', kind: 'arrow', asset: 'builtin:arrow', frame: kind === 'surgical-guidance' ? 'patient' : 'world', points: [0, 0.05, 0, 0, 0, 0], sentAt: 5, transform: I })).toMatchObject({ ok: true });
     expect(await clinic.message('hal', 'object.add', { id: 'liver', kind: 'model', asset: 'builtin:liver', transform: I })).toMatchObject({ ok: true });
     return { ...t, clinic };
@@ -382,7 +287,7 @@ describe('Clinic: surgical-guidance annotations are moved only by their author o
     expect(obj).toMatchObject({ ackedAt: 0, ackedBy: '', dismissed: false, sentAt: clock.t, px: expect.closeTo(0.08, 6) });
     expect(await clinic.message('spe', 'object.move', { objectId: 'arrow', transform: { ...moved, position: [0.09, 0, 0] } })).toMatchObject({ ok: true });
     expect(await clinic.message('spe', 'object.release', { objectId: 'arrow' })).toMatchObject({ ok: true });
-    expect(scene.get('arrow')).toMatchObject({ ackedAt: 0, ackedBy: '', dismissed: false, sentAt: clock.t });
+    expect((await scene.load(ROOM)).find((o) => o.id === 'arrow')).toMatchObject({ ackedAt: 0, ackedBy: '', dismissed: false, sentAt: clock.t });
     const moves = audit.filter((e) => e.action === 'annotation.move');
     expect(moves).toHaveLength(1); // once per hold, not per move
     expect(moves[0]).toMatchObject({ actor: 'spe', details: { objectId: 'arrow', acknowledgementWithdrawn: { ackedBy: 'sue', dismissed: true } } });

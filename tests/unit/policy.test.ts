@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   authorizeAdmin,
+  authorizeConsoleDecision,
   authorizeConsoleModeration,
   authorizeModeration,
   authorizeRoomAction,
+  authorizeRoomConsole,
   authorizeRoomRead,
   defaultScopes,
   moderationTarget,
@@ -218,5 +220,30 @@ describe('moderation: one table for the room and the console', () => {
   it('refusals say why', () => {
     expect(authorizeModeration('host', 'kick', 'host')).toMatchObject({ reason: 'only an administrator may kick a host' });
     expect(authorizeModeration('admin', 'unmute', 'self')).toMatchObject({ reason: 'nobody can unmute themselves' });
+  });
+});
+
+describe('console: who manages a room, who decides access requests', () => {
+  const person = (admin: boolean) => ({ userId: 'p', name: 'P', admin, scopes: [] });
+
+  it('an admin or a host who is not kicked; a stranger learns nothing (ROOM_NOT_FOUND), an invited non-host is FORBIDDEN', () => {
+    expect(authorizeRoomConsole(person(true), null, false)).toEqual({ decision: { allow: true }, callerRole: null });
+    expect(authorizeRoomConsole(person(true), 'host', true)).toEqual({ decision: { allow: true }, callerRole: 'host' });
+    expect(authorizeRoomConsole(person(false), 'host', false)).toEqual({ decision: { allow: true }, callerRole: 'host' });
+    expect(authorizeRoomConsole(person(false), 'host', true)).toMatchObject({ decision: { allow: false, code: 'FORBIDDEN' }, callerRole: null });
+    expect(authorizeRoomConsole(person(false), 'clinician', false)).toMatchObject({ decision: { allow: false, code: 'FORBIDDEN' } });
+    expect(authorizeRoomConsole(person(false), null, false)).toMatchObject({ decision: { allow: false, code: 'ROOM_NOT_FOUND' } });
+  });
+
+  it('nobody decides their own request, an administrator included', () => {
+    expect(authorizeConsoleDecision(person(true), null, false).allow).toBe(true);
+    expect(authorizeConsoleDecision(person(false), 'host', false).allow).toBe(true);
+    expect(authorizeConsoleDecision(person(false), 'clinician', false).allow).toBe(false);
+    expect(authorizeConsoleDecision(person(true), 'clinician', true)).toMatchObject({ allow: false, reason: 'nobody approves their own request' });
+    expect(authorizeConsoleDecision(person(false), 'host', true).allow).toBe(false);
+  });
+
+  it('an unknown role string (a client sends what it likes) is refused every room act', () => {
+    for (const action of CLIENT_MESSAGE_NAMES) expect(authorizeRoomAction('admin' as RoomRole, action, { targetSelf: false, targetRole: 'observer', presenterSelf: true }).allow).toBe(false);
   });
 });

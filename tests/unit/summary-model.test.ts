@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { defaultScopes, parseScopes, resourceVariant } from '../../server/src/auth/policy.ts';
+import { defaultScopes, parseScopes, readerOf, resourceVariant } from '../../server/src/auth/policy.ts';
 import { selectCaseSummary } from '../../server/src/domain/case-summary.ts';
 import { caseViewFor, preparedCase } from '../../server/src/domain/case-view.ts';
 import { importBundle } from '../../server/src/domain/fhir-bundle.ts';
@@ -21,7 +21,7 @@ function asReceived(bundle: Bundle, role: 'clinician' | 'observer' = 'clinician'
   const summary = selectCaseSummary(all);
   const access = parseScopes(scopes ?? defaultScopes(role));
   const prepared = preparedCase({ id: randomUUID(), patientId: r.patient.id, pseudonymKey: 'k'.repeat(32), resources: all });
-  const { view } = caseViewFor(prepared, summary.resources, access);
+  const { view } = caseViewFor(prepared, summary.resources, readerOf(access));
   const readable = (t: CaseResourceType) => resourceVariant(access, t) !== null;
   // What the room says per entry (CaseEntryState.ofType): only for the types this reader holds.
   const totals: Record<string, number> = {};

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { caseViewFor, entriesFor, preparedCase } from '../../server/src/domain/case-view.ts';
 import { importBundle } from '../../server/src/domain/fhir-bundle.ts';
 import { patientIdentity, REDACTED_LABEL, WITHHELD, withholdIdentity } from '../../server/src/domain/withhold-identity.ts';
-import { parseScopes } from '../../server/src/auth/policy.ts';
+import { parseScopes, readerOf } from '../../server/src/auth/policy.ts';
 import type { FhirResource } from '../../shared/src/index.ts';
 import { hl7, hl7GlucoseBundle, patientIdentityStrings, syntheaCarroll, syntheaMargie, type Bundle } from '../fixtures/real-fhir.ts';
 
@@ -122,7 +122,7 @@ describe('on real Synthea records: what an identity-withheld reader of every typ
       if (!imported.ok) throw new Error('import failed');
       const c = preparedCase({ id: 'case', patientId: imported.patient.id, pseudonymKey: 'k', resources: [imported.patient] });
       const access = parseScopes([...new Set(imported.resources.map((r) => r.resourceType))].map((t) => `patient/${t}.rs`));
-      const { view, disclosed } = caseViewFor(c, [imported.patient, ...imported.resources], access);
+      const { view, disclosed } = caseViewFor(c, [imported.patient, ...imported.resources], readerOf(access));
       expect(disclosed.length).toBe(imported.resources.length);
       expect(new Set(disclosed.map((e) => e.variant))).toEqual(new Set(['identity-withheld']));
       const identity = patientIdentityStrings(bundle);

@@ -8,12 +8,12 @@ const mmss = (ms: number) => {
 };
 
 /**
- * Emergency-access (break-glass) requests at the top of the room panel: for hosts, each
+ * Emergency-access (break-glass) requests at the top of the room panel: for those who may decide them (hosts), each
  * pending request with requester, role, reason, a countdown to when it lapses, and
  * Approve/Deny; for the requester, their own request's state. A new request is announced
  * to screen readers at once (assertive); the countdown itself is not re-announced.
  */
-export function hostAlerts(session: ClinicSession, isHost: boolean): { el: HTMLElement; refresh(): void; tick(): void } {
+export function hostAlerts(session: ClinicSession, mayDecide: (requesterUserId: string) => boolean): { el: HTMLElement; refresh(): void; tick(): void } {
   const el = h('section', { class: 'alerts', 'aria-label': 'Alerts', 'data-testid': 'alerts' });
   const seen = new Set<string>();
   const countdowns: { el: HTMLElement; expiresAt: number; label: string }[] = [];
@@ -24,7 +24,7 @@ export function hostAlerts(session: ClinicSession, isHost: boolean): { el: HTMLE
     countdowns.length = 0;
     for (const r of list) {
       const mine = r.userId === myUserId;
-      if (!mine && !isHost) continue;
+      if (!mine && !mayDecide(r.userId)) continue;
       const types = r.resourceTypes.split(/[\s,]+/).filter(Boolean).map(sectionName).join(', ');
       if (!seen.has(r.id) && r.status === 'pending' && !mine) announce(`Emergency access request from ${r.name}: ${types}. Reason: ${r.reason}`, true);
       seen.add(r.id);
@@ -42,7 +42,7 @@ export function hostAlerts(session: ClinicSession, isHost: boolean): { el: HTMLE
           h('strong', {}, mine ? `Your emergency access request: ${types}` : `Emergency access request: ${r.name} (${r.role}) asks for ${types}`),
           h('p', {}, `Reason: “${r.reason}”`),
           h('p', { class: 'muted' }, `Status: ${r.status}`, label ? ' — ' : '', countdown),
-          isHost && !mine && r.status === 'pending'
+          !mine && mayDecide(r.userId) && r.status === 'pending'
             ? h('div', { class: 'row' }, h('button', { class: 'primary', onclick: decide(true) }, `Approve for ${r.name}`), h('button', { class: 'danger', onclick: decide(false) }, 'Deny'))
             : null,
           err,

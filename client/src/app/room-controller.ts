@@ -1,5 +1,7 @@
 import { acknowledgementText, acknowledgerOf } from '../../../shared/src/guidance.ts';
 import type { TicketResponse } from '../../../shared/src/http.ts';
+import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
+import { authorizeRoomAction, objectContext, videoGrant, voiceGrant, type RoomAction, type RoomActionContext } from '../../../shared/src/room-policy.ts';
 import type { ParticipantState } from '../../../shared/src/state.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { KEY_NUDGES, transformOf, type Transform } from './nudges.ts';
@@ -11,9 +13,6 @@ export type RoomSession = Pick<
   ClinicSession,
   'sessionId' | 'state' | 'participants' | 'objects' | 'request' | 'add' | 'remove' | 'grab' | 'release' | 'onParticipantJoin' | 'onParticipantLeave' | 'onStatus' | 'leave'
 >;
-
-/** Roles that may change the scene (the server decides; this only greys out what it would refuse). */
-const EDITORS = new Set(['host', 'clinician', 'specialist', 'surgeon']);
 
 export type ToolName = 'move' | 'draw' | 'laser';
 export type StatusTone = 'ok' | 'warn' | '';
@@ -68,14 +67,13 @@ export interface ToolButton {
 }
 
 /**
- * The room screen's state and decisions, without sockets or DOM: who may do what, the people and
+ * The room screen's state and decisions, without sockets or DOM: what this role is offered (asked of
+ * the server's own room-action table, shared/src/room-policy.ts — the server still decides), the people and
  * scene lists, keyboard nudges, presenting and following, voice and video offers, the error lines,
  * and what a dropped or closed connection means.
  */
 export class RoomController {
-  readonly role: string;
-  readonly canEdit: boolean;
-  readonly isHost: boolean;
+  readonly role: RoomRole;
   selected: string | null = null;
   objectError = '';
   peopleError = '';
@@ -96,8 +94,6 @@ export class RoomController {
     private readonly now: () => number = Date.now,
   ) {
     this.role = ticket.role;
-    this.canEdit = EDITORS.has(this.role);
-    this.isHost = this.role === 'host';
   }
 
   /** Subscribe to the session: join/leave announcements (not for those already here) and connection status. */
@@ -148,6 +144,43 @@ export class RoomController {
 
   // ---- what this role is offered ------------------------------------------------------------
 
+  /** Would the server allow this act of ours now? The same table it decides with; it still decides. */
+  may(action: RoomAction, ctx: RoomActionContext = {}): boolean {
+    return authorizeRoomAction(this.role, action, { roomKind: this.kind, ...ctx }).allow;
+  }
+
+  private get kind(): RoomKind {
+    return this.session.state.info.kind as RoomKind;
+  }
+
+  private get myUserId(): string {
+    return this.session.state.participants.get(this.session.sessionId)?.userId ?? '';
+  }
+
+  /** Add to the scene, draw, annotate. */
+  get canEdit(): boolean {
+    return this.may('object.add');
+  }
+
+  /** Clear everyone's annotations (not only one's own). */
+  get mayClearAll(): boolean {
+    return this.may('guidance.clear', { clearAll: true });
+  }
+
+  get mayAskEmergencyAccess(): boolean {
+    return this.may('access.breakGlass');
+  }
+
+  /** Approve or deny this user's emergency-access request (never one's own). */
+  mayDecide(requesterUserId: string): boolean {
+    return this.may('access.approve', { targetSelf: requesterUserId === this.myUserId }) && this.may('access.deny');
+  }
+
+  /** This role's grant in the surgeon's video room (null: none). */
+  private get video() {
+    return videoGrant(this.role, this.kind, { observerVideo: false });
+  }
+
   get title(): string {
     return this.session.state.info.title;
   }
@@ -161,7 +194,7 @@ export class RoomController {
    * server has no media service at all (so annotations stay visible). The surgeon publishes instead of watching.
    */
   get showsVideoPanel(): boolean {
-    return this.guidanceRoom && this.role !== 'surgeon' && (this.ticket.video !== null || this.ticket.voice === null);
+    return this.guidanceRoom && this.video?.canPublish !== true && (this.ticket.video !== null || this.ticket.voice === null);
   }
 
   /** Why the panel has no picture before any stream, when the server has no video service. */
@@ -170,7 +203,7 @@ export class RoomController {
   }
 
   get offersCamera(): boolean {
-    return this.guidanceRoom && this.role === 'surgeon' && !!this.ticket.video && !this.cameraShared;
+    return this.video?.canPublish === true && !!this.ticket.video && !this.cameraShared;
   }
 
   cameraStarted(): void {
@@ -182,7 +215,7 @@ export class RoomController {
     return [
       { tool: 'move', label: 'Move', hint: 'Drag a model to move it; drag elsewhere to look around', enabled: true },
       { tool: 'draw', label: 'Draw', hint: this.canEdit ? 'Drag to draw a stroke on the models or table' : 'Observers cannot draw', enabled: this.canEdit },
-      { tool: 'laser', label: 'Laser', hint: 'Point at something for everyone to see', enabled: true },
+      { tool: 'laser', label: 'Laser', hint: this.may('pointer.update') ? 'Point at something for everyone to see' : 'Only those guiding the surgeon point here', enabled: this.may('pointer.update') },
     ];
   }
 
@@ -192,11 +225,18 @@ export class RoomController {
     return this.session.state.info.presenter === this.session.sessionId;
   }
 
-  get presentHint(): string {
-    return this.canEdit ? 'Others can follow your view' : 'Observers cannot present';
+  /** Take the floor (when free, or for the host always) or hand it back. */
+  get mayTogglePresent(): boolean {
+    const p = this.session.state.info.presenter;
+    return this.may('presenter.set', { presenterSelf: true, presenterTakenByOther: p !== '' && p !== this.session.sessionId });
   }
 
-  /** Present, or stop presenting (the server refuses observers; the button is disabled for them). */
+  get presentHint(): string {
+    if (this.mayTogglePresent) return 'Others can follow your view';
+    return this.may('presenter.set', { presenterSelf: true, presenterTakenByOther: false }) ? 'Someone else is presenting' : 'Observers cannot present';
+  }
+
+  /** Present, or stop presenting (the button is disabled when the server would refuse). */
   togglePresent(): Promise<unknown> {
     return this.session.request('presenter.set', { sessionId: this.presenting ? null : this.session.sessionId });
   }
@@ -222,9 +262,9 @@ export class RoomController {
     return this.voiceOn && !this.voiceJoined;
   }
 
-  /** Observers listen only. */
+  /** Observers listen only (voiceGrant). */
   get mayPublishVoice(): boolean {
-    return this.role !== 'observer';
+    return voiceGrant(this.role, this.kind).canPublish;
   }
 
   get offersMic(): boolean {
@@ -251,7 +291,7 @@ export class RoomController {
     return [...byUser].map(([userId, seats]) => {
       const p = seats.find((s) => s.connected) ?? seats[0]!;
       const isMe = userId === mine?.userId;
-      const canModerate = this.isHost && !isMe && p.role !== 'host';
+      const target = { targetSelf: isMe, targetRole: p.role as RoomRole };
       return {
         userId,
         sessionId: p.sessionId,
@@ -263,8 +303,8 @@ export class RoomController {
         speaking: this.speaking.has(userId),
         presenting: seats.some((s) => s.sessionId === this.session.state.info.presenter),
         voiceBadge: this.voiceOn && seats.some((s) => s.voiceConnected) ? (seats.some((s) => s.muted) ? 'muted' : 'voice') : null,
-        canKick: canModerate,
-        canMute: canModerate && this.voiceOn,
+        canKick: this.may('participant.kick', target),
+        canMute: this.may('voice.mute', target) && this.voiceOn,
       };
     });
   }
@@ -322,13 +362,16 @@ export class RoomController {
    * Returns whether the key was used (the view then stops the browser's default).
    */
   key(objectId: string, key: string): boolean {
-    if (!this.canEdit) return false;
+    const o = this.session.state.objects.get(objectId);
+    if (!o) return false;
+    const facts = objectContext(o, this.myUserId);
     if (key === 'Delete' || key === 'Backspace') {
+      if (!this.may('object.remove', facts)) return false;
       void this.session.remove(objectId).then((r) => this.setObjectError(r.ok ? '' : r.error.message));
       return true;
     }
     const change = KEY_NUDGES[key];
-    if (!change) return false;
+    if (!change || !this.may('object.grab', facts)) return false;
     void this.nudge(objectId, change);
     return true;
   }

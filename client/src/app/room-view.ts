@@ -111,7 +111,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const side = h('aside', { class: 'side', 'aria-label': 'Room panels' });
   const title = h('h1', { class: 'room-title' }, ctl.title, h('span', { class: 'muted' }, ` · you are ${ctl.role}`));
   // ---- the surgeon's video (surgical guidance) --------------------------------------------
-  const videoPanel = ctl.showsVideoPanel ? new VideoPanel(session, { canDraw: ctl.canEdit, isHost: ctl.isHost }) : null;
+  const videoPanel = ctl.showsVideoPanel ? new VideoPanel(session, { canDraw: ctl.canEdit, mayClearAll: ctl.mayClearAll }) : null;
   let feed: VideoFeed | null = null;
   const video = ticket.video;
   if (videoPanel && video) {
@@ -146,13 +146,13 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   viewport.append(toolbar.el);
 
   // ---- side panels ------------------------------------------------------------------------
-  const alerts = hostAlerts(session, ctl.isHost);
+  const alerts = hostAlerts(session, (userId) => ctl.mayDecide(userId));
   const people = peopleList(ctl, (sessionId) => world.lookAt(sessionId));
   const scene = scenePanel(ctl);
   world.onSelect = (id) => ctl.select(id);
   // What the room state leaves out of a big case is read on demand, through this room, under the reader's own access.
   const fetchPage = (q: { type: string; offset: number; limit: number }) => api.caseResources(session.state.info.caseId, { room: ticket.roomId, ...q });
-  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.canEdit, { ...clientConfig, fetchPage });
+  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.mayAskEmergencyAccess, { ...clientConfig, fetchPage });
   // Decision support sits in the case panel, under the patient banner (cards for this participant only).
   const cds = new CdsController(session.cds, { announce: (text, urgent) => announce(text, urgent), changed: () => cdsView.render() }, ctl.canEdit);
   const cdsView = cdsPanel(cds, (key) => {

@@ -51,7 +51,7 @@ export class VideoPanel {
 
   constructor(
     private readonly session: ClinicSession,
-    private readonly opts: { canDraw: boolean; isHost: boolean },
+    private readonly opts: { canDraw: boolean; mayClearAll: boolean },
   ) {
     this.drawBtn = h('button', {
       class: 'tool',
@@ -62,7 +62,7 @@ export class VideoPanel {
     }, 'Draw on video');
     const undo = h('button', { disabled: !opts.canDraw, onclick: () => void this.reply(session.guidance.undo()) }, 'Undo my last');
     const clearMine = h('button', { disabled: !opts.canDraw, onclick: () => void this.reply(session.guidance.clear('mine')) }, 'Clear mine');
-    const clearAll = opts.isHost ? h('button', { class: 'danger', onclick: () => void this.reply(session.guidance.clear('all')) }, 'Clear all') : null;
+    const clearAll = opts.mayClearAll ? h('button', { class: 'danger', onclick: () => void this.reply(session.guidance.clear('all')) }, 'Clear all') : null;
     this.stage.append(this.video, this.canvas);
     this.el = h('section', { class: 'card video-panel', 'aria-labelledby': 'video-h', 'data-testid': 'video-panel' },
       h('h2', { id: 'video-h' }, 'Surgeon’s video'),

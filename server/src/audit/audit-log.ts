@@ -1,10 +1,11 @@
 import type { Pool, PoolClient } from '../db/pool.ts';
-import { safeDbError } from '../db/safe-error.ts';
+import { safeDbError } from '../safe-error.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { GENESIS_HASH, rowHash, type ChainedRow } from './canonical.ts';
 import type { Checkpoint, CheckpointPublicKey } from './checkpoints.ts';
 import { checkAuditEvent } from './event-check.ts';
+import { fromDb, type AuditRow, type DbRow } from './rows.ts';
 import { verifyAuditTrail, type VerifyResult } from './verify.ts';
 
 export type { VerifyResult };
@@ -65,17 +66,22 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
-export interface AuditRow extends ChainedRow {
-  hash: string;
-}
+export type { AuditRow };
 
+/** One query over the trail, for the audit API (oldest first, paging after a seq) and the console (newest first, paging before one). */
 export interface AuditQuery {
   roomId?: string;
+  /** As actor or as subject. */
   userId?: string;
   patientId?: string;
+  /** Actions starting with this (e.g. `break-glass.`). */
+  actionPrefix?: string;
   from?: Date;
   to?: Date;
   afterSeq?: number;
+  beforeSeq?: number;
+  /** Default oldest first. */
+  order?: 'oldest-first' | 'newest-first';
   limit: number;
 }
 
@@ -225,48 +231,18 @@ export class AuditLog {
     if (q.roomId) add('room_id = ?', q.roomId);
     if (q.userId) add('? IN (actor, subject)', q.userId);
     if (q.patientId) add('patient_id = ?', q.patientId);
+    if (q.actionPrefix) add('action LIKE ?', `${q.actionPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     if (q.from) add('at >= ?', q.from);
     if (q.to) add('at < ?', q.to);
     if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
+    if (q.beforeSeq !== undefined) add('seq < ?', q.beforeSeq);
     params.push(q.limit);
     const { rows } = await this.pool.query<DbRow>(
-      `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`,
+      `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${q.order === 'newest-first' ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
       params,
     );
     return rows.map(fromDb);
   }
-}
-
-export interface DbRow {
-  seq: string;
-  at: Date;
-  actor: string;
-  action: string;
-  outcome: string;
-  room_id: string | null;
-  case_id: string | null;
-  patient_id: string | null;
-  subject: string | null;
-  details: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
-
-export function fromDb(r: DbRow): AuditRow {
-  return {
-    seq: Number(r.seq),
-    at: r.at.toISOString(),
-    actor: r.actor,
-    action: r.action,
-    outcome: r.outcome,
-    roomId: r.room_id,
-    caseId: r.case_id,
-    patientId: r.patient_id,
-    subject: r.subject,
-    details: r.details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
 }
 
 /** Number and hash the items after `head`, without moving it. */

@@ -1,6 +1,6 @@
 import type { VerifyProblem, VerifyResult } from '../../../shared/src/http.ts';
 import type { Pool } from '../db/pool.ts';
-import { fromDb, type DbRow } from './audit-log.ts';
+import { fromDb, type DbRow } from './rows.ts';
 import { GENESIS_HASH, rowHash } from './canonical.ts';
 import { checkpointProblem, listCheckpoints, type Checkpoint, type CheckpointPublicKey } from './checkpoints.ts';
 

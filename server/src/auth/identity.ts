@@ -2,7 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, 
 import { ADMIN_SCOPE } from '../../../shared/src/roles.ts';
 import { isSafeText } from '../../../shared/src/text.ts';
 import { AppError } from '../errors.ts';
-import { readBoundedResponse } from '../http/body.ts';
+import { readBoundedResponse } from '../outbound.ts';
 import type { Principal } from './policy.ts';
 
 /**

@@ -1,108 +1,46 @@
-import type { ClientMessageName } from '../../../shared/src/messages.ts';
-import type { ErrorCode } from '../../../shared/src/errors.ts';
-import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
-import { isR4ResourceType, R4_RESOURCE_TYPES, type CaseResourceType, type R4ResourceType } from '../../../shared/src/fhir.ts';
+import type { RoomRole } from '../../../shared/src/roles.ts';
+import {
+  allow,
+  authorizeModeration,
+  authorizeRoomAction,
+  deny,
+  EDITOR_ROLES,
+  moderationTarget,
+  type Decision,
+  type ModerationAct,
+} from '../../../shared/src/room-policy.ts';
+import { isCaseResourceType, isR4ResourceType, R4_RESOURCE_TYPES, type CaseResourceType, type R4ResourceType } from '../../../shared/src/fhir.ts';
+import type { Variant } from '../domain/case-view.ts';
 import { DEIDENTIFIABLE_TYPES } from '../domain/deidentify.ts';
 import { IDENTITY_TYPES } from '../domain/withhold-identity.ts';
 
 /**
  * The one place that decides what each role may do. Deny by default: an
- * action or role missing from these tables is refused.
+ * action or role missing from these tables is refused. The room-action table
+ * (who may do which room act, by role and room kind), the moderation table and
+ * the media grants are pure and live in shared/src/room-policy.ts, so the
+ * client offers the same buttons the server honours; they are re-exported
+ * here, and everything that needs the server's knowledge (principals, scopes,
+ * ceilings, break-glass grants, case data) is decided below.
  */
-export type Decision = { allow: true } | { allow: false; code: ErrorCode; reason: string };
-const allow: Decision = { allow: true };
-const deny = (code: ErrorCode, reason: string): Decision => ({ allow: false, code, reason });
-
-// ---- room actions (messages inside a live room) -------------------------------
-
-/** Every room message, plus `pose` (the binary avatar pose path). */
-export type RoomAction = ClientMessageName | 'pose';
-
-/** Context the policy needs beyond the role. */
-export interface RoomActionContext {
-  /** For object.remove / grab / move / release: did this user add the object? */
-  ownsObject?: boolean;
-  /** For object.grab / move / release: is the target an annotation (stroke, marker, arrow, label) rather than a model? */
-  annotation?: boolean;
-  /** For presenter.set: does the change concern the sender themselves (take or hand back)? */
-  presenterSelf?: boolean;
-  /** For presenter.set: is someone else presenting now? */
-  presenterTakenByOther?: boolean;
-  /** For participant.kick / voice.mute / voice.unmute: the target's role in the room record, present or not (null: not invited). */
-  targetRole?: RoomRole | null;
-  /** For moderation / access.approve: does the act concern the sender themselves? */
-  targetSelf?: boolean;
-  /** The kind of room the message arrives in (the dispatcher always sets it). */
-  roomKind?: RoomKind;
-  /** For guidance.clear: everyone's annotations, not only one's own. */
-  clearAll?: boolean;
-}
-
-const EDITORS: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon'];
-const EVERYONE: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon', 'observer'];
-
-const GUIDING: readonly RoomRole[] = ['host', 'surgeon', 'specialist'];
-const guidance = (ctx: RoomActionContext) => ctx.roomKind === 'surgical-guidance';
-
-const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
-  pose: (role) => EVERYONE.includes(role),
-  // Pointing is part of presence: everyone may point — except in surgical guidance, where
-  // a pointer is an instruction to the surgeon, so only those guiding (and the host) point.
-  'pointer.update': (role, ctx) => (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),
-  // The patient frame is the surgeon's registration of the real patient (the host may fix it).
-  'anchor.set': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
-  // Hands-free commands are the surgeon's (and the host's, who may stand in).
-  'guidance.ack': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
-  'guidance.dismiss': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
-  'guidance.next': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
-  'guidance.repeat': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
-  // Authors undo and clear their own annotations; the host may clear everyone's.
-  'guidance.undo': (role) => EDITORS.includes(role),
-  'guidance.clear': (role, ctx) => (ctx.clearAll === true ? role === 'host' : EDITORS.includes(role)),
-  // Everyone answers the server's link probe.
-  'link.pong': (role) => EVERYONE.includes(role),
-  // The host chooses the presenter; an editor may take the floor when it is free, and hand it back.
-  'presenter.set': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.presenterSelf === true && ctx.presenterTakenByOther !== true),
-  // Emergency access is for the clinical team; observers (students, guests) cannot ask.
-  'access.breakGlass': (role) => EDITORS.includes(role),
-  // Nobody approves their own request: another host (or an admin, from the console) must.
-  'access.approve': (role, ctx) => role === 'host' && ctx.targetSelf === false,
-  'access.deny': (role) => role === 'host',
-  // Moderation: MODERATION_RULES below, the same table the console uses.
-  'voice.mute': (role, ctx) => mayModerate(role, ctx),
-  'voice.unmute': (role, ctx) => mayModerate(role, ctx),
-  'participant.kick': (role, ctx) => mayModerate(role, ctx),
-  // Editors move the scene's objects. In surgical guidance an annotation is an instruction to the
-  // surgeon ("seen by surgeon" is about where it points): only its author or the host may move it.
-  'object.grab': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.move': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.release': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.add': (role) => EDITORS.includes(role),
-  // The host curates the scene; other editors may remove only what they added.
-  'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
-  // Decision support: the clinical team shares its cards and answers them (the service learns the outcome);
-  // observers see their own cards and shared ones. Who may read a shared card's text: cdsCardVisibleTo.
-  'cds.share': (role) => EDITORS.includes(role),
-  'cds.feedback': (role) => EDITORS.includes(role),
-};
-
-/** In the room everyone moderates under their room role (administrators act from the console). Unknown target: deny. */
-function mayModerate(role: RoomRole, ctx: RoomActionContext): boolean {
-  if (ctx.targetSelf === undefined || ctx.targetRole === undefined) return false;
-  return MODERATION_RULES[role][moderationTarget(ctx.targetSelf, ctx.targetRole)];
-}
-
-/** Models may be moved by any editor; guidance annotations only by their author or the host. */
-function mayMoveObject(role: RoomRole, ctx: RoomActionContext): boolean {
-  if (!guidance(ctx) || ctx.annotation !== true) return true;
-  return role === 'host' || ctx.ownsObject === true;
-}
-
-export function authorizeRoomAction(role: RoomRole, action: RoomAction, ctx: RoomActionContext = {}): Decision {
-  const rule = Object.hasOwn(ROOM_RULES, action) ? ROOM_RULES[action] : undefined;
-  if (rule === undefined) return deny('FORBIDDEN', `unknown action ${String(action)}`);
-  return rule(role, ctx) ? allow : deny('FORBIDDEN', `role ${role} may not ${action}`);
-}
+export {
+  authorizeModeration,
+  authorizeRoomAction,
+  mayPresent,
+  moderationTarget,
+  objectContext,
+  videoGrant,
+  voiceGrant,
+  type Decision,
+  type MediaSource,
+  type ModerationAct,
+  type ModerationTarget,
+  type Moderator,
+  type RoomAction,
+  type RoomActionContext,
+  type RoomMediaSettings,
+  type VoiceGrant,
+} from '../../../shared/src/room-policy.ts';
 
 // ---- HTTP actions (administration and tickets) --------------------------------
 
@@ -177,7 +115,7 @@ export function authorizeParticipantChange(
 function widens(before: Invitation | null, after: Invitation): boolean {
   if (before === null) return true;
   if (after.role === 'host' && before.role !== 'host') return true;
-  if (EDITORS.includes(after.role) && !EDITORS.includes(before.role)) return true;
+  if (EDITOR_ROLES.includes(after.role) && !EDITOR_ROLES.includes(before.role)) return true;
   return !within(scopesAccess(after), scopesAccess(before));
 }
 
@@ -294,59 +232,55 @@ export function caseReadAccess(principal: Principal, room: AccessInput | null): 
   return both.types.size > 0 ? both : null;
 }
 
-/** A break-glass decision from the console: an admin, or a host of the room (never on their own request: BreakGlassDesk). */
-export function authorizeConsoleDecision(principal: Principal, callerRole: RoomRole | null): Decision {
+/**
+ * A break-glass decision from the console: an admin, or a host of the room —
+ * never on their own request, whoever they are (in the room the same rule is
+ * ROOM_RULES['access.approve'] with `targetSelf`).
+ */
+export function authorizeConsoleDecision(principal: Principal, callerRole: RoomRole | null, ownRequest: boolean): Decision {
+  if (ownRequest) return deny('FORBIDDEN', 'nobody approves their own request');
   return principal.admin || callerRole === 'host' ? allow : deny('FORBIDDEN', 'only an administrator or the room host may decide access requests');
 }
 
-// ---- moderation: kick, mute, unmute, re-admit — in the room and from the console ---------
-
-export type ModerationAct = 'kick' | 'mute' | 'unmute' | 'readmit';
-/** Who acts: a room role (their invitation, and not kicked) or, from the console only, an administrator. */
-export type Moderator = RoomRole | 'admin';
-/** Whom: themselves, a host, or anyone else — by their entry in the room record, whether in the room now or not. */
-export type ModerationTarget = 'self' | 'host' | 'other';
-
 /**
- * Who may moderate whom: the one table behind the in-room commands
- * (participant.kick, voice.mute, voice.unmute) and the console
- * (POST /api/rooms/:id/moderation, DELETE /api/rooms/:id/kicks/:userId),
- * live room or not. The same for every act — an unmute switches someone's
- * microphone on, a re-admission undoes a kick: neither is lesser.
- * - Nobody moderates themselves: one's own microphone is one's own switch,
- *   leaving is how one goes, and a self-kick would lock a host out of their
- *   own powers (kicked hosts hold none until re-admitted).
- * - Hosts are equals: a host acts on participants who are not hosts, never
- *   on a co-host, present or away. Only an administrator acts on a host.
- * - Administrators act from the console; in a room they hold their room role.
- * - Nobody else moderates.
- * A target who is not invited is nobody to act on: an allowed act answers
- * PARTICIPANT_NOT_FOUND (rooms/moderation.ts).
+ * Who manages a room from the console (participants, moderation, live view,
+ * access requests): an administrator, or one of the room's hosts. A kicked
+ * host holds no powers until someone else re-admits them. The refusal for
+ * someone not invited is ROOM_NOT_FOUND (room ids do not leak), for an invited
+ * non-host FORBIDDEN. `callerRole` is the role they act under (null: none).
  */
-const MODERATION_RULES: Record<Moderator, Record<ModerationTarget, boolean>> = {
-  admin: { self: false, host: true, other: true },
-  host: { self: false, host: false, other: true },
-  clinician: { self: false, host: false, other: false },
-  specialist: { self: false, host: false, other: false },
-  surgeon: { self: false, host: false, other: false },
-  observer: { self: false, host: false, other: false },
-};
-
-export function moderationTarget(self: boolean, targetRole: RoomRole | null): ModerationTarget {
-  return self ? 'self' : targetRole === 'host' ? 'host' : 'other';
+export function authorizeRoomConsole(principal: Principal, invitedRole: RoomRole | null, kicked: boolean): { decision: Decision; callerRole: RoomRole | null } {
+  const callerRole = invitedRole !== null && !principal.admin && kicked ? null : invitedRole;
+  if (principal.admin || callerRole === 'host') return { decision: allow, callerRole };
+  return { decision: deny(invitedRole === null ? 'ROOM_NOT_FOUND' : 'FORBIDDEN', 'only an administrator or the room host may manage the room'), callerRole };
 }
 
 /**
- * A moderation act: `by` is null for someone who is neither an administrator
- * (console) nor invited (or who is kicked). The refusal is FORBIDDEN, with a reason.
+ * May a participant see a break-glass request (its reason may name the
+ * patient)? The requester, and the hosts whose own access covers the
+ * requester's (a host must not learn from a reason what their scopes hide).
  */
-export function authorizeModeration(by: Moderator | null, act: ModerationAct, target: ModerationTarget): Decision {
-  if (by === null) return deny('FORBIDDEN', 'only an administrator or the room host may moderate');
-  if (Object.hasOwn(MODERATION_RULES, by) && MODERATION_RULES[by][target]) return allow;
-  if (target === 'self') return deny('FORBIDDEN', `nobody can ${act} themselves`);
-  if (target === 'host' && by === 'host') return deny('FORBIDDEN', `only an administrator may ${act} a host`);
-  return deny('FORBIDDEN', `role ${by} may not ${act}`);
+export function mayViewAccessRequest(viewer: { userId: string; access: ParticipantAccess }, request: { userId: string }, requester: ParticipantAccess | null): boolean {
+  if (request.userId === viewer.userId) return true;
+  return viewer.access.role === 'host' && requester !== null && accessCovers(viewer.access.data, requester.base);
 }
+
+/**
+ * May a viewer with this access see a scene object? An annotation only when
+ * the viewer's access covers its author's (it may quote patient data); a model
+ * showing a case resource only when the viewer receives some copy of that
+ * resource's type; an unknown type in the reference: no.
+ */
+export function objectVisible(access: DataAccess, obj: { authorScope: string; resourceRef: string }): boolean {
+  if (obj.authorScope && !accessCovers(access, parseScopes(obj.authorScope))) return false;
+  if (obj.resourceRef) {
+    const type = obj.resourceRef.split('/')[0];
+    if (!isCaseResourceType(type) || resourceVariant(access, type) === null) return false;
+  }
+  return true;
+}
+
+// ---- moderation from the console (the table itself: shared/src/room-policy.ts MODERATION_RULES) ---------
 
 /** Moderation from the console: an administrator acts as one; anyone else under their role in the room record. */
 export function authorizeConsoleModeration(principal: Principal, callerRole: RoomRole | null, act: ModerationAct, targetUserId: string, targetRole: RoomRole | null): Decision {
@@ -356,9 +290,10 @@ export function authorizeConsoleModeration(principal: Principal, callerRole: Roo
 // ---- patient-data scopes carried by room tickets ------------------------------
 
 /**
- * Default SMART-style scopes per role. Observers see a de-identified subset.
- * (Scope enforcement on case data arrives with the patient-data feature; the
- * scopes travel in every ticket from the start so clients never need a new one.)
+ * Default SMART-style scopes per role, used when an invitation names none.
+ * Observers see a de-identified subset. They are enforced wherever case data
+ * goes (participantAccess → Disclosure in rooms, caseReadAccess over HTTP),
+ * always within the room's ceiling.
  */
 const DEFAULT_SCOPES: Record<RoomRole, readonly string[]> = {
   host: ['patient/*.rs'],
@@ -422,8 +357,7 @@ export function withGrants(access: DataAccess, granted: Iterable<CaseResourceTyp
   return { identified: access.identified, types };
 }
 
-/** The copies of a resource: as stored; without the patient's identity; de-identified (Safe Harbor). */
-export type Variant = 'identified' | 'identity-withheld' | 'deidentified';
+export type { Variant };
 
 /**
  * Which copy of a resource type a participant receives, if any.
@@ -447,6 +381,16 @@ export function resourceVariant(access: DataAccess, type: R4ResourceType): Varia
   if (!access.identified) return 'deidentified';
   if (access.types.has('Patient')) return 'identified';
   return IDENTITY_TYPES.has(type) ? null : 'identity-withheld';
+}
+
+/** May a reader with this access see this copy of a resource (the one copy resourceVariant gives them)? */
+export function entryVisible(entry: { resourceType: R4ResourceType; variant: Variant }, access: DataAccess): boolean {
+  return resourceVariant(access, entry.resourceType) === entry.variant;
+}
+
+/** A reader's choice of copies, as the case view asks for it. */
+export function readerOf(access: DataAccess): { identified: boolean; variantFor: (type: R4ResourceType) => Variant | null } {
+  return { identified: access.identified, variantFor: (type) => resourceVariant(access, type) };
 }
 
 /** May `viewer` see something produced under `author`'s access (e.g. an annotation quoting patient data)? */
@@ -480,8 +424,6 @@ export function accessToScope(access: DataAccess): string {
 
 // ---- break-glass ----------------------------------------------------------------
 
-export const BREAK_GLASS_DEFAULT_MINUTES = 15;
-
 /**
  * Emergency access: roles listed in `selfGrantRoles` (configuration; surgeons
  * by default, who cannot wait mid-operation) get it at once for a limited
@@ -491,63 +433,6 @@ export function breakGlassMode(role: RoomRole, selfGrantRoles: readonly RoomRole
   if (!authorizeRoomAction(role, 'access.breakGlass').allow) return null;
   return selfGrantRoles.includes(role) ? 'self-grant' : 'approval';
 }
-
-// ---- voice and video (LiveKit grants) ---------------------------------------------
-
-export type MediaSource = 'microphone' | 'camera' | 'screen_share';
-
-/** What a participant may do in the LiveKit room. Nobody gets roomAdmin, roomCreate or roomRecord. */
-export interface VoiceGrant {
-  canSubscribe: boolean;
-  canPublish: boolean;
-  canPublishData: boolean;
-  sources: MediaSource[];
-}
-
-/**
- * Observers listen only. Host, clinicians, specialists and surgeons speak
- * (microphone only). Video never goes through the voice room: everyone in it
- * may subscribe to everything in it, so the surgeon's camera has a LiveKit
- * room of its own (videoGrant). Data messages go through the Colyseus room,
- * never LiveKit, so nobody publishes data there.
- */
-export function voiceGrant(role: RoomRole, _kind: RoomKind): VoiceGrant {
-  if (role === 'observer') return { canSubscribe: true, canPublish: false, canPublishData: false, sources: [] };
-  return { canSubscribe: true, canPublish: true, canPublishData: false, sources: ['microphone'] };
-}
-
-/** Per-room media settings an administrator chooses. */
-export interface RoomMediaSettings {
-  /** Surgical guidance: observers may watch the surgeon's camera video. */
-  observerVideo: boolean;
-}
-
-/**
- * The surgeon's camera video (surgical guidance only) lives in its own LiveKit
- * room, and this decides who gets a token for it at all — LiveKit grants cannot
- * pick single tracks, so "who may see the video" is "who may enter that room".
- * The surgeon publishes camera and screen share and subscribes to nothing; the
- * host, specialists (and clinicians) watch; observers watch only when the room
- * allows it (`observerVideo`), and never publish. null: no video token, and a
- * live participant without a grant is removed from the video room.
- */
-export function videoGrant(role: RoomRole, kind: RoomKind, settings: RoomMediaSettings): VoiceGrant | null {
-  if (kind !== 'surgical-guidance') return null;
-  const watch: VoiceGrant = { canSubscribe: true, canPublish: false, canPublishData: false, sources: [] };
-  switch (role) {
-    case 'surgeon':
-      return { canSubscribe: false, canPublish: true, canPublishData: false, sources: ['camera', 'screen_share'] };
-    case 'host':
-    case 'specialist':
-    case 'clinician':
-      return watch;
-    case 'observer':
-      return settings.observerVideo ? watch : null;
-    default:
-      return null;
-  }
-}
-
 // ---- imaging (DICOM pixels and headers, read through a room like the case) ---------------
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.ts';
+import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
 import { BUILTIN_ID, BUILTIN_SERVICE, builtinCards } from './builtin.ts';
 import { Card, CardsAnswer, DiscoveredService, Discovery, HOOK, MAX_CARDS, type FeedbackItem, type PatientViewRequest } from './hooks.ts';
 import type { CdsSigner } from './signer.ts';

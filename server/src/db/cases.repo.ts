@@ -1,17 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FhirResource, R4ResourceType } from '../../../shared/src/fhir.ts';
 import { clinicalTime, primaryCode } from '../domain/case-summary.ts';
+import type { CaseRecord } from '../domain/storage.ts';
 import { withTransaction, type Pool, type PoolClient } from './pool.ts';
 
-export interface CaseRecord {
-  id: string;
-  patientId: string;
-  /** Unused since de-identified dates keep only the year; kept for callers that still pass it on. */
-  dateShiftDays: number;
-  pseudonymKey: string;
-  /** The Patient first, then the other resources in arrival order. */
-  resources: FhirResource[];
-}
+export type { CaseRecord };
 
 export interface ResourceQuery {
   types: readonly R4ResourceType[];
@@ -32,6 +25,7 @@ export class CasesRepo {
   async createImported(patient: FhirResource, resources: FhirResource[], createdBy: string, opts: { sourceIds?: ReadonlyMap<string, string>; fhirPatientId?: string } = {}): Promise<string> {
     const id = randomUUID();
     await withTransaction(this.pool, async (tx) => {
+      // date_shift_days stays in the table (NOT NULL) but nothing reads it: de-identified dates keep only the year.
       await tx.query(`INSERT INTO cases (id, patient_id, date_shift_days, pseudonym_key, created_by, fhir_patient_id) VALUES ($1, $2, 0, $3, $4, $5)`, [
         id,
         patient.id,
@@ -42,19 +36,6 @@ export class CasesRepo {
       await insertResources(tx, id, [patient, ...resources], opts.sourceIds);
     });
     return id;
-  }
-
-  async create(c: Omit<CaseRecord, 'resources'> & { createdBy: string }, resources: FhirResource[]): Promise<void> {
-    await withTransaction(this.pool, async (tx) => {
-      await tx.query(`INSERT INTO cases (id, patient_id, date_shift_days, pseudonym_key, created_by) VALUES ($1, $2, $3, $4, $5)`, [
-        c.id,
-        c.patientId,
-        c.dateShiftDays,
-        c.pseudonymKey,
-        c.createdBy,
-      ]);
-      await insertResources(tx, c.id, resources);
-    });
   }
 
   async get(id: string): Promise<CaseRecord | null> {
@@ -69,12 +50,12 @@ export class CasesRepo {
 
   /** The case's keys without its resources. */
   async head(id: string): Promise<Omit<CaseRecord, 'resources'> & { fhirPatientId: string | null } | null> {
-    const { rows } = await this.pool.query<{ id: string; patient_id: string; date_shift_days: number; pseudonym_key: string; fhir_patient_id: string | null }>(
-      `SELECT id, patient_id, date_shift_days, pseudonym_key, fhir_patient_id FROM cases WHERE id = $1 AND deleted_at IS NULL`,
+    const { rows } = await this.pool.query<{ id: string; patient_id: string; pseudonym_key: string; fhir_patient_id: string | null }>(
+      `SELECT id, patient_id, pseudonym_key, fhir_patient_id FROM cases WHERE id = $1 AND deleted_at IS NULL`,
       [id],
     );
     const row = rows[0];
-    return row ? { id: row.id, patientId: row.patient_id, dateShiftDays: row.date_shift_days, pseudonymKey: row.pseudonym_key, fhirPatientId: row.fhir_patient_id } : null;
+    return row ? { id: row.id, patientId: row.patient_id, pseudonymKey: row.pseudonym_key, fhirPatientId: row.fhir_patient_id } : null;
   }
 
   /** Resources of the given types, newest clinical date first (undated last), optionally by code and before a date. */

@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import type { ParticipantDto } from '../../../shared/src/http.ts';
+import type { ClinicStore, LiveRoomRecord } from '../domain/storage.ts';
 import { withTransaction, type Pool, type PoolClient } from './pool.ts';
 
-export interface RoomRecord {
-  id: string;
-  title: string;
-  kind: RoomKind;
-  caseId: string | null;
+/** A room as stored: what a live room needs (LiveRoomRecord, declared by the engine), and its bookkeeping. */
+export interface RoomRecord extends LiveRoomRecord {
   status: 'open' | 'closed';
   createdBy: string;
   createdAt: Date;
   updatedAt: Date;
-  participants: ParticipantDto[];
-  /** The admin's ceiling on what anyone in the room may see; null: patient/*.rs. */
-  scopeCeiling: string[] | null;
-  /** Surgical guidance: observers may watch the surgeon's camera video (default false). */
-  observerVideo: boolean;
 }
 
 interface RoomRow {
@@ -59,7 +52,7 @@ export interface LeaseHolder {
   boot: string;
 }
 
-export class RoomsRepo {
+export class RoomsRepo implements ClinicStore {
   constructor(private readonly pool: Pool) {}
 
   async create(room: NewRoom): Promise<RoomRecord> {

@@ -1,38 +1,7 @@
+import type { AnchorRecord, SceneObjectRecord, SceneStorage } from '../domain/storage.ts';
 import type { Pool } from './pool.ts';
 
-/** A scene object as stored: the same fields the synced state carries. */
-export interface SceneObjectRecord {
-  id: string;
-  kind: string;
-  asset: string;
-  label: string;
-  createdBy: string;
-  /** Author's access for annotations ('' = visible to everyone in the room). */
-  authorScope: string;
-  /** Case resource a model shows ('' = none). */
-  resourceRef: string;
-  /** Stroke points "x,y,z,…" ('' for other kinds). */
-  points: string;
-  color: string;
-  frame: string;
-  sentAt: number;
-  videoTime: number;
-  ackedAt: number;
-  ackedBy: string;
-  dismissed: boolean;
-  px: number; py: number; pz: number;
-  qx: number; qy: number; qz: number; qw: number;
-  sx: number; sy: number; sz: number;
-}
-
-/** A registered patient frame (surgical guidance). */
-export interface AnchorRecord {
-  version: number;
-  p: readonly [number, number, number];
-  q: readonly [number, number, number, number];
-  setBy: string;
-  setAt: number;
-}
+export type { AnchorRecord, SceneObjectRecord };
 
 const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'points', 'color', 'frame', 'sent_at', 'video_time', 'acked_at', 'acked_by', 'dismissed', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
 
@@ -50,7 +19,7 @@ type Row = Omit<SceneObjectRecord, 'createdBy' | 'authorScope' | 'resourceRef' |
   acked_by: string;
 };
 
-export class SceneRepo {
+export class SceneRepo implements SceneStorage {
   constructor(private readonly pool: Pool) {}
 
   async load(roomId: string): Promise<SceneObjectRecord[]> {

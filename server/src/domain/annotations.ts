@@ -3,11 +3,10 @@
  * (they may quote the patient, so they carry their author's access, and
  * authors undo and clear them), how their points are stored per frame.
  */
-export const ANNOTATION_KINDS: ReadonlySet<string> = new Set(['label', 'marker', 'stroke', 'arrow']);
+import { isAnnotation } from '../../../shared/src/room-policy.ts';
+export { ANNOTATION_KINDS, isAnnotation } from '../../../shared/src/room-policy.ts';
 /** Kinds whose geometry is a point list. */
 const POINT_KINDS: ReadonlySet<string> = new Set(['stroke', 'arrow']);
-
-export const isAnnotation = (kind: string) => ANNOTATION_KINDS.has(kind);
 
 /** Strokes carry 2–300 points; arrows exactly two (tail, head); other kinds none. */
 export function pointsProblem(kind: string, points: readonly number[] | undefined): string | null {

@@ -1,5 +1,4 @@
 import type { CaseView, FhirResource, R4ResourceType } from '../../../shared/src/fhir.ts';
-import { resourceVariant, type DataAccess, type Variant } from '../auth/policy.ts';
 import { deidentifyResource, type DeidentifyKey } from './deidentify.ts';
 import { IDENTITY_TYPES, patientIdentity, withholdIdentity, type PatientIdentity } from './withhold-identity.ts';
 
@@ -7,10 +6,11 @@ import { IDENTITY_TYPES, patientIdentity, withholdIdentity, type PatientIdentity
  * A case prepared for disclosure: each resource as identified, as
  * identity-withheld (identified data without the patient's identity, for those
  * who may not read the Patient) and as de-identified. Who gets which copy is
- * decided by `resourceVariant` in the policy module; this file only prepares
- * and selects.
+ * decided by `resourceVariant` in the policy module (auth/policy.ts), which
+ * callers pass in; this file only prepares and selects.
  */
-export type { Variant };
+/** The copies of a resource: as stored; without the patient's identity; de-identified (Safe Harbor). */
+export type Variant = 'identified' | 'identity-withheld' | 'deidentified';
 
 export interface CaseEntry {
   key: string;
@@ -69,18 +69,17 @@ export function entryFor(c: PreparedCase, resource: FhirResource, variant: Varia
 
 export const identifiedKey = (type: string, id: string) => `identified:${type}/${id}`;
 
-export function isVisible(entry: Pick<CaseEntry, 'resourceType' | 'variant'>, access: DataAccess): boolean {
-  return resourceVariant(access, entry.resourceType) === entry.variant;
-}
-
-/** The whole case as one reader may see it (HTTP reads use the same selection as rooms); only the copies this reader gets are made. */
-export function caseViewFor(c: PreparedCase, resources: FhirResource[], access: DataAccess): { view: CaseView; disclosed: CaseEntry[] } {
+/**
+ * The whole case as one reader may see it (HTTP reads use the same selection as rooms); only the copies this
+ * reader gets are made. `variantFor` is the policy's choice for this reader (resourceVariant).
+ */
+export function caseViewFor(c: PreparedCase, resources: FhirResource[], reader: { identified: boolean; variantFor: (type: R4ResourceType) => Variant | null }): { view: CaseView; disclosed: CaseEntry[] } {
   const disclosed = resources.flatMap((r) => {
-    const variant = resourceVariant(access, r.resourceType);
+    const variant = reader.variantFor(r.resourceType);
     const entry = variant ? entryFor(c, r, variant) : null;
     return entry ? [entry] : [];
   });
-  return { view: { caseId: c.id, deidentified: !access.identified, resources: disclosed.map((e) => e.resource) }, disclosed };
+  return { view: { caseId: c.id, deidentified: !reader.identified, resources: disclosed.map((e) => e.resource) }, disclosed };
 }
 
 /** Which copy was disclosed, for audit rows: identified, identity-withheld or deidentified (one per access; space-separated if ever mixed). */

@@ -17,8 +17,6 @@ export interface DeidentifyKey {
   pseudonymKey: string;
   /** Reference time for age bands (only its year is used). */
   now: Date;
-  /** Ignored: dates are no longer shifted (kept so older callers still compile). */
-  dateShiftDays?: number;
 }
 
 type Json = Record<string, unknown>;

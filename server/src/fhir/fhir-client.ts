@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../../../shared/src/errors.ts';
 import { MAX_IMPORT_ENTRIES } from '../../../shared/src/fhir.ts';
-import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.ts';
+import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
 import type { SmartBackendAuth } from './smart-backend.ts';
 
 /**
@@ -30,7 +30,7 @@ export interface SearchResult {
 }
 
 const MAX_PAGES = 500;
-/** A pulled record, all pages together, may be as large as a direct import (IMPORT_BODY_LIMIT '32mb' in http/cases.routes.ts; a unit test keeps them equal). */
+/** A pulled record, all pages together, may be as large as a direct import (IMPORT_BODY_LIMIT, 32 MB, in http/body.ts; a test keeps them equal). */
 export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
 /** One request, and one whole record (every page), may take this long. */
 const REQUEST_TIMEOUT_MS = 60_000;

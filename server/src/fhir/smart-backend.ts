@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { ErrorCode } from '../../../shared/src/errors.ts';
-import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.ts';
+import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
 import { isLoopbackHost } from '../secrets.ts';
 
 /**

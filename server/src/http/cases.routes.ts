@@ -5,7 +5,7 @@ import { R4_RESOURCE_TYPES, R4ResourceType } from '../../../shared/src/fhir.ts';
 import type { CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
+import { readerOf, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import { caseViewFor, preparedCase, variantOf, type CaseEntry } from '../domain/case-view.ts';
 import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
@@ -14,7 +14,8 @@ import { AppError } from '../errors.ts';
 import type { CasePuller } from '../fhir/case-puller.ts';
 import type { SmartBackendAuth } from '../fhir/smart-backend.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
-import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
+import { authenticate, authorize, principalOf } from './authenticate.ts';
+import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeJson, SMALL_BODY_LIMIT } from './body.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { parseBody, uuidParam } from './validate.ts';
 import { caseAccessOrDeny } from './case-access.ts';
@@ -32,11 +33,8 @@ export interface CasesRoutesDeps {
   smartAuth?: SmartBackendAuth | null;
 }
 
-/** Real exports are big (a Synthea patient with decades of history is several MB); only admins, after authentication, may send that much. */
-export const IMPORT_BODY_LIMIT = '32mb';
-const SMALL_BODY_LIMIT = '64kb';
-const JSON_TYPES = ['application/json', 'application/fhir+json'];
-const importBody = express.json({ limit: IMPORT_BODY_LIMIT, type: JSON_TYPES });
+export { IMPORT_BODY_LIMIT };
+/** The routes' own small bodies (mounted before the app's smallJson): entries get the text rule from the import, with their paths. */
 const smallBody = express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES });
 
 /** A FHIR id, or an identifier search token (`system|value` or `value`). */
@@ -87,32 +85,24 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     return body;
   }
 
-  router.post(
-    '/api/cases',
-    (_req, res, next) => {
-      requireAdmin(res, 'case.import');
-      next();
-    },
-    importBody,
-    async (req, res) => {
-      const principal = requireAdmin(res, 'case.import');
-      const query = parseBody(ImportQuery, req.query, 'QUERY_INVALID');
-      const result = importBundle(req.body, randomUUID, { allOrNothing: query.allOrNothing === 'true' });
-      if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
-      await storeImport(res, principal, result);
-    },
-  );
+  /** The body is read only after the admin check, and parsed on a worker thread (readLargeJson). */
+  router.post('/api/cases', authorize('case.import'), async (req, res) => {
+    const principal = principalOf(res);
+    const query = parseBody(ImportQuery, req.query, 'QUERY_INVALID');
+    const bundle = await readLargeJson(req, IMPORT_BODY_LIMIT);
+    // The text rule applies per entry here: one bad entry is refused alone (or sinks the bundle with allOrNothing).
+    const result = importBundle(bundle, randomUUID, { allOrNothing: query.allOrNothing === 'true' });
+    if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
+    await storeImport(res, principal, result);
+  });
 
   /** Pull a patient's record from the hospital's FHIR server (`Patient/$everything`) into a new case; the answer is the import report. */
   router.post(
     '/api/cases/pull',
-    (_req, res, next) => {
-      requireAdmin(res, 'case.import');
-      next();
-    },
+    authorize('case.import'),
     smallBody,
     async (req, res) => {
-      const principal = requireAdmin(res, 'case.import');
+      const principal = principalOf(res);
       const body = parseBody(PullBody, req.body);
       if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
       const { fhirPatientId, result } = await deps.puller.fetchPatient(body);
@@ -121,8 +111,8 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   );
 
   /** Fetch the pulled case's record again and add what is new (new resources reach live rooms). */
-  router.post('/api/cases/:id/refresh', async (req, res) => {
-    const principal = requireAdmin(res, 'case.import');
+  router.post('/api/cases/:id/refresh', authorize('case.import'), async (req, res) => {
+    const principal = principalOf(res);
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
     sendJson(res, 'POST /api/cases/:id/refresh', await deps.puller.refresh(id, principal.userId));
@@ -136,7 +126,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     if (!record) throw new AppError('CASE_NOT_FOUND');
     const { room } = parseBody(CaseQuery, req.query, 'QUERY_INVALID');
     const access = await readableOrDeny(principal, id, record.patientId, room);
-    const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, access);
+    const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, readerOf(access));
     await auditRead(principal, id, record.patientId, access, disclosed);
     sendJson(res, 'GET /api/cases/:id', view);
   });
@@ -171,14 +161,14 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       : await deps.cases.listResources(id, { ...query, ...(before ? { before } : {}), limit: q.limit, offset: q.offset });
     // The Patient is read even when not disclosed: its identity is what a reader without Patient scope must not get.
     const patient = await deps.cases.listResources(id, { types: ['Patient'], limit: 1, offset: 0 });
-    const { view, disclosed } = caseViewFor(preparedCase({ ...head, resources: patient }), rows, access);
+    const { view, disclosed } = caseViewFor(preparedCase({ ...head, resources: patient }), rows, readerOf(access));
     await auditRead(principal, id, head.patientId, access, disclosed);
     // Paging by offset: a date cursor would hand de-identified callers real dates.
     sendJson(res, 'GET /api/cases/:id/resources', { ...view, nextOffset: rows.length === q.limit ? q.offset + q.limit : null });
   });
 
-  router.delete('/api/cases/:id', async (req, res) => {
-    const principal = requireAdmin(res, 'case.delete');
+  router.delete('/api/cases/:id', authorize('case.delete'), async (req, res) => {
+    const principal = principalOf(res);
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const patientId = await deps.cases.patientOf(id);
     if (!patientId || !(await deps.cases.delete(id))) throw new AppError('CASE_NOT_FOUND');
@@ -190,13 +180,10 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   /** Live vitals from a monitor or integration engine; delivered to every live room showing the case. */
   router.post(
     '/api/cases/:id/observations',
-    (_req, res, next) => {
-      requireAdmin(res, 'case.ingest');
-      next();
-    },
+    authorize('case.ingest'),
     smallBody,
     async (req, res) => {
-      const principal = requireAdmin(res, 'case.ingest');
+      const principal = principalOf(res);
       const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
       const patientId = await deps.cases.patientOf(id);
       if (!patientId) throw new AppError('CASE_NOT_FOUND');

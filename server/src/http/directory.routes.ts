@@ -76,27 +76,19 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
     const principal = requireAdmin(res, 'audit.read');
     const q = parseBody(AuditQuery, req.query, 'QUERY_INVALID');
     await deps.audit.flush();
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replaceAll('?', `$${params.length}`));
-    };
-    if (q.room) add('room_id = ?', q.room);
-    if (q.user) add('? IN (actor, subject)', q.user);
-    if (q.patient) add('patient_id = ?', q.patient);
-    if (q.action) add('action LIKE ?', `${q.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    if (q.from) add('at >= ?', new Date(q.from));
-    if (q.to) add('at < ?', new Date(q.to));
-    if (q.before !== undefined) add('seq < ?', q.before);
-    params.push(q.limit);
-    const { rows } = await deps.pool.query<{ seq: string; at: Date; actor: string; action: string; outcome: string; room_id: string | null; case_id: string | null; patient_id: string | null; subject: string | null; details: Record<string, unknown> }>(
-      `SELECT seq, at, actor, action, outcome, room_id, case_id, patient_id, subject, details FROM audit_log
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
-      params,
-    );
+    const rows = await deps.audit.query({
+      roomId: q.room,
+      userId: q.user,
+      patientId: q.patient,
+      actionPrefix: q.action,
+      from: q.from ? new Date(q.from) : undefined,
+      to: q.to ? new Date(q.to) : undefined,
+      beforeSeq: q.before,
+      order: 'newest-first',
+      limit: q.limit,
+    });
     await deps.audit.record({ actor: principal.userId, action: 'audit.read', details: { query: { ...q }, order: 'newest-first' } });
-    const events = rows.map((r) => ({ seq: Number(r.seq), at: r.at.toISOString(), actor: r.actor, action: r.action, outcome: r.outcome, roomId: r.room_id, caseId: r.case_id, patientId: r.patient_id, subject: r.subject, details: r.details }));
+    const events = rows.map(({ prevHash: _p, hash: _h, ...event }) => event);
     sendJson(res, 'GET /api/directory/audit', { events, next: events.length === q.limit ? events[events.length - 1]!.seq : null });
   });
 

@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { UnsafeTextFinding } from '../../../shared/src/text.ts';
 
-export type OffThreadResult = { ok: true; value: unknown } | { ok: false; reason: 'json' } | { ok: false; reason: 'text'; finding: UnsafeTextFinding };
+export type OffThreadResult = { ok: true; value: unknown } | { ok: false; reason: 'json' | 'depth' };
 
 const WORKER_URL = new URL('./json-parse.worker.ts', import.meta.url);
 /** Parses at a time; more wait (only administrators import). */
@@ -10,8 +9,9 @@ let running = 0;
 const waiting: (() => void)[] = [];
 
 /**
- * JSON.parse plus the text rule on a short-lived worker thread with its own
- * heap cap, so a huge or hostile document costs that thread, not the event loop.
+ * JSON.parse on a short-lived worker thread with its own heap cap, so a huge
+ * or hostile document costs that thread, not the event loop (the parsed value
+ * comes back by structured clone, which is cheaper than parsing on the loop).
  */
 export async function parseJsonOffThread(bytes: Buffer): Promise<OffThreadResult> {
   if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));

@@ -1,9 +1,9 @@
 /**
- * Worker thread: parse one JSON document and apply the shared text rule.
+ * Worker thread: parse one JSON document. (The text rule is the caller's: the
+ * case import applies it per entry, so one bad entry does not sink a bundle.)
  * Plain, erasable TypeScript: Node (>= 22.18) runs it without a loader.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { findUnsafeText } from '../../../shared/src/text.ts';
 
 const bytes = workerData as Uint8Array;
 let value: unknown;
@@ -14,5 +14,9 @@ try {
   parentPort!.postMessage({ ok: false, reason: 'json' });
   process.exit(0);
 }
-const finding = findUnsafeText(value);
-parentPort!.postMessage(finding ? { ok: false, reason: 'text', finding } : { ok: true, value });
+try {
+  parentPort!.postMessage({ ok: true, value });
+} catch {
+  // Structured clone recurses: a document nested deeper than it can copy is refused, not a crash.
+  parentPort!.postMessage({ ok: false, reason: 'depth' });
+}

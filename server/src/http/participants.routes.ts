@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { AccessDecisionBody, ModerationBody, ParticipantUpdateBody, UserId } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { authorizeConsoleModeration, authorizeParticipantChange, defaultScopes, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleModeration, authorizeParticipantChange, authorizeRoomConsole, defaultScopes, type Principal } from '../auth/policy.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRoomHandle, LiveRooms } from '../rooms/live-rooms.ts';
@@ -37,9 +37,9 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const room = await deps.rooms.get(roomId);
     if (!room) throw new AppError('ROOM_NOT_FOUND');
     const invited = room.participants.find((p) => p.userId === principal.userId)?.role ?? null;
-    // A kicked host holds no powers until re-admitted by someone else.
-    const callerRole = invited !== null && !principal.admin && (await deps.rooms.isKicked(room.id, principal.userId)) ? null : invited;
-    if (!principal.admin && callerRole !== 'host') throw new AppError(invited === null ? 'ROOM_NOT_FOUND' : 'FORBIDDEN');
+    const kicked = invited !== null && !principal.admin && (await deps.rooms.isKicked(room.id, principal.userId));
+    const { decision, callerRole } = authorizeRoomConsole(principal, invited, kicked);
+    if (!decision.allow) throw new AppError(decision.code);
     if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
     return { room, callerRole };
   };

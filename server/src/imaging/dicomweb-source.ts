@@ -1,4 +1,4 @@
-import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../http/body.ts';
+import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
 import { fromDicomJson, type DicomHeader } from './dicom.ts';
 import { ImagingSourceError, MAX_INSTANCE_BYTES, type ImagingSource } from './source.ts';
 

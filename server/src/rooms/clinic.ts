@@ -6,12 +6,11 @@ import { PROTOCOL_VERSION, type ServerMessageName, type ServerMessages } from '.
 import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, videoGrant, type Principal } from '../auth/policy.ts';
-import type { CaseRecord } from '../db/cases.repo.ts';
-import type { SceneRepo } from '../db/scene.repo.ts';
+import { authorizeConsoleDecision, mayPresent, videoGrant, type Principal } from '../auth/policy.ts';
 import { preparedCase } from '../domain/case-view.ts';
 import { selectCaseSummary } from '../domain/case-summary.ts';
 import { locksHeldBy } from '../domain/scene.ts';
+import type { CaseRecord, ClinicStore, LiveRoomRecord, SceneStorage } from '../domain/storage.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { VoiceControl } from '../media/livekit.ts';
@@ -21,25 +20,17 @@ import type { CdsGateway } from '../cds/gateway.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import { LinkMonitor } from './link-monitor.ts';
-import type { ClinicListing, LiveRoomRecord, LiveSnapshot, VoiceEvent } from './live-rooms.ts';
 import { Moderation } from './moderation.ts';
 import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
 import { SceneStore } from './scene-store.ts';
 import { fail, ok, type Actor } from './types.ts';
 
-/** What the clinic needs from PostgreSQL about its room (RoomsRepo in production, an in-memory fake in unit tests). */
-export interface ClinicStore {
-  get(roomId: string): Promise<(LiveRoomRecord & { status: 'open' | 'closed' }) | null>;
-  activeKicks(roomId: string): Promise<{ userId: string; until: Date | null }[]>;
-  /** Record a kick and revoke every ticket issued to the user for the room so far. */
-  kick(roomId: string, userId: string, by: string, until: Date | null): Promise<void>;
-  isTicketRevoked(roomId: string, userId: string, issuedAt: number): Promise<boolean>;
-}
+export type { ClinicStore };
 
 export interface ClinicDeps {
   store: ClinicStore;
-  scene: Pick<SceneRepo, 'load' | 'upsert' | 'remove' | 'loadAnchor' | 'saveAnchor'>;
+  scene: SceneStorage;
   cases: { get(caseId: string): Promise<CaseRecord | null> };
   audit: (e: AuditEvent) => Promise<void>;
   voice: Pick<VoiceControl, 'setMicMuted' | 'remove' | 'updatePermissions' | 'updateVideo' | 'status'> | null;
@@ -80,6 +71,27 @@ export interface SeatTransport {
   poseReadiness(sessionId: string): SeatReadiness;
   /** Send a pose frame (shared by every recipient; never modified) to one seat. */
   sendPoseFrame(sessionId: string, frame: Uint8Array): void;
+}
+
+/** A LiveKit webhook event about one participant, as LiveRooms delivers it. */
+export interface VoiceEvent {
+  kind: 'joined' | 'left' | 'published' | 'unpublished' | 'muted' | 'unmuted';
+  userId: string;
+  /** For track events: is it the microphone? */
+  microphone: boolean;
+  muted?: boolean;
+}
+
+export interface LiveSnapshot {
+  voice: string;
+  presenter: string;
+  participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[];
+}
+
+/** Listing metadata every clinic room publishes, so any process can find it. */
+export interface ClinicListing {
+  room: string;
+  caseId: string | null;
 }
 
 /**
@@ -503,7 +515,7 @@ export class Clinic {
 
   /** Console decision on a break-glass request: an admin, or a host who did not ask. */
   async decide(principal: Principal, requestId: string, decision: 'approve' | 'deny'): Promise<{ ok: boolean; code?: ErrorCode }> {
-    const allowed = authorizeConsoleDecision(principal, this.roster.invitation(principal.userId)?.role ?? null);
+    const allowed = authorizeConsoleDecision(principal, this.roster.invitation(principal.userId)?.role ?? null, this.breakGlass.requesterOf(requestId) === principal.userId);
     if (!allowed.allow) return { ok: false, code: allowed.code };
     const result = decision === 'approve' ? await this.breakGlass.approve(principal, requestId) : await this.breakGlass.deny(principal, requestId, undefined);
     return result.ok ? { ok: true } : { ok: false, code: result.code };
@@ -567,7 +579,7 @@ export class Clinic {
       const p = this.state.participants.get(seat);
       if (p) p.role = member.access.role;
     }
-    if (!canPresent(member.access.role)) {
+    if (!mayPresent(member.access.role, this.record.kind)) {
       for (const seat of member.seats) if (this.state.info.presenter === seat) this.state.info.presenter = '';
     }
   }
@@ -602,8 +614,6 @@ export class Clinic {
     }
   }
 }
-
-const canPresent = (role: RoomRole) => role !== 'observer';
 
 /** The stable error a refused join carries to the SDK (`CODE: message`). */
 export function refusal(err: unknown): { status: number; message: string } {

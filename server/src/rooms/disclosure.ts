@@ -2,8 +2,8 @@ import { StateView } from '@colyseus/schema';
 import { CaseResourceType, isR4ResourceType, type FhirResource } from '../../../shared/src/fhir.ts';
 import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { accessCovers, NO_ACCESS, parseScopes, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
-import { entriesFor, identifiedKey, isVisible, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { entryVisible as isVisible, mayViewAccessRequest, NO_ACCESS, objectVisible, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
+import { entriesFor, identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 import { pseudonym } from '../domain/deidentify.ts';
 import type { SeenCase } from '../cds/prefetch.ts';
 
@@ -182,24 +182,13 @@ export class Disclosure {
   }
 
   private objectVisible(obj: SceneObjectState, access: DataAccess): boolean {
-    if (obj.authorScope && !accessCovers(access, parseScopes(obj.authorScope))) return false;
-    if (obj.resourceRef) {
-      const type = CaseResourceType.safeParse(obj.resourceRef.split('/')[0]);
-      if (!type.success || resourceVariant(access, type.data) === null) return false;
-    }
-    return true;
+    return objectVisible(access, obj);
   }
 
-  /**
-   * A break-glass request (its reason may name the patient) reaches the
-   * requester, and the hosts whose own access covers the requester's.
-   */
+  /** A break-glass request reaches whom the policy says (mayViewAccessRequest). */
   private requestVisible(req: AccessRequestState, v: Viewer): boolean {
     const access = this.deps.accessOf(v.userId);
-    if (!access) return false;
-    if (req.userId === v.userId) return true;
-    const requester = this.deps.accessOf(req.userId);
-    return access.role === 'host' && requester !== null && accessCovers(access.data, requester.base);
+    return access !== null && mayViewAccessRequest({ userId: v.userId, access }, req, this.deps.accessOf(req.userId));
   }
 
   /** Serialized per viewer, so concurrent changes apply in order. */

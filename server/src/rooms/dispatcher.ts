@@ -19,7 +19,7 @@ export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
 
 /**
  * The single path every room message takes:
- * rate-limit → validate → authorize → apply → reply.
+ * rate-limit → validate → authorize → apply (and audit, in the command) → reply.
  * It knows nothing about sockets; the Colyseus room adapts it.
  */
 export class Dispatcher {
@@ -84,7 +84,8 @@ export class Dispatcher {
     const decision = authorizeRoomAction(ctx.actor.role, name, { roomKind: ctx.state.info.kind as RoomKind, ...command.policyContext?.(parsed.data, ctx) });
     if (!decision.allow) return fail(decision.code, decision.reason);
 
-    // 4. apply (5. audit joins here with the patient-data feature)
+    // 4. apply, and 5. audit: a command whose act is on the record (annotations, access, moderation) writes it (ctx.audit) before answering.
+    // 6. reply: the adapter sends the result.
     return command.run(parsed.data, ctx);
   }
 }

@@ -1,15 +1,16 @@
 import { matchMaker } from '@colyseus/core';
 import { CLINIC_ROOM } from '../../../shared/src/protocol.ts';
 import type { LeaseHolder, RoomRecord } from '../db/rooms.repo.ts';
-import type { Clinic } from './clinic.ts';
+import type { LiveRoomRecord } from '../domain/storage.ts';
+import type { Clinic, ClinicListing, LiveSnapshot, VoiceEvent } from './clinic.ts';
 import { AppError } from '../errors.ts';
 import { aliveProcesses, countedProcesses, isProcessAlive, sweepProcess } from '../colyseus/presence.ts';
 
 /** Message prefix of the refusal onCreate gives when another instance holds the room's lease. */
 export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
 
-/** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
-export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling' | 'observerVideo'>;
+/** What a live room needs to know about its Consilium room (plain data: it may cross processes); declared with the engine's storage. */
+export type { LiveRoomRecord };
 
 /** Plain-data view of a room record for a live room. */
 export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo });
@@ -34,25 +35,8 @@ export interface LocalRoom {
 /** The one method of a Colyseus clinic room that other processes call (`matchMaker.remoteRoomCall`): it forwards to `LiveRooms.callLocal`. */
 export const REMOTE_CALL = 'liveCall';
 
-export interface VoiceEvent {
-  kind: 'joined' | 'left' | 'published' | 'unpublished' | 'muted' | 'unmuted';
-  userId: string;
-  /** For track events: is it the microphone? */
-  microphone: boolean;
-  muted?: boolean;
-}
-
-export interface LiveSnapshot {
-  voice: string;
-  presenter: string;
-  participants: { sessionId: string; userId: string; name: string; role: string; connected: boolean; voiceConnected: boolean; publishing: boolean; muted: boolean }[];
-}
-
-/** Listing metadata every clinic room publishes, so any process can find it. */
-export interface ClinicListing {
-  room: string;
-  caseId: string | null;
-}
+// (VoiceEvent, LiveSnapshot, ClinicListing: the engine's own types, declared in clinic.ts.)
+export type { ClinicListing, LiveSnapshot, VoiceEvent };
 
 type Method = keyof LiveRoomHandle;
 type Listing = Awaited<ReturnType<typeof matchMaker.getRoomById>>;

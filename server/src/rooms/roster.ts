@@ -163,13 +163,6 @@ export class Roster {
     return { ended, changed };
   }
 
-  /** Mark a user's seats as ending (removal, kick): they can no longer act or reconnect. */
-  endSeatsOf(userId: string): Seat[] {
-    const seats = this.seatsOf(userId).filter((s) => s.status !== 'ending');
-    for (const s of seats) s.status = 'ending';
-    return seats;
-  }
-
   markEnding(sessionId: string): void {
     const seat = this.seats.get(sessionId);
     if (seat) seat.status = 'ending';

@@ -1,7 +1,7 @@
 import type { MapSchema } from '@colyseus/schema';
 import { SceneObjectState } from '../../../shared/src/state.ts';
 import type { AnchorState } from '../../../shared/src/state.ts';
-import type { AnchorRecord, SceneObjectRecord, SceneRepo } from '../db/scene.repo.ts';
+import type { AnchorRecord, SceneObjectRecord, SceneStorage } from '../domain/storage.ts';
 import type { SafeTransform } from '../domain/transform.ts';
 
 /**
@@ -16,7 +16,7 @@ export class SceneStore {
 
   constructor(
     private readonly roomId: string,
-    private readonly repo: Pick<SceneRepo, 'load' | 'upsert' | 'remove' | 'loadAnchor' | 'saveAnchor'>,
+    private readonly repo: SceneStorage,
     readonly objects: MapSchema<SceneObjectState>,
     private readonly anchor: AnchorState,
   ) {}

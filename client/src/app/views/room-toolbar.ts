@@ -26,7 +26,7 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
     ctl.setFollow(follow.checked);
     world.followPresenter = ctl.follow;
   } });
-  const presentBtn = h('button', { id: 'present', class: 'tool', 'aria-pressed': 'false', onclick: () => void ctl.togglePresent(), disabled: !ctl.canEdit, title: ctl.presentHint }, 'Present');
+  const presentBtn = h('button', { id: 'present', class: 'tool', 'aria-pressed': 'false', onclick: () => void ctl.togglePresent(), disabled: !ctl.mayTogglePresent, title: ctl.presentHint }, 'Present');
   const vrBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-vr').catch((e: unknown) => alert(plainMessage(e))) }, 'Enter VR');
   // In surgical guidance, "Enter AR" is the surgeon's view: patient frame, guidance, hands-free (ar/surgeon-ar.ts).
   const arBtn = h('button', { hidden: true, onclick: () => void (ctl.guidanceRoom ? import('../ar/surgeon-ar.ts').then((m) => m.enterSurgeonAr(session)) : world.enterXR('immersive-ar')).catch((e: unknown) => alert(plainMessage(e))) }, 'Enter AR');
@@ -73,6 +73,8 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
     render(): void {
       presentBtn.textContent = ctl.presenting ? 'Stop presenting' : 'Present';
       presentBtn.setAttribute('aria-pressed', String(ctl.presenting));
+      presentBtn.disabled = !ctl.mayTogglePresent;
+      presentBtn.title = ctl.presentHint;
       voiceBtn.hidden = !ctl.offersJoinVoice;
       micBtn.hidden = !ctl.offersMic;
       cameraBtn.hidden = !ctl.offersCamera;

@@ -1,5 +1,5 @@
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
-import type { RoomActionContext } from '../../auth/policy.ts';
+import { objectContext, type RoomActionContext } from '../../auth/policy.ts';
 import { isAnnotation } from '../../domain/annotations.ts';
 import type { SafeTransform } from '../../domain/transform.ts';
 import type { CommandContext } from './command.ts';
@@ -12,8 +12,7 @@ import type { CommandContext } from './command.ts';
  */
 export function objectFacts(objectId: string, { scene, disclosure, actor }: CommandContext): RoomActionContext {
   const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
-  if (!obj) return {};
-  return { ownsObject: obj.createdBy === actor.userId, annotation: isAnnotation(obj.kind) };
+  return obj ? objectContext(obj, actor.userId) : {};
 }
 
 /** Annotations whose current hold has already been audited as a move (cleared at each grab). */

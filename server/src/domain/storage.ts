@@ -1,0 +1,94 @@
+import type { FhirResource } from '../../../shared/src/fhir.ts';
+import type { ParticipantDto } from '../../../shared/src/http.ts';
+import type { RoomKind } from '../../../shared/src/roles.ts';
+
+/**
+ * What the live-room engine (server/src/rooms) keeps and reads, declared on
+ * the engine's side: PostgreSQL (server/src/db) implements these, and so does
+ * the in-memory store the engine's unit tests use (tests/support/memory-store.ts).
+ * One contract suite holds both to the same behaviour
+ * (tests/integration/store-contract.test.ts).
+ */
+
+/** A room as a live room needs it: who is invited, what they may see, how it runs. */
+export interface LiveRoomRecord {
+  id: string;
+  title: string;
+  kind: RoomKind;
+  caseId: string | null;
+  participants: ParticipantDto[];
+  /** The admin's ceiling on what anyone in the room may see; null: patient/*.rs. */
+  scopeCeiling: string[] | null;
+  /** Surgical guidance: observers may watch the surgeon's camera video. */
+  observerVideo: boolean;
+}
+
+/** What the clinic needs from the rooms store (RoomsRepo in production). */
+export interface ClinicStore {
+  /** The room, open or closed; null when there is no such room. */
+  get(roomId: string): Promise<(LiveRoomRecord & { status: 'open' | 'closed' }) | null>;
+  /** Kicks in force now (lapsed ones are not listed); `until` null: until re-admitted. */
+  activeKicks(roomId: string): Promise<{ userId: string; until: Date | null }[]>;
+  /** Record a kick (a second kick replaces the first) and revoke every ticket issued to the user for this room so far. */
+  kick(roomId: string, userId: string, by: string, until: Date | null): Promise<void>;
+  /** Was a ticket issued at `issuedAt` (seconds, as in a JWT's iat) revoked — issued no later than the last revocation's second? */
+  isTicketRevoked(roomId: string, userId: string, issuedAt: number): Promise<boolean>;
+}
+
+/** A scene object as stored: the same fields the synced state carries. */
+export interface SceneObjectRecord {
+  id: string;
+  kind: string;
+  asset: string;
+  label: string;
+  createdBy: string;
+  /** Author's access for annotations ('' = visible to everyone in the room). */
+  authorScope: string;
+  /** Case resource a model shows ('' = none). */
+  resourceRef: string;
+  /** Stroke points "x,y,z,…" ('' for other kinds). */
+  points: string;
+  color: string;
+  frame: string;
+  sentAt: number;
+  videoTime: number;
+  ackedAt: number;
+  ackedBy: string;
+  dismissed: boolean;
+  px: number; py: number; pz: number;
+  qx: number; qy: number; qz: number; qw: number;
+  sx: number; sy: number; sz: number;
+}
+
+/** A registered patient frame (surgical guidance). */
+export interface AnchorRecord {
+  version: number;
+  p: readonly [number, number, number];
+  q: readonly [number, number, number, number];
+  setBy: string;
+  setAt: number;
+}
+
+/** Where a room's scene is kept (SceneRepo in production). */
+export interface SceneStorage {
+  /** In creation order (the order first written, within one upsert too): undo and "next" follow it. */
+  load(roomId: string): Promise<SceneObjectRecord[]>;
+  /** Insert or update; an update keeps the object's place in creation order. */
+  upsert(roomId: string, objects: SceneObjectRecord[]): Promise<void>;
+  /** Removing what is not there is no error. */
+  remove(roomId: string, objectId: string): Promise<void>;
+  /** null: never registered. */
+  loadAnchor(roomId: string): Promise<AnchorRecord | null>;
+  /** Replaces the previous one. */
+  saveAnchor(roomId: string, anchor: AnchorRecord): Promise<void>;
+}
+
+/** A stored case as the engine shows it. */
+export interface CaseRecord {
+  id: string;
+  patientId: string;
+  /** The key of the pseudonyms in its de-identified view. */
+  pseudonymKey: string;
+  /** The Patient first, then the other resources in arrival order. */
+  resources: FhirResource[];
+}
