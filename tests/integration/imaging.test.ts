@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import type { ImagingListResponse, ImagingSeriesResponse } from '../../shared/src/imaging.ts';
-import { parsePart10, readFrame } from '../../server/src/imaging/dicom.ts';
+import { parsePart10, readFrame } from '../../server/src/domain/dicom.ts';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 

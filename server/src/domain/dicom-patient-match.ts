@@ -1,4 +1,4 @@
-import type { DicomHeader } from '../imaging/dicom.ts';
+import type { DicomHeader } from './dicom.ts';
 
 /**
  * Does a DICOM study belong to the case's patient? A wrong-patient image in a

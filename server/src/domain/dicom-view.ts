@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { ImagingInstanceDto, ImagingSeriesResponse, ImagingVariant } from '../../../shared/src/imaging.ts';
-import { num, nums, str, type DicomHeader } from '../imaging/dicom.ts';
+import { num, nums, str, type DicomHeader } from './dicom.ts';
 
 /**
  * What of a DICOM header each viewer gets. An allowlist, as in deidentify.ts:

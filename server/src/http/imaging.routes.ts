@@ -9,7 +9,7 @@ import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { seriesView, uidFor } from '../domain/dicom-view.ts';
 import { AppError } from '../errors.ts';
-import { FrameOutOfRange, NotDicom, parsePart10, readFrame, str, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../imaging/dicom.ts';
+import { FrameOutOfRange, NotDicom, parsePart10, readFrame, str, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
 import { ImagingService, PatientMismatch, type AttachedStudy } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError } from '../imaging/source.ts';

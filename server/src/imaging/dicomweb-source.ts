@@ -1,5 +1,5 @@
 import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
-import { fromDicomJson, type DicomHeader } from './dicom.ts';
+import { fromDicomJson, type DicomHeader } from '../domain/dicom.ts';
 import { ImagingSourceError, MAX_INSTANCE_BYTES, type ImagingSource } from './source.ts';
 
 /** QIDO-RS and metadata answers: a 2,000-slice series' metadata is a few MB. */

@@ -6,7 +6,7 @@ import type { CasesRepo } from '../db/cases.repo.ts';
 import type { Pool } from '../db/pool.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { dateFor, mayCarryBurnedInIdentity, uidFor } from '../domain/dicom-view.ts';
-import { num, str, type DicomHeader } from './dicom.ts';
+import { num, str, type DicomHeader } from '../domain/dicom.ts';
 import type { DicomWebSource } from './dicomweb-source.ts';
 import type { LocalImagingStore } from './local-store.ts';
 import { ImagingSourceError, type ImagingSource } from './source.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from '../db/pool.ts';
-import { str, type DicomHeader, type ParsedInstance } from './dicom.ts';
+import { str, type DicomHeader, type ParsedInstance } from '../domain/dicom.ts';
 import { ImagingSourceError, MAX_INSTANCE_BYTES, type ImagingSource } from './source.ts';
 
 /**

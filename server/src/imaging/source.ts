@@ -1,4 +1,4 @@
-import type { DicomHeader } from './dicom.ts';
+import type { DicomHeader } from '../domain/dicom.ts';
 
 /**
  * Where a study's images come from: the PACS over DICOMweb, or Consilium's own
