@@ -41,6 +41,8 @@ import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
+import { VALIDATE_RESPONSES } from './http/respond.ts';
+import { openApiRoutes } from './http/openapi.routes.ts';
 import { directoryRoutes } from './http/directory.routes.ts';
 import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
 import { defineClinicRoom, verifyJoin } from './rooms/clinic.room.ts';
@@ -66,6 +68,8 @@ export interface App {
   close(): Promise<void>;
   /** Pulls cases from FHIR_BASE_URL; null when unset. */
   casePuller: CasePuller | null;
+  /** The Express app (its routes are checked against the OpenAPI description). */
+  web: express.Express;
 }
 
 export interface AppOverrides {
@@ -121,6 +125,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
+  // Outside production every JSON answer is checked against its published schema (respond.ts).
+  web.locals[VALIDATE_RESPONSES] = config.nodeEnv !== 'production';
   web.use(requestId);
   web.use(securityHeaders(config));
   web.use(
@@ -141,6 +147,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use('/api', authenticateBeforeBody(identity, ['/api/dev/login', '/api/livekit/webhook']));
   web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
+  web.use(openApiRoutes(() => baseUrl));
   web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
   web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
@@ -229,7 +236,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       await database.close();
     })());
 
-  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, refusedJoins, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null };
+  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, refusedJoins, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null, web };
 }
 
 /**

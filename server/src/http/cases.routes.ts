@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Response } from 'express';
-import { z } from 'zod';
-import { R4_RESOURCE_TYPES, R4ResourceType } from '../../../shared/src/fhir.ts';
-import type { CaseImportResponse } from '../../../shared/src/http.ts';
+import { R4_RESOURCE_TYPES } from '../../../shared/src/fhir.ts';
+import { CaseQuery, ImportQuery, PullBody, ResourcesQuery, type CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { accessInput, caseReadAccess, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
@@ -38,24 +37,6 @@ const JSON_TYPES = ['application/json', 'application/fhir+json'];
 const importBody = express.json({ limit: IMPORT_BODY_LIMIT, type: JSON_TYPES });
 const smallBody = express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES });
 
-/** A FHIR id, or an identifier search token (`system|value` or `value`). */
-const PullBody = z.union([
-  z.strictObject({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id') }),
-  z.strictObject({ identifier: z.string().regex(/^[\x21-\x7e]([\x20-\x7e]{0,254}[\x21-\x7e])?$/, 'system|value, printable ASCII').refine((v) => v.split('|').length <= 2, 'at most one |') }),
-]);
-
-const ImportQuery = z.looseObject({ allOrNothing: z.enum(['true', 'false']).optional() });
-
-const ResourcesQuery = z.looseObject({
-  type: R4ResourceType.optional(),
-  code: z.string().regex(/^[\x21-\x7e]{1,300}$/, 'code is system|code').optional(),
-  before: z.string().regex(/^\d{4}(-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?$/, 'before is a year, a date or a dateTime').optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  /** The room the caller reads through (required unless an administrator). */
-  room: z.string().uuid().optional(),
-});
-const CaseQuery = z.looseObject({ room: z.string().uuid().optional() });
 /** A de-identified year query scans at most this many resources of the requested types. */
 const MAX_YEAR_SCAN = 50_000;
 
@@ -72,7 +53,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   router.use('/api/cases', authenticate(deps.identity));
 
   /** Store an import and answer with the honest report. */
-  async function storeImport(res: Response, principal: Principal, result: ImportedCase, fhirPatientId?: string): Promise<CaseImportResponse> {
+  async function storeImport(res: Response, route: 'POST /api/cases' | 'POST /api/cases/pull', principal: Principal, result: ImportedCase, fhirPatientId?: string): Promise<CaseImportResponse> {
     const caseId = await deps.cases.createImported(result.patient, result.resources, principal.userId, { sourceIds: result.sourceIds, ...(fhirPatientId ? { fhirPatientId } : {}) });
     await deps.audit.record({
       actor: principal.userId,
@@ -82,7 +63,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       details: { counts: result.stored, refused: result.refused.length, skipped: result.skipped.length, ...(fhirPatientId ? { source: 'fhir-server' } : {}) },
     });
     const body: CaseImportResponse = { caseId, patientId: result.patient.id, resources: result.resources.length + 1, stored: result.stored, refused: result.refused, skipped: result.skipped };
-    res.status(201).json(body);
+    sendJson(res, route, body, 201);
     return body;
   }
 
@@ -98,7 +79,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       const query = parseBody(ImportQuery, req.query, 'QUERY_INVALID');
       const result = importBundle(req.body, randomUUID, { allOrNothing: query.allOrNothing === 'true' });
       if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
-      await storeImport(res, principal, result);
+      await storeImport(res, 'POST /api/cases', principal, result);
     },
   );
 
@@ -115,7 +96,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       const body = parseBody(PullBody, req.body);
       if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
       const { fhirPatientId, result } = await deps.puller.fetchPatient(body);
-      await storeImport(res, principal, result, fhirPatientId);
+      await storeImport(res, 'POST /api/cases/pull', principal, result, fhirPatientId);
     },
   );
 
