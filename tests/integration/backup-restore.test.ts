@@ -73,7 +73,7 @@ describe('backup and restore', () => {
     cpSync(dir(), damaged, { recursive: true });
     const dump = path.join(damaged, 'database.dump');
     const bytes = readFileSync(dump);
-    bytes[bytes.length - 10] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 10) ^ 0xff, bytes.length - 10);
     writeFileSync(dump, bytes);
     const r1 = await runCli(['restore', '--from', damaged], targetEnv());
     expect(r1.code).toBe(1);
