@@ -128,6 +128,17 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   // Outside production every JSON answer is checked against its published schema (respond.ts).
   web.locals[VALIDATE_RESPONSES] = config.nodeEnv !== 'production';
   web.use(requestId);
+  // First, so every response (rate-limited and refused ones too) is counted.
+  web.use(
+    metricsRoutes({
+      token: config.metricsToken,
+      live,
+      voiceStatus: () => (voice ? voice.status : 'off'),
+      pool,
+      checkpoints: checkpoints ? { lastCoveredAt: () => checkpoints.signer.lastCoveredAt, intervalMs: config.auditCheckpoints!.intervalMs } : null,
+      joinRefusals: () => refusedJoins.totals,
+    }),
+  );
   web.use(securityHeaders(config));
   web.use(
     '/api',
@@ -148,7 +159,6 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(openApiRoutes(() => baseUrl));
-  web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
   web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
