@@ -112,7 +112,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   let identity: IdentityVerifier;
   let devIssuer: DevIssuer | null = null;
   if (config.auth.mode === 'oidc') {
-    identity = createIdentityVerifier({ issuer: config.auth.issuer, audience: config.auth.audience, keys: remoteKeys(config.auth.jwksUrl) });
+    identity = createIdentityVerifier({ issuer: config.auth.issuer, audience: config.auth.audience, keys: remoteKeys(config.auth.jwksUrl), admin: config.auth.admin });
   } else {
     devIssuer = new DevIssuer(await loadOrCreateSigningKey(keys, 'dev-idp'));
     identity = createIdentityVerifier({ issuer: DEV_ISSUER, audience: DEV_AUDIENCE, keys: localKeys(devIssuer.jwks) });

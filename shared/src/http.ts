@@ -325,7 +325,7 @@ export const DirectoryCase = z.strictObject({
 export type DirectoryCase = z.infer<typeof DirectoryCase>;
 export const AuthConfigResponse = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('dev') }),
-  z.strictObject({ mode: z.literal('oidc'), issuer: z.string(), clientId: z.string().nullable(), audience: z.string() }),
+  z.strictObject({ mode: z.literal('oidc'), issuer: z.string(), clientId: z.string().nullable(), audience: z.string(), /** What the browser asks the provider for (AUTH_SCOPES). */ scopes: z.string() }),
 ]);
 export type AuthConfigResponse = z.infer<typeof AuthConfigResponse>;
 export const ClientConfigResponse = z.strictObject({ imagingViewerUrl: z.string().nullable(), fhirServer: z.boolean() });

@@ -44,7 +44,7 @@ async function login(error?: string): Promise<void> {
   }
   if (cfg.mode === 'oidc') {
     root.append(h('section', { class: 'card' }, h('h1', {}, 'Administrator sign-in'), error ? h('p', { class: 'error', role: 'alert' }, error) : null,
-      h('button', { class: 'primary', disabled: !cfg.clientId, onclick: () => void oidcSignIn(cfg.issuer, cfg.clientId!) }, 'Sign in with your hospital account')));
+      h('button', { class: 'primary', disabled: !cfg.clientId, onclick: () => void oidcSignIn(cfg.issuer, cfg.clientId!, cfg.scopes) }, 'Sign in with your hospital account')));
     return;
   }
   const userId = h('input', { value: 'it.admin', id: 'admin-user', autocomplete: 'username' });

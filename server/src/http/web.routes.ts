@@ -19,7 +19,7 @@ export function webRoutes(auth: AuthConfig, client: { imagingViewerUrl: string |
   const router = Router();
   router.use(compression({ threshold: 1024 }));
   router.get('/api/auth/config', (_req, res) => {
-    sendJson(res, 'GET /api/auth/config', auth.mode === 'dev' ? { mode: 'dev' } : { mode: 'oidc', issuer: auth.issuer, clientId: auth.clientId, audience: auth.audience });
+    sendJson(res, 'GET /api/auth/config', auth.mode === 'dev' ? { mode: 'dev' } : { mode: 'oidc', issuer: auth.issuer, clientId: auth.clientId, audience: auth.audience, scopes: auth.scopes });
   });
   // Site settings the browser app needs (no secrets): where imaging studies open.
   router.get('/api/client-config', (_req, res) => {
