@@ -168,7 +168,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));
-  web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null }));
+  web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null, publicUrl: () => baseUrl }));
 
   installFullStateFix(); // before any room exists
   const httpServer = http.createServer(web);

@@ -328,7 +328,12 @@ export const AuthConfigResponse = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('oidc'), issuer: z.string(), clientId: z.string().nullable(), audience: z.string(), /** What the browser asks the provider for (AUTH_SCOPES). */ scopes: z.string() }),
 ]);
 export type AuthConfigResponse = z.infer<typeof AuthConfigResponse>;
-export const ClientConfigResponse = z.strictObject({ imagingViewerUrl: z.string().nullable(), fhirServer: z.boolean() });
+export const ClientConfigResponse = z.strictObject({
+  imagingViewerUrl: z.string().nullable(),
+  fhirServer: z.boolean(),
+  /** The address pages and room links use (PUBLIC_URL, else the server's own). */
+  publicUrl: z.string(),
+});
 export type ClientConfigResponse = z.infer<typeof ClientConfigResponse>;
 /**
  * Every JSON response of the API by `METHOD /path` (204 routes answer no body and are not listed):

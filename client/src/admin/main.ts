@@ -30,6 +30,11 @@ const ctl = new ConsoleController(api, (message) => {
 });
 const errorText = (err: unknown) => ctl.errorText(err);
 
+/** Room links name the server's address (PUBLIC_URL), whatever host name this console was opened at. */
+let publicBase: string | null = null;
+void api.call('GET /api/client-config', { auth: false }).then((c) => (publicBase = c.publicUrl.replace(/\/+$/, '') || null), () => {});
+const roomLink = (id: string) => `${publicBase ?? location.origin}/#room=${id}`;
+
 async function login(error?: string): Promise<void> {
   if (liveTimer) clearInterval(liveTimer);
   clear(root);
@@ -192,8 +197,8 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
       h('td', { class: 'row' },
         h('button', { onclick: async () => { clear(editor); editor.append(await roomForm(reload, r)); editor.querySelector('input')?.focus(); }, 'aria-label': `Edit ${r.title}` }, 'Edit'),
         // The link to send to the people invited: it opens the room (after they sign in).
-        h('button', { 'aria-label': `Copy link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: `${location.origin}/#room=${r.id}`, onclick: async (ev: Event) => {
-          const link = `${location.origin}/#room=${r.id}`;
+        h('button', { 'aria-label': `Copy link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: roomLink(r.id), onclick: async (ev: Event) => {
+          const link = roomLink(r.id);
           const btn = ev.currentTarget as HTMLButtonElement;
           try {
             await navigator.clipboard.writeText(link);
