@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
  * their firing logic in .ci/run: deploy/prometheus/consilium-rules.test.yml.)
  */
 const root = path.resolve(import.meta.dirname, '../..');
-const TOKEN = 'monitoring-test-token-0123456789';
+const TOKEN = 'metrics-token-0123456789';
 let server: TestServer;
 
 beforeAll(async () => {

@@ -19,8 +19,8 @@ import { startTestServer, type TestServer } from '../support/server.ts';
  * Express app registers is described, and real answers match the described schemas.
  */
 const KEY = 'APIopenapi';
-const SECRET = 'openapi-test-secret-openapi-test-secret-0123';
-const METRICS_TOKEN = 'openapi-metrics-token-0123456789';
+const SECRET = 'test-secret-that-is-long-enough-for-hs256';
+const METRICS_TOKEN = 'metrics-token-0123456789';
 const CLIENT_ID = 'consilium-openapi-test';
 const lk = new LiveKitStandIn(KEY, SECRET);
 let fhir: LoopbackFhir;
