@@ -46,6 +46,8 @@ import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
+import { VALIDATE_RESPONSES } from './http/respond.ts';
+import { openApiRoutes } from './http/openapi.routes.ts';
 import { directoryRoutes } from './http/directory.routes.ts';
 import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
 import { defineClinicRoom } from './rooms/clinic.room.ts';
@@ -74,6 +76,8 @@ export interface App {
   close(): Promise<void>;
   /** Pulls cases from FHIR_BASE_URL; null when unset. */
   casePuller: CasePuller | null;
+  /** The Express app (its routes are checked against the OpenAPI description). */
+  web: express.Express;
 }
 
 export interface AppOverrides {
@@ -116,7 +120,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   let identity: IdentityVerifier;
   let devIssuer: DevIssuer | null = null;
   if (config.auth.mode === 'oidc') {
-    identity = createIdentityVerifier({ issuer: config.auth.issuer, audience: config.auth.audience, keys: remoteKeys(config.auth.jwksUrl) });
+    identity = createIdentityVerifier({ issuer: config.auth.issuer, audience: config.auth.audience, keys: remoteKeys(config.auth.jwksUrl), admin: config.auth.admin });
   } else {
     devIssuer = new DevIssuer(await loadOrCreateSigningKey(keys, 'dev-idp'));
     identity = createIdentityVerifier({ issuer: DEV_ISSUER, audience: DEV_AUDIENCE, keys: localKeys(devIssuer.jwks) });
@@ -133,7 +137,20 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', 'loopback');
+  // Outside production every JSON answer is checked against its published schema (respond.ts).
+  web.locals[VALIDATE_RESPONSES] = config.nodeEnv !== 'production';
   web.use(requestId);
+  // First, so every response (rate-limited and refused ones too) is counted.
+  web.use(
+    metricsRoutes({
+      token: config.metricsToken,
+      live,
+      voiceStatus: () => (voice ? voice.status : 'off'),
+      pool,
+      checkpoints: checkpoints ? { lastCoveredAt: () => checkpoints.signer.lastCoveredAt, intervalMs: config.auditCheckpoints!.intervalMs } : null,
+      joinRefusals: () => refusedJoins.totals,
+    }),
+  );
   web.use(securityHeaders(config));
   web.use(
     '/api',
@@ -153,7 +170,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use('/api', authenticateBeforeBody(identity, ['/api/dev/login', '/api/livekit/webhook']));
   web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
-  web.use(metricsRoutes({ token: config.metricsToken, live, voiceStatus: () => (voice ? voice.status : 'off') }));
+  web.use(openApiRoutes(() => baseUrl));
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
   const local = new LocalImagingStore(pool, config.dataDir);
   const dicomweb = config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
@@ -169,7 +186,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(directoryRoutes({ pool, audit, identity }));
   web.get(CDS_JWKS_PATH, (_req, res) => void res.json(cdsSigner.jwks()));
   if (config.cds.builtin) web.use(builtinRoutes({ issuer: () => baseUrl, jwks: async () => cdsSigner.jwks() }));
-  web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null }));
+  web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null, publicUrl: () => baseUrl }));
 
   installColyseusFence(); // checks the internals we patch, then patches what must precede any room
   const httpServer = http.createServer(web);
@@ -247,7 +264,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       await database.close();
     })());
 
-  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, refusedJoins, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null };
+  return { url: baseUrl, port, pool, audit, auditCheckpoints: checkpoints, refusedJoins, logger, devIdentity: devIssuer !== null, demoSeeded, close, casePuller: fhir?.puller ?? null, web };
 }
 
 /**

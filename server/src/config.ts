@@ -31,6 +31,16 @@ const EnvSchema = z.object({
   AUTH_JWKS_URL: optionalUrl,
   /** Public OIDC client id the browser app uses (authorization code + PKCE). */
   AUTH_CLIENT_ID: optionalString,
+  /** Scopes the browser app asks the provider for (Entra ID: add your API's scope so the access token is for Consilium). */
+  AUTH_SCOPES: z.string().default('openid profile').pipe(z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated scopes')),
+  /** The claim that makes an administrator (a dot path, e.g. groups, roles, realm_access.roles); unset: scope, scp, roles or groups. */
+  AUTH_ADMIN_CLAIM: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_:$-]+(\.[A-Za-z0-9_:$-]+)*$/, 'a claim name or dot path (realm_access.roles)').optional()),
+  /** Values of that claim that make an administrator (comma-separated: a group name or object id, a role). */
+  AUTH_ADMIN_VALUES: z
+    .string()
+    .default('consilium:admin')
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().max(200)).min(1, 'at least one value')),
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'use at least 16 characters').optional()),
   HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   JOIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
@@ -85,8 +95,14 @@ const EnvSchema = z.object({
   CDS_BUILTIN: z.enum(['on', 'off']).default('on'),
 });
 
+/** Who is an administrator: any of `values` in `claim` (a dot path), or in scope/scp/roles/groups when claim is null. */
+export interface AdminClaim {
+  claim: string | null;
+  values: string[];
+}
+
 export type AuthConfig =
-  | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string; clientId: string | null }
+  | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string; clientId: string | null; scopes: string; admin: AdminClaim }
   | { mode: 'dev' };
 
 export interface Config {
@@ -185,7 +201,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.AUTH_JWKS_URL) {
     if (!e.AUTH_ISSUER) problems.push('AUTH_ISSUER: required when AUTH_JWKS_URL is set');
     if (!e.AUTH_AUDIENCE) problems.push('AUTH_AUDIENCE: required when AUTH_JWKS_URL is set');
-    auth = { mode: 'oidc', issuer: e.AUTH_ISSUER ?? '', audience: e.AUTH_AUDIENCE ?? '', jwksUrl: e.AUTH_JWKS_URL, clientId: e.AUTH_CLIENT_ID ?? null };
+    auth = {
+      mode: 'oidc',
+      issuer: e.AUTH_ISSUER ?? '',
+      audience: e.AUTH_AUDIENCE ?? '',
+      jwksUrl: e.AUTH_JWKS_URL,
+      clientId: e.AUTH_CLIENT_ID ?? null,
+      scopes: e.AUTH_SCOPES,
+      admin: { claim: e.AUTH_ADMIN_CLAIM ?? null, values: e.AUTH_ADMIN_VALUES },
+    };
   } else if (e.NODE_ENV === 'production') {
     problems.push('AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: required in production (the development identity provider is disabled)');
     auth = { mode: 'dev' };

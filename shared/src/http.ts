@@ -1,7 +1,7 @@
-import type { ImagingListResponse, ImagingSeriesResponse, ImagingUploadResponse } from './imaging.ts';
+import { ImagingListResponse, ImagingSeriesResponse, ImagingUploadResponse } from './imaging.ts';
 import { z } from 'zod';
 import { RoomKind, RoomRole } from './roles.ts';
-import { R4_RESOURCE_TYPES, type CaseView } from './fhir.ts';
+import { R4_RESOURCE_TYPES, R4ResourceType, type CaseView } from './fhir.ts';
 import { safeText } from './text.ts';
 
 /** HTTP request and response bodies. Free text obeys the shared text rule (text.ts). */
@@ -15,10 +15,6 @@ export const DevLoginBody = z.strictObject({
   scopes: z.array(safeText({ max: 100 })).max(20).optional(),
 });
 export type DevLoginBody = z.infer<typeof DevLoginBody>;
-export interface DevLoginResponse {
-  token: string;
-  expiresAt: string;
-}
 
 /** SMART v2 style: `patient/<Type|*>.<cruds>` with any FHIR R4 type (read needs r or s) or `deidentified`. */
 export const Scope = z
@@ -65,12 +61,6 @@ export const PatchRoomBody = z
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export type PatchRoomBody = z.input<typeof PatchRoomBody>;
 
-export interface ParticipantDto {
-  userId: string;
-  role: RoomRole;
-  /** null → the role's default scopes */
-  scopes?: string[] | null;
-}
 
 export const ParticipantUpdateBody = z.strictObject({ role: RoomRole, scopes: Scopes.nullable().optional() });
 
@@ -83,218 +73,313 @@ export const ModerationBody = z.strictObject({
 export const AccessDecisionBody = z.strictObject({ decision: z.enum(['approve', 'deny']) });
 export type ParticipantUpdateBody = z.input<typeof ParticipantUpdateBody>;
 
-/** A problem with one bundle entry (or the bundle, entry null): where and why it was not stored. */
-export interface ImportProblemDto {
-  entry: number | null;
-  path: string;
-  reason: string;
-}
-export interface CaseImportResponse {
-  caseId: string;
-  patientId: string;
-  /** Resources stored (Patient included). */
-  resources: number;
-  /** Stored resources by type. */
-  stored: Record<string, number>;
-  /** Entries refused, each with its index, path and reason. */
-  refused: ImportProblemDto[];
-  /** Entries that were not patient data (search outcomes). */
-  skipped: ImportProblemDto[];
-}
-export interface RoomDto {
-  id: string;
-  title: string;
-  kind: RoomKind;
-  caseId: string | null;
-  status: 'open' | 'closed';
-  participants: ParticipantDto[];
-  /** null: no ceiling beyond patient/*.rs. */
-  scopeCeiling: string[] | null;
-  /** Surgical guidance: observers may watch the surgeon's camera video. */
-  observerVideo: boolean;
-  live: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+// ---- Queries and other request bodies -------------------------------------------
 
-export interface TicketResponse {
-  ticket: string;
-  expiresAt: string;
-  roomId: string;
-  role: RoomRole;
-  scopes: string[];
-  /** WebSocket/HTTP endpoint the Colyseus client connects to. */
-  endpoint: string;
-  /** LiveKit connection for voice; null when voice is off. */
-  voice: { url: string; token: string } | null;
-  /**
-   * LiveKit connection for the surgeon's camera video (surgical guidance only): a separate LiveKit
-   * room whose token the server mints only for those the policy lets see it. null: no video for you.
-   */
-  video: { url: string; token: string } | null;
-}
+/** A FHIR id, or an identifier search token (`system|value` or `value`). */
+export const PullBody = z.union([
+  z.strictObject({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id') }),
+  z.strictObject({ identifier: z.string().regex(/^[\x21-\x7e]([\x20-\x7e]{0,254}[\x21-\x7e])?$/, 'system|value, printable ASCII').refine((v) => v.split('|').length <= 2, 'at most one |') }),
+]);
+
+export const ImportQuery = z.looseObject({ allOrNothing: z.enum(['true', 'false']).optional() });
+
+export const ResourcesQuery = z.looseObject({
+  type: R4ResourceType.optional(),
+  code: z.string().regex(/^[\x21-\x7e]{1,300}$/, 'code is system|code').optional(),
+  before: z.string().regex(/^\d{4}(-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?$/, 'before is a year, a date or a dateTime').optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** The room the caller reads through (required unless an administrator). */
+  room: z.string().uuid().optional(),
+});
+export const CaseQuery = z.looseObject({ room: z.string().uuid().optional() });
+export const AuditQuery = z.strictObject({
+  room: z.string().uuid().optional(),
+  user: UserId.optional(),
+  patient: z.string().uuid().optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  format: z.enum(['json', 'fhir']).default('json'),
+});
+
+/** Free-text search: printable, short; NUL and control characters refused (PostgreSQL refuses NUL anyway). */
+const Search = z.string().max(100).regex(/^[^\u0000-\u001f\u007f]*$/).optional();
+
+export const DirectoryUsersQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
+export const DirectoryCasesQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
+export const DirectoryAuditQuery = z.strictObject({
+  room: z.string().uuid().optional(),
+  user: UserId.optional(),
+  patient: z.string().uuid().optional(),
+  action: z.string().max(60).regex(/^[a-z.-]*$/).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 
 // ---- Responses -------------------------------------------------------------------
 // Every JSON body the API answers with, declared once here: the server's routes
 // send them through `sendJson(res, route, body)` (server/src/http/respond.ts) and
 // the SDK's ConsiliumApi reads them by the same route key.
 
-/** A case pull's refresh: what was new, what was refused, and how many live rooms got it. */
-export interface CaseRefreshResponse {
-  caseId: string;
-  added: Record<string, number>;
-  unchanged: number;
-  refused: ImportProblemDto[];
-  skipped: ImportProblemDto[];
-  deliveredToRooms: number;
-}
-/** Resources on demand, newest first; `nextOffset` pages on (null: no more). */
-export interface CaseResourcesPage extends CaseView {
-  nextOffset: number | null;
-}
-export interface ObservationIngestResponse {
-  id: string;
-  deliveredToRooms: number;
-}
-/** Who is in a live room (admin console), no patient data. */
-export interface LiveParticipantDto {
-  sessionId: string;
-  userId: string;
-  name: string;
-  role: string;
-  connected: boolean;
-  voiceConnected: boolean;
-  publishing: boolean;
-  muted: boolean;
-}
-export interface LiveRoomDto {
-  live: boolean;
-  voice: string;
-  presenter: string;
-  participants: LiveParticipantDto[];
-}
-export interface OkResponse {
-  ok: true;
-}
-/** One audit row as stored (hash-chained: docs/AUDIT.md). */
-export interface AuditEventDto {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  roomId: string | null;
-  caseId: string | null;
-  patientId: string | null;
-  subject: string | null;
-  details: Record<string, unknown>;
-}
-/** A row with its place in the hash chain. */
-export interface AuditRowDto extends AuditEventDto {
-  prevHash: string;
-  hash: string;
-}
-export interface AuditPage {
-  events: AuditRowDto[];
-  /** Pass as `after` for the next page; null at the end. */
-  next: number | null;
-}
-/** A signed tree head of the audit chain (docs/AUDIT.md). */
-export interface Checkpoint {
-  id: number | null;
-  /** Rows covered: seq 1..treeSize. */
-  treeSize: number;
-  /** Hash of row `treeSize`. */
-  rootHash: string;
-  /** ISO 8601 with milliseconds. */
-  signedAt: string;
-  keyId: string;
-  /** Base64 Ed25519 signature of the checkpoint message. */
-  signature: string;
-}
-export interface CheckpointResponse extends Checkpoint {
-  /** The exact bytes signed. */
-  message: string;
-}
-export interface CheckpointKeyResponse {
-  algorithm: 'Ed25519';
-  keyId: string;
-  publicKeyPem: string;
-  previousKeys: { keyId: string; publicKeyPem: string }[];
-  messageFormat: string;
-}
-export interface VerifyProblem {
-  /** The first row concerned (for an untrusted checkpoint: the size it claims). */
-  seq: number;
-  reason: string;
-}
-export interface VerifyResult {
-  ok: boolean;
-  /** Rows that verified before the first problem (all rows when ok). */
-  rows: number;
-  lastHash: string;
-  /** The newest trusted checkpoint the chain was checked against; null when none. */
-  checkpoint: Checkpoint | null;
-  /** Whether checkpoints were checked at all (a trusted key was configured). */
-  checkpointsChecked: boolean;
-  /** The first thing that broke (absent when ok). */
-  firstBroken?: VerifyProblem;
-  problems: VerifyProblem[];
-}
-export interface DirectoryUser {
-  userId: string;
-  name: string;
-  admin: boolean;
-  lastSeenAt: string;
-}
-export interface DirectoryCase {
-  caseId: string;
-  patientId: string;
-  createdAt: string;
-  resources: number;
-  patientName: string;
-  gender: string | null;
-  birthYear: string | null;
-  mrn: string | null;
-}
-export type AuthConfigResponse = { mode: 'dev' } | { mode: 'oidc'; issuer: string; clientId: string | null; audience: string };
-export interface ClientConfigResponse {
-  imagingViewerUrl: string | null;
-  fhirServer: boolean;
-}
+/** A participant as stored; `scopes` null or absent → the role's default scopes. */
+export const ParticipantDto = z.strictObject({
+  userId: z.string(),
+  role: RoomRole,
+  scopes: z.array(z.string()).nullable().optional(),
+});
+export type ParticipantDto = z.infer<typeof ParticipantDto>;
 
-/** Every JSON response of the API by `METHOD /path` (204 routes answer no body and are not listed). */
-export interface ApiResponses {
-  'GET /api/cases/:id/imaging': ImagingListResponse;
-  'GET /api/cases/:id/imaging/series/:seriesUid': ImagingSeriesResponse;
-  'POST /api/cases/:id/imaging/instances': ImagingUploadResponse;
-  'POST /api/cases/:id/imaging/series/:seriesUid/clean': OkResponse;
-  'POST /api/dev/login': DevLoginResponse;
-  'GET /api/auth/config': AuthConfigResponse;
-  'GET /api/client-config': ClientConfigResponse;
-  'GET /api/rooms': { rooms: RoomDto[] };
-  'POST /api/rooms': RoomDto;
-  'GET /api/rooms/:id': RoomDto;
-  'PATCH /api/rooms/:id': RoomDto;
-  'POST /api/rooms/:id/tickets': TicketResponse;
-  'GET /api/rooms/:id/live': LiveRoomDto;
-  'POST /api/rooms/:id/moderation': OkResponse;
-  'POST /api/rooms/:id/access-requests/:requestId': OkResponse;
-  'PUT /api/rooms/:id/participants/:userId': ParticipantDto;
-  'POST /api/cases': CaseImportResponse;
-  'POST /api/cases/pull': CaseImportResponse;
-  'POST /api/cases/:id/refresh': CaseRefreshResponse;
-  'GET /api/cases/:id': CaseView;
-  'GET /api/cases/:id/resources': CaseResourcesPage;
-  'POST /api/cases/:id/observations': ObservationIngestResponse;
-  'GET /api/audit': AuditPage;
-  'GET /api/audit/verify': VerifyResult;
-  'GET /api/audit/checkpoint-key': CheckpointKeyResponse;
-  'GET /api/audit/checkpoints/latest': CheckpointResponse;
-  'GET /api/directory/users': { users: DirectoryUser[] };
-  'GET /api/directory/cases': { cases: DirectoryCase[] };
-  'GET /api/directory/audit': { events: AuditEventDto[]; next: number | null };
-}
+export const DevLoginResponse = z.strictObject({ token: z.string(), expiresAt: z.string() });
+export type DevLoginResponse = z.infer<typeof DevLoginResponse>;
+
+/** A problem with one bundle entry (or the bundle, entry null): where and why it was not stored. */
+export const ImportProblemDto = z.strictObject({ entry: z.number().int().nullable(), path: z.string(), reason: z.string() });
+export type ImportProblemDto = z.infer<typeof ImportProblemDto>;
+
+const Counts = z.record(z.string(), z.number().int());
+
+export const CaseImportResponse = z.strictObject({
+  caseId: z.string(),
+  patientId: z.string(),
+  /** Resources stored (Patient included). */
+  resources: z.number().int(),
+  /** Stored resources by type. */
+  stored: Counts,
+  /** Entries refused, each with its index, path and reason. */
+  refused: z.array(ImportProblemDto),
+  /** Entries that were not patient data (search outcomes). */
+  skipped: z.array(ImportProblemDto),
+});
+export type CaseImportResponse = z.infer<typeof CaseImportResponse>;
+
+export const RoomDto = z.strictObject({
+  id: z.string(),
+  title: z.string(),
+  kind: RoomKind,
+  caseId: z.string().nullable(),
+  status: z.enum(['open', 'closed']),
+  participants: z.array(ParticipantDto),
+  /** null: no ceiling beyond patient/*.rs. */
+  scopeCeiling: z.array(z.string()).nullable(),
+  /** Surgical guidance: observers may watch the surgeon's camera video. */
+  observerVideo: z.boolean(),
+  live: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type RoomDto = z.infer<typeof RoomDto>;
+
+const MediaConnection = z.strictObject({ url: z.string(), token: z.string() });
+
+export const TicketResponse = z.strictObject({
+  ticket: z.string(),
+  expiresAt: z.string(),
+  roomId: z.string(),
+  role: RoomRole,
+  scopes: z.array(z.string()),
+  /** WebSocket/HTTP endpoint the Colyseus client connects to. */
+  endpoint: z.string(),
+  /** LiveKit connection for voice; null when voice is off. */
+  voice: MediaConnection.nullable(),
+  /**
+   * LiveKit connection for the surgeon's camera video (surgical guidance only): a separate LiveKit
+   * room whose token the server mints only for those the policy lets see it. null: no video for you.
+   */
+  video: MediaConnection.nullable(),
+});
+export type TicketResponse = z.infer<typeof TicketResponse>;
+
+/** A case pull's refresh: what was new, what was refused, and how many live rooms got it. */
+export const CaseRefreshResponse = z.strictObject({
+  caseId: z.string(),
+  added: Counts,
+  unchanged: z.number().int(),
+  refused: z.array(ImportProblemDto),
+  skipped: z.array(ImportProblemDto),
+  deliveredToRooms: z.number().int(),
+});
+export type CaseRefreshResponse = z.infer<typeof CaseRefreshResponse>;
+
+/** A case as one reader may see it (shared/src/fhir.ts `CaseView`): FHIR resources, filtered and possibly de-identified. */
+export const CaseViewBody = z.strictObject({
+  caseId: z.string(),
+  deidentified: z.boolean(),
+  resources: z.array(z.looseObject({ resourceType: R4ResourceType, id: z.string() })),
+});
+/** Resources on demand, newest first; `nextOffset` pages on (null: no more). */
+export const CaseResourcesPage = CaseViewBody.extend({ nextOffset: z.number().int().nullable() });
+export type CaseResourcesPage = z.infer<typeof CaseResourcesPage>;
+
+export const ObservationIngestResponse = z.strictObject({ id: z.string(), deliveredToRooms: z.number().int() });
+export type ObservationIngestResponse = z.infer<typeof ObservationIngestResponse>;
+
+/** Who is in a live room (admin console), no patient data. */
+export const LiveParticipantDto = z.strictObject({
+  sessionId: z.string(),
+  userId: z.string(),
+  name: z.string(),
+  role: z.string(),
+  connected: z.boolean(),
+  voiceConnected: z.boolean(),
+  publishing: z.boolean(),
+  muted: z.boolean(),
+});
+export type LiveParticipantDto = z.infer<typeof LiveParticipantDto>;
+export const LiveRoomDto = z.strictObject({
+  live: z.boolean(),
+  voice: z.string(),
+  presenter: z.string(),
+  participants: z.array(LiveParticipantDto),
+});
+export type LiveRoomDto = z.infer<typeof LiveRoomDto>;
+
+export const OkResponse = z.strictObject({ ok: z.literal(true) });
+export type OkResponse = z.infer<typeof OkResponse>;
+
+/** One audit row as stored (hash-chained: docs/AUDIT.md). */
+export const AuditEventDto = z.strictObject({
+  seq: z.number().int(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  outcome: z.string(),
+  roomId: z.string().nullable(),
+  caseId: z.string().nullable(),
+  patientId: z.string().nullable(),
+  subject: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEventDto = z.infer<typeof AuditEventDto>;
+/** A row with its place in the hash chain. */
+export const AuditRowDto = AuditEventDto.extend({ prevHash: z.string(), hash: z.string() });
+export type AuditRowDto = z.infer<typeof AuditRowDto>;
+export const AuditPage = z.strictObject({
+  events: z.array(AuditRowDto),
+  /** Pass as `after` for the next page; null at the end. */
+  next: z.number().int().nullable(),
+});
+export type AuditPage = z.infer<typeof AuditPage>;
+
+/** A signed tree head of the audit chain (docs/AUDIT.md). */
+export const Checkpoint = z.strictObject({
+  id: z.number().int().nullable(),
+  /** Rows covered: seq 1..treeSize. */
+  treeSize: z.number().int(),
+  /** Hash of row `treeSize`. */
+  rootHash: z.string(),
+  /** ISO 8601 with milliseconds. */
+  signedAt: z.string(),
+  keyId: z.string(),
+  /** Base64 Ed25519 signature of the checkpoint message. */
+  signature: z.string(),
+});
+export type Checkpoint = z.infer<typeof Checkpoint>;
+export const CheckpointResponse = Checkpoint.extend({
+  /** The exact bytes signed. */
+  message: z.string(),
+});
+export type CheckpointResponse = z.infer<typeof CheckpointResponse>;
+export const CheckpointKeyResponse = z.strictObject({
+  algorithm: z.literal('Ed25519'),
+  keyId: z.string(),
+  publicKeyPem: z.string(),
+  previousKeys: z.array(z.strictObject({ keyId: z.string(), publicKeyPem: z.string() })),
+  messageFormat: z.string(),
+});
+export type CheckpointKeyResponse = z.infer<typeof CheckpointKeyResponse>;
+export const VerifyProblem = z.strictObject({
+  /** The first row concerned (for an untrusted checkpoint: the size it claims). */
+  seq: z.number().int(),
+  reason: z.string(),
+});
+export type VerifyProblem = z.infer<typeof VerifyProblem>;
+export const VerifyResult = z.strictObject({
+  ok: z.boolean(),
+  /** Rows that verified before the first problem (all rows when ok). */
+  rows: z.number().int(),
+  lastHash: z.string(),
+  /** The newest trusted checkpoint the chain was checked against; null when none. */
+  checkpoint: Checkpoint.nullable(),
+  /** Whether checkpoints were checked at all (a trusted key was configured). */
+  checkpointsChecked: z.boolean(),
+  /** The first thing that broke (absent when ok). */
+  firstBroken: VerifyProblem.optional(),
+  problems: z.array(VerifyProblem),
+});
+export type VerifyResult = z.infer<typeof VerifyResult>;
+export const DirectoryUser = z.strictObject({ userId: z.string(), name: z.string(), admin: z.boolean(), lastSeenAt: z.string() });
+export type DirectoryUser = z.infer<typeof DirectoryUser>;
+export const DirectoryCase = z.strictObject({
+  caseId: z.string(),
+  patientId: z.string(),
+  createdAt: z.string(),
+  resources: z.number().int(),
+  patientName: z.string(),
+  gender: z.string().nullable(),
+  birthYear: z.string().nullable(),
+  mrn: z.string().nullable(),
+});
+export type DirectoryCase = z.infer<typeof DirectoryCase>;
+export const AuthConfigResponse = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('dev') }),
+  z.strictObject({ mode: z.literal('oidc'), issuer: z.string(), clientId: z.string().nullable(), audience: z.string(), /** What the browser asks the provider for (AUTH_SCOPES). */ scopes: z.string() }),
+]);
+export type AuthConfigResponse = z.infer<typeof AuthConfigResponse>;
+export const ClientConfigResponse = z.strictObject({
+  imagingViewerUrl: z.string().nullable(),
+  fhirServer: z.boolean(),
+  /** The address pages and room links use (PUBLIC_URL, else the server's own). */
+  publicUrl: z.string(),
+});
+export type ClientConfigResponse = z.infer<typeof ClientConfigResponse>;
+/**
+ * Every JSON response of the API by `METHOD /path` (204 routes answer no body and are not listed):
+ * the one source of the response types below, of the OpenAPI description (server/src/http/openapi.ts)
+ * and of the response check sendJson makes outside production.
+ */
+export const ApiResponseSchemas = {
+  'GET /api/cases/:id/imaging': ImagingListResponse,
+  'GET /api/cases/:id/imaging/series/:seriesUid': ImagingSeriesResponse,
+  'POST /api/cases/:id/imaging/instances': ImagingUploadResponse,
+  'POST /api/cases/:id/imaging/series/:seriesUid/clean': OkResponse,
+  'POST /api/dev/login': DevLoginResponse,
+  'GET /api/auth/config': AuthConfigResponse,
+  'GET /api/client-config': ClientConfigResponse,
+  'GET /api/rooms': z.strictObject({ rooms: z.array(RoomDto) }),
+  'POST /api/rooms': RoomDto,
+  'GET /api/rooms/:id': RoomDto,
+  'PATCH /api/rooms/:id': RoomDto,
+  'POST /api/rooms/:id/tickets': TicketResponse,
+  'GET /api/rooms/:id/live': LiveRoomDto,
+  'POST /api/rooms/:id/moderation': OkResponse,
+  'POST /api/rooms/:id/access-requests/:requestId': OkResponse,
+  'PUT /api/rooms/:id/participants/:userId': ParticipantDto,
+  'POST /api/cases': CaseImportResponse,
+  'POST /api/cases/pull': CaseImportResponse,
+  'POST /api/cases/:id/refresh': CaseRefreshResponse,
+  'GET /api/cases/:id': CaseViewBody,
+  'GET /api/cases/:id/resources': CaseResourcesPage,
+  'POST /api/cases/:id/observations': ObservationIngestResponse,
+  'GET /api/audit': AuditPage,
+  'GET /api/audit/verify': VerifyResult,
+  'GET /api/audit/checkpoint-key': CheckpointKeyResponse,
+  'GET /api/audit/checkpoints/latest': CheckpointResponse,
+  'GET /api/directory/users': z.strictObject({ users: z.array(DirectoryUser) }),
+  'GET /api/directory/cases': z.strictObject({ cases: z.array(DirectoryCase) }),
+  'GET /api/directory/audit': z.strictObject({ events: z.array(AuditEventDto), next: z.number().int().nullable() }),
+} as const;
+/** The response body type of each route (the case view keeps its own declaration in fhir.ts, checked equal below). */
+export type ApiResponses = { [R in keyof typeof ApiResponseSchemas]: R extends 'GET /api/cases/:id' ? CaseView : z.infer<(typeof ApiResponseSchemas)[R]> };
 export type ApiRoute = keyof ApiResponses;
 /** Routes that answer 204 No Content. */
-export type ApiEmptyRoute = 'DELETE /api/rooms/:id' | 'DELETE /api/rooms/:id/kicks/:userId' | 'DELETE /api/rooms/:id/participants/:userId' | 'DELETE /api/cases/:id';
+export const API_EMPTY_ROUTES = ['DELETE /api/rooms/:id', 'DELETE /api/rooms/:id/kicks/:userId', 'DELETE /api/rooms/:id/participants/:userId', 'DELETE /api/cases/:id'] as const;
+export type ApiEmptyRoute = (typeof API_EMPTY_ROUTES)[number];
+
+// The zod case view and fhir.ts's CaseView must describe the same body (a compile error here otherwise).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const caseViewMatches: Same<z.infer<typeof CaseViewBody>, CaseView> = true;
+void caseViewMatches;

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Imaging over HTTP (read through a room, like the case): the series of a
  * case's DICOM studies, one series' instances, and their frames
@@ -5,78 +7,85 @@
  * as application/octet-stream, or a JPEG baseline bitstream as image/jpeg).
  * UIDs are pseudonyms (2.25.…) for de-identified viewers; dates are then years.
  */
-export type ImagingVariant = 'identified' | 'identity-withheld' | 'deidentified';
+export const ImagingVariant = z.enum(['identified', 'identity-withheld', 'deidentified']);
+export type ImagingVariant = z.infer<typeof ImagingVariant>;
 
-export interface ImagingSeriesDto {
-  seriesUid: string;
-  modality: string | null;
+export const ImagingSeriesDto = z.strictObject({
+  seriesUid: z.string(),
+  modality: z.string().nullable(),
   /** null for de-identified viewers (descriptions are free text). */
-  description: string | null;
-  number: number | null;
-  instances: number;
+  description: z.string().nullable(),
+  number: z.number().nullable(),
+  instances: z.number().int(),
   /** 'burned-in': may show identity in its pixels; withheld from this viewer until an administrator marks it clean. */
-  withheld: 'burned-in' | null;
-}
+  withheld: z.literal('burned-in').nullable(),
+});
+export type ImagingSeriesDto = z.infer<typeof ImagingSeriesDto>;
 
-export interface ImagingStudyDto {
-  studyUid: string;
+export const ImagingStudyDto = z.strictObject({
+  studyUid: z.string(),
   /** YYYYMMDD, or YYYY for de-identified viewers. */
-  date: string | null;
-  description: string | null;
-  source: 'dicomweb' | 'upload';
-  series: ImagingSeriesDto[];
-}
+  date: z.string().nullable(),
+  description: z.string().nullable(),
+  source: z.enum(['dicomweb', 'upload']),
+  series: z.array(ImagingSeriesDto),
+});
+export type ImagingStudyDto = z.infer<typeof ImagingStudyDto>;
 
-export interface ImagingListResponse {
-  variant: ImagingVariant;
-  studies: ImagingStudyDto[];
+export const ImagingListResponse = z.strictObject({
+  variant: ImagingVariant,
+  studies: z.array(ImagingStudyDto),
   /** Studies that could not be shown, with the reason (e.g. IMAGING_PATIENT_MISMATCH, IMAGING_SOURCE_ERROR). */
-  refused: { studyUid: string; code: string; message: string }[];
-}
+  refused: z.array(z.strictObject({ studyUid: z.string(), code: z.string(), message: z.string() })),
+});
+export type ImagingListResponse = z.infer<typeof ImagingListResponse>;
 
-export interface ImagingInstanceDto {
-  sopUid: string;
-  number: number | null;
-  frames: number;
-  rows: number;
-  columns: number;
+export const ImagingInstanceDto = z.strictObject({
+  sopUid: z.string(),
+  number: z.number().nullable(),
+  frames: z.number().int(),
+  rows: z.number().int(),
+  columns: z.number().int(),
   /** Row and column spacing in mm (PixelSpacing), for measurements. */
-  pixelSpacing: [number, number] | null;
-  sliceThickness: number | null;
-  position: number[] | null;
-  orientation: number[] | null;
-  windowCenter: number | null;
-  windowWidth: number | null;
-  rescaleSlope: number;
-  rescaleIntercept: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: number;
-  photometric: string;
-  samplesPerPixel: number;
-}
+  pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
+  sliceThickness: z.number().nullable(),
+  position: z.array(z.number()).nullable(),
+  orientation: z.array(z.number()).nullable(),
+  windowCenter: z.number().nullable(),
+  windowWidth: z.number().nullable(),
+  rescaleSlope: z.number(),
+  rescaleIntercept: z.number(),
+  bitsAllocated: z.number().int(),
+  bitsStored: z.number().int(),
+  pixelRepresentation: z.number().int(),
+  photometric: z.string(),
+  samplesPerPixel: z.number().int(),
+});
+export type ImagingInstanceDto = z.infer<typeof ImagingInstanceDto>;
 
-export interface ImagingSeriesResponse {
-  variant: ImagingVariant;
-  studyUid: string;
-  seriesUid: string;
-  modality: string | null;
-  description: string | null;
-  date: string | null;
+export const ImagingSeriesResponse = z.strictObject({
+  variant: ImagingVariant,
+  studyUid: z.string(),
+  seriesUid: z.string(),
+  modality: z.string().nullable(),
+  description: z.string().nullable(),
+  date: z.string().nullable(),
   /** Identified viewers only. */
-  patient: { name: string | null; id: string | null; birthDate: string | null } | null;
-  institution: string | null;
+  patient: z.strictObject({ name: z.string().nullable(), id: z.string().nullable(), birthDate: z.string().nullable() }).nullable(),
+  institution: z.string().nullable(),
   /** Sorted along the slice direction (position), else by instance number. */
-  instances: ImagingInstanceDto[];
-}
+  instances: z.array(ImagingInstanceDto),
+});
+export type ImagingSeriesResponse = z.infer<typeof ImagingSeriesResponse>;
 
-export interface ImagingUploadResponse {
-  studyUid: string;
-  seriesUid: string;
-  sopUid: string;
+export const ImagingUploadResponse = z.strictObject({
+  studyUid: z.string(),
+  seriesUid: z.string(),
+  sopUid: z.string(),
   /** false when this instance was already stored (same SOP Instance UID and bytes). */
-  created: boolean;
-}
+  created: z.boolean(),
+});
+export type ImagingUploadResponse = z.infer<typeof ImagingUploadResponse>;
 
 /** Window presets (centre/width in Hounsfield units) a radiologist expects. */
 export const WINDOW_PRESETS = {

@@ -14,7 +14,7 @@ describe('config', () => {
 
   it('configures the hospital identity provider when AUTH_JWKS_URL is set, requiring issuer and audience', () => {
     const c = loadConfig({ AUTH_JWKS_URL: 'https://idp/certs', AUTH_ISSUER: 'https://idp', AUTH_AUDIENCE: 'consilium' });
-    expect(c.auth).toEqual({ mode: 'oidc', jwksUrl: 'https://idp/certs', issuer: 'https://idp', audience: 'consilium', clientId: null });
+    expect(c.auth).toEqual({ mode: 'oidc', jwksUrl: 'https://idp/certs', issuer: 'https://idp', audience: 'consilium', clientId: null, scopes: 'openid profile', admin: { claim: null, values: ['consilium:admin'] } });
     expect(() => loadConfig({ AUTH_JWKS_URL: 'https://idp/certs' })).toThrow(/AUTH_ISSUER.*\n.*AUTH_AUDIENCE/s);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { wrongAddress } from '../../client/src/app/origin.ts';
 import { RoomJoiner } from '../../client/src/app/room-joiner.ts';
 import { ConsiliumError } from '../../client/src/sdk/errors.ts';
 
@@ -83,5 +84,28 @@ describe('RoomJoiner', () => {
     await pending;
     expect(abandoned).toEqual(['late']);
     expect(log.some((l) => l.startsWith('joined'))).toBe(false);
+  });
+});
+
+describe('a page opened at another address than the server’s (PUBLIC_URL)', () => {
+  it('names the address to use instead of retrying forever', async () => {
+    const page = { origin: 'http://consilium-alias.hospital.example', pathname: '/', hash: '#room=7f0c2c52-1111-4a1b-9c55-aaaaaaaaaaaa' };
+    const wrong = wrongAddress('https://consilium.hospital.example', page)!;
+    const { joiner, log, timers } = setup([fail(wrong)]);
+    await joiner.tryJoin();
+    expect(timers).toEqual([]);
+    expect(joiner.waitingToRetry).toBe(false);
+    expect(log.at(-1)).toBe(
+      'leave: This page was opened at http://consilium-alias.hospital.example, but Consilium is served at https://consilium.hospital.example/#room=7f0c2c52-1111-4a1b-9c55-aaaaaaaaaaaa. Open https://consilium.hospital.example/#room=7f0c2c52-1111-4a1b-9c55-aaaaaaaaaaaa instead (the room link with that address works; ask IT to fix links that use http://consilium-alias.hospital.example).',
+    );
+  });
+
+  it('is quiet at the right address (a trailing slash or a path in PUBLIC_URL is the same origin)', () => {
+    const page = { origin: 'https://c.example', pathname: '/', hash: '' };
+    expect(wrongAddress('https://c.example', page)).toBeNull();
+    expect(wrongAddress('https://c.example/', page)).toBeNull();
+    expect(wrongAddress('not a url', page)).toBeNull();
+    expect(wrongAddress('http://c.example', page)?.there).toBe('http://c.example/');
+    expect(wrongAddress('https://c.example:8443', page)?.there).toBe('https://c.example:8443/');
   });
 });

@@ -30,6 +30,11 @@ const ctl = new ConsoleController(api, (message) => {
 });
 const errorText = (err: unknown) => ctl.errorText(err);
 
+/** Room links name the server's address (PUBLIC_URL), whatever host name this console was opened at. */
+let publicBase: string | null = null;
+void api.call('GET /api/client-config', { auth: false }).then((c) => (publicBase = c.publicUrl.replace(/\/+$/, '') || null), () => {});
+const roomLink = (id: string) => `${publicBase ?? location.origin}/#room=${id}`;
+
 async function login(error?: string): Promise<void> {
   if (liveTimer) clearInterval(liveTimer);
   clear(root);
@@ -44,7 +49,7 @@ async function login(error?: string): Promise<void> {
   }
   if (cfg.mode === 'oidc') {
     root.append(h('section', { class: 'card' }, h('h1', {}, 'Administrator sign-in'), error ? h('p', { class: 'error', role: 'alert' }, error) : null,
-      h('button', { class: 'primary', disabled: !cfg.clientId, onclick: () => void oidcSignIn(cfg.issuer, cfg.clientId!) }, 'Sign in with your hospital account')));
+      h('button', { class: 'primary', disabled: !cfg.clientId, onclick: () => void oidcSignIn(cfg.issuer, cfg.clientId!, cfg.scopes) }, 'Sign in with your hospital account')));
     return;
   }
   const userId = h('input', { value: 'it.admin', id: 'admin-user', autocomplete: 'username' });
@@ -192,8 +197,8 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
       h('td', { class: 'row' },
         h('button', { onclick: async () => { clear(editor); editor.append(await roomForm(reload, r)); editor.querySelector('input')?.focus(); }, 'aria-label': `Edit ${r.title}` }, 'Edit'),
         // The link to send to the people invited: it opens the room (after they sign in).
-        h('button', { 'aria-label': `Copy link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: `${location.origin}/#room=${r.id}`, onclick: async (ev: Event) => {
-          const link = `${location.origin}/#room=${r.id}`;
+        h('button', { 'aria-label': `Copy link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: roomLink(r.id), onclick: async (ev: Event) => {
+          const link = roomLink(r.id);
           const btn = ev.currentTarget as HTMLButtonElement;
           try {
             await navigator.clipboard.writeText(link);

@@ -88,7 +88,7 @@ async function discovery(issuer: string): Promise<{ authorization_endpoint: stri
 }
 
 /** Redirect to the hospital's identity provider (authorization code + PKCE). */
-export async function oidcSignIn(issuer: string, clientId: string): Promise<void> {
+export async function oidcSignIn(issuer: string, clientId: string, scopes = 'openid profile'): Promise<void> {
   const { authorization_endpoint } = await discovery(issuer);
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(48)));
   const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
@@ -99,7 +99,7 @@ export async function oidcSignIn(issuer: string, clientId: string): Promise<void
     response_type: 'code',
     client_id: clientId,
     redirect_uri: `${location.origin}${location.pathname}`,
-    scope: 'openid profile',
+    scope: scopes,
     state,
     code_challenge: challenge,
     code_challenge_method: 'S256',

@@ -53,7 +53,7 @@ async function showLogin(error?: string): Promise<void> {
   if (cfg.mode === 'oidc') {
     root.append(
       h('section', { class: 'card', style: 'max-width:420px' }, h('h1', {}, 'Sign in'), error ? h('p', { class: 'error', role: 'alert' }, error) : null, pending,
-        h('button', { class: 'primary', disabled: !cfg.clientId, onclick: () => void oidcSignIn(cfg.issuer, cfg.clientId!) }, 'Sign in with your hospital account'),
+        h('button', { class: 'primary', disabled: !cfg.clientId, onclick: () => void oidcSignIn(cfg.issuer, cfg.clientId!, cfg.scopes) }, 'Sign in with your hospital account'),
         cfg.clientId ? null : h('p', { class: 'muted' }, 'AUTH_CLIENT_ID is not configured on the server.')),
     );
     return;

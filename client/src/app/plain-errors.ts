@@ -1,4 +1,5 @@
 import { ConsiliumError } from '../sdk/errors.ts';
+import { WrongAddressError } from './origin.ts';
 
 /** Messages a clinician can act on, instead of codes and stack names. */
 const PLAIN: Partial<Record<string, string>> = {
@@ -45,6 +46,7 @@ export function plainCode(code: string, fallback: string): string {
 
 /** Failures worth retrying by themselves: the network or the server is away for a while. */
 export function isTransient(err: unknown): boolean {
+  if (err instanceof WrongAddressError) return false;
   if (err instanceof ConsiliumError) return ['UNAVAILABLE', 'INTERNAL', 'PERSIST_FAILED', 'TICKET_EXPIRED', 'TICKET_USED'].includes(err.code) || (err.status ?? 0) >= 500;
   return true; // fetch TypeError, socket errors
 }

@@ -1,3 +1,4 @@
+import { wrongAddress } from './origin.ts';
 import type { TicketResponse } from '../../../shared/src/http.ts';
 import type { ConsiliumApi } from '../sdk/api.ts';
 import type { ConsiliumClient } from '../sdk/client.ts';
@@ -48,6 +49,8 @@ export function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: str
     {
       join: async () => {
         const ticket = await client.api.getTicket(roomId); // a ticket is single-use: a new one for every join
+        const wrong = wrongAddress(ticket.endpoint, location);
+        if (wrong) throw wrong; // retrying cannot help: say where to go
         const session = await client.joinWithTicket(ticket);
         await session.ready();
         return { ticket, session };

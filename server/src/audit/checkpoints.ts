@@ -72,6 +72,8 @@ export async function latestCheckpoint(pool: Pool, trusted: CheckpointPublicKey[
 export class CheckpointSigner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<Checkpoint | null> | null = null;
+  /** When the head was last known to be covered by a checkpoint (signed now, or already): ms since epoch; null before the first run. */
+  lastCoveredAt: number | null = null;
 
   constructor(
     private readonly pool: Pool,
@@ -102,15 +104,22 @@ export class CheckpointSigner {
     try {
       const head = await this.pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
       const row = head.rows[0];
-      if (!row) return null;
+      if (!row) {
+        this.lastCoveredAt = Date.now();
+        return null;
+      }
       const treeSize = Number(row.seq);
       const done = await this.pool.query('SELECT 1 FROM audit_checkpoints WHERE key_id = $1 AND tree_size = $2 AND root_hash = $3 LIMIT 1', [this.key.keyId, treeSize, row.hash]);
-      if (done.rowCount) return null;
+      if (done.rowCount) {
+        this.lastCoveredAt = Date.now();
+        return null;
+      }
       const c = signCheckpoint(this.key, { treeSize, rootHash: row.hash, signedAt: new Date().toISOString() });
       const ins = await this.pool.query<{ id: string }>(
         'INSERT INTO audit_checkpoints (tree_size, root_hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) RETURNING id',
         [c.treeSize, c.rootHash, c.signedAt, c.keyId, c.signature],
       );
+      this.lastCoveredAt = Date.now();
       return { ...c, id: Number(ins.rows[0]!.id) };
     } catch (err) {
       const e = err as { code?: string; message?: string };

@@ -30,6 +30,8 @@ const MAX_ROOMS_PER_ROW = 10;
 
 export class RefusedJoins {
   private tallies = new Map<string, Tally>();
+  /** Refusals since start by error code (a bounded label set), for the metrics endpoint. */
+  readonly totals = new Map<string, number>();
   private since = new Date();
   private readonly timer: NodeJS.Timeout;
   private readonly intervalMs: number;
@@ -53,6 +55,7 @@ export class RefusedJoins {
     const c = isErrorCode(code) ? code : 'OTHER';
     tally.total++;
     tally.codes[c] = (tally.codes[c] ?? 0) + 1;
+    this.totals.set(c, (this.totals.get(c) ?? 0) + 1);
     if (roomId && UUID.test(roomId) && tally.rooms.size < MAX_ROOMS_PER_ROW) tally.rooms.add(roomId.toLowerCase());
     this.tallies.set(key, tally);
   }

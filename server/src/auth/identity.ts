@@ -3,6 +3,7 @@ import { ADMIN_SCOPE } from '../../../shared/src/roles.ts';
 import { isSafeText } from '../../../shared/src/text.ts';
 import { AppError } from '../errors.ts';
 import { readBoundedResponse } from '../outbound.ts';
+import type { AdminClaim } from '../config.ts';
 import type { Principal } from './policy.ts';
 
 /**
@@ -20,6 +21,33 @@ export interface IdentitySettings {
   issuer: string;
   audience: string;
   keys: JWTVerifyGetKey;
+  /** Who is an administrator (AUTH_ADMIN_CLAIM / AUTH_ADMIN_VALUES); default: `consilium:admin` among the scopes. */
+  admin?: AdminClaim;
+}
+
+/** String values at a dot path of the token (`realm_access.roles`), a space-separated string split like `scope`. */
+export function claimValues(payload: JWTPayload, claimPath: string): string[] {
+  let v: unknown = payload;
+  for (const key of claimPath.split('.')) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, key)) return [];
+    v = (v as Record<string, unknown>)[key];
+  }
+  if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * Administrator or not. With a configured claim only that claim counts: an OAuth scope a client may
+ * simply ask for then makes nobody an administrator; without one, `consilium:admin` (or the configured
+ * values) among scope, scp, roles or groups does, as before.
+ */
+function isAdmin(payload: JWTPayload, scopes: ReadonlySet<string>, admin: AdminClaim | undefined): boolean {
+  const values = admin?.values ?? [ADMIN_SCOPE];
+  if (admin?.claim) {
+    const held = new Set(claimValues(payload, admin.claim));
+    return values.some((v) => held.has(v));
+  }
+  return values.some((v) => scopes.has(v));
 }
 
 /** A key set is a few kilobytes; the provider's answer is read up to this and no further. */
@@ -84,7 +112,7 @@ export function createIdentityVerifier(settings: IdentitySettings): IdentityVeri
       // dropped (the name falls back to the user id) rather than stored or put into tickets.
       const name = typeof nameClaim === 'string' && nameClaim.trim() && isSafeText(nameClaim) ? Array.from(nameClaim.trim()).slice(0, 120).join('') : userId;
       const scopes = new Set([...claimedScopes(payload)].filter((s) => s.length <= 200 && isSafeText(s)));
-      return { userId, name, admin: scopes.has(ADMIN_SCOPE), scopes: [...scopes] };
+      return { userId, name, admin: isAdmin(payload, scopes, settings.admin), scopes: [...scopes] };
     },
   };
 }

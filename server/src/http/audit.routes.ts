@@ -1,6 +1,5 @@
 import { Router } from 'express';
-import { z } from 'zod';
-import { UserId } from '../../../shared/src/http.ts';
+import { AuditQuery } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { checkpointMessage, latestCheckpoint } from '../audit/checkpoints.ts';
 import type { AuditCheckpoints } from '../audit/setup.ts';
@@ -11,17 +10,6 @@ import type { IdentityVerifier } from '../auth/identity.ts';
 import { authenticate, requireAdmin } from './authenticate.ts';
 import { parseBody } from './validate.ts';
 import { sendJson } from './respond.ts';
-
-const AuditQueryParams = z.strictObject({
-  room: z.string().uuid().optional(),
-  user: UserId.optional(),
-  patient: z.string().uuid().optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  after: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  format: z.enum(['json', 'fhir']).default('json'),
-});
 
 export function auditRoutes(deps: { audit: AuditLog; identity: IdentityVerifier; pool: Pool; checkpoints: AuditCheckpoints | null }): Router {
   const router = Router();
@@ -49,7 +37,7 @@ export function auditRoutes(deps: { audit: AuditLog; identity: IdentityVerifier;
 
   router.get('/api/audit', async (req, res) => {
     const principal = requireAdmin(res, 'audit.read');
-    const q = parseBody(AuditQueryParams, req.query, 'QUERY_INVALID');
+    const q = parseBody(AuditQuery, req.query, 'QUERY_INVALID');
     await deps.audit.flush();
     const rows = await deps.audit.query({
       roomId: q.room,

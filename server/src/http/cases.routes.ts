@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Response } from 'express';
-import { z } from 'zod';
-import { R4_RESOURCE_TYPES, R4ResourceType } from '../../../shared/src/fhir.ts';
-import type { CaseImportResponse } from '../../../shared/src/http.ts';
+import { R4_RESOURCE_TYPES } from '../../../shared/src/fhir.ts';
+import { CaseQuery, ImportQuery, PullBody, ResourcesQuery, type CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { readerOf, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
@@ -37,24 +36,6 @@ export { IMPORT_BODY_LIMIT };
 /** The routes' own small bodies (mounted before the app's smallJson): entries get the text rule from the import, with their paths. */
 const smallBody = express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES });
 
-/** A FHIR id, or an identifier search token (`system|value` or `value`). */
-const PullBody = z.union([
-  z.strictObject({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id') }),
-  z.strictObject({ identifier: z.string().regex(/^[\x21-\x7e]([\x20-\x7e]{0,254}[\x21-\x7e])?$/, 'system|value, printable ASCII').refine((v) => v.split('|').length <= 2, 'at most one |') }),
-]);
-
-const ImportQuery = z.looseObject({ allOrNothing: z.enum(['true', 'false']).optional() });
-
-const ResourcesQuery = z.looseObject({
-  type: R4ResourceType.optional(),
-  code: z.string().regex(/^[\x21-\x7e]{1,300}$/, 'code is system|code').optional(),
-  before: z.string().regex(/^\d{4}(-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?$/, 'before is a year, a date or a dateTime').optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  /** The room the caller reads through (required unless an administrator). */
-  room: z.string().uuid().optional(),
-});
-const CaseQuery = z.looseObject({ room: z.string().uuid().optional() });
 /** A de-identified year query scans at most this many resources of the requested types. */
 const MAX_YEAR_SCAN = 50_000;
 
@@ -71,7 +52,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   router.use('/api/cases', authenticate(deps.identity));
 
   /** Store an import and answer with the honest report. */
-  async function storeImport(res: Response, principal: Principal, result: ImportedCase, fhirPatientId?: string): Promise<CaseImportResponse> {
+  async function storeImport(res: Response, route: 'POST /api/cases' | 'POST /api/cases/pull', principal: Principal, result: ImportedCase, fhirPatientId?: string): Promise<CaseImportResponse> {
     const caseId = await deps.cases.createImported(result.patient, result.resources, principal.userId, { sourceIds: result.sourceIds, ...(fhirPatientId ? { fhirPatientId } : {}) });
     await deps.audit.record({
       actor: principal.userId,
@@ -81,7 +62,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       details: { counts: result.stored, refused: result.refused.length, skipped: result.skipped.length, ...(fhirPatientId ? { source: 'fhir-server' } : {}) },
     });
     const body: CaseImportResponse = { caseId, patientId: result.patient.id, resources: result.resources.length + 1, stored: result.stored, refused: result.refused, skipped: result.skipped };
-    res.status(201).json(body);
+    sendJson(res, route, body, 201);
     return body;
   }
 
@@ -93,7 +74,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     // The text rule applies per entry here: one bad entry is refused alone (or sinks the bundle with allOrNothing).
     const result = importBundle(bundle, randomUUID, { allOrNothing: query.allOrNothing === 'true' });
     if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
-    await storeImport(res, principal, result);
+    await storeImport(res, 'POST /api/cases', principal, result);
   });
 
   /** Pull a patient's record from the hospital's FHIR server (`Patient/$everything`) into a new case; the answer is the import report. */
@@ -106,7 +87,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       const body = parseBody(PullBody, req.body);
       if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
       const { fhirPatientId, result } = await deps.puller.fetchPatient(body);
-      await storeImport(res, principal, result, fhirPatientId);
+      await storeImport(res, 'POST /api/cases/pull', principal, result, fhirPatientId);
     },
   );
 

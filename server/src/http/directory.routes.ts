@@ -1,28 +1,11 @@
 import { Router } from 'express';
-import { z } from 'zod';
-import { UserId } from '../../../shared/src/http.ts';
+import { DirectoryAuditQuery, DirectoryCasesQuery, DirectoryUsersQuery } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import type { Pool } from '../db/pool.ts';
 import { authenticate, requireAdmin } from './authenticate.ts';
 import { parseBody } from './validate.ts';
 import { sendJson } from './respond.ts';
-
-/** Free-text search: printable, short; NUL and control characters refused (PostgreSQL refuses NUL anyway). */
-const Search = z.string().max(100).regex(/^[^\u0000-\u001f\u007f]*$/).optional();
-
-const UsersQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
-const CasesQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
-const AuditQuery = z.strictObject({
-  room: z.string().uuid().optional(),
-  user: UserId.optional(),
-  patient: z.string().uuid().optional(),
-  action: z.string().max(60).regex(/^[a-z.-]*$/).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  before: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
 
 const likeEscape = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -38,7 +21,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
 
   router.get('/api/directory/users', async (req, res) => {
     requireAdmin(res, 'directory.users');
-    const q = parseBody(UsersQuery, req.query, 'QUERY_INVALID');
+    const q = parseBody(DirectoryUsersQuery, req.query, 'QUERY_INVALID');
     const params: unknown[] = [];
     let where = '';
     if (q.q) {
@@ -55,7 +38,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
 
   router.get('/api/directory/cases', async (req, res) => {
     const principal = requireAdmin(res, 'directory.cases');
-    const q = parseBody(CasesQuery, req.query, 'QUERY_INVALID');
+    const q = parseBody(DirectoryCasesQuery, req.query, 'QUERY_INVALID');
     const { rows } = await deps.pool.query<{ id: string; patient_id: string; created_at: Date; resources: string; patient: Record<string, unknown> | null }>(
       `SELECT c.id, c.patient_id, c.created_at,
               (SELECT count(*) FROM case_resources r WHERE r.case_id = c.id) AS resources,
@@ -74,7 +57,7 @@ export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: I
 
   router.get('/api/directory/audit', async (req, res) => {
     const principal = requireAdmin(res, 'audit.read');
-    const q = parseBody(AuditQuery, req.query, 'QUERY_INVALID');
+    const q = parseBody(DirectoryAuditQuery, req.query, 'QUERY_INVALID');
     await deps.audit.flush();
     const rows = await deps.audit.query({
       roomId: q.room,

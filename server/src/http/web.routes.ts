@@ -15,15 +15,15 @@ const HASHED = /[/\\]assets[/\\][^/\\]+-[A-Za-z0-9_-]{8,}\.(?:js|mjs|css|woff2?|
  * Responses are compressed (brotli or gzip, as the browser accepts); hashed build files are
  * cached for a year as immutable, HTML is revalidated every time so a deploy shows at once.
  */
-export function webRoutes(auth: AuthConfig, client: { imagingViewerUrl: string | null; fhirServer?: boolean } = { imagingViewerUrl: null }): Router {
+export function webRoutes(auth: AuthConfig, client: { imagingViewerUrl: string | null; fhirServer?: boolean; publicUrl?: () => string } = { imagingViewerUrl: null }): Router {
   const router = Router();
   router.use(compression({ threshold: 1024 }));
   router.get('/api/auth/config', (_req, res) => {
-    sendJson(res, 'GET /api/auth/config', auth.mode === 'dev' ? { mode: 'dev' } : { mode: 'oidc', issuer: auth.issuer, clientId: auth.clientId, audience: auth.audience });
+    sendJson(res, 'GET /api/auth/config', auth.mode === 'dev' ? { mode: 'dev' } : { mode: 'oidc', issuer: auth.issuer, clientId: auth.clientId, audience: auth.audience, scopes: auth.scopes });
   });
   // Site settings the browser app needs (no secrets): where imaging studies open.
   router.get('/api/client-config', (_req, res) => {
-    sendJson(res, 'GET /api/client-config', { imagingViewerUrl: client.imagingViewerUrl, fhirServer: client.fhirServer === true });
+    sendJson(res, 'GET /api/client-config', { imagingViewerUrl: client.imagingViewerUrl, fhirServer: client.fhirServer === true, publicUrl: client.publicUrl?.() ?? '' });
   });
   if (!existsSync(path.join(CLIENT_DIST, 'index.html'))) return router;
   router.use(express.static(CLIENT_DIST, { index: false, setHeaders: cacheHeaders }));
