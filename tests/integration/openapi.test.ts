@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { exportPKCS8, generateKeyPair } from 'jose';
@@ -162,6 +164,17 @@ describe('real answers match the description', () => {
     await call('GET /api/directory/users');
     await call('GET /api/directory/cases');
     await call('GET /api/directory/audit', { query: { limit: '3' } });
+    // Imaging: a real CT slice (pydicom's Doe^Peter) uploaded to a case of its patient, then read back.
+    const dicom = new Uint8Array(await readFile(path.join(import.meta.dirname, '../fixtures/dicom/ct-series/2062.dcm')));
+    const patientUrl = 'urn:uuid:0b3f2a52-2222-4a1b-9c55-cccccccccccc';
+    const imagingCase = await call('POST /api/cases', { body: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: patientUrl, resource: { resourceType: 'Patient', identifier: [{ value: '98890234' }], name: [{ family: 'Doe', given: ['Peter'] }] } }] }, status: 201 });
+    const uploaded = await admin.api.uploadDicom(imagingCase.caseId, dicom); // a binary body: the SDK's call, checked here
+    const upload = ApiResponseSchemas['POST /api/cases/:id/imaging/instances'].safeParse(uploaded);
+    expect(upload.success ? [] : upload.error.issues).toEqual([]);
+    seen.add('POST /api/cases/:id/imaging/instances');
+    await call('GET /api/cases/:id/imaging', { params: { id: imagingCase.caseId } });
+    await call('GET /api/cases/:id/imaging/series/:seriesUid', { params: { id: imagingCase.caseId, seriesUid: uploaded.seriesUid } });
+    await call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: imagingCase.caseId, seriesUid: uploaded.seriesUid } });
     await session.leave();
     // Dev login is a POST without a token; the SDK's own call went through the server's check.
     await server.as('dr.z');
