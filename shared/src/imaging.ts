@@ -9,6 +9,8 @@ export type ImagingVariant = 'identified' | 'identity-withheld' | 'deidentified'
 
 export interface ImagingSeriesDto {
   seriesUid: string;
+  /** The series' name in the room (viewer state, slice annotations): its pseudonymous UID, the same for every viewer. */
+  key: string;
   modality: string | null;
   /** null for de-identified viewers (descriptions are free text). */
   description: string | null;
@@ -60,6 +62,8 @@ export interface ImagingSeriesResponse {
   variant: ImagingVariant;
   studyUid: string;
   seriesUid: string;
+  /** As ImagingSeriesDto.key. */
+  key: string;
   modality: string | null;
   description: string | null;
   date: string | null;

@@ -36,6 +36,8 @@ export interface RoomActionContext {
   roomKind?: RoomKind;
   /** For guidance.clear: everyone's annotations, not only one's own. */
   clearAll?: boolean;
+  /** For viewer.set: does the sender's access include ImagingStudy? */
+  imagingAccess?: boolean;
 }
 
 const EDITORS: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon'];
@@ -78,6 +80,9 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'object.move': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
   'object.release': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
   'object.add': (role) => EDITORS.includes(role),
+  // The shared image viewer follows the presenter (whoever the host made presenter); when nobody presents,
+  // any editor may drive it. Never someone who may not see the images: the series is theirs to choose.
+  'viewer.set': (role, ctx) => ctx.imagingAccess === true && (ctx.presenterSelf === true || (ctx.presenterTakenByOther === false && EDITORS.includes(role))),
   // The host curates the scene; other editors may remove only what they added.
   'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
 };

@@ -20,6 +20,8 @@ export interface SceneObjectRecord {
   ackedAt: number;
   ackedBy: string;
   dismissed: boolean;
+  /** Slice annotations: "<series key>/<index>" ('' otherwise). */
+  slice: string;
   px: number; py: number; pz: number;
   qx: number; qy: number; qz: number; qw: number;
   sx: number; sy: number; sz: number;
@@ -34,10 +36,10 @@ export interface AnchorRecord {
   setAt: number;
 }
 
-const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'points', 'color', 'frame', 'sent_at', 'video_time', 'acked_at', 'acked_by', 'dismissed', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
+const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'points', 'color', 'frame', 'sent_at', 'video_time', 'acked_at', 'acked_by', 'dismissed', 'slice', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
 
 function values(o: SceneObjectRecord): unknown[] {
-  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.authorScope, o.resourceRef, o.points, o.color, o.frame, o.sentAt, o.videoTime, o.ackedAt, o.ackedBy, o.dismissed, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
+  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.authorScope, o.resourceRef, o.points, o.color, o.frame, o.sentAt, o.videoTime, o.ackedAt, o.ackedBy, o.dismissed, o.slice, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
 }
 
 type Row = Omit<SceneObjectRecord, 'createdBy' | 'authorScope' | 'resourceRef' | 'sentAt' | 'videoTime' | 'ackedAt' | 'ackedBy'> & {

@@ -9,7 +9,7 @@ import { DEMO_ROOM_ID, DEMO_USERS } from '../../../shared/src/demo.ts';
 
 export { DEMO_ROOM_ID, DEMO_USERS };
 
-const I = { qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1, authorScope: '', resourceRef: '', points: '', color: '', frame: 'world', sentAt: 0, videoTime: 0, ackedAt: 0, ackedBy: '', dismissed: false };
+const I = { qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1, authorScope: '', resourceRef: '', points: '', color: '', frame: 'world', sentAt: 0, videoTime: 0, ackedAt: 0, ackedBy: '', dismissed: false, slice: '' };
 const DEMO_OBJECTS: SceneObjectRecord[] = [
   { id: 'heart', kind: 'model', asset: 'builtin:heart', label: 'Heart', createdBy: 'dr.adams', px: 0, py: 1.2, pz: 0, ...I },
   { id: 'skull', kind: 'model', asset: 'builtin:skull', label: 'Skull', createdBy: 'dr.adams', px: -0.8, py: 1.2, pz: 0, ...I },

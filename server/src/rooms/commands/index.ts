@@ -21,6 +21,7 @@ import { guidanceNext } from './guidance.next.ts';
 import { guidanceRepeat } from './guidance.repeat.ts';
 import { guidanceUndo } from './guidance.undo.ts';
 import { linkPong } from './link.pong.ts';
+import { viewerSet } from './viewer.set.ts';
 
 /** Every room message has exactly one command; the compiler checks none is missing. */
 export const commands: { [N in ClientMessageName]: Command<N> } = {
@@ -45,4 +46,5 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'guidance.undo': guidanceUndo,
   'guidance.clear': guidanceClear,
   'link.pong': linkPong,
+  'viewer.set': viewerSet,
 };
