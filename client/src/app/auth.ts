@@ -47,8 +47,13 @@ export function signOut(): void {
   sessionStorage.removeItem(KEY);
 }
 
+/**
+ * A development identity reads patient data like a clinician's token from the hospital's provider would
+ * (SMART `patient/*.rs`): HTTP reads through a room (older results, images) still get only what the room
+ * gives this participant — the room's access and the token's are intersected (caseReadAccess).
+ */
 export async function devSignIn(api: ConsiliumApi, userId: string, name: string, admin: boolean): Promise<Identity> {
-  const res = await api.devLogin({ userId, name, admin });
+  const res = await api.devLogin({ userId, name, admin, scopes: ['patient/*.rs'] });
   const id = { ...identityFrom(res.token), dev: true };
   sessionStorage.setItem(KEY, JSON.stringify(id));
   return id;
