@@ -158,6 +158,8 @@ export class Disclosure {
   }
 
   private objectVisible(obj: SceneObjectState, access: DataAccess): boolean {
+    // A mark on a slice names a series (its author's access covers ImagingStudy too; this says so outright).
+    if (obj.frame === 'slice' && resourceVariant(access, 'ImagingStudy') === null) return false;
     if (obj.authorScope && !accessCovers(access, parseScopes(obj.authorScope))) return false;
     if (obj.resourceRef) {
       const type = CaseResourceType.safeParse(obj.resourceRef.split('/')[0]);
@@ -205,6 +207,12 @@ export class Disclosure {
       const visible = this.objectVisible(obj, access);
       if (visible && !v.view.has(obj)) v.view.add(obj);
       else if (!visible && v.view.has(obj)) v.view.remove(obj);
+    });
+    // The shared image viewer names a series: only for those who may see the images.
+    const imaging = resourceVariant(access, 'ImagingStudy') !== null;
+    this.deps.state.viewer.forEach((vs) => {
+      if (imaging && !v.view.has(vs)) v.view.add(vs);
+      else if (!imaging && v.view.has(vs)) v.view.remove(vs);
     });
     this.deps.state.accessRequests.forEach((req) => {
       const visible = this.requestVisible(req, v);

@@ -77,7 +77,7 @@ export class ViewerController {
     private readonly reader: ImagingReader,
     private readonly canEdit: boolean,
     private readonly out: ViewerOutputs,
-    private readonly schedule: (fn: () => void, ms: number) => ReturnType<typeof setTimeout> = setTimeout,
+    private readonly schedule: (fn: () => void, ms: number) => ReturnType<typeof setTimeout> = (fn, ms) => setTimeout(fn, ms), // unbound setTimeout throws in browsers
   ) {}
 
   /** List the case's series (a refusal means this viewer has no images: the panel says so and stays empty). */

@@ -321,7 +321,7 @@ export function sliceViewer(ctl: ViewerController): { el: HTMLElement; render():
       const [x, y] = toCanvas([col, row]);
       return { x: r.left + (x * r.width) / canvas.width, y: r.top + (y * r.height) / canvas.height };
     },
-    view: () => ({ ...ctl.view, follow: ctl.follow, shownSop, sliceCount: ctl.sliceCount }),
+    view: () => ({ ...ctl.view, follow: ctl.follow, shownSop, sliceCount: ctl.sliceCount, error: ctl.error, drives: ctl.drives }),
   };
   return { el, render, dispose: () => { resize.disconnect(); ctl.dispose(); }, hook };
 }
