@@ -114,7 +114,7 @@ describe('reading a CT together', { timeout: 120_000 }, () => {
     expect(lead).toMatchObject({ series: key, slice: 2, center: -600, width: 1500 });
     expect(lead.zoom).toBeGreaterThan(1.3);
     await eventually(async () => expect(await view(b)).toMatchObject({ series: key, slice: 2, center: -600, width: 1500, follow: true }), 10_000);
-    expect((await view(b)).zoom).toBeCloseTo(lead.zoom, 4);
+    await eventually(async () => expect((await view(b)).zoom).toBeCloseTo(lead.zoom, 4), 10_000);
     await eventually(async () => expect(await b.textContent('[data-testid=overlay-slice]')).toContain('Slice 3 / 5'), 10_000);
 
     // The follower measures: a length across 10 columns and 8 rows at 0.488281 mm per pixel ≈ 6.3 mm.
@@ -130,6 +130,8 @@ describe('reading a CT together', { timeout: 120_000 }, () => {
     expect(Math.abs(mm - Math.hypot(10, 8) * 0.488281)).toBeLessThan(0.25);
     expect((await view(b)).follow).toBe(true); // drawing is not scrolling
 
+    await a.click('button[data-preset=soft-tissue]');
+    await a.waitForTimeout(300);
     await a.locator('.slice-viewer').screenshot({ path: path.join(DOCS, 'imaging-viewer.png') });
 
     // The follower scrolls on their own: the presenter's next slice no longer moves them; one click rejoins.
@@ -156,7 +158,7 @@ describe('reading a CT together', { timeout: 120_000 }, () => {
     await obs.waitForFunction((s) => __consilium.viewer.view().shownSop !== '' && document.querySelector('.slice-viewer')?.getAttribute('data-shown-slice') === String(s), (await view(a)).slice);
     expect(await obs.textContent('[data-testid=overlay-patient]')).toBe('De-identified');
     expect(await obs.textContent('[data-testid=overlay-study]')).toBe('CT · 2001');
-    expect(await a.textContent('[data-testid=overlay-patient]')).toContain('Doe Peter');
+    expect(await a.textContent('[data-testid=overlay-patient]')).toContain('DOE, Peter');
     const bytes = received();
     for (const s of IDENTITY) expect(bytes.includes(s), s).toBe(false);
     expect(bytes.includes(key)).toBe(true); // the room's name for the series is all it shares

@@ -147,7 +147,11 @@ export function sliceViewer(ctl: ViewerController): { el: HTMLElement; render():
         g2.fill();
       }
       const text = m.draft ? '' : labelOf(m.kind, m.text, m.a, m.b);
-      if (text) g2.fillText(text, Math.max(a[0], b[0]) + 6 * dpr, Math.min(a[1], b[1]) - 4 * dpr);
+      if (text) {
+        // Beside the mark's end, kept inside the canvas (a label cut off at the edge is no label).
+        const tw = g2.measureText(text).width;
+        g2.fillText(text, Math.min(W - tw - 4 * dpr, Math.max(4 * dpr, b[0] + 8 * dpr)), Math.min(H - 6 * dpr, Math.max(16 * dpr, b[1] + 4 * dpr)));
+      }
     }
   };
 
@@ -272,7 +276,7 @@ export function sliceViewer(ctl: ViewerController): { el: HTMLElement; render():
       return;
     }
     corners.tl.textContent = s.patient
-      ? [s.patient.name?.replace(/\^/g, ' ').trim(), s.patient.id ? `ID ${s.patient.id}` : null, s.patient.birthDate ? `Born ${fmtDate(s.patient.birthDate)}` : null].filter(Boolean).join('\n')
+      ? [personName(s.patient.name), s.patient.id ? `ID ${s.patient.id}` : null, s.patient.birthDate ? `Born ${fmtDate(s.patient.birthDate)}` : null].filter(Boolean).join('\n')
       : s.variant === 'deidentified' ? 'De-identified' : 'Identity withheld';
     corners.tr.textContent = [s.institution, [s.modality, s.date ? fmtDate(s.date) : null].filter(Boolean).join(' · '), s.description].filter(Boolean).join('\n');
     corners.bl.textContent = inst
@@ -326,4 +330,10 @@ export function sliceViewer(ctl: ViewerController): { el: HTMLElement; render():
   return { el, render, dispose: () => { resize.disconnect(); ctl.dispose(); }, hook };
 }
 
+/** DICOM PN "Family^Given^Middle" as a worklist writes it: "DOE, Peter". */
+const personName = (pn: string | null) => {
+  if (!pn) return null;
+  const [family = '', given = '', middle = ''] = pn.split('=')[0]!.split('^');
+  return [family.toUpperCase(), [given, middle].filter(Boolean).join(' ')].filter(Boolean).join(', ');
+};
 const fmtDate = (d: string) => (d.length === 8 ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : d);
