@@ -24,6 +24,8 @@ COPY package.json tsconfig.json ./
 COPY shared ./shared
 COPY server ./server
 COPY client/src ./client/src
+# The demo room's CT (pydicom's published test series, seeded by server/src/db/seed.ts)
+COPY tests/fixtures/dicom/ct-series ./tests/fixtures/dicom/ct-series
 COPY --from=web /app/client/dist ./client/dist
 COPY migrations ./migrations
 COPY scripts ./scripts

@@ -243,7 +243,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const port = (httpServer.address() as AddressInfo).port;
   baseUrl = config.publicUrl ?? `http://localhost:${port}`;
 
-  const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene, cases) : false;
+  const demoSeeded = config.seedDemo ? await seedDemo(rooms, scene, cases, { local, service: imaging }) : false;
   await checkpoints?.signer.checkpoint().catch(() => {}); // anchor what a previous run left unsigned
   checkpoints?.signer.start(config.auditCheckpoints!.intervalMs);
   fhir?.puller.start();

@@ -12,6 +12,8 @@ export type ImagingVariant = z.infer<typeof ImagingVariant>;
 
 export const ImagingSeriesDto = z.strictObject({
   seriesUid: z.string(),
+  /** The series' name in the room (viewer state, slice annotations): its pseudonymous UID, the same for every viewer. */
+  key: z.string(),
   modality: z.string().nullable(),
   /** null for de-identified viewers (descriptions are free text). */
   description: z.string().nullable(),
@@ -67,6 +69,8 @@ export const ImagingSeriesResponse = z.strictObject({
   variant: ImagingVariant,
   studyUid: z.string(),
   seriesUid: z.string(),
+  /** As ImagingSeriesDto.key. */
+  key: z.string(),
   modality: z.string().nullable(),
   description: z.string().nullable(),
   date: z.string().nullable(),

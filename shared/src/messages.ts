@@ -27,10 +27,13 @@ export const Transform = z.strictObject({
 export type Transform = z.infer<typeof Transform>;
 
 export const ObjectId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1–64 of A-Z a-z 0-9 _ -');
-/** `marker` is a pin; `arrow` has two points (tail, head). */
-export const OBJECT_KINDS = ['model', 'marker', 'label', 'stroke', 'arrow'] as const;
-/** Where an annotation's coordinates live: the room's world, the patient frame (guidance), or the surgeon's video (normalised 0–1). */
-export const ANNOTATION_FRAMES = ['world', 'patient', 'video'] as const;
+/** `marker` is a pin; `arrow` has two points (tail, head); `length` (a ruler) two points; `region` (an ellipse) two opposite corners. */
+export const OBJECT_KINDS = ['model', 'marker', 'label', 'stroke', 'arrow', 'length', 'region'] as const;
+/**
+ * Where an annotation's coordinates live: the room's world, the patient frame (guidance), the surgeon's
+ * video (normalised 0–1), or one slice of a series (image pixels: column, row; see `slice`).
+ */
+export const ANNOTATION_FRAMES = ['world', 'patient', 'video', 'slice'] as const;
 export const ObjectKind = z.enum(OBJECT_KINDS);
 /** Built-in sample models (`builtin:<name>`) or uploaded assets (`asset:<id>`). */
 export const AssetRef = z.string().regex(/^(builtin|asset):[a-z0-9][a-z0-9-]{0,63}$/, 'asset must be builtin:<name> or asset:<id>');
@@ -46,6 +49,8 @@ export const ObjectMove = z.strictObject({ objectId: ObjectId, transform: Transf
 export const ObjectRelease = z.strictObject({ objectId: ObjectId, transform: Transform.optional() });
 /** A model may show a case resource (an ImagingStudy or DocumentReference of the room's case). */
 export const ResourceRef = z.string().regex(/^(ImagingStudy|DocumentReference)\/[0-9a-f-]{36}$/, 'must be ImagingStudy/<id> or DocumentReference/<id>');
+/** A series as the room names it: its pseudonymous UID (2.25.…), the same for every viewer (ImagingSeriesDto.key). */
+export const SeriesKey = z.string().regex(/^2\.25\.[0-9]{1,40}$/, 'a series key is 2.25.<digits>');
 export const ObjectAdd = z.strictObject({
   id: ObjectId.optional(),
   kind: ObjectKind,
@@ -61,6 +66,8 @@ export const ObjectAdd = z.strictObject({
   sentAt: finite.optional(),
   /** Video annotations: the surgeon's video frame time (ms) the stroke was drawn on. */
   videoTime: finite.min(0).optional(),
+  /** Slice annotations (frame 'slice'): the series (its room key, ImagingSeriesDto.key) and the slice index. */
+  slice: z.strictObject({ series: SeriesKey, index: z.number().int().min(0).max(4095) }).optional(),
 });
 
 /** Laser pointer (shared/src/guidance.ts): where the participant points (null: pointer off). */
@@ -81,6 +88,21 @@ export const VoiceUnmute = TargetUser;
 export const ParticipantKick = TargetUser.extend({ minutes: z.number().int().min(1).max(7 * 24 * 60).optional() });
 export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: safeText({ max: 500 }).optional() });
 
+/**
+ * The shared image viewer (what the presenter shows): any subset of its fields; the rest stay as they are.
+ * Window centre/width are in the image's rescaled units (Hounsfield units for CT); zoom 1 = fit; pan in
+ * fractions of the viewport.
+ */
+export const ViewerSet = z.strictObject({
+  series: SeriesKey.nullable().optional(),
+  slice: z.number().int().min(0).max(4095).optional(),
+  center: finite.min(-100_000).max(100_000).optional(),
+  width: finite.min(1).max(200_000).optional(),
+  zoom: finite.min(0.1).max(40).optional(),
+  panX: finite.min(-10).max(10).optional(),
+  panY: finite.min(-10).max(10).optional(),
+});
+
 /** Every client → server room message, by name. */
 export const ClientMessages = {
   'pointer.update': PointerUpdate,
@@ -96,6 +118,7 @@ export const ClientMessages = {
   'voice.mute': VoiceMute,
   'voice.unmute': VoiceUnmute,
   'participant.kick': ParticipantKick,
+  'viewer.set': ViewerSet,
   ...GuidanceMessages,
   ...CdsMessages,
 } as const;
@@ -134,6 +157,7 @@ export interface ClientReplies {
   'link.pong': NoReply;
   'cds.share': CdsReplies['cds.share'];
   'cds.feedback': CdsReplies['cds.feedback'];
+  'viewer.set': { seq: number };
 }
 /** A reply that carries nothing beyond `ok`. */
 export type NoReply = Record<never, never>;

@@ -35,6 +35,8 @@ export interface RoomActionContext {
   roomKind?: RoomKind;
   /** For guidance.clear: everyone's annotations, not only one's own. */
   clearAll?: boolean;
+  /** For viewer.set: does the sender's access include ImagingStudy? */
+  imagingAccess?: boolean;
 }
 
 /** The clinical team: they change the scene, speak, and may ask for emergency access. */
@@ -79,6 +81,9 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'object.move': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
   'object.release': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
   'object.add': (role) => EDITORS.includes(role),
+  // The shared image viewer follows the presenter (whoever the host made presenter); when nobody presents,
+  // any editor may drive it. Never someone who may not see the images: the series is theirs to choose.
+  'viewer.set': (role, ctx) => ctx.imagingAccess === true && (ctx.presenterSelf === true || (ctx.presenterTakenByOther === false && EDITORS.includes(role))),
   // The host curates the scene; other editors may remove only what they added.
   'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
   // Decision support: the clinical team shares its cards and answers them (the service learns the outcome);
@@ -114,7 +119,7 @@ export function mayPresent(role: RoomRole, roomKind: RoomKind): boolean {
 // ---- scene objects: the facts the rules read ----------------------------------------------
 
 /** Kinds that are annotations: they may quote the patient, carry their author's access, and their authors undo and clear them. */
-export const ANNOTATION_KINDS: ReadonlySet<string> = new Set(['label', 'marker', 'stroke', 'arrow']);
+export const ANNOTATION_KINDS: ReadonlySet<string> = new Set(['label', 'marker', 'stroke', 'arrow', 'length', 'region']);
 export const isAnnotation = (kind: string) => ANNOTATION_KINDS.has(kind);
 
 /** What the rules for object.grab / move / release / remove need about the target, from the object as synced. */

@@ -81,6 +81,8 @@ export const SceneObjectState = schema(
     dismissed: t.boolean().default(false),
     /** The annotation in focus (guidance.next): travels with the object, so only those who may see it learn of it. */
     focused: t.boolean().default(false),
+    /** Slice annotations (frame 'slice'): "<series key>/<slice index>"; '' otherwise. Points are then image pixels (column, row, 0). */
+    slice: t.string().default(''),
     // Server-only fields last, so generated client classes (codegen skips them) keep the wire indices.
     /**
      * Server-only: the case resource this model shows ('' for none). Clients
@@ -181,6 +183,34 @@ export const AnchorState = schema(
 );
 export type AnchorState = SchemaType<typeof AnchorState>;
 
+/**
+ * The room's shared image viewer: which series (its room key, the pseudonymous
+ * UID every viewer can resolve), which slice, window/level, zoom and pan — the
+ * presenter's view, which others follow. Numbers and one id only: pixels and
+ * headers come over HTTP, through the room, per viewer.
+ */
+export const ViewerState = schema(
+  {
+    /** Series key (ImagingSeriesDto.key); '' = no series open. */
+    series: t.string().default(''),
+    slice: t.uint16().default(0),
+    /** Window centre and width in rescaled units (HU for CT). */
+    center: t.float32().default(40),
+    width: t.float32().default(400),
+    /** 1 = fit to the panel. */
+    zoom: t.float32().default(1),
+    /** Pan as fractions of the panel. */
+    panX: t.float32().default(0),
+    panY: t.float32().default(0),
+    /** sessionId of who set it last. */
+    by: t.string().default(''),
+    /** Bumped on every change (followers can tell a fresh view from an old one). */
+    seq: t.uint32().default(0),
+  },
+  'Viewer',
+);
+export type ViewerState = SchemaType<typeof ViewerState>;
+
 export const ClinicState = schema(
   {
     info: t.ref(RoomInfoState).default(() => new RoomInfoState()),
@@ -191,6 +221,8 @@ export const ClinicState = schema(
     /** Filtered per client by scope (see CaseEntryState). */
     caseEntries: t.map(CaseEntryState).view(),
     accessRequests: t.map(AccessRequestState).view(),
+    /** The shared image viewer, under the key 'shared': only seats whose access includes ImagingStudy see it. */
+    viewer: t.map(ViewerState).view(),
   },
   'ClinicState',
 );

@@ -48,7 +48,7 @@ describe('npm start with nothing configured', () => {
     expect(first.output()).toContain('DEVELOPMENT IDENTITY PROVIDER ENABLED');
 
     const adams = new ConsiliumClient(first.url);
-    await adams.api.devLogin({ userId: 'dr.adams', name: 'Dr. Adams' });
+    await adams.api.devLogin({ userId: 'dr.adams', name: 'Dr. Adams', scopes: ['patient/*.rs'] });
     const baker = new ConsiliumClient(first.url);
     await baker.api.devLogin({ userId: 'dr.baker', name: 'Dr. Baker' });
     const a = await adams.join(DEMO_ROOM_ID);
@@ -57,7 +57,11 @@ describe('npm start with nothing configured', () => {
     expect(b.objects().map((o) => o.id).sort()).toEqual(['femur', 'heart', 'marker-1', 'skull']);
     // The demo room shows a fictional patient's case; the host sees it identified.
     await eventually(() => a.caseResources('Observation').length === 9); // the demo case: 4 heart rates, 2 blood pressures, 3 labs
-    expect(JSON.stringify(a.caseResources('Patient'))).toContain('Alex Demo');
+    expect(JSON.stringify(a.caseResources('Patient'))).toContain('Peter Doe');
+    // …with his CT attached: pydicom's five-slice series, read through the room.
+    const images = await adams.api.call('GET /api/cases/:id/imaging', { params: { id: a.state.info.caseId }, query: { room: DEMO_ROOM_ID } });
+    expect(images.refused).toEqual([]);
+    expect(images.studies.map((s) => s.series.map((x) => [x.modality, x.instances]))).toEqual([[['CT', 5]]]);
 
     a.sendPose({ head: { p: [0, 1.7, 1.5], q: [0, 0, 0, 1] }, left: { p: [-0.2, 1.3, 1.2], q: [0, 0, 0, 1] }, right: { p: [0.2, 1.3, 1.2], q: [0, 0, 0, 1] } });
     await eventually(() => b.participants().some((p) => p.userId === 'dr.adams' && !!b.avatarPose(p)?.right && Math.abs(b.avatarPose(p)!.head.p[2] - 1.5) < 0.002));

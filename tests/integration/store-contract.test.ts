@@ -87,7 +87,7 @@ function obj(id: string, over: Partial<SceneObjectRecord> = {}): SceneObjectReco
   // Values a float4 column stores exactly, so both sides give back what they were given.
   return {
     id, kind: 'arrow', asset: 'builtin:arrow', label: `label ${id}`, createdBy: 'hal', authorScope: 'patient/*.rs', resourceRef: '', points: '0,0.5,0,0,0,0', color: '#ff0000',
-    frame: 'patient', sentAt: 1_800_000_000_123.5, videoTime: 12.25, ackedAt: 0, ackedBy: '', dismissed: false,
+    frame: 'patient', sentAt: 1_800_000_000_123.5, videoTime: 12.25, ackedAt: 0, ackedBy: '', dismissed: false, slice: '',
     px: 0.5, py: 1.25, pz: -0.75, qx: 0, qy: 0.5, qz: 0, qw: 0.75, sx: 1, sy: 1, sz: 2, ...over,
   };
 }

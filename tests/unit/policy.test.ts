@@ -46,6 +46,8 @@ const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; ot
   'object.move': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.release': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   'object.add': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
+  // Without ImagingStudy in the sender's access nobody moves the shared image viewer (cases below).
+  'viewer.set': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
   'object.remove': {
     host: { own: true, other: true },
     clinician: { own: true, other: false },
@@ -79,6 +81,17 @@ describe('room policy: every action × role', () => {
       }
     }
   }
+
+  it.each(ROOM_ROLES)('%s moving the shared image viewer', (role) => {
+    const editor = role !== 'observer';
+    // The presenter drives it, whatever their role; when nobody presents, any editor does.
+    expect(authorizeRoomAction(role, 'viewer.set', { imagingAccess: true, presenterSelf: true, presenterTakenByOther: false }).allow).toBe(true);
+    expect(authorizeRoomAction(role, 'viewer.set', { imagingAccess: true, presenterSelf: false, presenterTakenByOther: false }).allow).toBe(editor);
+    // Someone else presents: followers do not move it (they unfollow and scroll on their own).
+    expect(authorizeRoomAction(role, 'viewer.set', { imagingAccess: true, presenterSelf: false, presenterTakenByOther: true }).allow).toBe(false);
+    // No ImagingStudy: never, not even as presenter.
+    expect(authorizeRoomAction(role, 'viewer.set', { imagingAccess: false, presenterSelf: true, presenterTakenByOther: false }).allow).toBe(false);
+  });
 
   it.each(ROOM_ROLES)('%s taking or handing back the presenter role', (role) => {
     const editor = role !== 'observer';

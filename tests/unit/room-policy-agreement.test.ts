@@ -24,7 +24,7 @@ const I = { position: [0, 0, 0] as [number, number, number], rotation: [0, 0, 0,
 
 const record = (o: (typeof OBJECTS)[number]): SceneObjectRecord => ({
   id: o.id, kind: o.kind, asset: 'builtin:pin', label: o.id, createdBy: o.createdBy, authorScope: '', resourceRef: '', points: o.kind === 'arrow' ? '0,0,0,0,0.1,0' : '',
-  color: '', frame: 'world', sentAt: 0, videoTime: 0, ackedAt: 0, ackedBy: '', dismissed: false, px: 0, py: 0, pz: 0, qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1,
+  color: '', frame: 'world', sentAt: 0, videoTime: 0, ackedAt: 0, ackedBy: '', dismissed: false, slice: '', px: 0, py: 0, pz: 0, qx: 0, qy: 0, qz: 0, qw: 1, sx: 1, sy: 1, sz: 1,
 });
 
 /** The room screen for `role` in a room of `kind`, with everyone and everything the engine's room holds. */

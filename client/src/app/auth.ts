@@ -47,6 +47,11 @@ export function signOut(): void {
   sessionStorage.removeItem(KEY);
 }
 
+/**
+ * A development identity reads patient data like a clinician's token from the hospital's provider would
+ * (SMART `patient/*.rs`): HTTP reads through a room (older results, images) still get only what the room
+ * gives this participant — the room's access and the token's are intersected (caseReadAccess).
+ */
 export async function devSignIn(api: ConsiliumApi, userId: string, name: string, admin: boolean): Promise<Identity> {
   // Like a SMART launch with patient scope: reading a case over HTTP (the rest of a big case, on demand) needs patient
   // scopes in the identity token, and is still capped by the room's access. Administrators keep a token without them.

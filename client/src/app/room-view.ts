@@ -8,6 +8,7 @@ import { announce } from './announcer.ts';
 import { casePanel } from './case-panel.ts';
 import { CdsController } from './cds-controller.ts';
 import { cdsPanel } from './views/cds-panel.ts';
+import { ViewerController, type ImagingReader } from './imaging/viewer-controller.ts';
 import { clear, h, setStatus } from './dom.ts';
 import { plainVideoError } from './plain-errors.ts';
 import { RoomController, type RoomEnd } from './room-controller.ts';
@@ -19,6 +20,7 @@ import { peopleList } from './views/people-list.ts';
 import { reconnectCard } from './views/reconnect-card.ts';
 import { roomToolbar } from './views/room-toolbar.ts';
 import { scenePanel } from './views/scene-panel.ts';
+import { sliceViewer } from './views/slice-viewer.ts';
 
 export interface RoomHooks {
   /** Back to the room list, with a message to show there. */
@@ -128,12 +130,16 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     });
   } else if (videoPanel && ctl.videoUnavailableText) videoPanel.setWaiting(ctl.videoUnavailableText);
 
-  root.append(title, h('div', { class: 'room-layout' }, videoPanel ? h('div', { class: 'main-col' }, videoPanel.el, viewport) : viewport, side));
+  // ---- the case's images (shown once the series list arrives; nothing without ImagingStudy) ------
+  const images = session.state.info.caseId ? imagingPanel(session, api, ctl.canEdit, () => render()) : null;
+  const mainParts = [videoPanel?.el, viewport, images?.view.el].filter((e): e is HTMLElement => Boolean(e));
+  root.append(title, h('div', { class: 'room-layout' }, mainParts.length > 1 ? h('div', { class: images ? 'main-col with-images' : 'main-col' }, ...mainParts) : viewport, side));
   const world = new World(viewport, session, ctl.canEdit);
   (window as unknown as { __consilium?: unknown }).__consilium = {
     session,
     world,
     video: videoPanel?.view() ?? null,
+    viewer: images?.view.hook ?? null,
     // The stream entry point the LiveKit feed uses (feed.onStream → showStream): browser tests hand it a stand-in stream.
     showVideo: videoPanel ? (stream: MediaStream | null) => videoPanel.showStream(stream) : null,
   };
@@ -166,6 +172,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   side.append(alerts.el, caseEl, people.el, scene.el);
 
   const render = () => {
+    images?.view.render();
     people.render();
     scene.render();
     toolbar.render();
@@ -197,9 +204,23 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     toolbar.dispose();
     void feed?.leave();
     videoPanel?.dispose();
+    images?.view.dispose();
     world.dispose();
   };
   ctl.start();
   cds.start();
+  void images?.ctl.start();
   render();
+}
+
+/** The slice viewer, reading the case's images through this room with the user's identity. */
+function imagingPanel(session: ClinicSession, api: ConsiliumApi, canEdit: boolean, changed: () => void) {
+  const [caseId, roomId] = [session.state.info.caseId, session.state.info.roomId];
+  const reader: ImagingReader = {
+    list: () => api.call('GET /api/cases/:id/imaging', { params: { id: caseId }, query: { room: roomId } }),
+    series: (seriesUid) => api.call('GET /api/cases/:id/imaging/series/:seriesUid', { params: { id: caseId, seriesUid }, query: { room: roomId } }),
+    frame: (seriesUid, sopUid, frame) => api.imagingFrame(caseId, seriesUid, sopUid, frame, roomId),
+  };
+  const ctl = new ViewerController(session, reader, canEdit, { changed });
+  return { ctl, view: sliceViewer(ctl) };
 }

@@ -15,6 +15,12 @@ export function objectName(o: Pick<SceneObjectState, 'kind' | 'asset' | 'label' 
       return `Note “${o.label || 'untitled'}”`;
     case 'marker':
       return o.label ? `Marker “${o.label}”` : 'Marker';
+    case 'length':
+      return by ? `Length measured by ${by}` : 'Length measurement';
+    case 'region':
+      return by ? `Region by ${by}` : 'Region';
+    case 'arrow':
+      return by ? `Arrow by ${by}` : 'Arrow';
     default: {
       const asset = o.asset.startsWith('builtin:') ? o.asset.slice(8) : 'uploaded';
       return o.label && o.label !== asset ? `${o.label} (${asset} model)` : `${cap(asset)} model`;
@@ -26,8 +32,9 @@ export function objectName(o: Pick<SceneObjectState, 'kind' | 'asset' | 'label' 
  * Where it is, in centimetres a person can picture: distance from the table's centre and height above it.
  * A video stroke has no place in the room: it is drawn on the surgeon's camera picture.
  */
-export function objectPlace(o: Pick<SceneObjectState, 'px' | 'py' | 'pz' | 'sx'> & { frame?: string }): string {
+export function objectPlace(o: Pick<SceneObjectState, 'px' | 'py' | 'pz' | 'sx'> & { frame?: string; slice?: string }): string {
   if (o.frame === 'video') return 'on the surgeon’s video';
+  if (o.frame === 'slice') return `on image slice ${Number(o.slice?.split('/')[1] ?? 0) + 1}`;
   const fromCentre = Math.round(Math.hypot(o.px, o.pz) * 100);
   const above = Math.round((o.py - TABLE_TOP_Y) * 100);
   const height = above >= 0 ? `${above} cm above the table` : `${-above} cm below the table top`;

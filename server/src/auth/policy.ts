@@ -271,7 +271,9 @@ export function mayViewAccessRequest(viewer: { userId: string; access: Participa
  * showing a case resource only when the viewer receives some copy of that
  * resource's type; an unknown type in the reference: no.
  */
-export function objectVisible(access: DataAccess, obj: { authorScope: string; resourceRef: string }): boolean {
+export function objectVisible(access: DataAccess, obj: { authorScope: string; resourceRef: string; frame?: string }): boolean {
+  // A mark on a slice names a series (its author's access covers ImagingStudy too; this says so outright).
+  if (obj.frame === 'slice' && resourceVariant(access, 'ImagingStudy') === null) return false;
   if (obj.authorScope && !accessCovers(access, parseScopes(obj.authorScope))) return false;
   if (obj.resourceRef) {
     const type = obj.resourceRef.split('/')[0];

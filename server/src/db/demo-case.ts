@@ -1,4 +1,9 @@
-/** A fictional patient for the demo room (no real person): cardiology case conference. */
+/**
+ * A fictional patient for the demo room (no real person): cardiology case conference. The patient is the
+ * fictional "Doe^Peter" (ID 98890234) of pydicom's published CT series, so that series (a gated cardiac
+ * CT, seed.ts) is his; the rest of the record is made up.
+ */
+export const DEMO_STUDY_UID = '1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.1';
 export function demoCaseBundle(): unknown {
   const patient = 'urn:uuid:demo-patient';
   const subject = { reference: patient };
@@ -49,9 +54,9 @@ export function demoCaseBundle(): unknown {
         fullUrl: patient,
         resource: {
           resourceType: 'Patient',
-          identifier: [{ system: 'urn:oid:2.16.840.1.113883.19.5', value: 'DEMO-000042' }],
-          name: [{ family: 'Demo', given: ['Alex'], text: 'Alex Demo' }],
-          gender: 'female',
+          identifier: [{ system: 'urn:oid:2.16.840.1.113883.19.5', value: '98890234' }],
+          name: [{ family: 'Doe', given: ['Peter'], text: 'Peter Doe' }],
+          gender: 'male',
           birthDate: '1958-04-02',
         },
       },
@@ -100,11 +105,13 @@ export function demoCaseBundle(): unknown {
         resource: {
           resourceType: 'ImagingStudy',
           status: 'available',
+          identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${DEMO_STUDY_UID}` }],
           subject,
-          started: at(3),
+          started: '2001-01-01',
+          description: 'Cardiac CT, calcium score (gated)',
           modality: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' }],
-          numberOfSeries: 2,
-          numberOfInstances: 240,
+          numberOfSeries: 1,
+          numberOfInstances: 5,
         },
       },
     ],

@@ -3,10 +3,10 @@ import type { Pool } from './pool.ts';
 
 export type { AnchorRecord, SceneObjectRecord };
 
-const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'points', 'color', 'frame', 'sent_at', 'video_time', 'acked_at', 'acked_by', 'dismissed', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
+const COLUMNS = ['id', 'kind', 'asset', 'label', 'created_by', 'author_scope', 'resource_ref', 'points', 'color', 'frame', 'sent_at', 'video_time', 'acked_at', 'acked_by', 'dismissed', 'slice', 'px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'sx', 'sy', 'sz'] as const;
 
 function values(o: SceneObjectRecord): unknown[] {
-  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.authorScope, o.resourceRef, o.points, o.color, o.frame, o.sentAt, o.videoTime, o.ackedAt, o.ackedBy, o.dismissed, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
+  return [o.id, o.kind, o.asset, o.label, o.createdBy, o.authorScope, o.resourceRef, o.points, o.color, o.frame, o.sentAt, o.videoTime, o.ackedAt, o.ackedBy, o.dismissed, o.slice, o.px, o.py, o.pz, o.qx, o.qy, o.qz, o.qw, o.sx, o.sy, o.sz];
 }
 
 type Row = Omit<SceneObjectRecord, 'createdBy' | 'authorScope' | 'resourceRef' | 'sentAt' | 'videoTime' | 'ackedAt' | 'ackedBy'> & {

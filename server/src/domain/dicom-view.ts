@@ -76,6 +76,7 @@ export function seriesView(variant: ImagingVariant, key: string, study: DicomHea
     variant,
     studyUid: uidFor(variant, key, str(study, 'studyInstanceUid') ?? str(first, 'studyInstanceUid') ?? ''),
     seriesUid: uidFor(variant, key, str(first, 'seriesInstanceUid') ?? ''),
+    key: pseudonymUid(key, str(first, 'seriesInstanceUid') ?? ''),
     modality: str(first, 'modality') ?? null,
     description: keep ? (str(first, 'seriesDescription') ?? null) : null,
     date: dateFor(variant, str(first, 'seriesDate') ?? str(study, 'studyDate') ?? str(first, 'studyDate')),

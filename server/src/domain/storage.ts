@@ -55,6 +55,8 @@ export interface SceneObjectRecord {
   ackedAt: number;
   ackedBy: string;
   dismissed: boolean;
+  /** Slice annotations: "<series key>/<index>" ('' otherwise). */
+  slice: string;
   px: number; py: number; pz: number;
   qx: number; qy: number; qz: number; qw: number;
   sx: number; sy: number; sz: number;

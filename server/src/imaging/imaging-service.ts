@@ -5,7 +5,7 @@ import type { ImagingListResponse, ImagingSeriesDto, ImagingVariant } from '../.
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { Pool } from '../db/pool.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
-import { dateFor, mayCarryBurnedInIdentity, uidFor } from '../domain/dicom-view.ts';
+import { dateFor, mayCarryBurnedInIdentity, pseudonymUid, uidFor } from '../domain/dicom-view.ts';
 import { num, str, type DicomHeader } from '../domain/dicom.ts';
 import type { DicomWebSource } from './dicomweb-source.ts';
 import type { LocalImagingStore } from './local-store.ts';
@@ -125,6 +125,7 @@ export class ImagingService {
           const withheld = variant !== 'identified' && !clean.has(seriesUid) && (await this.burnedInRisk(caseId, study, seriesUid));
           series.push({
             seriesUid: uidFor(variant, key, seriesUid),
+            key: pseudonymUid(key, seriesUid),
             modality: str(s, 'modality') ?? null,
             description: variant === 'deidentified' ? null : (str(s, 'seriesDescription') ?? null),
             number: num(s, 'seriesNumber') ?? null,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -72,6 +72,14 @@ export class LocalImagingStore implements ImagingSource {
       [caseId, str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid'), file.sha256, file.bytes, JSON.stringify(h), by],
     );
     return (res.rowCount ?? 0) > 0;
+  }
+
+  /** Keep a file the server itself holds (the demo's images), like an upload. */
+  async keepBytes(caseId: string, bytes: Uint8Array, parsed: ParsedInstance, by: string): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(this.dir, `.upload-${randomUUID()}`);
+    await writeFile(tmp, bytes, { mode: 0o600 });
+    return this.keep(caseId, tmp, { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') }, parsed, by);
   }
 
   /** The stored copy's hash of this SOP Instance UID in this case, if any. */

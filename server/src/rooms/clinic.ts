@@ -4,7 +4,7 @@ import type { ParticipantDto } from '../../../shared/src/http.ts';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../../../shared/src/errors.ts';
 import { PROTOCOL_VERSION, type ServerMessageName, type ServerMessages } from '../../../shared/src/protocol.ts';
 import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
-import { ClinicState, ParticipantState } from '../../../shared/src/state.ts';
+import { ClinicState, ParticipantState, ViewerState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { authorizeConsoleDecision, mayPresent, videoGrant, type Principal } from '../auth/policy.ts';
 import { preparedCase } from '../domain/case-view.ts';
@@ -17,6 +17,7 @@ import type { VoiceControl } from '../media/livekit.ts';
 import { BreakGlassDesk, type BreakGlassSettings } from './break-glass.ts';
 import { CdsDesk } from './cds-desk.ts';
 import type { CdsGateway } from '../cds/gateway.ts';
+import { SHARED_VIEWER } from './commands/viewer.set.ts';
 import { Disclosure } from './disclosure.ts';
 import { Dispatcher, type DispatchResult } from './dispatcher.ts';
 import { LinkMonitor } from './link-monitor.ts';
@@ -159,6 +160,7 @@ export class Clinic {
     state.info.protocolVersion = PROTOCOL_VERSION;
     state.info.voice = deps.voice ? deps.voice.status : 'off';
     this.applyInfo(record);
+    state.viewer.set(SHARED_VIEWER, new ViewerState()); // disclosed per seat like the case (disclosure.ts)
 
     this.breakGlass = new BreakGlassDesk({
       state,

@@ -219,6 +219,12 @@ export class Disclosure {
       if (visible && !v.view.has(obj)) v.view.add(obj);
       else if (!visible && v.view.has(obj)) v.view.remove(obj);
     });
+    // The shared image viewer names a series: only for those who may see the images.
+    const imaging = resourceVariant(access, 'ImagingStudy') !== null;
+    this.deps.state.viewer.forEach((vs) => {
+      if (imaging && !v.view.has(vs)) v.view.add(vs);
+      else if (!imaging && v.view.has(vs)) v.view.remove(vs);
+    });
     this.deps.state.accessRequests.forEach((req) => {
       const visible = this.requestVisible(req, v);
       if (visible && !v.view.has(req)) v.view.add(req);

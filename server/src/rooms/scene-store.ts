@@ -130,6 +130,7 @@ export function fromRecord(rec: SceneObjectRecord): SceneObjectState {
   obj.ackedAt = rec.ackedAt;
   obj.ackedBy = rec.ackedBy;
   obj.dismissed = rec.dismissed;
+  obj.slice = rec.slice;
   obj.px = rec.px; obj.py = rec.py; obj.pz = rec.pz;
   obj.qx = rec.qx; obj.qy = rec.qy; obj.qz = rec.qz; obj.qw = rec.qw;
   obj.sx = rec.sx; obj.sy = rec.sy; obj.sz = rec.sz;
@@ -154,6 +155,7 @@ export function toRecord(obj: SceneObjectState): SceneObjectRecord {
     ackedAt: obj.ackedAt ?? 0,
     ackedBy: obj.ackedBy ?? '',
     dismissed: obj.dismissed ?? false,
+    slice: obj.slice ?? '',
     px: obj.px, py: obj.py, pz: obj.pz,
     qx: obj.qx, qy: obj.qy, qz: obj.qz, qw: obj.qw,
     sx: obj.sx, sy: obj.sy, sz: obj.sz,

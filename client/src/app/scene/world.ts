@@ -180,6 +180,7 @@ export class World {
   }
 
   private addObject(id: string, o: SceneObjectState): void {
+    if (o.frame === 'slice') return; // marks on an image slice live in the slice viewer, not on the table
     let obj: THREE.Object3D;
     if (o.kind === 'stroke') {
       const nums = o.points.split(',').map(Number);

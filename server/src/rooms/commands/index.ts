@@ -23,6 +23,7 @@ import { guidanceUndo } from './guidance.undo.ts';
 import { linkPong } from './link.pong.ts';
 import { cdsFeedback } from './cds.feedback.ts';
 import { cdsShare } from './cds.share.ts';
+import { viewerSet } from './viewer.set.ts';
 
 /** Every room message has exactly one command; the compiler checks none is missing. */
 export const commands: { [N in ClientMessageName]: Command<N> } = {
@@ -49,4 +50,5 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'link.pong': linkPong,
   'cds.share': cdsShare,
   'cds.feedback': cdsFeedback,
+  'viewer.set': viewerSet,
 };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CaseResourceType } from '../../../../shared/src/fhir.ts';
 import { Limits } from '../../../../shared/src/protocol.ts';
 import { accessToScope, resourceVariant } from '../../auth/policy.ts';
-import { encodePoints, isAnnotation, pointsProblem } from '../../domain/annotations.ts';
+import { encodePoints, isAnnotation, pointsProblem, sliceAnnotationProblem } from '../../domain/annotations.ts';
 import { sanitizeTransform } from '../../domain/transform.ts';
 import { type Command } from './command.ts';
 import { fail, ok } from '../types.ts';
@@ -14,6 +14,8 @@ export const objectAdd: Command<'object.add'> = {
     if (problem) return fail('MESSAGE_INVALID', problem);
     const frame = payload.frame ?? 'world';
     if (frame !== 'world' && !isAnnotation(payload.kind)) return fail('MESSAGE_INVALID', 'only annotations live in the patient or video frame');
+    const sliceProblem = sliceAnnotationProblem(payload.kind, frame, payload.slice);
+    if (sliceProblem) return fail('MESSAGE_INVALID', sliceProblem);
     const id = payload.id ?? randomUUID();
     if (scene.get(id)) return fail('OBJECT_EXISTS');
     let mine = 0;
@@ -21,6 +23,8 @@ export const objectAdd: Command<'object.add'> = {
     if (mine >= Limits.maxObjectsPerAuthor) return fail('SCENE_FULL', `you have ${Limits.maxObjectsPerAuthor} objects in this scene; remove some first`);
     const access = roster.member(actor.userId)?.access.data;
     if (!access) return fail('FORBIDDEN');
+    // A mark on a slice names a series: only those who may see the images draw on them.
+    if (frame === 'slice' && resourceVariant(access, 'ImagingStudy') === null) return fail('SCOPE_DENIED');
     if (payload.resourceRef) {
       const [type, resourceId] = payload.resourceRef.split('/') as [string, string];
       const parsed = CaseResourceType.parse(type);
@@ -51,6 +55,7 @@ export const objectAdd: Command<'object.add'> = {
         ackedAt: 0,
         ackedBy: '',
         dismissed: false,
+        slice: payload.slice ? `${payload.slice.series}/${payload.slice.index}` : '',
         px: t.position[0], py: t.position[1], pz: t.position[2],
         qx: t.rotation[0], qy: t.rotation[1], qz: t.rotation[2], qw: t.rotation[3],
         sx: t.scale[0], sy: t.scale[1], sz: t.scale[2],
