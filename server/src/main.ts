@@ -2,7 +2,7 @@ import { createApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { ensureClientBuilt } from './web-build.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { DEMO_ROOM_ID, DEMO_USERS } from './db/seed.ts';
+import { DEMO_ROOM_ID, DEMO_USERS } from './demo/seed.ts';
 
 async function main(): Promise<void> {
   let config;

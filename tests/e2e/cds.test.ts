@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { demoCaseBundle } from '../../server/src/db/demo-case.ts';
+import { demoCaseBundle } from '../../server/src/demo/demo-case.ts';
 import { devSignInPage, launchChromium, seriousAxeViolations } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import type { ClinicSession } from '../../client/src/sdk/session.ts';
-import { demoCaseBundle } from '../../server/src/db/demo-case.ts';
+import { demoCaseBundle } from '../../server/src/demo/demo-case.ts';
 import { hl7GlucoseBundle, identifyingStrings, patientIdentityStrings, syntheaCarroll, type Bundle } from '../fixtures/real-fhir.ts';
 import { CdsServiceStandIn, prefetchResources, STANDIN_SERVICE } from '../support/cds-service.ts';
 import { eventually, sleep } from '../support/eventually.ts';

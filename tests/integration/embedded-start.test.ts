@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { DEMO_ROOM_ID } from '../../server/src/db/seed.ts';
+import { DEMO_ROOM_ID } from '../../server/src/demo/seed.ts';
 import { eventually } from '../support/eventually.ts';
 
 /**

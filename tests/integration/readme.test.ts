@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ROOM_ID } from '../../server/src/db/seed.ts';
+import { DEMO_ROOM_ID } from '../../server/src/demo/seed.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**

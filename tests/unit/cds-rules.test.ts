@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FhirResource } from '../../shared/src/fhir.ts';
-import { demoCaseBundle } from '../../server/src/db/demo-case.ts';
+import { demoCaseBundle } from '../../server/src/demo/demo-case.ts';
 import { runRules, type RuleInput } from '../../server/src/cds/rules.ts';
 import { builtinCards } from '../../server/src/cds/builtin.ts';
 import { hl7, syntheaCarroll, syntheaMargie, type Bundle } from '../fixtures/real-fhir.ts';

@@ -6,10 +6,10 @@ import { parsePart10, str } from '../domain/dicom.ts';
 import type { ImagingService } from '../imaging/imaging-service.ts';
 import type { LocalImagingStore } from '../imaging/local-store.ts';
 import { importBundle } from '../domain/fhir-bundle.ts';
-import type { CasesRepo } from './cases.repo.ts';
+import type { CasesRepo } from '../db/cases.repo.ts';
 import { demoCaseBundle } from './demo-case.ts';
-import type { RoomsRepo } from './rooms.repo.ts';
-import type { SceneRepo, SceneObjectRecord } from './scene.repo.ts';
+import type { RoomsRepo } from '../db/rooms.repo.ts';
+import type { SceneRepo, SceneObjectRecord } from '../db/scene.repo.ts';
 
 import { DEMO_ROOM_ID, DEMO_USERS } from '../../../shared/src/demo.ts';
 
