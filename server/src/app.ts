@@ -24,6 +24,8 @@ import { KeysRepo } from './db/keys.repo.ts';
 import type { Pool } from './db/pool.ts';
 import { RoomsRepo } from './db/rooms.repo.ts';
 import { SceneRepo } from './db/scene.repo.ts';
+import { RecordingsRepo } from './db/recordings.repo.ts';
+import { LiveKitAudioRecorder } from './media/egress.ts';
 import { seedDemo } from './db/seed.ts';
 import { UsersRepo } from './db/users.repo.ts';
 import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
@@ -45,6 +47,7 @@ import { metricsRoutes } from './http/metrics.routes.ts';
 import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
+import { recordingsRoutes } from './http/recordings.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
 import { directoryRoutes } from './http/directory.routes.ts';
 import { createLogger, safeError, withSafeErrors, type Logger } from './logger.ts';
@@ -95,6 +98,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const keys = new KeysRepo(pool);
   const rooms = new RoomsRepo(pool);
   const scene = new SceneRepo(pool);
+  const recordings = new RecordingsRepo(pool);
   const users = new UsersRepo(pool);
   const cases = new CasesRepo(pool);
   const checkpoints = setUpCheckpoints(config, pool, logger);
@@ -157,7 +161,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit, logger }));
-  web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
+  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
+  web.use(recordingsRoutes({ recordings, rooms, identity, live, audit }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));
   web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null }));
@@ -191,6 +196,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       maxSeatsPerUser: MAX_SEATS_PER_USER,
       guidance: config.guidance,
       poseBudget: new PoseBudget(config.poseWindowMs, config.poseFramesPerSecond),
+      recordings,
+      audioRecorder: config.livekit ? new LiveKitAudioRecorder(config.livekit) : null,
+      recordingRetentionDays: config.recordingRetentionDays,
     }),
   );
   guardMatchmaking({

@@ -50,6 +50,8 @@ export const CreateRoomBody = z.strictObject({
   scopeCeiling: ScopeCeiling.nullable().optional(),
   /** Surgical guidance: observers may watch the surgeon's camera video (default false). */
   observerVideo: z.boolean().optional(),
+  /** The host may record the room (default false); everyone is told before they join. */
+  recordingAllowed: z.boolean().optional(),
 });
 export type CreateRoomBody = z.input<typeof CreateRoomBody>;
 
@@ -61,6 +63,7 @@ export const PatchRoomBody = z
     participants: participants.optional(),
     scopeCeiling: ScopeCeiling.nullable().optional(),
     observerVideo: z.boolean().optional(),
+    recordingAllowed: z.boolean().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export type PatchRoomBody = z.input<typeof PatchRoomBody>;
@@ -112,6 +115,12 @@ export interface RoomDto {
   scopeCeiling: string[] | null;
   /** Surgical guidance: observers may watch the surgeon's camera video. */
   observerVideo: boolean;
+  /** The host may record this room: joiners are told before they enter. */
+  recordingAllowed: boolean;
+  /** A recording is running now. */
+  recording: boolean;
+  /** Replay rooms: the recording they play. */
+  recordingId: string | null;
   live: boolean;
   createdAt: string;
   updatedAt: string;
@@ -132,6 +141,8 @@ export interface TicketResponse {
    * room whose token the server mints only for those the policy lets see it. null: no video for you.
    */
   video: { url: string; token: string } | null;
+  /** Consent: whether this room may be recorded, and whether it is recording now — shown before joining. */
+  recording: { allowed: boolean; active: boolean };
 }
 
 // ---- Responses -------------------------------------------------------------------
@@ -263,6 +274,40 @@ export interface ClientConfigResponse {
   fhirServer: boolean;
 }
 
+// ---- recordings (teaching) -------------------------------------------------------------
+
+/** A timeline marker: when, what, whose act. Markers of annotations the viewer may not see are left out. */
+export interface RecordingMarkerDto {
+  t: number;
+  kind: 'annotation' | 'presenter' | 'join' | 'pointing';
+  who: string;
+}
+export interface RecordingDto {
+  id: string;
+  roomId: string;
+  title: string;
+  startedBy: string;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number;
+  bytes: number;
+  /** 'none': recorded without LiveKit, so there is no audio; 'egress': LiveKit recorded the voice; 'failed': LiveKit did not. */
+  audio: 'none' | 'egress' | 'failed';
+  expiresAt: string | null;
+  markers: RecordingMarkerDto[];
+  /** The caller may grant, revoke, delete and open it for a group. */
+  mayManage: boolean;
+}
+/** Open a replay room: alone (no participants) or, for those who manage the recording, with learners. */
+export const OpenReplayBody = z.strictObject({
+  title: safeText({ max: 200 }).trim().min(1).optional(),
+  participants: participants.default([]),
+});
+export type OpenReplayBody = z.input<typeof OpenReplayBody>;
+/** Who may watch a recording besides its host, and under which access (default: observer, de-identified). */
+export const RecordingGrantBody = z.strictObject({ userId: UserId, role: RoomRole.optional(), scopes: Scopes.nullable().optional() });
+export type RecordingGrantBody = z.input<typeof RecordingGrantBody>;
+
 /** Every JSON response of the API by `METHOD /path` (204 routes answer no body and are not listed). */
 export interface ApiResponses {
   'GET /api/cases/:id/imaging': ImagingListResponse;
@@ -294,7 +339,11 @@ export interface ApiResponses {
   'GET /api/directory/users': { users: DirectoryUser[] };
   'GET /api/directory/cases': { cases: DirectoryCase[] };
   'GET /api/directory/audit': { events: AuditEventDto[]; next: number | null };
+  'GET /api/recordings': { recordings: RecordingDto[] };
+  'GET /api/recordings/:id': RecordingDto;
+  'POST /api/recordings/:id/replays': RoomDto;
+  'POST /api/recordings/:id/grants': OkResponse;
 }
 export type ApiRoute = keyof ApiResponses;
 /** Routes that answer 204 No Content. */
-export type ApiEmptyRoute = 'DELETE /api/rooms/:id' | 'DELETE /api/rooms/:id/kicks/:userId' | 'DELETE /api/rooms/:id/participants/:userId' | 'DELETE /api/cases/:id';
+export type ApiEmptyRoute = 'DELETE /api/recordings/:id' | 'DELETE /api/recordings/:id/grants/:userId' | 'DELETE /api/rooms/:id' | 'DELETE /api/rooms/:id/kicks/:userId' | 'DELETE /api/rooms/:id/participants/:userId' | 'DELETE /api/cases/:id';

@@ -80,6 +80,19 @@ export const VoiceUnmute = TargetUser;
 export const ParticipantKick = TargetUser.extend({ minutes: z.number().int().min(1).max(7 * 24 * 60).optional() });
 export const AccessDeny = z.strictObject({ requestId: ObjectId, reason: safeText({ max: 500 }).optional() });
 
+/** Recording: the host starts or stops it (only where an administrator allowed it). */
+export const RecordingStart = z.strictObject({});
+export const RecordingStop = z.strictObject({});
+/** Replay rooms: the host plays, pauses, seeks (ms from the recording's start) or sets the speed; everyone follows. */
+export const ReplayControl = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('play') }),
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('seek'), positionMs: finite.min(0) }),
+  z.strictObject({ action: z.literal('speed'), speed: z.number().min(0.25).max(4) }),
+]);
+/** Grand rounds: raise (or lower) one's hand to ask. A host may lower someone else's (`sessionId`). */
+export const HandRaise = z.strictObject({ raised: z.boolean(), sessionId: safeText({ max: 64 }).optional() });
+
 /** Every client → server room message, by name. */
 export const ClientMessages = {
   'pointer.update': PointerUpdate,
@@ -95,6 +108,10 @@ export const ClientMessages = {
   'voice.mute': VoiceMute,
   'voice.unmute': VoiceUnmute,
   'participant.kick': ParticipantKick,
+  'recording.start': RecordingStart,
+  'recording.stop': RecordingStop,
+  'replay.control': ReplayControl,
+  'hand.raise': HandRaise,
   ...GuidanceMessages,
 } as const;
 export type ClientMessageName = keyof typeof ClientMessages;
@@ -130,6 +147,16 @@ export interface ClientReplies {
   'guidance.undo': { objectId: string };
   'guidance.clear': { removed: number; objectIds: string[]; notRemoved?: string[] };
   'link.pong': NoReply;
+  'recording.start': { recordingId: string; audio: 'none' | 'egress' | 'failed' };
+  'recording.stop': { recordingId: string; durationMs: number };
+  'replay.control': ReplayPosition;
+  'hand.raise': { sessionId: string; raised: boolean };
+}
+/** Where a replay stands after a control. */
+export interface ReplayPosition {
+  status: string;
+  positionMs: number;
+  speed: number;
 }
 /** A reply that carries nothing beyond `ok`. */
 export type NoReply = Record<never, never>;

@@ -44,7 +44,7 @@ class FakeClock {
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
 class FakeStore implements ClinicStore {
-  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, observerVideo: false, status: 'open' };
+  record: LiveRoomRecord & { status: 'open' | 'closed' } = { id: ROOM, title: 'Board', kind: 'case-conference', caseId: CASE, participants: [], scopeCeiling: null, observerVideo: false, recordingAllowed: false, recordingId: null, status: 'open' };
   kicks = new Map<string, Date | null>();
   revoked = new Map<string, number>();
   async get() { return this.record; }

@@ -47,7 +47,13 @@ export type AuditAction =
   | 'guidance.dismiss'
   | 'imaging.upload'
   | 'imaging.series-open'
-  | 'imaging.mark-clean';
+  | 'imaging.mark-clean'
+  | 'recording.start'
+  | 'recording.stop'
+  | 'recording.view'
+  | 'recording.grant'
+  | 'recording.revoke'
+  | 'recording.delete';
 
 export interface AuditEvent {
   actor: string;

@@ -36,6 +36,8 @@ export interface RoomActionContext {
   roomKind?: RoomKind;
   /** For guidance.clear: everyone's annotations, not only one's own. */
   clearAll?: boolean;
+  /** For object.grab / move / release / remove in a replay: the target belongs to the recording. */
+  recorded?: boolean;
 }
 
 const EDITORS: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surgeon'];
@@ -74,13 +76,23 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'participant.kick': (role, ctx) => mayModerate(role, ctx),
   // Editors move the scene's objects. In surgical guidance an annotation is an instruction to the
   // surgeon ("seen by surgeon" is about where it points): only its author or the host may move it.
-  'object.grab': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.move': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.release': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.add': (role) => EDITORS.includes(role),
+  'object.grab': (role, ctx) => ctx.recorded !== true && mayAnnotate(role, ctx) && mayMoveObject(role, ctx),
+  'object.move': (role, ctx) => ctx.recorded !== true && mayAnnotate(role, ctx) && mayMoveObject(role, ctx),
+  'object.release': (role, ctx) => ctx.recorded !== true && mayAnnotate(role, ctx) && mayMoveObject(role, ctx),
+  'object.add': (role, ctx) => mayAnnotate(role, ctx),
   // The host curates the scene; other editors may remove only what they added.
-  'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
+  'object.remove': (role, ctx) => ctx.recorded !== true && (role === 'host' || (mayAnnotate(role, ctx) && ctx.ownsObject === true)),
+  // Teaching. Recording is the host's (where an administrator allowed it: a room setting, checked by the room).
+  'recording.start': (role, ctx) => role === 'host' && ctx.roomKind !== 'replay',
+  'recording.stop': (role) => role === 'host',
+  // The educator (the replay room's host) drives the replay; learners follow.
+  'replay.control': (role, ctx) => role === 'host' && ctx.roomKind === 'replay',
+  // Anyone raises or lowers their own hand; the host lowers someone else's.
+  'hand.raise': (role, ctx) => (ctx.targetSelf === true ? EVERYONE.includes(role) : role === 'host'),
 };
+
+/** In a replay, learners (observers too) annotate on top of the recording: their marks belong to the replay. */
+const mayAnnotate = (role: RoomRole, ctx: RoomActionContext) => EDITORS.includes(role) || (ctx.roomKind === 'replay' && EVERYONE.includes(role));
 
 /** In the room everyone moderates under their room role (administrators act from the console). Unknown target: deny. */
 function mayModerate(role: RoomRole, ctx: RoomActionContext): boolean {
@@ -544,4 +556,27 @@ export function imagingAccess(access: DataAccess, series: { burnedInRisk: boolea
   if (variant === null) return null;
   if (series.burnedInRisk && !series.markedClean && variant !== 'identified') return { variant, withheld: true };
   return { variant };
+}
+
+// ---- recordings (teaching) ----------------------------------------------------------------
+
+/**
+ * Who may do what with a recording: administrators and the host who recorded
+ * it manage it (grant, revoke, delete, open a replay for a group); people it
+ * was granted to, and the participants of a replay room playing it, watch it.
+ * Nobody else learns it exists. Watching is always under the watcher's own
+ * access — their grant's, their replay-room invitation's, or the access the
+ * host recorded under — never the recording's.
+ */
+export function recordingRights(principal: Principal, rec: { startedBy: string }, grant: Invitation | null, replayInvitation: Invitation | null): 'manage' | 'watch' | null {
+  if (principal.admin || rec.startedBy === principal.userId) return 'manage';
+  return grant || replayInvitation ? 'watch' : null;
+}
+
+/** The access someone watches a recording under (see recordingRights). */
+export function recordingViewerAccess(principal: Principal, rec: { startedBy: string; hostScope: string }, grant: Invitation | null, replayInvitation: Invitation | null): DataAccess {
+  if (replayInvitation) return scopesAccess(replayInvitation);
+  if (grant) return scopesAccess(grant);
+  if (rec.startedBy === principal.userId) return parseScopes(rec.hostScope);
+  return principal.admin ? parseScopes(defaultScopes('host')) : NO_ACCESS;
 }

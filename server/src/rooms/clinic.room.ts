@@ -24,6 +24,8 @@ import { seatTaken } from './matchmaking.ts';
 import { answerRequest, bytesMessageHeader, interceptFrames, isBytesMessage, onSocketPingPong, unsentBytes } from '../colyseus/room.ts';
 import { binaryFrame, writeFrame } from '../colyseus/ws-frames.ts';
 import type { PoseBudget } from './pose-budget.ts';
+import type { RecordingStore } from './teaching.ts';
+import type { AudioRecorder } from '../media/egress.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
 
 export interface ClinicRoomDeps {
@@ -45,6 +47,10 @@ export interface ClinicRoomDeps {
   guidance: { patchHz: number; linkLimitMs: number };
   /** How long avatar poses gather before a frame goes out, shared by every room of the process. */
   poseBudget: PoseBudget;
+  recordings: RecordingStore;
+  /** null: recordings have no audio. */
+  audioRecorder: AudioRecorder | null;
+  recordingRetentionDays: number | null;
 }
 
 /** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
@@ -136,6 +142,9 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             linkLimitMs: deps.guidance.linkLimitMs,
             timer: (fn, ms) => this.timer(fn, ms),
             poseBudget: deps.poseBudget,
+            recordings: deps.recordings,
+            audioRecorder: deps.audioRecorder,
+            recordingRetentionDays: deps.recordingRetentionDays,
           },
           {
             end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason),

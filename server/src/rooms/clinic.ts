@@ -24,6 +24,8 @@ import { Moderation } from './moderation.ts';
 import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
 import { SceneStore } from './scene-store.ts';
+import { Teaching, type RecordingStore } from './teaching.ts';
+import type { AudioRecorder } from '../media/egress.ts';
 import { fail, ok, type Actor } from './types.ts';
 
 /** What the clinic needs from PostgreSQL about its room (RoomsRepo in production, an in-memory fake in unit tests). */
@@ -54,6 +56,12 @@ export interface ClinicDeps {
   timer: (fn: () => void, ms: number) => void;
   /** How long poses gather before a frame goes out: shared by the process's rooms (PoseBudget). */
   poseBudget: { windowMs(): number; seatsChanged(delta: number): void };
+  /** Recordings (PostgreSQL); absent: this room cannot record or replay. */
+  recordings?: RecordingStore | null;
+  /** LiveKit egress of the voice alongside a recording; absent: recordings have no audio. */
+  audioRecorder?: AudioRecorder | null;
+  /** Days a recording is kept (null: until deleted). */
+  recordingRetentionDays?: number | null;
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -118,6 +126,7 @@ export class Clinic {
   private dispatcher!: Dispatcher;
   private links!: LinkMonitor;
   private poses!: PoseRelay;
+  private teaching!: Teaching;
   private closed = false;
 
   private constructor(
@@ -148,7 +157,12 @@ export class Clinic {
       roomId,
       caseId: () => this.disclosure.caseId,
       patientId: () => this.disclosure.patientId,
-      audit: deps.audit,
+      // A recording keeps break-glass as metadata only (who, which act, which types; never the reason).
+      audit: (e) => {
+        const types = e.details?.['resourceTypes'];
+        this.teaching?.breakGlass(e.subject ?? e.actor, e.action, Array.isArray(types) ? types.map(String) : []);
+        return deps.audit(e);
+      },
       now: deps.now,
       schedule: deps.schedule,
       settings: deps.breakGlass,
@@ -177,6 +191,23 @@ export class Clinic {
       endUser: (userId, code) => this.endUser(userId, code),
       now: deps.now,
     });
+    this.teaching = new Teaching({
+      state,
+      roomId,
+      record: () => this.record,
+      caseId: () => this.disclosure.caseId,
+      store: deps.recordings ?? null,
+      audio: deps.audioRecorder ?? null,
+      poseOf: (sessionId) => this.poses.latest(sessionId),
+      scopeOf: (userId) => this.roster.member(userId)?.access.scope ?? '',
+      audit: deps.audit,
+      now: deps.now,
+      timer: deps.timer,
+      objectAdded: (obj) => this.disclosure.objectAdded(obj),
+      objectRemoved: (obj) => this.disclosure.objectRemoved(obj),
+      onError: (err, what) => deps.logger.error({ err, roomId }, what),
+      retentionDays: deps.recordingRetentionDays ?? null,
+    });
     this.links = new LinkMonitor({ state, now: deps.now, send: (s, type, m) => this.transport.send(s, type, m), ...(deps.linkLimitMs ? { limitMs: deps.linkLimitMs } : {}) });
     this.dispatcher = new Dispatcher({
       state,
@@ -186,6 +217,7 @@ export class Clinic {
       moderation: this.moderation,
       roster: this.roster,
       links: this.links,
+      teaching: this.teaching,
       audit: deps.audit,
       now: deps.now,
       relay: (type, message, except) => this.transport.broadcast(type, message, except),
@@ -205,6 +237,7 @@ export class Clinic {
     });
     this.tune();
     this.probeLinks();
+    await this.teaching.open();
   }
 
   /** Patch rate and capacity for the room's kind. */
@@ -226,6 +259,7 @@ export class Clinic {
   /** The room is going away: stop timers of our own. */
   dispose(): void {
     this.closed = true;
+    this.teaching.dispose();
     this.poses.stop();
   }
 
@@ -273,7 +307,10 @@ export class Clinic {
     p.role = member.access.role;
     this.state.participants.set(sessionId, p);
     const { view, ready } = this.disclosure.attach(sessionId, member.userId);
-    await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti } });
+    await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti, ...(this.teaching.recordingId ? { recording: this.teaching.recordingId } : {}) } });
+    // Every viewing of a recording is audited: a seat in its replay room is a viewing, under this access.
+    const replaying = this.teaching.replaying;
+    if (replaying) await this.deps.audit({ actor: member.userId, action: 'recording.view', roomId: this.roomId, caseId: this.caseId, details: { recordingId: replaying, sessionId, role: member.access.role, scope: member.access.scope } });
     await ready;
     return view;
   }
@@ -378,6 +415,7 @@ export class Clinic {
     if (record.kind !== before.kind || record.observerVideo !== before.observerVideo) {
       for (const m of this.roster.allMembers()) this.syncVideo(m.userId, m.access.role);
     }
+    if (record.recordingAllowed !== before.recordingAllowed) this.teaching.settingsChanged('admin');
   }
 
   updateParticipant(p: ParticipantDto): Promise<void> {
@@ -481,8 +519,9 @@ export class Clinic {
     return result.ok ? { ok: true } : { ok: false, code: result.code };
   }
 
-  flush(): Promise<void> {
-    return this.scene.flush();
+  async flush(): Promise<void> {
+    await this.teaching.settled();
+    await this.scene.flush();
   }
 
   // ---- the one re-evaluation ----------------------------------------------------------

@@ -9,10 +9,10 @@ import { aliveProcesses, countedProcesses, isProcessAlive, sweepProcess } from '
 export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
 
 /** What a live room needs to know about its Consilium room (plain data: it may cross processes). */
-export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling' | 'observerVideo'>;
+export type LiveRoomRecord = Pick<RoomRecord, 'id' | 'title' | 'kind' | 'caseId' | 'participants' | 'scopeCeiling' | 'observerVideo' | 'recordingAllowed' | 'recordingId'>;
 
 /** Plain-data view of a room record for a live room. */
-export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo });
+export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo, recordingAllowed: r.recordingAllowed, recordingId: r.recordingId });
 
 /**
  * The engine's acts the HTTP side may ask of a live room, in this process or

@@ -78,6 +78,13 @@ export class PoseRelay {
     this.needsKeyframe.delete(sessionId);
   }
 
+  /** The seat's latest pose message as received (a view: copy to keep), or null before its first. */
+  latest(sessionId: string): Uint8Array | null {
+    const slot = this.slots.get(sessionId);
+    if (slot === undefined || this.sizes[slot] === 0) return null;
+    return this.records.subarray(slot * RECORD_STRIDE, slot * RECORD_STRIDE + this.sizes[slot]!);
+  }
+
   slotOf(sessionId: string): number | undefined {
     return this.slots.get(sessionId);
   }

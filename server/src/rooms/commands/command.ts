@@ -10,6 +10,7 @@ import type { LinkMonitor } from '../link-monitor.ts';
 import type { Roster } from '../roster.ts';
 import type { SceneStore } from '../scene-store.ts';
 import type { Actor, CommandResult } from '../types.ts';
+import type { Teaching } from '../teaching.ts';
 
 export interface CommandContext {
   state: ClinicState;
@@ -19,6 +20,8 @@ export interface CommandContext {
   moderation: Moderation;
   roster: Roster;
   links: LinkMonitor;
+  /** Recording and replay (rooms/teaching.ts). */
+  teaching: Teaching;
   audit: (e: AuditEvent) => Promise<void>;
   now: () => number;
   /** Send a server message to every connected seat now, bypassing the patch cycle (optionally not to one seat). */

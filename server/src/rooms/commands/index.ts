@@ -21,6 +21,10 @@ import { guidanceNext } from './guidance.next.ts';
 import { guidanceRepeat } from './guidance.repeat.ts';
 import { guidanceUndo } from './guidance.undo.ts';
 import { linkPong } from './link.pong.ts';
+import { recordingStart } from './recording.start.ts';
+import { recordingStop } from './recording.stop.ts';
+import { replayControl } from './replay.control.ts';
+import { handRaise } from './hand.raise.ts';
 
 /** Every room message has exactly one command; the compiler checks none is missing. */
 export const commands: { [N in ClientMessageName]: Command<N> } = {
@@ -45,4 +49,8 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'guidance.undo': guidanceUndo,
   'guidance.clear': guidanceClear,
   'link.pong': linkPong,
+  'recording.start': recordingStart,
+  'recording.stop': recordingStop,
+  'replay.control': replayControl,
+  'hand.raise': handRaise,
 };

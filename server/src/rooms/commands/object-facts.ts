@@ -1,3 +1,4 @@
+import { isRecordedObject } from '../replay-player.ts';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
 import type { RoomActionContext } from '../../auth/policy.ts';
 import { isAnnotation } from '../../domain/annotations.ts';
@@ -13,7 +14,7 @@ import type { CommandContext } from './command.ts';
 export function objectFacts(objectId: string, { scene, disclosure, actor }: CommandContext): RoomActionContext {
   const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
   if (!obj) return {};
-  return { ownsObject: obj.createdBy === actor.userId, annotation: isAnnotation(obj.kind) };
+  return { ownsObject: obj.createdBy === actor.userId, annotation: isAnnotation(obj.kind), recorded: isRecordedObject(obj.id) };
 }
 
 /** Annotations whose current hold has already been audited as a move (cleared at each grab). */

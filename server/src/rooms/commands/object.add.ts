@@ -1,3 +1,4 @@
+import { isRecordedObject } from '../replay-player.ts';
 import { randomUUID } from 'node:crypto';
 import { CaseResourceType } from '../../../../shared/src/fhir.ts';
 import { Limits } from '../../../../shared/src/protocol.ts';
@@ -15,7 +16,8 @@ export const objectAdd: Command<'object.add'> = {
     const frame = payload.frame ?? 'world';
     if (frame !== 'world' && !isAnnotation(payload.kind)) return fail('MESSAGE_INVALID', 'only annotations live in the patient or video frame');
     const id = payload.id ?? randomUUID();
-    if (scene.get(id)) return fail('OBJECT_EXISTS');
+    // The recording's objects live under their own prefix: nobody adds into it.
+    if (scene.get(id) || isRecordedObject(id)) return fail('OBJECT_EXISTS');
     let mine = 0;
     state.objects.forEach((o) => void (o.createdBy === actor.userId && mine++));
     if (mine >= Limits.maxObjectsPerAuthor) return fail('SCENE_FULL', `you have ${Limits.maxObjectsPerAuthor} objects in this scene; remove some first`);
