@@ -45,12 +45,14 @@ const EVERYONE: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surge
 
 const GUIDING: readonly RoomRole[] = ['host', 'surgeon', 'specialist'];
 const guidance = (ctx: RoomActionContext) => ctx.roomKind === 'surgical-guidance';
+const audience = (role: RoomRole, ctx: RoomActionContext) => ctx.roomKind === 'grand-rounds' && role === 'observer';
 
 const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
-  pose: (role) => EVERYONE.includes(role),
+  // Grand rounds: the audience (observers) receives only — no avatar, no pointer; they raise a hand.
+  pose: (role, ctx) => !audience(role, ctx) && EVERYONE.includes(role),
   // Pointing is part of presence: everyone may point — except in surgical guidance, where
   // a pointer is an instruction to the surgeon, so only those guiding (and the host) point.
-  'pointer.update': (role, ctx) => (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),
+  'pointer.update': (role, ctx) => !audience(role, ctx) && (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),
   // The patient frame is the surgeon's registration of the real patient (the host may fix it).
   'anchor.set': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
   // Hands-free commands are the surgeon's (and the host's, who may stand in).

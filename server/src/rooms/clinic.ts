@@ -293,14 +293,18 @@ export class Clinic {
       throw new AppError(this.roster.isKicked(ticket.sub) ? 'KICKED' : 'NOT_INVITED');
     }
     const member = opened.member;
-    // Never null while ROOM_CAPACITY ≤ MAX_SLOTS (the capacity check above); the pose relay's own bound, not a second capacity check.
-    const slot = this.poses.assign(sessionId);
+    // A grand-rounds audience member receives only: no avatar, no pose slot (500 seats > 256 slots).
+    const audience = receiveOnly(this.record.kind, member.access.role);
+    if (audience) this.poses.listen(sessionId);
+    // Never null while the seats with avatars stay ≤ MAX_SLOTS (ROOM_CAPACITY; grand rounds seat their audience without slots).
+    const slot = audience ? 0 : this.poses.assign(sessionId);
     if (slot === null) {
       this.roster.close(sessionId);
       throw new AppError('ROOM_FULL');
     }
     const p = new ParticipantState();
     p.slot = slot;
+    p.avatar = !audience;
     p.sessionId = sessionId;
     p.userId = member.userId;
     p.name = member.name;
@@ -575,7 +579,17 @@ export class Clinic {
   private showRole(member: Member): void {
     for (const seat of member.seats) {
       const p = this.state.participants.get(seat);
-      if (p) p.role = member.access.role;
+      if (!p) continue;
+      p.role = member.access.role;
+      // Called on in grand rounds (promoted from the audience): an avatar now, and the hand goes down.
+      if (!p.avatar && !receiveOnly(this.record.kind, member.access.role)) {
+        const slot = this.poses.assign(seat);
+        if (slot !== null) {
+          p.slot = slot;
+          p.avatar = true;
+          p.handRaised = false;
+        }
+      }
     }
     if (!canPresent(member.access.role)) {
       for (const seat of member.seats) if (this.state.info.presenter === seat) this.state.info.presenter = '';
@@ -612,6 +626,8 @@ export class Clinic {
 }
 
 const canPresent = (role: RoomRole) => role !== 'observer';
+/** Grand rounds: the audience (observers) attends receive-only. */
+const receiveOnly = (kind: RoomKind, role: RoomRole) => kind === 'grand-rounds' && role === 'observer';
 
 /** The stable error a refused join carries to the SDK (`CODE: message`). */
 export function refusal(err: unknown): { status: number; message: string } {
