@@ -29,5 +29,8 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(5, "map", typeof(global::Colyseus.Schema.MapSchema<AccessRequestState>))]
 		public global::Colyseus.Schema.MapSchema<AccessRequestState> accessRequests = new global::Colyseus.Schema.MapSchema<AccessRequestState>();
+
+		[global::Colyseus.Schema.Type(6, "ref", typeof(ReplayState))]
+		public ReplayState replay = null;
 	}
 }
