@@ -14,10 +14,9 @@ export type RoomKind = z.infer<typeof RoomKind>;
 
 /**
  * Most participants in one room of each kind; the next join is refused with
- * ROOM_FULL (never a second copy of the room). Conferences and teaching hold
- * grand rounds; a surgical-guidance room is the operating team, its remote
- * specialists and a few observers — a lecture audience belongs in a training
- * room.
+ * ROOM_FULL (never a second copy of the room). Conferences, teaching and replays hold
+ * a hundred; a surgical-guidance room is the operating team, its remote
+ * specialists and a few observers; a lecture audience belongs in grand rounds.
  */
 export const ROOM_CAPACITY: Record<RoomKind, number> = {
   'case-conference': 100,
