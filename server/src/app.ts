@@ -25,6 +25,8 @@ import type { Pool } from './db/pool.ts';
 import { RoomsRepo } from './db/rooms.repo.ts';
 import { SceneRepo } from './db/scene.repo.ts';
 import { seedDemo } from './demo/seed.ts';
+import { RecordingsRepo } from './db/recordings.repo.ts';
+import { LiveKitAudioRecorder } from './media/egress.ts';
 import { UsersRepo } from './db/users.repo.ts';
 import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
@@ -45,6 +47,7 @@ import { metricsRoutes } from './http/metrics.routes.ts';
 import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
+import { recordingsRoutes } from './http/recordings.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
 import { VALIDATE_RESPONSES } from './http/respond.ts';
 import { openApiRoutes } from './http/openapi.routes.ts';
@@ -102,6 +105,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const keys = new KeysRepo(pool);
   const rooms = new RoomsRepo(pool);
   const scene = new SceneRepo(pool);
+  const recordings = new RecordingsRepo(pool);
   const users = new UsersRepo(pool);
   const cases = new CasesRepo(pool);
   const checkpoints = setUpCheckpoints(config, pool, logger);
@@ -181,7 +185,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit, logger }));
-  web.use(roomsRoutes({ rooms, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
+  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
+  web.use(recordingsRoutes({ recordings, rooms, identity, live, audit }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));
   web.get(CDS_JWKS_PATH, (_req, res) => void res.json(cdsSigner.jwks()));
@@ -218,6 +223,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       guidance: config.guidance,
       poseBudget: new PoseBudget(config.poseWindowMs, config.poseFramesPerSecond),
       cds: cds.enabled ? cds : null,
+      recordings,
+      audioRecorder: config.livekit ? new LiveKitAudioRecorder(config.livekit) : null,
+      recordingRetentionDays: config.recordingRetentionDays,
     }),
   );
   guardMatchmaking({

@@ -70,6 +70,8 @@ const EnvSchema = z.object({
   POSE_WINDOW_MS: z.coerce.number().int().min(1).max(100).default(10),
   /** Pose frames (socket writes) per second the process aims to stay under: past it the window widens (PoseBudget). */
   POSE_FRAMES_PER_SECOND: z.coerce.number().int().min(1000).max(1_000_000).default(20_000),
+  /** Days a recording is kept before it expires; 0 = until deleted. */
+  RECORDING_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(365),
   /** A guiding link over this round-trip time marks every pointer stale. */
   GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
   FHIR_BASE_URL: optionalUrl,
@@ -138,6 +140,8 @@ export interface Config {
   poseWindowMs: number;
   /** Pose frames per second the process aims to stay under. */
   poseFramesPerSecond: number;
+  /** Days a recording is kept (null: until deleted). */
+  recordingRetentionDays: number | null;
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
   /** The site's image viewer (PACS / DICOMweb), `{studyUid}` replaced by the study's UID; null → series listed only. */
@@ -315,6 +319,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     guidance: { patchHz: e.GUIDANCE_PATCH_HZ, linkLimitMs: e.GUIDANCE_LINK_LIMIT_MS },
     poseWindowMs: e.POSE_WINDOW_MS,
     poseFramesPerSecond: e.POSE_FRAMES_PER_SECOND,
+    recordingRetentionDays: e.RECORDING_RETENTION_DAYS === 0 ? null : e.RECORDING_RETENTION_DAYS,
     breakGlass: {
       selfGrantRoles: e.BREAK_GLASS_SELF_GRANT_ROLES,
       grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),

@@ -62,6 +62,12 @@ export const ErrorCodes = {
   IMAGING_NOT_DICOM: { status: 400, message: 'The upload is not a DICOM Part 10 file' },
   IMAGING_WITHHELD: { status: 403, message: 'This series may show the patient\'s identity burned into the pixels; it is withheld from de-identified viewers until an administrator marks it clean' },
   IMAGING_SOURCE_ERROR: { status: 502, message: 'The image archive (DICOMweb) refused or failed the request' },
+  // teaching: recordings and replays
+  RECORDING_NOT_ALLOWED: { status: 403, message: 'An administrator has not allowed recording in this room' },
+  RECORDING_ACTIVE: { status: 409, message: 'This room is already recording' },
+  NOT_RECORDING: { status: 409, message: 'This room is not recording' },
+  RECORDING_NOT_FOUND: { status: 404, message: 'Recording not found' },
+  NOT_A_REPLAY: { status: 409, message: 'This room does not replay a recording' },
   CASE_NOT_PULLED: { status: 409, message: 'This case was not pulled from the FHIR server' },
   // flow control and server
   RATE_LIMITED: { status: 429, message: 'Too many messages; slow down' },

@@ -46,6 +46,8 @@ export const CreateRoomBody = z.strictObject({
   scopeCeiling: ScopeCeiling.nullable().optional(),
   /** Surgical guidance: observers may watch the surgeon's camera video (default false). */
   observerVideo: z.boolean().optional(),
+  /** The host may record the room (default false); everyone is told before they join. */
+  recordingAllowed: z.boolean().optional(),
 });
 export type CreateRoomBody = z.input<typeof CreateRoomBody>;
 
@@ -57,6 +59,7 @@ export const PatchRoomBody = z
     participants: participants.optional(),
     scopeCeiling: ScopeCeiling.nullable().optional(),
     observerVideo: z.boolean().optional(),
+    recordingAllowed: z.boolean().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export type PatchRoomBody = z.input<typeof PatchRoomBody>;
@@ -167,6 +170,12 @@ export const RoomDto = z.strictObject({
   scopeCeiling: z.array(z.string()).nullable(),
   /** Surgical guidance: observers may watch the surgeon's camera video. */
   observerVideo: z.boolean(),
+  /** The host may record this room: joiners are told before they enter. */
+  recordingAllowed: z.boolean(),
+  /** A recording is running now. */
+  recording: z.boolean(),
+  /** Replay rooms: the recording they play. */
+  recordingId: z.string().nullable(),
   live: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -190,8 +199,42 @@ export const TicketResponse = z.strictObject({
    * room whose token the server mints only for those the policy lets see it. null: no video for you.
    */
   video: MediaConnection.nullable(),
+  /** Consent: whether this room may be recorded, and whether it is recording now — shown before joining. */
+  recording: z.strictObject({ allowed: z.boolean(), active: z.boolean() }),
 });
 export type TicketResponse = z.infer<typeof TicketResponse>;
+
+// ---- recordings (teaching) -------------------------------------------------------------
+
+/** A timeline marker: when, what, whose act. Markers of annotations the viewer may not see are left out. */
+export const RecordingMarkerDto = z.strictObject({ t: z.number(), kind: z.enum(['annotation', 'presenter', 'join', 'pointing']), who: z.string() });
+export type RecordingMarkerDto = z.infer<typeof RecordingMarkerDto>;
+export const RecordingDto = z.strictObject({
+  id: z.string(),
+  roomId: z.string(),
+  title: z.string(),
+  startedBy: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  durationMs: z.number(),
+  bytes: z.number(),
+  /** 'none': recorded without LiveKit, so there is no audio; 'egress': LiveKit recorded the voice; 'failed': LiveKit did not. */
+  audio: z.enum(['none', 'egress', 'failed']),
+  expiresAt: z.string().nullable(),
+  markers: z.array(RecordingMarkerDto),
+  /** The caller may grant, revoke, delete and open it for a group. */
+  mayManage: z.boolean(),
+});
+export type RecordingDto = z.infer<typeof RecordingDto>;
+/** Open a replay room: alone (no participants) or, for those who manage the recording, with learners. */
+export const OpenReplayBody = z.strictObject({
+  title: safeText({ max: 200 }).trim().min(1).optional(),
+  participants: participants.default([]),
+});
+export type OpenReplayBody = z.input<typeof OpenReplayBody>;
+/** Who may watch a recording besides its host, and under which access (default: observer, de-identified). */
+export const RecordingGrantBody = z.strictObject({ userId: UserId, role: RoomRole.optional(), scopes: Scopes.nullable().optional() });
+export type RecordingGrantBody = z.input<typeof RecordingGrantBody>;
 
 /** A case pull's refresh: what was new, what was refused, and how many live rooms got it. */
 export const CaseRefreshResponse = z.strictObject({
@@ -371,12 +414,16 @@ export const ApiResponseSchemas = {
   'GET /api/directory/users': z.strictObject({ users: z.array(DirectoryUser) }),
   'GET /api/directory/cases': z.strictObject({ cases: z.array(DirectoryCase) }),
   'GET /api/directory/audit': z.strictObject({ events: z.array(AuditEventDto), next: z.number().int().nullable() }),
+  'GET /api/recordings': z.strictObject({ recordings: z.array(RecordingDto) }),
+  'GET /api/recordings/:id': RecordingDto,
+  'POST /api/recordings/:id/replays': RoomDto,
+  'POST /api/recordings/:id/grants': OkResponse,
 } as const;
 /** The response body type of each route (the case view keeps its own declaration in fhir.ts, checked equal below). */
 export type ApiResponses = { [R in keyof typeof ApiResponseSchemas]: R extends 'GET /api/cases/:id' ? CaseView : z.infer<(typeof ApiResponseSchemas)[R]> };
 export type ApiRoute = keyof ApiResponses;
 /** Routes that answer 204 No Content. */
-export const API_EMPTY_ROUTES = ['DELETE /api/rooms/:id', 'DELETE /api/rooms/:id/kicks/:userId', 'DELETE /api/rooms/:id/participants/:userId', 'DELETE /api/cases/:id'] as const;
+export const API_EMPTY_ROUTES = ['DELETE /api/recordings/:id', 'DELETE /api/recordings/:id/grants/:userId', 'DELETE /api/rooms/:id', 'DELETE /api/rooms/:id/kicks/:userId', 'DELETE /api/rooms/:id/participants/:userId', 'DELETE /api/cases/:id'] as const;
 export type ApiEmptyRoute = (typeof API_EMPTY_ROUTES)[number];
 
 // The zod case view and fhir.ts's CaseView must describe the same body (a compile error here otherwise).

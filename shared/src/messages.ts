@@ -102,6 +102,18 @@ export const ViewerSet = z.strictObject({
   panX: finite.min(-10).max(10).optional(),
   panY: finite.min(-10).max(10).optional(),
 });
+/** Recording: the host starts or stops it (only where an administrator allowed it). */
+export const RecordingStart = z.strictObject({});
+export const RecordingStop = z.strictObject({});
+/** Replay rooms: the host plays, pauses, seeks (ms from the recording's start) or sets the speed; everyone follows. */
+export const ReplayControl = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('play') }),
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('seek'), positionMs: finite.min(0) }),
+  z.strictObject({ action: z.literal('speed'), speed: z.number().min(0.25).max(4) }),
+]);
+/** Grand rounds: raise (or lower) one's hand to ask. A host may lower someone else's (`sessionId`). */
+export const HandRaise = z.strictObject({ raised: z.boolean(), sessionId: safeText({ max: 64 }).optional() });
 
 /** Every client → server room message, by name. */
 export const ClientMessages = {
@@ -119,6 +131,10 @@ export const ClientMessages = {
   'voice.unmute': VoiceUnmute,
   'participant.kick': ParticipantKick,
   'viewer.set': ViewerSet,
+  'recording.start': RecordingStart,
+  'recording.stop': RecordingStop,
+  'replay.control': ReplayControl,
+  'hand.raise': HandRaise,
   ...GuidanceMessages,
   ...CdsMessages,
 } as const;
@@ -158,6 +174,16 @@ export interface ClientReplies {
   'cds.share': CdsReplies['cds.share'];
   'cds.feedback': CdsReplies['cds.feedback'];
   'viewer.set': { seq: number };
+  'recording.start': { recordingId: string; audio: 'none' | 'egress' | 'failed' };
+  'recording.stop': { recordingId: string; durationMs: number };
+  'replay.control': ReplayPosition;
+  'hand.raise': { sessionId: string; raised: boolean };
+}
+/** Where a replay stands after a control. */
+export interface ReplayPosition {
+  status: string;
+  positionMs: number;
+  speed: number;
 }
 /** A reply that carries nothing beyond `ok`. */
 export type NoReply = Record<never, never>;

@@ -35,6 +35,8 @@ export interface RoomActionContext {
   roomKind?: RoomKind;
   /** For guidance.clear: everyone's annotations, not only one's own. */
   clearAll?: boolean;
+  /** For object.grab / move / release / remove in a replay: the target belongs to the recording. */
+  recorded?: boolean;
   /** For viewer.set: does the sender's access include ImagingStudy? */
   imagingAccess?: boolean;
 }
@@ -46,12 +48,17 @@ const EVERYONE: readonly RoomRole[] = ['host', 'clinician', 'specialist', 'surge
 
 const GUIDING: readonly RoomRole[] = ['host', 'surgeon', 'specialist'];
 const guidance = (ctx: RoomActionContext) => ctx.roomKind === 'surgical-guidance';
+/** Grand rounds: the audience (observers) attends receive-only — no avatar, no pointer; they raise a hand. */
+export const receiveOnly = (roomKind: RoomKind, role: RoomRole) => roomKind === 'grand-rounds' && role === 'observer';
+const audience = (role: RoomRole, ctx: RoomActionContext) => ctx.roomKind !== undefined && receiveOnly(ctx.roomKind, role);
+/** In a replay, learners (observers too) annotate on top of the recording: their marks belong to the replay. */
+const mayAnnotate = (role: RoomRole, ctx: RoomActionContext) => EDITORS.includes(role) || (ctx.roomKind === 'replay' && EVERYONE.includes(role));
 
 const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) => boolean> = {
-  pose: (role) => EVERYONE.includes(role),
+  pose: (role, ctx) => !audience(role, ctx) && EVERYONE.includes(role),
   // Pointing is part of presence: everyone may point — except in surgical guidance, where
   // a pointer is an instruction to the surgeon, so only those guiding (and the host) point.
-  'pointer.update': (role, ctx) => (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),
+  'pointer.update': (role, ctx) => !audience(role, ctx) && (guidance(ctx) ? GUIDING.includes(role) : EVERYONE.includes(role)),
   // The patient frame is the surgeon's registration of the real patient (the host may fix it).
   'anchor.set': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
   // Hands-free commands are the surgeon's (and the host's, who may stand in).
@@ -77,15 +84,23 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'participant.kick': (role, ctx) => mayModerate(role, ctx),
   // Editors move the scene's objects. In surgical guidance an annotation is an instruction to the
   // surgeon ("seen by surgeon" is about where it points): only its author or the host may move it.
-  'object.grab': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.move': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.release': (role, ctx) => EDITORS.includes(role) && mayMoveObject(role, ctx),
-  'object.add': (role) => EDITORS.includes(role),
+  // In a replay the recording's own objects stay as recorded.
+  'object.grab': (role, ctx) => ctx.recorded !== true && mayAnnotate(role, ctx) && mayMoveObject(role, ctx),
+  'object.move': (role, ctx) => ctx.recorded !== true && mayAnnotate(role, ctx) && mayMoveObject(role, ctx),
+  'object.release': (role, ctx) => ctx.recorded !== true && mayAnnotate(role, ctx) && mayMoveObject(role, ctx),
+  'object.add': (role, ctx) => mayAnnotate(role, ctx),
   // The shared image viewer follows the presenter (whoever the host made presenter); when nobody presents,
   // any editor may drive it. Never someone who may not see the images: the series is theirs to choose.
   'viewer.set': (role, ctx) => ctx.imagingAccess === true && (ctx.presenterSelf === true || (ctx.presenterTakenByOther === false && EDITORS.includes(role))),
   // The host curates the scene; other editors may remove only what they added.
-  'object.remove': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.ownsObject === true),
+  'object.remove': (role, ctx) => ctx.recorded !== true && (role === 'host' || (mayAnnotate(role, ctx) && ctx.ownsObject === true)),
+  // Teaching. Recording is the host's (where an administrator allowed it: a room setting, checked by the room).
+  'recording.start': (role, ctx) => role === 'host' && ctx.roomKind !== 'replay',
+  'recording.stop': (role) => role === 'host',
+  // The educator (the replay room's host) drives the replay; learners follow.
+  'replay.control': (role, ctx) => role === 'host' && ctx.roomKind === 'replay',
+  // Anyone raises or lowers their own hand; the host lowers someone else's.
+  'hand.raise': (role, ctx) => (ctx.targetSelf === true ? EVERYONE.includes(role) : role === 'host'),
   // Decision support: the clinical team shares its cards and answers them (the service learns the outcome);
   // observers see their own cards and shared ones. Who may read a shared card's text: cdsCardVisibleTo (policy.ts).
   'cds.share': (role) => EDITORS.includes(role),

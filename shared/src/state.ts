@@ -40,6 +40,10 @@ export const ParticipantState = schema(
     rttMs: t.uint16().default(0),
     /** false while this seat's link is over the guidance limit or not answering. */
     linkOk: t.boolean().default(true),
+    /** Grand rounds: the participant raised a hand to ask (the host calls on them). */
+    handRaised: t.boolean().default(false),
+    /** false: receive-only (a grand-rounds audience member), no avatar and no pose slot. */
+    avatar: t.boolean().default(true),
   },
   'Participant',
 );
@@ -112,6 +116,10 @@ export const RoomInfoState = schema(
     patchHz: t.uint8().default(30),
     /** Guidance: '' when every guiding link is fine, else a plain-language warning (pointers are then stale). */
     linkWarning: t.string().default(''),
+    /** An administrator allows recording this room (the host starts and stops it). */
+    recordingAllowed: t.boolean().default(false),
+    /** The id of the recording running now ('' = not recording): everyone is shown that it records. */
+    recording: t.string().default(''),
   },
   'RoomInfo',
 );
@@ -210,6 +218,44 @@ export const ViewerState = schema(
   'Viewer',
 );
 export type ViewerState = SchemaType<typeof ViewerState>;
+/** A recorded participant as replayed: who they were, where they pointed, their avatar pose. */
+export const GhostState = schema(
+  {
+    userId: t.string(),
+    name: t.string(),
+    role: t.string(),
+    pointing: t.boolean().default(false),
+    pointer: t.ref(QPose).default(() => new QPose()),
+    /** Their latest avatar pose as recorded: a pose-wire message (head [, left] [, right]), base64; '' = none yet. */
+    pose: t.string().default(''),
+  },
+  'Ghost',
+);
+export type GhostState = SchemaType<typeof GhostState>;
+
+/**
+ * A replay room's player: the host controls it, everyone follows. The
+ * position now is `positionMs + (serverNow - at) * speed` while playing.
+ */
+export const ReplayState = schema(
+  {
+    recordingId: t.string().default(''),
+    /** '' (no recording) | paused | playing | ended */
+    status: t.string().default(''),
+    positionMs: t.float64().default(0),
+    /** Server ms when positionMs was taken. */
+    at: t.float64().default(0),
+    speed: t.float32().default(1),
+    durationMs: t.float64().default(0),
+    /** 'none': the recording has no audio (no LiveKit when it was made); 'egress': audio was recorded by LiveKit. */
+    audio: t.string().default('none'),
+    /** The recorded presenter (a key of `ghosts`; '' = nobody). */
+    presenter: t.string().default(''),
+    ghosts: t.map(GhostState),
+  },
+  'Replay',
+);
+export type ReplayState = SchemaType<typeof ReplayState>;
 
 export const ClinicState = schema(
   {
@@ -223,6 +269,8 @@ export const ClinicState = schema(
     accessRequests: t.map(AccessRequestState).view(),
     /** The shared image viewer, under the key 'shared': only seats whose access includes ImagingStudy see it. */
     viewer: t.map(ViewerState).view(),
+    /** Replay rooms: the player and the recorded participants. */
+    replay: t.ref(ReplayState).default(() => new ReplayState()),
   },
   'ClinicState',
 );

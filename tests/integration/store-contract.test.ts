@@ -78,6 +78,8 @@ const room = (over: Partial<LiveRoomRecord> = {}): Omit<LiveRoomRecord, 'id'> =>
   participants: PARTICIPANTS,
   scopeCeiling: ['patient/*.rs'],
   observerVideo: true,
+  recordingAllowed: false,
+  recordingId: null,
   ...over,
 });
 /** Whole seconds, as a JWT's iat. */

@@ -82,6 +82,52 @@ export class LiveKitStandIn {
     if (!res.ok) throw new Error(`webhook ${event} answered ${res.status}`);
   }
 
+  /** Egresses by id: the LiveKit room, audio only or not, and whether it was stopped. */
+  readonly egresses = new Map<string, { room: string; audioOnly: boolean; stopped: boolean; filepath: string }>();
+  private egressSeq = 0;
+
+  /**
+   * LiveKit's Egress Twirp API (`livekit.Egress/StartRoomCompositeEgress`,
+   * `StopEgress`): like the real server, the bearer JWT must carry the
+   * `roomRecord` grant (the RoomService's roomAdmin is not enough).
+   */
+  private async handleEgress(method: string, req: http.IncomingMessage, raw: string, send: (status: number, body: unknown) => void, verifier: TokenVerifier): Promise<void> {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw || '{}') as Record<string, unknown>;
+    } catch {
+      return send(400, { code: 'malformed', msg: 'bad json' });
+    }
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    let grants: ClaimGrants;
+    try {
+      if (!auth) throw new Error('no token');
+      grants = await verifier.verify(auth);
+    } catch (err) {
+      this.refused.push({ method, reason: String(err) });
+      return send(401, { code: 'unauthenticated', msg: 'invalid token' });
+    }
+    if (!grants.video?.roomRecord) {
+      this.refused.push({ method, reason: 'missing roomRecord' });
+      return send(403, { code: 'permission_denied', msg: 'roomRecord required' });
+    }
+    if (this.failStatus) return send(this.failStatus, { code: 'internal', msg: 'injected failure' });
+    this.calls.push({ method, body, grants });
+    if (method === 'StartRoomCompositeEgress') {
+      const egressId = `EG_standin_${++this.egressSeq}`;
+      const file = (body['file'] ?? (body['fileOutputs'] as unknown[] | undefined)?.[0] ?? {}) as { filepath?: string };
+      this.egresses.set(egressId, { room: String(body['roomName']), audioOnly: body['audioOnly'] === true, stopped: false, filepath: String(file.filepath ?? '') });
+      return send(200, { egressId, roomName: body['roomName'], status: 'EGRESS_STARTING' });
+    }
+    if (method === 'StopEgress') {
+      const e = this.egresses.get(String(body['egressId']));
+      if (!e) return send(404, { code: 'not_found', msg: 'egress not found' });
+      e.stopped = true;
+      return send(200, { egressId: body['egressId'], status: 'EGRESS_ENDING' });
+    }
+    return send(404, { code: 'bad_route', msg: `unsupported method ${method}` });
+  }
+
   callsTo(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
   }
@@ -91,6 +137,8 @@ export class LiveKitStandIn {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const egress = /^\/twirp\/livekit\.Egress\/(\w+)$/.exec(req.url ?? '');
+    if (req.method === 'POST' && egress) return this.handleEgress(egress[1]!, req, raw, send, verifier);
     const m = /^\/twirp\/livekit\.RoomService\/(\w+)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !m) return send(404, { code: 'bad_route', msg: 'no such method' });
     const method = m[1]!;

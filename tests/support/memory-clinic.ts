@@ -46,7 +46,7 @@ export const settle = () => new Promise((r) => setTimeout(r, 5));
 export function memoryClinic(participants: ParticipantDto[], opts: { scopeCeiling?: string[]; kind?: LiveRoomRecord['kind'] } = {}) {
   const clock = new FakeClock();
   const store = new MemoryRoomsStore(clock.now);
-  store.put({ id: ROOM, title: 'Board', kind: opts.kind ?? 'case-conference', caseId: CASE, participants, scopeCeiling: opts.scopeCeiling ?? null, observerVideo: false });
+  store.put({ id: ROOM, title: 'Board', kind: opts.kind ?? 'case-conference', caseId: CASE, participants, scopeCeiling: opts.scopeCeiling ?? null, observerVideo: false, recordingAllowed: false, recordingId: null });
   const scene = new MemorySceneStore();
   const audit: AuditEvent[] = [];
   const ended: { sessionId: string; code: number }[] = [];

@@ -42,8 +42,8 @@ describe('ConsoleController: rooms', () => {
     expect(await ctl.saveRoom({ ...form, title: ' Board ' })).toBe(null);
     expect(await ctl.saveRoom({ ...form, title: 'Board' }, room('r9'))).toBe(null);
     expect(calls).toEqual([
-      ['createRoom', [{ title: 'Board', kind: 'surgical-guidance', participants: form.participants, observerVideo: true }]],
-      ['updateRoom', ['r9', { title: 'Board', kind: 'surgical-guidance', participants: form.participants, observerVideo: true, caseId: null }]],
+      ['createRoom', [{ title: 'Board', kind: 'surgical-guidance', participants: form.participants, observerVideo: true, recordingAllowed: false }]],
+      ['updateRoom', ['r9', { title: 'Board', kind: 'surgical-guidance', participants: form.participants, observerVideo: true, recordingAllowed: false, caseId: null }]],
     ]);
   });
 

@@ -48,6 +48,12 @@ const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; ot
   'object.add': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   // Without ImagingStudy in the sender's access nobody moves the shared image viewer (cases below).
   'viewer.set': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  'recording.start': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
+  'recording.stop': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
+  // Replay control only in replay rooms (this table is a conference).
+  'replay.control': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  // Lowering someone else's hand (one's own: below).
+  'hand.raise': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   'object.remove': {
     host: { own: true, other: true },
     clinician: { own: true, other: false },

@@ -246,3 +246,28 @@ describe('RoomController: connection status', () => {
     expect([session.left, log.ended.length]).toEqual([1, 0]);
   });
 });
+
+describe('RoomController: recording (teaching)', () => {
+  it('everyone sees that the room records; only the host of a room that allows it is offered to record, never in a replay', async () => {
+    const host = setup('host');
+    expect(host.ctl.offersRecording).toBe(false); // not allowed by an administrator
+    host.session.state.info.recordingAllowed = true;
+    expect(host.ctl.offersRecording).toBe(true);
+    await host.ctl.toggleRecording();
+    expect(host.session.sentOf('recording.start')).toEqual([{}]);
+    host.session.state.info.recording = 'rec-1';
+    expect(host.ctl.recording).toBe(true);
+    await host.ctl.toggleRecording();
+    expect(host.session.sentOf('recording.stop')).toEqual([{}]);
+
+    const cli = setup('clinician');
+    cli.session.state.info.recordingAllowed = true;
+    cli.session.state.info.recording = 'rec-1';
+    expect(cli.ctl.offersRecording).toBe(false);
+    expect(cli.ctl.recording).toBe(true);
+
+    const replay = setup('host', { kind: 'replay' });
+    replay.session.state.info.recordingAllowed = true;
+    expect(replay.ctl.offersRecording).toBe(false);
+  });
+});

@@ -46,6 +46,8 @@ export interface RoomFormValues {
   kind: string;
   caseId: string;
   observerVideo: boolean;
+  /** The host may record the room (everyone is told before joining). */
+  recordingAllowed?: boolean;
   participants: ParticipantInput[];
 }
 
@@ -167,7 +169,7 @@ export class ConsoleController {
 
   /** Create the room, or update `existing`; null when saved, else what to show. */
   async saveRoom(form: RoomFormValues, existing?: RoomDto): Promise<string | null> {
-    const body = { title: form.title.trim(), kind: form.kind as RoomKind, participants: form.participants, observerVideo: form.observerVideo, ...(form.caseId ? { caseId: form.caseId } : {}) };
+    const body = { title: form.title.trim(), kind: form.kind as RoomKind, participants: form.participants, observerVideo: form.observerVideo, recordingAllowed: form.recordingAllowed ?? false, ...(form.caseId ? { caseId: form.caseId } : {}) };
     if (!body.title) return 'Give the room a title.';
     try {
       if (existing) await this.api.updateRoom(existing.id, { ...body, caseId: form.caseId || null }); // '' unlinks the case

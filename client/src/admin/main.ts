@@ -153,13 +153,15 @@ async function roomForm(onSaved: () => void, existing?: RoomDto): Promise<HTMLEl
   const observerVideoRow = h('div', { class: 'row', hidden: kind.value !== 'surgical-guidance' },
     h('label', { for: 'room-observer-video', class: 'row' }, observerVideo, 'Observers may watch the surgeon’s video'));
   kind.addEventListener('change', () => (observerVideoRow.hidden = kind.value !== 'surgical-guidance'));
+  const recordingAllowed = h('input', { type: 'checkbox', id: 'room-recording-allowed', checked: existing?.recordingAllowed === true });
+  const recordingRow = h('div', { class: 'row' }, h('label', { for: 'room-recording-allowed', class: 'row' }, recordingAllowed, 'The host may record this room (everyone is told before joining)'));
   const parts = h('div', { class: 'stack' }, ...(existing?.participants ?? [undefined]).map((p) => participantRow(p as ParticipantInput | undefined, directory)));
   const error = h('div', { class: 'error', role: 'alert' });
   return h(
     'form',
     { class: 'card stack', onsubmit: async (e: Event) => {
       e.preventDefault();
-      const problem = await ctl.saveRoom({ title: title.value, kind: kind.value, caseId: caseSel.value, observerVideo: observerVideo.checked, participants: readParticipants(parts) }, existing);
+      const problem = await ctl.saveRoom({ title: title.value, kind: kind.value, caseId: caseSel.value, observerVideo: observerVideo.checked, recordingAllowed: recordingAllowed.checked, participants: readParticipants(parts) }, existing);
       if (problem === null) onSaved();
       else error.textContent = problem;
     } },
@@ -168,6 +170,7 @@ async function roomForm(onSaved: () => void, existing?: RoomDto): Promise<HTMLEl
     h('div', { class: 'row' }, h('label', { for: 'room-title' }, 'Title'), title, h('label', { for: 'room-kind' }, 'Kind'), kind),
     h('div', { class: 'row' }, h('label', { for: 'room-case' }, 'Patient case'), caseSel),
     observerVideoRow,
+    recordingRow,
     h('strong', {}, 'People'),
     parts,
     h('button', { type: 'button', onclick: () => parts.append(participantRow(undefined, directory)) }, 'Add person'),

@@ -219,6 +219,23 @@ export class RoomController {
     ];
   }
 
+  // ---- recording (teaching) ------------------------------------------------------------------
+
+  /** Everyone sees that the room records. */
+  get recording(): boolean {
+    return this.session.state.info.recording !== '';
+  }
+
+  /** The host records where an administrator allowed it (never a replay). */
+  get offersRecording(): boolean {
+    const info = this.session.state.info;
+    return this.role === 'host' && info.recordingAllowed && info.kind !== 'replay';
+  }
+
+  toggleRecording(): Promise<unknown> {
+    return this.session.request(this.recording ? 'recording.stop' : 'recording.start', {});
+  }
+
   // ---- presenting and following -------------------------------------------------------------
 
   get presenting(): boolean {

@@ -18,6 +18,7 @@ import { VideoPanel } from './video-panel.ts';
 import type { VideoFeed } from './video-feed.ts';
 import { peopleList } from './views/people-list.ts';
 import { reconnectCard } from './views/reconnect-card.ts';
+import { askConsent, consentText } from './views/consent-card.ts';
 import { roomToolbar } from './views/room-toolbar.ts';
 import { scenePanel } from './views/scene-panel.ts';
 import { sliceViewer } from './views/slice-viewer.ts';
@@ -36,6 +37,7 @@ export interface RoomHooks {
  */
 export function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: string, hooks: RoomHooks): void {
   let card: ReturnType<typeof reconnectCard> | null = null;
+  let consented = false;
   const dropCard = () => {
     card?.dispose(); // its countdown
     card = null;
@@ -53,6 +55,16 @@ export function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: str
         const ticket = await client.api.getTicket(roomId); // a ticket is single-use: a new one for every join
         const wrong = wrongAddress(ticket.endpoint, location);
         if (wrong) throw wrong; // retrying cannot help: say where to go
+        // Told before entering: a room that may be recorded asks once (a rejoin does not ask again).
+        const notice = consentText(ticket.recording);
+        if (notice && !consented) {
+          if (!(await askConsent(root, notice))) {
+            stop();
+            hooks.leave('You did not join the recorded room.');
+            throw new Error('declined');
+          }
+          consented = true;
+        }
         const session = await client.joinWithTicket(ticket);
         await session.ready();
         return { ticket, session };

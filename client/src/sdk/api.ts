@@ -1,6 +1,6 @@
 import type { ErrorBody } from '../../../shared/src/errors.ts';
 import { isErrorCode } from '../../../shared/src/errors.ts';
-import type { ApiEmptyRoute, ApiResponses, ApiRoute, CreateRoomBody, DevLoginBody, DirectoryCase, DirectoryUser, ParticipantUpdateBody, PatchRoomBody } from '../../../shared/src/http.ts';
+import type { ApiEmptyRoute, ApiResponses, ApiRoute, CreateRoomBody, DevLoginBody, DirectoryCase, DirectoryUser, OpenReplayBody, ParticipantUpdateBody, PatchRoomBody, RecordingGrantBody } from '../../../shared/src/http.ts';
 import { ConsiliumError } from './errors.ts';
 
 export type { DirectoryCase, DirectoryUser };
@@ -84,6 +84,33 @@ export class ConsiliumApi {
 
   async removeParticipant(roomId: string, userId: string): Promise<void> {
     await this.call('DELETE /api/rooms/:id/participants/:userId', { params: { id: roomId, userId } });
+  }
+
+  // ---- recordings (teaching) ----
+
+  async listRecordings() {
+    return (await this.call('GET /api/recordings', {})).recordings;
+  }
+
+  getRecording(id: string) {
+    return this.call('GET /api/recordings/:id', { params: { id } });
+  }
+
+  /** A replay room for the recording: alone, or with learners (for those who manage it). */
+  openReplay(id: string, body: OpenReplayBody = {}) {
+    return this.call('POST /api/recordings/:id/replays', { params: { id }, body });
+  }
+
+  grantRecording(id: string, body: RecordingGrantBody) {
+    return this.call('POST /api/recordings/:id/grants', { params: { id }, body });
+  }
+
+  async revokeRecording(id: string, userId: string): Promise<void> {
+    await this.call('DELETE /api/recordings/:id/grants/:userId', { params: { id, userId } });
+  }
+
+  async deleteRecording(id: string): Promise<void> {
+    await this.call('DELETE /api/recordings/:id', { params: { id } });
   }
 
   importCase(bundle: unknown) {

@@ -32,5 +32,8 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(6, "map", typeof(global::Colyseus.Schema.MapSchema<ViewerState>))]
 		public global::Colyseus.Schema.MapSchema<ViewerState> viewer = new global::Colyseus.Schema.MapSchema<ViewerState>();
+
+		[global::Colyseus.Schema.Type(7, "ref", typeof(ReplayState))]
+		public ReplayState replay = null;
 	}
 }

@@ -50,5 +50,11 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(12, "boolean")]
 		public bool linkOk = true;
+
+		[global::Colyseus.Schema.Type(13, "boolean")]
+		public bool handRaised = false;
+
+		[global::Colyseus.Schema.Type(14, "boolean")]
+		public bool avatar = true;
 	}
 }

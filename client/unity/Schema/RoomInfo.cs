@@ -38,5 +38,11 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(8, "string")]
 		public string linkWarning = "";
+
+		[global::Colyseus.Schema.Type(9, "boolean")]
+		public bool recordingAllowed = false;
+
+		[global::Colyseus.Schema.Type(10, "string")]
+		public string recording = "";
 	}
 }

@@ -55,7 +55,13 @@ export type AuditAction =
   /** Decision support: a call to a CDS service (the resources sent), a card shared with the room, a card accepted or dismissed. */
   | 'cds.call'
   | 'cds.share'
-  | 'cds.feedback';
+  | 'cds.feedback'
+  | 'recording.start'
+  | 'recording.stop'
+  | 'recording.view'
+  | 'recording.grant'
+  | 'recording.revoke'
+  | 'recording.delete';
 
 export interface AuditEvent {
   actor: string;

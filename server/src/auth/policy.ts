@@ -29,6 +29,7 @@ export {
   mayPresent,
   moderationTarget,
   objectContext,
+  receiveOnly,
   videoGrant,
   voiceGrant,
   type Decision,
@@ -450,4 +451,27 @@ export function imagingAccess(access: DataAccess, series: { burnedInRisk: boolea
   if (variant === null) return null;
   if (series.burnedInRisk && !series.markedClean && variant !== 'identified') return { variant, withheld: true };
   return { variant };
+}
+
+// ---- recordings (teaching) ----------------------------------------------------------------
+
+/**
+ * Who may do what with a recording: administrators and the host who recorded
+ * it manage it (grant, revoke, delete, open a replay for a group); people it
+ * was granted to, and the participants of a replay room playing it, watch it.
+ * Nobody else learns it exists. Watching is always under the watcher's own
+ * access — their grant's, their replay-room invitation's, or the access the
+ * host recorded under — never the recording's.
+ */
+export function recordingRights(principal: Principal, rec: { startedBy: string }, grant: Invitation | null, replayInvitation: Invitation | null): 'manage' | 'watch' | null {
+  if (principal.admin || rec.startedBy === principal.userId) return 'manage';
+  return grant || replayInvitation ? 'watch' : null;
+}
+
+/** The access someone watches a recording under (see recordingRights). */
+export function recordingViewerAccess(principal: Principal, rec: { startedBy: string; hostScope: string }, grant: Invitation | null, replayInvitation: Invitation | null): DataAccess {
+  if (replayInvitation) return scopesAccess(replayInvitation);
+  if (grant) return scopesAccess(grant);
+  if (rec.startedBy === principal.userId) return parseScopes(rec.hostScope);
+  return principal.admin ? parseScopes(defaultScopes('host')) : NO_ACCESS;
 }

@@ -23,6 +23,8 @@ interface RoomRow {
   updated_at: Date;
   scope_ceiling: string[] | null;
   observer_video: boolean;
+  recording_allowed: boolean;
+  recording_id: string | null;
 }
 
 export interface NewRoom {
@@ -34,6 +36,8 @@ export interface NewRoom {
   participants: ParticipantDto[];
   scopeCeiling?: string[] | null;
   observerVideo?: boolean;
+  recordingAllowed?: boolean;
+  recordingId?: string | null;
 }
 
 export interface RoomChanges {
@@ -43,6 +47,7 @@ export interface RoomChanges {
   participants?: ParticipantDto[];
   scopeCeiling?: string[] | null;
   observerVideo?: boolean;
+  recordingAllowed?: boolean;
 }
 
 /** Who takes a live-instance lease: the room instance, its process's stable key and the process's current boot. */
@@ -58,7 +63,7 @@ export class RoomsRepo implements ClinicStore {
   async create(room: NewRoom): Promise<RoomRecord> {
     const id = room.id ?? randomUUID();
     await withTransaction(this.pool, async (tx) => {
-      await tx.query(`INSERT INTO rooms (id, title, kind, case_id, created_by, scope_ceiling, observer_video) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+      await tx.query(`INSERT INTO rooms (id, title, kind, case_id, created_by, scope_ceiling, observer_video, recording_allowed, recording_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
         id,
         room.title,
         room.kind,
@@ -66,6 +71,8 @@ export class RoomsRepo implements ClinicStore {
         room.createdBy,
         room.scopeCeiling ?? null,
         room.observerVideo ?? false,
+        room.recordingAllowed ?? false,
+        room.recordingId ?? null,
       ]);
       await replaceParticipants(tx, id, room.participants);
     });
@@ -153,6 +160,7 @@ export class RoomsRepo implements ClinicStore {
       if (changes.caseId !== undefined) set('case_id', changes.caseId);
       if (changes.scopeCeiling !== undefined) set('scope_ceiling', changes.scopeCeiling);
       if (changes.observerVideo !== undefined) set('observer_video', changes.observerVideo);
+      if (changes.recordingAllowed !== undefined) set('recording_allowed', changes.recordingAllowed);
       const res = await tx.query(
         `UPDATE rooms SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND status = 'open'`,
         values,
@@ -315,5 +323,7 @@ function toRecord(row: RoomRow, participants: ParticipantDto[]): RoomRecord {
     participants,
     scopeCeiling: row.scope_ceiling,
     observerVideo: row.observer_video,
+    recordingAllowed: row.recording_allowed,
+    recordingId: row.recording_id,
   };
 }

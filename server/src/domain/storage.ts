@@ -21,6 +21,10 @@ export interface LiveRoomRecord {
   scopeCeiling: string[] | null;
   /** Surgical guidance: observers may watch the surgeon's camera video. */
   observerVideo: boolean;
+  /** An administrator allows the host to record this room. */
+  recordingAllowed: boolean;
+  /** Replay rooms: the recording they play. */
+  recordingId: string | null;
 }
 
 /** What the clinic needs from the rooms store (RoomsRepo in production). */

@@ -5,6 +5,7 @@ import type { IdentityVerifier } from '../auth/identity.ts';
 import { accessInput, authorizeAdmin, authorizeRoomRead, participantAccess } from '../auth/policy.ts';
 import type { TicketService } from '../auth/tickets.ts';
 import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
+import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import { liveRecord, type LiveRooms } from '../rooms/live-rooms.ts';
@@ -16,6 +17,7 @@ import { sendJson } from './respond.ts';
 
 export interface RoomsRoutesDeps {
   rooms: RoomsRepo;
+  recordings: Pick<RecordingsRepo, 'active' | 'activeRooms'>;
   users: UsersRepo;
   tickets: TicketService;
   identity: IdentityVerifier;
@@ -27,23 +29,30 @@ export interface RoomsRoutesDeps {
   endpoint: () => string;
 }
 
+/** A room as the API shows it. */
+export const roomDto = (r: RoomRecord, live: Set<string>, recording: Set<string>): RoomDto => ({
+  id: r.id,
+  title: r.title,
+  kind: r.kind,
+  caseId: r.caseId,
+  status: r.status,
+  participants: r.participants,
+  scopeCeiling: r.scopeCeiling,
+  observerVideo: r.observerVideo,
+  recordingAllowed: r.recordingAllowed,
+  recording: recording.has(r.id),
+  recordingId: r.recordingId,
+  live: live.has(r.id),
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
+});
+
+
 export function roomsRoutes(deps: RoomsRoutesDeps): Router {
   const router = Router();
   router.use('/api/rooms', authenticate(deps.identity));
 
-  const toDto = (r: RoomRecord, live: Set<string>): RoomDto => ({
-    id: r.id,
-    title: r.title,
-    kind: r.kind,
-    caseId: r.caseId,
-    status: r.status,
-    participants: r.participants,
-    scopeCeiling: r.scopeCeiling,
-    observerVideo: r.observerVideo,
-    live: live.has(r.id),
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
-  });
+  const toDto = roomDto;
 
   /** The room if the caller may see it; 404 otherwise so ids do not leak. */
   const readableRoom = async (res: Response, id: string): Promise<RoomRecord> => {
@@ -58,6 +67,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
   router.post('/api/rooms', async (req, res) => {
     const principal = requireAdmin(res, 'room.create');
     const body = parseBody(CreateRoomBody, req.body);
+    if (body.kind === 'replay') throw new AppError('BODY_INVALID', 'replay rooms are opened from a recording (POST /api/recordings/:id/replays)');
     const room = await deps.rooms.create({
       title: body.title,
       kind: body.kind,
@@ -66,9 +76,10 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       participants: body.participants,
       scopeCeiling: body.scopeCeiling ?? null,
       observerVideo: body.observerVideo ?? false,
+      recordingAllowed: body.recordingAllowed ?? false,
     });
-    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants, scopeCeiling: room.scopeCeiling, observerVideo: room.observerVideo } });
-    sendJson(res, 'POST /api/rooms', toDto(room, new Set()), 201);
+    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: room.kind, participants: room.participants, scopeCeiling: room.scopeCeiling, observerVideo: room.observerVideo, recordingAllowed: room.recordingAllowed } });
+    sendJson(res, 'POST /api/rooms', toDto(room, new Set(), new Set()), 201);
   });
 
   router.get('/api/rooms', async (_req, res) => {
@@ -76,23 +87,27 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     const all = authorizeAdmin(principal, 'room.list-all').allow;
     const rooms = await deps.rooms.listOpen(all ? undefined : principal.userId);
     const live = await deps.live.liveRoomIds();
-    sendJson(res, 'GET /api/rooms', { rooms: rooms.map((r) => toDto(r, live)) });
+    const recording = await deps.recordings.activeRooms();
+    sendJson(res, 'GET /api/rooms', { rooms: rooms.map((r) => toDto(r, live, recording)) });
   });
 
   router.get('/api/rooms/:id', async (req, res) => {
     const room = await readableRoom(res, uuidParam(req.params.id, 'ROOM_NOT_FOUND'));
-    sendJson(res, 'GET /api/rooms/:id', toDto(room, await deps.live.liveRoomIds()));
+    sendJson(res, 'GET /api/rooms/:id', toDto(room, await deps.live.liveRoomIds(), await deps.recordings.activeRooms()));
   });
 
   router.patch('/api/rooms/:id', async (req, res) => {
     const principal = requireAdmin(res, 'room.update');
     const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
     const body = parseBody(PatchRoomBody, req.body);
+    const current = await deps.rooms.get(id);
+    // A replay room stays one (it plays its recording); no other room becomes one.
+    if (body.kind !== undefined && current && (body.kind === 'replay') !== (current.kind === 'replay')) throw new AppError('BODY_INVALID', 'a room cannot become or stop being a replay room');
     const room = await deps.rooms.update(id, body);
     if (!room) throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
     await deps.audit.record({ actor: principal.userId, action: 'room.update', roomId: id, caseId: room.caseId, details: { changed: Object.keys(body), participants: room.participants } });
     await deps.live.call(id, 'applyRoomChanges', liveRecord(room));
-    sendJson(res, 'PATCH /api/rooms/:id', toDto(room, await deps.live.liveRoomIds()));
+    sendJson(res, 'PATCH /api/rooms/:id', toDto(room, await deps.live.liveRoomIds(), await deps.recordings.activeRooms()));
   });
 
   router.delete('/api/rooms/:id', async (req, res) => {
@@ -143,6 +158,8 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
       endpoint: deps.endpoint(),
       voice,
       video,
+      // Consent: the client shows this before it joins.
+      recording: { allowed: room.recordingAllowed, active: (await deps.recordings.active(room.id)) !== null },
     };
     sendJson(res, 'POST /api/rooms/:id/tickets', body, 201);
   });

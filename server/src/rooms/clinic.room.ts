@@ -25,6 +25,8 @@ import { seatTaken } from './matchmaking.ts';
 import { answerRequest, bytesMessageHeader, interceptFrames, isBytesMessage, onSocketPingPong, unsentBytes } from '../colyseus/room.ts';
 import { binaryFrame, writeFrame } from '../colyseus/ws-frames.ts';
 import type { PoseBudget } from './pose-budget.ts';
+import type { RecordingStore } from './teaching.ts';
+import type { AudioRecorder } from '../media/egress.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
 
 export interface ClinicRoomDeps {
@@ -48,6 +50,10 @@ export interface ClinicRoomDeps {
   poseBudget: PoseBudget;
   /** Decision support (CDS Hooks); null when off. */
   cds: CdsGateway | null;
+  recordings: RecordingStore;
+  /** null: recordings have no audio. */
+  audioRecorder: AudioRecorder | null;
+  recordingRetentionDays: number | null;
 }
 
 /** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
@@ -140,6 +146,9 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             timer: (fn, ms) => this.timer(fn, ms),
             poseBudget: deps.poseBudget,
             cds: deps.cds,
+            recordings: deps.recordings,
+            audioRecorder: deps.audioRecorder,
+            recordingRetentionDays: deps.recordingRetentionDays,
           },
           {
             end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason),

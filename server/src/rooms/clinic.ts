@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION, type ServerMessageName, type ServerMessages } from '.
 import { ROOM_CAPACITY, type RoomKind, type RoomRole } from '../../../shared/src/roles.ts';
 import { ClinicState, ParticipantState, ViewerState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { authorizeConsoleDecision, mayPresent, videoGrant, type Principal } from '../auth/policy.ts';
+import { authorizeConsoleDecision, mayPresent, receiveOnly, videoGrant, type Principal } from '../auth/policy.ts';
 import { preparedCase } from '../domain/case-view.ts';
 import { selectCaseSummary } from '../domain/case-summary.ts';
 import { locksHeldBy } from '../domain/scene.ts';
@@ -25,6 +25,8 @@ import { Moderation } from './moderation.ts';
 import { PoseRelay, type SeatReadiness } from './pose-relay.ts';
 import { Roster, type Member } from './roster.ts';
 import { SceneStore } from './scene-store.ts';
+import { Teaching, type RecordingStore } from './teaching.ts';
+import type { AudioRecorder } from '../media/egress.ts';
 import { fail, ok, type Actor } from './types.ts';
 
 export type { ClinicStore };
@@ -50,6 +52,12 @@ export interface ClinicDeps {
   poseBudget: { windowMs(): number; seatsChanged(delta: number): void };
   /** Decision support (CDS Hooks); absent or null → none. */
   cds?: Pick<CdsGateway, 'services' | 'call' | 'feedback'> | null;
+  /** Recordings (PostgreSQL); absent: this room cannot record or replay. */
+  recordings?: RecordingStore | null;
+  /** LiveKit egress of the voice alongside a recording; absent: recordings have no audio. */
+  audioRecorder?: AudioRecorder | null;
+  /** Days a recording is kept (null: until deleted). */
+  recordingRetentionDays?: number | null;
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -136,6 +144,7 @@ export class Clinic {
   private links!: LinkMonitor;
   private poses!: PoseRelay;
   private cds: CdsDesk | null = null;
+  private teaching!: Teaching;
   private closed = false;
 
   private constructor(
@@ -167,7 +176,12 @@ export class Clinic {
       roomId,
       caseId: () => this.disclosure.caseId,
       patientId: () => this.disclosure.patientId,
-      audit: deps.audit,
+      // A recording keeps break-glass as metadata only (who, which act, which types; never the reason).
+      audit: (e) => {
+        const types = e.details?.['resourceTypes'];
+        this.teaching?.breakGlass(e.subject ?? e.actor, e.action, Array.isArray(types) ? types.map(String) : []);
+        return deps.audit(e);
+      },
       now: deps.now,
       schedule: deps.schedule,
       settings: deps.breakGlass,
@@ -211,6 +225,23 @@ export class Clinic {
       endUser: (userId, code) => this.endUser(userId, code),
       now: deps.now,
     });
+    this.teaching = new Teaching({
+      state,
+      roomId,
+      record: () => this.record,
+      caseId: () => this.disclosure.caseId,
+      store: deps.recordings ?? null,
+      audio: deps.audioRecorder ?? null,
+      poseOf: (sessionId) => this.poses.latest(sessionId),
+      scopeOf: (userId) => this.roster.member(userId)?.access.scope ?? '',
+      audit: deps.audit,
+      now: deps.now,
+      timer: deps.timer,
+      objectAdded: (obj) => this.disclosure.objectAdded(obj),
+      objectRemoved: (obj) => this.disclosure.objectRemoved(obj),
+      onError: (err, what) => deps.logger.error({ err, roomId }, what),
+      retentionDays: deps.recordingRetentionDays ?? null,
+    });
     this.links = new LinkMonitor({ state, now: deps.now, send: (s, type, m) => this.transport.send(s, type, m), ...(deps.linkLimitMs ? { limitMs: deps.linkLimitMs } : {}) });
     this.dispatcher = new Dispatcher({
       state,
@@ -221,6 +252,7 @@ export class Clinic {
       roster: this.roster,
       links: this.links,
       cds: this.cds,
+      teaching: this.teaching,
       audit: deps.audit,
       now: deps.now,
       relay: (type, message, except) => this.transport.broadcast(type, message, except),
@@ -240,6 +272,7 @@ export class Clinic {
     });
     this.tune();
     this.probeLinks();
+    await this.teaching.open();
   }
 
   /** Patch rate and capacity for the room's kind. */
@@ -261,6 +294,7 @@ export class Clinic {
   /** The room is going away: stop timers of our own. */
   dispose(): void {
     this.closed = true;
+    this.teaching.dispose();
     this.poses.stop();
     this.cds?.close();
   }
@@ -295,21 +329,28 @@ export class Clinic {
       throw new AppError(this.roster.isKicked(ticket.sub) ? 'KICKED' : 'NOT_INVITED');
     }
     const member = opened.member;
-    // Never null while ROOM_CAPACITY ≤ MAX_SLOTS (the capacity check above); the pose relay's own bound, not a second capacity check.
-    const slot = this.poses.assign(sessionId);
+    // A grand-rounds audience member receives only: no avatar, no pose slot (500 seats > 256 slots).
+    const audience = receiveOnly(this.record.kind, member.access.role);
+    if (audience) this.poses.listen(sessionId);
+    // Never null while the seats with avatars stay ≤ MAX_SLOTS (ROOM_CAPACITY; grand rounds seat their audience without slots).
+    const slot = audience ? 0 : this.poses.assign(sessionId);
     if (slot === null) {
       this.roster.close(sessionId);
       throw new AppError('ROOM_FULL');
     }
     const p = new ParticipantState();
     p.slot = slot;
+    p.avatar = !audience;
     p.sessionId = sessionId;
     p.userId = member.userId;
     p.name = member.name;
     p.role = member.access.role;
     this.state.participants.set(sessionId, p);
     const { view, ready } = this.disclosure.attach(sessionId, member.userId);
-    await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti } });
+    await this.deps.audit({ actor: member.userId, action: 'room.join', roomId: this.roomId, caseId: this.caseId, patientId: this.disclosure.patientId, details: { sessionId, role: member.access.role, scope: member.access.scope, jti: ticket.jti, ...(this.teaching.recordingId ? { recording: this.teaching.recordingId } : {}) } });
+    // Every viewing of a recording is audited: a seat in its replay room is a viewing, under this access.
+    const replaying = this.teaching.replaying;
+    if (replaying) await this.deps.audit({ actor: member.userId, action: 'recording.view', roomId: this.roomId, caseId: this.caseId, details: { recordingId: replaying, sessionId, role: member.access.role, scope: member.access.scope } });
     await ready;
     // Decision support for what they may see now; it never holds up the join (answers arrive as messages).
     this.cds?.seatOpened(member.userId, sessionId);
@@ -418,6 +459,7 @@ export class Clinic {
     if (record.kind !== before.kind || record.observerVideo !== before.observerVideo) {
       for (const m of this.roster.allMembers()) this.syncVideo(m.userId, m.access.role);
     }
+    if (record.recordingAllowed !== before.recordingAllowed) this.teaching.settingsChanged('admin');
   }
 
   updateParticipant(p: ParticipantDto): Promise<void> {
@@ -523,8 +565,9 @@ export class Clinic {
     return result.ok ? { ok: true } : { ok: false, code: result.code };
   }
 
-  flush(): Promise<void> {
-    return this.scene.flush();
+  async flush(): Promise<void> {
+    await this.teaching.settled();
+    await this.scene.flush();
   }
 
   // ---- the one re-evaluation ----------------------------------------------------------
@@ -579,7 +622,17 @@ export class Clinic {
   private showRole(member: Member): void {
     for (const seat of member.seats) {
       const p = this.state.participants.get(seat);
-      if (p) p.role = member.access.role;
+      if (!p) continue;
+      p.role = member.access.role;
+      // Called on in grand rounds (promoted from the audience): an avatar now, and the hand goes down.
+      if (!p.avatar && !receiveOnly(this.record.kind, member.access.role)) {
+        const slot = this.poses.assign(seat);
+        if (slot !== null) {
+          p.slot = slot;
+          p.avatar = true;
+          p.handRaised = false;
+        }
+      }
     }
     if (!mayPresent(member.access.role, this.record.kind)) {
       for (const seat of member.seats) if (this.state.info.presenter === seat) this.state.info.presenter = '';

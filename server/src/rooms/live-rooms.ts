@@ -13,7 +13,7 @@ export const LIVE_ELSEWHERE = 'LIVE_ELSEWHERE';
 export type { LiveRoomRecord };
 
 /** Plain-data view of a room record for a live room. */
-export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo });
+export const liveRecord = (r: RoomRecord): LiveRoomRecord => ({ id: r.id, title: r.title, kind: r.kind, caseId: r.caseId, participants: r.participants, scopeCeiling: r.scopeCeiling, observerVideo: r.observerVideo, recordingAllowed: r.recordingAllowed, recordingId: r.recordingId });
 
 /**
  * The engine's acts the HTTP side may ask of a live room, in this process or

@@ -39,6 +39,8 @@ export class PoseRelay {
   private readonly dirty = new Uint8Array(MAX_SLOTS);
   private dirtyCount = 0;
   private readonly needsKeyframe = new Set<string>();
+  /** Receive-only seats. */
+  private readonly listeners = new Set<string>();
   private nextSlot = 0;
   private flushScheduled = false;
   private stopped = false;
@@ -67,7 +69,19 @@ export class PoseRelay {
     return null;
   }
 
+  /** A receive-only seat (a grand-rounds audience member): gets every frame, has no slot and sends no pose. */
+  listen(sessionId: string): void {
+    if (this.slots.has(sessionId) || this.listeners.has(sessionId)) return;
+    this.listeners.add(sessionId);
+    this.deps.budget.seatsChanged(1);
+    this.sendKeyframe(sessionId);
+  }
+
   release(sessionId: string): void {
+    if (this.listeners.delete(sessionId)) {
+      this.deps.budget.seatsChanged(-1);
+      this.needsKeyframe.delete(sessionId);
+    }
     const slot = this.slots.get(sessionId);
     if (slot === undefined) return;
     this.slots.delete(sessionId);
@@ -78,13 +92,20 @@ export class PoseRelay {
     this.needsKeyframe.delete(sessionId);
   }
 
+  /** The seat's latest pose message as received (a view: copy to keep), or null before its first. */
+  latest(sessionId: string): Uint8Array | null {
+    const slot = this.slots.get(sessionId);
+    if (slot === undefined || this.sizes[slot] === 0) return null;
+    return this.records.subarray(slot * RECORD_STRIDE, slot * RECORD_STRIDE + this.sizes[slot]!);
+  }
+
   slotOf(sessionId: string): number | undefined {
     return this.slots.get(sessionId);
   }
 
   /** A seat (re)joined: it gets every avatar's latest pose at the next flush. */
   sendKeyframe(sessionId: string): void {
-    if (!this.slots.has(sessionId)) return;
+    if (!this.slots.has(sessionId) && !this.listeners.has(sessionId)) return;
     this.needsKeyframe.add(sessionId);
     this.scheduleFlush();
   }
@@ -105,7 +126,7 @@ export class PoseRelay {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.deps.budget.seatsChanged(-this.slots.size);
+    this.deps.budget.seatsChanged(-this.slots.size - this.listeners.size);
   }
 
   private scheduleFlush(): void {
@@ -124,7 +145,7 @@ export class PoseRelay {
     this.dirtyCount = 0;
     let keyframe: Uint8Array | null | undefined;
     let retry = false;
-    for (const sessionId of this.slots.keys()) {
+    for (const sessionId of this.recipients()) {
       const wantsKey = this.needsKeyframe.has(sessionId);
       if (!wantsKey && !delta) continue;
       const readiness = this.deps.ready(sessionId);
@@ -144,6 +165,11 @@ export class PoseRelay {
       }
     }
     if (retry) this.scheduleFlush();
+  }
+
+  private *recipients(): Iterable<string> {
+    yield* this.slots.keys();
+    yield* this.listeners;
   }
 
   /** One frame — header, then slot + record for each chosen slot with a pose — or null if none. */

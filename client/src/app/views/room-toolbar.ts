@@ -65,8 +65,11 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
     },
   }, 'Share my camera');
   const leaveBtn = h('button', { class: 'danger', onclick: on.leave }, 'Leave room');
+  // Everyone sees that the room records; the host starts and stops it.
+  const recordingBadge = h('span', { class: 'badge', id: 'recording-indicator', role: 'status', hidden: true }, '● Recording');
+  const recordBtn = h('button', { hidden: true, onclick: () => void ctl.toggleRecording().then(on.render) }, 'Record');
 
-  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, leaveBtn);
+  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, recordingBadge, recordBtn, leaveBtn);
 
   return {
     el,
@@ -78,6 +81,9 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
       voiceBtn.hidden = !ctl.offersJoinVoice;
       micBtn.hidden = !ctl.offersMic;
       cameraBtn.hidden = !ctl.offersCamera;
+      recordingBadge.hidden = !ctl.recording;
+      recordBtn.hidden = !ctl.offersRecording;
+      recordBtn.textContent = ctl.recording ? 'Stop recording' : 'Record';
     },
     /** Spatial voice follows the listener's view and the speakers' heads. */
     placeVoices(): void {

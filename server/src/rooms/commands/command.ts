@@ -11,6 +11,7 @@ import type { LinkMonitor } from '../link-monitor.ts';
 import type { Roster } from '../roster.ts';
 import type { SceneStore } from '../scene-store.ts';
 import type { Actor, CommandResult } from '../types.ts';
+import type { Teaching } from '../teaching.ts';
 
 export interface CommandContext {
   state: ClinicState;
@@ -22,6 +23,8 @@ export interface CommandContext {
   links: LinkMonitor;
   /** Decision support; null when no CDS service is configured (and the built-in one is off). */
   cds: CdsDesk | null;
+  /** Recording and replay (rooms/teaching.ts). */
+  teaching: Teaching;
   audit: (e: AuditEvent) => Promise<void>;
   now: () => number;
   /** Send a server message to every connected seat now, bypassing the patch cycle (optionally not to one seat). */

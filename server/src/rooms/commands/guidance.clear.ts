@@ -1,3 +1,4 @@
+import { isRecordedObject } from '../replay-player.ts';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
 import { isAnnotation } from '../../domain/annotations.ts';
 import { type Command, type CommandContext } from './command.ts';
@@ -10,7 +11,7 @@ export const guidanceClear: Command<'guidance.clear'> = {
   },
   async run({ scope }, ctx) {
     // Only what the sender may see: nobody acts on objects they cannot see, clearing included.
-    const targets = [...ctx.state.objects.values()].filter((o) => isAnnotation(o.kind) && (scope === 'all' || o.createdBy === ctx.actor.userId) && ctx.disclosure.visibleTo(ctx.actor.userId, o));
+    const targets = [...ctx.state.objects.values()].filter((o) => isAnnotation(o.kind) && !isRecordedObject(o.id) && (scope === 'all' || o.createdBy === ctx.actor.userId) && ctx.disclosure.visibleTo(ctx.actor.userId, o));
     const { removed, failed } = await removeAnnotations(targets, ctx);
     // Say exactly what went: all of it failing is an error; a partial clear lists what stayed.
     if (removed.length === 0 && failed.length > 0) return fail('PERSIST_FAILED', `none of the ${failed.length} annotations could be removed now (not saved); try again`);

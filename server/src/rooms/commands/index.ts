@@ -24,6 +24,10 @@ import { linkPong } from './link.pong.ts';
 import { cdsFeedback } from './cds.feedback.ts';
 import { cdsShare } from './cds.share.ts';
 import { viewerSet } from './viewer.set.ts';
+import { recordingStart } from './recording.start.ts';
+import { recordingStop } from './recording.stop.ts';
+import { replayControl } from './replay.control.ts';
+import { handRaise } from './hand.raise.ts';
 
 /** Every room message has exactly one command; the compiler checks none is missing. */
 export const commands: { [N in ClientMessageName]: Command<N> } = {
@@ -51,4 +55,8 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'cds.share': cdsShare,
   'cds.feedback': cdsFeedback,
   'viewer.set': viewerSet,
+  'recording.start': recordingStart,
+  'recording.stop': recordingStop,
+  'replay.control': replayControl,
+  'hand.raise': handRaise,
 };

@@ -1,3 +1,4 @@
+import { isRecordedObject } from '../replay-player.ts';
 import type { SceneObjectState } from '../../../../shared/src/state.ts';
 import { objectContext, type RoomActionContext } from '../../auth/policy.ts';
 import { isAnnotation } from '../../domain/annotations.ts';
@@ -12,7 +13,7 @@ import type { CommandContext } from './command.ts';
  */
 export function objectFacts(objectId: string, { scene, disclosure, actor }: CommandContext): RoomActionContext {
   const obj = disclosure.visibleTo(actor.userId, scene.get(objectId));
-  return obj ? objectContext(obj, actor.userId) : {};
+  return obj ? { ...objectContext(obj, actor.userId), recorded: isRecordedObject(obj.id) } : {};
 }
 
 /** Annotations whose current hold has already been audited as a move (cleared at each grab). */

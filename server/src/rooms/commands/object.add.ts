@@ -1,3 +1,4 @@
+import { isRecordedObject } from '../replay-player.ts';
 import { randomUUID } from 'node:crypto';
 import { CaseResourceType } from '../../../../shared/src/fhir.ts';
 import { Limits } from '../../../../shared/src/protocol.ts';
@@ -17,7 +18,8 @@ export const objectAdd: Command<'object.add'> = {
     const sliceProblem = sliceAnnotationProblem(payload.kind, frame, payload.slice);
     if (sliceProblem) return fail('MESSAGE_INVALID', sliceProblem);
     const id = payload.id ?? randomUUID();
-    if (scene.get(id)) return fail('OBJECT_EXISTS');
+    // The recording's objects live under their own prefix: nobody adds into it.
+    if (scene.get(id) || isRecordedObject(id)) return fail('OBJECT_EXISTS');
     let mine = 0;
     state.objects.forEach((o) => void (o.createdBy === actor.userId && mine++));
     if (mine >= Limits.maxObjectsPerAuthor) return fail('SCENE_FULL', `you have ${Limits.maxObjectsPerAuthor} objects in this scene; remove some first`);
