@@ -67,8 +67,8 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'guidance.next': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
   'guidance.repeat': (role, ctx) => guidance(ctx) && (role === 'surgeon' || role === 'host'),
   // Authors undo and clear their own annotations; the host may clear everyone's.
-  'guidance.undo': (role) => EDITORS.includes(role),
-  'guidance.clear': (role, ctx) => (ctx.clearAll === true ? role === 'host' : EDITORS.includes(role)),
+  'guidance.undo': (role, ctx) => mayAnnotate(role, ctx),
+  'guidance.clear': (role, ctx) => (ctx.clearAll === true ? role === 'host' : mayAnnotate(role, ctx)),
   // Everyone answers the server's link probe.
   'link.pong': (role) => EVERYONE.includes(role),
   // The host chooses the presenter; an editor may take the floor when it is free, and hand it back.

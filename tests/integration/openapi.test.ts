@@ -138,7 +138,7 @@ describe('real answers match the description', () => {
     const room = await call('POST /api/rooms', { body: { title: 'Contract', kind: 'case-conference', caseId: imported.caseId, participants: [{ userId: 'dr.a', role: 'host' }, { userId: 'dr.b', role: 'clinician' }, { userId: 'dr.d', role: 'clinician' }] }, status: 201 });
     await call('GET /api/rooms');
     await call('GET /api/rooms/:id', { params: { id: room.id } });
-    await call('PATCH /api/rooms/:id', { params: { id: room.id }, body: { title: 'Contract 2' } });
+    await call('PATCH /api/rooms/:id', { params: { id: room.id }, body: { title: 'Contract 2', recordingAllowed: true } });
     await call('PUT /api/rooms/:id/participants/:userId', { params: { id: room.id, userId: 'dr.c' }, body: { role: 'observer' } });
     const host = await server.as('dr.a', { scopes: ['patient/*.rs'] });
     await call('POST /api/rooms/:id/tickets', { params: { id: room.id }, as: host, status: 201 });
@@ -151,6 +151,14 @@ describe('real answers match the description', () => {
     expect(asked.ok).toBe(true);
     await call('POST /api/rooms/:id/access-requests/:requestId', { params: { id: room.id, requestId: asked.requestId }, body: { decision: 'deny' } });
     await clinician.leave();
+    // A short recording, then the library routes.
+    const recording = await session.do('recording.start', {});
+    await new Promise((r) => setTimeout(r, 300));
+    await session.do('recording.stop', {});
+    await call('GET /api/recordings', { as: host });
+    await call('GET /api/recordings/:id', { params: { id: recording.recordingId }, as: host });
+    await call('POST /api/recordings/:id/grants', { params: { id: recording.recordingId }, body: { userId: 'dr.c' }, as: host });
+    await call('POST /api/recordings/:id/replays', { params: { id: recording.recordingId }, body: {}, as: host, status: 201 });
     await call('POST /api/rooms/:id/moderation', { params: { id: room.id }, body: { action: 'kick', userId: 'dr.b', minutes: 5 } });
     await call('GET /api/cases/:id', { params: { id: imported.caseId } });
     await call('GET /api/cases/:id', { params: { id: imported.caseId }, query: { room: room.id }, as: host });

@@ -5,7 +5,7 @@ import { LiveKitStandIn } from '../support/livekit-standin.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const KEY = 'APIrecording';
-const SECRET = 'recording-secret-that-is-long-enough-for-hs256';
+const SECRET = 'test-secret-that-is-long-enough-for-hs256';
 const lk = new LiveKitStandIn(KEY, SECRET);
 let server: TestServer;
 

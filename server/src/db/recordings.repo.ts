@@ -1,23 +1,9 @@
 import type { Marker } from '../domain/recording.ts';
+import type { RecordingRecord, RecordingStore } from '../domain/storage.ts';
 import type { RoomRole } from '../../../shared/src/roles.ts';
 import { withTransaction, type Pool } from './pool.ts';
 
-export interface RecordingRecord {
-  id: string;
-  roomId: string;
-  caseId: string | null;
-  title: string;
-  startedBy: string;
-  hostScope: string;
-  startedAt: Date;
-  endedAt: Date | null;
-  durationMs: number;
-  chunkMs: number;
-  bytes: number;
-  audio: 'none' | 'egress' | 'failed';
-  markers: Marker[];
-  expiresAt: Date | null;
-}
+export type { RecordingRecord };
 
 export interface RecordingGrant {
   userId: string;
@@ -63,7 +49,7 @@ const toRecord = (r: Row): RecordingRecord => ({
 const LIVE = `deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
 
 /** Recordings in PostgreSQL: one row each, their chunks (bytea), and who may watch them. */
-export class RecordingsRepo {
+export class RecordingsRepo implements RecordingStore {
   constructor(private readonly pool: Pool) {}
 
   async begin(r: { id: string; roomId: string; caseId: string | null; title: string; startedBy: string; hostScope: string; chunkMs: number; retentionDays: number | null }): Promise<void> {

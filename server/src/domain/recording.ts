@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
-import type { SceneObjectRecord } from '../db/scene.repo.ts';
+import type { Marker, SceneObjectRecord } from './storage.ts';
+export type { Marker };
 
 /**
  * A recording is the room, not the record: the scene's objects (annotations
@@ -45,14 +46,6 @@ export type RecEvent =
   /** Break-glass, as metadata only: who, which act, which resource types — never the reason's text. */
   | { t: number; k: 'g'; m: { userId: string; act: string; types: string[] } };
 
-export interface Marker {
-  t: number;
-  kind: 'annotation' | 'presenter' | 'join' | 'pointing';
-  /** Whose act (a user id). */
-  who: string;
-  /** Annotation markers carry their author's access: a viewer who may not see the annotation does not see its marker. */
-  scope?: string;
-}
 
 export interface Chunk {
   seq: number;

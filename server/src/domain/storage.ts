@@ -98,3 +98,43 @@ export interface CaseRecord {
   /** The Patient first, then the other resources in arrival order. */
   resources: FhirResource[];
 }
+
+/** A recording of a room (teaching): its events are in chunks, never case data. */
+export interface RecordingRecord {
+  id: string;
+  roomId: string;
+  caseId: string | null;
+  title: string;
+  startedBy: string;
+  hostScope: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  durationMs: number;
+  chunkMs: number;
+  bytes: number;
+  audio: 'none' | 'egress' | 'failed';
+  markers: Marker[];
+  expiresAt: Date | null;
+}
+
+/** What recording and replay need of the store (RecordingsRepo implements it in PostgreSQL). */
+export interface RecordingStore {
+  begin(r: { id: string; roomId: string; caseId: string | null; title: string; startedBy: string; hostScope: string; chunkMs: number; retentionDays: number | null }): Promise<void>;
+  appendChunk(id: string, c: { seq: number; startMs: number; endMs: number; data: Uint8Array }, markers: Marker[]): Promise<void>;
+  finish(id: string, durationMs: number): Promise<void>;
+  setAudio(id: string, audio: 'none' | 'egress' | 'failed', egressId: string | null): Promise<void>;
+  /** Finish whatever a room left open (a crash mid-recording). */
+  closeOpen(roomId: string): Promise<void>;
+  get(id: string): Promise<RecordingRecord | null>;
+  /** The chunk holding time `t` (ms from the start); null: none. */
+  chunkAt(id: string, t: number): Promise<Uint8Array | null>;
+}
+
+export interface Marker {
+  t: number;
+  kind: 'annotation' | 'presenter' | 'join' | 'pointing';
+  /** Whose act (a user id). */
+  who: string;
+  /** Annotation markers carry their author's access: a viewer who may not see the annotation does not see its marker. */
+  scope?: string;
+}

@@ -1,5 +1,5 @@
 import { GhostState, SceneObjectState, type ClinicState } from '../../../shared/src/state.ts';
-import type { SceneObjectRecord } from '../db/scene.repo.ts';
+import type { SceneObjectRecord } from '../domain/storage.ts';
 import { applyEvent, cloneScene, decodeChunk, sceneAt, type Chunk, type RecScene } from '../domain/recording.ts';
 import { fromRecord } from './scene-store.ts';
 

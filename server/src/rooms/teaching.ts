@@ -4,15 +4,14 @@ import type { ClientReply } from '../../../shared/src/messages.ts';
 import type { ClinicState, SceneObjectState } from '../../../shared/src/state.ts';
 import type { z } from 'zod';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { AudioRecorder } from '../media/egress.ts';
 import { RECORD_TICK_MS, Recorder } from './recorder.ts';
 import { ReplayPlayer } from './replay-player.ts';
 import { fail, ok, type Actor, type CommandResult } from './types.ts';
-import type { LiveRoomRecord } from './live-rooms.ts';
+import type { LiveRoomRecord, RecordingStore } from '../domain/storage.ts';
 
-/** What recording needs of PostgreSQL (RecordingsRepo). */
-export type RecordingStore = Pick<RecordingsRepo, 'begin' | 'appendChunk' | 'finish' | 'setAudio' | 'closeOpen' | 'get' | 'chunkAt'>;
+/** What recording needs of PostgreSQL: declared with the engine's storage (RecordingsRepo implements it). */
+export type { RecordingStore };
 
 export interface TeachingDeps {
   state: ClinicState;
