@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClinicSession } from '../../client/src/sdk/session.ts';
+import { demoCaseBundle } from '../../server/src/db/demo-case.ts';
+import { CdsServiceStandIn, STANDIN_SERVICE, type RecordedCdsCall } from '../support/cds-service.ts';
+import { eventually } from '../support/eventually.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * Outside attack on decision support (round 3, attack2). The hospital's own
+ * CDS service declares NO prefetch (it reads the EHR itself by the patient id
+ * in the hook context, which many real services do); its cards then rest on
+ * nothing Consilium sent, and a shared card is treated as resting on nothing.
+ */
+let server: TestServer;
+let standin: CdsServiceStandIn;
+let demo: { caseId: string; patientId: string };
+const sessions: ClinicSession[] = [];
+
+beforeAll(async () => {
+  let appUrl = '';
+  standin = new CdsServiceStandIn(() => appUrl, {});
+  // What a hospital service with its own EHR access answers about the patient named in the context.
+  standin.cards = (call: RecordedCdsCall) => [
+    {
+      uuid: `own-ehr-${call.body.hookInstance}`,
+      summary: `Creatinine rising for patient ${String(call.body.context?.['patientId'])}`,
+      detail: `Chart of patient ${String(call.body.context?.['patientId'])}: creatinine 2.1 mg/dL on 2024-03-05T08:14, 1.4 on 2024-02-11.`,
+      indicator: 'warning',
+      source: { label: 'Hospital renal service', url: 'JAVASCRIPT:alert(1)' },
+      links: [
+        { label: 'a', url: ' javascript:alert(1)', type: 'absolute' },
+        { label: 'b', url: 'data:text/html,<script>alert(1)</script>', type: 'absolute' },
+        { label: 'c', url: 'java\tscript:alert(1)', type: 'absolute' },
+        { label: 'ok', url: 'https://renal.example.org/guide', type: 'absolute' },
+      ],
+    },
+  ];
+  await standin.start();
+  server = await startTestServer({}, { CDS_SERVICES: `${standin.url}/` });
+  appUrl = server.app.url;
+  const admin = await server.as('root', { admin: true });
+  demo = await admin.api.importCase(demoCaseBundle());
+});
+afterAll(async () => {
+  await Promise.all(sessions.map((s) => s.leave().catch(() => {})));
+  await server?.stop();
+  await standin?.stop();
+});
+
+async function join(userId: string, roomId: string): Promise<ClinicSession> {
+  const s = await server.join(userId, roomId);
+  sessions.push(s);
+  return s;
+}
+
+describe('attack2: shared cards and what a service learns', () => {
+  it('HOLE (medium): a card computed from no prefetch (identified context) is shared in full to a de-identified observer', async () => {
+    const room = await server.createRoom({ caseId: demo.caseId, participants: [{ userId: 'a2.doc', role: 'clinician' }, { userId: 'a2.student', role: 'observer' }] });
+    const doc = await join('a2.doc', room.id);
+    const student = await join('a2.student', room.id);
+    const card = await eventually(() => doc.cds.cards.find((c) => c.service.id === STANDIN_SERVICE));
+    // The card names the real patient id (the identified clinician's context) and full dates.
+    expect(card.summary).toContain(demo.patientId);
+    expect(await doc.cds.share(card.id)).toMatchObject({ ok: true });
+    const got = await eventually(() => student.cds.shared.find((s) => s.cardId === card.id));
+    // Expected: a card that rests on nothing Consilium can check is shown only to readers as identified as its author (here: card null).
+    expect(got.card?.detail ?? null).toBeNull();
+  });
+
+  it('HOLE (low): the hook\'s "pseudonymous" user is an unkeyed SHA-256 of the user id — a service re-identifies clinicians from a staff list', async () => {
+    const room = await server.createRoom({ caseId: demo.caseId, participants: [{ userId: 'dr.adams@hospital.example', role: 'clinician' }] });
+    await join('dr.adams@hospital.example', room.id);
+    // The call this user caused, found through its audit row (hookInstance), not through the user id.
+    const call = await eventually(async () => {
+      const { rows } = await server.app.pool.query<{ details: { hookInstance: string; service: string } }>(`SELECT details FROM audit_log WHERE actor = $1 AND room_id = $2 AND action = 'cds.call'`, ['dr.adams@hospital.example', room.id]);
+      const audit = rows.find((r) => r.details.service.endsWith(`/cds-services/${STANDIN_SERVICE}`));
+      return audit && standin.callFor(audit.details.hookInstance);
+    });
+    expect(call.body.context?.['userId']).toMatch(/^Practitioner\//);
+    const staffList = ['dr.brown@hospital.example', 'dr.adams@hospital.example', 'a2.doc'];
+    const guessed = staffList.find((u) => call.body.context?.['userId'] === `Practitioner/${createHash('sha256').update(`cds-user:${u}`).digest('hex').slice(0, 32)}`);
+    // Expected: a keyed pseudonym (HMAC under a server secret) that a service cannot reverse by guessing.
+    expect(guessed).toBeUndefined();
+  });
+
+  it('held: javascript:, data: and obfuscated links and source URLs from a hostile service never reach the client', async () => {
+    const room = await server.createRoom({ caseId: demo.caseId, participants: [{ userId: 'a2.links', role: 'clinician' }] });
+    const doc = await join('a2.links', room.id);
+    const card = await eventually(() => doc.cds.cards.find((c) => c.service.id === STANDIN_SERVICE));
+    expect(card.source.url).toBeNull();
+    expect(card.links).toEqual([{ label: 'ok', url: 'https://renal.example.org/guide' }]);
+  });
+});
