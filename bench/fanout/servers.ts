@@ -74,9 +74,12 @@ export async function startRelay(): Promise<BenchServer> {
   };
 }
 
+/** Node flags Consilium runs with as deployed (package.json `start`, Dockerfile CMD); BENCH_CONSILIUM_NODE_ARGS overrides them for experiments. */
+export const CONSILIUM_NODE_FLAGS = process.env.BENCH_CONSILIUM_NODE_ARGS !== undefined ? process.env.BENCH_CONSILIUM_NODE_ARGS.split(' ').filter(Boolean) : ['--max-semi-space-size=8'];
+
 export async function startConsilium(): Promise<BenchServer> {
   const db = await benchDatabase();
-  const { child, url } = await startProcess(['server/src/main.ts'], {
+  const { child, url } = await startProcess([...CONSILIUM_NODE_FLAGS, 'server/src/main.ts'], {
     DATABASE_URL: db.url,
     PORT: '0',
     HOST: '127.0.0.1',
