@@ -11,7 +11,9 @@ const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432
 export function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   // BENCH_PROFILE_DIR: each server writes a V8 CPU profile there when it stops (for the profiles in docs/BENCHMARKS.md).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_SERVER_ARGS: extra Node flags for the servers (the memory bench's probe).
+  const extra = process.env.BENCH_SERVER_ARGS ? process.env.BENCH_SERVER_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...profile, ...extra, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

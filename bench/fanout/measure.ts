@@ -71,7 +71,7 @@ async function quiet(settings: Settings): Promise<number> {
 }
 
 /** Decoders spread round-robin over (room, worker) groups, at most half of a group. */
-function assign(seats: Omit<ClientSpec, 'decode' | 'moving'>[][], workers: number, decoders: number, moving: number): ClientSpec[][] {
+export function assign(seats: Omit<ClientSpec, 'decode' | 'moving'>[][], workers: number, decoders: number, moving: number): ClientSpec[][] {
   const groups = new Map<string, ClientSpec[]>();
   const shares: ClientSpec[][] = Array.from({ length: workers }, () => []);
   let n = 0;

@@ -74,9 +74,21 @@ export async function startRelay(): Promise<BenchServer> {
   };
 }
 
-export async function startConsilium(): Promise<BenchServer> {
+/** Node flags Consilium runs with as deployed (package.json `start`, Dockerfile CMD); BENCH_CONSILIUM_NODE_ARGS overrides them for experiments. */
+export const CONSILIUM_NODE_FLAGS = process.env.BENCH_CONSILIUM_NODE_ARGS !== undefined ? process.env.BENCH_CONSILIUM_NODE_ARGS.split(' ').filter(Boolean) : ['--max-semi-space-size=8'];
+
+/** Variants for experiments (bench/fanout/curve.ts): another pose window, other Node flags. */
+export interface ConsiliumVariant {
+  key: string;
+  label: string;
+  windowMs?: number;
+  nodeFlags?: string[];
+}
+
+export async function startConsilium(variant?: ConsiliumVariant): Promise<BenchServer> {
   const db = await benchDatabase();
-  const { child, url } = await startProcess(['server/src/main.ts'], {
+  const { child, url } = await startProcess([...(variant?.nodeFlags ?? CONSILIUM_NODE_FLAGS), 'server/src/main.ts'], {
+    ...(variant?.windowMs ? { POSE_WINDOW_MS: String(variant.windowMs) } : {}),
     DATABASE_URL: db.url,
     PORT: '0',
     HOST: '127.0.0.1',
@@ -91,8 +103,8 @@ export async function startConsilium(): Promise<BenchServer> {
   const { caseId } = await admin.api.importCase(syntheaCarroll());
   let open: string[] = [];
   return {
-    key: 'consilium',
-    label: 'Consilium (clinic room, pose fast path, full product path)',
+    key: variant?.key ?? 'consilium',
+    label: variant?.label ?? 'Consilium (clinic room, pose fast path, full product path)',
     kind: 'consilium',
     pid: child.pid!,
     patchMs: undefined,

@@ -175,6 +175,27 @@ describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
     expect(frames).toHaveLength(0);
   });
 
+  it('a pose equal to the last after quantisation (nothing moved a step) sends nothing; a real move does', async () => {
+    const { open, clock, frames } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'obi', role: 'observer' }]);
+    const clinic = await open();
+    await clinic.admit('a', ticket('ann'));
+    await clinic.admit('o', ticket('obi'));
+    await clock.advance(10);
+    expect(clinic.pose('a', at(1)).ok).toBe(true);
+    await clock.advance(10);
+    frames.length = 0;
+    // Sub-millimetre tremor quantises to the same bytes: accepted (and charged), nothing sent.
+    expect(clinic.pose('a', at(1.0001)).ok).toBe(true);
+    expect(clinic.pose('a', at(1)).ok).toBe(true);
+    await clock.advance(50);
+    expect(frames).toHaveLength(0);
+    // A step: sent.
+    expect(clinic.pose('a', at(1.01)).ok).toBe(true);
+    await clock.advance(10);
+    expect(frames.map((f) => f.sessionId).sort()).toEqual(['a', 'o']);
+    expect(records(frames[0]!.frame).map(([, p]) => Math.round(p.head.p[2] * 100) / 100)).toEqual([1.01]);
+  });
+
   it('refuses malformed poses with MESSAGE_INVALID and charges them to the budget', async () => {
     const { ticket, open } = setup([{ userId: 'ann', role: 'clinician' }]);
     const clinic = await open();

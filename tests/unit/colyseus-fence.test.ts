@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchMaker, Protocol, Room, SchemaSerializer, Server, ServerError, type AuthContext, type Client as RoomClient } from '@colyseus/core';
 import { Client } from '@colyseus/sdk';
-import { WebSocketTransport } from '@colyseus/ws-transport';
+import { WebSocketClient, WebSocketTransport } from '@colyseus/ws-transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { EXPECTED_PROTOCOL, FENCED_VERSIONS, fenceProblems, installColyseusFence } from '../../server/src/colyseus/fence.ts';
@@ -22,6 +22,12 @@ import { binaryFrame, writeFrame } from '../../server/src/colyseus/ws-frames.ts'
 // Before anything here installs the full-state fix: the upstream function it replaces, as written for.
 const upstreamGetFullState = SchemaSerializer.prototype.getFullState.toString();
 const GET_FULL_STATE_SHA256 = '0b34105aa8a5468476161281a078aa97edd644d968be959fac748e041f9439a5';
+// The upstream functions full-state.ts wraps to share one encode buffer between rooms (issue 20), as written for.
+const upstreamWrapped = {
+  'SchemaSerializer.applyPatches': [SchemaSerializer.prototype.applyPatches.toString(), '79432a9780613c2ab928a9738bce3dec03cb5a395af4b4ec4f0cf6c7ba7aea73'],
+  'SchemaSerializer.reset': [SchemaSerializer.prototype.reset.toString(), 'b6d8b6272d684bf205216d8e2a0a596b3b425f98f18dc776ea51d5d3a7b81db1'],
+  'WebSocketClient.raw': [WebSocketClient.prototype.raw.toString(), '055451017f47ab6352a88b9c61c35a8784c58d2a4c7c1cac1f77e04bc366ca3c'],
+} as const;
 
 const root = new URL('../../', import.meta.url);
 const pkg = (path: string) => JSON.parse(readFileSync(new URL(path, root), 'utf8')) as { version: string; dependencies: Record<string, string> };
@@ -39,6 +45,10 @@ describe('versions', () => {
 
   it('SchemaSerializer.getFullState, which full-state.ts replaces for untimed frames, is the one it was copied from', () => {
     expect(createHash('sha256').update(upstreamGetFullState).digest('hex')).toBe(GET_FULL_STATE_SHA256);
+  });
+
+  it('the serializer and client methods full-state.ts wraps (one encode buffer per process) are the ones it was written against', () => {
+    for (const [name, [source, sha]] of Object.entries(upstreamWrapped)) expect(createHash('sha256').update(source).digest('hex'), name).toBe(sha);
   });
 });
 

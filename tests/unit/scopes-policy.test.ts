@@ -165,3 +165,17 @@ describe('scope policy: scope set × resource type × break-glass (full matrix)'
     }
   }
 });
+
+describe('participants with the same access share one DataAccess (issue 20: memory per seat)', () => {
+  it('equal scopes, in any order or spelling, give the same frozen object; different ones do not', () => {
+    const a = parseScopes('patient/*.rs');
+    expect(parseScopes(['patient/*.read'])).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    const b = parseScopes('patient/Observation.rs patient/Condition.rs');
+    expect(parseScopes('patient/Condition.read patient/Observation.rs')).toBe(b);
+    expect(parseScopes('patient/Condition.rs patient/Observation.rs deidentified')).not.toBe(b);
+    expect(withGrants(b, ['Observation'])).toBe(b);
+    expect(withGrants(b, ['Procedure'])).not.toBe(b);
+    expect([...withGrants(b, ['Procedure']).types].sort()).toEqual(['Condition', 'Observation', 'Procedure']);
+  });
+});

@@ -207,7 +207,7 @@ function scopesAccess(inv: Invitation): DataAccess {
 }
 
 function intersect(a: DataAccess, b: DataAccess): DataAccess {
-  return { identified: a.identified && b.identified, types: new Set([...a.types].filter((t) => b.types.has(t))) };
+  return sharedAccess(a.identified && b.identified, [...a.types].filter((t) => b.types.has(t)));
 }
 
 /** Is everything `inner` allows also allowed by `outer`? */
@@ -320,6 +320,27 @@ export interface DataAccess {
 
 export const NO_ACCESS: DataAccess = { identified: false, types: new Set() };
 
+/**
+ * One frozen DataAccess per distinct access: every participant of a room holds
+ * two (base and effective), and a set of all ~150 R4 types costs 2.6 KB, so a
+ * thousand seats held 5 MB of identical sets (issue 20). Bounded: a server
+ * that meets more distinct accesses than this starts over.
+ */
+const accessCache = new Map<string, DataAccess>();
+const ACCESS_CACHE_MAX = 1024;
+
+function sharedAccess(identified: boolean, types: Iterable<R4ResourceType>): DataAccess {
+  const sorted = [...new Set(types)].sort();
+  const key = `${identified ? 'i' : 'd'} ${sorted.join(' ')}`;
+  let access = accessCache.get(key);
+  if (!access) {
+    if (accessCache.size >= ACCESS_CACHE_MAX) accessCache.clear();
+    access = Object.freeze({ identified, types: new Set(sorted) as ReadonlySet<R4ResourceType> });
+    accessCache.set(key, access);
+  }
+  return access;
+}
+
 const SCOPE_RE = /^patient\/(\*|[A-Za-z]+)\.([cruds]+)$/;
 
 /**
@@ -343,7 +364,7 @@ export function parseScopes(scopes: string | readonly string[]): DataAccess {
     if (m[1] === '*') R4_RESOURCE_TYPES.forEach((t) => types.add(t));
     else if (isR4ResourceType(m[1])) types.add(m[1]);
   }
-  return { identified, types };
+  return sharedAccess(identified, types);
 }
 
 /** Valid scope strings for provisioning (explicit scopes per participant). */
@@ -357,7 +378,7 @@ export function isKnownScope(scope: string): boolean {
 export function withGrants(access: DataAccess, granted: Iterable<CaseResourceType>): DataAccess {
   const types = new Set(access.types);
   for (const t of granted) types.add(t);
-  return { identified: access.identified, types };
+  return sharedAccess(access.identified, types);
 }
 
 export type { Variant };

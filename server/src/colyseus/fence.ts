@@ -1,5 +1,6 @@
 import { ErrorCode, getMessageBytes, matchMaker, Protocol, ResponseStatus, Room, SchemaSerializer } from '@colyseus/core';
 import { Encoder } from '@colyseus/schema';
+import { WebSocketClient } from '@colyseus/ws-transport';
 import { WebSocket } from 'ws';
 import { installFullStateFix } from './full-state.ts';
 import { upstreamInvokeMethod } from './matchmaker.ts';
@@ -54,6 +55,10 @@ export function fenceProblems(): string[] {
   for (const field of ['needFullEncode', 'fullEncodeBuffer', 'sharedOffsetCache', 'hasFilters']) {
     if (!(field in serializer)) problems.push(`SchemaSerializer has no field ${field}`);
   }
+  method(SchemaSerializer.prototype, 'applyPatches', 3, 'SchemaSerializer.prototype');
+  method(SchemaSerializer.prototype, 'reset', 1, 'SchemaSerializer.prototype');
+  method(WebSocketClient.prototype, 'raw', 3, 'WebSocketClient.prototype');
+  method(Encoder.prototype, 'encodeView', 3, 'Encoder.prototype');
   method(Encoder.prototype, 'encodeAll', 0, 'Encoder.prototype');
   method(Encoder.prototype, 'encodeAllView', 3, 'Encoder.prototype');
   if (typeof Encoder.BUFFER_SIZE !== 'number') problems.push('Encoder.BUFFER_SIZE is missing');

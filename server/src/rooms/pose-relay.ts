@@ -20,7 +20,8 @@ const RECORD_STRIDE = 3 * POSE_BYTES;
  * Avatar poses, off the patch cycle (see shared/src/pose-wire.ts).
  *
  * Each seat has a one-byte slot. A checked pose message is copied as it came
- * into the slot's preallocated record — only the latest counts. The first
+ * into the slot's preallocated record — only the latest counts; one equal to
+ * the record (nothing moved by a quantisation step) changes nothing and sends nothing. The first
  * pose after a flush schedules the next flush `windowMs` later; a flush
  * builds one frame of the changed avatars and hands the same bytes to every
  * seat. A seat that cannot take it now (socket backed up, not joined yet,
@@ -116,11 +117,20 @@ export class PoseRelay {
     if (slot === undefined) return 'no-seat';
     const check = checkPoseMessage(bytes);
     if (check !== 'ok') return check;
+    // Unchanged after quantisation (a still head, a hand at rest): nothing to send, and no flush for it.
+    if (this.sameAsRecord(slot, bytes)) return 'ok';
     this.records.set(bytes, slot * RECORD_STRIDE);
     this.sizes[slot] = bytes.byteLength;
     if (!this.dirty[slot]) { this.dirty[slot] = 1; this.dirtyCount++; }
     this.scheduleFlush();
     return 'ok';
+  }
+
+  private sameAsRecord(slot: number, bytes: Uint8Array): boolean {
+    if (this.sizes[slot] !== bytes.byteLength) return false;
+    const at = slot * RECORD_STRIDE;
+    for (let i = 0; i < bytes.byteLength; i++) if (this.records[at + i] !== bytes[i]) return false;
+    return true;
   }
 
   stop(): void {
