@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession } from '../../client/src/sdk/session.ts';
-import { demoCaseBundle } from '../../server/src/db/demo-case.ts';
+import { demoCaseBundle } from '../../server/src/demo/demo-case.ts';
 import { CdsServiceStandIn, STANDIN_SERVICE, type RecordedCdsCall } from '../support/cds-service.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';

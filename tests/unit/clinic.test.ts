@@ -176,7 +176,7 @@ describe('Clinic: avatar poses (binary, off the patch cycle)', () => {
   });
 
   it('a pose equal to the last after quantisation (nothing moved a step) sends nothing; a real move does', async () => {
-    const { open, clock, frames } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'obi', role: 'observer' }]);
+    const { open, clock, frames, ticket } = setup([{ userId: 'ann', role: 'clinician' }, { userId: 'obi', role: 'observer' }]);
     const clinic = await open();
     await clinic.admit('a', ticket('ann'));
     await clinic.admit('o', ticket('obi'));
