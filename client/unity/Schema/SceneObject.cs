@@ -86,5 +86,8 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(24, "boolean")]
 		public bool focused = false;
+
+		[global::Colyseus.Schema.Type(25, "boolean")]
+		public bool hasText = false;
 	}
 }
