@@ -6,7 +6,7 @@ import type { ParticipantState } from '../../../shared/src/state.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { KEY_NUDGES, transformOf, type Transform } from './nudges.ts';
 import { TERMINAL_CLOSE } from './plain-errors.ts';
-import { objectName, objectPlace } from './scene-list.ts';
+import { HIDDEN_REASON, hiddenSummary, objectName, objectPlace, textHidden } from './scene-list.ts';
 
 /** What the room screen uses of the SDK session: a fake with a real ClinicState drives it in unit tests. */
 export type RoomSession = Pick<
@@ -57,6 +57,8 @@ export interface ObjectRow {
   acknowledged: string | null;
   selected: boolean;
   x: number;
+  /** Its free text is not for this viewer (a placeholder shows the author and the reason). */
+  hidden: boolean;
 }
 
 export interface ToolButton {
@@ -334,7 +336,17 @@ export class RoomController {
       acknowledged: o.ackedAt > 0 ? acknowledgementText(o, acknowledgerOf(this.session.participants(), o.ackedBy), (ms) => new Date(ms).toLocaleTimeString()) : null,
       selected: this.selected === o.id,
       x: o.px,
+      hidden: textHidden(o),
     }));
+  }
+
+  /**
+   * How many items on the table carry text this viewer's access does not reach ("1 note hidden by your access"),
+   * so an empty-looking list is never mistaken for an empty table; null when nothing is hidden.
+   */
+  get hiddenText(): string | null {
+    const s = hiddenSummary(this.session.objects());
+    return s && `${s} — ${HIDDEN_REASON}`;
   }
 
   select(id: string | null): void {
@@ -353,7 +365,8 @@ export class RoomController {
   /** A sample model, placed round the table so new ones do not stack. */
   async addModel(asset: string): Promise<void> {
     const angle = this.session.objects().length * 0.9;
-    const reply = await this.session.add({ kind: 'model', asset: `builtin:${asset}`, label: asset, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
+    // No label: the model's name comes from its built-in asset, and a label is free text others may not read.
+    const reply = await this.session.add({ kind: 'model', asset: `builtin:${asset}`, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
     this.setObjectError(reply.ok ? '' : reply.error.message);
   }
 

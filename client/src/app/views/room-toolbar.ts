@@ -65,8 +65,13 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
     },
   }, 'Share my camera');
   const leaveBtn = h('button', { class: 'danger', onclick: on.leave }, 'Leave room');
+  const resetBtn = h('button', { class: 'tool', title: 'Back to your seat, looking at the middle of the table', 'data-testid': 'reset-view', onclick: () => {
+    follow.checked = false;
+    ctl.setFollow(false);
+    world.resetView();
+  } }, 'Reset view');
 
-  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, leaveBtn);
+  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, resetBtn, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, leaveBtn);
 
   return {
     el,
