@@ -76,7 +76,9 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     const all = authorizeAdmin(principal, 'room.list-all').allow;
     const rooms = await deps.rooms.listOpen(all ? undefined : principal.userId);
     const live = await deps.live.liveRoomIds();
-    sendJson(res, 'GET /api/rooms', { rooms: rooms.map((r) => toDto(r, live)) });
+    // A removed participant still sees the room, marked, so the app does not offer a Join that would be refused.
+    const kicks = await Promise.all(rooms.map((r) => deps.rooms.kickOf(r.id, principal.userId)));
+    sendJson(res, 'GET /api/rooms', { rooms: rooms.map((r, i) => ({ ...toDto(r, live), ...(kicks[i] ? { removed: { until: kicks[i].until?.toISOString() ?? null } } : {}) })) });
   });
 
   router.get('/api/rooms/:id', async (req, res) => {
