@@ -178,6 +178,24 @@ export class RoomController {
     return this.may('access.approve', { targetSelf: requesterUserId === this.myUserId }) && this.may('access.deny');
   }
 
+  /** Decides others' emergency-access requests (the host): offered the alert chime. */
+  get decidesRequests(): boolean {
+    return this.may('access.approve', { targetSelf: false }) && this.may('access.deny');
+  }
+
+  /**
+   * Guidance rooms: the server's link warning ('' when every guiding link is fine) and each measured seat's
+   * round trip, so a specialist at a desk sees what the surgeon's headset says ("Dr. Cut (surgeon) is slow
+   * (401 ms) — pointers are not live"). null outside guidance rooms.
+   */
+  linkStatus(): { warning: string; links: { name: string; role: string; rttMs: number; ok: boolean }[] } | null {
+    if (!this.guidanceRoom) return null;
+    const links = this.session.participants()
+      .filter((p) => p.connected && p.rttMs > 0 && p.sessionId !== this.session.sessionId)
+      .map((p) => ({ name: p.name, role: p.role, rttMs: p.rttMs, ok: p.linkOk }));
+    return { warning: this.session.state.info.linkWarning, links };
+  }
+
   /** This role's grant in the surgeon's video room (null: none). */
   private get video() {
     return videoGrant(this.role, this.kind, { observerVideo: false });
@@ -345,8 +363,8 @@ export class RoomController {
    * so an empty-looking list is never mistaken for an empty table; null when nothing is hidden.
    */
   get hiddenText(): string | null {
-    const s = hiddenSummary(this.session.objects());
-    return s && `${s} — ${HIDDEN_REASON}`;
+    const s = hiddenSummary(this.session.objects()); // "… hidden"
+    return s && `${s} ${HIDDEN_REASON.replace(/^hidden /, '')}`;
   }
 
   select(id: string | null): void {
