@@ -124,6 +124,7 @@ describe('the table is the same for everyone', { timeout: 120_000 }, () => {
     expect(await host.isHidden('[data-testid="scene-hidden"]')).toBe(true);
     await student.waitForTimeout(400);
     await student.screenshot({ path: path.join(DOCS, 'table-student.png') });
+    await student.locator('section[aria-labelledby="scene-h"]').screenshot({ path: path.join(DOCS, 'table-student-scene.png') });
 
     // The camera stays above the table however it is dragged; Reset view brings the seat back.
     const start = await student.evaluate(() => __consilium.world.view());
