@@ -273,7 +273,8 @@ describe('scene objects: geometry for everyone, free text under its author\'s ac
 
   it('a model showing a case resource: on the table for all, its label only for readers of that type', () => {
     const ref = { authorScope: '', resourceRef: `DocumentReference/${uuid}` };
-    expect(objectVisible(student, { id: uuid, asset: 'builtin:heart', ...ref })).toBe(true);
+    const model = { id: uuid, asset: 'builtin:heart', ...ref };
+    expect(objectVisible(student, model)).toBe(true);
     expect(objectTextVisible(student, ref)).toBe(false);
     expect(objectTextVisible(full, ref)).toBe(true);
   });

@@ -274,7 +274,7 @@ export function mayViewAccessRequest(viewer: { userId: string; access: Participa
  * name — carries its author's access as a whole (there is nothing to show in
  * its place without showing the text).
  */
-export function objectVisible(access: DataAccess, obj: { id: string; asset: string; authorScope: string; resourceRef?: string }): boolean {
+export function objectVisible(access: DataAccess, obj: { id: string; asset: string; authorScope: string }): boolean {
   if (!obj.authorScope || !identityIsText(obj)) return true;
   return accessCovers(access, parseScopes(obj.authorScope));
 }
