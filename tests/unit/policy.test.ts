@@ -268,7 +268,7 @@ describe('scene objects: geometry for everyone, free text under its author\'s ac
     expect(objectVisible(student, { id: 'Zq-Smith-MRN-1', asset: 'builtin:pin', ...byFull })).toBe(false);
     expect(objectVisible(student, { id: uuid, asset: 'asset:smith-ct', ...byFull })).toBe(false);
     expect(objectVisible(full, { id: 'Zq-Smith-MRN-1', asset: 'builtin:pin', ...byFull })).toBe(true);
-    expect(objectVisible(student, { id: 'Zq-Smith-MRN-1', asset: 'builtin:pin', authorScope: '', resourceRef: '' })).toBe(true);
+    expect(objectVisible(student, { id: 'Zq-Smith-MRN-1', asset: 'builtin:pin', authorScope: '' })).toBe(true);
   });
 
   it('a model showing a case resource: on the table for all, its label only for readers of that type', () => {
