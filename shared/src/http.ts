@@ -179,6 +179,8 @@ export const RoomDto = z.strictObject({
   live: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** In the caller's own room list: they were removed (kicked) and may not join until re-admitted (or `until`). */
+  removed: z.strictObject({ until: z.string().nullable() }).optional(),
 });
 export type RoomDto = z.infer<typeof RoomDto>;
 

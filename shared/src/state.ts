@@ -49,13 +49,24 @@ export const ParticipantState = schema(
 );
 export type ParticipantState = SchemaType<typeof ParticipantState>;
 
+/**
+ * The view tag of a scene object's free text: everyone's view holds every
+ * object (geometry is not patient data); only views allowed to read the text
+ * also hold it with this tag.
+ */
+export const OBJECT_TEXT_TAG = 1;
+
 /** Scene objects keep float32 transforms: models need sub-millimetre placement. */
 export const SceneObjectState = schema(
   {
     id: t.string(),
     kind: t.string(),
     asset: t.string(),
-    label: t.string(),
+    /**
+     * Free text: sent only to views that hold the object with OBJECT_TEXT_TAG (those whose access
+     * covers the author's; server/src/auth/policy.ts objectTextVisible). Others see `hasText` and no label.
+     */
+    label: t.string().view(OBJECT_TEXT_TAG),
     createdBy: t.string(),
     px: t.float32(),
     py: t.float32(),
@@ -87,6 +98,8 @@ export const SceneObjectState = schema(
     focused: t.boolean().default(false),
     /** Slice annotations (frame 'slice'): "<series key>/<slice index>"; '' otherwise. Points are then image pixels (column, row, 0). */
     slice: t.string().default(''),
+    /** The object carries free text (a label); with `label` empty, this viewer's access does not reach it. */
+    hasText: t.boolean().default(false),
     // Server-only fields last, so generated client classes (codegen skips them) keep the wire indices.
     /**
      * Server-only: the case resource this model shows ('' for none). Clients
@@ -262,7 +275,7 @@ export const ClinicState = schema(
     info: t.ref(RoomInfoState).default(() => new RoomInfoState()),
     anchor: t.ref(AnchorState).default(() => new AnchorState()),
     participants: t.map(ParticipantState),
-    /** Filtered per client: annotations carry their author's access, models their resource's type. */
+    /** Every object reaches everyone; free text (label) only those whose access covers the author's (OBJECT_TEXT_TAG). */
     objects: t.map(SceneObjectState).view(),
     /** Filtered per client by scope (see CaseEntryState). */
     caseEntries: t.map(CaseEntryState).view(),

@@ -114,7 +114,7 @@ describe('clinic app in Chromium', { timeout: 90_000 }, () => {
     const page = await signIn('web.obs', 'Student');
     await joinRoom(page, room.id);
     await page.waitForSelector('[data-testid="patient"]');
-    const panel = await page.textContent('.case');
+    const panel = await page.textContent('.side'); // the banner sits above the case card
     expect(await page.textContent('[data-testid="patient"]')).toMatch(/^De-identified patient · F · 60–69/);
     expect(panel).toContain('de-identified');
     const html = await page.content();

@@ -166,7 +166,8 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     expect(banner).toMatch(new RegExp(`\\d{2} y · F · born .*1958 · MRN ${MRN}`));
 
     const order = await page.$$eval('.case .clin-section', (els) => els.map((e) => e.getAttribute('data-testid')));
-    expect(order.slice(0, 2)).toEqual(['allergies', 'medications']);
+    // Decision support sits under the banner (views/cds-panel.ts); the record itself opens with allergies and medications.
+    expect(order.filter((k) => k !== 'cds').slice(0, 2)).toEqual(['allergies', 'medications']);
     const allergy = page.locator('[data-testid="allergies"] li').first();
     expect(await allergy.getAttribute('class')).toContain('allergy-high');
     expect(await allergy.textContent()).toMatch(/Penicillin — high criticality.*Anaphylaxis/);

@@ -68,8 +68,18 @@ describe('patient data in a shared room', () => {
     expect(await cli.add({ id: CANARY.note, kind: 'model', asset: 'builtin:heart', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
     // Free text on any kind of object may quote the patient: a labelled model carries its author's access too.
     expect(await cli.add({ id: 'model-2', kind: 'model', asset: 'builtin:heart', label: `Heart of ${CANARY.name}`, transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } })).toMatchObject({ ok: true });
-    await eventually(() => obs.state.objects.has(model1) && cli.state.objects.has('note-1') && cli.state.objects.has('model-2') && cli.state.objects.has(CANARY.note));
-    expect(obs.state.objects.has('note-1')).toBe(false); // the annotation carries the clinician's access
+    // Geometry is for everyone, its free text only for those whose access covers the author's: a note and a
+    // labelled model with server-chosen ids reach the observer as a placeholder (hasText, no label).
+    const note = await cli.add({ kind: 'label', asset: 'builtin:pin', label: `Plan for ${CANARY.name}`, transform: { position: [0, 1.4, 0], rotation: [0, 0, 0, 1] } });
+    const labelled = await cli.add({ kind: 'model', asset: 'builtin:liver', label: `Liver of ${CANARY.name}`, transform: { position: [0.2, 1, 0], rotation: [0, 0, 0, 1] } });
+    const stroke = await cli.add({ kind: 'stroke', asset: 'builtin:pen', points: [0, 0, 0, 0.05, 0.02, 0], transform: { position: [0, 1.1, 0], rotation: [0, 0, 0, 1] } });
+    const [noteId, labelledId, strokeId] = [note, labelled, stroke].map((r) => (r.ok ? r.objectId : ''));
+    await eventually(() => [model1, noteId!, labelledId!, strokeId!].every((id) => obs.state.objects.has(id)) && cli.state.objects.has('note-1') && cli.state.objects.has('model-2') && cli.state.objects.has(CANARY.note));
+    expect(cli.state.objects.get(noteId!)!.label).toBe(`Plan for ${CANARY.name}`);
+    for (const id of [noteId!, labelledId!]) expect(obs.state.objects.get(id)).toMatchObject({ hasText: true, label: undefined, createdBy: 'cli' });
+    expect(obs.state.objects.get(strokeId!)!.points).not.toBe('');
+    // A client-chosen id (or an uploaded asset's name) is itself free text: such an object stays the author's.
+    expect(obs.state.objects.has('note-1')).toBe(false);
     expect(obs.state.objects.has('model-2')).toBe(false);
     expect(obs.state.objects.has(CANARY.note)).toBe(false);
 
@@ -222,7 +232,7 @@ describe('reconnection keeps the filter', () => {
 });
 
 describe('models showing case resources', () => {
-  it('a model bound to an ImagingStudy reaches only those who may read imaging', async () => {
+  it('a model bound to an ImagingStudy is on every table; which study it shows reaches only those who may read imaging', async () => {
     const room = await admin.api.createRoom({
       title: 'Imaging',
       kind: 'case-conference',
@@ -247,7 +257,9 @@ describe('models showing case resources', () => {
     const synced = await host.add({ kind: 'model', asset: 'builtin:skull', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
     const sync = synced.ok ? synced.objectId : '';
     await eventually(() => lab.state.objects.has(sync) && obs.state.objects.has(sync));
-    expect(lab.state.objects.has(ct)).toBe(false);
+    // The model is on everyone's table; only those who read imaging learn which study it shows.
+    await eventually(() => lab.state.objects.has(ct));
+    expect(lab.resourceOf(ct)).toBeNull();
     expect(has(receivedBytes(lab), study.id)).toBe(false);
     expect(has(receivedBytes(obs), study.id)).toBe(false);
     // Removing the model unbinds it.
@@ -293,5 +305,63 @@ describe('cases API', () => {
     const reader = await server.as('d-reader', { scopes: ['patient/*.rs'] });
     await expect(reader.api.getCase(doomed)).rejects.toMatchObject({ code: 'CASE_NOT_FOUND' });
     await cli.leave();
+  });
+});
+
+describe('the table: geometry for all, free text under its author\'s access (attacks)', () => {
+  it('hidden note text never reaches a raw frame of a narrower participant — on join, on patches, after reconnection; widening brings it, narrowing takes it away', async () => {
+    const room = await admin.api.createRoom({
+      title: 'Table text',
+      kind: 'case-conference',
+      caseId,
+      participants: [
+        { userId: 'tt-host', role: 'host' },
+        { userId: 'tt-narrow', role: 'clinician', scopes: ['patient/Observation.rs'] },
+        { userId: 'tt-student', role: 'observer' },
+        { userId: 'tt-late', role: 'observer' },
+      ],
+    });
+    const host = await join('tt-host', room.id);
+    const narrow = await join('tt-narrow', room.id);
+    const studentClient = await server.as('tt-student');
+    const student = await studentClient.join(room.id);
+    await student.ready();
+    const text = `Zqxtable9931 ${CANARY.name}`;
+    const I = { position: [0, 1.2, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
+    const heart = await host.add({ kind: 'model', asset: 'builtin:heart', transform: I });
+    const note = await host.add({ kind: 'label', asset: 'builtin:pin', label: text, transform: I });
+    const stroke = await host.add({ kind: 'stroke', asset: 'builtin:pen', points: [0, 0, 0, 0.05, 0.05, 0], transform: I });
+    const [heartId, noteId, strokeId] = [heart, note, stroke].map((r) => (r.ok ? r.objectId : ''));
+    for (const s of [narrow, student]) {
+      await eventually(() => [heartId!, noteId!, strokeId!].every((id) => s.state.objects.has(id)));
+      expect(s.state.objects.get(noteId!)).toMatchObject({ kind: 'label', hasText: true, label: undefined, createdBy: 'tt-host' });
+    }
+    // A participant joining later gets the whole table in its first full state — without the text.
+    const late = await join('tt-late', room.id);
+    await eventually(() => late.state.objects.has(noteId!) && late.state.objects.has(strokeId!));
+    // A dropped and reconnected socket gets a fresh full state: still without the text.
+    const token = student.room.reconnectionToken;
+    student.room.reconnection.enabled = false;
+    student.room.connection.close(4999 as never);
+    await eventually(() => host.participants().some((p) => p.userId === 'tt-student' && !p.connected));
+    const back = await studentClient.reconnect(token);
+    await back.ready();
+    await eventually(() => back.state.objects.has(noteId!));
+    expect(back.state.objects.get(noteId!)!.label).toBeUndefined();
+    for (const s of [narrow, student, late, back]) expect(has(receivedBytes(s), 'Zqxtable9931'), 'hidden text in a raw frame').toBe(false);
+    expect(has(receivedBytes(host), 'Zqxtable9931')).toBe(true);
+
+    // Widened to the host's access, the narrow clinician reads the note; narrowed again, the text leaves its state.
+    const hostApi = (await server.as('tt-host')).api;
+    await hostApi.setParticipant(room.id, 'tt-narrow', { role: 'clinician' });
+    await eventually(() => narrow.state.objects.get(noteId!)?.label === text);
+    await hostApi.setParticipant(room.id, 'tt-narrow', { role: 'clinician', scopes: ['patient/Observation.rs'] });
+    await eventually(() => !narrow.state.objects.get(noteId!)?.label);
+    expect(narrow.state.objects.has(noteId!)).toBe(true); // the note itself stays on the table
+    const before = receivedBytes(narrow).length;
+    const second = await host.add({ kind: 'label', asset: 'builtin:pin', label: 'Zqxsecond4410', transform: I });
+    await eventually(() => second.ok && narrow.state.objects.has(second.objectId));
+    expect(has(receivedBytes(narrow).subarray(before), 'Zqxsecond4410')).toBe(false);
+    await Promise.all([host.leave(), narrow.leave(), back.leave(), late.leave()]);
   });
 });

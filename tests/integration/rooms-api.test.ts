@@ -57,6 +57,16 @@ describe('rooms API', () => {
     expect(all).toEqual(expect.arrayContaining([mine.id, theirs.id]));
   });
 
+  it('a removed participant sees the room marked removed (the app offers no Join); re-admitted, it is plain again', async () => {
+    const room = await admin.api.createRoom({ title: 'Ward round', kind: 'training', participants: [{ userId: 'zed', role: 'observer' }, { userId: 'zoe', role: 'clinician' }] });
+    const zed = await server.as('zed');
+    expect((await zed.api.listRooms()).find((r) => r.id === room.id)!.removed).toBeUndefined();
+    await admin.api.moderate(room.id, 'kick', 'zed');
+    expect((await zed.api.listRooms()).find((r) => r.id === room.id)!.removed).toEqual({ until: null });
+    expect((await (await server.as('zoe')).api.listRooms()).find((r) => r.id === room.id)!.removed).toBeUndefined(); // only one's own
+    await expect(zed.api.getTicket(room.id)).rejects.toMatchObject({ status: 403 });
+  });
+
   it('validates bodies with a stable code and the offending fields', async () => {
     const bad = await raw('POST', '/api/rooms', JSON.stringify({ title: '', kind: 'party', participants: [{ userId: 'a b', role: 'king' }] }));
     expect(bad.status).toBe(400);

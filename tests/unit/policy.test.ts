@@ -8,6 +8,9 @@ import {
   authorizeRoomConsole,
   authorizeRoomRead,
   defaultScopes,
+  objectTextVisible,
+  objectVisible,
+  parseScopes,
   moderationTarget,
   participantAccess,
   type AdminAction,
@@ -264,5 +267,34 @@ describe('console: who manages a room, who decides access requests', () => {
 
   it('an unknown role string (a client sends what it likes) is refused every room act', () => {
     for (const action of CLIENT_MESSAGE_NAMES) expect(authorizeRoomAction('admin' as RoomRole, action, { targetSelf: false, targetRole: 'observer', presenterSelf: true }).allow).toBe(false);
+  });
+});
+
+describe('scene objects: geometry for everyone, free text under its author\'s access', () => {
+  const student = parseScopes(['deidentified', 'patient/Observation.rs']);
+  const full = parseScopes(['patient/*.rs']);
+  const uuid = '0b7c6f1e-3f7a-4c1e-9d2b-5a6e7f8a9b0c';
+  const byFull = { authorScope: 'patient/*.rs', resourceRef: '' };
+
+  it('a server-id object with a built-in asset is on every table; its label only for those covering the author', () => {
+    expect(objectVisible(student, { id: uuid, asset: 'builtin:pin', ...byFull })).toBe(true);
+    expect(objectTextVisible(student, byFull)).toBe(false);
+    expect(objectTextVisible(full, byFull)).toBe(true);
+    expect(objectTextVisible(student, { authorScope: '', resourceRef: '' })).toBe(true); // no case: nothing to quote
+  });
+
+  it('an object whose id or asset is free text stays the author\'s', () => {
+    expect(objectVisible(student, { id: 'Zq-Smith-MRN-1', asset: 'builtin:pin', ...byFull })).toBe(false);
+    expect(objectVisible(student, { id: uuid, asset: 'asset:smith-ct', ...byFull })).toBe(false);
+    expect(objectVisible(full, { id: 'Zq-Smith-MRN-1', asset: 'builtin:pin', ...byFull })).toBe(true);
+    expect(objectVisible(student, { id: 'Zq-Smith-MRN-1', asset: 'builtin:pin', authorScope: '' })).toBe(true);
+  });
+
+  it('a model showing a case resource: on the table for all, its label only for readers of that type', () => {
+    const ref = { authorScope: '', resourceRef: `DocumentReference/${uuid}` };
+    const model = { id: uuid, asset: 'builtin:heart', ...ref };
+    expect(objectVisible(student, model)).toBe(true);
+    expect(objectTextVisible(student, ref)).toBe(false);
+    expect(objectTextVisible(full, ref)).toBe(true);
   });
 });

@@ -151,7 +151,46 @@ describe('RoomController: the scene', () => {
     session.join('s2', { userId: 'u.a', name: 'Dr. Adams', role: 'clinician' });
     session.put('o1', { kind: 'stroke', createdBy: 'u.a', grabbedBy: 's2', py: 0.92 });
     ctl.select('o1');
-    expect(ctl.objects()).toEqual([{ id: 'o1', name: 'Stroke by Dr. Adams', place: 'centre of the table, 0 cm above the table', heldBy: 'Dr. Adams', acknowledged: null, selected: true, x: 0 }]);
+    expect(ctl.objects()).toEqual([{ id: 'o1', name: 'Stroke by Dr. Adams', place: 'centre of the table, 0 cm above the table', heldBy: 'Dr. Adams', acknowledged: null, selected: true, x: 0, hidden: false }]);
+  });
+
+  it('a note whose text the server withheld is a placeholder with its author and the reason, and counted; a built-in model is named by its asset', () => {
+    const { ctl, session } = setup('observer');
+    session.join('s2', { userId: 'u.a', name: 'Dr. Adams', role: 'host' });
+    session.put('heart', { kind: 'model', asset: 'builtin:heart', createdBy: 'u.a' });
+    session.put('n1', { kind: 'label', asset: 'builtin:pin', createdBy: 'u.a', hasText: true, label: undefined as unknown as string });
+    session.put('n2', { kind: 'label', asset: 'builtin:pin', createdBy: 'u.a', hasText: true, label: 'Ablation site' });
+    session.put('s1', { kind: 'stroke', createdBy: 'u.a' });
+    expect(ctl.objects().map((o) => [o.name, o.hidden])).toEqual([
+      ['Heart model', false],
+      ['Note by Dr. Adams — hidden by your access', true],
+      ['Note “Ablation site”', false],
+      ['Stroke by Dr. Adams', false],
+    ]);
+    expect(ctl.hiddenText).toBe('1 note hidden by your access');
+    session.put('m1', { kind: 'model', asset: 'builtin:liver', createdBy: 'u.a', hasText: true, label: '' });
+    session.put('n3', { kind: 'label', asset: 'builtin:pin', createdBy: 'u.a', hasText: true, label: '' });
+    expect(ctl.hiddenText).toBe('2 notes and 1 label hidden by your access');
+    session.state.objects.clear();
+    expect(ctl.hiddenText).toBeNull();
+  });
+
+  it('adds a built-in model without a label (its name comes from the asset; a label would be free text)', async () => {
+    const { ctl, session } = setup('clinician');
+    await ctl.addModel('heart');
+    expect(session.sentOf('object.add')).toEqual([expect.not.objectContaining({ label: expect.anything() })]);
+  });
+
+  it('guidance rooms: the link warning and each other seat\'s round trip; none outside guidance; the host decides requests', () => {
+    const { ctl, session } = setup('specialist', { kind: 'surgical-guidance' });
+    const cut = session.join('s2', { userId: 'u.c', name: 'Dr. Cut', role: 'surgeon' });
+    Object.assign(cut, { rttMs: 401, linkOk: false });
+    session.join('s3', { userId: 'u.h', name: 'Dr. Adams', role: 'host' }); // not measured yet: not listed
+    session.state.info.linkWarning = 'Dr. Cut (surgeon) is slow (401 ms) — pointers are not live';
+    expect(ctl.linkStatus()).toEqual({ warning: 'Dr. Cut (surgeon) is slow (401 ms) — pointers are not live', links: [{ name: 'Dr. Cut', role: 'surgeon', rttMs: 401, ok: false }] });
+    expect(setup('specialist').ctl.linkStatus()).toBeNull();
+    expect(ctl.decidesRequests).toBe(false);
+    expect(setup('host').ctl.decidesRequests).toBe(true);
   });
 
   it('names who acknowledged a guidance annotation: a host is not the surgeon having seen it', () => {

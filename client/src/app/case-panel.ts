@@ -7,6 +7,7 @@ import { DEFAULT_TREND_RANGE, newestFirst, summaryModel, TREND_RANGES, type Sect
 import { drawVitals } from './clinical/vitals-chart.ts';
 import { clear, h } from './dom.ts';
 import { plainCode } from './plain-errors.ts';
+import { announce } from './announcer.ts';
 
 type Json = Record<string, unknown>;
 const SEX: Record<string, string> = { female: 'F', male: 'M', other: 'Other', unknown: 'Sex unknown' };
@@ -117,7 +118,7 @@ export function casePanel(
     } }, r.label));
   const vitals = section('Vital signs', 'vitals', h('div', { class: 'row trend-range', role: 'group', 'aria-label': 'Trend range', 'data-testid': 'trend-range' }, ...rangeButtons), canvas);
   const dialog = breakGlassDialog(session);
-  const bgButton = canBreakGlass ? h('button', { onclick: () => dialog.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null;
+  const bgButton = canBreakGlass ? h('button', { onclick: () => dialog.el.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null;
   const el = h(
     'section',
     { class: 'card case', 'aria-labelledby': 'case-h' },
@@ -125,7 +126,7 @@ export function casePanel(
     head,
     body,
     bgButton,
-    dialog,
+    dialog.el,
   );
   let signature = '';
   let moreVersion = 0;
@@ -167,6 +168,8 @@ export function casePanel(
     const of = (t: CaseResourceType) => all.filter((r) => r['resourceType'] === t);
     const hiddenTypes = new Set(CASE_RESOURCE_TYPES.filter((t) => !sentTypes.has(t) && more.readable(t) !== true));
     head.append(banner(of('Patient')[0], session.deidentified, session.state.info.title, new Set(CASE_RESOURCE_TYPES.filter((t) => !hiddenTypes.has(t)))));
+    dialog.offer(hiddenTypes);
+    if (bgButton) bgButton.hidden = hiddenTypes.size === 0;
 
     const sections = new Map(summaryModel(all, { readable, totals }).map((s) => [s.key, s]));
     const put = (k: SectionKey, extra: (Node | null)[] = []) => {
@@ -210,10 +213,17 @@ function imagingStudy(s: Json, viewerUrl: string | null): HTMLElement {
     link ? h('a', { href: link, target: '_blank', rel: 'noopener noreferrer' }, 'Open in the image viewer') : null);
 }
 
-function breakGlassDialog(session: ClinicSession): HTMLDialogElement {
+/** Emergency access: only the kinds of information the participant does not already hold are offered (`offer`). */
+function breakGlassDialog(session: ClinicSession): { el: HTMLDialogElement; offer(types: ReadonlySet<string>): void } {
   const error = h('p', { class: 'error', role: 'alert' });
   const reason = h('textarea', { rows: 3, required: true, minlength: 10, maxlength: 500, id: 'bg-reason' });
-  const boxes = CASE_RESOURCE_TYPES.map((t) => h('label', { class: 'row' }, h('input', { type: 'checkbox', value: t }), sectionName(t)));
+  const boxes = CASE_RESOURCE_TYPES.map((t) => h('label', { class: 'row', 'data-type': t }, h('input', { type: 'checkbox', value: t }), sectionName(t)));
+  const offer = (types: ReadonlySet<string>) => {
+    for (const b of boxes) {
+      b.hidden = !types.has(b.dataset['type']!);
+      if (b.hidden) b.querySelector('input')!.checked = false;
+    }
+  };
   const dialog = h(
     'dialog',
     { 'aria-labelledby': 'bg-h' },
@@ -236,12 +246,14 @@ function breakGlassDialog(session: ClinicSession): HTMLDialogElement {
           const reply = await session.breakGlass(types, why);
           if (reply.ok) {
             error.textContent = '';
+            reason.value = '';
             dialog.close();
+            announce('Request sent — waiting for the host.');
           } else error.textContent = plainCode(reply.error.code, reply.error.message);
         },
       }, 'Request'),
       h('button', { onclick: () => dialog.close() }, 'Cancel'),
     ),
   );
-  return dialog;
+  return { el: dialog, offer };
 }

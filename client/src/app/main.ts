@@ -105,7 +105,9 @@ async function showRooms(message?: string): Promise<void> {
     if (rooms.length === 0) list.append(h('li', { class: 'muted' }, 'You are not invited to any open room.'));
     for (const r of rooms) {
       list.append(h('li', { 'data-testid': `room-${r.id}` }, h('strong', {}, r.title), h('span', { class: 'muted' }, ` ${r.kind.replace(/-/g, ' ')}${r.live ? ' · in session' : ''}`),
-        h('button', { class: 'primary', style: 'margin-left:auto', onclick: () => enterRoom(r.id), 'aria-label': `Join ${r.title}` }, 'Join')));
+        r.removed
+          ? h('span', { class: 'badge warn', style: 'margin-left:auto', 'data-testid': 'removed' }, r.removed.until ? `Removed by the host until ${new Date(r.removed.until).toLocaleTimeString()}` : 'Removed by the host — ask them to re-admit you')
+          : h('button', { class: 'primary', style: 'margin-left:auto', onclick: () => enterRoom(r.id), 'aria-label': `Join ${r.title}` }, 'Join')));
     }
   } catch (err) {
     if (needsSignIn(err)) return showLogin(plainMessage(err));

@@ -6,7 +6,7 @@ import type { ParticipantState } from '../../../shared/src/state.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { KEY_NUDGES, transformOf, type Transform } from './nudges.ts';
 import { TERMINAL_CLOSE } from './plain-errors.ts';
-import { objectName, objectPlace } from './scene-list.ts';
+import { HIDDEN_REASON, hiddenSummary, objectName, objectPlace, textHidden } from './scene-list.ts';
 
 /** What the room screen uses of the SDK session: a fake with a real ClinicState drives it in unit tests. */
 export type RoomSession = Pick<
@@ -57,6 +57,8 @@ export interface ObjectRow {
   acknowledged: string | null;
   selected: boolean;
   x: number;
+  /** Its free text is not for this viewer (a placeholder shows the author and the reason). */
+  hidden: boolean;
 }
 
 export interface ToolButton {
@@ -174,6 +176,24 @@ export class RoomController {
   /** Approve or deny this user's emergency-access request (never one's own). */
   mayDecide(requesterUserId: string): boolean {
     return this.may('access.approve', { targetSelf: requesterUserId === this.myUserId }) && this.may('access.deny');
+  }
+
+  /** Decides others' emergency-access requests (the host): offered the alert chime. */
+  get decidesRequests(): boolean {
+    return this.may('access.approve', { targetSelf: false }) && this.may('access.deny');
+  }
+
+  /**
+   * Guidance rooms: the server's link warning ('' when every guiding link is fine) and each measured seat's
+   * round trip, so a specialist at a desk sees what the surgeon's headset says ("Dr. Cut (surgeon) is slow
+   * (401 ms) — pointers are not live"). null outside guidance rooms.
+   */
+  linkStatus(): { warning: string; links: { name: string; role: string; rttMs: number; ok: boolean }[] } | null {
+    if (!this.guidanceRoom) return null;
+    const links = this.session.participants()
+      .filter((p) => p.connected && p.rttMs > 0 && p.sessionId !== this.session.sessionId)
+      .map((p) => ({ name: p.name, role: p.role, rttMs: p.rttMs, ok: p.linkOk }));
+    return { warning: this.session.state.info.linkWarning, links };
   }
 
   /** This role's grant in the surgeon's video room (null: none). */
@@ -351,7 +371,17 @@ export class RoomController {
       acknowledged: o.ackedAt > 0 ? acknowledgementText(o, acknowledgerOf(this.session.participants(), o.ackedBy), (ms) => new Date(ms).toLocaleTimeString()) : null,
       selected: this.selected === o.id,
       x: o.px,
+      hidden: textHidden(o),
     }));
+  }
+
+  /**
+   * How many items on the table carry text this viewer's access does not reach ("1 note hidden by your access"),
+   * so an empty-looking list is never mistaken for an empty table; null when nothing is hidden.
+   */
+  get hiddenText(): string | null {
+    const s = hiddenSummary(this.session.objects()); // "… hidden"
+    return s && `${s} ${HIDDEN_REASON.replace(/^hidden /, '')}`;
   }
 
   select(id: string | null): void {
@@ -370,7 +400,8 @@ export class RoomController {
   /** A sample model, placed round the table so new ones do not stack. */
   async addModel(asset: string): Promise<void> {
     const angle = this.session.objects().length * 0.9;
-    const reply = await this.session.add({ kind: 'model', asset: `builtin:${asset}`, label: asset, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
+    // No label: the model's name comes from its built-in asset, and a label is free text others may not read.
+    const reply = await this.session.add({ kind: 'model', asset: `builtin:${asset}`, transform: { position: [Math.sin(angle) * 0.45, 1.05, Math.cos(angle) * 0.45], rotation: [0, 0, 0, 1] } });
     this.setObjectError(reply.ok ? '' : reply.error.message);
   }
 

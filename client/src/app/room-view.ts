@@ -142,10 +142,21 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     });
   } else if (videoPanel && ctl.videoUnavailableText) videoPanel.setWaiting(ctl.videoUnavailableText);
 
+  const linkBar = h('div', { class: 'link-status', role: 'status', 'data-testid': 'link-status', hidden: !ctl.guidanceRoom });
+  const renderLinks = () => {
+    const s = ctl.linkStatus();
+    if (!s) return;
+    clear(linkBar);
+    linkBar.classList.toggle('warn', s.warning !== '');
+    linkBar.append(
+      s.warning ? h('span', { class: 'link-warning' }, `⚠ ${s.warning}`) : h('span', {}, 'Links live'),
+      ...s.links.map((l) => h('span', { class: l.ok ? 'muted' : 'slow', 'data-testid': 'link-rtt' }, `${l.name} (${l.role}) ${l.rttMs} ms${l.ok ? '' : ' — slow'}`)),
+    );
+  };
   // ---- the case's images (shown once the series list arrives; nothing without ImagingStudy) ------
   const images = session.state.info.caseId ? imagingPanel(session, api, ctl.canEdit, () => render()) : null;
   const mainParts = [videoPanel?.el, viewport, images?.view.el].filter((e): e is HTMLElement => Boolean(e));
-  root.append(title, h('div', { class: 'room-layout' }, mainParts.length > 1 ? h('div', { class: images ? 'main-col with-images' : 'main-col' }, ...mainParts) : viewport, side));
+  root.append(title, linkBar, h('div', { class: 'room-layout' }, mainParts.length > 1 ? h('div', { class: images ? 'main-col with-images' : 'main-col' }, ...mainParts) : viewport, side));
   const world = new World(viewport, session, ctl.canEdit);
   (window as unknown as { __consilium?: unknown }).__consilium = {
     session,
@@ -180,8 +191,12 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     const e = session.state.caseEntries.get(key);
     return e ? { resource: JSON.parse(e.json) } : null;
   });
-  caseEl.querySelector('.banner-slot')?.after(cdsView.el);
-  side.append(alerts.el, caseEl, people.el, scene.el);
+  caseEl.querySelector('h2')?.after(cdsView.el);
+  // The patient banner leaves the case card for the side panel itself, where `position: sticky` keeps it on
+  // screen however far the panel (or, on a phone, the page) scrolls; the case panel still fills it.
+  const bannerSlot = caseEl.querySelector('.banner-slot');
+  if (ctl.decidesRequests) people.el.append(alerts.soundToggle);
+  side.append(alerts.el, ...(bannerSlot ? [bannerSlot] : []), caseEl, people.el, scene.el);
 
   const render = () => {
     images?.view.render();
@@ -190,6 +205,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     toolbar.render();
     refreshCase();
     alerts.refresh();
+    renderLinks();
   };
 
   // Closing or reloading the tab leaves the room there and then (a reload joins afresh), so the others do not

@@ -89,5 +89,8 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(25, "string")]
 		public string slice = "";
+
+		[global::Colyseus.Schema.Type(26, "boolean")]
+		public bool hasText = false;
 	}
 }

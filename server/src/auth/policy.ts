@@ -267,20 +267,41 @@ export function mayViewAccessRequest(viewer: { userId: string; access: Participa
 }
 
 /**
- * May a viewer with this access see a scene object? An annotation only when
- * the viewer's access covers its author's (it may quote patient data); a model
- * showing a case resource only when the viewer receives some copy of that
- * resource's type; an unknown type in the reference: no.
+ * May a viewer with this access see a scene object — its geometry, kind and
+ * author? Built-in models and drawn geometry are not patient data, so the
+ * table looks the same to everyone; what may quote the patient is the free
+ * text, which objectTextVisible decides. Only an object whose very identity
+ * is free text — a client-chosen id that is not a UUID, an uploaded asset's
+ * name — carries its author's access as a whole (there is nothing to show in
+ * its place without showing the text).
  */
-export function objectVisible(access: DataAccess, obj: { authorScope: string; resourceRef: string; frame?: string }): boolean {
+export function objectVisible(access: DataAccess, obj: { id: string; asset: string; authorScope: string; frame?: string }): boolean {
   // A mark on a slice names a series (its author's access covers ImagingStudy too; this says so outright).
   if (obj.frame === 'slice' && resourceVariant(access, 'ImagingStudy') === null) return false;
+  if (!obj.authorScope || !identityIsText(obj)) return true;
+  return accessCovers(access, parseScopes(obj.authorScope));
+}
+
+/**
+ * May a viewer read a scene object's free text (its label)? Only when the
+ * viewer's access covers its author's (it may quote patient data), and, for a
+ * model showing a case resource, only when the viewer receives some copy of
+ * that resource's type; an unknown type in the reference: no.
+ */
+export function objectTextVisible(access: DataAccess, obj: { authorScope: string; resourceRef: string }): boolean {
   if (obj.authorScope && !accessCovers(access, parseScopes(obj.authorScope))) return false;
   if (obj.resourceRef) {
     const type = obj.resourceRef.split('/')[0];
     if (!isCaseResourceType(type) || resourceVariant(access, type) === null) return false;
   }
   return true;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Is the object's id or asset name something a person typed (server-chosen ids are UUIDs; built-in assets are ours)? */
+function identityIsText(obj: { id: string; asset: string }): boolean {
+  return !UUID_RE.test(obj.id) || obj.asset.startsWith('asset:');
 }
 
 // ---- moderation from the console (the table itself: shared/src/room-policy.ts MODERATION_RULES) ---------

@@ -204,6 +204,12 @@ export class RoomsRepo implements ClinicStore {
     return rows.length > 0;
   }
 
+  /** The kick in force on this user in this room, if any (until: null = until re-admitted). */
+  async kickOf(roomId: string, userId: string): Promise<{ until: Date | null } | null> {
+    const { rows } = await this.pool.query<{ until: Date | null }>(`SELECT until FROM room_kicks WHERE room_id = $1 AND user_id = $2 AND (until IS NULL OR until > now())`, [roomId, userId]);
+    return rows[0] ?? null;
+  }
+
   async activeKicks(roomId: string): Promise<{ userId: string; until: Date | null }[]> {
     const { rows } = await this.pool.query<{ user_id: string; until: Date | null }>(
       `SELECT user_id, until FROM room_kicks WHERE room_id = $1 AND (until IS NULL OR until > now())`,

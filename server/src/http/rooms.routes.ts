@@ -88,7 +88,9 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     const rooms = await deps.rooms.listOpen(all ? undefined : principal.userId);
     const live = await deps.live.liveRoomIds();
     const recording = await deps.recordings.activeRooms();
-    sendJson(res, 'GET /api/rooms', { rooms: rooms.map((r) => toDto(r, live, recording)) });
+    // A removed participant still sees the room, marked, so the app does not offer a Join that would be refused.
+    const kicks = await Promise.all(rooms.map((r) => deps.rooms.kickOf(r.id, principal.userId)));
+    sendJson(res, 'GET /api/rooms', { rooms: rooms.map((r, i) => ({ ...toDto(r, live, recording), ...(kicks[i] ? { removed: { until: kicks[i].until?.toISOString() ?? null } } : {}) })) });
   });
 
   router.get('/api/rooms/:id', async (req, res) => {

@@ -1,8 +1,8 @@
-import { StateView } from '@colyseus/schema';
+import { $changes, StateView } from '@colyseus/schema';
 import { CaseResourceType, isR4ResourceType, type FhirResource } from '../../../shared/src/fhir.ts';
-import { CaseEntryState, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
+import { CaseEntryState, OBJECT_TEXT_TAG, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { entryVisible as isVisible, mayViewAccessRequest, NO_ACCESS, objectVisible, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
+import { entryVisible as isVisible, mayViewAccessRequest, NO_ACCESS, objectTextVisible, objectVisible, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
 import { entriesFor, identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 import { pseudonym } from '../domain/deidentify.ts';
 import type { SeenCase } from '../cds/prefetch.ts';
@@ -158,10 +158,10 @@ export class Disclosure {
     return Promise.all([...this.viewers.values()].map((v) => this.refresh(v))).then(() => {});
   }
 
-  /** A scene object was added: show it to whoever may see it. */
+  /** A scene object was added: show it to whoever may see it, its text to whoever may read it. */
   objectAdded(obj: SceneObjectState): void {
     this.rebind(obj.resourceRef);
-    for (const v of this.viewers.values()) if (this.objectVisible(obj, this.access(v))) v.view.add(obj);
+    for (const v of this.viewers.values()) this.showObject(v.view, obj, this.access(v));
   }
 
   /** The object, if this user may see it; otherwise undefined (acting on what one cannot see is acting on nothing). */
@@ -183,6 +183,27 @@ export class Disclosure {
 
   private objectVisible(obj: SceneObjectState, access: DataAccess): boolean {
     return objectVisible(access, obj);
+  }
+
+  /**
+   * The object (geometry, kind, author) and, separately, its free text: the
+   * label field is tagged OBJECT_TEXT_TAG, so a view holding the object without
+   * the tag never receives it.
+   */
+  private showObject(view: StateView, obj: SceneObjectState, access: DataAccess): void {
+    const visible = this.objectVisible(obj, access);
+    const readable = visible && objectTextVisible(access, obj);
+    if (!visible) {
+      if (view.has(obj)) view.remove(obj);
+      // Removing the object does not clear its tag bit (schema 5.0.34): clear it without a wire op — a
+      // field DELETE queued for an object the same patch deletes would reach the client unbound.
+      const tree = obj[$changes];
+      if (tree) view.removeTag(tree, OBJECT_TEXT_TAG);
+      return;
+    }
+    if (!view.has(obj)) view.add(obj);
+    if (readable && !view.hasTag(obj, OBJECT_TEXT_TAG)) view.add(obj, OBJECT_TEXT_TAG);
+    else if (!readable && view.hasTag(obj, OBJECT_TEXT_TAG)) view.remove(obj, OBJECT_TEXT_TAG);
   }
 
   /** A break-glass request reaches whom the policy says (mayViewAccessRequest). */
@@ -214,11 +235,7 @@ export class Disclosure {
         if (entry) revoked.push(entry);
       }
     }
-    this.deps.state.objects.forEach((obj) => {
-      const visible = this.objectVisible(obj, access);
-      if (visible && !v.view.has(obj)) v.view.add(obj);
-      else if (!visible && v.view.has(obj)) v.view.remove(obj);
-    });
+    this.deps.state.objects.forEach((obj) => this.showObject(v.view, obj, access));
     // The shared image viewer names a series: only for those who may see the images.
     const imaging = resourceVariant(access, 'ImagingStudy') !== null;
     this.deps.state.viewer.forEach((vs) => {

@@ -119,6 +119,7 @@ export function fromRecord(rec: SceneObjectRecord): SceneObjectState {
   obj.kind = rec.kind;
   obj.asset = rec.asset;
   obj.label = rec.label;
+  obj.hasText = rec.label !== '';
   obj.createdBy = rec.createdBy;
   obj.authorScope = rec.authorScope;
   obj.resourceRef = rec.resourceRef;

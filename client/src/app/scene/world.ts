@@ -5,6 +5,7 @@ import type { SceneObjectState } from '../../../../shared/src/state.ts';
 import { Avatar } from './avatars.ts';
 import { sizeTag, textSprite } from './labels.ts';
 import { createModel, pin } from './models.ts';
+import { HIDDEN_REASON, textHidden } from '../scene-list.ts';
 
 export type Tool = 'move' | 'draw' | 'laser';
 
@@ -20,6 +21,12 @@ const SEAT_RADIUS = 1.9;
  * their head — and within NEAR_HIDE_METRES, so presenter and follower do not see each other's avatar.
  */
 const FOLLOW_OFFSET = new THREE.Vector3(0, 0.1, 0.55);
+/** The orbit's centre: above the middle of the table. */
+const TABLE_CENTRE = new THREE.Vector3(0, 1.1, 0);
+/** The camera stays this far above the table top (0.92 m): never under the table. */
+const MIN_EYE_Y = 1.0;
+/** A stroke begun this close to a model (its bounding sphere grown by this factor) is drawn at the model, not on the table behind it. */
+const NEAR_MODEL = 1.6;
 
 /**
  * The 3D clinic: renders the synced scene and avatars, sends this user's pose
@@ -43,6 +50,9 @@ export class World {
   private readonly raycaster = new THREE.Raycaster();
   private dragging: { id: string; plane: THREE.Plane; offset: THREE.Vector3; lastSent: number } | null = null;
   private stroke: THREE.Vector3[] | null = null;
+  /** Where the stroke being drawn lies: on a model (its surface, else a plane through it facing the camera), or the table. */
+  private strokeOn: { model: THREE.Object3D; plane: THREE.Plane } | null = null;
+  private mySeat = SEAT_ORDER[0]!;
   private strokeLine: THREE.Line | null = null;
   private lastPoseSent = 0;
   private seated = false;
@@ -95,7 +105,12 @@ export class World {
     this.myLaser.frustumCulled = false;
     this.scene.add(this.myLaser, this.myLaserDot);
     this.controls = new OrbitControls(this.camera, r.domElement);
-    this.controls.target.set(0, 1.1, 0);
+    this.controls.target.copy(TABLE_CENTRE);
+    // Orbit from above the table's edge at most (never from under it), and not so far the table is lost.
+    this.controls.maxPolarAngle = THREE.MathUtils.degToRad(84);
+    this.controls.minDistance = 0.3;
+    this.controls.maxDistance = 6;
+    this.controls.addEventListener('change', () => this.keepAboveTable());
     this.controls.update();
 
     for (let i = 0; i < 2; i++) {
@@ -114,9 +129,30 @@ export class World {
   }
 
   private sitAt(seat: number): void {
+    this.mySeat = seat;
     this.camera.position.set(Math.sin(seat) * SEAT_RADIUS, 1.6, Math.cos(seat) * SEAT_RADIUS);
-    this.camera.lookAt(0, 1.1, 0);
+    this.camera.lookAt(TABLE_CENTRE);
+    this.controls?.target.copy(TABLE_CENTRE);
     this.controls?.update();
+  }
+
+  /** Back to one's seat, looking at the middle of the table ("Reset view"). */
+  resetView(): void {
+    this.followPresenter = false;
+    this.sitAt(this.mySeat);
+  }
+
+  /** Panning can lower the orbit's centre and with it the eye: keep both above the table top. */
+  private keepAboveTable(): void {
+    if (!this.controls) return;
+    if (this.controls.target.y < MIN_EYE_Y) this.controls.target.y = MIN_EYE_Y;
+    if (this.camera.position.y < MIN_EYE_Y) this.camera.position.y = MIN_EYE_Y;
+  }
+
+  /** Test hook: the camera's height and the orbit centre. */
+  view(): { eye: [number, number, number]; target: [number, number, number] } {
+    const t = this.controls?.target ?? TABLE_CENTRE;
+    return { eye: [this.camera.position.x, this.camera.position.y, this.camera.position.z], target: [t.x, t.y, t.z] };
   }
 
   /**
@@ -158,7 +194,10 @@ export class World {
     this.unsubscribe.push(
       s.onObjectAdd((o, id) => {
         this.addObject(id, o);
-        this.unsubscribe.push(s.onObjectChange(o, () => this.placeObject(id, o)));
+        this.unsubscribe.push(s.onObjectChange(o, () => {
+          this.placeObject(id, o);
+          this.tagObject(id, o); // the text may arrive (access widened) or leave (narrowed)
+        }));
       }),
       s.onObjectRemove((_o, id) => {
         const obj = this.objects.get(id);
@@ -189,18 +228,36 @@ export class World {
       obj = new THREE.Line(new THREE.BufferGeometry().setFromPoints(pts), new THREE.LineBasicMaterial({ color: o.color || '#f5c542' }));
     } else if (o.kind === 'label' || o.kind === 'marker') {
       obj = pin(o.color || '#f5c542');
-      if (o.label) {
-        const tag = textSprite(o.label, '#ffe9a8');
-        tag.position.y = 0.12;
-        obj.add(tag);
-      }
     } else {
       obj = createModel(o.asset);
     }
     obj.userData['objectId'] = id;
+    obj.userData['kind'] = o.kind;
     this.objects.set(id, obj);
     this.scene.add(obj);
     this.placeObject(id, o);
+    this.tagObject(id, o);
+  }
+
+  /** A pin's text above it; where the text is not for this viewer, a grey placeholder says whose it is and why. */
+  private tagObject(id: string, o: SceneObjectState): void {
+    const obj = this.objects.get(id);
+    if (!obj || (o.kind !== 'label' && o.kind !== 'marker')) return;
+    const hidden = textHidden(o);
+    const text = hidden ? `Note by ${this.nameOf(o.createdBy)} — ${HIDDEN_REASON}` : o.label ?? '';
+    const old = obj.children.find((c) => c.userData['tag'] !== undefined);
+    if (old?.userData['tag'] === text) return;
+    if (old) obj.remove(old);
+    if (!text) return;
+    const tag = hidden ? textSprite(text, '#c8d2dc', 'rgba(40,48,58,0.85)') : textSprite(text, '#ffe9a8');
+    tag.userData['tag'] = text;
+    tag.position.y = 0.12;
+    obj.add(tag);
+  }
+
+  private nameOf(userId: string): string {
+    for (const p of this.session.state.participants.values()) if (p.userId === userId) return p.name;
+    return userId || 'someone';
   }
 
   private placeObject(id: string, o: SceneObjectState): void {
@@ -245,11 +302,47 @@ export class World {
     return null;
   }
 
+  /** The scene's solid models (not strokes, pins' tags or avatars). */
+  private models(): THREE.Object3D[] {
+    return [...this.objects.values()].filter((o) => !(o instanceof THREE.Line));
+  }
+
+  /**
+   * Where a stroke starting here lies. Models come before the table: a stroke begun on a model, or just
+   * beside one (a circle drawn around it), is drawn at that model — on its surface where the cursor is on
+   * it, else on a plane through it facing the camera — never on the table behind it.
+   */
+  private strokeSurface(e: PointerEvent): { model: THREE.Object3D; plane: THREE.Plane } | null {
+    this.raycaster.setFromCamera(this.ndc(e), this.camera);
+    const normal = this.camera.getWorldDirection(new THREE.Vector3()).negate();
+    const hit = this.raycaster.intersectObjects(this.models(), true).find((h) => h.object instanceof THREE.Mesh);
+    if (hit) {
+      let model: THREE.Object3D = hit.object;
+      while (model.parent && model.userData['objectId'] === undefined) model = model.parent;
+      return { model, plane: new THREE.Plane().setFromNormalAndCoplanarPoint(normal, hit.point) };
+    }
+    let best: { model: THREE.Object3D; centre: THREE.Vector3; d: number } | null = null;
+    for (const model of this.models().filter((m) => m.userData['kind'] === 'model')) {
+      const sphere = new THREE.Box3().setFromObject(model).getBoundingSphere(new THREE.Sphere());
+      if (sphere.isEmpty()) continue;
+      const d = this.raycaster.ray.distanceToPoint(sphere.center);
+      if (d < sphere.radius * NEAR_MODEL && (!best || d < best.d)) best = { model, centre: sphere.center, d };
+    }
+    return best ? { model: best.model, plane: new THREE.Plane().setFromNormalAndCoplanarPoint(normal, best.centre) } : null;
+  }
+
   /** Where the cursor meets a solid surface (models, table), else a point 1.5 m out. Lines and the floor grid are ignored. */
   private surfacePoint(e: PointerEvent): THREE.Vector3 {
     this.raycaster.setFromCamera(this.ndc(e), this.camera);
+    if (this.strokeOn) {
+      // Drawing on a model: its surface under the cursor, else its plane (off its edge, around it).
+      const onModel = this.raycaster.intersectObject(this.strokeOn.model, true).find((h) => h.object instanceof THREE.Mesh);
+      if (onModel) return onModel.point;
+      const onPlane = this.raycaster.ray.intersectPlane(this.strokeOn.plane, new THREE.Vector3());
+      if (onPlane) return onPlane;
+    }
     // Only the table and the scene's solid models: avatars (some hidden, near ones) and name tags must not catch a stroke.
-    const surfaces = [this.table, ...[...this.objects.values()].filter((o) => !(o instanceof THREE.Line))];
+    const surfaces = [this.table, ...this.models()];
     const hit = this.raycaster.intersectObjects(surfaces, true).find((h) => h.object instanceof THREE.Mesh);
     if (hit) return hit.point;
     // Past the table's edge: the table's plane, so a stroke drawn across the table stays at its height.
@@ -305,6 +398,7 @@ export class World {
       if (this.tool === 'draw' && this.canEdit) {
         el.setPointerCapture?.(e.pointerId);
         this.controls!.enabled = false;
+        this.strokeOn = this.strokeSurface(e);
         this.stroke = [this.surfacePoint(e)];
         this.strokeLine = new THREE.Line(new THREE.BufferGeometry(), new THREE.LineBasicMaterial({ color: 0xf5c542 }));
         this.scene.add(this.strokeLine);
@@ -358,12 +452,16 @@ export class World {
         this.scene.remove(this.strokeLine);
         this.stroke = null;
         this.strokeLine = null;
+        this.strokeOn = null;
         if (pts.length >= 2) {
           const origin = pts[0]!;
           await this.session.add({
             kind: 'stroke',
             asset: 'builtin:pin',
             color: '#f5c542',
+            // In a guidance room this view's space is the patient frame (as the laser pointer's is): the
+            // surgeon's headset anchors the stroke on the patient, not in its own world.
+            ...(this.session.state.info.kind === 'surgical-guidance' ? { frame: 'patient' as const } : {}),
             points: pts.flatMap((p) => [p.x - origin.x, p.y - origin.y, p.z - origin.z]),
             transform: { position: [origin.x, origin.y, origin.z], rotation: [0, 0, 0, 1] },
           });

@@ -68,8 +68,13 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
   // Everyone sees that the room records; the host starts and stops it.
   const recordingBadge = h('span', { class: 'badge', id: 'recording-indicator', role: 'status', hidden: true }, '● Recording');
   const recordBtn = h('button', { hidden: true, onclick: () => void ctl.toggleRecording().then(on.render) }, 'Record');
+  const resetBtn = h('button', { class: 'tool', title: 'Back to your seat, looking at the middle of the table', 'data-testid': 'reset-view', onclick: () => {
+    follow.checked = false;
+    ctl.setFollow(false);
+    world.resetView();
+  } }, 'Reset view');
 
-  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, recordingBadge, recordBtn, leaveBtn);
+  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, resetBtn, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, recordingBadge, recordBtn, leaveBtn);
 
   return {
     el,

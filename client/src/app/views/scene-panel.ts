@@ -6,6 +6,7 @@ import { BUILTIN_ASSETS } from '../scene/models.ts';
 export function scenePanel(ctl: RoomController): { el: HTMLElement; render(): void } {
   const objects = h('ul', { class: 'list', role: 'listbox', 'aria-label': 'Scene objects: arrow keys move, Page Up and Page Down raise and lower, plus and minus resize, brackets rotate, Delete removes' });
   const error = h('p', { class: 'error', role: 'alert' });
+  const hidden = h('p', { class: 'muted hidden-count', 'data-testid': 'scene-hidden', hidden: true });
   const pinText = h('input', { placeholder: 'Note text', 'aria-label': 'Note text', maxlength: 500 });
   const addPin = h('button', { disabled: !ctl.canEdit, onclick: async () => {
     await ctl.addNote(pinText.value);
@@ -26,7 +27,7 @@ export function scenePanel(ctl: RoomController): { el: HTMLElement; render(): vo
           onkeydown: (e: KeyboardEvent) => {
             if (ctl.key(o.id, e.key)) e.preventDefault();
           } },
-        h('span', { class: 'obj-name' }, o.name),
+        h('span', { class: o.hidden ? 'obj-name obj-hidden' : 'obj-name' }, o.name),
         h('span', { class: 'muted obj-place', 'data-testid': `object-${o.id}-pos` }, o.place),
         o.heldBy ? h('span', { class: 'badge' }, `held by ${o.heldBy}`) : null,
         o.acknowledged ? h('span', { class: 'badge seen', 'data-testid': `object-${o.id}-ack` }, o.acknowledged) : null,
@@ -38,8 +39,11 @@ export function scenePanel(ctl: RoomController): { el: HTMLElement; render(): vo
     objects.setAttribute('role', rows.length === 0 ? 'list' : 'listbox');
     if (rows.length === 0) objects.append(h('li', { class: 'muted' }, 'Nothing on the table yet.'));
     error.textContent = ctl.objectError;
+    const summary = ctl.hiddenText;
+    hidden.textContent = summary ?? '';
+    hidden.hidden = summary === null;
   };
-  const el = h('section', { class: 'card', 'aria-labelledby': 'scene-h' }, h('h2', { id: 'scene-h' }, 'Scene'), objects, error,
+  const el = h('section', { class: 'card', 'aria-labelledby': 'scene-h' }, h('h2', { id: 'scene-h' }, 'Scene'), hidden, objects, error,
     ctl.canEdit ? h('div', { class: 'row' }, pinText, addPin) : null, ctl.canEdit ? h('div', { class: 'row' }, modelPick, addModel) : null);
   return { el, render };
 }

@@ -43,8 +43,9 @@ export const objectAdd: Command<'object.add'> = {
         asset: payload.asset,
         label: payload.label ?? '',
         createdBy: actor.userId,
-        // Free text — a label, a client-chosen id, an uploaded asset's name — and drawn shapes may quote
-        // the patient: they carry the author's access. Without a case in the room there is nothing to quote.
+        // Free text — a label, a client-chosen id, an uploaded asset's name — may quote the patient: it carries
+        // the author's access (policy.ts objectTextVisible / objectVisible); the geometry reaches everyone.
+        // Without a case in the room there is nothing to quote.
         authorScope: (annotation || Boolean(payload.label) || payload.id !== undefined || payload.asset.startsWith('asset:')) && disclosure.caseId ? accessToScope(access) : '',
         resourceRef: payload.resourceRef ?? '',
         points: payload.points ? encodePoints(payload.points, frame) : '',
