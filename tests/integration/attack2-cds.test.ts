@@ -119,6 +119,12 @@ describe('attack2: shared cards and what a service learns', () => {
     const guessed = staffList.find((u) => call.body.context?.['userId'] === `Practitioner/${createHash('sha256').update(`cds-user:${u}`).digest('hex').slice(0, 32)}`);
     // Expected: a keyed pseudonym (HMAC under a server secret) that a service cannot reverse by guessing.
     expect(guessed).toBeUndefined();
+    // Still stable: the same participant is the same Practitioner in another room; another participant is not.
+    const again = await server.createRoom({ caseId: demo.caseId, participants: [{ userId: 'dr.adams@hospital.example', role: 'clinician' }, { userId: 'dr.brown@hospital.example', role: 'clinician' }] });
+    await join('dr.adams@hospital.example', again.id);
+    await join('dr.brown@hospital.example', again.id);
+    expect((await standinCall('dr.adams@hospital.example', again.id)).body.context?.['userId']).toBe(call.body.context?.['userId']);
+    expect((await standinCall('dr.brown@hospital.example', again.id)).body.context?.['userId']).not.toBe(call.body.context?.['userId']);
   });
 
   it('held: javascript:, data: and obfuscated links and source URLs from a hostile service never reach the client', async () => {

@@ -22,7 +22,7 @@ import { fail, ok, type Actor, type CommandResult } from './types.ts';
  * published as they come, and a call gives up after 2 s.
  */
 export interface CdsDeskDeps {
-  gateway: Pick<CdsGateway, 'services' | 'call' | 'feedback'>;
+  gateway: Pick<CdsGateway, 'services' | 'call' | 'feedback' | 'hookUser'>;
   roomId: string;
   caseId: () => string | null;
   patientId: () => string | null;
@@ -149,8 +149,8 @@ export class CdsDesk {
     const seen = access ? this.deps.seen(access.data) : null;
     if (!access || !seen) return;
     const services = await this.deps.gateway.services();
-    // The hook's user: a stable pseudonym of the participant (services need no names to answer).
-    const hookUser = `Practitioner/${hash(`cds-user:${userId}`, 32)}`;
+    // The hook's user: a stable keyed pseudonym of the participant (services need no names to answer).
+    const hookUser = this.deps.gateway.hookUser(userId);
     const current = () => !this.closed && this.users.get(userId) === u && u.generation === generation;
     await Promise.all(
       services.map(async (service) => {
