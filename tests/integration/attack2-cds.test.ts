@@ -48,6 +48,15 @@ afterAll(async () => {
   await standin?.stop();
 });
 
+/** The stand-in's record of this user's call in this room (found through its audit row). */
+function standinCall(userId: string, roomId: string): Promise<RecordedCdsCall> {
+  return eventually(async () => {
+    const { rows } = await server.app.pool.query<{ details: { hookInstance: string; service: string } }>(`SELECT details FROM audit_log WHERE actor = $1 AND room_id = $2 AND action = 'cds.call'`, [userId, roomId]);
+    const audit = rows.find((r) => r.details.service.endsWith(`/cds-services/${STANDIN_SERVICE}`));
+    return audit && standin.callFor(audit.details.hookInstance);
+  });
+}
+
 async function join(userId: string, roomId: string): Promise<ClinicSession> {
   const s = await server.join(userId, roomId);
   sessions.push(s);
@@ -68,20 +77,54 @@ describe('attack2: shared cards and what a service learns', () => {
     expect(got.card?.detail ?? null).toBeNull();
   });
 
+  it('fixed: such a card reaches only those whose access covers the sharer\'s; each context names the patient as that participant\'s copies do', async () => {
+    const room = await server.createRoom({
+      caseId: demo.caseId,
+      participants: [
+        { userId: 'a2x.doc', role: 'clinician' },
+        { userId: 'a2x.peer', role: 'specialist' },
+        { userId: 'a2x.labs', role: 'clinician', scopes: ['patient/Observation.rs'] },
+        { userId: 'a2x.student', role: 'observer' },
+      ],
+    });
+    const doc = await join('a2x.doc', room.id);
+    const peer = await join('a2x.peer', room.id);
+    const labs = await join('a2x.labs', room.id);
+    const student = await join('a2x.student', room.id);
+    // What the no-prefetch service was told: the real id for identified participants (identity-withheld
+    // included: their copies keep their references to Patient/<id>), the case's pseudonym for de-identified ones.
+    expect((await standinCall('a2x.doc', room.id)).body).toMatchObject({ context: { patientId: demo.patientId }, prefetch: {} });
+    expect((await standinCall('a2x.labs', room.id)).body).toMatchObject({ context: { patientId: demo.patientId }, prefetch: {} });
+    const deid = await standinCall('a2x.student', room.id);
+    expect(deid.body.context?.['patientId']).toMatch(/^[0-9a-f]{32}$/);
+    expect(deid.raw).not.toContain(demo.patientId);
+    const card = await eventually(() => doc.cds.cards.find((c) => c.service.id === STANDIN_SERVICE));
+    expect(await doc.cds.share(card.id)).toEqual({ ok: true, cardId: card.id, shownTo: 2, withheldFrom: 2 });
+    expect((await eventually(() => peer.cds.shared.find((s) => s.cardId === card.id))).card?.detail).toContain(demo.patientId);
+    expect((await eventually(() => labs.cds.shared.find((s) => s.cardId === card.id))).card).toBeNull();
+    expect((await eventually(() => student.cds.shared.find((s) => s.cardId === card.id))).card).toBeNull();
+    // The identity-withheld participant's own card (computed under their access) reaches the full clinicians, not the student.
+    const labsCard = await eventually(() => labs.cds.cards.find((c) => c.service.id === STANDIN_SERVICE));
+    expect(await labs.cds.share(labsCard.id)).toEqual({ ok: true, cardId: labsCard.id, shownTo: 3, withheldFrom: 1 });
+    expect((await eventually(() => student.cds.shared.find((s) => s.cardId === labsCard.id))).card).toBeNull();
+  });
+
   it('HOLE (low): the hook\'s "pseudonymous" user is an unkeyed SHA-256 of the user id — a service re-identifies clinicians from a staff list', async () => {
     const room = await server.createRoom({ caseId: demo.caseId, participants: [{ userId: 'dr.adams@hospital.example', role: 'clinician' }] });
     await join('dr.adams@hospital.example', room.id);
     // The call this user caused, found through its audit row (hookInstance), not through the user id.
-    const call = await eventually(async () => {
-      const { rows } = await server.app.pool.query<{ details: { hookInstance: string; service: string } }>(`SELECT details FROM audit_log WHERE actor = $1 AND room_id = $2 AND action = 'cds.call'`, ['dr.adams@hospital.example', room.id]);
-      const audit = rows.find((r) => r.details.service.endsWith(`/cds-services/${STANDIN_SERVICE}`));
-      return audit && standin.callFor(audit.details.hookInstance);
-    });
+    const call = await standinCall('dr.adams@hospital.example', room.id);
     expect(call.body.context?.['userId']).toMatch(/^Practitioner\//);
     const staffList = ['dr.brown@hospital.example', 'dr.adams@hospital.example', 'a2.doc'];
     const guessed = staffList.find((u) => call.body.context?.['userId'] === `Practitioner/${createHash('sha256').update(`cds-user:${u}`).digest('hex').slice(0, 32)}`);
     // Expected: a keyed pseudonym (HMAC under a server secret) that a service cannot reverse by guessing.
     expect(guessed).toBeUndefined();
+    // Still stable: the same participant is the same Practitioner in another room; another participant is not.
+    const again = await server.createRoom({ caseId: demo.caseId, participants: [{ userId: 'dr.adams@hospital.example', role: 'clinician' }, { userId: 'dr.brown@hospital.example', role: 'clinician' }] });
+    await join('dr.adams@hospital.example', again.id);
+    await join('dr.brown@hospital.example', again.id);
+    expect((await standinCall('dr.adams@hospital.example', again.id)).body.context?.['userId']).toBe(call.body.context?.['userId']);
+    expect((await standinCall('dr.brown@hospital.example', again.id)).body.context?.['userId']).not.toBe(call.body.context?.['userId']);
   });
 
   it('held: javascript:, data: and obfuscated links and source URLs from a hostile service never reach the client', async () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,58 @@ describe('attack2: ops surfaces', () => {
       expect(r.code).toBe(0);
       // Expected: the export refuses to overwrite an existing file, or leaves it readable by its owner only.
       expect(((await stat(out)).mode & 0o777).toString(8)).toBe('600');
+      const text = await readFile(out, 'utf8');
+      expect(text).toContain('"type":"row"');
+      expect(text.startsWith('old')).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('fixed: the export replaces the file (a new 0600 file renamed over it): a hard link or a planted symlink never receives the trail', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'attack2-export-'));
+    try {
+      const out = path.join(dir, 'audit.jsonl');
+      const shared = path.join(dir, 'world-readable.jsonl');
+      await writeFile(shared, 'old\n');
+      await chmod(shared, 0o644);
+      await link(shared, out); // the same inode under --out
+      expect((await runCli(['audit', 'export', '--out', out], { ...server.db.env })).code).toBe(0);
+      expect(await readFile(shared, 'utf8')).toBe('old\n');
+      expect(((await stat(out)).mode & 0o777).toString(8)).toBe('600');
+      const target = path.join(dir, 'elsewhere.txt');
+      await writeFile(target, 'mine\n');
+      const planted = path.join(dir, 'planted.jsonl');
+      await symlink(target, planted);
+      expect((await runCli(['audit', 'export', '--out', planted, '--format', 'fhir'], { ...server.db.env })).code).toBe(0);
+      expect(await readFile(target, 'utf8')).toBe('mine\n');
+      expect(((await stat(planted)).mode & 0o777).toString(8)).toBe('600');
+      // No temporary file is left behind.
+      expect((await readdir(dir)).sort()).toEqual(['audit.jsonl', 'elsewhere.txt', 'planted.jsonl', 'world-readable.jsonl']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('fixed: a backup into an existing empty 0755 directory is owner-only: the directory 0700, dump, manifest and key copies 0600 (an old 0644 key copy too)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'attack2-backup-'));
+    try {
+      const out = path.join(dir, 'backup');
+      const keys = path.join(dir, 'keys');
+      await mkdir(out, { mode: 0o755 });
+      await chmod(out, 0o755);
+      await mkdir(keys);
+      const keyName = path.basename(server.db.env['AUDIT_CHECKPOINT_KEY_FILE']!);
+      await writeFile(path.join(keys, keyName), 'stale copy\n');
+      await chmod(path.join(keys, keyName), 0o644);
+      const r = await runCli(['backup', '--out', out, '--keys-out', keys], { ...server.db.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(((await stat(out)).mode & 0o777).toString(8)).toBe('700');
+      const files = await readdir(out);
+      expect(files.sort()).toEqual(['database.dump', 'manifest.json']);
+      for (const f of files) expect(((await stat(path.join(out, f))).mode & 0o777).toString(8), f).toBe('600');
+      expect(await readFile(path.join(keys, keyName), 'utf8')).toContain('PRIVATE KEY');
+      for (const f of await readdir(keys)) expect(((await stat(path.join(keys, f))).mode & 0o777).toString(8), f).toBe('600');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accessCovers, accessToScope, breakGlassMode, defaultScopes, isKnownScope, parseScopes, resourceVariant, withGrants, type DataAccess } from '../../server/src/auth/policy.ts';
+import { accessCovers, accessToScope, cdsCardVisibleTo, breakGlassMode, defaultScopes, isKnownScope, parseScopes, resourceVariant, withGrants, type DataAccess } from '../../server/src/auth/policy.ts';
 import { CASE_RESOURCE_TYPES, R4_RESOURCE_TYPES, ROOM_ROLES, type CaseResourceType, type RoomRole } from '../../shared/src/index.ts';
 import { Scope } from '../../shared/src/http.ts';
 
@@ -126,6 +126,33 @@ describe('annotation visibility (author access travels with it)', () => {
   it.each(cases)('%s', (_name, viewer, author, visible) => {
     // an author with no access at all is "identified with no types": covered by identified viewers only
     expect(accessCovers(viewer, author)).toBe(visible);
+  });
+});
+
+describe('decision-support card visibility (what the service could have used)', () => {
+  const full = parseScopes('patient/*.rs');
+  const obsOnly = parseScopes('patient/Observation.rs');
+  const obsPatient = parseScopes('patient/Observation.rs patient/Patient.rs');
+  const deidObs = parseScopes('deidentified patient/Observation.rs patient/Condition.rs');
+  const idObs = [{ resourceType: 'Observation' as const, variant: 'identified' as const }];
+  const deObs = [{ resourceType: 'Observation' as const, variant: 'deidentified' as const }];
+  const cases: [string, DataAccess, Parameters<typeof cdsCardVisibleTo>[1], boolean][] = [
+    // Built-in rules: exactly the cited copies.
+    ['built-in, identified Observation: reader with identified Observation', obsPatient, { author: full, cites: idObs }, true],
+    ['built-in, identified Observation: identity-withheld reader', obsOnly, { author: full, cites: idObs }, false],
+    ['built-in, identified Observation: de-identified reader', deidObs, { author: full, cites: idObs }, false],
+    ['built-in, de-identified Observation: de-identified reader', deidObs, { author: deidObs, cites: deObs }, true],
+    // Any other service: the author's whole access, even when nothing was sent.
+    ['service, nothing sent, identified author: de-identified reader', deidObs, { author: full, cites: null }, false],
+    ['service, nothing sent, identified author: narrower identified reader', obsPatient, { author: full, cites: null }, false],
+    ['service, nothing sent, identified author: same access', full, { author: full, cites: null }, true],
+    ['service, identity-withheld author: reader with Patient too', obsPatient, { author: obsOnly, cites: null }, true],
+    ['service, identity-withheld author: de-identified reader', deidObs, { author: obsOnly, cites: null }, false],
+    ['service, de-identified author: de-identified reader with those types', deidObs, { author: deidObs, cites: null }, true],
+    ['service, de-identified author: identified reader missing a type', obsPatient, { author: deidObs, cites: null }, false],
+  ];
+  it.each(cases)('%s', (_name, reader, basis, visible) => {
+    expect(cdsCardVisibleTo(reader, basis)).toBe(visible);
   });
 });
 

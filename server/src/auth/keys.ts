@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { KeyPurpose, KeysRepo } from '../db/keys.repo.ts';
 
@@ -11,6 +12,12 @@ export interface SigningKey<A extends SigningAlg = 'EdDSA'> {
   alg: A;
   privateKey: CryptoKey;
   publicJwk: JWK;
+  /**
+   * A secret for one named purpose, derived from the private key (HMAC-SHA256
+   * of the label under the private scalar): as stable and as secret as the key
+   * itself, with nothing more to store; different labels give unrelated secrets.
+   */
+  derive: (label: string) => Buffer;
 }
 export type SigningAlg = 'EdDSA' | 'ES384';
 
@@ -30,5 +37,8 @@ export async function loadOrCreateSigningKey(repo: KeysRepo, purpose: KeyPurpose
     });
   }
   const privateKey = (await importJWK(stored.privateJwk, stored.alg)) as CryptoKey;
-  return { kid: stored.kid, alg: stored.alg as SigningAlg, privateKey, publicJwk: stored.publicJwk };
+  const d = stored.privateJwk.d;
+  if (typeof d !== 'string' || d.length === 0) throw new Error(`the stored ${purpose} key has no private scalar`);
+  const derive = (label: string) => createHmac('sha256', Buffer.from(d, 'base64url')).update(`consilium-derived-secret:${label}`).digest();
+  return { kid: stored.kid, alg: stored.alg as SigningAlg, privateKey, publicJwk: stored.publicJwk, derive };
 }

@@ -448,13 +448,31 @@ export function accessCovers(viewer: DataAccess, author: DataAccess): boolean {
 const VARIANT_RANK: Record<Variant, number> = { deidentified: 0, 'identity-withheld': 1, identified: 2 };
 
 /**
- * May this reader see a decision-support card computed from these resources
- * (each as its author received it)? Only when, for every one of them, the
- * reader would receive a copy at least as revealing: a card computed from an
- * identified Observation says what that Observation says, dates and all.
+ * What a decision-support card may rest on, recorded when it was computed.
+ * `cites`: the copies it rests on, known exactly — only for Consilium's own
+ * built-in rules, which read nothing but the prefetch (never the context's
+ * patient id) and name the resources each card rests on (or, citing none,
+ * every one they were sent). null for any other service: it was sent the
+ * patient id (identified for an identified participant) and may hold its own
+ * record of that patient or read it elsewhere, so its card may say anything
+ * the participant could see — an empty prefetch is not "rests on nothing".
  */
-export function cdsCardVisibleTo(reader: DataAccess, sources: readonly { resourceType: R4ResourceType; variant: Variant }[]): boolean {
-  return sources.every((s) => {
+export interface CdsCardBasis {
+  /** The participant's access when the card was computed (their call's prefetch and context came from it). */
+  author: DataAccess;
+  cites: readonly { resourceType: R4ResourceType; variant: Variant }[] | null;
+}
+
+/**
+ * May this reader see a decision-support card? Only when their access covers
+ * everything the service could have based it on: every cited copy, each in a
+ * copy at least as revealing (a card from an identified Observation says what
+ * it says, dates and all); for any other service the author's whole access at
+ * the time (accessCovers: identified only to identified readers, every type).
+ */
+export function cdsCardVisibleTo(reader: DataAccess, basis: CdsCardBasis): boolean {
+  if (basis.cites === null) return accessCovers(reader, basis.author);
+  return basis.cites.every((s) => {
     const got = resourceVariant(reader, s.resourceType);
     return got !== null && VARIANT_RANK[got] >= VARIANT_RANK[s.variant];
   });

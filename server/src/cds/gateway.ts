@@ -98,6 +98,11 @@ export class CdsGateway {
     return out;
   }
 
+  /** The pseudonym a participant is known by in hook contexts (CdsSigner.hookUser). */
+  hookUser(userId: string): string {
+    return this.opts.signer.hookUser(userId);
+  }
+
   /** One patient-view call. The built-in service runs in-process on the same request (a JSON copy, as if sent). */
   async call(service: CdsService, request: PatientViewRequest): Promise<CallResult> {
     try {

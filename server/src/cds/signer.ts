@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
 import type { SigningKey } from '../auth/keys.ts';
 
@@ -12,10 +12,25 @@ export const CDS_JWKS_PATH = '/.well-known/cds-client-jwks.json';
  * the key at CDS_JWKS_PATH.
  */
 export class CdsSigner {
+  private readonly userKey: Buffer;
+
   constructor(
     private readonly key: SigningKey<'ES384'>,
     private readonly issuer: () => string,
-  ) {}
+  ) {
+    this.userKey = key.derive('cds-user-pseudonym');
+  }
+
+  /**
+   * The hook's `context.userId` for a participant: `Practitioner/<HMAC>` under
+   * a secret derived from this server's CDS client key — the same for them on
+   * every call and process (a service may keep per-user state), yet a service
+   * holding a staff list cannot test guesses against it as it could an
+   * unkeyed hash.
+   */
+  hookUser(userId: string): string {
+    return `Practitioner/${createHmac('sha256', this.userKey).update(userId).digest('hex').slice(0, 32)}`;
+  }
 
   sign(audience: string): Promise<string> {
     const now = Math.floor(Date.now() / 1000);

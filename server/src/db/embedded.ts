@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import { ensureLoginRole } from './roles.ts';
+import { writePrivateFileSync } from '../private-file.ts';
 
 const EMBEDDED_APP_ROLE = 'consilium_app';
 
@@ -79,7 +80,7 @@ export async function startEmbeddedPostgres(dataDir: string, notice: (message: s
   }
   // Data folders made before the app role existed get its password now.
   appPassword ??= randomBytes(18).toString('base64url');
-  writeFileSync(credentialsFile, JSON.stringify({ password, appPassword }), { mode: 0o600 });
+  writePrivateFileSync(credentialsFile, JSON.stringify({ password, appPassword })); // 0600 even over an older, looser file
 
   const port = await freePort();
   // Loaded lazily: on import the package hooks SIGINT/SIGTERM to stop PostgreSQL and exit(128+n)

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { grantAppRole, roleOfUrl } from '../db/roles.ts';
+import { createPrivateFileSync, writePrivateFileSync } from '../private-file.ts';
 import { OpsError, requireDatabase, serverTrustedKeys } from './context.ts';
 import type { Output } from './commands.ts';
 
@@ -68,6 +69,12 @@ async function summary(url: string): Promise<Omit<BackupManifest, 'format' | 'cr
   }
 }
 
+/** The backup directory (new, or empty): owner-only even when it already existed (mkdir leaves an existing one's mode). */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
 /**
  * `consilium backup --out DIR [--keys-out KEYDIR]`: a pg_dump (custom format) of the whole database —
  * rooms, cases, the audit trail and its checkpoints, the ticket signing keys — and a manifest to check a
@@ -78,20 +85,21 @@ export async function backup(config: Config, opts: { out: string; keysOut?: stri
   const url = ownerUrlOf(config);
   if (existsSync(opts.out) && readdirSync(opts.out).length > 0) throw new OpsError(`${opts.out} is not empty: back up into a new directory`, 2);
   if (opts.keysOut && path.resolve(opts.keysOut) === path.resolve(opts.out)) throw new OpsError('--keys-out must differ from --out: the checkpoint key must not travel with the database dump', 2);
-  mkdirSync(opts.out, { recursive: true, mode: 0o700 });
+  privateDir(opts.out);
   const { url: bare, env } = pgEnv(url);
   const dump = path.join(opts.out, DUMP);
+  createPrivateFileSync(dump); // pg_dump writes into it and the 0600 mode stays (not the umask's)
   // One snapshot: pg_dump runs in a single repeatable-read transaction, so rows and checkpoints agree.
   await run('pg_dump', ['--format=custom', '--no-owner', '--no-privileges', `--file=${dump}`, `--dbname=${bare}`], env);
   const manifest: BackupManifest = { format: 'consilium-backup/1', createdAt: new Date().toISOString(), ...(await summary(url)), dumpSha256: sha256(dump) };
-  writeFileSync(path.join(opts.out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
+  writePrivateFileSync(path.join(opts.out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   const keys: string[] = [];
   if (opts.keysOut) {
-    mkdirSync(opts.keysOut, { recursive: true, mode: 0o700 });
+    mkdirSync(opts.keysOut, { recursive: true, mode: 0o700 }); // may be the operator's own folder: its mode is theirs, the files are 0600
     const cp = config.auditCheckpoints;
     for (const file of [cp?.keyFile, cp?.previousKeysFile].filter((f): f is string => Boolean(f) && existsSync(f!))) {
       const target = path.join(opts.keysOut, path.basename(file));
-      copyFileSync(file, target);
+      writePrivateFileSync(target, readFileSync(file)); // 0600 whatever the source's mode or an old copy's
       keys.push(target);
     }
   }

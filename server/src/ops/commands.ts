@@ -13,6 +13,7 @@ import { importBundle, type ImportedCase } from '../domain/fhir-bundle.ts';
 import { AppError } from '../errors.ts';
 import { createCasePuller } from '../fhir/setup.ts';
 import { createLogger } from '../logger.ts';
+import { writePrivateFile } from '../private-file.ts';
 import { LiveRooms } from '../rooms/live-rooms.ts';
 import type { OpsContext } from './context.ts';
 import { OpsError } from './context.ts';
@@ -172,18 +173,21 @@ export async function auditVerify(ctx: OpsContext, opts: { publicKeys: string[];
 export async function auditExport(ctx: OpsContext, opts: { out: string; format: 'jsonl' | 'fhir'; from?: string; to?: string }): Promise<Output> {
   await ctx.audit.record({ actor: ctx.operator.userId, action: 'audit.export', details: { format: opts.format, from: opts.from ?? null, to: opts.to ?? null } });
   await ctx.audit.flush();
-  writeFileSync(opts.out, '', { mode: 0o600 });
-  let after = 0;
   let count = 0;
-  for (;;) {
-    const rows = await ctx.audit.query({ afterSeq: after, limit: 1000, ...(opts.from ? { from: new Date(opts.from) } : {}), ...(opts.to ? { to: new Date(opts.to) } : {}) });
-    if (rows.length === 0) break;
-    appendFileSync(opts.out, rows.map((r) => JSON.stringify(opts.format === 'fhir' ? toAuditEvent(r) : { type: 'row', ...r })).join('\n') + '\n');
-    count += rows.length;
-    after = rows[rows.length - 1]!.seq;
-  }
-  const checkpoints = await listCheckpoints(ctx.pool);
-  if (opts.format === 'jsonl') appendFileSync(opts.out, checkpoints.map((c) => JSON.stringify({ type: 'checkpoint', ...c })).join('\n') + (checkpoints.length ? '\n' : ''));
+  let checkpoints: Checkpoint[] = [];
+  // Patient ids throughout: a new 0600 file that replaces whatever was at --out (writePrivateFile).
+  await writePrivateFile(opts.out, async (append) => {
+    let after = 0;
+    for (;;) {
+      const rows = await ctx.audit.query({ afterSeq: after, limit: 1000, ...(opts.from ? { from: new Date(opts.from) } : {}), ...(opts.to ? { to: new Date(opts.to) } : {}) });
+      if (rows.length === 0) break;
+      await append(rows.map((r) => JSON.stringify(opts.format === 'fhir' ? toAuditEvent(r) : { type: 'row', ...r })).join('\n') + '\n');
+      count += rows.length;
+      after = rows[rows.length - 1]!.seq;
+    }
+    checkpoints = await listCheckpoints(ctx.pool);
+    if (opts.format === 'jsonl') await append(checkpoints.map((c) => JSON.stringify({ type: 'checkpoint', ...c })).join('\n') + (checkpoints.length ? '\n' : ''));
+  });
   return { data: { file: opts.out, rows: count, checkpoints: checkpoints.length }, message: `${count} audit rows and ${checkpoints.length} checkpoints written to ${opts.out}` };
 }
 

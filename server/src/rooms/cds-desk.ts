@@ -2,9 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CdsCardView } from '../../../shared/src/cds.ts';
 import type { ClientMessage, ClientReply } from '../../../shared/src/messages.ts';
 import type { ServerMessageName, ServerMessages } from '../../../shared/src/protocol.ts';
-import type { R4ResourceType } from '../../../shared/src/fhir.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
-import { cdsCardVisibleTo, type DataAccess, type ParticipantAccess, type Variant } from '../auth/policy.ts';
+import { cdsCardVisibleTo, type CdsCardBasis, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
 import { variantOf, type CaseEntry } from '../domain/case-view.ts';
 import type { CdsGateway, CdsService } from '../cds/gateway.ts';
 import { HOOK, type Card, type FeedbackItem, type PatientViewRequest } from '../cds/hooks.ts';
@@ -23,7 +22,7 @@ import { fail, ok, type Actor, type CommandResult } from './types.ts';
  * published as they come, and a call gives up after 2 s.
  */
 export interface CdsDeskDeps {
-  gateway: Pick<CdsGateway, 'services' | 'call' | 'feedback'>;
+  gateway: Pick<CdsGateway, 'services' | 'call' | 'feedback' | 'hookUser'>;
   roomId: string;
   caseId: () => string | null;
   patientId: () => string | null;
@@ -44,8 +43,10 @@ interface StoredCard {
   service: CdsService;
   /** The service's uuid for the card (feedback names it); null when it gave none. */
   uuid: string | null;
-  /** What the card was computed from, as its participant received it: who else may read it (cdsCardVisibleTo). */
-  from: { resourceType: R4ResourceType; variant: Variant; resourceId: string }[];
+  /** What the card may rest on: who else may read it (cdsCardVisibleTo). */
+  basis: CdsCardBasis;
+  /** The resources behind it for the audit row (cited, else all sent). */
+  resources: string[];
 }
 
 interface UserCards {
@@ -148,8 +149,8 @@ export class CdsDesk {
     const seen = access ? this.deps.seen(access.data) : null;
     if (!access || !seen) return;
     const services = await this.deps.gateway.services();
-    // The hook's user: a stable pseudonym of the participant (services need no names to answer).
-    const hookUser = `Practitioner/${hash(`cds-user:${userId}`, 32)}`;
+    // The hook's user: a stable keyed pseudonym of the participant (services need no names to answer).
+    const hookUser = this.deps.gateway.hookUser(userId);
     const current = () => !this.closed && this.users.get(userId) === u && u.generation === generation;
     await Promise.all(
       services.map(async (service) => {
@@ -171,18 +172,19 @@ export class CdsDesk {
         }
         const result = await this.deps.gateway.call(service, request);
         if (!current()) return;
-        const cards = result.ok ? result.cards.map((c) => this.store(userId, service, c, sent)).filter((c) => c.uuid === null || !u.answered.has(`${service.key}#${c.uuid}`)) : [];
+        const cards = result.ok ? result.cards.map((c) => this.store(userId, service, c, sent, access.data)).filter((c) => c.uuid === null || !u.answered.has(`${service.key}#${c.uuid}`)) : [];
         u.byService.set(service.key, cards);
         this.publish(userId, u);
       }),
     );
   }
 
-  private store(userId: string, service: CdsService, card: Card, sent: CaseEntry[]): StoredCard {
+  private store(userId: string, service: CdsService, card: Card, sent: CaseEntry[], author: DataAccess): StoredCard {
     const byRef = new Map(sent.map((e) => [`${e.resource.resourceType}/${e.resource.id}`, e]));
     const cited = (card.extension?.['consilium-cites'] ?? []).map((c) => byRef.get(`${c.resourceType}/${c.id}`)).filter((e): e is CaseEntry => e !== undefined);
-    // The built-in rules say exactly what a card rests on; any other service may have used all it was sent.
-    const basis = service.builtin && cited.length > 0 ? cited : sent;
+    // The built-in rules rest on the prefetch alone (exactly what they cite); any other service had the
+    // patient id in the context and may have used anything about them the author could see (CdsCardBasis).
+    const behind = service.builtin && cited.length > 0 ? cited : sent;
     const uuid = card.uuid ?? null;
     const view: CdsCardView = {
       id: hash(`${userId}|${service.key}|${uuid ?? card.summary}`, 24),
@@ -197,7 +199,8 @@ export class CdsDesk {
       overrideReasons: (card.overrideReasons ?? []).map((r) => ({ code: r.code, system: r.system ?? null, display: r.display ?? r.code })),
       computedAt: Date.now(),
     };
-    return { view, service, uuid, from: basis.map((e) => ({ resourceType: e.resourceType, variant: e.variant, resourceId: e.resourceId })) };
+    const cites = service.builtin ? behind.map((e) => ({ resourceType: e.resourceType, variant: e.variant })) : null;
+    return { view, service, uuid, basis: { author, cites }, resources: behind.map(ref) };
   }
 
   private cardsOf(u: UserCards): CdsCardView[] {
@@ -219,20 +222,20 @@ export class CdsDesk {
 
   /**
    * Share a card with the room: its text reaches those whose access covers
-   * every resource it was computed from; the others learn only that a card
-   * was shared. Audited before it is sent.
+   * everything it may rest on (cdsCardVisibleTo); the others learn only that
+   * a card was shared. Audited before it is sent.
    */
   async share(actor: Actor, cardId: string): Promise<CommandResult<ClientReply<'cds.share'>>> {
     const card = this.find(actor.userId, cardId);
     if (!card) return fail('CARD_NOT_FOUND');
     const mine = this.deps.accessOf(actor.userId);
-    if (!mine || !cdsCardVisibleTo(mine.data, card.from)) return fail('SCOPE_DENIED', 'your access no longer covers this card');
+    if (!mine || !cdsCardVisibleTo(mine.data, card.basis)) return fail('SCOPE_DENIED', 'your access no longer covers this card');
     const shownTo: string[] = [];
     const withheldFrom: string[] = [];
     for (const m of this.deps.members()) {
       const access = this.deps.accessOf(m.userId);
       if (!access) continue;
-      (cdsCardVisibleTo(access.data, card.from) ? shownTo : withheldFrom).push(m.userId);
+      (cdsCardVisibleTo(access.data, card.basis) ? shownTo : withheldFrom).push(m.userId);
     }
     await this.deps.audit({
       actor: actor.userId,
@@ -240,7 +243,7 @@ export class CdsDesk {
       roomId: this.deps.roomId,
       caseId: this.deps.caseId(),
       patientId: this.deps.patientId(),
-      details: { service: card.service.key, card: card.uuid, resources: card.from.map(ref), shownTo, withheldFrom },
+      details: { service: card.service.key, card: card.uuid, resources: card.resources, shownTo, withheldFrom },
     });
     const by = { userId: actor.userId, name: actor.name };
     for (const userId of shownTo) for (const seat of this.deps.seatsOf(userId)) this.deps.send(seat, 'cds.shared', { cardId, by, card: card.view, indicator: card.view.indicator });

@@ -51,7 +51,7 @@ export interface ClinicDeps {
   /** How long poses gather before a frame goes out: shared by the process's rooms (PoseBudget). */
   poseBudget: { windowMs(): number; seatsChanged(delta: number): void };
   /** Decision support (CDS Hooks); absent or null → none. */
-  cds?: Pick<CdsGateway, 'services' | 'call' | 'feedback'> | null;
+  cds?: Pick<CdsGateway, 'services' | 'call' | 'feedback' | 'hookUser'> | null;
   /** Recordings (PostgreSQL); absent: this room cannot record or replay. */
   recordings?: RecordingStore | null;
   /** LiveKit egress of the voice alongside a recording; absent: recordings have no audio. */
