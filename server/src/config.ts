@@ -103,6 +103,9 @@ const EnvSchema = z.object({
   CDS_BUILTIN: z.enum(['on', 'off']).default('on'),
 });
 
+/** Every environment variable the server reads (deployment manifests are checked against it). */
+export const ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
+
 /** Who is an administrator: any of `values` in `claim` (a dot path), or in scope/scp/roles/groups when claim is null. */
 export interface AdminClaim {
   claim: string | null;
