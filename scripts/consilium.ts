@@ -24,11 +24,13 @@ const USAGE = `usage: consilium <command> [options] [--json]
   audit export --out FILE [--format jsonl|fhir] [--from ISO] [--to ISO]
   keys rotate-ticket
   keys rotate-checkpoint
+  retention run [--dry-run]
   backup --out DIR [--keys-out KEYDIR]
   restore --from DIR`;
 
 const options = {
   json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   title: { type: 'string' },
   kind: { type: 'string' },
@@ -122,6 +124,8 @@ function dispatch(ctx: OpsContext, command: string, args: string[], v: Values, n
       if (format !== 'jsonl' && format !== 'fhir') throw new OpsError('--format is jsonl or fhir', 2);
       return ops.auditExport(ctx, { out: need(v.out, '--out'), format, ...(v.from ? { from: v.from } : {}), ...(v.to ? { to: v.to } : {}) });
     }
+    case 'retention run':
+      return ops.retentionRun(ctx, v['dry-run'] === true);
     case 'keys rotate-ticket':
       return ops.rotateTicketKey(ctx);
     case 'keys rotate-checkpoint':

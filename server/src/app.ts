@@ -12,6 +12,7 @@ import { AppError } from './errors.ts';
 import { CLINIC_ROOM, Limits } from '../../shared/src/protocol.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { RefusedJoins } from './audit/refused-joins.ts';
+import { scheduleRetention } from './ops/retention.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
 import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
 import { loadOrCreateSigningKey } from './auth/keys.ts';
@@ -111,7 +112,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const checkpoints = setUpCheckpoints(config, pool, logger);
   const audit = new AuditLog(pool, { logger: logger.child({ component: 'audit' }), trustedKeys: checkpoints?.trustedKeys ?? [] });
   const refusedJoins = new RefusedJoins(audit, {
-    intervalMs: overrides.refusedJoinsIntervalMs ?? 60_000,
+    intervalMs: overrides.refusedJoinsIntervalMs ?? config.refusedJoinsIntervalMs,
     onError: (err) => logger.error({ err }, 'refused-join audit row failed'),
   });
   const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
@@ -255,12 +256,17 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   await checkpoints?.signer.checkpoint().catch(() => {}); // anchor what a previous run left unsigned
   checkpoints?.signer.start(config.auditCheckpoints!.intervalMs);
   fhir?.puller.start();
+  const retention = scheduleRetention(
+    { pool, cases, recordings, rooms, audit, actor: 'system', closeLiveRoom: async (id) => void (await live.call(id, 'close')) },
+    { caseDays: config.retention.caseDays, intervalMs: config.retention.intervalMs, logger: logger.child({ component: 'retention' }) },
+  );
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
       clearInterval(pruneTickets);
+      await retention.stop();
       await fhir?.puller.stop();
       await live.flushAll().catch((err: unknown) => logger.error({ err }, 'flush before shutdown failed'));
       await gameServer.gracefullyShutdown(false);

@@ -72,6 +72,12 @@ const EnvSchema = z.object({
   POSE_FRAMES_PER_SECOND: z.coerce.number().int().min(1000).max(1_000_000).default(20_000),
   /** Days a recording is kept before it expires; 0 = until deleted. */
   RECORDING_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(365),
+  /** Days a case is kept after the last room showing it closed (or its import, if none did); 0 = until deleted. */
+  CASE_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** How often the retention job runs (it also runs at start). */
+  RETENTION_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
+  /** Refused joins are written as one audit row per client address per this interval. */
+  REFUSED_JOINS_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
   /** A guiding link over this round-trip time marks every pointer stale. */
   GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
   FHIR_BASE_URL: optionalUrl,
@@ -96,6 +102,9 @@ const EnvSchema = z.object({
   /** The built-in rule service (/cds-services on this server), called for every participant. */
   CDS_BUILTIN: z.enum(['on', 'off']).default('on'),
 });
+
+/** Every environment variable the server reads (deployment manifests are checked against it). */
+export const ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
 
 /** Who is an administrator: any of `values` in `claim` (a dot path), or in scope/scp/roles/groups when claim is null. */
 export interface AdminClaim {
@@ -142,6 +151,10 @@ export interface Config {
   poseFramesPerSecond: number;
   /** Days a recording is kept (null: until deleted). */
   recordingRetentionDays: number | null;
+  /** Cases: days without a room before deletion (null: kept); the job's period. */
+  retention: { caseDays: number | null; intervalMs: number };
+  /** Length of one refused-join audit aggregation interval. */
+  refusedJoinsIntervalMs: number;
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
   /** The site's image viewer (PACS / DICOMweb), `{studyUid}` replaced by the study's UID; null → series listed only. */
@@ -320,6 +333,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     poseWindowMs: e.POSE_WINDOW_MS,
     poseFramesPerSecond: e.POSE_FRAMES_PER_SECOND,
     recordingRetentionDays: e.RECORDING_RETENTION_DAYS === 0 ? null : e.RECORDING_RETENTION_DAYS,
+    retention: { caseDays: e.CASE_RETENTION_DAYS === 0 ? null : e.CASE_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MINUTES * 60_000 },
+    refusedJoinsIntervalMs: e.REFUSED_JOINS_INTERVAL_SECONDS * 1000,
     breakGlass: {
       selfGrantRoles: e.BREAK_GLASS_SELF_GRANT_ROLES,
       grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),

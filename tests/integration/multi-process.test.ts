@@ -6,12 +6,14 @@ import { caseBundle, liveObservation } from '../fixtures/case-bundle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
+import { joinWhenPossible } from '../support/rejoin.ts';
 import { freePort, startServerProcess, type ServerProcess } from '../support/process.ts';
 
 /**
- * Two server processes sharing PostgreSQL and Redis (REDIS_URL): a room lives
- * in one process, clients reach it through either, and HTTP actions taken on
- * the other process reach it.
+ * Three server processes sharing PostgreSQL and Redis (REDIS_URL), as behind a load balancer
+ * (docker-compose.scale.yml, deploy/k8s): a room lives in one process, clients reach it through
+ * any, and HTTP actions taken on another process reach it. Last, the process hosting a live room
+ * is killed (SIGKILL): its people come back through the other two, with the room as it was.
  */
 const redisDb = 1 + Math.floor(Math.random() * 15); // a Redis database of its own for this run
 const REDIS_URL = `${TEST_REDIS_URL}/${redisDb}`;
@@ -30,8 +32,8 @@ beforeAll(async () => {
   await redis.flushdb();
   await redis.quit();
   db = await createTestDatabase();
-  urls.push(await startProcess(), await startProcess());
-}, 90_000);
+  urls.push(...(await Promise.all([startProcess(), startProcess(), startProcess()])));
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
@@ -106,4 +108,43 @@ describe('several processes sharing Redis', () => {
     expect(new Set(sessions.map((s) => s.room.roomId))).toEqual(new Set([room.id]));
     await Promise.all(sessions.map((s) => s.leave()));
   });
+
+  it('three processes, the one hosting a live room killed mid-room: everyone comes back through the other two, the room as it was', async () => {
+    const admin = await as(urls[0]!, 'root', true);
+    const users = ['k3-1', 'k3-2', 'k3-3'];
+    const room = await admin.api.createRoom({ title: 'Killed mid-room', kind: 'case-conference', participants: users.map((userId, i) => ({ userId, role: i === 0 ? ('host' as const) : ('clinician' as const) })) });
+    // One person through each process; the room runs in one of them.
+    const sessions = await Promise.all(users.map(async (u, i) => (await as(urls[i]!, u)).join(room.id)));
+    await Promise.all(sessions.map((s) => s.ready()));
+    await eventually(() => sessions.every((s) => s.participants().length === 3));
+    const pose = { position: [1, 1, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
+    for (const id of ['k3-a', 'k3-b']) expect((await sessions[0]!.add({ id, kind: 'model', asset: 'builtin:heart', transform: pose })).ok).toBe(true);
+
+    const redis = new Redis(REDIS_URL);
+    const listing = JSON.parse((await redis.hget('roomcaches', room.id))!) as { publicAddress: string };
+    await redis.quit();
+    const victim = procs.find((p) => p.url.endsWith(listing.publicAddress))!;
+    const survivors = procs.filter((p) => p !== victim);
+    expect(survivors).toHaveLength(2);
+
+    await victim.kill();
+    const killedAt = Date.now();
+    // Everyone's connection was to the victim; each comes back through a survivor (two through one, one through the other).
+    const back = await Promise.all(users.map((u, i) => joinWhenPossible(survivors[i % 2]!.url, u, room.id, killedAt, 15_000)));
+    for (const b of back) {
+      expect(b.ms).toBeLessThan(5000);
+      expect([...b.session.state.objects.keys()].filter((id) => id.startsWith('k3-')).sort()).toEqual(['k3-a', 'k3-b']);
+    }
+    await eventually(() => back.every((b) => b.session.participants().length === 3), 10_000);
+    // The room works: a change by one reaches the others, and both survivors' APIs see one live room.
+    expect((await back[1]!.session.add({ id: 'k3-c', kind: 'model', asset: 'builtin:heart', transform: pose })).ok).toBe(true);
+    await eventually(() => back.every((b) => b.session.state.objects.has('k3-c')));
+    for (const s of survivors) {
+      const live = await (await as(s.url, 'root', true)).api.liveRoom(room.id);
+      expect(live.live).toBe(true);
+      expect(live.participants.map((p) => p.userId).sort()).toEqual(users);
+    }
+    console.info(`three processes, host killed: back in the room through the survivors ${back.map((b) => b.ms).join(' / ')} ms after the kill`);
+    await Promise.all(back.map((b) => b.session.leave()));
+  }, 90_000);
 });

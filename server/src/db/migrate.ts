@@ -12,6 +12,8 @@ export async function migrate(databaseUrl: string): Promise<string[]> {
     direction: 'up',
     migrationsTable: 'pgmigrations',
     checkOrder: true,
+    // Processes starting together (a scaled deployment) wait their turn; the default ('fail') made all but one exit.
+    advisoryLockMode: 'wait',
     log: () => {},
   });
   return applied.map((m) => m.name);

@@ -15,7 +15,9 @@ import { createCasePuller } from '../fhir/setup.ts';
 import { createLogger } from '../logger.ts';
 import { writePrivateFile } from '../private-file.ts';
 import { LiveRooms } from '../rooms/live-rooms.ts';
+import { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { OpsContext } from './context.ts';
+import { runRetention } from './retention.ts';
 import { OpsError } from './context.ts';
 
 /** What a command answers: rows for a table (or one object), printed as JSON with --json. */
@@ -225,4 +227,17 @@ export async function rotateCheckpointKey(ctx: OpsContext): Promise<Output> {
     data: { retired: old.keyId, active: fresh.keyId, retiredPrivateKeyFile: retired },
     message: `checkpoint key rotated: ${old.keyId} retired (public half appended to ${cfg.previousKeysFile}), ${fresh.keyId} active.\nRestart every server process, tell your auditors the new key (GET /api/audit/checkpoint-key), then destroy ${retired}.`,
   };
+}
+
+/** The server's retention job, run once now (or listed only, with --dry-run); the same lock, so never alongside it. */
+export async function retentionRun(ctx: OpsContext, dryRun: boolean): Promise<Output> {
+  const report = await runRetention(
+    { pool: ctx.pool, cases: ctx.cases, recordings: new RecordingsRepo(ctx.pool), rooms: ctx.rooms, audit: ctx.audit, actor: ctx.operator.userId },
+    { caseDays: ctx.config.retention.caseDays, dryRun },
+  );
+  if (!report.ran) throw new OpsError('retention is running in another process right now (a server): try again later');
+  const policy = `cases: ${ctx.config.retention.caseDays === null ? 'kept (CASE_RETENTION_DAYS=0)' : `${ctx.config.retention.caseDays} days without a room`}; recordings: by their expiry`;
+  const count = (a: string) => report.items.filter((i) => i.action === a).length;
+  const message = dryRun ? `dry run (${policy}): ${report.items.length} due, nothing changed` : `${count('deleted')} deleted, ${count('skipped')} skipped (${policy})`;
+  return { data: report, table: report.items.map((i) => ({ kind: i.kind, id: i.id, since: i.since, action: i.action, note: i.note ?? '' })), message };
 }

@@ -1,0 +1,180 @@
+import type { AuditEvent } from '../audit/audit-log.ts';
+import type { CasesRepo } from '../db/cases.repo.ts';
+import type { Pool } from '../db/pool.ts';
+import type { RecordingsRepo } from '../db/recordings.repo.ts';
+import type { RoomsRepo } from '../db/rooms.repo.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * Retention: cases no room has used for `caseDays`, and recordings past their `expires_at`, are deleted
+ * (patient data and chunks go; the marked row stays so the audit trail keeps its referent), each with an
+ * audit row giving `reason: 'retention'`. The audit trail itself is never deleted here (docs/OPERATIONS.md,
+ * "Retention": archives are cut by hand). One run at a time across processes: a PostgreSQL advisory lock.
+ *
+ *   const report = await runRetention(deps, { caseDays: 90, dryRun: true });
+ */
+export interface RetentionDeps {
+  pool: Pool;
+  cases: CasesRepo;
+  recordings: RecordingsRepo;
+  rooms: RoomsRepo;
+  audit: { record(event: AuditEvent): Promise<void> };
+  /** Who the audit rows name: `system` in the server, `cli:<user>` from the command line. */
+  actor: string;
+  /**
+   * Close a live replay room of a deleted recording (the server: `LiveRooms.call`). Absent (the command line):
+   * a recording whose replay is live right now is left for the server's own run.
+   */
+  closeLiveRoom?: (roomId: string) => Promise<void>;
+  /** The clock (tests move it). */
+  now?: () => Date;
+}
+
+export interface RetentionOptions {
+  /** Days a case may go without a room; null: cases are kept until deleted by hand. */
+  caseDays: number | null;
+  /** List what is due, change nothing, write no audit row. */
+  dryRun?: boolean;
+  /** At most this many of each per run (the next run takes the rest). */
+  batch?: number;
+}
+
+export interface RetentionItem {
+  kind: 'case' | 'recording';
+  id: string;
+  /** Case: the last time a room used it (or its import); recording: when it expired. */
+  since: string;
+  action: 'deleted' | 'due' | 'skipped';
+  note?: string;
+}
+
+export interface RetentionReport {
+  /** false: another process holds the lock and is running retention now. */
+  ran: boolean;
+  dryRun: boolean;
+  at: string;
+  items: RetentionItem[];
+}
+
+/** Distinct from the audit (0x434f4e53) and grant (0x434f4e47) locks. */
+export const RETENTION_LOCK_KEY = 0x434f4e52;
+const DAY_MS = 86_400_000;
+
+export async function runRetention(deps: RetentionDeps, opts: RetentionOptions): Promise<RetentionReport> {
+  const now = (deps.now ?? (() => new Date()))();
+  const dryRun = opts.dryRun === true;
+  const batch = opts.batch ?? 500;
+  const lock = await deps.pool.connect();
+  try {
+    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK_KEY]);
+    if (!rows[0]?.ok) return { ran: false, dryRun, at: now.toISOString(), items: [] };
+    try {
+      const items = [...(opts.caseDays === null ? [] : await expireCases(deps, now, opts.caseDays, batch, dryRun)), ...(await expireRecordings(deps, now, batch, dryRun))];
+      return { ran: true, dryRun, at: now.toISOString(), items };
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** A case is in use while any room showing it is open; after that, from the last room's close (or its import). */
+async function expireCases(deps: RetentionDeps, now: Date, days: number, batch: number, dryRun: boolean): Promise<RetentionItem[]> {
+  const cutoff = new Date(now.getTime() - days * DAY_MS);
+  const { rows } = await deps.pool.query<{ id: string; patient_id: string; last_used: Date }>(
+    `SELECT c.id, c.patient_id, GREATEST(c.created_at, MAX(COALESCE(r.closed_at, r.updated_at))) AS last_used
+       FROM cases c LEFT JOIN rooms r ON r.case_id = c.id
+      WHERE c.deleted_at IS NULL
+      GROUP BY c.id
+     HAVING bool_and(r.status IS DISTINCT FROM 'open') AND GREATEST(c.created_at, MAX(COALESCE(r.closed_at, r.updated_at))) < $1
+      ORDER BY last_used, c.id LIMIT $2`,
+    [cutoff, batch],
+  );
+  const items: RetentionItem[] = [];
+  for (const r of rows) {
+    const item: RetentionItem = { kind: 'case', id: r.id, since: r.last_used.toISOString(), action: 'due' };
+    items.push(item);
+    if (dryRun) continue;
+    // Re-checked in the statement's own time: a room opened on the case since the query keeps it.
+    if (!(await stillUnused(deps.pool, r.id)) || !(await deps.cases.delete(r.id))) {
+      item.action = 'skipped';
+      item.note = 'in use again or already deleted';
+      continue;
+    }
+    item.action = 'deleted';
+    await deps.audit.record({ actor: deps.actor, action: 'case.delete', caseId: r.id, patientId: r.patient_id, details: { reason: 'retention', retentionDays: days, lastUsedAt: item.since } });
+  }
+  return items;
+}
+
+async function stillUnused(pool: Pool, caseId: string): Promise<boolean> {
+  const { rows } = await pool.query(`SELECT 1 FROM rooms WHERE case_id = $1 AND status = 'open' LIMIT 1`, [caseId]);
+  return rows.length === 0;
+}
+
+async function expireRecordings(deps: RetentionDeps, now: Date, batch: number, dryRun: boolean): Promise<RetentionItem[]> {
+  // Finished recordings only: one still being written ends (and is then collected) first.
+  const { rows } = await deps.pool.query<{ id: string; room_id: string; case_id: string | null; expires_at: Date }>(
+    `SELECT id, room_id, case_id, expires_at FROM recordings
+      WHERE deleted_at IS NULL AND ended_at IS NOT NULL AND expires_at IS NOT NULL AND expires_at <= $1
+      ORDER BY expires_at, id LIMIT $2`,
+    [now, batch],
+  );
+  const items: RetentionItem[] = [];
+  for (const r of rows) {
+    const item: RetentionItem = { kind: 'recording', id: r.id, since: r.expires_at.toISOString(), action: 'due' };
+    items.push(item);
+    if (dryRun) continue;
+    const replays = await openReplayRooms(deps.pool, r.id);
+    if (!deps.closeLiveRoom && replays.some((x) => x.live)) {
+      item.action = 'skipped';
+      item.note = 'a replay of it is live: the server deletes it (and closes the replay) on its own run';
+      continue;
+    }
+    await deps.recordings.delete(r.id);
+    for (const x of replays) {
+      await deps.rooms.close(x.id);
+      if (x.live) await deps.closeLiveRoom?.(x.id);
+    }
+    item.action = 'deleted';
+    await deps.audit.record({ actor: deps.actor, action: 'recording.delete', roomId: r.room_id, caseId: r.case_id, details: { recordingId: r.id, reason: 'retention', expiredAt: item.since, replayRoomsClosed: replays.length } });
+  }
+  return items;
+}
+
+async function openReplayRooms(pool: Pool, recordingId: string): Promise<{ id: string; live: boolean }[]> {
+  const { rows } = await pool.query<{ id: string; live: boolean }>(
+    `SELECT r.id, EXISTS (SELECT 1 FROM live_instances l WHERE l.room_id = r.id AND l.expires_at > now()) AS live
+       FROM rooms r WHERE r.recording_id = $1 AND r.status = 'open'`,
+    [recordingId],
+  );
+  return rows;
+}
+
+/** In the server: a run at start, then every `intervalMs`; `stop()` waits for a run in progress. */
+export function scheduleRetention(deps: RetentionDeps, opts: { caseDays: number | null; intervalMs: number; logger: Logger }): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  const run = () => {
+    running ??= runRetention(deps, { caseDays: opts.caseDays })
+      .then((r) => {
+        const deleted = r.items.filter((i) => i.action === 'deleted');
+        if (deleted.length > 0 || r.items.length > 0) {
+          opts.logger.info({ cases: deleted.filter((i) => i.kind === 'case').length, recordings: deleted.filter((i) => i.kind === 'recording').length, skipped: r.items.length - deleted.length }, 'retention: expired data deleted');
+        }
+      })
+      .catch((err: unknown) => opts.logger.error({ err }, 'retention run failed'))
+      .finally(() => {
+        running = null;
+      });
+  };
+  run();
+  const timer = setInterval(run, opts.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CasesRepo } from '../../server/src/db/cases.repo.ts';
+import { migrate } from '../../server/src/db/migrate.ts';
+import { RecordingsRepo } from '../../server/src/db/recordings.repo.ts';
+import { RoomsRepo } from '../../server/src/db/rooms.repo.ts';
+import { loadConfig, ConfigError } from '../../server/src/config.ts';
+import { RETENTION_LOCK_KEY, runRetention, type RetentionDeps } from '../../server/src/ops/retention.ts';
+import { cliJson, runCli } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { eventually } from '../support/eventually.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * Retention on the real PostgreSQL: cases no room has used for CASE_RETENTION_DAYS and recordings past
+ * their expiry are deleted by the server's job (at start, then periodically) or by `consilium retention run`,
+ * audited with reason `retention`; one run at a time (advisory lock); the audit trail stays whole.
+ * Time moves by backdating rows (cases, rooms) and by the job's clock (recordings).
+ */
+const DAY = 86_400_000;
+let db: TestDatabase;
+let owner: pg.Pool;
+let server: TestServer;
+let deps: RetentionDeps;
+let staleAtBoot: string;
+
+const newCase = (cases: CasesRepo) => cases.createImported({ resourceType: 'Patient', id: randomUUID() } as never, [], 'it.admin');
+const backdateCase = (id: string, days: number) => owner.query(`UPDATE cases SET created_at = now() - make_interval(days => $2) WHERE id = $1`, [id, days]);
+const resourcesOf = async (caseId: string) => Number((await owner.query(`SELECT count(*) AS n FROM case_resources WHERE case_id = $1`, [caseId])).rows[0].n);
+const deletedAt = async (caseId: string) => (await owner.query<{ deleted_at: Date | null }>(`SELECT deleted_at FROM cases WHERE id = $1`, [caseId])).rows[0]!.deleted_at;
+const auditFor = async (action: string, key: 'case_id' | 'room_id', id: string) => {
+  await server.app.audit.flush();
+  return (await owner.query<{ actor: string; details: Record<string, unknown> }>(`SELECT actor, details FROM audit_log WHERE action = $1 AND ${key} = $2`, [action, id])).rows;
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await migrate(db.url);
+  owner = new pg.Pool({ connectionString: db.url, max: 2 });
+  // Imported 40 days ago and never shown in a room: the server deletes it when it starts.
+  staleAtBoot = await newCase(new CasesRepo(owner));
+  await backdateCase(staleAtBoot, 40);
+  server = await startTestServer({}, { CASE_RETENTION_DAYS: '30' }, db);
+  const pool = server.app.pool;
+  deps = { pool, cases: new CasesRepo(pool), recordings: new RecordingsRepo(pool), rooms: new RoomsRepo(pool), audit: server.app.audit, actor: 'it.retention' };
+});
+afterAll(async () => {
+  await server?.stop();
+  await owner?.end();
+  await db?.drop();
+});
+
+describe('case retention', () => {
+  it('runs when the server starts: the stale case is deleted and audited as retention by the system', async () => {
+    await eventually(async () => (await deletedAt(staleAtBoot)) !== null);
+    expect(await resourcesOf(staleAtBoot)).toBe(0);
+    const rows = await eventually(async () => (await auditFor('case.delete', 'case_id', staleAtBoot)).length === 1 && auditFor('case.delete', 'case_id', staleAtBoot));
+    expect(rows[0]).toMatchObject({ actor: 'system', details: { reason: 'retention', retentionDays: 30 } });
+  });
+
+  it('deletes cases without a room for N days, keeps those in use or recently used; a dry run changes nothing', async () => {
+    const rooms = deps.rooms;
+    const never = await newCase(deps.cases); // imported 31 days ago, never in a room → due
+    await backdateCase(never, 31);
+    const open = await newCase(deps.cases); // imported long ago, its room still open → kept
+    await backdateCase(open, 400);
+    await rooms.create({ title: 'Open', kind: 'case-conference', caseId: open, createdBy: 'it', participants: [] });
+    const oldClose = await newCase(deps.cases); // its last room closed 45 days ago → due
+    await backdateCase(oldClose, 400);
+    const r1 = await rooms.create({ title: 'Old', kind: 'case-conference', caseId: oldClose, createdBy: 'it', participants: [] });
+    await rooms.close(r1.id);
+    await owner.query(`UPDATE rooms SET closed_at = now() - interval '45 days' WHERE id = $1`, [r1.id]);
+    const recent = await newCase(deps.cases); // one room closed 45 days ago, another 10 days ago → kept
+    await backdateCase(recent, 400);
+    for (const daysAgo of [45, 10]) {
+      const r = await rooms.create({ title: 'R', kind: 'case-conference', caseId: recent, createdBy: 'it', participants: [] });
+      await rooms.close(r.id);
+      await owner.query(`UPDATE rooms SET closed_at = now() - make_interval(days => $2) WHERE id = $1`, [r.id, daysAgo]);
+    }
+    const young = await newCase(deps.cases); // imported today → kept
+
+    const dry = await runRetention(deps, { caseDays: 30, dryRun: true });
+    expect(dry.ran).toBe(true);
+    expect(dry.items.filter((i) => i.kind === 'case').map((i) => i.id).sort()).toEqual([never, oldClose].sort());
+    expect(dry.items.every((i) => i.action === 'due')).toBe(true);
+    expect(await deletedAt(never)).toBeNull();
+    expect(await resourcesOf(never)).toBe(1);
+    expect(await auditFor('case.delete', 'case_id', never)).toEqual([]);
+
+    const kept = await runRetention(deps, { caseDays: null });
+    expect(kept.items.filter((i) => i.kind === 'case')).toEqual([]); // CASE_RETENTION_DAYS=0: kept until deleted by hand
+
+    const run = await runRetention(deps, { caseDays: 30 });
+    expect(run.items.filter((i) => i.kind === 'case' && i.action === 'deleted').map((i) => i.id).sort()).toEqual([never, oldClose].sort());
+    for (const id of [never, oldClose]) {
+      expect(await deletedAt(id)).not.toBeNull();
+      expect(await resourcesOf(id)).toBe(0);
+      expect(await deps.cases.get(id)).toBeNull();
+      expect((await auditFor('case.delete', 'case_id', id))[0]).toMatchObject({ actor: 'it.retention', details: { reason: 'retention', retentionDays: 30 } });
+    }
+    for (const id of [open, recent, young]) {
+      expect(await deletedAt(id)).toBeNull();
+      expect(await resourcesOf(id)).toBe(1);
+    }
+    // A second run finds nothing more; the audit trail is whole (nothing of it was deleted).
+    expect((await runRetention(deps, { caseDays: 30 })).items.filter((i) => i.kind === 'case')).toEqual([]);
+    await server.app.audit.flush();
+    expect((await server.app.audit.verify()).ok).toBe(true);
+  });
+});
+
+describe('recording retention', () => {
+  it('deletes finished recordings past their expiry (chunks gone, replay rooms closed), keeps the rest', async () => {
+    const rec = deps.recordings;
+    const room = await deps.rooms.create({ title: 'Teaching', kind: 'training', caseId: null, createdBy: 'it', participants: [] });
+    const make = async (retentionDays: number | null, finish: boolean) => {
+      const id = randomUUID();
+      await rec.begin({ id, roomId: room.id, caseId: null, title: 'R', startedBy: 'it', hostScope: '', chunkMs: 10_000, retentionDays });
+      await rec.appendChunk(id, { seq: 0, startMs: 0, endMs: 10_000, data: new Uint8Array([1, 2, 3]) }, []);
+      if (finish) await rec.finish(id, 10_000);
+      return id;
+    };
+    const expiring = await make(365, true);
+    const forever = await make(null, true);
+    const stillRecording = await make(365, false);
+    const replay = await deps.rooms.create({ title: 'Replay', kind: 'replay', caseId: null, createdBy: 'it', participants: [], recordingId: expiring });
+    const chunks = async (id: string) => Number((await owner.query(`SELECT count(*) AS n FROM recording_chunks WHERE recording_id = $1`, [id])).rows[0].n);
+
+    const today = await runRetention(deps, { caseDays: null });
+    expect(today.items).toEqual([]);
+
+    const later = () => new Date(Date.now() + 366 * DAY);
+    const dry = await runRetention({ ...deps, now: later }, { caseDays: null, dryRun: true });
+    expect(dry.items.map((i) => [i.kind, i.id, i.action])).toEqual([['recording', expiring, 'due']]);
+    expect(await chunks(expiring)).toBe(1);
+
+    const run = await runRetention({ ...deps, now: later }, { caseDays: null });
+    expect(run.items.map((i) => [i.id, i.action])).toEqual([[expiring, 'deleted']]);
+    expect(await chunks(expiring)).toBe(0);
+    expect((await owner.query(`SELECT deleted_at FROM recordings WHERE id = $1`, [expiring])).rows[0].deleted_at).not.toBeNull();
+    expect((await deps.rooms.get(replay.id))?.status).toBe('closed');
+    const rows = await auditFor('recording.delete', 'room_id', room.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ actor: 'it.retention', details: { recordingId: expiring, reason: 'retention', replayRoomsClosed: 1 } });
+    for (const id of [forever, stillRecording]) expect(await chunks(id)).toBe(1);
+  });
+});
+
+describe('one run at a time', () => {
+  it('a run while another holds the lock does nothing; the command line says so and exits 1', async () => {
+    const victim = await newCase(deps.cases);
+    await backdateCase(victim, 31);
+    const holder = await owner.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK_KEY]);
+      const blocked = await runRetention(deps, { caseDays: 30 });
+      expect(blocked).toMatchObject({ ran: false, items: [] });
+      const cli = await runCli(['retention', 'run'], { ...db.env, CASE_RETENTION_DAYS: '30' });
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toMatch(/running in another process/);
+      expect(await deletedAt(victim)).toBeNull();
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
+      holder.release();
+    }
+  });
+
+  it('consilium retention run --dry-run lists, then run deletes as the operator', async () => {
+    const env = { ...db.env, CASE_RETENTION_DAYS: '30' };
+    const victim = (await owner.query<{ id: string }>(`SELECT id FROM cases WHERE deleted_at IS NULL AND created_at < now() - interval '30 days' AND NOT EXISTS (SELECT 1 FROM rooms WHERE case_id = cases.id)`)).rows.map((r) => r.id);
+    expect(victim).toHaveLength(1);
+    const dry = await cliJson<{ dryRun: boolean; items: { id: string; action: string }[] }>(['retention', 'run', '--dry-run'], env);
+    expect(dry).toMatchObject({ dryRun: true, items: [{ id: victim[0], action: 'due' }] });
+    expect(await deletedAt(victim[0]!)).toBeNull();
+    const table = await runCli(['retention', 'run'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^KIND\s+ID\s+SINCE\s+ACTION/m);
+    expect(table.stdout).toMatch(/^1 deleted, 0 skipped \(cases: 30 days without a room; recordings: by their expiry\)$/m);
+    expect(await deletedAt(victim[0]!)).not.toBeNull();
+    expect((await auditFor('case.delete', 'case_id', victim[0]!))[0]?.actor).toMatch(/^cli:/);
+    // Off (the default): the command keeps every case and says so.
+    const off = await runCli(['retention', 'run', '--dry-run'], db.env);
+    expect(off.stdout).toMatch(/cases: kept \(CASE_RETENTION_DAYS=0\)/);
+  });
+
+  it('refuses a negative or non-numeric retention', () => {
+    expect(() => loadConfig({ CASE_RETENTION_DAYS: '-1' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CASE_RETENTION_DAYS: 'forever' })).toThrow(ConfigError);
+    expect(loadConfig({}).retention.caseDays).toBeNull();
+  });
+});
