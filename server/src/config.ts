@@ -50,6 +50,15 @@ const EnvSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'origins are scheme://host[:port], no path, no wildcard'))),
+  /**
+   * Host names on the deployment's own private network (compose service names: `livekit`) that production may
+   * reach over plain http/ws; unset → loopback only. An explicit choice, for traffic that never leaves the host network.
+   */
+  PRIVATE_NETWORK_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'single-label host names (no dots: a name on the private network, not a public one)'))),
   TICKET_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).optional()),
@@ -306,7 +315,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ...e.CDS_SERVICES.map((u): [string, string] => ['CDS_SERVICES', u]),
       ...e.CORS_ORIGINS.map((o): [string, string] => ['CORS_ORIGINS', o]),
     ];
-    for (const [name, url] of urls) if (url) problems.push(...productionUrlProblems(name, url));
+    const privateHosts = new Set(e.PRIVATE_NETWORK_HOSTS);
+    for (const [name, url] of urls) if (url) problems.push(...productionUrlProblems(name, url, privateHosts));
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

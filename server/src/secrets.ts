@@ -51,11 +51,12 @@ const SECURE: Record<string, string> = { 'http:': 'https:', 'ws:': 'wss:' };
  * The production rule for every URL that carries a secret or patient data
  * (config.ts applies it to each such variable): a password in it must be one
  * secretProblem accepts, and never empty; a web or WebSocket URL must use TLS
- * (https://, wss://) unless it points at loopback. Database and Redis URLs are
+ * (https://, wss://) unless it points at loopback or at a single-label host the
+ * operator named in PRIVATE_NETWORK_HOSTS (a compose service). Database and Redis URLs are
  * checked for their passwords only: their transport is the deployment's
  * private network or the driver's TLS settings.
  */
-export function productionUrlProblems(name: string, value: string): string[] {
+export function productionUrlProblems(name: string, value: string, privateHosts: ReadonlySet<string> = new Set()): string[] {
   let url: URL;
   try {
     url = new URL(value);
@@ -71,7 +72,9 @@ export function productionUrlProblems(name: string, value: string): string[] {
     problems.push(`${name}: has an empty password`);
   }
   const secure = SECURE[url.protocol];
-  if (secure && !isLoopbackHost(url.hostname)) problems.push(`${name}: must use ${secure}// in production (plain ${url.protocol}// only to loopback: localhost, 127.0.0.0/8, [::1])`);
+  if (secure && !isLoopbackHost(url.hostname) && !privateHosts.has(url.hostname.toLowerCase())) {
+    problems.push(`${name}: must use ${secure}// in production (plain ${url.protocol}// only to loopback: localhost, 127.0.0.0/8, [::1], or a host named in PRIVATE_NETWORK_HOSTS)`);
+  }
   else if (!secure && !/^(https|wss|postgres|postgresql|redis|rediss):$/.test(url.protocol)) problems.push(`${name}: ${url.protocol}// is not a supported scheme`);
   return problems;
 }

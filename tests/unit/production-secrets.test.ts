@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/src/config.ts';
-import { PUBLISHED_SECRETS, secretProblem } from '../../server/src/secrets.ts';
+import { productionUrlProblems, PUBLISHED_SECRETS, secretProblem } from '../../server/src/secrets.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const STRONG = 'q7Jx2v9LkP4mZ8wR1tY6uB3nC5eH0aSdFgQpWoEiUrTy';
@@ -160,5 +160,15 @@ describe('production secrets', () => {
     }
     const dev = readFileSync(path.join(root, 'docker-compose.dev.yml'), 'utf8');
     expect(dev).toMatch(/NODE_ENV: development/);
+  });
+});
+
+describe('PRIVATE_NETWORK_HOSTS: plain http only to the hosts an operator named', () => {
+  it('allows a named compose service, refuses every other remote host, a dotted name and a look-alike', () => {
+    const hosts = new Set(['livekit']);
+    expect(productionUrlProblems('LIVEKIT_API_URL', 'http://livekit:7880', hosts)).toEqual([]);
+    expect(productionUrlProblems('LIVEKIT_API_URL', 'http://livekit:7880')).toHaveLength(1);
+    expect(productionUrlProblems('LIVEKIT_API_URL', 'http://livekit.attacker.example:7880', hosts)).toHaveLength(1);
+    expect(productionUrlProblems('FHIR_BASE_URL', 'http://fhir:8080/r4', hosts)).toHaveLength(1);
   });
 });
