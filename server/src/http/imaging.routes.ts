@@ -9,7 +9,8 @@ import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { seriesView, uidFor } from '../domain/dicom-view.ts';
 import { AppError } from '../errors.ts';
-import { FrameOutOfRange, NotDicom, parsePart10, readFrame, str, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
+import { frameFor } from '../domain/frame-sanitize.ts';
+import { FrameOutOfRange, NotDicom, num, parsePart10, readFrame, str, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
 import { ImagingService, PatientMismatch, type AttachedStudy } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError } from '../imaging/source.ts';
@@ -149,7 +150,9 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const parsed = parsePart10(await deps.imaging.instanceBytes(r.caseId, study, seriesUid, sop));
     // The file must be what the index says it is: another study's or series' bytes are never served under this one.
     if (str(parsed.header, 'studyInstanceUid') !== study.studyUid || str(parsed.header, 'seriesInstanceUid') !== seriesUid || str(parsed.header, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
-    const px = readFrame(parsed, frame);
+    const h = parsed.header;
+    // Only identified viewers get the frame as stored: for everyone else JPEG text segments are dropped and bits outside BitsStored cleared.
+    const px = frameFor(r.variant === 'identified', readFrame(parsed, frame), { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
     res.setHeader('Cache-Control', 'private, no-store');
     res.setHeader('Content-Type', px.kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
     res.end(Buffer.from(px.bytes.buffer, px.bytes.byteOffset, px.bytes.byteLength));
