@@ -7,10 +7,10 @@ import { imagingAccess, type DataAccess, type Principal } from '../auth/policy.t
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
-import { seriesView, uidFor } from '../domain/dicom-view.ts';
+import { mayCarryBurnedInIdentity, seriesView, uidFor } from '../domain/dicom-view.ts';
 import { AppError } from '../errors.ts';
 import { frameFor } from '../domain/frame-sanitize.ts';
-import { FrameOutOfRange, NotDicom, num, parsePart10, readFrame, str, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
+import { FrameOutOfRange, NotDicom, num, parsePart10, readFrame, str, type DicomHeader, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
 import { ImagingService, PatientMismatch, type AttachedStudy } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError } from '../imaging/source.ts';
@@ -112,15 +112,17 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     return { caseId, head, access, room: room ?? null, variant: base.variant as ImagingVariant, key: head.pseudonymKey };
   }
 
-  /** A series the viewer names, resolved, patient-checked, and not withheld from them. */
-  async function openSeries(r: Awaited<ReturnType<typeof reader>>, shownSeries: string): Promise<{ study: AttachedStudy; seriesUid: string }> {
+  /** A series the viewer names, resolved, patient-checked (study and every instance), and not withheld from them. */
+  async function openSeries(r: Awaited<ReturnType<typeof reader>>, shownSeries: string): Promise<{ study: AttachedStudy; seriesUid: string; studyHeader: DicomHeader; instances: DicomHeader[]; patient: Record<string, unknown> }> {
     const found = await deps.imaging.resolveSeries(r.caseId, r.variant, r.key, shownSeries);
     if (!found) throw new AppError('IMAGING_NOT_FOUND');
-    await deps.imaging.recheck(r.caseId, found.study);
+    const patient = await deps.imaging.patient(r.caseId);
+    const studyHeader = await deps.imaging.checkedStudy(r.caseId, found.study, patient);
+    const instances = await deps.imaging.checkedInstances(r.caseId, found.study, found.seriesUid, patient);
     const clean = (await deps.imaging.cleanSeries(r.caseId)).has(found.seriesUid);
-    const decision = imagingAccess(r.access, { burnedInRisk: await deps.imaging.burnedInRisk(r.caseId, found.study, found.seriesUid), markedClean: clean });
+    const decision = imagingAccess(r.access, { burnedInRisk: instances.some(mayCarryBurnedInIdentity), markedClean: clean });
     if (!decision || 'withheld' in decision) throw new AppError('IMAGING_WITHHELD');
-    return found;
+    return { ...found, studyHeader, instances, patient };
   }
 
   router.get('/api/cases/:id/imaging', async (req, res) => {
@@ -131,10 +133,7 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
   router.get('/api/cases/:id/imaging/series/:seriesUid', async (req, res) => {
     const principal = principalOf(res);
     const r = await reader(req, principal, 'imaging.series-open');
-    const { study, seriesUid } = await openSeries(r, uidParam(req.params.seriesUid));
-    const patient = await deps.imaging.patient(r.caseId);
-    const studyHeader = await deps.imaging.checkedStudy(r.caseId, study, patient);
-    const instances = await deps.imaging.instances(r.caseId, study, seriesUid);
+    const { study, seriesUid, studyHeader, instances } = await openSeries(r, uidParam(req.params.seriesUid));
     await deps.audit.record({ actor: principal.userId, action: 'imaging.series-open', caseId: r.caseId, patientId: r.head.patientId, roomId: r.room, details: { variant: r.variant, studyUid: study.studyUid, seriesUid, instances: instances.length, resources: [] } });
     sendJson(res, 'GET /api/cases/:id/imaging/series/:seriesUid', seriesView(r.variant, r.key, studyHeader, instances));
   });
@@ -142,14 +141,17 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
   /** One frame's pixel data as stored: raw little-endian samples (octet-stream) or a JPEG baseline bitstream. */
   router.get('/api/cases/:id/imaging/series/:seriesUid/instances/:sopUid/frames/:frame', async (req, res) => {
     const r = await reader(req, principalOf(res), 'case.read');
-    const { study, seriesUid } = await openSeries(r, uidParam(req.params.seriesUid));
+    const { study, seriesUid, instances, patient } = await openSeries(r, uidParam(req.params.seriesUid));
     const shownSop = uidParam(req.params.sopUid);
-    const sop = (await deps.imaging.instances(r.caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).find((u) => u !== undefined && uidFor(r.variant, r.key, u) === shownSop);
+    const sop = instances.map((h) => str(h, 'sopInstanceUid')).find((u) => u !== undefined && uidFor(r.variant, r.key, u) === shownSop);
     if (!sop) throw new AppError('IMAGING_NOT_FOUND');
     const frame = Number(req.params.frame);
     const parsed = parsePart10(await deps.imaging.instanceBytes(r.caseId, study, seriesUid, sop));
     // The file must be what the index says it is: another study's or series' bytes are never served under this one.
     if (str(parsed.header, 'studyInstanceUid') !== study.studyUid || str(parsed.header, 'seriesInstanceUid') !== seriesUid || str(parsed.header, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
+    // And it must name the case's patient itself: the archive's metadata and the file it serves can disagree.
+    const differs = patientMismatch(parsed.header, patient);
+    if (differs.length) throw new PatientMismatch(differs, 'instance');
     const h = parsed.header;
     // Only identified viewers get the frame as stored: for everyone else JPEG text segments are dropped and bits outside BitsStored cleared.
     const px = frameFor(r.variant === 'identified', readFrame(parsed, frame), { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });

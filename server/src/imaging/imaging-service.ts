@@ -15,8 +15,11 @@ export type StudySource = 'dicomweb' | 'upload';
 export interface AttachedStudy { studyUid: string; source: StudySource }
 
 export class PatientMismatch extends Error {
-  constructor(public readonly differs: string[]) {
-    super(`the study's ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
+  constructor(
+    public readonly differs: string[],
+    of: 'study' | 'series' | 'instance' = 'study',
+  ) {
+    super(`the ${of}'s ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
     this.name = 'PatientMismatch';
   }
 }
@@ -65,31 +68,46 @@ export class ImagingService {
     return p ?? {};
   }
 
-  /** The study's attributes, once its patient matches the case's; throws PatientMismatch otherwise. */
+  /**
+   * The study's attributes, once its patient matches the case's; throws PatientMismatch otherwise.
+   * An archive may hold several patients' studies under one Study Instance UID (a bad merge, a
+   * misconfigured modality): the row that matches is used, and each series is checked again below.
+   */
   async checkedStudy(caseId: string, study: AttachedStudy, patient: Record<string, unknown>): Promise<DicomHeader> {
-    const header = await this.sourceOf(study.source).study(caseId, study.studyUid);
-    if (!header) throw new ImagingSourceError('the archive has no such study', 'IMAGING_NOT_FOUND');
-    const differs = patientMismatch(header, patient);
-    if (differs.length) throw new PatientMismatch(differs);
-    return header;
+    const rows = await this.studyRows(caseId, study);
+    if (!rows.length) throw new ImagingSourceError('the archive has no such study', 'IMAGING_NOT_FOUND');
+    const match = rows.find((h) => patientMismatch(h, patient).length === 0);
+    if (!match) throw new PatientMismatch(patientMismatch(rows[0]!, patient));
+    return match;
   }
 
-  private readonly checked = new Map<string, number>();
+  /**
+   * A series' instances, once every one of them names the case's patient: the study-level check
+   * alone let another patient's series under a shared Study Instance UID through. A series with
+   * any mismatching instance is refused whole (a mixed series is itself a safety event).
+   */
+  async checkedInstances(caseId: string, study: AttachedStudy, seriesUid: string, patient: Record<string, unknown>): Promise<DicomHeader[]> {
+    const instances = await this.instances(caseId, study, seriesUid);
+    const differs = new Set(instances.flatMap((h) => patientMismatch(h, patient)));
+    if (differs.size) throw new PatientMismatch([...differs], 'series');
+    return instances;
+  }
 
-  /** checkedStudy for every slice request, remembered for METADATA_TTL_MS after a match (never after a mismatch). */
-  async recheck(caseId: string, study: AttachedStudy): Promise<void> {
-    const key = `${caseId}|${study.source}|${study.studyUid}`;
-    if (Date.now() - (this.checked.get(key) ?? 0) < METADATA_TTL_MS) return;
-    await this.checkedStudy(caseId, study, await this.patient(caseId));
-    if (this.checked.size >= METADATA_ENTRIES) this.checked.delete(this.checked.keys().next().value!);
-    this.checked.set(key, Date.now());
+  /** Study rows are asked for by every slice request: kept as briefly as series metadata (the check itself runs every time). */
+  private studyRows(caseId: string, study: AttachedStudy): Promise<DicomHeader[]> {
+    return this.cached(study, `${caseId}|${study.source}|${study.studyUid}|study`, () => this.sourceOf(study.source).study(caseId, study.studyUid));
   }
 
   async instances(caseId: string, study: AttachedStudy, seriesUid: string): Promise<DicomHeader[]> {
-    const key = `${caseId}|${study.source}|${study.studyUid}|${seriesUid}`;
+    return this.cached(study, `${caseId}|${study.source}|${study.studyUid}|${seriesUid}`, () => this.sourceOf(study.source).instances(caseId, study.studyUid, seriesUid));
+  }
+
+  /** Archive answers only: uploads are an indexed query, and must show a new instance at once. */
+  private cached(study: AttachedStudy, key: string, load: () => Promise<DicomHeader[]>): Promise<DicomHeader[]> {
+    if (study.source === 'upload') return load();
     const hit = this.metadata.get(key);
     if (hit && Date.now() - hit.at < METADATA_TTL_MS) return hit.value;
-    const value = this.sourceOf(study.source).instances(caseId, study.studyUid, seriesUid);
+    const value = load();
     value.catch(() => this.metadata.delete(key));
     if (this.metadata.size >= METADATA_ENTRIES) this.metadata.delete(this.metadata.keys().next().value!);
     this.metadata.set(key, { at: Date.now(), value });
@@ -105,11 +123,6 @@ export class ImagingService {
     await this.deps.pool.query(`INSERT INTO imaging_series_clean (case_id, series_uid, marked_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [caseId, seriesUid, by]);
   }
 
-  /** Does any instance of this series risk burned-in identity? */
-  async burnedInRisk(caseId: string, study: AttachedStudy, seriesUid: string): Promise<boolean> {
-    return (await this.instances(caseId, study, seriesUid)).some(mayCarryBurnedInIdentity);
-  }
-
   /** Every checked study's series, as this viewer sees them; refused studies are named with their reason. */
   async list(caseId: string, variant: ImagingVariant, key: string): Promise<ImagingListResponse> {
     const patient = await this.patient(caseId);
@@ -122,7 +135,15 @@ export class ImagingService {
         for (const s of await this.sourceOf(study.source).series(caseId, study.studyUid)) {
           const seriesUid = str(s, 'seriesInstanceUid');
           if (!seriesUid) continue;
-          const withheld = variant !== 'identified' && !clean.has(seriesUid) && (await this.burnedInRisk(caseId, study, seriesUid));
+          let instances: DicomHeader[];
+          try {
+            instances = await this.checkedInstances(caseId, study, seriesUid, patient);
+          } catch (err) {
+            if (!(err instanceof PatientMismatch)) throw err;
+            out.refused.push({ studyUid: uidFor(variant, key, study.studyUid), seriesUid: uidFor(variant, key, seriesUid), code: 'IMAGING_PATIENT_MISMATCH', message: err.message });
+            continue;
+          }
+          const withheld = variant !== 'identified' && !clean.has(seriesUid) && instances.some(mayCarryBurnedInIdentity);
           series.push({
             seriesUid: uidFor(variant, key, seriesUid),
             key: pseudonymUid(key, seriesUid),

@@ -88,9 +88,9 @@ export class LocalImagingStore implements ImagingSource {
     return rows[0]?.sha256 ?? null;
   }
 
-  async study(caseId: string, studyUid: string): Promise<DicomHeader | null> {
-    const { rows } = await this.pool.query<{ header: DicomHeader }>(`SELECT header FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 LIMIT 1`, [caseId, studyUid]);
-    return rows[0]?.header ?? null;
+  async study(caseId: string, studyUid: string): Promise<DicomHeader[]> {
+    const { rows } = await this.pool.query<{ header: DicomHeader }>(`SELECT DISTINCT ON (header->>'patientId') header FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 ORDER BY header->>'patientId', sop_uid LIMIT 20`, [caseId, studyUid]);
+    return rows.map((r) => r.header);
   }
 
   async series(caseId: string, studyUid: string): Promise<DicomHeader[]> {

@@ -6,8 +6,8 @@ import type { DicomHeader } from '../domain/dicom.ts';
  * out one instance at a time (bounded), never a whole study.
  */
 export interface ImagingSource {
-  /** Patient and study attributes; null when the source has no such study. */
-  study(caseId: string, studyUid: string): Promise<DicomHeader | null>;
+  /** Patient and study attributes, one row per patient the source files this Study Instance UID under; empty when none. */
+  study(caseId: string, studyUid: string): Promise<DicomHeader[]>;
   /** Series-level attributes (SeriesInstanceUID, Modality, SeriesDescription, SeriesNumber, count). */
   series(caseId: string, studyUid: string): Promise<DicomHeader[]>;
   /** Per-instance attributes of one series. */
