@@ -142,6 +142,12 @@ describe('attack2: identity reaching a de-identified viewer through frames', () 
       if (r.status === 200) served.push(r.text.length);
     }
     expect(served.length).toBeLessThanOrEqual(1);
+    // The series is withheld again until the admin looks at it again; marking it then covers both instances.
+    expect(shown.withheld).toBe('burned-in');
+    const again = await fetch(new URL(`/api/cases/${caseId}/imaging/series/${series}/clean`, server.app.url), { method: 'POST', headers: { authorization: `Bearer ${admin.api.identityToken}` } });
+    expect(again.status).toBe(200);
+    const reopened = await get<ImagingSeriesResponse>(obs, `/api/cases/${caseId}/imaging/series/${shown.seriesUid}`, room.id);
+    expect([reopened.status, reopened.body.instances.length]).toEqual([200, 2]);
   });
 });
 

@@ -11,7 +11,7 @@ import { mayCarryBurnedInIdentity, seriesView, uidFor } from '../domain/dicom-vi
 import { AppError } from '../errors.ts';
 import { frameFor } from '../domain/frame-sanitize.ts';
 import { FrameOutOfRange, NotDicom, num, parsePart10, readFrame, str, type DicomHeader, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
-import { ImagingService, PatientMismatch, type AttachedStudy } from '../imaging/imaging-service.ts';
+import { ImagingService, PatientMismatch, unreviewedBurnedIn, type AttachedStudy } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError } from '../imaging/source.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
@@ -84,16 +84,17 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     }
   });
 
-  /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see it. */
+  /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see the instances it holds now. */
   router.post('/api/cases/:id/imaging/series/:seriesUid/clean', async (req, res) => {
     const principal = requireAdmin(res, 'imaging.mark-clean');
     const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const head = await deps.cases.head(caseId);
     if (!head) throw new AppError('CASE_NOT_FOUND');
     const seriesUid = uidParam(req.params.seriesUid);
-    if (!(await deps.imaging.resolveSeries(caseId, 'identified', head.pseudonymKey, seriesUid))) throw new AppError('IMAGING_NOT_FOUND');
-    await deps.imaging.markClean(caseId, seriesUid, principal.userId);
-    await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', caseId, patientId: head.patientId, details: { seriesUid } });
+    const found = await deps.imaging.resolveSeries(caseId, 'identified', head.pseudonymKey, seriesUid);
+    if (!found) throw new AppError('IMAGING_NOT_FOUND');
+    const instances = await deps.imaging.markClean(caseId, found.study, seriesUid, principal.userId);
+    await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', caseId, patientId: head.patientId, details: { seriesUid, instances } });
     sendJson(res, 'POST /api/cases/:id/imaging/series/:seriesUid/clean', { ok: true });
   });
 
@@ -119,8 +120,9 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const patient = await deps.imaging.patient(r.caseId);
     const studyHeader = await deps.imaging.checkedStudy(r.caseId, found.study, patient);
     const instances = await deps.imaging.checkedInstances(r.caseId, found.study, found.seriesUid, patient);
-    const clean = (await deps.imaging.cleanSeries(r.caseId)).has(found.seriesUid);
-    const decision = imagingAccess(r.access, { burnedInRisk: instances.some(mayCarryBurnedInIdentity), markedClean: clean });
+    // Clean only when every instance that may show identity was marked: one added after the mark withholds the series again.
+    const unreviewed = unreviewedBurnedIn(found.seriesUid, instances, await deps.imaging.cleanInstances(r.caseId));
+    const decision = imagingAccess(r.access, { burnedInRisk: instances.some(mayCarryBurnedInIdentity), markedClean: !unreviewed });
     if (!decision || 'withheld' in decision) throw new AppError('IMAGING_WITHHELD');
     return { ...found, studyHeader, instances, patient };
   }

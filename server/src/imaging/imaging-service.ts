@@ -114,19 +114,30 @@ export class ImagingService {
     return value;
   }
 
-  async cleanSeries(caseId: string): Promise<Set<string>> {
-    const { rows } = await this.deps.pool.query<{ series_uid: string }>(`SELECT series_uid FROM imaging_series_clean WHERE case_id = $1`, [caseId]);
-    return new Set(rows.map((r) => r.series_uid));
+  /** Instances an administrator has looked at and found free of burned-in identity, as `series|sop`. */
+  async cleanInstances(caseId: string): Promise<Set<string>> {
+    const { rows } = await this.deps.pool.query<{ series_uid: string; sop_uid: string }>(`SELECT series_uid, sop_uid FROM imaging_instance_clean WHERE case_id = $1`, [caseId]);
+    return new Set(rows.map((r) => `${r.series_uid}|${r.sop_uid}`));
   }
 
-  async markClean(caseId: string, seriesUid: string, by: string): Promise<void> {
-    await this.deps.pool.query(`INSERT INTO imaging_series_clean (case_id, series_uid, marked_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [caseId, seriesUid, by]);
+  /**
+   * Mark the instances the series holds now (what the administrator could have looked at). The mark is
+   * per instance, not per series: one added later is not covered, and withholds the series again if it
+   * may carry identity, until the series is marked again. Returns how many instances were marked.
+   */
+  async markClean(caseId: string, study: AttachedStudy, seriesUid: string, by: string): Promise<number> {
+    const sops = (await this.instances(caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).filter((u): u is string => !!u);
+    await this.deps.pool.query(
+      `INSERT INTO imaging_instance_clean (case_id, series_uid, sop_uid, marked_by) SELECT $1, $2, unnest($3::text[]), $4 ON CONFLICT DO NOTHING`,
+      [caseId, seriesUid, sops, by],
+    );
+    return sops.length;
   }
 
   /** Every checked study's series, as this viewer sees them; refused studies are named with their reason. */
   async list(caseId: string, variant: ImagingVariant, key: string): Promise<ImagingListResponse> {
     const patient = await this.patient(caseId);
-    const clean = await this.cleanSeries(caseId);
+    const clean = await this.cleanInstances(caseId);
     const out: ImagingListResponse = { variant, studies: [], refused: [] };
     for (const study of await this.studies(caseId)) {
       try {
@@ -143,7 +154,7 @@ export class ImagingService {
             out.refused.push({ studyUid: uidFor(variant, key, study.studyUid), seriesUid: uidFor(variant, key, seriesUid), code: 'IMAGING_PATIENT_MISMATCH', message: err.message });
             continue;
           }
-          const withheld = variant !== 'identified' && !clean.has(seriesUid) && instances.some(mayCarryBurnedInIdentity);
+          const withheld = variant !== 'identified' && unreviewedBurnedIn(seriesUid, instances, clean);
           series.push({
             seriesUid: uidFor(variant, key, seriesUid),
             key: pseudonymUid(key, seriesUid),
@@ -200,6 +211,11 @@ export class ImagingService {
       return bytes;
     }
   }
+}
+
+/** Does an instance that may show identity in its pixels lack an administrator's clean mark? */
+export function unreviewedBurnedIn(seriesUid: string, instances: DicomHeader[], clean: Set<string>): boolean {
+  return instances.some((h) => mayCarryBurnedInIdentity(h) && !clean.has(`${seriesUid}|${str(h, 'sopInstanceUid') ?? ''}`));
 }
 
 /** Study Instance UIDs named by an ImagingStudy (identifier system urn:dicom:uid, value urn:oid:<uid>). */
