@@ -10,8 +10,9 @@ import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { mayCarryBurnedInIdentity, seriesView, uidFor } from '../domain/dicom-view.ts';
 import { AppError } from '../errors.ts';
 import { frameFor } from '../domain/frame-sanitize.ts';
-import { FrameOutOfRange, NotDicom, num, parsePart10, readFrame, str, type DicomHeader, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
-import { ImagingService, PatientMismatch, unreviewedBurnedIn, type AttachedStudy } from '../imaging/imaging-service.ts';
+import { FrameOutOfRange, frameParts, NotDicom, num, str, type DicomHeader, type InstanceIndex, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
+import { indexDicomFile } from '../imaging/dicom-off-thread.ts';
+import { ImagingService, PatientMismatch, readFrameBytes, unreviewedBurnedIn, type AttachedStudy } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError } from '../imaging/source.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
@@ -56,14 +57,14 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       throw err instanceof UploadTooLarge ? new AppError('BODY_INVALID', `A DICOM file may be at most ${err.limit} bytes`) : err;
     });
     try {
-      const bytes = await deps.local.readTemp(file.tmp);
-      let parsed: ParsedInstance;
+      let index: InstanceIndex;
       try {
-        parsed = parsePart10(bytes);
+        // Off the event loop, within an element budget (domain/dicom-scan.ts), a heap cap and a time limit.
+        index = await indexDicomFile(file.tmp);
       } catch (err) {
         throw err instanceof NotDicom ? new AppError('IMAGING_NOT_DICOM', `Not a DICOM Part 10 file: ${err.message}`) : err;
       }
-      const h = parsed.header;
+      const h = index.header;
       const [studyUid, seriesUid, sopUid] = [str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid')];
       if (!studyUid || !seriesUid || !sopUid || ![studyUid, seriesUid, sopUid].every((u) => UID.test(u) && u.length <= 64)) throw new AppError('IMAGING_NOT_DICOM', 'The file lacks valid Study, Series or SOP Instance UIDs');
       const syntax = unsupportedSyntax(str(h, 'transferSyntaxUid'));
@@ -75,7 +76,7 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       }
       const stored = await deps.local.storedHash(caseId, sopUid);
       if (stored && stored !== file.sha256) throw new AppError('IMAGING_NOT_DICOM', 'Another file with this SOP Instance UID is already stored in this case');
-      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, parsed, principal.userId);
+      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, index, principal.userId);
       await deps.imaging.attach(caseId, studyUid, 'upload', principal.userId);
       await deps.audit.record({ actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId, details: { studyUid, seriesUid, sopUid, bytes: file.bytes } });
       sendJson(res, 'POST /api/cases/:id/imaging/instances', { studyUid, seriesUid, sopUid, created }, created ? 201 : 200);
@@ -148,15 +149,17 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const sop = instances.map((h) => str(h, 'sopInstanceUid')).find((u) => u !== undefined && uidFor(r.variant, r.key, u) === shownSop);
     if (!sop) throw new AppError('IMAGING_NOT_FOUND');
     const frame = Number(req.params.frame);
-    const parsed = parsePart10(await deps.imaging.instanceBytes(r.caseId, study, seriesUid, sop));
+    // Parsed once (at upload or when cached, off the event loop); a frame read only reads its own bytes.
+    const { file, index } = await deps.imaging.indexedInstance(r.caseId, study, seriesUid, sop);
+    const h = index.header;
     // The file must be what the index says it is: another study's or series' bytes are never served under this one.
-    if (str(parsed.header, 'studyInstanceUid') !== study.studyUid || str(parsed.header, 'seriesInstanceUid') !== seriesUid || str(parsed.header, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
+    if (str(h, 'studyInstanceUid') !== study.studyUid || str(h, 'seriesInstanceUid') !== seriesUid || str(h, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
     // And it must name the case's patient itself: the archive's metadata and the file it serves can disagree.
-    const differs = patientMismatch(parsed.header, patient);
+    const differs = patientMismatch(h, patient);
     if (differs.length) throw new PatientMismatch(differs, 'instance');
-    const h = parsed.header;
+    const { kind, parts } = frameParts(index.pixels, frame);
     // Only identified viewers get the frame as stored: for everyone else JPEG text segments are dropped and bits outside BitsStored cleared.
-    const px = frameFor(r.variant === 'identified', readFrame(parsed, frame), { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
+    const px = frameFor(r.variant === 'identified', { kind, bytes: await readFrameBytes(file, parts) }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
     res.setHeader('Cache-Control', 'private, no-store');
     res.setHeader('Content-Type', px.kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
     res.end(Buffer.from(px.bytes.buffer, px.bytes.byteOffset, px.bytes.byteLength));

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImagingListResponse, ImagingSeriesDto, ImagingVariant } from '../../../shared/src/imaging.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { Pool } from '../db/pool.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { dateFor, mayCarryBurnedInIdentity, pseudonymUid, uidFor } from '../domain/dicom-view.ts';
-import { num, str, type DicomHeader } from '../domain/dicom.ts';
+import { num, str, type DicomHeader, type InstanceIndex } from '../domain/dicom.ts';
+import { indexDicomFile } from './dicom-off-thread.ts';
 import type { DicomWebSource } from './dicomweb-source.ts';
 import type { LocalImagingStore } from './local-store.ts';
 import { ImagingSourceError, type ImagingSource } from './source.ts';
@@ -192,24 +193,57 @@ export class ImagingService {
   }
 
   /**
-   * One instance's Part 10 bytes. Archive instances are cached on disk under
-   * DATA_DIR/imaging-cache (by a hash of source and UIDs), so scrolling a
-   * series again never goes back to the PACS; uploads are files already.
+   * One instance's file and index (header and frame positions), parsed once off the event loop
+   * (indexDicomFile): uploads at upload time (the index row), archive instances when first cached
+   * under DATA_DIR/imaging-cache (by a hash of source and UIDs; the index beside it as .idx.json),
+   * so scrolling never goes back to the PACS and never re-parses a file.
    */
-  async instanceBytes(caseId: string, study: AttachedStudy, seriesUid: string, sopUid: string): Promise<Uint8Array> {
-    const source = this.sourceOf(study.source);
-    if (study.source === 'upload') return source.instance(caseId, study.studyUid, seriesUid, sopUid);
-    const file = path.join(this.deps.cacheDir, `${createHash('sha256').update(`${study.studyUid}|${seriesUid}|${sopUid}`).digest('hex')}.dcm`);
-    try {
-      return new Uint8Array(await readFile(file));
-    } catch {
-      const bytes = await source.instance(caseId, study.studyUid, seriesUid, sopUid);
-      await mkdir(this.deps.cacheDir, { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.${Date.now()}`;
-      await writeFile(tmp, bytes, { mode: 0o600 });
-      await rename(tmp, file);
-      return bytes;
+  async indexedInstance(caseId: string, study: AttachedStudy, seriesUid: string, sopUid: string): Promise<{ file: string; index: InstanceIndex }> {
+    if (study.source === 'upload') {
+      const row = await this.deps.local.instanceFile(caseId, study.studyUid, seriesUid, sopUid);
+      if (row.pixels) return { file: row.file, index: { header: row.header, pixels: row.pixels } };
+      const index = await indexDicomFile(row.file);
+      await this.deps.local.savePixelIndex(caseId, sopUid, index.pixels);
+      return { file: row.file, index };
     }
+    const base = path.join(this.deps.cacheDir, createHash('sha256').update(`${study.studyUid}|${seriesUid}|${sopUid}`).digest('hex'));
+    const file = `${base}.dcm`;
+    try {
+      return { file, index: JSON.parse(await readFile(`${base}.idx.json`, 'utf8')) as InstanceIndex };
+    } catch {
+      // Not cached yet (or cached before frames were indexed): fetch if needed, index, then keep both.
+    }
+    await mkdir(this.deps.cacheDir, { recursive: true, mode: 0o700 });
+    const tmp = `${base}.${process.pid}.${randomUUID()}`;
+    const cached = await stat(file).then(() => true, () => false);
+    if (!cached) await writeFile(tmp, await this.sourceOf(study.source).instance(caseId, study.studyUid, seriesUid, sopUid), { mode: 0o600 });
+    try {
+      const index = await indexDicomFile(cached ? file : tmp);
+      if (!cached) await rename(tmp, file);
+      await writeFile(`${tmp}.idx`, JSON.stringify(index), { mode: 0o600 });
+      await rename(`${tmp}.idx`, `${base}.idx.json`);
+      return { file, index };
+    } finally {
+      await rm(tmp, { force: true });
+      await rm(`${tmp}.idx`, { force: true });
+    }
+  }
+}
+
+/** One frame's bytes, read from the file at the indexed positions (not the whole file). */
+export async function readFrameBytes(file: string, parts: [number, number][]): Promise<Uint8Array> {
+  const fh = await open(file, 'r');
+  try {
+    const out = Buffer.alloc(parts.reduce((n, [, len]) => n + len, 0));
+    let at = 0;
+    for (const [position, length] of parts) {
+      const { bytesRead } = await fh.read(out, at, length, position);
+      if (bytesRead !== length) throw new ImagingSourceError('the stored file is shorter than its index says');
+      at += length;
+    }
+    return out;
+  } finally {
+    await fh.close();
   }
 }
 

@@ -19,6 +19,13 @@ export interface ImagingSource {
 /** The largest single instance served (a 512×512 CT slice is ~0.5 MB; a long multi-frame ultrasound clip can pass 100 MB). */
 export const MAX_INSTANCE_BYTES = 128 * 1024 * 1024;
 
+/**
+ * The largest file an administrator uploads (one instance per request): 64 MiB holds an uncompressed
+ * digital mammogram (~50 MB) or a short multi-frame clip; longer clips belong in the PACS. Smaller than
+ * what the archive may serve, because every upload is parsed, while archive instances are parsed once when cached.
+ */
+export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+
 export class ImagingSourceError extends Error {
   constructor(message: string, public readonly code: 'IMAGING_SOURCE_ERROR' | 'IMAGING_NOT_FOUND' = 'IMAGING_SOURCE_ERROR') {
     super(message);
