@@ -37,8 +37,8 @@ export type ImagingStudyDto = z.infer<typeof ImagingStudyDto>;
 export const ImagingListResponse = z.strictObject({
   variant: ImagingVariant,
   studies: z.array(ImagingStudyDto),
-  /** Studies that could not be shown, with the reason (e.g. IMAGING_PATIENT_MISMATCH, IMAGING_SOURCE_ERROR). */
-  refused: z.array(z.strictObject({ studyUid: z.string(), code: z.string(), message: z.string() })),
+  /** Studies, or single series (seriesUid set), that could not be shown, with the reason (e.g. IMAGING_PATIENT_MISMATCH, IMAGING_SOURCE_ERROR). */
+  refused: z.array(z.strictObject({ studyUid: z.string(), seriesUid: z.string().optional(), code: z.string(), message: z.string() })),
 });
 export type ImagingListResponse = z.infer<typeof ImagingListResponse>;
 

@@ -142,6 +142,12 @@ describe('attack2: identity reaching a de-identified viewer through frames', () 
       if (r.status === 200) served.push(r.text.length);
     }
     expect(served.length).toBeLessThanOrEqual(1);
+    // The series is withheld again until the admin looks at it again; marking it then covers both instances.
+    expect(shown.withheld).toBe('burned-in');
+    const again = await fetch(new URL(`/api/cases/${caseId}/imaging/series/${series}/clean`, server.app.url), { method: 'POST', headers: { authorization: `Bearer ${admin.api.identityToken}` } });
+    expect(again.status).toBe(200);
+    const reopened = await get<ImagingSeriesResponse>(obs, `/api/cases/${caseId}/imaging/series/${shown.seriesUid}`, room.id);
+    expect([reopened.status, reopened.body.instances.length]).toEqual([200, 2]);
   });
 });
 
@@ -185,6 +191,11 @@ describe('attack2: the wrong patient through the PACS', () => {
     const frame = await get(cli, `/api/cases/${caseId}/imaging/series/${wrongSeries}/instances/${wrongSeries}.1/frames/1`, room.id);
     // Expected: Archibald's series is neither listed, nor opened, nor its pixels served in Peter's case.
     expect({ listed: listed.includes(wrongSeries), open: opened.status, frame: frame.status }).toEqual({ listed: false, open: 409, frame: 409 });
+    // It is named under `refused` with what differs (never the values); Peter's own series is still listed.
+    expect(list.body.refused).toEqual([{ studyUid, seriesUid: wrongSeries, code: 'IMAGING_PATIENT_MISMATCH', message: expect.stringMatching(/^the series's patient ID, name differ/) }]);
+    expect(list.text).not.toContain('Archibald');
+    expect(listed).toContain(h.seriesInstanceUid);
+    expect(opened.body.error?.code).toBe('IMAGING_PATIENT_MISMATCH');
   });
 });
 

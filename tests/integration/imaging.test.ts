@@ -173,6 +173,8 @@ describe('imaging uploaded to Consilium (no PACS)', () => {
     for (const f of series) expect(await admin.api.uploadDicom(caseId, f)).toMatchObject({ seriesUid, created: true });
     expect(await admin.api.uploadDicom(caseId, series[0]!)).toMatchObject({ created: false });
     expect((await readdir(path.join(dataDir, 'imaging'))).filter((n) => n.endsWith('.dcm'))).toHaveLength(5);
+    // Each file was parsed once, at upload: its frame positions are indexed, so frame reads do not parse it again.
+    expect((await server.app.pool.query(`SELECT count(*)::int AS n FROM imaging_instances WHERE case_id = $1 AND pixels->>'kind' = 'raw'`, [caseId])).rows[0].n).toBe(5);
     const cli = await reader('up.cli');
     const list = await get<ImagingListResponse>(cli, `/api/cases/${caseId}/imaging`, roomId);
     expect(list.body.studies).toEqual([expect.objectContaining({ studyUid, source: 'upload', series: [expect.objectContaining({ seriesUid, instances: 5 })] })]);

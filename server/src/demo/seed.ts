@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
-import { parsePart10, str } from '../domain/dicom.ts';
+import { parsePart10, pixelIndex, str } from '../domain/dicom.ts';
 import type { ImagingService } from '../imaging/imaging-service.ts';
 import type { LocalImagingStore } from '../imaging/local-store.ts';
 import { importBundle } from '../domain/fhir-bundle.ts';
@@ -58,7 +58,7 @@ async function seedDemoImages(caseId: string, imaging: { local: LocalImagingStor
     const parsed = parsePart10(bytes);
     const differs = patientMismatch(parsed.header, patient);
     if (differs.length) throw new Error(`demo image ${name}: its ${differs.join(', ')} differ from the demo patient's`);
-    await imaging.local.keepBytes(caseId, bytes, parsed, 'system');
+    await imaging.local.keepBytes(caseId, bytes, { header: parsed.header, pixels: pixelIndex(parsed) }, 'system');
     await imaging.service.attach(caseId, str(parsed.header, 'studyInstanceUid')!, 'upload', 'system');
   }
 }

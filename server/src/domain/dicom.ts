@@ -1,4 +1,5 @@
 import dicomParser from 'dicom-parser';
+import { checkStructure } from './dicom-scan.ts';
 
 /**
  * The DICOM attributes Consilium reads, under one name each, whether they come
@@ -105,9 +106,10 @@ export interface ParsedInstance {
   dataSet: dicomParser.DataSet;
 }
 
-/** Parse a DICOM Part 10 file (preamble, DICM, file meta). Throws NotDicom for anything else. */
+/** Parse a DICOM Part 10 file (preamble, DICM, file meta). Throws NotDicom for anything else, or past the element budget (checkStructure). */
 export function parsePart10(bytes: Uint8Array): ParsedInstance {
   if (bytes.length < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') throw new NotDicom('no DICM preamble: not a DICOM Part 10 file');
+  checkStructure(bytes);
   let dataSet: dicomParser.DataSet;
   try {
     dataSet = dicomParser.parseDicom(bytes);
@@ -161,25 +163,63 @@ export function fromDicomJson(json: unknown): DicomHeader {
   return header;
 }
 
-/** One frame's pixel data as stored: raw little-endian samples, or one JPEG bitstream. */
-export function readFrame(parsed: ParsedInstance, frame: number): { kind: 'raw' | 'jpeg'; bytes: Uint8Array } {
+/**
+ * Where each frame's bytes lie in the file, computed once when a file is stored or cached, so a
+ * frame request reads its own bytes instead of parsing the whole file again. Raw frames are
+ * contiguous (offset + size × n); JPEG frames are lists of [position, length] fragments.
+ */
+export type PixelIndex = { kind: 'raw'; offset: number; size: number; count: number } | { kind: 'jpeg'; frames: [number, number][][] } | { kind: 'none'; problem: string };
+export interface InstanceIndex {
+  header: DicomHeader;
+  pixels: PixelIndex;
+}
+
+export function pixelIndex(parsed: ParsedInstance): PixelIndex {
   const ts = str(parsed.header, 'transferSyntaxUid');
   const problem = unsupportedSyntax(ts);
-  if (problem) throw new UnsupportedImage(problem);
+  if (problem) return { kind: 'none', problem };
   const el = parsed.dataSet.elements['x7fe00010'];
-  if (!el) throw new UnsupportedImage('This instance has no pixel data (it is not an image).');
-  const frames = num(parsed.header, 'numberOfFrames') ?? 1;
-  if (!Number.isInteger(frame) || frame < 1 || frame > frames) throw new FrameOutOfRange(frames);
-  const bytesArr = parsed.dataSet.byteArray;
+  if (!el) return { kind: 'none', problem: 'This instance has no pixel data (it is not an image).' };
+  const frames = Math.max(1, Math.floor(num(parsed.header, 'numberOfFrames') ?? 1));
   if (SUPPORTED_TRANSFER_SYNTAXES[ts!] === 'jpeg') {
-    if (!el.encapsulatedPixelData) throw new UnsupportedImage('JPEG pixel data is not encapsulated.');
-    const table = el.basicOffsetTable && el.basicOffsetTable.length ? el.basicOffsetTable : dicomParser.createJPEGBasicOffsetTable(parsed.dataSet, el);
-    return { kind: 'jpeg', bytes: dicomParser.readEncapsulatedImageFrame(parsed.dataSet, el, frame - 1, table) };
+    if (!el.encapsulatedPixelData || !el.fragments?.length) return { kind: 'none', problem: 'JPEG pixel data is not encapsulated.' };
+    const fragments = el.fragments;
+    let table: number[];
+    try {
+      table = el.basicOffsetTable && el.basicOffsetTable.length ? el.basicOffsetTable : frames === 1 ? [0] : dicomParser.createJPEGBasicOffsetTable(parsed.dataSet, el);
+    } catch {
+      return { kind: 'none', problem: 'The JPEG frames cannot be told apart.' };
+    }
+    if (table.length < frames) return { kind: 'none', problem: 'The pixel data holds fewer JPEG frames than NumberOfFrames says.' };
+    const index: [number, number][][] = [];
+    for (let i = 0; i < frames; i++) {
+      const parts = fragments.filter((f) => f.offset >= table[i]! && (i + 1 >= frames || f.offset < table[i + 1]!)).map((f): [number, number] => [f.position, f.length]);
+      if (!parts.length) return { kind: 'none', problem: 'A JPEG frame has no fragment.' };
+      index.push(parts);
+    }
+    return { kind: 'jpeg', frames: index };
   }
   const h = parsed.header;
   const size = (num(h, 'rows') ?? 0) * (num(h, 'columns') ?? 0) * (num(h, 'samplesPerPixel') ?? 1) * Math.ceil((num(h, 'bitsAllocated') ?? 16) / 8);
-  if (size <= 0 || el.dataOffset + size * frame > bytesArr.length) throw new UnsupportedImage('The pixel data is shorter than its rows, columns and bits say.');
-  return { kind: 'raw', bytes: bytesArr.subarray(el.dataOffset + size * (frame - 1), el.dataOffset + size * frame) };
+  if (size <= 0 || el.dataOffset + size * frames > parsed.dataSet.byteArray.length) return { kind: 'none', problem: 'The pixel data is shorter than its rows, columns and bits say.' };
+  return { kind: 'raw', offset: el.dataOffset, size, count: frames };
+}
+
+/** The [position, length] byte ranges of one frame (1-based); throws UnsupportedImage or FrameOutOfRange. */
+export function frameParts(pixels: PixelIndex, frame: number): { kind: 'raw' | 'jpeg'; parts: [number, number][] } {
+  if (pixels.kind === 'none') throw new UnsupportedImage(pixels.problem);
+  const count = pixels.kind === 'raw' ? pixels.count : pixels.frames.length;
+  if (!Number.isInteger(frame) || frame < 1 || frame > count) throw new FrameOutOfRange(count);
+  if (pixels.kind === 'raw') return { kind: 'raw', parts: [[pixels.offset + pixels.size * (frame - 1), pixels.size]] };
+  return { kind: 'jpeg', parts: pixels.frames[frame - 1]! };
+}
+
+/** One frame's pixel data as stored, from a parsed file: raw little-endian samples, or one JPEG bitstream. */
+export function readFrame(parsed: ParsedInstance, frame: number): { kind: 'raw' | 'jpeg'; bytes: Uint8Array } {
+  const { kind, parts } = frameParts(pixelIndex(parsed), frame);
+  const bytes = parsed.dataSet.byteArray;
+  const slices = parts.map(([at, n]) => bytes.subarray(at, at + n));
+  return { kind, bytes: slices.length === 1 ? slices[0]! : new Uint8Array(Buffer.concat(slices)) };
 }
 
 export class UnsupportedImage extends Error {
@@ -189,9 +229,12 @@ export class UnsupportedImage extends Error {
   }
 }
 
+// No parameter properties in this file: the indexing worker runs it with Node's type stripping.
 export class FrameOutOfRange extends Error {
-  constructor(public readonly frames: number) {
+  readonly frames: number;
+  constructor(frames: number) {
     super(`frame out of range (1..${frames})`);
+    this.frames = frames;
     this.name = 'FrameOutOfRange';
   }
 }

@@ -7,10 +7,12 @@ import { imagingAccess, type DataAccess, type Principal } from '../auth/policy.t
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
-import { seriesView, uidFor } from '../domain/dicom-view.ts';
+import { mayCarryBurnedInIdentity, seriesView, uidFor } from '../domain/dicom-view.ts';
 import { AppError } from '../errors.ts';
-import { FrameOutOfRange, NotDicom, parsePart10, readFrame, str, type ParsedInstance, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
-import { ImagingService, PatientMismatch, type AttachedStudy } from '../imaging/imaging-service.ts';
+import { frameFor } from '../domain/frame-sanitize.ts';
+import { FrameOutOfRange, frameParts, NotDicom, num, str, type DicomHeader, type InstanceIndex, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
+import { indexDicomFile } from '../imaging/dicom-off-thread.ts';
+import { ImagingService, PatientMismatch, readFrameBytes, unreviewedBurnedIn, type AttachedStudy } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError } from '../imaging/source.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
@@ -55,14 +57,14 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       throw err instanceof UploadTooLarge ? new AppError('BODY_INVALID', `A DICOM file may be at most ${err.limit} bytes`) : err;
     });
     try {
-      const bytes = await deps.local.readTemp(file.tmp);
-      let parsed: ParsedInstance;
+      let index: InstanceIndex;
       try {
-        parsed = parsePart10(bytes);
+        // Off the event loop, within an element budget (domain/dicom-scan.ts), a heap cap and a time limit.
+        index = await indexDicomFile(file.tmp);
       } catch (err) {
         throw err instanceof NotDicom ? new AppError('IMAGING_NOT_DICOM', `Not a DICOM Part 10 file: ${err.message}`) : err;
       }
-      const h = parsed.header;
+      const h = index.header;
       const [studyUid, seriesUid, sopUid] = [str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid')];
       if (!studyUid || !seriesUid || !sopUid || ![studyUid, seriesUid, sopUid].every((u) => UID.test(u) && u.length <= 64)) throw new AppError('IMAGING_NOT_DICOM', 'The file lacks valid Study, Series or SOP Instance UIDs');
       const syntax = unsupportedSyntax(str(h, 'transferSyntaxUid'));
@@ -74,7 +76,7 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       }
       const stored = await deps.local.storedHash(caseId, sopUid);
       if (stored && stored !== file.sha256) throw new AppError('IMAGING_NOT_DICOM', 'Another file with this SOP Instance UID is already stored in this case');
-      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, parsed, principal.userId);
+      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, index, principal.userId);
       await deps.imaging.attach(caseId, studyUid, 'upload', principal.userId);
       await deps.audit.record({ actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId, details: { studyUid, seriesUid, sopUid, bytes: file.bytes } });
       sendJson(res, 'POST /api/cases/:id/imaging/instances', { studyUid, seriesUid, sopUid, created }, created ? 201 : 200);
@@ -83,16 +85,17 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     }
   });
 
-  /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see it. */
+  /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see the instances it holds now. */
   router.post('/api/cases/:id/imaging/series/:seriesUid/clean', async (req, res) => {
     const principal = requireAdmin(res, 'imaging.mark-clean');
     const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const head = await deps.cases.head(caseId);
     if (!head) throw new AppError('CASE_NOT_FOUND');
     const seriesUid = uidParam(req.params.seriesUid);
-    if (!(await deps.imaging.resolveSeries(caseId, 'identified', head.pseudonymKey, seriesUid))) throw new AppError('IMAGING_NOT_FOUND');
-    await deps.imaging.markClean(caseId, seriesUid, principal.userId);
-    await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', caseId, patientId: head.patientId, details: { seriesUid } });
+    const found = await deps.imaging.resolveSeries(caseId, 'identified', head.pseudonymKey, seriesUid);
+    if (!found) throw new AppError('IMAGING_NOT_FOUND');
+    const instances = await deps.imaging.markClean(caseId, found.study, seriesUid, principal.userId);
+    await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', caseId, patientId: head.patientId, details: { seriesUid, instances } });
     sendJson(res, 'POST /api/cases/:id/imaging/series/:seriesUid/clean', { ok: true });
   });
 
@@ -111,15 +114,18 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     return { caseId, head, access, room: room ?? null, variant: base.variant as ImagingVariant, key: head.pseudonymKey };
   }
 
-  /** A series the viewer names, resolved, patient-checked, and not withheld from them. */
-  async function openSeries(r: Awaited<ReturnType<typeof reader>>, shownSeries: string): Promise<{ study: AttachedStudy; seriesUid: string }> {
+  /** A series the viewer names, resolved, patient-checked (study and every instance), and not withheld from them. */
+  async function openSeries(r: Awaited<ReturnType<typeof reader>>, shownSeries: string): Promise<{ study: AttachedStudy; seriesUid: string; studyHeader: DicomHeader; instances: DicomHeader[]; patient: Record<string, unknown> }> {
     const found = await deps.imaging.resolveSeries(r.caseId, r.variant, r.key, shownSeries);
     if (!found) throw new AppError('IMAGING_NOT_FOUND');
-    await deps.imaging.recheck(r.caseId, found.study);
-    const clean = (await deps.imaging.cleanSeries(r.caseId)).has(found.seriesUid);
-    const decision = imagingAccess(r.access, { burnedInRisk: await deps.imaging.burnedInRisk(r.caseId, found.study, found.seriesUid), markedClean: clean });
+    const patient = await deps.imaging.patient(r.caseId);
+    const studyHeader = await deps.imaging.checkedStudy(r.caseId, found.study, patient);
+    const instances = await deps.imaging.checkedInstances(r.caseId, found.study, found.seriesUid, patient);
+    // Clean only when every instance that may show identity was marked: one added after the mark withholds the series again.
+    const unreviewed = unreviewedBurnedIn(found.seriesUid, instances, await deps.imaging.cleanInstances(r.caseId));
+    const decision = imagingAccess(r.access, { burnedInRisk: instances.some(mayCarryBurnedInIdentity), markedClean: !unreviewed });
     if (!decision || 'withheld' in decision) throw new AppError('IMAGING_WITHHELD');
-    return found;
+    return { ...found, studyHeader, instances, patient };
   }
 
   router.get('/api/cases/:id/imaging', async (req, res) => {
@@ -130,10 +136,7 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
   router.get('/api/cases/:id/imaging/series/:seriesUid', async (req, res) => {
     const principal = principalOf(res);
     const r = await reader(req, principal, 'imaging.series-open');
-    const { study, seriesUid } = await openSeries(r, uidParam(req.params.seriesUid));
-    const patient = await deps.imaging.patient(r.caseId);
-    const studyHeader = await deps.imaging.checkedStudy(r.caseId, study, patient);
-    const instances = await deps.imaging.instances(r.caseId, study, seriesUid);
+    const { study, seriesUid, studyHeader, instances } = await openSeries(r, uidParam(req.params.seriesUid));
     await deps.audit.record({ actor: principal.userId, action: 'imaging.series-open', caseId: r.caseId, patientId: r.head.patientId, roomId: r.room, details: { variant: r.variant, studyUid: study.studyUid, seriesUid, instances: instances.length, resources: [] } });
     sendJson(res, 'GET /api/cases/:id/imaging/series/:seriesUid', seriesView(r.variant, r.key, studyHeader, instances));
   });
@@ -141,15 +144,22 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
   /** One frame's pixel data as stored: raw little-endian samples (octet-stream) or a JPEG baseline bitstream. */
   router.get('/api/cases/:id/imaging/series/:seriesUid/instances/:sopUid/frames/:frame', async (req, res) => {
     const r = await reader(req, principalOf(res), 'case.read');
-    const { study, seriesUid } = await openSeries(r, uidParam(req.params.seriesUid));
+    const { study, seriesUid, instances, patient } = await openSeries(r, uidParam(req.params.seriesUid));
     const shownSop = uidParam(req.params.sopUid);
-    const sop = (await deps.imaging.instances(r.caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).find((u) => u !== undefined && uidFor(r.variant, r.key, u) === shownSop);
+    const sop = instances.map((h) => str(h, 'sopInstanceUid')).find((u) => u !== undefined && uidFor(r.variant, r.key, u) === shownSop);
     if (!sop) throw new AppError('IMAGING_NOT_FOUND');
     const frame = Number(req.params.frame);
-    const parsed = parsePart10(await deps.imaging.instanceBytes(r.caseId, study, seriesUid, sop));
+    // Parsed once (at upload or when cached, off the event loop); a frame read only reads its own bytes.
+    const { file, index } = await deps.imaging.indexedInstance(r.caseId, study, seriesUid, sop);
+    const h = index.header;
     // The file must be what the index says it is: another study's or series' bytes are never served under this one.
-    if (str(parsed.header, 'studyInstanceUid') !== study.studyUid || str(parsed.header, 'seriesInstanceUid') !== seriesUid || str(parsed.header, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
-    const px = readFrame(parsed, frame);
+    if (str(h, 'studyInstanceUid') !== study.studyUid || str(h, 'seriesInstanceUid') !== seriesUid || str(h, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
+    // And it must name the case's patient itself: the archive's metadata and the file it serves can disagree.
+    const differs = patientMismatch(h, patient);
+    if (differs.length) throw new PatientMismatch(differs, 'instance');
+    const { kind, parts } = frameParts(index.pixels, frame);
+    // Only identified viewers get the frame as stored: for everyone else JPEG text segments are dropped and bits outside BitsStored cleared.
+    const px = frameFor(r.variant === 'identified', { kind, bytes: await readFrameBytes(file, parts) }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
     res.setHeader('Cache-Control', 'private, no-store');
     res.setHeader('Content-Type', px.kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
     res.end(Buffer.from(px.bytes.buffer, px.bytes.byteOffset, px.bytes.byteLength));

@@ -26,9 +26,8 @@ export class DicomWebSource implements ImagingSource {
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
-  async study(_caseId: string, studyUid: string): Promise<DicomHeader | null> {
-    const rows = await this.json(`/studies?StudyInstanceUID=${uid(studyUid)}&includefield=00100030`);
-    return rows.length ? fromDicomJson(rows[0]) : null;
+  async study(_caseId: string, studyUid: string): Promise<DicomHeader[]> {
+    return (await this.json(`/studies?StudyInstanceUID=${uid(studyUid)}&includefield=00100030`)).map(fromDicomJson);
   }
 
   async series(_caseId: string, studyUid: string): Promise<DicomHeader[]> {

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImagingListResponse, ImagingSeriesDto, ImagingVariant } from '../../../shared/src/imaging.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { Pool } from '../db/pool.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { dateFor, mayCarryBurnedInIdentity, pseudonymUid, uidFor } from '../domain/dicom-view.ts';
-import { num, str, type DicomHeader } from '../domain/dicom.ts';
+import { num, str, type DicomHeader, type InstanceIndex } from '../domain/dicom.ts';
+import { indexDicomFile } from './dicom-off-thread.ts';
 import type { DicomWebSource } from './dicomweb-source.ts';
 import type { LocalImagingStore } from './local-store.ts';
 import { ImagingSourceError, type ImagingSource } from './source.ts';
@@ -15,8 +16,11 @@ export type StudySource = 'dicomweb' | 'upload';
 export interface AttachedStudy { studyUid: string; source: StudySource }
 
 export class PatientMismatch extends Error {
-  constructor(public readonly differs: string[]) {
-    super(`the study's ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
+  constructor(
+    public readonly differs: string[],
+    of: 'study' | 'series' | 'instance' = 'study',
+  ) {
+    super(`the ${of}'s ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
     this.name = 'PatientMismatch';
   }
 }
@@ -65,55 +69,76 @@ export class ImagingService {
     return p ?? {};
   }
 
-  /** The study's attributes, once its patient matches the case's; throws PatientMismatch otherwise. */
+  /**
+   * The study's attributes, once its patient matches the case's; throws PatientMismatch otherwise.
+   * An archive may hold several patients' studies under one Study Instance UID (a bad merge, a
+   * misconfigured modality): the row that matches is used, and each series is checked again below.
+   */
   async checkedStudy(caseId: string, study: AttachedStudy, patient: Record<string, unknown>): Promise<DicomHeader> {
-    const header = await this.sourceOf(study.source).study(caseId, study.studyUid);
-    if (!header) throw new ImagingSourceError('the archive has no such study', 'IMAGING_NOT_FOUND');
-    const differs = patientMismatch(header, patient);
-    if (differs.length) throw new PatientMismatch(differs);
-    return header;
+    const rows = await this.studyRows(caseId, study);
+    if (!rows.length) throw new ImagingSourceError('the archive has no such study', 'IMAGING_NOT_FOUND');
+    const match = rows.find((h) => patientMismatch(h, patient).length === 0);
+    if (!match) throw new PatientMismatch(patientMismatch(rows[0]!, patient));
+    return match;
   }
 
-  private readonly checked = new Map<string, number>();
+  /**
+   * A series' instances, once every one of them names the case's patient: the study-level check
+   * alone let another patient's series under a shared Study Instance UID through. A series with
+   * any mismatching instance is refused whole (a mixed series is itself a safety event).
+   */
+  async checkedInstances(caseId: string, study: AttachedStudy, seriesUid: string, patient: Record<string, unknown>): Promise<DicomHeader[]> {
+    const instances = await this.instances(caseId, study, seriesUid);
+    const differs = new Set(instances.flatMap((h) => patientMismatch(h, patient)));
+    if (differs.size) throw new PatientMismatch([...differs], 'series');
+    return instances;
+  }
 
-  /** checkedStudy for every slice request, remembered for METADATA_TTL_MS after a match (never after a mismatch). */
-  async recheck(caseId: string, study: AttachedStudy): Promise<void> {
-    const key = `${caseId}|${study.source}|${study.studyUid}`;
-    if (Date.now() - (this.checked.get(key) ?? 0) < METADATA_TTL_MS) return;
-    await this.checkedStudy(caseId, study, await this.patient(caseId));
-    if (this.checked.size >= METADATA_ENTRIES) this.checked.delete(this.checked.keys().next().value!);
-    this.checked.set(key, Date.now());
+  /** Study rows are asked for by every slice request: kept as briefly as series metadata (the check itself runs every time). */
+  private studyRows(caseId: string, study: AttachedStudy): Promise<DicomHeader[]> {
+    return this.cached(study, `${caseId}|${study.source}|${study.studyUid}|study`, () => this.sourceOf(study.source).study(caseId, study.studyUid));
   }
 
   async instances(caseId: string, study: AttachedStudy, seriesUid: string): Promise<DicomHeader[]> {
-    const key = `${caseId}|${study.source}|${study.studyUid}|${seriesUid}`;
+    return this.cached(study, `${caseId}|${study.source}|${study.studyUid}|${seriesUid}`, () => this.sourceOf(study.source).instances(caseId, study.studyUid, seriesUid));
+  }
+
+  /** Archive answers only: uploads are an indexed query, and must show a new instance at once. */
+  private cached(study: AttachedStudy, key: string, load: () => Promise<DicomHeader[]>): Promise<DicomHeader[]> {
+    if (study.source === 'upload') return load();
     const hit = this.metadata.get(key);
     if (hit && Date.now() - hit.at < METADATA_TTL_MS) return hit.value;
-    const value = this.sourceOf(study.source).instances(caseId, study.studyUid, seriesUid);
+    const value = load();
     value.catch(() => this.metadata.delete(key));
     if (this.metadata.size >= METADATA_ENTRIES) this.metadata.delete(this.metadata.keys().next().value!);
     this.metadata.set(key, { at: Date.now(), value });
     return value;
   }
 
-  async cleanSeries(caseId: string): Promise<Set<string>> {
-    const { rows } = await this.deps.pool.query<{ series_uid: string }>(`SELECT series_uid FROM imaging_series_clean WHERE case_id = $1`, [caseId]);
-    return new Set(rows.map((r) => r.series_uid));
+  /** Instances an administrator has looked at and found free of burned-in identity, as `series|sop`. */
+  async cleanInstances(caseId: string): Promise<Set<string>> {
+    const { rows } = await this.deps.pool.query<{ series_uid: string; sop_uid: string }>(`SELECT series_uid, sop_uid FROM imaging_instance_clean WHERE case_id = $1`, [caseId]);
+    return new Set(rows.map((r) => `${r.series_uid}|${r.sop_uid}`));
   }
 
-  async markClean(caseId: string, seriesUid: string, by: string): Promise<void> {
-    await this.deps.pool.query(`INSERT INTO imaging_series_clean (case_id, series_uid, marked_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [caseId, seriesUid, by]);
-  }
-
-  /** Does any instance of this series risk burned-in identity? */
-  async burnedInRisk(caseId: string, study: AttachedStudy, seriesUid: string): Promise<boolean> {
-    return (await this.instances(caseId, study, seriesUid)).some(mayCarryBurnedInIdentity);
+  /**
+   * Mark the instances the series holds now (what the administrator could have looked at). The mark is
+   * per instance, not per series: one added later is not covered, and withholds the series again if it
+   * may carry identity, until the series is marked again. Returns how many instances were marked.
+   */
+  async markClean(caseId: string, study: AttachedStudy, seriesUid: string, by: string): Promise<number> {
+    const sops = (await this.instances(caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).filter((u): u is string => !!u);
+    await this.deps.pool.query(
+      `INSERT INTO imaging_instance_clean (case_id, series_uid, sop_uid, marked_by) SELECT $1, $2, unnest($3::text[]), $4 ON CONFLICT DO NOTHING`,
+      [caseId, seriesUid, sops, by],
+    );
+    return sops.length;
   }
 
   /** Every checked study's series, as this viewer sees them; refused studies are named with their reason. */
   async list(caseId: string, variant: ImagingVariant, key: string): Promise<ImagingListResponse> {
     const patient = await this.patient(caseId);
-    const clean = await this.cleanSeries(caseId);
+    const clean = await this.cleanInstances(caseId);
     const out: ImagingListResponse = { variant, studies: [], refused: [] };
     for (const study of await this.studies(caseId)) {
       try {
@@ -122,7 +147,15 @@ export class ImagingService {
         for (const s of await this.sourceOf(study.source).series(caseId, study.studyUid)) {
           const seriesUid = str(s, 'seriesInstanceUid');
           if (!seriesUid) continue;
-          const withheld = variant !== 'identified' && !clean.has(seriesUid) && (await this.burnedInRisk(caseId, study, seriesUid));
+          let instances: DicomHeader[];
+          try {
+            instances = await this.checkedInstances(caseId, study, seriesUid, patient);
+          } catch (err) {
+            if (!(err instanceof PatientMismatch)) throw err;
+            out.refused.push({ studyUid: uidFor(variant, key, study.studyUid), seriesUid: uidFor(variant, key, seriesUid), code: 'IMAGING_PATIENT_MISMATCH', message: err.message });
+            continue;
+          }
+          const withheld = variant !== 'identified' && unreviewedBurnedIn(seriesUid, instances, clean);
           series.push({
             seriesUid: uidFor(variant, key, seriesUid),
             key: pseudonymUid(key, seriesUid),
@@ -160,25 +193,63 @@ export class ImagingService {
   }
 
   /**
-   * One instance's Part 10 bytes. Archive instances are cached on disk under
-   * DATA_DIR/imaging-cache (by a hash of source and UIDs), so scrolling a
-   * series again never goes back to the PACS; uploads are files already.
+   * One instance's file and index (header and frame positions), parsed once off the event loop
+   * (indexDicomFile): uploads at upload time (the index row), archive instances when first cached
+   * under DATA_DIR/imaging-cache (by a hash of source and UIDs; the index beside it as .idx.json),
+   * so scrolling never goes back to the PACS and never re-parses a file.
    */
-  async instanceBytes(caseId: string, study: AttachedStudy, seriesUid: string, sopUid: string): Promise<Uint8Array> {
-    const source = this.sourceOf(study.source);
-    if (study.source === 'upload') return source.instance(caseId, study.studyUid, seriesUid, sopUid);
-    const file = path.join(this.deps.cacheDir, `${createHash('sha256').update(`${study.studyUid}|${seriesUid}|${sopUid}`).digest('hex')}.dcm`);
+  async indexedInstance(caseId: string, study: AttachedStudy, seriesUid: string, sopUid: string): Promise<{ file: string; index: InstanceIndex }> {
+    if (study.source === 'upload') {
+      const row = await this.deps.local.instanceFile(caseId, study.studyUid, seriesUid, sopUid);
+      if (row.pixels) return { file: row.file, index: { header: row.header, pixels: row.pixels } };
+      const index = await indexDicomFile(row.file);
+      await this.deps.local.savePixelIndex(caseId, sopUid, index.pixels);
+      return { file: row.file, index };
+    }
+    const base = path.join(this.deps.cacheDir, createHash('sha256').update(`${study.studyUid}|${seriesUid}|${sopUid}`).digest('hex'));
+    const file = `${base}.dcm`;
     try {
-      return new Uint8Array(await readFile(file));
+      return { file, index: JSON.parse(await readFile(`${base}.idx.json`, 'utf8')) as InstanceIndex };
     } catch {
-      const bytes = await source.instance(caseId, study.studyUid, seriesUid, sopUid);
-      await mkdir(this.deps.cacheDir, { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.${Date.now()}`;
-      await writeFile(tmp, bytes, { mode: 0o600 });
-      await rename(tmp, file);
-      return bytes;
+      // Not cached yet (or cached before frames were indexed): fetch if needed, index, then keep both.
+    }
+    await mkdir(this.deps.cacheDir, { recursive: true, mode: 0o700 });
+    const tmp = `${base}.${process.pid}.${randomUUID()}`;
+    const cached = await stat(file).then(() => true, () => false);
+    if (!cached) await writeFile(tmp, await this.sourceOf(study.source).instance(caseId, study.studyUid, seriesUid, sopUid), { mode: 0o600 });
+    try {
+      const index = await indexDicomFile(cached ? file : tmp);
+      if (!cached) await rename(tmp, file);
+      await writeFile(`${tmp}.idx`, JSON.stringify(index), { mode: 0o600 });
+      await rename(`${tmp}.idx`, `${base}.idx.json`);
+      return { file, index };
+    } finally {
+      await rm(tmp, { force: true });
+      await rm(`${tmp}.idx`, { force: true });
     }
   }
+}
+
+/** One frame's bytes, read from the file at the indexed positions (not the whole file). */
+export async function readFrameBytes(file: string, parts: [number, number][]): Promise<Uint8Array> {
+  const fh = await open(file, 'r');
+  try {
+    const out = Buffer.alloc(parts.reduce((n, [, len]) => n + len, 0));
+    let at = 0;
+    for (const [position, length] of parts) {
+      const { bytesRead } = await fh.read(out, at, length, position);
+      if (bytesRead !== length) throw new ImagingSourceError('the stored file is shorter than its index says');
+      at += length;
+    }
+    return out;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Does an instance that may show identity in its pixels lack an administrator's clean mark? */
+export function unreviewedBurnedIn(seriesUid: string, instances: DicomHeader[], clean: Set<string>): boolean {
+  return instances.some((h) => mayCarryBurnedInIdentity(h) && !clean.has(`${seriesUid}|${str(h, 'sopInstanceUid') ?? ''}`));
 }
 
 /** Study Instance UIDs named by an ImagingStudy (identifier system urn:dicom:uid, value urn:oid:<uid>). */

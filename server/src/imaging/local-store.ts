@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from '../db/pool.ts';
-import { str, type DicomHeader, type ParsedInstance } from '../domain/dicom.ts';
-import { ImagingSourceError, MAX_INSTANCE_BYTES, type ImagingSource } from './source.ts';
+import { str, type DicomHeader, type InstanceIndex, type PixelIndex } from '../domain/dicom.ts';
+import { ImagingSourceError, MAX_INSTANCE_BYTES, MAX_UPLOAD_BYTES, type ImagingSource } from './source.ts';
 
 /**
  * Studies uploaded to Consilium (no PACS: the embedded default and the demo).
@@ -28,7 +28,7 @@ export class LocalImagingStore implements ImagingSource {
   }
 
   /** Stream an upload to a temporary file, at most `limit` bytes; resolves with its path, size and hash. */
-  async receive(body: Readable, limit = MAX_INSTANCE_BYTES): Promise<{ tmp: string; bytes: number; sha256: string }> {
+  async receive(body: Readable, limit = MAX_UPLOAD_BYTES): Promise<{ tmp: string; bytes: number; sha256: string }> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = path.join(this.dir, `.upload-${randomUUID()}`);
     const hash = createHash('sha256');
@@ -57,29 +57,25 @@ export class LocalImagingStore implements ImagingSource {
     await rm(tmp, { force: true });
   }
 
-  async readTemp(tmp: string): Promise<Uint8Array> {
-    return new Uint8Array(await readFile(tmp));
-  }
-
   /** Keep a received, checked instance: the file under its hash, the index row (false: already stored). */
-  async keep(caseId: string, tmp: string, file: { bytes: number; sha256: string }, parsed: ParsedInstance, by: string): Promise<boolean> {
+  async keep(caseId: string, tmp: string, file: { bytes: number; sha256: string }, index: InstanceIndex, by: string): Promise<boolean> {
     const target = this.fileOf(file.sha256);
     await rename(tmp, target);
-    const h = parsed.header;
+    const h = index.header;
     const res = await this.pool.query(
-      `INSERT INTO imaging_instances (case_id, study_uid, series_uid, sop_uid, sha256, bytes, header, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO imaging_instances (case_id, study_uid, series_uid, sop_uid, sha256, bytes, header, pixels, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (case_id, sop_uid) DO NOTHING`,
-      [caseId, str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid'), file.sha256, file.bytes, JSON.stringify(h), by],
+      [caseId, str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid'), file.sha256, file.bytes, JSON.stringify(h), JSON.stringify(index.pixels), by],
     );
     return (res.rowCount ?? 0) > 0;
   }
 
   /** Keep a file the server itself holds (the demo's images), like an upload. */
-  async keepBytes(caseId: string, bytes: Uint8Array, parsed: ParsedInstance, by: string): Promise<boolean> {
+  async keepBytes(caseId: string, bytes: Uint8Array, index: InstanceIndex, by: string): Promise<boolean> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = path.join(this.dir, `.upload-${randomUUID()}`);
     await writeFile(tmp, bytes, { mode: 0o600 });
-    return this.keep(caseId, tmp, { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') }, parsed, by);
+    return this.keep(caseId, tmp, { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') }, index, by);
   }
 
   /** The stored copy's hash of this SOP Instance UID in this case, if any. */
@@ -88,9 +84,9 @@ export class LocalImagingStore implements ImagingSource {
     return rows[0]?.sha256 ?? null;
   }
 
-  async study(caseId: string, studyUid: string): Promise<DicomHeader | null> {
-    const { rows } = await this.pool.query<{ header: DicomHeader }>(`SELECT header FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 LIMIT 1`, [caseId, studyUid]);
-    return rows[0]?.header ?? null;
+  async study(caseId: string, studyUid: string): Promise<DicomHeader[]> {
+    const { rows } = await this.pool.query<{ header: DicomHeader }>(`SELECT DISTINCT ON (header->>'patientId') header FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 ORDER BY header->>'patientId', sop_uid LIMIT 20`, [caseId, studyUid]);
+    return rows.map((r) => r.header);
   }
 
   async series(caseId: string, studyUid: string): Promise<DicomHeader[]> {
@@ -114,6 +110,20 @@ export class LocalImagingStore implements ImagingSource {
     if (size < 0) throw new ImagingSourceError('the stored file is missing', 'IMAGING_NOT_FOUND');
     if (size > MAX_INSTANCE_BYTES) throw new ImagingSourceError('the stored file is larger than an instance may be');
     return new Uint8Array(await readFile(file));
+  }
+
+  /** An instance's file and its index (header and frame positions, from that very file at upload); pixels null for rows stored before frames were indexed. */
+  async instanceFile(caseId: string, studyUid: string, seriesUid: string, sopUid: string): Promise<{ file: string; header: DicomHeader; pixels: PixelIndex | null }> {
+    const { rows } = await this.pool.query<{ sha256: string; header: DicomHeader; pixels: PixelIndex | null }>(
+      `SELECT sha256, header, pixels FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 AND series_uid = $3 AND sop_uid = $4`,
+      [caseId, studyUid, seriesUid, sopUid],
+    );
+    if (!rows[0]) throw new ImagingSourceError('no such instance', 'IMAGING_NOT_FOUND');
+    return { file: this.fileOf(rows[0].sha256), header: rows[0].header, pixels: rows[0].pixels };
+  }
+
+  async savePixelIndex(caseId: string, sopUid: string, pixels: PixelIndex): Promise<void> {
+    await this.pool.query(`UPDATE imaging_instances SET pixels = $3 WHERE case_id = $1 AND sop_uid = $2`, [caseId, sopUid, JSON.stringify(pixels)]);
   }
 
   private fileOf(sha256: string): string {

@@ -6,8 +6,8 @@ import type { DicomHeader } from '../domain/dicom.ts';
  * out one instance at a time (bounded), never a whole study.
  */
 export interface ImagingSource {
-  /** Patient and study attributes; null when the source has no such study. */
-  study(caseId: string, studyUid: string): Promise<DicomHeader | null>;
+  /** Patient and study attributes, one row per patient the source files this Study Instance UID under; empty when none. */
+  study(caseId: string, studyUid: string): Promise<DicomHeader[]>;
   /** Series-level attributes (SeriesInstanceUID, Modality, SeriesDescription, SeriesNumber, count). */
   series(caseId: string, studyUid: string): Promise<DicomHeader[]>;
   /** Per-instance attributes of one series. */
@@ -18,6 +18,13 @@ export interface ImagingSource {
 
 /** The largest single instance served (a 512×512 CT slice is ~0.5 MB; a long multi-frame ultrasound clip can pass 100 MB). */
 export const MAX_INSTANCE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The largest file an administrator uploads (one instance per request): 64 MiB holds an uncompressed
+ * digital mammogram (~50 MB) or a short multi-frame clip; longer clips belong in the PACS. Smaller than
+ * what the archive may serve, because every upload is parsed, while archive instances are parsed once when cached.
+ */
+export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 
 export class ImagingSourceError extends Error {
   constructor(message: string, public readonly code: 'IMAGING_SOURCE_ERROR' | 'IMAGING_NOT_FOUND' = 'IMAGING_SOURCE_ERROR') {
