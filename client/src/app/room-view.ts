@@ -156,7 +156,8 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   // ---- the case's images (shown once the series list arrives; nothing without ImagingStudy) ------
   const images = session.state.info.caseId ? imagingPanel(session, api, ctl.canEdit, () => render()) : null;
   const mainParts = [videoPanel?.el, viewport, images?.view.el].filter((e): e is HTMLElement => Boolean(e));
-  root.append(title, linkBar, h('div', { class: 'room-layout' }, mainParts.length > 1 ? h('div', { class: images ? 'main-col with-images' : 'main-col' }, ...mainParts) : viewport, side));
+  // One column of parts (link state, surgeon's video, the table, the images) beside the panels; hidden parts take no room.
+  root.append(title, h('div', { class: 'room-layout' }, h('div', { class: 'main-col' }, linkBar, ...mainParts), side));
   const world = new World(viewport, session, ctl.canEdit);
   (window as unknown as { __consilium?: unknown }).__consilium = {
     session,
