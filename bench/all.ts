@@ -2,7 +2,8 @@
  * `npm run bench`: every scenario, one after another in one run on this machine,
  * each with its baselines: pose fan-out (bench/run.ts, bench/fanout/; BENCH_QUICK=1
  * for a short development run), guidance pointer latency (bench/guidance.ts),
- * live vitals delivery (bench/vitals.ts), FHIR import and join size (bench/fhir-import.ts).
+ * live vitals delivery (bench/vitals.ts), FHIR import and join size (bench/fhir-import.ts),
+ * imaging: first slice of a 512×512×300 CT, slice sync, memory while scrolling (bench/imaging.ts).
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -13,6 +14,7 @@ const scenarios: [string, string[]][] = [
   ['bench/vitals.ts', []],
   ['bench/guidance.ts', []],
   ['bench/fhir-import.ts', []],
+  ['bench/imaging.ts', []],
 ];
 let failed = false;
 for (const [script, args] of scenarios) {
