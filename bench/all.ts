@@ -4,7 +4,8 @@
  * for a short development run), guidance pointer latency (bench/guidance.ts),
  * live vitals delivery (bench/vitals.ts), FHIR import and join size (bench/fhir-import.ts),
  * server memory at 100 and 1,000 seats (bench/memory/run.ts), latency against CPU by pose
- * window (bench/fanout/curve.ts) and the event loop during a 10 MB import (bench/import-stall.ts).
+ * window (bench/fanout/curve.ts) and the event loop during a 10 MB import (bench/import-stall.ts);
+ * imaging: first slice of a 512×512×300 CT, slice sync, memory while scrolling (bench/imaging.ts).
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -18,6 +19,7 @@ const scenarios: [string, string[]][] = [
   ['bench/memory/run.ts', []],
   ['bench/fanout/curve.ts', []],
   ['bench/import-stall.ts', []],
+  ['bench/imaging.ts', []],
 ];
 let failed = false;
 for (const [script, args] of scenarios) {

@@ -32,7 +32,7 @@ import { UsersRepo } from './db/users.repo.ts';
 import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 import { casesRoutes } from './http/cases.routes.ts';
-import { imagingRoutes } from './http/imaging.routes.ts';
+import { IMAGING_FRAME_PATH, imagingRoutes } from './http/imaging.routes.ts';
 import { ImagingService } from './imaging/imaging-service.ts';
 import { LocalImagingStore } from './imaging/local-store.ts';
 import { createDicomWebSource } from './imaging/setup.ts';
@@ -157,20 +157,22 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     }),
   );
   web.use(securityHeaders(config));
-  web.use(
-    '/api',
+  const perMinute = (limit: number, skip: (req: express.Request) => boolean) =>
     rateLimit({
       windowMs: 60_000,
-      limit: config.httpRateLimitPerMinute,
+      limit,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
-      skip: (req) => req.path === '/livekit/webhook',
+      skip,
       handler: (_req, res) => {
         const err = new AppError('RATE_LIMITED', 'Too many requests; try again in a minute');
         res.status(err.status).json({ error: err.toBody() });
       },
-    }),
-  );
+    });
+  // Image frames have a budget of their own: reading a series at 20 slices a second is 1,200 requests a minute.
+  const isFrame = (req: express.Request) => IMAGING_FRAME_PATH.test(req.path);
+  web.use('/api', perMinute(config.httpRateLimitPerMinute, (req) => req.path === '/livekit/webhook' || isFrame(req)));
+  web.use('/api', perMinute(config.imagingFrameRateLimitPerMinute, (req) => !isFrame(req)));
   // Anonymous clients cannot make us read a body; query strings obey the shared text rule.
   web.use('/api', authenticateBeforeBody(identity, ['/api/dev/login', '/api/livekit/webhook']));
   web.use(refuseUnsafeQuery);

@@ -43,6 +43,8 @@ const EnvSchema = z.object({
     .pipe(z.array(z.string().max(200)).min(1, 'at least one value')),
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'use at least 16 characters').optional()),
   HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Image frame reads per minute per client address (their own budget: scrolling a series at 20 slices/s is 1,200). */
+  IMAGING_FRAME_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
   JOIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   /** Origins allowed cross-origin (comma-separated scheme://host[:port]); unset → same origin only. */
   CORS_ORIGINS: z
@@ -143,6 +145,7 @@ export interface Config {
   ticketTtlSeconds: number;
   /** Requests per minute per client address on /api (webhooks exempt: they are signed). */
   httpRateLimitPerMinute: number;
+  imagingFrameRateLimitPerMinute: number;
   /** Matchmaking requests (joins, reconnects) per minute per client address. */
   joinRateLimitPerMinute: number;
   /** Exact origins allowed cross-origin; empty → same origin only. */
@@ -334,6 +337,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auth,
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,
     httpRateLimitPerMinute: e.HTTP_RATE_LIMIT_PER_MINUTE,
+    imagingFrameRateLimitPerMinute: e.IMAGING_FRAME_RATE_LIMIT_PER_MINUTE,
     joinRateLimitPerMinute: e.JOIN_RATE_LIMIT_PER_MINUTE,
     corsOrigins: e.CORS_ORIGINS,
     metricsToken: e.METRICS_TOKEN ?? null,

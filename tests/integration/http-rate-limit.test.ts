@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({}, { HTTP_RATE_LIMIT_PER_MINUTE: '20', METRICS_TOKEN: 'metrics-token-0123456789' });
+  server = await startTestServer({}, { HTTP_RATE_LIMIT_PER_MINUTE: '20', IMAGING_FRAME_RATE_LIMIT_PER_MINUTE: '40', METRICS_TOKEN: 'metrics-token-0123456789' });
 });
 afterAll(async () => {
   await server?.stop();
@@ -38,5 +38,14 @@ describe('HTTP rate limiting', () => {
     expect(await res.json()).toEqual({ error: { code: 'RATE_LIMITED', message: expect.any(String) } });
     expect(res.headers.get('ratelimit-policy') ?? res.headers.get('ratelimit')).toBeTruthy();
     expect((await fetch(`${server.app.url}/healthz`)).status).toBe(200);
+  });
+
+  it('image frames have a budget of their own: reading a series does not spend the API budget, and has its own cap', async () => {
+    const frame = `${server.app.url}/api/cases/00000000-0000-4000-8000-000000000000/imaging/series/1.2.3/instances/1.2.3.4/frames/1`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 45; i++) statuses.push((await fetch(frame)).status);
+    // Past the API's 20 (spent above) but within the frames' 40: answered (401, no token); past 40: refused.
+    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(-3).every((s) => s === 429)).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import { clear, h, setStatus } from './dom.ts';
 import { plainVideoError } from './plain-errors.ts';
 import { RoomController, type RoomEnd } from './room-controller.ts';
 import { RoomJoiner } from './room-joiner.ts';
+import { VolumeView } from './scene/volume-view.ts';
 import { World } from './scene/world.ts';
 import { VideoPanel } from './video-panel.ts';
 import type { VideoFeed } from './video-feed.ts';
@@ -159,11 +160,14 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   // One column of parts (link state, surgeon's video, the table, the images) beside the panels; hidden parts take no room.
   root.append(title, h('div', { class: 'room-layout' }, h('div', { class: 'main-col' }, linkBar, ...mainParts), side));
   const world = new World(viewport, session, ctl.canEdit);
+  if (images && world.available) world.addToTable(images.volume.group);
+  else images?.volumeToggle.remove();
   (window as unknown as { __consilium?: unknown }).__consilium = {
     session,
     world,
     video: videoPanel?.view() ?? null,
     viewer: images?.view.hook ?? null,
+    volume: images?.volume ?? null,
     // The stream entry point the LiveKit feed uses (feed.onStream → showStream): browser tests hand it a stand-in stream.
     showVideo: videoPanel ? (stream: MediaStream | null) => videoPanel.showStream(stream) : null,
   };
@@ -201,6 +205,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
 
   const render = () => {
     images?.view.render();
+    images?.volume.update();
     people.render();
     scene.render();
     toolbar.render();
@@ -234,6 +239,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     void feed?.leave();
     videoPanel?.dispose();
     images?.view.dispose();
+    images?.volume.dispose();
     world.dispose();
   };
   ctl.start();
@@ -251,5 +257,9 @@ function imagingPanel(session: ClinicSession, api: ConsiliumApi, canEdit: boolea
     frame: (seriesUid, sopUid, frame) => api.imagingFrame(caseId, seriesUid, sopUid, frame, roomId),
   };
   const ctl = new ViewerController(session, reader, canEdit, { changed });
-  return { ctl, view: sliceViewer(ctl) };
+  // The open series also lies on the table in 3D (axial, coronal and sagittal planes); each viewer may hide it.
+  const volume = new VolumeView(ctl);
+  const box = h('input', { type: 'checkbox', checked: true, 'data-testid': 'volume-toggle', onchange: () => volume.setShown(box.checked) });
+  const volumeToggle = h('label', { class: 'row follow', title: 'Show this series on the table in the 3D view: the slice shown here and the two planes across it' }, box, 'In 3D on the table');
+  return { ctl, view: sliceViewer(ctl, [volumeToggle]), volume, volumeToggle };
 }

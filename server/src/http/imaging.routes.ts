@@ -20,6 +20,9 @@ import { caseAccessOrDeny } from './case-access.ts';
 import { sendJson } from './respond.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
+/** The frame route's path under /api (it has a rate budget of its own: app.ts). */
+export const IMAGING_FRAME_PATH = /^\/cases\/[^/]+\/imaging\/series\/[^/]+\/instances\/[^/]+\/frames\/[^/]+$/;
+
 export interface ImagingRoutesDeps {
   cases: CasesRepo;
   rooms: RoomsRepo;

@@ -288,6 +288,17 @@ export class ViewerController {
     return this.fetch(s, index);
   }
 
+  /**
+   * A slice's pixel data for the 3D volume: from the cache when the 2D viewer has it, else fetched
+   * without caching (loading a whole volume must not evict the slices being read).
+   */
+  volumeFrame(index: number): Promise<Frame> | null {
+    const s = this.series;
+    const inst = s?.instances[index];
+    if (!s || !inst) return null;
+    return this.frames.get(inst.sopUid) ?? this.reader.frame(s.seriesUid, inst.sopUid, 1);
+  }
+
   private fetch(s: ImagingSeriesResponse, i: number): Promise<Frame> {
     const sop = s.instances[i]!.sopUid;
     let p = this.frames.get(sop);

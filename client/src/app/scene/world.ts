@@ -46,6 +46,8 @@ export class World {
   private readonly objects = new Map<string, THREE.Object3D>();
   /** The table: with the models, the only surfaces one draws or points on (never avatars or name tags). */
   private table!: THREE.Mesh;
+  /** What lies on the table besides the synced objects (the imaging volume): pointed and drawn on like the table. */
+  private readonly onTable: THREE.Object3D[] = [];
   private readonly avatars = new Map<string, Avatar>();
   private readonly raycaster = new THREE.Raycaster();
   private dragging: { id: string; plane: THREE.Plane; offset: THREE.Vector3; lastSent: number } | null = null;
@@ -342,7 +344,7 @@ export class World {
       if (onPlane) return onPlane;
     }
     // Only the table and the scene's solid models: avatars (some hidden, near ones) and name tags must not catch a stroke.
-    const surfaces = [this.table, ...this.models()];
+    const surfaces = [this.table, ...this.onTable.filter((o) => o.visible), ...this.models()];
     const hit = this.raycaster.intersectObjects(surfaces, true).find((h) => h.object instanceof THREE.Mesh);
     if (hit) return hit.point;
     // Past the table's edge: the table's plane, so a stroke drawn across the table stays at its height.
@@ -383,6 +385,22 @@ export class World {
       onScreen[sid] = a.headShown && Math.abs(ndc.x) <= 1 && Math.abs(ndc.y) <= 1 && ndc.z < 1;
     }
     return { avatars, onScreen, heads, ownLaser: this.myLaser.visible, camera: [this.camera.position.x, this.camera.position.y, this.camera.position.z] };
+  }
+
+  /** Put something on the table (the imaging volume): drawn, and a surface for the laser and strokes. */
+  addToTable(obj: THREE.Object3D): void {
+    this.onTable.push(obj);
+    this.scene.add(obj);
+  }
+
+  /** Test hook: where a room point (metres) is on screen, in CSS pixels relative to the canvas; null behind the camera. */
+  screenPointOf(p: readonly [number, number, number]): { x: number; y: number } | null {
+    if (!this.renderer) return null;
+    this.camera.updateMatrixWorld();
+    const c = new THREE.Vector3(...p).project(this.camera);
+    if (c.z > 1) return null;
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    return { x: ((c.x + 1) / 2) * rect.width, y: ((1 - c.y) / 2) * rect.height };
   }
 
   /** Point the view at a participant (from the participant list). */

@@ -1,5 +1,6 @@
 import { WINDOW_PRESETS, type ImagingInstanceDto, type ImagingSeriesResponse, type WindowPreset } from '../../../../shared/src/imaging.ts';
 import { clear, h } from '../dom.ts';
+import { decodeJpeg } from '../imaging/decode.ts';
 import { ellipseStats, modalityValues, windowDecoded, windowToGrey } from '../imaging/pixels.ts';
 import type { Frame, MeasureKind, ViewerController } from '../imaging/viewer-controller.ts';
 
@@ -30,7 +31,7 @@ interface Decoded {
  * windows, middle pans). Touch: one finger uses the tool (scroll by default),
  * two fingers window/level.
  */
-export function sliceViewer(ctl: ViewerController): { el: HTMLElement; render(): void; dispose(): void; hook: Record<string, unknown> } {
+export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): { el: HTMLElement; render(): void; dispose(): void; hook: Record<string, unknown> } {
   let tool: Tool = 'scroll';
   const canvas = h('canvas', { class: 'slice-canvas', 'aria-label': 'Image slice', tabindex: 0 });
   const image = document.createElement('canvas');
@@ -51,7 +52,7 @@ export function sliceViewer(ctl: ViewerController): { el: HTMLElement; render():
     h('div', { class: 'row viewer-head' }, h('h2', { id: 'images-h' }, 'Images'), pick, followText, rejoin),
     notice,
     stage,
-    h('div', { class: 'row viewer-tools' }, prev, next, ...presets, reset),
+    h('div', { class: 'row viewer-tools' }, prev, next, ...presets, reset, ...extras),
     h('div', { class: 'row viewer-tools', role: 'group', 'aria-label': 'Viewer tool' }, ...toolButtons),
     error, list);
 
@@ -72,13 +73,7 @@ export function sliceViewer(ctl: ViewerController): { el: HTMLElement; render():
     if (!p) {
       p = frame.type === 'raw'
         ? Promise.resolve({ columns: inst.columns, rows: inst.rows, values: modalityValues(frame.bytes, inst), rgba: null })
-        : createImageBitmap(new Blob([frame.bytes as BlobPart], { type: 'image/jpeg' })).then((bmp) => {
-            const c = document.createElement('canvas');
-            [c.width, c.height] = [bmp.width, bmp.height];
-            const g = c.getContext('2d')!;
-            g.drawImage(bmp, 0, 0);
-            return { columns: bmp.width, rows: bmp.height, values: null, rgba: g.getImageData(0, 0, bmp.width, bmp.height).data };
-          });
+        : decodeJpeg(frame.bytes).then((d) => ({ columns: d.width, rows: d.height, values: null, rgba: d.rgba }));
       if (decoded.size > 64) decoded.delete(decoded.keys().next().value!);
       decoded.set(inst.sopUid, p);
     }
