@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
+import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { ConsiliumError } from '../../client/src/sdk/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
@@ -97,15 +97,16 @@ describe('attack3: recordings', () => {
     const edu = await server.as('edu3');
     const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'lrn', role: 'observer' }] });
     const lrn = await server.as('lrn');
-    const own = await lrn.api.openReplay(recordingId); // a private viewing, allowed while invited
-    // The educator's admin takes the learner out of the group session.
+    // A seat in the group replay is not a right to the recording: no private replay of one's own from it.
+    expect(await refusal(lrn.api.openReplay(recordingId))).toBe('FORBIDDEN');
+    // The educator's admin takes the learner out of the group session: nothing of the recording is left to them.
     await admin.api.removeParticipant(group.id, 'lrn');
     const after = {
       list: (await lrn.api.listRecordings()).some((r) => r.id === recordingId),
       get: await refusal(lrn.api.getRecording(recordingId)),
       open: await refusal(lrn.api.openReplay(recordingId)),
-      ticket: await refusal(lrn.api.getTicket(own.id)),
+      ticket: await refusal(lrn.api.getTicket(group.id)),
     };
-    expect(after).toEqual({ list: false, get: 'RECORDING_NOT_FOUND', open: 'RECORDING_NOT_FOUND', ticket: expect.any(String) });
+    expect(after).toEqual({ list: false, get: 'RECORDING_NOT_FOUND', open: 'RECORDING_NOT_FOUND', ticket: 'NOT_INVITED' });
   });
 });

@@ -293,7 +293,10 @@ describe('presence tools', () => {
     expect(await host.add({ ...stroke, points: [0, 0, 0, 1] })).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
     expect(await host.add({ ...stroke, kind: 'model' })).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
     await eventually(() => host.state.objects.get('st1')?.points === '0.000,0.000,0.000,0.100,0.050,0.000,0.200,0.100,0.010');
-    await eventually(() => obs.state.objects.has('st1')); // no case in this room: annotations are for everyone
+    // Geometry is for everyone, also the observer's; an id the author typed could carry text (their access decides).
+    const drawn = await host.add(stroke);
+    expect(drawn.ok).toBe(true);
+    await eventually(() => drawn.ok && obs.state.objects.get(drawn.objectId)?.points === '0.000,0.000,0.000,0.100,0.050,0.000,0.200,0.100,0.010');
     await Promise.all([host.leave(), obs.leave()]);
   });
 });

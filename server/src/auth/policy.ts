@@ -530,8 +530,24 @@ export function recordingRights(principal: Principal, rec: { startedBy: string }
 
 /** The access someone watches a recording under (see recordingRights). */
 export function recordingViewerAccess(principal: Principal, rec: { startedBy: string; hostScope: string }, grant: Invitation | null, replayInvitation: Invitation | null): DataAccess {
-  if (replayInvitation) return scopesAccess(replayInvitation);
-  if (grant) return scopesAccess(grant);
-  if (rec.startedBy === principal.userId) return parseScopes(rec.hostScope);
-  return principal.admin ? parseScopes(defaultScopes('host')) : NO_ACCESS;
+  const ceiling = recordingCeiling(rec);
+  if (replayInvitation) return intersect(scopesAccess(replayInvitation), ceiling);
+  if (grant) return intersect(scopesAccess(grant), ceiling);
+  if (rec.startedBy === principal.userId) return ceiling;
+  return principal.admin ? intersect(parseScopes(defaultScopes('host')), ceiling) : NO_ACCESS;
+}
+
+/**
+ * The most anyone may see through a recording: what its host could see when
+ * recording (within that room's ceiling). A grant, a group replay's learners and
+ * the replay room itself are bounded by it — nobody reaches, through a recording,
+ * data the recorded room did not show (the replay room's scopeCeiling).
+ */
+export function recordingCeiling(rec: { hostScope: string }): DataAccess {
+  return parseScopes(rec.hostScope.split(' ').filter(Boolean));
+}
+
+/** May this grant (or a replay learner's invitation) be given? Only within the recording's ceiling. */
+export function authorizeRecordingGrant(rec: { hostScope: string }, invitation: Invitation): Decision {
+  return within(scopesAccess(invitation), recordingCeiling(rec)) ? allow : deny('SCOPE_ABOVE_CEILING', 'a recording may be watched with at most what its host could see when recording');
 }

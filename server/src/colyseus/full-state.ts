@@ -71,11 +71,12 @@ export function installFullStateFix(): void {
   };
 
   const applyPatches = proto.applyPatches;
-  proto.applyPatches = function (this: SerializerInternals, ...args) {
+  // Wrappers keep the wrapped method's arity (the fence checks it, also when an app starts again in this process).
+  proto.applyPatches = function (this: SerializerInternals, _clients: unknown, _messages: unknown, _options: unknown) {
     this.encoder.sharedBuffer = scratch;
     patching = true;
     try {
-      return applyPatches.apply(this, args);
+      return applyPatches.apply(this, [...arguments]);
     } finally {
       patching = false;
       // The encoder may have grown the buffer: the grown one is everyone's from now on.
@@ -114,7 +115,8 @@ export function installFullStateFix(): void {
   // A patch frame is a view of the scratch buffer; a socket that cannot take it at once keeps a reference
   // (Node queues written buffers uncopied) while the next room's encode overwrites it. Copy it first.
   const raw = WebSocketClient.prototype.raw;
-  WebSocketClient.prototype.raw = function (this: WebSocketClient, data: Uint8Array, ...rest: unknown[]) {
+  WebSocketClient.prototype.raw = function (this: WebSocketClient, data: Uint8Array, _options?: unknown, _cb?: unknown) {
+    const [, ...rest] = [...arguments];
     return (raw as (...a: unknown[]) => void).call(this, patching ? data.slice() : data, ...rest);
   } as typeof raw;
 }

@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { OpenReplayBody, RecordingGrantBody, type RecordingDto } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { accessCovers, defaultScopes, parseScopes, recordingRights, recordingViewerAccess, type Invitation, type Principal } from '../auth/policy.ts';
+import { accessCovers, authorizeRecordingGrant, defaultScopes, parseScopes, recordingRights, recordingViewerAccess, type Invitation, type Principal } from '../auth/policy.ts';
 import type { RecordingRecord, RecordingsRepo } from '../db/recordings.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
@@ -99,8 +99,14 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const s = await seen(res, req.params.id);
     const body = parseBody(OpenReplayBody, req.body);
     if (body.participants.length > 0) manage(s);
+    // A seat in someone else's group replay is not a right to the recording: leaving it (or being removed) ends it.
+    if (s.rights !== 'manage' && !s.grant) throw new AppError('FORBIDDEN', "ask the recording's host for access to open it yourself");
     if (body.participants.some((p) => p.userId === principal.userId)) throw new AppError('BODY_INVALID', 'you are the replay room host');
-    const own: Invitation = s.grant ?? s.replayInvitation ?? { role: 'host', scopes: s.rec.startedBy === principal.userId && !principal.admin ? s.rec.hostScope.split(' ').filter(Boolean) : null };
+    for (const p of body.participants) {
+      const decision = authorizeRecordingGrant(s.rec, p);
+      if (!decision.allow) throw new AppError(decision.code, `${p.userId}: ${decision.reason}`);
+    }
+    const own: Invitation = s.grant ?? { role: 'host', scopes: s.rec.startedBy === principal.userId && !principal.admin ? s.rec.hostScope.split(' ').filter(Boolean) : null };
     const scopes = own.scopes ?? defaultScopes(own.role);
     const room = await deps.rooms.create({
       title: body.title ?? `Replay: ${s.rec.title}`.slice(0, 200),
@@ -108,6 +114,8 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
       caseId: s.rec.caseId,
       createdBy: principal.userId,
       participants: [{ userId: principal.userId, role: 'host', scopes: [...scopes] }, ...body.participants],
+      // Nobody sees more through the replay than its host could when recording (break-glass included).
+      scopeCeiling: s.rec.hostScope.split(' ').filter(Boolean),
       recordingId: s.rec.id,
     });
     await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: 'replay', recordingId: s.rec.id, participants: room.participants } });
@@ -120,6 +128,8 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     manage(s);
     const body = parseBody(RecordingGrantBody, req.body);
     const grant = { userId: body.userId, role: body.role ?? 'observer', scopes: body.scopes ?? null };
+    const decision = authorizeRecordingGrant(s.rec, grant);
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
     await deps.recordings.grant(s.rec.id, grant, principal.userId);
     await deps.audit.record({ actor: principal.userId, action: 'recording.grant', subject: body.userId, roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, role: grant.role, scopes: grant.scopes } });
     sendJson(res, 'POST /api/recordings/:id/grants', { ok: true });

@@ -45,8 +45,8 @@ export const objectAdd: Command<'object.add'> = {
         createdBy: actor.userId,
         // Free text — a label, a client-chosen id, an uploaded asset's name — may quote the patient: it carries
         // the author's access (policy.ts objectTextVisible / objectVisible); the geometry reaches everyone.
-        // Without a case in the room there is nothing to quote.
-        authorScope: (annotation || Boolean(payload.label) || payload.id !== undefined || payload.asset.startsWith('asset:')) && disclosure.caseId ? accessToScope(access) : '',
+        // Also in a room without a case: people write what they know, and a case may be linked later.
+        authorScope: annotation || Boolean(payload.label) || payload.id !== undefined || payload.asset.startsWith('asset:') ? accessToScope(access) : '',
         resourceRef: payload.resourceRef ?? '',
         points: payload.points ? encodePoints(payload.points, frame) : '',
         color: payload.color ?? '',
