@@ -66,7 +66,7 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
   }, 'Share my camera');
   const leaveBtn = h('button', { class: 'danger', onclick: on.leave }, 'Leave room');
   // Everyone sees that the room records; the host starts and stops it.
-  const recordingBadge = h('span', { class: 'badge', id: 'recording-indicator', role: 'status', hidden: true }, '● Recording');
+  const recordingBadge = h('span', { class: 'badge rec', id: 'recording-indicator', role: 'status', hidden: true }, '● Recording');
   const recordBtn = h('button', { hidden: true, onclick: () => void ctl.toggleRecording().then(on.render) }, 'Record');
 
   const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, recordingBadge, recordBtn, leaveBtn);
