@@ -2,7 +2,8 @@
  * `npm run bench`: every scenario, one after another in one run on this machine,
  * each with its baselines: pose fan-out (bench/run.ts, bench/fanout/; BENCH_QUICK=1
  * for a short development run), guidance pointer latency (bench/guidance.ts),
- * live vitals delivery (bench/vitals.ts), FHIR import and join size (bench/fhir-import.ts).
+ * live vitals delivery (bench/vitals.ts), a grand-rounds hall of 500
+ * (bench/grand-rounds.ts), FHIR import and join size (bench/fhir-import.ts).
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -12,6 +13,7 @@ const scenarios: [string, string[]][] = [
   ['bench/run.ts', []],
   ['bench/vitals.ts', []],
   ['bench/guidance.ts', []],
+  ['bench/grand-rounds.ts', []],
   ['bench/fhir-import.ts', []],
 ];
 let failed = false;
