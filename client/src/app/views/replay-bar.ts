@@ -23,13 +23,16 @@ export function replayBar(ctl: ReplayController) {
   const played = h('div', { class: 'replay-played' });
   const timeline = h('div', { class: 'replay-timeline' }, played, track);
   const audio = h('span', { class: 'muted', id: 'replay-audio' }, ctl.audioText);
+  const legend = h('p', { class: 'muted replay-legend', 'aria-hidden': 'true' },
+    ...(['annotation', 'presenter', 'join', 'pointing'] as const).map((k) => h('span', {}, h('i', { class: `marker-${k}` }), { annotation: 'annotation', presenter: 'presenter', join: 'joined', pointing: 'pointing' }[k])),
+    drives ? ' · click a marker to go there' : '');
   const follow = h('p', { class: 'muted', id: 'replay-follow', hidden: drives });
   const people = h('p', { class: 'muted', id: 'replay-people' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const controls = drives ? [playBtn, speed] : [];
   const el = h('section', { class: 'replay-bar card', 'aria-label': 'Replay' },
     h('div', { class: 'row' }, h('span', { class: 'badge replay-badge' }, '▶ Replay'), ...controls, time, audio),
-    slider, timeline, follow, people, error);
+    slider, timeline, legend, follow, people, error);
 
   let markerKey = '';
   return {
