@@ -2,7 +2,7 @@
  * `npm run bench`: every scenario, one after another in one run on this machine,
  * each with its baselines: pose fan-out (bench/run.ts, bench/fanout/; BENCH_QUICK=1
  * for a short development run), guidance pointer latency (bench/guidance.ts),
- * live vitals delivery (bench/vitals.ts), FHIR import and join size (bench/fhir-import.ts),
+ * live vitals delivery (bench/vitals.ts), a grand-rounds hall of 500 (bench/grand-rounds.ts), FHIR import and join size (bench/fhir-import.ts),
  * server memory at 100 and 1,000 seats (bench/memory/run.ts), latency against CPU by pose
  * window (bench/fanout/curve.ts) and the event loop during a 10 MB import (bench/import-stall.ts);
  * imaging: first slice of a 512×512×300 CT, slice sync, memory while scrolling (bench/imaging.ts).
@@ -15,6 +15,7 @@ const scenarios: [string, string[]][] = [
   ['bench/run.ts', []],
   ['bench/vitals.ts', []],
   ['bench/guidance.ts', []],
+  ['bench/grand-rounds.ts', []],
   ['bench/fhir-import.ts', []],
   ['bench/memory/run.ts', []],
   ['bench/fanout/curve.ts', []],

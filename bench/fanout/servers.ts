@@ -85,7 +85,13 @@ export interface ConsiliumVariant {
   nodeFlags?: string[];
 }
 
-export async function startConsilium(variant?: ConsiliumVariant): Promise<BenchServer> {
+/** Grand rounds (issue 22): rooms of kind grand-rounds, the first `active` seats presenting (a host, then clinicians), the rest observers, plus `extra` seats the caller joins itself. */
+export interface GrandRoundsPlan {
+  active: number;
+  extra: { userId: string; role: 'clinician' | 'observer' }[];
+}
+
+export async function startConsilium(variant?: ConsiliumVariant, grandRounds?: GrandRoundsPlan): Promise<BenchServer> {
   const db = await benchDatabase();
   const { child, url } = await startProcess([...(variant?.nodeFlags ?? CONSILIUM_NODE_FLAGS), 'server/src/main.ts'], {
     ...(variant?.windowMs ? { POSE_WINDOW_MS: String(variant.windowMs) } : {}),
@@ -103,8 +109,8 @@ export async function startConsilium(variant?: ConsiliumVariant): Promise<BenchS
   const { caseId } = await admin.api.importCase(syntheaCarroll());
   let open: string[] = [];
   return {
-    key: variant?.key ?? 'consilium',
-    label: variant?.label ?? 'Consilium (clinic room, pose fast path, full product path)',
+    key: variant?.key ?? (grandRounds ? 'consilium-gr' : 'consilium'),
+    label: variant?.label ?? (grandRounds ? 'Consilium grand-rounds room (pose fast path, full product path)' : 'Consilium (clinic room, pose fast path, full product path)'),
     kind: 'consilium',
     pid: child.pid!,
     patchMs: undefined,
@@ -113,8 +119,14 @@ export async function startConsilium(variant?: ConsiliumVariant): Promise<BenchS
       // Users are reused across measurements (one seat each at a time): client j of room r is user b<r>.<j>.
       const ids: string[] = [];
       for (let r = 0; r < rooms; r++) {
-        const participants = Array.from({ length: size }, (_, j) => ({ userId: `b${r}.${j}`, role: j % 2 === 0 ? ('clinician' as const) : ('observer' as const) }));
-        ids.push((await admin.api.createRoom({ title: `bench m${m} r${r}`, kind: 'training', caseId, participants })).id);
+        const role = (j: number) => (grandRounds ? (j === 0 ? 'host' : j < grandRounds.active ? 'clinician' : 'observer') : j % 2 === 0 ? 'clinician' : 'observer') as 'host' | 'clinician' | 'observer';
+        const participants = [...Array.from({ length: size }, (_, j) => ({ userId: `b${r}.${j}`, role: role(j) })), ...(grandRounds?.extra ?? [])];
+        // A room is created with at most 200 invitations; a lecture hall's audience is invited after, 20 at a time.
+        const id = (await admin.api.createRoom({ title: `bench m${m} r${r}`, kind: grandRounds ? 'grand-rounds' : 'training', caseId, participants: participants.slice(0, 200) })).id;
+        for (let i = 200; i < participants.length; i += 20) {
+          await Promise.all(participants.slice(i, i + 20).map(({ userId, role }) => admin.api.setParticipant(id, userId, { role })));
+        }
+        ids.push(id);
       }
       open = ids;
       return seats('consilium', url, ids, size, (r, j) => `b${r}.${j}`);

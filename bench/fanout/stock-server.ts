@@ -16,7 +16,7 @@ import type { Pose } from '../../shared/src/messages.ts';
 import { quantizePose } from '../../shared/src/quantize.ts';
 
 const QPose = schema({ px: t.int16().default(0), py: t.int16().default(0), pz: t.int16().default(0), qx: t.int16().default(0), qy: t.int16().default(0), qz: t.int16().default(0), qw: t.int16().default(32767) }, 'QPose');
-const Avatar = schema({ head: t.ref(QPose).default(() => new QPose()), left: t.ref(QPose).default(() => new QPose()), right: t.ref(QPose).default(() => new QPose()) }, 'Avatar');
+const Avatar = schema({ head: t.ref(QPose).default(() => new QPose()), left: t.ref(QPose).default(() => new QPose()), right: t.ref(QPose).default(() => new QPose()), pointer: t.ref(QPose).default(() => new QPose()) }, 'Avatar');
 const State = schema({ participants: t.map(Avatar) }, 'StockState');
 type State = SchemaType<typeof State>;
 
@@ -34,6 +34,11 @@ class StockRoom extends Room<{ state: State }> {
   override maxClients = 1000;
   override onCreate(): void {
     if (PATCH_MS) this.setPatchRate(PATCH_MS);
+    // A laser pointer as the docs would write it: into the state, delivered with the next patch (grand-rounds bench).
+    this.onMessage('pointer', (client: Client, m: { target: [number, number, number] }) => {
+      const a = this.state.participants.get(client.sessionId);
+      if (a) set(a.pointer, { p: m.target, q: [0, 0, 0, 1] });
+    });
     this.onMessage('pose', (client: Client, m: { head: Pose; left?: Pose; right?: Pose }) => {
       const a = this.state.participants.get(client.sessionId);
       if (!a) return;

@@ -2,6 +2,8 @@ import { DEMO_USERS as DEMO_USERS_FOR_LOGIN } from '../../../shared/src/demo.ts'
 import { ConsiliumClient } from '../sdk/client.ts';
 import { completeOidcSignIn, currentIdentity, devSignIn, oidcSignIn, scheduleRefresh, signOut, type Identity } from './auth.ts';
 import { clear, h, setStatus } from './dom.ts';
+import { LibraryController } from './library-controller.ts';
+import { libraryPage } from './views/library-page.ts';
 import { needsSignIn, plainMessage } from './plain-errors.ts';
 
 const root = document.getElementById('app')!;
@@ -99,7 +101,9 @@ async function showRooms(message?: string): Promise<void> {
   setStatus('Not in a room');
   if (roomInUrl()) history.replaceState(null, '', location.pathname + location.search);
   const list = h('ul', { class: 'list rooms', 'aria-label': 'Your rooms' });
-  root.append(h('section', { class: 'card', style: 'max-width:720px' }, h('h1', {}, 'Your rooms'), message ? h('p', { class: 'error', role: 'alert' }, message) : null, list));
+  root.append(h('section', { class: 'card', style: 'max-width:720px' },
+    h('div', { class: 'row' }, h('h1', {}, 'Your rooms'), h('button', { id: 'open-library', class: 'secondary', style: 'margin-left:auto', onclick: () => void showLibrary() }, 'Teaching recordings')),
+    message ? h('p', { class: 'error', role: 'alert' }, message) : null, list));
   try {
     const rooms = await client.api.listRooms();
     if (rooms.length === 0) list.append(h('li', { class: 'muted' }, 'You are not invited to any open room.'));
@@ -113,6 +117,17 @@ async function showRooms(message?: string): Promise<void> {
     if (needsSignIn(err)) return showLogin(plainMessage(err));
     list.append(h('li', { class: 'error' }, plainMessage(err), h('button', { style: 'margin-left:auto', onclick: () => void showRooms() }, 'Retry')));
   }
+}
+
+/** The recordings this user may watch: watch one alone, or (its host, an administrator) replay it to learners. */
+async function showLibrary(): Promise<void> {
+  clear(root);
+  setStatus('Not in a room');
+  const ctl = new LibraryController(client.api, { changed: () => view.render(), open: (roomId) => enterRoom(roomId) });
+  const view = libraryPage(ctl, () => void showRooms());
+  root.append(view.el);
+  view.render();
+  await ctl.load();
 }
 
 let currentRoom: string | null = null;

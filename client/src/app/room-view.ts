@@ -1,5 +1,5 @@
 import { wrongAddress } from './origin.ts';
-import type { TicketResponse } from '../../../shared/src/http.ts';
+import type { RecordingMarkerDto, TicketResponse } from '../../../shared/src/http.ts';
 import type { ConsiliumApi } from '../sdk/api.ts';
 import type { ConsiliumClient } from '../sdk/client.ts';
 import type { ClinicSession } from '../sdk/session.ts';
@@ -20,6 +20,8 @@ import type { VideoFeed } from './video-feed.ts';
 import { peopleList } from './views/people-list.ts';
 import { reconnectCard } from './views/reconnect-card.ts';
 import { askConsent, consentText } from './views/consent-card.ts';
+import { ReplayController } from './replay-controller.ts';
+import { replayBar } from './views/replay-bar.ts';
 import { roomToolbar } from './views/room-toolbar.ts';
 import { scenePanel } from './views/scene-panel.ts';
 import { sliceViewer } from './views/slice-viewer.ts';
@@ -156,8 +158,21 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   };
   // ---- the case's images (shown once the series list arrives; nothing without ImagingStudy) ------
   const images = session.state.info.caseId ? imagingPanel(session, api, ctl.canEdit, () => render()) : null;
-  const mainParts = [videoPanel?.el, viewport, images?.view.el].filter((e): e is HTMLElement => Boolean(e));
-  // One column of parts (link state, surgeon's video, the table, the images) beside the panels; hidden parts take no room.
+  // ---- a replay room: the player bar under the 3D view (markers arrive with the recording) --------
+  let replay = null as ReturnType<typeof replayBar> | null;
+  if (session.state.info.kind === 'replay') {
+    const mount = (markers: RecordingMarkerDto[]) => {
+      const player = new ReplayController(session, ctl.role, markers, { changed: () => replay?.render() }, () => session.guidance.serverNow());
+      const bar = replayBar(player);
+      replay?.el.replaceWith(bar.el);
+      replay = bar;
+      bar.render();
+    };
+    mount([]);
+    void api.getRecording(session.state.replay.recordingId).then((r) => mount(r.markers)).catch(() => {}); // no markers: the player still works
+  }
+  const mainParts = [videoPanel?.el, viewport, replay?.el, images?.view.el].filter((e): e is HTMLElement => Boolean(e));
+  // One column of parts (link state, surgeon's video, the table, the replay player, the images) beside the panels; hidden parts take no room.
   root.append(title, h('div', { class: 'room-layout' }, h('div', { class: 'main-col' }, linkBar, ...mainParts), side));
   const world = new World(viewport, session, ctl.canEdit);
   if (images && world.available) world.addToTable(images.volume.group);
@@ -204,6 +219,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   side.append(alerts.el, ...(bannerSlot ? [bannerSlot] : []), caseEl, people.el, scene.el);
 
   const render = () => {
+    replay?.render();
     images?.view.render();
     images?.volume.update();
     people.render();
@@ -230,11 +246,13 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     });
   });
   const clock = setInterval(() => alerts.tick(), 1000);
+  const replayClock = replay ? setInterval(() => replay?.render(), 250) : undefined; // the position runs on while playing
   const teardown = () => {
     ctl.dispose();
     cds.dispose();
     window.removeEventListener('pagehide', onPageHide);
     clearInterval(clock);
+    clearInterval(replayClock);
     toolbar.dispose();
     void feed?.leave();
     videoPanel?.dispose();

@@ -66,7 +66,7 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
   }, 'Share my camera');
   const leaveBtn = h('button', { class: 'danger', onclick: on.leave }, 'Leave room');
   // Everyone sees that the room records; the host starts and stops it.
-  const recordingBadge = h('span', { class: 'badge', id: 'recording-indicator', role: 'status', hidden: true }, '● Recording');
+  const recordingBadge = h('span', { class: 'badge rec', id: 'recording-indicator', role: 'status', hidden: true }, '● Recording');
   const recordBtn = h('button', { hidden: true, onclick: () => void ctl.toggleRecording().then(on.render) }, 'Record');
   const resetBtn = h('button', { class: 'tool', title: 'Back to your seat, looking at the middle of the table', 'data-testid': 'reset-view', onclick: () => {
     follow.checked = false;
