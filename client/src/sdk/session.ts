@@ -112,7 +112,8 @@ export class ClinicSession {
   }
 
   objects(): SceneObjectState[] {
-    return [...this.state.objects.values()];
+    // An entry whose fields have not arrived (a view change in the same patch as the object's) is nothing yet.
+    return [...this.state.objects.values()].filter((o) => typeof o.id === 'string');
   }
 
   /** The case resources this participant may see, exactly as the server sent them. */
