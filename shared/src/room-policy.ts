@@ -133,6 +133,9 @@ export function mayPresent(role: RoomRole, roomKind: RoomKind): boolean {
 
 // ---- scene objects: the facts the rules read ----------------------------------------------
 
+/** Objects of a recording, replayed into a replay room, carry their recorded id behind this prefix (no client may add one). */
+export const RECORDED_PREFIX = 'rec_';
+
 /** Kinds that are annotations: they may quote the patient, carry their author's access, and their authors undo and clear them. */
 export const ANNOTATION_KINDS: ReadonlySet<string> = new Set(['label', 'marker', 'stroke', 'arrow', 'length', 'region']);
 export const isAnnotation = (kind: string) => ANNOTATION_KINDS.has(kind);

@@ -131,9 +131,11 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     expect([...cli2.state.replay.ghosts.values()].some((g) => g.pointing)).toBe(true);
     expect([...cli2.state.replay.ghosts.values()].some((g) => g.pose !== '')).toBe(true);
 
-    // The student: the model, never the annotation quoting the patient; de-identified case.
-    await eventually(() => recordedObjects(stu).length === 1 && stu.caseResources('Observation').length === 1);
-    expect(recordedObjects(stu)[0]!.id).toBe(`rec_${publicId}`);
+    // The student: the model, and the note as a placeholder — never its text quoting the patient; de-identified case.
+    await eventually(() => recordedObjects(stu).length === 2 && stu.caseResources('Observation').length === 1);
+    expect(recordedObjects(stu).map((o) => o.id).sort()).toEqual([`rec_${annotationId}`, `rec_${publicId}`].sort());
+    const note = recordedObjects(stu).find((o) => o.id === `rec_${annotationId}`)!;
+    expect({ label: note.label ?? '', hasText: note.hasText }).toEqual({ label: '', hasText: true });
     expect(stu.deidentified).toBe(true);
     await eventually(() => cli2.caseResources('Patient').length === 1);
     expect(JSON.stringify(cli2.caseResources('Patient'))).toContain(CANARY.name);
@@ -163,7 +165,7 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
 
     await edu.do('replay.control', { action: 'pause' });
     await edu.do('replay.control', { action: 'seek', positionMs: durationMs });
-    await eventually(() => recordedObjects(stu).length === 1);
+    await eventually(() => recordedObjects(stu).length === 2);
     // Learners' marks belong to the replay: allowed on top, never on the recording, never in the original room.
     const mine = await stu.do('object.add', { kind: 'marker', asset: 'builtin:pin', transform: { position: [0, 1, 0], rotation: [0, 0, 0, 1] } });
     expect(await refusal(stu.do('object.grab', { objectId: `rec_${publicId}` }))).toBe('FORBIDDEN');
@@ -175,10 +177,10 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     const views = await auditRows('recording.view');
     for (const who of ['edu', 'stu', 'cli2']) expect(views.some((e) => e.actor === who && e.details['recordingId'] === recordingId), who).toBe(true);
 
-    // Revoked after the session: narrowed to de-identified, the clinician loses the identified case and the annotation at once.
+    // Revoked after the session: narrowed to de-identified, the clinician loses the identified case and the note's text at once.
     await admin.api.setParticipant(replayRoom.id, 'cli2', { role: 'clinician', scopes: ['deidentified', 'patient/Observation.rs'] });
     await edu.do('replay.control', { action: 'seek', positionMs: durationMs });
-    await eventually(() => cli2.deidentified && !recordedObjects(cli2).some((o) => o.id === `rec_${annotationId}`) && recordedObjects(cli2).length === 1);
+    await eventually(() => cli2.deidentified && recordedObjects(cli2).length === 2 && !recordedObjects(cli2).some((o) => (o.label ?? '').includes(CANARY.name)));
     const before = receivedBytes(cli2).length;
     await edu.do('replay.control', { action: 'seek', positionMs: 0 });
     await edu.do('replay.control', { action: 'seek', positionMs: durationMs });
@@ -203,7 +205,7 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     const seat = await gus.join(alone.id);
     await seat.ready();
     await seat.do('replay.control', { action: 'seek', positionMs: durationMs });
-    await eventually(() => recordedObjects(seat).length === 1 && seat.caseResources('Observation').length === 1);
+    await eventually(() => recordedObjects(seat).length === 2 && seat.caseResources('Observation').length === 1);
     expect(seat.deidentified).toBe(true);
     for (const c of CANARIES) expect(has(receivedBytes(seat), c), c).toBe(false);
 

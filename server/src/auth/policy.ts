@@ -6,6 +6,7 @@ import {
   deny,
   EDITOR_ROLES,
   moderationTarget,
+  RECORDED_PREFIX,
   type Decision,
   type ModerationAct,
 } from '../../../shared/src/room-policy.ts';
@@ -29,6 +30,7 @@ export {
   mayPresent,
   moderationTarget,
   objectContext,
+  RECORDED_PREFIX,
   receiveOnly,
   videoGrant,
   voiceGrant,
@@ -299,9 +301,13 @@ export function objectTextVisible(access: DataAccess, obj: { authorScope: string
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Is the object's id or asset name something a person typed (server-chosen ids are UUIDs; built-in assets are ours)? */
+/**
+ * Is the object's id or asset name something a person typed (server-chosen ids are UUIDs; built-in assets
+ * are ours)? A replayed object's id is the recorded one behind RECORDED_PREFIX: judged as recorded.
+ */
 function identityIsText(obj: { id: string; asset: string }): boolean {
-  return !UUID_RE.test(obj.id) || obj.asset.startsWith('asset:');
+  const id = obj.id.startsWith(RECORDED_PREFIX) ? obj.id.slice(RECORDED_PREFIX.length) : obj.id;
+  return !UUID_RE.test(id) || obj.asset.startsWith('asset:');
 }
 
 // ---- moderation from the console (the table itself: shared/src/room-policy.ts MODERATION_RULES) ---------

@@ -8,7 +8,7 @@
  * before anything is built. It does not judge well-formedness beyond that:
  * the parser still does.
  */
-import { NotDicom, UnsupportedImage, unsupportedSyntax } from './dicom.ts';
+import { NotDicom, UnsupportedImage, unsupportedSyntax } from './dicom-syntax.ts';
 
 /** A CT slice has a few hundred elements; an enhanced multi-frame MR with per-frame groups tens of thousands. */
 export const MAX_ELEMENTS = 100_000;

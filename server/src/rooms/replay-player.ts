@@ -4,7 +4,8 @@ import { applyEvent, cloneScene, decodeChunk, sceneAt, type Chunk, type RecScene
 import { fromRecord } from './scene-store.ts';
 
 /** Recorded objects live in the replay's scene under this prefix: the learners' own marks never collide with them. */
-export const RECORDED_PREFIX = 'rec_';
+import { RECORDED_PREFIX } from '../../../shared/src/room-policy.ts';
+export { RECORDED_PREFIX };
 export const isRecordedObject = (id: string) => id.startsWith(RECORDED_PREFIX);
 const ghostKey = (n: number) => `g${n}`;
 
