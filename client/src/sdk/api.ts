@@ -197,22 +197,12 @@ export class ConsiliumApi {
     const [method, template] = route.split(' ') as [string, string];
     const url = new URL(template.replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(params?.[name] ?? '')), this.baseUrl);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (auth && this.identityToken) headers['authorization'] = `Bearer ${this.identityToken}`;
+    const headers: Record<string, string> = { ...(auth ? this.authHeader() : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
     const res = await fetch(url, {
       method,
       headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    if (res.status === 204) return undefined;
-    const text = await res.text();
-    const json: unknown = text ? JSON.parse(text) : undefined;
-    if (!res.ok) {
-      const err = (json as { error?: ErrorBody } | undefined)?.error;
-      if (err && isErrorCode(err.code)) throw new ConsiliumError(err.code, err.message, res.status, err.details);
-      throw new ConsiliumError('UNAVAILABLE', `HTTP ${res.status}`, res.status);
-    }
-    return json;
+    return res.status === 204 ? undefined : this.answer(res);
   }
 }
