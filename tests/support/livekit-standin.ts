@@ -92,21 +92,9 @@ export class LiveKitStandIn {
    * `roomRecord` grant (the RoomService's roomAdmin is not enough).
    */
   private async handleEgress(method: string, req: http.IncomingMessage, raw: string, send: (status: number, body: unknown) => void, verifier: TokenVerifier): Promise<void> {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw || '{}') as Record<string, unknown>;
-    } catch {
-      return send(400, { code: 'malformed', msg: 'bad json' });
-    }
-    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    let grants: ClaimGrants;
-    try {
-      if (!auth) throw new Error('no token');
-      grants = await verifier.verify(auth);
-    } catch (err) {
-      this.refused.push({ method, reason: String(err) });
-      return send(401, { code: 'unauthenticated', msg: 'invalid token' });
-    }
+    const parsed = await this.readCall(method, req, raw, send, verifier);
+    if (!parsed) return;
+    const { body, grants } = parsed;
     if (!grants.video?.roomRecord) {
       this.refused.push({ method, reason: 'missing roomRecord' });
       return send(403, { code: 'permission_denied', msg: 'roomRecord required' });
@@ -128,6 +116,26 @@ export class LiveKitStandIn {
     return send(404, { code: 'bad_route', msg: `unsupported method ${method}` });
   }
 
+  /** A Twirp call's JSON body and its bearer token's grants, as LiveKit checks them; null once refused (400/401 sent). */
+  private async readCall(method: string, req: http.IncomingMessage, raw: string, send: (status: number, body: unknown) => void, verifier: TokenVerifier): Promise<{ body: Record<string, unknown>; grants: ClaimGrants } | null> {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw || '{}') as Record<string, unknown>;
+    } catch {
+      send(400, { code: 'malformed', msg: 'bad json' });
+      return null;
+    }
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    try {
+      if (!auth) throw new Error('no token');
+      return { body, grants: await verifier.verify(auth) };
+    } catch (err) {
+      this.refused.push({ method, reason: String(err) });
+      send(401, { code: 'unauthenticated', msg: 'invalid token' });
+      return null;
+    }
+  }
+
   callsTo(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
   }
@@ -142,21 +150,9 @@ export class LiveKitStandIn {
     const m = /^\/twirp\/livekit\.RoomService\/(\w+)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !m) return send(404, { code: 'bad_route', msg: 'no such method' });
     const method = m[1]!;
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw || '{}') as Record<string, unknown>;
-    } catch {
-      return send(400, { code: 'malformed', msg: 'bad json' });
-    }
-    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    let grants: ClaimGrants;
-    try {
-      if (!auth) throw new Error('no token');
-      grants = await verifier.verify(auth);
-    } catch (err) {
-      this.refused.push({ method, reason: String(err) });
-      return send(401, { code: 'unauthenticated', msg: 'invalid token' });
-    }
+    const parsed = await this.readCall(method, req, raw, send, verifier);
+    if (!parsed) return;
+    const { body, grants } = parsed;
     if (!grants.video?.roomAdmin || grants.video.room !== body['room']) {
       this.refused.push({ method, reason: 'missing roomAdmin for this room' });
       return send(403, { code: 'permission_denied', msg: 'roomAdmin required' });
