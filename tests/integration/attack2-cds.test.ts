@@ -135,3 +135,47 @@ describe('attack2: shared cards and what a service learns', () => {
     expect(card.links).toEqual([{ label: 'ok', url: 'https://renal.example.org/guide' }]);
   });
 });
+
+describe('attack4: a service that knows the patient by the id it was sent', () => {
+  it('its text reaches a participant without Patient scope with the patient\'s name, identifier and birth date withheld; a full clinician reads it as written', async () => {
+    const patient = demoCaseBundle().entry!.map((e) => e.resource as Record<string, unknown>).find((r) => r['resourceType'] === 'Patient')!;
+    const name = (patient['name'] as { family: string; given: string[] }[])[0]!;
+    const mrn = (patient['identifier'] as { value: string }[])[0]!.value;
+    const birthDate = String(patient['birthDate']);
+    const [y, m, d] = birthDate.split('-');
+    const naming = `${name.given[0]} ${name.family} (MRN ${mrn}), born ${d}/${m}/${y}`;
+    const previous = standin.cards;
+    standin.cards = (call) => [
+      {
+        uuid: `knows-${call.body.hookInstance}`,
+        summary: naming,
+        detail: `Dialysis schedule for ${name.family.toUpperCase()}`,
+        indicator: 'warning',
+        source: { label: `Renal team of ${name.given[0]} ${name.family}` },
+        suggestions: [{ label: `Call ${name.family}'s nephrologist` }],
+        links: [{ label: `Chart ${mrn}`, url: 'https://renal.example.org/chart', type: 'absolute' }],
+        overrideReasons: [{ code: 'x', display: `Not ${name.given[0]}` }],
+      },
+    ];
+    try {
+      const room = await server.createRoom({
+        caseId: demo.caseId,
+        participants: [
+          { userId: 'a4.doc', role: 'clinician' },
+          { userId: 'a4.labs', role: 'clinician', scopes: ['patient/Observation.rs'] },
+        ],
+      });
+      const doc = await join('a4.doc', room.id);
+      const labs = await join('a4.labs', room.id);
+      const full = await eventually(() => doc.cds.cards.find((c) => c.service.id === STANDIN_SERVICE));
+      expect(full.summary).toBe(naming);
+      const withheld = await eventually(() => labs.cds.cards.find((c) => c.service.id === STANDIN_SERVICE));
+      const text = JSON.stringify(withheld);
+      for (const s of [name.family, name.given[0]!, mrn, `${d}/${m}/${y}`]) expect(text.toLowerCase()).not.toContain(s.toLowerCase());
+      expect(withheld.summary).toBe('[withheld]');
+      expect(withheld.links).toEqual([{ label: '[withheld]', url: 'https://renal.example.org/chart' }]);
+    } finally {
+      standin.cards = previous;
+    }
+  });
+});

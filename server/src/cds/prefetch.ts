@@ -1,5 +1,6 @@
 import type { FhirResource } from '../../../shared/src/fhir.ts';
 import type { CaseEntry } from '../domain/case-view.ts';
+import type { PatientIdentity } from '../domain/withhold-identity.ts';
 
 /**
  * Prefetch, filled by Consilium from the case AS THIS PARTICIPANT MAY READ IT
@@ -22,6 +23,8 @@ export interface SeenCase {
   entries: readonly CaseEntry[];
   /** May this participant read resources of this type (some copy of it)? */
   readable(type: string): boolean;
+  /** The patient's identity to withhold from a service's text for this reader; null when they may read it. */
+  identityWithheld: PatientIdentity | null;
 }
 
 export interface FilledPrefetch {

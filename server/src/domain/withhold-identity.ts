@@ -112,6 +112,12 @@ export function patientIdentity(patient: FhirResource | null | undefined): Patie
 }
 
 const DATE_RE = /^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+
+/** One string without the patient's identity: a string naming them is withheld whole; a date on the birth date keeps its year. */
+export function withholdText(s: string, identity: PatientIdentity): string {
+  if (identity.birthDate && DATE_RE.test(s) && s.startsWith(identity.birthDate)) return s.slice(0, 4);
+  return identity.matcher?.test(foldText(s)) ? WITHHELD : s;
+}
 const IDENTITY_REF_RE = /(?:^|\/)(Patient|RelatedPerson|Person)(?:\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[^/]+)?$|\?)/;
 
 /** The copy of `resource` without the patient's identity (see the module comment). */
@@ -121,11 +127,6 @@ export function withholdIdentity(resource: FhirResource, identity: PatientIdenti
       .filter((c) => isObj(c) && IDENTITY_TYPES.has(String(c['resourceType'])))
       .map((c) => `#${String((c as Json)['id'])}`),
   );
-
-  const str = (s: string): string => {
-    if (identity.birthDate && DATE_RE.test(s) && s.startsWith(identity.birthDate)) return s.slice(0, 4);
-    return identity.matcher?.test(foldText(s)) ? WITHHELD : s;
-  };
 
   const isIdentityReference = (o: Json): boolean => {
     const ref = o['reference'];
@@ -138,7 +139,7 @@ export function withholdIdentity(resource: FhirResource, identity: PatientIdenti
 
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(walk);
-    if (typeof v === 'string') return str(v);
+    if (typeof v === 'string') return withholdText(v, identity);
     if (!isObj(v)) return v;
     const toPatient = isIdentityReference(v);
     const out: Json = {};

@@ -8,6 +8,7 @@ import { variantOf, type CaseEntry } from '../domain/case-view.ts';
 import type { CdsGateway, CdsService } from '../cds/gateway.ts';
 import { HOOK, type Card, type FeedbackItem, type PatientViewRequest } from '../cds/hooks.ts';
 import { fillPrefetch, type SeenCase } from '../cds/prefetch.ts';
+import { withholdText, type PatientIdentity } from '../domain/withhold-identity.ts';
 import type { Logger } from '../logger.ts';
 import { fail, ok, type Actor, type CommandResult } from './types.ts';
 
@@ -57,6 +58,22 @@ interface UserCards {
   byService: Map<string, StoredCard[]>;
   /** Cards this participant answered (service key + uuid): not shown again in this room. */
   answered: Set<string>;
+}
+
+/** A card's text without the patient's identity (withholdText on every string a reader is shown). */
+function withheldCard(card: Card, identity: PatientIdentity | null): Card {
+  if (!identity) return card;
+  const t = (s: string) => withholdText(s, identity);
+  const opt = (s: string | undefined) => (s === undefined ? undefined : t(s));
+  return {
+    ...card,
+    summary: t(card.summary),
+    detail: opt(card.detail),
+    source: { ...card.source, label: t(card.source.label) },
+    suggestions: card.suggestions?.map((s) => ({ ...s, label: t(s.label) })),
+    links: card.links?.map((l) => ({ ...l, label: t(l.label) })),
+    overrideReasons: card.overrideReasons?.map((r) => ({ ...r, display: opt(r.display) })),
+  };
 }
 
 const ref = (e: Pick<CaseEntry, 'resourceType' | 'resourceId'>) => `${e.resourceType}/${e.resourceId}`;
@@ -172,7 +189,7 @@ export class CdsDesk {
         }
         const result = await this.deps.gateway.call(service, request);
         if (!current()) return;
-        const cards = result.ok ? result.cards.map((c) => this.store(userId, service, c, sent, access.data)).filter((c) => c.uuid === null || !u.answered.has(`${service.key}#${c.uuid}`)) : [];
+        const cards = result.ok ? result.cards.map((c) => this.store(userId, service, withheldCard(c, seen.identityWithheld), sent, access.data)).filter((c) => c.uuid === null || !u.answered.has(`${service.key}#${c.uuid}`)) : [];
         u.byService.set(service.key, cards);
         this.publish(userId, u);
       }),

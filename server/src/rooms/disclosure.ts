@@ -69,6 +69,9 @@ export class Disclosure {
       patientId: access.identified ? c.patientId : pseudonym(c.key, 'Patient', c.patientId),
       entries: [...this.entries.values()].filter((e) => isVisible(e, access)),
       readable: (type) => isR4ResourceType(type) && resourceVariant(access, type) !== null,
+      // A service was sent this reader's patient id and may know the patient by it: its text reaches
+      // a reader who may not read the Patient as identified without the patient's identity.
+      identityWithheld: resourceVariant(access, 'Patient') === 'identified' ? null : c.identity,
     };
   }
 
