@@ -19,7 +19,7 @@ import { messageBytes, POSE_FRAME, POSE_MESSAGE, encodePoseMessage, readPoseFram
 import { dequantizePose, type QuantizedPose } from '../../shared/src/quantize.ts';
 import type { AvatarPose, Observations, SentLog } from './motion.ts';
 
-export type ServerKind = 'consilium' | 'stock' | 'relay';
+export type ServerKind = 'consilium' | 'stock' | 'relay' | 'floor';
 
 export interface ClientSpec {
   kind: ServerKind;
@@ -82,6 +82,7 @@ function countRaw(room: Room, counters: Counters, rx: Receiver, onPatch?: (bytes
 export async function connect(spec: ClientSpec, rx: Receiver): Promise<Conn> {
   if (spec.kind === 'consilium') return connectConsilium(spec, rx);
   if (spec.kind === 'stock') return connectStock(spec, rx);
+  if (spec.kind === 'floor') return connectFloor(spec, rx);
   return connectRelay(spec, rx);
 }
 
@@ -206,6 +207,41 @@ async function connectRelay(spec: ClientSpec, rx: Receiver): Promise<Conn> {
     wireId: spec.user,
     counters,
     send: (pose) => ws.send(JSON.stringify({ id: spec.user, head: json(pose.head), left: json(pose.left), right: json(pose.right) })),
+    close: async () => {
+      if (ws.readyState === ws.CLOSED) return;
+      ws.close();
+      await new Promise((r) => ws.once('close', r));
+    },
+  };
+}
+
+/** The floor server (floor-server.ts): Consilium's binary pose message up, POSE_FRAME records down (slot = avatar index). */
+async function connectFloor(spec: ClientSpec, rx: Receiver): Promise<Conn> {
+  const ws = new WebSocket(`${spec.url.replace(/^http/, 'ws')}/${encodeURIComponent(spec.room)}/${spec.avatar}`, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const counters = newCounters();
+  ws.on('message', (data: Buffer) => {
+    const recording = rx.recording();
+    if (recording) {
+      counters.totalBytes += data.length;
+      counters.poseBytes += data.length;
+      counters.poseBytesWs += data.length + wsHeader(data.length);
+    }
+    if (!rx.decode) return;
+    const at = performance.now();
+    readPoseFrame(data, (slot, pose) => {
+      if (recording) counters.records++;
+      const log = rx.watched.get(String(slot));
+      if (log) rx.obs.see(log, pose, at, recording);
+    });
+  });
+  return {
+    wireId: String(spec.avatar),
+    counters,
+    send: (pose) => ws.send(encodePoseMessage(pose)),
     close: async () => {
       if (ws.readyState === ws.CLOSED) return;
       ws.close();

@@ -74,6 +74,24 @@ export async function startRelay(): Promise<BenchServer> {
   };
 }
 
+/** The floor for windowed delivery at `windowMs` (floor-server.ts): one framed write per recipient per window, nothing else. */
+export async function startFloor(windowMs: number): Promise<BenchServer> {
+  const { child, url } = await startProcess(['bench/fanout/floor-server.ts'], { WINDOW_MS: String(windowMs) });
+  return {
+    key: `floor-${windowMs}`,
+    label: `Floor: bare ws, ${windowMs} ms window, one write per recipient`,
+    kind: 'floor',
+    pid: child.pid!,
+    patchMs: windowMs,
+    async plan(rooms, size) {
+      const m = ++measurement;
+      return seats('floor', url, Array.from({ length: rooms }, (_, r) => `m${m}r${r}`), size, (r, j) => `m${m}r${r}c${j}`);
+    },
+    async release() {},
+    close: () => stop(child),
+  };
+}
+
 /** Node flags Consilium runs with as deployed (package.json `start`, Dockerfile CMD); BENCH_CONSILIUM_NODE_ARGS overrides them for experiments. */
 export const CONSILIUM_NODE_FLAGS = process.env.BENCH_CONSILIUM_NODE_ARGS !== undefined ? process.env.BENCH_CONSILIUM_NODE_ARGS.split(' ').filter(Boolean) : ['--max-semi-space-size=8'];
 

@@ -138,7 +138,8 @@ describe('attack2: shared cards and what a service learns', () => {
 
 describe('attack4: a service that knows the patient by the id it was sent', () => {
   it('its text reaches a participant without Patient scope with the patient\'s name, identifier and birth date withheld; a full clinician reads it as written', async () => {
-    const patient = demoCaseBundle().entry!.map((e) => e.resource as Record<string, unknown>).find((r) => r['resourceType'] === 'Patient')!;
+    const bundle = demoCaseBundle() as { entry: { resource: Record<string, unknown> }[] };
+    const patient = bundle.entry.map((e) => e.resource).find((r) => r['resourceType'] === 'Patient')!;
     const name = (patient['name'] as { family: string; given: string[] }[])[0]!;
     const mrn = (patient['identifier'] as { value: string }[])[0]!.value;
     const birthDate = String(patient['birthDate']);
