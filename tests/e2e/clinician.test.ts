@@ -206,9 +206,17 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     });
     await eventually(async () => (await page.getAttribute('[data-testid="vitals"] canvas', 'aria-label'))?.includes('Heart rate 131 bpm'), 5000);
     await page.waitForTimeout(300);
-    await page.setViewportSize({ width: 1400, height: 2400 }); // tall enough for the whole summary (every readable section shows)
+    await page.setViewportSize({ width: 1400, height: 3400 }); // tall enough for the whole summary (every readable section shows)
     await page.waitForTimeout(500);
-    await page.locator('.case').screenshot({ path: path.join(DOCS, 'case-summary.png') });
+    // The side column from its top: the patient banner (sticky) above the summary, nothing scrolled under it.
+    const clip = await page.evaluate(() => {
+      const side = document.querySelector('.side')!;
+      side.scrollTo(0, 0);
+      const box = side.getBoundingClientRect();
+      const bottom = Math.max(...[...side.children].map((c) => c.getBoundingClientRect().bottom));
+      return { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, bottom - box.y + 8) };
+    });
+    await page.screenshot({ path: path.join(DOCS, 'case-summary.png'), clip });
 
     const violations = await seriousAxeViolations(page, ['.side', '.topbar', '.viewport .overlay']);
     expect(violations).toEqual([]);
