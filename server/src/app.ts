@@ -62,6 +62,7 @@ import { installColyseusFence } from './colyseus/fence.ts';
 import { builtinRoutes } from './cds/builtin.ts';
 import { CdsGateway } from './cds/gateway.ts';
 import { CDS_JWKS_PATH, CdsSigner } from './cds/signer.ts';
+import { trustedProxies } from './trusted-proxies.ts';
 
 export interface App {
   /** Base URL (http) the server is reachable at. */
@@ -141,7 +142,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
   const web = express();
   web.disable('x-powered-by');
-  web.set('trust proxy', 'loopback');
+  // One rule for who may name the client's address, here and at the front door (matchmaking, upgrades).
+  const trusted = trustedProxies(config.trustedProxies);
+  web.set('trust proxy', trusted);
   // Outside production every JSON answer is checked against its published schema (respond.ts).
   web.locals[VALIDATE_RESPONSES] = config.nodeEnv !== 'production';
   web.use(requestId);
@@ -246,7 +249,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   await live.sweepDeadProcesses().catch((err: unknown) => logger.warn({ err }, 'sweeping dead processes failed'));
   await gameServer.listen(config.port, config.host);
   // After listen(): Colyseus has installed its router (matchmaking, CORS) in front of Express.
-  installFrontDoor(httpServer, { corsOrigins: config.corsOrigins, joinRateLimitPerMinute: config.joinRateLimitPerMinute, refusedJoins });
+  installFrontDoor(httpServer, { corsOrigins: config.corsOrigins, trusted, joinRateLimitPerMinute: config.joinRateLimitPerMinute, refusedJoins });
   // Matchmaking routes are registered on the Express app by listen(); our 404/error handlers go last.
   web.use(notFound);
   web.use(errorHandler(logger));

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RoomRole } from '../../shared/src/roles.ts';
 import { productionUrlProblems, secretProblem } from './secrets.ts';
+import { parseProxyEntry } from './trusted-proxies.ts';
 
 /**
  * The only reader of the environment. `loadConfig` is pure (takes the env as
@@ -61,6 +62,15 @@ const EnvSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'single-label host names (no dots: a name on the private network, not a public one)'))),
+  /**
+   * Load balancers / ingress whose X-Forwarded-For is believed (comma-separated addresses or CIDR subnets);
+   * loopback always. Without it, clients behind a proxy on another host share the proxy's rate limits.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine((entry) => parseProxyEntry(entry) !== null, 'addresses (10.0.0.7, fd00::1) or subnets (10.0.0.0/8)'))),
   TICKET_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).optional()),
@@ -150,6 +160,8 @@ export interface Config {
   joinRateLimitPerMinute: number;
   /** Exact origins allowed cross-origin; empty → same origin only. */
   corsOrigins: string[];
+  /** Proxies (beyond loopback) whose X-Forwarded-For names the client. */
+  trustedProxies: string[];
   /** Bearer token for GET /metrics; null → no metrics endpoint. */
   metricsToken: string | null;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -340,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     imagingFrameRateLimitPerMinute: e.IMAGING_FRAME_RATE_LIMIT_PER_MINUTE,
     joinRateLimitPerMinute: e.JOIN_RATE_LIMIT_PER_MINUTE,
     corsOrigins: e.CORS_ORIGINS,
+    trustedProxies: e.TRUSTED_PROXIES,
     metricsToken: e.METRICS_TOKEN ?? null,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : !e.DATABASE_URL,

@@ -7,6 +7,8 @@ import { fromJoinError } from '../../client/src/sdk/errors.ts';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { PROTOCOL_VERSION } from '../../shared/src/protocol.ts';
 import { RefusedJoins } from '../../server/src/audit/refused-joins.ts';
+import { loadConfig } from '../../server/src/config.ts';
+import { trustedProxies } from '../../server/src/trusted-proxies.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -105,11 +107,30 @@ describe('join attempts are rate-limited per address and their refusals aggregat
 
   it('a forwarded address is believed only from a loopback proxy', async () => {
     const { clientAddress } = await import('../../server/src/http/front-door.ts');
+    const loopbackOnly = trustedProxies([]);
     const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff ? { 'x-forwarded-for': xff } : {} }) as unknown as http.IncomingMessage;
-    expect(clientAddress(req('203.0.113.5', '10.0.0.1'))).toBe('203.0.113.5');
-    expect(clientAddress(req('127.0.0.1', '198.51.100.7, 10.0.0.1'))).toBe('10.0.0.1');
-    expect(clientAddress(req('::ffff:127.0.0.1', '198.51.100.7, 127.0.0.1'))).toBe('198.51.100.7');
-    expect(clientAddress(req('::ffff:192.0.2.1'))).toBe('192.0.2.1');
+    expect(clientAddress(req('203.0.113.5', '10.0.0.1'), loopbackOnly)).toBe('203.0.113.5');
+    expect(clientAddress(req('127.0.0.1', '198.51.100.7, 10.0.0.1'), loopbackOnly)).toBe('10.0.0.1');
+    expect(clientAddress(req('::ffff:127.0.0.1', '198.51.100.7, 127.0.0.1'), loopbackOnly)).toBe('198.51.100.7');
+    expect(clientAddress(req('::ffff:192.0.2.1'), loopbackOnly)).toBe('192.0.2.1');
+  });
+
+  it('TRUSTED_PROXIES: a load balancer on the private network names the client; a client cannot name itself through it, and nothing else is believed', async () => {
+    const { clientAddress } = await import('../../server/src/http/front-door.ts');
+    const lb = trustedProxies(['172.28.0.10', 'fd00:1::/64']);
+    const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff ? { 'x-forwarded-for': xff } : {} }) as unknown as http.IncomingMessage;
+    // Two clients behind the balancer count as two addresses, not as the balancer's one.
+    expect(clientAddress(req('::ffff:172.28.0.10', '198.51.100.7'), lb)).toBe('198.51.100.7');
+    expect(clientAddress(req('fd00:1::5', '198.51.100.8'), lb)).toBe('198.51.100.8');
+    // A client that writes its own X-Forwarded-For: the balancer appends the real peer, which is what counts.
+    expect(clientAddress(req('172.28.0.10', '10.9.9.9, 203.0.113.66'), lb)).toBe('203.0.113.66');
+    // Another host on the same network, or the balancer's neighbour: not a proxy.
+    expect(clientAddress(req('172.28.0.11', '198.51.100.7'), lb)).toBe('172.28.0.11');
+    expect(clientAddress(req('fd00:2::5', '198.51.100.7'), lb)).toBe('fd00:2::5');
+    // Entries that are neither an address nor a subnet are refused at start, with the setting named.
+    expect(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/TRUSTED_PROXIES/);
+    expect(() => loadConfig({ TRUSTED_PROXIES: 'lb.internal' })).toThrow(/TRUSTED_PROXIES/);
+    expect(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.0/8, fd00::1 ' }).trustedProxies).toEqual(['10.0.0.0/8', 'fd00::1']);
   });
 });
 

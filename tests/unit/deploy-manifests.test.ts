@@ -180,18 +180,23 @@ describe('docker-compose.scale.yml', () => {
 
   it('runs three processes with the base app environment, each its own PUBLIC_URL path, routed by nginx to it alone', () => {
     const procs = ['app', 'app-2', 'app-3'];
+    const lbAddress = at(at(at(services['lb']!, 'networks'), 'default'), 'ipv4_address');
+    expect(lbAddress).toMatch(/^172\.28\.0\.\d+$/);
     for (const [i, name] of procs.entries()) {
       const envOf = name === 'app' ? { ...baseApp, ...obj(at(services[name]!, 'environment'), name) } : obj(at(services[name]!, 'environment'), name);
       for (const key of Object.keys(envOf)) expect(isEnvName(key), `${name}: ${key}`).toBe(true);
-      // The same settings as the base app (only PUBLIC_URL and DATA_DIR, shared by all three, differ).
+      // The same settings as the base app (only PUBLIC_URL, TRUSTED_PROXIES and DATA_DIR, shared by all three, differ).
       expect(Object.keys(envOf).sort(), name).toEqual([...new Set([...Object.keys(baseApp), 'DATA_DIR'])].sort());
-      for (const [k, v] of Object.entries(baseApp)) if (k !== 'PUBLIC_URL') expect(envOf[k], `${name}: ${k}`).toBe(v);
+      for (const [k, v] of Object.entries(baseApp)) if (k !== 'PUBLIC_URL' && k !== 'TRUSTED_PROXIES') expect(envOf[k], `${name}: ${k}`).toBe(v);
+      // Each process believes X-Forwarded-For from the balancer alone (its fixed address), so rate limits count users.
+      expect(envOf['TRUSTED_PROXIES'], name).toBe(lbAddress);
       expect(envOf['PUBLIC_URL']).toBe(`\${PUBLIC_URL:-}/p/${i + 1}`);
       expect(envOf['DATA_DIR']).toBe('/var/lib/consilium-data');
       expect(nginx).toContain(`location /p/${i + 1}/ { proxy_pass http://${name}:2567/; }`);
       expect(nginx).toMatch(new RegExp(`upstream consilium \\{[^}]*server ${name}:2567`));
     }
     expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade/);
+    expect(nginx).toMatch(/proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for/);
     expect(list(at(services['lb']!, 'depends_on'), 'lb depends_on')).toEqual(procs);
   });
 });

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { matchMaker } from '@colyseus/core';
 import type { RefusedJoins } from '../audit/refused-joins.ts';
+import type { TrustedProxies } from '../trusted-proxies.ts';
 
 /**
  * What every HTTP request and WebSocket upgrade passes before Express or
@@ -10,7 +11,8 @@ import type { RefusedJoins } from '../audit/refused-joins.ts';
  * for those routes live here, on the http.Server itself:
  *
  * 1. The client address is resolved once, trusting X-Forwarded-For only from
- *    loopback proxies (as Express' `trust proxy: loopback`), and written to
+ *    trusted proxies (loopback and TRUSTED_PROXIES: trusted-proxies.ts, the
+ *    same rule Express' `trust proxy` is given), and written to
  *    X-Real-IP, which Colyseus' auth context reads first: `context.ip` can no
  *    longer be spoofed with a forwarded header.
  * 2. Matchmaking (joins, reconnects) is rate-limited per address, and its
@@ -23,6 +25,7 @@ import type { RefusedJoins } from '../audit/refused-joins.ts';
 export interface FrontDoorOptions {
   /** Exact origins (scheme://host[:port]) allowed cross-origin; empty → same origin only. */
   corsOrigins: readonly string[];
+  trusted: TrustedProxies;
   joinRateLimitPerMinute: number;
   refusedJoins: RefusedJoins;
   now?: () => number;
@@ -38,7 +41,7 @@ export function installFrontDoor(server: http.Server, options: FrontDoorOptions)
   const requestListeners = server.listeners('request') as ((req: http.IncomingMessage, res: http.ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const address = pinClientAddress(req);
+    const address = pinClientAddress(req, options.trusted);
     if (req.url?.startsWith('/matchmake/') && req.method === 'POST') {
       const refusal = matchmakeRefusal(req, address, joins);
       if (refusal) {
@@ -55,7 +58,7 @@ export function installFrontDoor(server: http.Server, options: FrontDoorOptions)
   const upgradeListeners = server.listeners('upgrade') as ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void)[];
   server.removeAllListeners('upgrade');
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    pinClientAddress(req);
+    pinClientAddress(req, options.trusted);
     for (const listener of upgradeListeners) listener.call(server, req, socket, head);
   });
 }
@@ -69,13 +72,11 @@ function matchmakeRefusal(req: http.IncomingMessage, address: string, joins: Fix
   return null;
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
-
 /**
- * The client's address: the socket's peer, or — while that peer is a loopback
+ * The client's address: the socket's peer, or — while that peer is a trusted
  * proxy — the next hop to the left in X-Forwarded-For.
  */
-export function clientAddress(req: http.IncomingMessage): string {
+export function clientAddress(req: Pick<http.IncomingMessage, 'headers' | 'socket'>, trusted: TrustedProxies): string {
   const hops = [
     ...String(req.headers['x-forwarded-for'] ?? '')
       .split(',')
@@ -83,12 +84,12 @@ export function clientAddress(req: http.IncomingMessage): string {
       .filter(Boolean),
   ];
   let address = req.socket.remoteAddress ?? 'unknown';
-  while (LOOPBACK.test(address) && hops.length > 0) address = hops.pop()!;
+  while (trusted(address) && hops.length > 0) address = hops.pop()!;
   return address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 }
 
-function pinClientAddress(req: http.IncomingMessage): string {
-  const address = clientAddress(req);
+function pinClientAddress(req: http.IncomingMessage, trusted: TrustedProxies): string {
+  const address = clientAddress(req, trusted);
   req.headers['x-real-ip'] = address;
   delete req.headers['x-client-ip'];
   return address;
