@@ -224,8 +224,11 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     const room = await eduApi.api.openReplay(recordingId);
     const edu = await server.join('edu', room.id);
     await eventually(() => edu.caseResources('Patient').length === 1);
+    expect((await eduApi.api.getRecording(recordingId)).caseDeleted).toBe(false);
     await admin.api.deleteCase(caseId);
-    await eventually(() => edu.caseResources().length === 0);
+    await eventually(() => edu.caseResources().length === 0 && edu.state.info.caseId === '');
+    // The recording says its case is gone (the library and the replay's case panel tell the viewer).
+    expect((await eduApi.api.getRecording(recordingId)).caseDeleted).toBe(true);
     const fresh = await eduApi.api.openReplay(recordingId);
     const again = await server.join('edu', fresh.id);
     await again.do('replay.control', { action: 'seek', positionMs: durationMs });

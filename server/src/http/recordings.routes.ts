@@ -189,7 +189,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const principal = principalOf(res);
     const s = await seen(res, req.params.id, 'revoke');
     const roomId = uuidParam(req.params.roomId, 'NOT_FOUND');
-    if (!(await deps.recordings.revokeRoom(s.rec.id, roomId))) throw new AppError('NOT_FOUND', 'that room holds no grant to this recording');
+    await deps.recordings.revokeRoom(s.rec.id, roomId);
     const removed = await deps.access.reconcile(s.rec, principal.userId);
     await deps.audit.record({ actor: principal.userId, action: 'recording.revoke', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, fromRoom: roomId, replaySeatsEnded: removed.length } });
     res.status(204).end();
