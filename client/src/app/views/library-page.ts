@@ -32,6 +32,7 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
   };
 
   const groupPart = (r: RecordingRow) => h('div', { class: 'stack group' },
+    h('h2', { class: 'sub' }, 'Replay it to a group now'),
     learnerForm(r),
     r.learners.length ? h('ul', { class: 'chips', 'aria-label': 'Learners' }, ...r.learners.map((l) => h('li', {}, `${l.name} · ${l.role === 'observer' ? 'student, de-identified' : 'resident'}`,
       h('button', { class: 'secondary', 'aria-label': `Remove ${l.name}`, onclick: () => ctl.removeLearner(r.id, l.userId) }, '×')))) : null,
@@ -59,19 +60,20 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
       r.acts.grant ? h('form', { class: 'row', onsubmit: (e: Event) => {
         e.preventDefault();
         show(ctl.grantPerson(r.id, person.value, personRole.value as LearnerRole));
-      } }, person, personRole, h('button', { type: 'submit', class: 'secondary' }, 'Let them watch')) : null,
+      } }, h('span', { class: 'muted form-label' }, 'A person'), person, personRole, h('button', { type: 'submit', class: 'secondary' }, 'Let them watch')) : null,
       r.acts.grant ? h('form', { class: 'row', onsubmit: (e: Event) => {
         e.preventDefault();
         show(ctl.grantRoom(r.id, room.value, roomRole.value as LearnerRole));
-      } }, room, roomRole, h('button', { type: 'submit', class: 'secondary' }, 'Let the room watch')) : null,
+      } }, h('span', { class: 'muted form-label' }, 'A training room'), room, roomRole, h('button', { type: 'submit', class: 'secondary' }, 'Let the room watch')) : null,
       a.refusal ? h('p', { class: 'error', role: 'alert', 'data-testid': `access-refusal-${r.id}` }, a.refusal) : null);
   };
 
   const deletePart = (r: RecordingRow) => r.confirmingDelete
-    ? h('div', { class: 'row confirm', role: 'alertdialog', 'aria-label': `Delete ${r.title}?`, 'data-testid': `confirm-delete-${r.id}` },
-        h('span', {}, `Delete “${r.title}” for everyone? Replays of it close now; this cannot be undone.`),
-        h('button', { class: 'danger', onclick: () => void ctl.confirmDelete(r.id) }, 'Delete recording'),
-        h('button', { class: 'secondary', onclick: () => ctl.cancelDelete() }, 'Keep it'))
+    ? h('div', { class: 'stack confirm', role: 'alertdialog', 'aria-label': `Delete ${r.title}?`, 'data-testid': `confirm-delete-${r.id}` },
+        h('p', {}, `Delete “${r.title}” for everyone? Replays of it close now, and nobody it was granted to can watch it again. This cannot be undone.`),
+        h('div', { class: 'row' },
+          h('button', { class: 'danger', onclick: () => void ctl.confirmDelete(r.id) }, 'Delete recording'),
+          h('button', { class: 'secondary', onclick: () => ctl.cancelDelete() }, 'Keep it')))
     : null;
 
   const rowView = (r: RecordingRow) => h('li', { class: 'stack', 'data-testid': `recording-${r.id}` },
