@@ -136,6 +136,24 @@ describe('revocation stops a replay in progress at once', () => {
     expect(await refusal(gus.api.openReplay(recordingId))).toBe('RECORDING_NOT_FOUND');
     expect((await gus.api.listRecordings()).map((r) => r.id)).not.toContain(recordingId);
   });
+
+  it('revoking a person also ends the seat the educator gave them in a group replay, while it plays; the others stay', async () => {
+    const edu = await server.as('edu');
+    await edu.api.grantRecording(recordingId, { userId: 'gia' });
+    const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'gia', role: 'observer' }, { userId: 'ned', role: 'observer' }] });
+    const host = await server.join('edu', group.id);
+    const gia = await server.join('gia', group.id);
+    const ned = await server.join('ned', group.id);
+    await host.do('replay.control', { action: 'play' });
+    await eventually(() => gia.state.replay.status === 'playing');
+    const closed = closedWatch(gia);
+    await edu.api.revokeRecording(recordingId, 'gia');
+    await eventually(() => closed.code !== undefined, 3000, 10);
+    expect(ned.status).toBe('connected');
+    expect(await refusal((await server.as('gia')).api.getTicket(group.id))).toBe('NOT_INVITED');
+    await host.leave();
+    await ned.leave();
+  });
 });
 
 describe('a recording granted to a training room', () => {

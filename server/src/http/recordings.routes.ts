@@ -116,7 +116,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
       scopeCeiling: s.rec.hostScope.split(' ').filter(Boolean),
       recordingId: s.rec.id,
     });
-    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: 'replay', recordingId: s.rec.id, participants: room.participants, holds: s.relation } });
+    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: 'replay', recordingId: s.rec.id, participants: room.participants, relation: s.relation } });
     sendJson(res, 'POST /api/recordings/:id/replays', roomDto(room, new Set(), new Set()), 201);
   });
 
