@@ -48,6 +48,7 @@ import { metricsRoutes } from './http/metrics.routes.ts';
 import { VoiceControl } from './media/livekit.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
+import { RecordingAccess } from './http/recording-access.ts';
 import { recordingsRoutes } from './http/recordings.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
 import { VALIDATE_RESPONSES } from './http/respond.ts';
@@ -190,9 +191,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
-  web.use(participantsRoutes({ rooms, identity, live, audit, logger }));
-  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
-  web.use(recordingsRoutes({ recordings, rooms, identity, live, audit }));
+  // Who holds a recording follows grants and training rooms' membership, live (recording-access.ts).
+  const recordingAccess = new RecordingAccess({ recordings, rooms, users, live, audit });
+  const membershipChanged = (roomId: string, actor: string) => recordingAccess.roomMembershipChanged(roomId, actor);
+  web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged }));
+  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));
+  web.use(recordingsRoutes({ recordings, rooms, users, identity, live, audit, access: recordingAccess }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));
   web.get(CDS_JWKS_PATH, (_req, res) => void res.json(cdsSigner.jwks()));

@@ -1,5 +1,6 @@
 import { ImagingListResponse, ImagingSeriesResponse, ImagingUploadResponse } from './imaging.ts';
 import { z } from 'zod';
+import { RECORDING_RELATIONS } from './recording-policy.ts';
 import { RoomKind, RoomRole } from './roles.ts';
 import { R4_RESOURCE_TYPES, R4ResourceType, type CaseView } from './fhir.ts';
 import { safeText } from './text.ts';
@@ -208,8 +209,19 @@ export type TicketResponse = z.infer<typeof TicketResponse>;
 
 // ---- recordings (teaching) -------------------------------------------------------------
 
-/** A timeline marker: when, what, whose act. Markers of annotations the viewer may not see are left out. */
-export const RecordingMarkerDto = z.strictObject({ t: z.number(), kind: z.enum(['annotation', 'presenter', 'join', 'pointing']), who: z.string() });
+/**
+ * A timeline marker: when, what, whose act. An annotation's marker says what was added (`what`: label, stroke,
+ * marker…) and, when the viewer's access covers its author's, its text; otherwise `hidden` (a placeholder, as the
+ * live room shows). The marker of an object the viewer may not see at all is left out.
+ */
+export const RecordingMarkerDto = z.strictObject({
+  t: z.number(),
+  kind: z.enum(['annotation', 'presenter', 'join', 'pointing']),
+  who: z.string(),
+  what: z.string().optional(),
+  text: z.string().optional(),
+  hidden: z.literal(true).optional(),
+});
 export type RecordingMarkerDto = z.infer<typeof RecordingMarkerDto>;
 export const RecordingDto = z.strictObject({
   id: z.string(),
@@ -226,6 +238,10 @@ export const RecordingDto = z.strictObject({
   markers: z.array(RecordingMarkerDto),
   /** The caller may grant, revoke, delete and open it for a group. */
   mayManage: z.boolean(),
+  /** Why the caller sees it (shared/src/recording-policy.ts): what they may do with it follows from this. */
+  access: z.enum(RECORDING_RELATIONS),
+  /** The recording showed a case that has since been deleted: its replays show the room without patient data. */
+  caseDeleted: z.boolean(),
 });
 export type RecordingDto = z.infer<typeof RecordingDto>;
 /** Open a replay room: alone (no participants) or, for those who manage the recording, with learners. */
@@ -237,6 +253,15 @@ export type OpenReplayBody = z.input<typeof OpenReplayBody>;
 /** Who may watch a recording besides its host, and under which access (default: observer, de-identified). */
 export const RecordingGrantBody = z.strictObject({ userId: UserId, role: RoomRole.optional(), scopes: Scopes.nullable().optional() });
 export type RecordingGrantBody = z.input<typeof RecordingGrantBody>;
+/** Let a training room's participants watch a recording: each under their own access there, at most the grant's (default: observer, de-identified). */
+export const RecordingRoomGrantBody = z.strictObject({ roomId: z.string().uuid(), role: RoomRole.optional(), scopes: Scopes.nullable().optional() });
+export type RecordingRoomGrantBody = z.input<typeof RecordingRoomGrantBody>;
+/** Who may watch a recording besides those who manage it: people, and training rooms (with how many they hold now). */
+export const RecordingGrantsDto = z.strictObject({
+  people: z.array(z.strictObject({ userId: z.string(), role: RoomRole, scopes: z.array(z.string()).nullable(), grantedBy: z.string(), grantedAt: z.string() })),
+  rooms: z.array(z.strictObject({ roomId: z.string(), title: z.string(), role: RoomRole, scopes: z.array(z.string()).nullable(), members: z.number().int(), grantedBy: z.string(), grantedAt: z.string() })),
+});
+export type RecordingGrantsDto = z.infer<typeof RecordingGrantsDto>;
 
 /** A case pull's refresh: what was new, what was refused, and how many live rooms got it. */
 export const CaseRefreshResponse = z.strictObject({
@@ -420,12 +445,14 @@ export const ApiResponseSchemas = {
   'GET /api/recordings/:id': RecordingDto,
   'POST /api/recordings/:id/replays': RoomDto,
   'POST /api/recordings/:id/grants': OkResponse,
+  'GET /api/recordings/:id/grants': RecordingGrantsDto,
+  'POST /api/recordings/:id/room-grants': OkResponse,
 } as const;
 /** The response body type of each route (the case view keeps its own declaration in fhir.ts, checked equal below). */
 export type ApiResponses = { [R in keyof typeof ApiResponseSchemas]: R extends 'GET /api/cases/:id' ? CaseView : z.infer<(typeof ApiResponseSchemas)[R]> };
 export type ApiRoute = keyof ApiResponses;
 /** Routes that answer 204 No Content. */
-export const API_EMPTY_ROUTES = ['DELETE /api/recordings/:id', 'DELETE /api/recordings/:id/grants/:userId', 'DELETE /api/rooms/:id', 'DELETE /api/rooms/:id/kicks/:userId', 'DELETE /api/rooms/:id/participants/:userId', 'DELETE /api/cases/:id'] as const;
+export const API_EMPTY_ROUTES = ['DELETE /api/recordings/:id', 'DELETE /api/recordings/:id/grants/:userId', 'DELETE /api/recordings/:id/room-grants/:roomId', 'DELETE /api/rooms/:id', 'DELETE /api/rooms/:id/kicks/:userId', 'DELETE /api/rooms/:id/participants/:userId', 'DELETE /api/cases/:id'] as const;
 export type ApiEmptyRoute = (typeof API_EMPTY_ROUTES)[number];
 
 // The zod case view and fhir.ts's CaseView must describe the same body (a compile error here otherwise).

@@ -158,6 +158,9 @@ describe('real answers match the description', () => {
     await call('GET /api/recordings', { as: host });
     await call('GET /api/recordings/:id', { params: { id: recording.recordingId }, as: host });
     await call('POST /api/recordings/:id/grants', { params: { id: recording.recordingId }, body: { userId: 'dr.c' }, as: host });
+    const cohort = await call('POST /api/rooms', { body: { title: 'Cohort', kind: 'training', participants: [{ userId: 'dr.a', role: 'host' }, { userId: 'dr.e', role: 'observer' }] }, status: 201 });
+    await call('POST /api/recordings/:id/room-grants', { params: { id: recording.recordingId }, body: { roomId: cohort.id }, as: host });
+    await call('GET /api/recordings/:id/grants', { params: { id: recording.recordingId }, as: host });
     await call('POST /api/recordings/:id/replays', { params: { id: recording.recordingId }, body: {}, as: host, status: 201 });
     await call('POST /api/rooms/:id/moderation', { params: { id: room.id }, body: { action: 'kick', userId: 'dr.b', minutes: 5 } });
     await call('GET /api/cases/:id', { params: { id: imported.caseId } });

@@ -156,8 +156,9 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     const cliApi = await server.as('cli2', { scopes: ['patient/*.rs'] });
     const stuRec = await stuApi.api.getRecording(recordingId);
     const cliRec = await cliApi.api.getRecording(recordingId);
-    expect(cliRec.markers.filter((m) => m.kind === 'annotation')).toHaveLength(1);
-    expect(stuRec.markers.filter((m) => m.kind === 'annotation')).toHaveLength(0);
+    // The note's marker: its text for the identified clinician, the live room's placeholder for the student.
+    expect(cliRec.markers.filter((m) => m.kind === 'annotation')).toEqual([expect.objectContaining({ what: 'label', text: `Mass seen by ${CANARY.name}` })]);
+    expect(stuRec.markers.filter((m) => m.kind === 'annotation')).toEqual([{ t: expect.any(Number), kind: 'annotation', who: 'cli', what: 'label', hidden: true }]);
     expect(stuRec.markers.some((m) => m.kind === 'presenter') && stuRec.markers.some((m) => m.kind === 'join') && stuRec.markers.some((m) => m.kind === 'pointing')).toBe(true);
     const stuCase = JSON.stringify(await stuApi.api.getCase(caseId, replayRoom.id));
     for (const c of CANARIES) expect(stuCase.includes(c), c).toBe(false);
@@ -223,8 +224,11 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     const room = await eduApi.api.openReplay(recordingId);
     const edu = await server.join('edu', room.id);
     await eventually(() => edu.caseResources('Patient').length === 1);
+    expect((await eduApi.api.getRecording(recordingId)).caseDeleted).toBe(false);
     await admin.api.deleteCase(caseId);
-    await eventually(() => edu.caseResources().length === 0);
+    await eventually(() => edu.caseResources().length === 0 && edu.state.info.caseId === '');
+    // The recording says its case is gone (the library and the replay's case panel tell the viewer).
+    expect((await eduApi.api.getRecording(recordingId)).caseDeleted).toBe(true);
     const fresh = await eduApi.api.openReplay(recordingId);
     const again = await server.join('edu', fresh.id);
     await again.do('replay.control', { action: 'seek', positionMs: durationMs });

@@ -147,6 +147,67 @@ describe('recording retention', () => {
   });
 });
 
+describe('cases shown in recordings', () => {
+  /**
+   * The rule (docs/OPERATIONS.md, "Retention"): a replay reads its case at replay time, so a kept recording
+   * keeps the case it showed — until the recording expires (RECORDING_RETENTION_DAYS) or is deleted; then
+   * the case's own clock (days since its last room closed) decides, in the same run. Replay rooms are no use
+   * of their own: they live and die with their recording.
+   */
+  it('a kept recording keeps its case; when it expires the case goes in the same run; a recording kept until deleted keeps it until then', async () => {
+    const rec = deps.recordings;
+    const showCaseInRecording = async (retentionDays: number | null) => {
+      const caseId = await newCase(deps.cases);
+      await backdateCase(caseId, 400);
+      const room = await deps.rooms.create({ title: 'Board', kind: 'case-conference', caseId, createdBy: 'it', participants: [] });
+      await deps.rooms.close(room.id);
+      await owner.query(`UPDATE rooms SET closed_at = now() - interval '45 days' WHERE id = $1`, [room.id]);
+      const id = randomUUID();
+      await rec.begin({ id, roomId: room.id, caseId, title: 'Board', startedBy: 'it', hostScope: 'patient/*.rs', chunkMs: 10_000, retentionDays });
+      await rec.appendChunk(id, { seq: 0, startMs: 0, endMs: 10_000, data: new Uint8Array([1]) }, []);
+      await rec.finish(id, 10_000);
+      // Watched: an open replay room of it (it does not keep the case beyond the recording's life).
+      const replay = await deps.rooms.create({ title: 'Replay', kind: 'replay', caseId, createdBy: 'it', participants: [], recordingId: id });
+      return { caseId, id, replay: replay.id };
+    };
+    const yearly = await showCaseInRecording(365);
+    const untilDeleted = await showCaseInRecording(null);
+    const mine = (items: { kind: string; id: string; action: string }[]) =>
+      items.filter((i) => [yearly.caseId, yearly.id, untilDeleted.caseId, untilDeleted.id].includes(i.id)).map((i) => [i.kind, i.id, i.action]);
+
+    // Today: both cases are 45 days past their last room, yet kept by their recordings.
+    expect(mine((await runRetention(deps, { caseDays: 30 })).items)).toEqual([]);
+    expect(await deletedAt(yearly.caseId)).toBeNull();
+    expect((await rec.get(yearly.id))?.caseDeleted).toBe(false);
+
+    // A year on: the yearly recording expires, and its case goes with it in the same run (the dry run says so first).
+    const later = () => new Date(Date.now() + 366 * DAY);
+    expect(mine((await runRetention({ ...deps, now: later }, { caseDays: 30, dryRun: true })).items)).toEqual([['case', yearly.caseId, 'due'], ['recording', yearly.id, 'due']]);
+    expect(mine((await runRetention({ ...deps, now: later }, { caseDays: 30 })).items)).toEqual([['case', yearly.caseId, 'deleted'], ['recording', yearly.id, 'deleted']]);
+    expect(await deletedAt(yearly.caseId)).not.toBeNull();
+    expect((await deps.rooms.get(yearly.replay))?.status).toBe('closed');
+    // Kept until deleted: its case stays; deleted by hand, the next run takes the case.
+    expect(await deletedAt(untilDeleted.caseId)).toBeNull();
+    await rec.delete(untilDeleted.id);
+    await deps.rooms.close(untilDeleted.replay);
+    expect(mine((await runRetention(deps, { caseDays: 30 })).items)).toEqual([['case', untilDeleted.caseId, 'deleted']]);
+    expect((await auditFor('case.delete', 'case_id', untilDeleted.caseId))[0]).toMatchObject({ details: { reason: 'retention' } });
+  });
+
+  it('a case deleted under a kept recording: the recording says so, and its replay goes on without the case', async () => {
+    const caseId = await newCase(deps.cases);
+    const room = await deps.rooms.create({ title: 'Board', kind: 'case-conference', caseId, createdBy: 'it', participants: [] });
+    const id = randomUUID();
+    await deps.recordings.begin({ id, roomId: room.id, caseId, title: 'Board', startedBy: 'it', hostScope: 'patient/*.rs', chunkMs: 10_000, retentionDays: 365 });
+    await deps.recordings.finish(id, 10_000);
+    expect((await deps.recordings.get(id))?.caseDeleted).toBe(false);
+    await deps.cases.delete(caseId); // by hand (an administrator), whatever retention says
+    expect((await deps.recordings.get(id))?.caseDeleted).toBe(true);
+    expect((await deps.recordings.listFor(null)).find((r) => r.id === id)?.caseDeleted).toBe(true);
+    await deps.rooms.close(room.id);
+  });
+});
+
 describe('one run at a time', () => {
   it('a run while another holds the lock does nothing; the command line says so and exits 1', async () => {
     const victim = await newCase(deps.cases);

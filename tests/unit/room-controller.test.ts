@@ -275,6 +275,12 @@ describe('RoomController: connection status', () => {
       { then: 'rejoin' },
       { then: 'rejoin' },
     ]);
+    // Put out of a replay: the recording was taken away (a grant revoked, a training room left), said so.
+    const { ctl, session, log } = setup('host');
+    session.state.info.kind = 'replay';
+    ctl.start();
+    session.setStatus('closed', 4401);
+    expect(log.ended).toEqual([{ then: 'leave', message: 'You may no longer watch this recording: your access to it was withdrawn.' }]);
   });
 
   it('leaving on purpose: the close that follows is not a loss', async () => {

@@ -8,7 +8,7 @@ import { FakeSession } from '../support/fake-session.ts';
 
 const rec = (id: string, fields: Partial<RecordingDto> = {}): RecordingDto => ({
   id, roomId: 'r1', title: `Tumour board ${id}`, startedBy: 'edu', startedAt: '2026-12-01T09:00:00.000Z', endedAt: '2026-12-01T09:03:05.000Z',
-  durationMs: 185_000, bytes: 1000, audio: 'none', expiresAt: null, markers: [], mayManage: false, ...fields,
+  durationMs: 185_000, bytes: 1000, audio: 'none', expiresAt: null, markers: [], mayManage: false, access: fields.mayManage ? 'recorder' : 'granted', caseDeleted: false, ...fields,
 });
 
 /** The library's HTTP surface as the server answers it: every call recorded. */
@@ -25,6 +25,13 @@ function fakeApi(recordings: RecordingDto[], opts: { directory?: boolean; refuse
       if (!opts.directory) throw new ConsiliumError('FORBIDDEN', 'administrators only', 403);
       return [{ userId: 'stu.1', name: 'Sam Student', admin: false, lastSeenAt: '' }];
     },
+    listRooms: async () => [],
+    recordingGrants: async () => ({ people: [], rooms: [] }),
+    grantRecording: async () => ({ ok: true }),
+    grantRecordingToRoom: async () => ({ ok: true }),
+    revokeRecording: async () => {},
+    revokeRecordingRoom: async () => {},
+    deleteRecording: async () => {},
   };
   return { api, opened };
 }

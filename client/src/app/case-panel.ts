@@ -102,7 +102,7 @@ function sectionView(sec: SummarySection, more: CaseMore, extra: (Node | null)[]
 export function casePanel(
   session: ClinicSession,
   canBreakGlass: boolean,
-  opts: { imagingViewerUrl?: string | null; fetchPage?: FetchPage | null } = {},
+  opts: { imagingViewerUrl?: string | null; fetchPage?: FetchPage | null; noCaseText?: () => string } = {},
 ): { el: HTMLElement; refresh: () => void } {
   const head = h('div', { class: 'banner-slot' });
   const body = h('div', { class: 'stack' });
@@ -138,7 +138,8 @@ export function casePanel(
   });
   const refresh = () => {
     // Rebuild only when the case data changed (this runs on every state patch, poses included).
-    const parts: string[] = [session.state.info.caseId, session.state.info.title, String(moreVersion)];
+    const noCase = opts.noCaseText?.() ?? 'This room has no patient case.';
+    const parts: string[] = [session.state.info.caseId, session.state.info.title, String(moreVersion), noCase];
     session.state.caseEntries.forEach((e, k) => parts.push(`${k}:${e.variant}:${e.json.length}:${e.ofType}`));
     const sig = parts.join('|');
     if (sig === signature) return;
@@ -154,7 +155,7 @@ export function casePanel(
     clear(body);
     if (bgButton) bgButton.hidden = !session.state.info.caseId;
     if (!session.state.info.caseId) {
-      body.append(h('p', { class: 'muted' }, 'This room has no patient case.'));
+      body.append(h('p', { class: 'muted', 'data-testid': 'no-case' }, noCase));
       return;
     }
     const roomSent = session.caseResources() as unknown as Json[];

@@ -1,11 +1,12 @@
 import { acknowledgementText, acknowledgerOf } from '../../../shared/src/guidance.ts';
 import type { TicketResponse } from '../../../shared/src/http.ts';
+import { CloseCodes } from '../../../shared/src/errors.ts';
 import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { authorizeRoomAction, objectContext, videoGrant, voiceGrant, type RoomAction, type RoomActionContext } from '../../../shared/src/room-policy.ts';
 import type { ParticipantState } from '../../../shared/src/state.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { KEY_NUDGES, transformOf, type Transform } from './nudges.ts';
-import { TERMINAL_CLOSE } from './plain-errors.ts';
+import { REPLAY_WITHDRAWN, TERMINAL_CLOSE } from './plain-errors.ts';
 import { HIDDEN_REASON, hiddenSummary, objectName, objectPlace, textHidden } from './scene-list.ts';
 
 /** What the room screen uses of the SDK session: a fake with a real ClinicState drives it in unit tests. */
@@ -132,7 +133,8 @@ export class RoomController {
       this.out.announce('Connection restored.');
     } else if (s === 'reconnecting') this.out.status('Reconnecting…', 'warn');
     if (s !== 'closed' || this.leaving) return;
-    const terminal = code !== undefined ? TERMINAL_CLOSE[code] : undefined;
+    const replayWithdrawn = code === CloseCodes.REMOVED && this.session.state.info.kind === 'replay';
+    const terminal = replayWithdrawn ? REPLAY_WITHDRAWN : code !== undefined ? TERMINAL_CLOSE[code] : undefined;
     if (terminal) {
       this.out.status('Not in a room');
       this.out.ended({ then: 'leave', message: terminal });

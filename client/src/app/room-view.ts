@@ -171,6 +171,19 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     mount([]);
     void api.getRecording(session.state.replay.recordingId).then((r) => mount(r.markers)).catch(() => {}); // no markers: the player still works
   }
+  // A replay reads its case at replay time: once the case is deleted, the replay says so (and goes on without it).
+  const replayCase = { text: 'This room has no patient case.', checkedFor: null as string | null };
+  const checkReplayCase = () => {
+    const caseId = session.state.info.caseId;
+    if (session.state.info.kind !== 'replay' || caseId || replayCase.checkedFor === caseId) return;
+    replayCase.checkedFor = caseId;
+    void api.getRecording(session.state.replay.recordingId).then((r) => {
+      replayCase.text = r.caseDeleted
+        ? 'The case this recording showed has been deleted. The replay goes on — people, pointers and marks as recorded — without patient data.'
+        : 'This recording has no patient case.';
+      refreshCase();
+    }).catch(() => {});
+  };
   const mainParts = [videoPanel?.el, viewport, replay?.el, images?.view.el].filter((e): e is HTMLElement => Boolean(e));
   // One column of parts (link state, surgeon's video, the table, the replay player, the images) beside the panels; hidden parts take no room.
   root.append(title, h('div', { class: 'room-layout' }, h('div', { class: 'main-col' }, linkBar, ...mainParts), side));
@@ -204,7 +217,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   world.onSelect = (id) => ctl.select(id);
   // What the room state leaves out of a big case is read on demand, through this room, under the reader's own access.
   const fetchPage = (q: { type: string; offset: number; limit: number }) => api.caseResources(session.state.info.caseId, { room: ticket.roomId, ...q });
-  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.mayAskEmergencyAccess, { ...clientConfig, fetchPage });
+  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.mayAskEmergencyAccess, { ...clientConfig, fetchPage, noCaseText: () => replayCase.text });
   // Decision support sits in the case panel, under the patient banner (cards for this participant only).
   const cds = new CdsController(session.cds, { announce: (text, urgent) => announce(text, urgent), changed: () => cdsView.render() }, ctl.canEdit);
   const cdsView = cdsPanel(cds, (key) => {
@@ -225,6 +238,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     people.render();
     scene.render();
     toolbar.render();
+    checkReplayCase();
     refreshCase();
     alerts.refresh();
     renderLinks();

@@ -1,6 +1,6 @@
 import type { ErrorBody } from '../../../shared/src/errors.ts';
 import { isErrorCode } from '../../../shared/src/errors.ts';
-import type { ApiEmptyRoute, ApiResponses, ApiRoute, CreateRoomBody, DevLoginBody, DirectoryCase, DirectoryUser, OpenReplayBody, ParticipantUpdateBody, PatchRoomBody, RecordingGrantBody } from '../../../shared/src/http.ts';
+import type { ApiEmptyRoute, ApiResponses, ApiRoute, CreateRoomBody, DevLoginBody, DirectoryCase, DirectoryUser, OpenReplayBody, ParticipantUpdateBody, PatchRoomBody, RecordingGrantBody, RecordingRoomGrantBody } from '../../../shared/src/http.ts';
 import { ConsiliumError } from './errors.ts';
 
 export type { DirectoryCase, DirectoryUser };
@@ -111,6 +111,20 @@ export class ConsiliumApi {
 
   async deleteRecording(id: string): Promise<void> {
     await this.call('DELETE /api/recordings/:id', { params: { id } });
+  }
+
+  /** Who may watch it: people and training rooms (for those who manage it). */
+  recordingGrants(id: string) {
+    return this.call('GET /api/recordings/:id/grants', { params: { id } });
+  }
+
+  /** Let a training room's participants watch it, each under their own access there and at most the grant's. */
+  grantRecordingToRoom(id: string, body: RecordingRoomGrantBody) {
+    return this.call('POST /api/recordings/:id/room-grants', { params: { id }, body });
+  }
+
+  async revokeRecordingRoom(id: string, roomId: string): Promise<void> {
+    await this.call('DELETE /api/recordings/:id/room-grants/:roomId', { params: { id, roomId } });
   }
 
   importCase(bundle: unknown) {

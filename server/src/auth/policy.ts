@@ -10,6 +10,7 @@ import {
   type Decision,
   type ModerationAct,
 } from '../../../shared/src/room-policy.ts';
+import { recordingRelation, type RecordingRelation } from '../../../shared/src/recording-policy.ts';
 import { isCaseResourceType, isR4ResourceType, R4_RESOURCE_TYPES, type CaseResourceType, type R4ResourceType } from '../../../shared/src/fhir.ts';
 import type { Variant } from '../domain/case-view.ts';
 import { DEIDENTIFIABLE_TYPES } from '../domain/deidentify.ts';
@@ -24,6 +25,7 @@ import { IDENTITY_TYPES } from '../domain/withhold-identity.ts';
  * here, and everything that needs the server's knowledge (principals, scopes,
  * ceilings, break-glass grants, case data) is decided below.
  */
+export { authorizeRecordingAction, GRANTABLE_ROOM_KINDS, managesRecording, type RecordingAction, type RecordingRelation } from '../../../shared/src/recording-policy.ts';
 export {
   authorizeModeration,
   authorizeRoomAction,
@@ -520,27 +522,61 @@ export function imagingAccess(access: DataAccess, series: { burnedInRisk: boolea
 }
 
 // ---- recordings (teaching) ----------------------------------------------------------------
+// Who may do what with a recording is the shared table (shared/src/recording-policy.ts); what access each
+// viewer watches under needs scopes and ceilings, and is decided here.
 
-/**
- * Who may do what with a recording: administrators and the host who recorded
- * it manage it (grant, revoke, delete, open a replay for a group); people it
- * was granted to, and the participants of a replay room playing it, watch it.
- * Nobody else learns it exists. Watching is always under the watcher's own
- * access — their grant's, their replay-room invitation's, or the access the
- * host recorded under — never the recording's.
- */
-export function recordingRights(principal: Principal, rec: { startedBy: string }, grant: Invitation | null, replayInvitation: Invitation | null): 'manage' | 'watch' | null {
-  if (principal.admin || rec.startedBy === principal.userId) return 'manage';
-  return grant || replayInvitation ? 'watch' : null;
+/** What the server found of someone's hold on a recording, besides managing it. */
+export interface RecordingHolds {
+  /** A grant to them by name. */
+  grant: Invitation | null;
+  /** Grants to training rooms they are a member of: the grant, their entry in that room, the room's ceiling. */
+  cohort: readonly { grant: Invitation; member: Invitation; ceiling: readonly string[] | null }[];
+  /** A seat in a group replay of it that someone else (who manages it) opened. */
+  seat: Invitation | null;
 }
 
-/** The access someone watches a recording under (see recordingRights). */
-export function recordingViewerAccess(principal: Principal, rec: { startedBy: string; hostScope: string }, grant: Invitation | null, replayInvitation: Invitation | null): DataAccess {
+export const NO_HOLDS: RecordingHolds = { grant: null, cohort: [], seat: null };
+
+/** Why this principal sees the recording (null: they do not; it does not exist for them). */
+export function recordingRights(principal: Principal, rec: { startedBy: string }, holds: RecordingHolds): RecordingRelation | null {
+  return recordingRelation(principal, rec, { grant: holds.grant !== null, cohort: holds.cohort.length > 0, seat: holds.seat !== null });
+}
+
+/**
+ * The access someone watches a recording under, by their relation to it: the
+ * recorder, what they could see when recording (the ceiling); an administrator,
+ * the host's defaults; a grantee, their grant; a training room's member, their
+ * own access in that room narrowed to the room's grant (the widest such room);
+ * a group replay's learner, their seat. Always within the recording's ceiling.
+ */
+export function recordingViewerAccess(relation: RecordingRelation | null, rec: { hostScope: string }, holds: RecordingHolds): DataAccess {
   const ceiling = recordingCeiling(rec);
-  if (replayInvitation) return intersect(scopesAccess(replayInvitation), ceiling);
-  if (grant) return intersect(scopesAccess(grant), ceiling);
-  if (rec.startedBy === principal.userId) return ceiling;
-  return principal.admin ? intersect(parseScopes(defaultScopes('host')), ceiling) : NO_ACCESS;
+  switch (relation) {
+    case 'recorder':
+      return ceiling;
+    case 'admin':
+      return intersect(parseScopes(defaultScopes('host')), ceiling);
+    case 'granted':
+      return holds.grant ? intersect(scopesAccess(holds.grant), ceiling) : NO_ACCESS;
+    case 'cohort':
+      return intersect(widest(holds.cohort.map(cohortAccess)), ceiling);
+    case 'seat':
+      return holds.seat ? intersect(scopesAccess(holds.seat), ceiling) : NO_ACCESS;
+    default:
+      return NO_ACCESS;
+  }
+}
+
+/** A member's access through a training room's grant: theirs in the room (within its ceiling), at most the grant's. */
+function cohortAccess(c: RecordingHolds['cohort'][number]): DataAccess {
+  const inRoom = participantAccess({ invitation: c.member, admin: false, kicked: false, ceiling: c.ceiling, grants: [], now: 0 });
+  return inRoom ? intersect(scopesAccess(c.grant), inRoom.base) : NO_ACCESS;
+}
+
+/** Of several accesses, one no other exceeds: identified before de-identified, then the most types. */
+function widest(list: DataAccess[]): DataAccess {
+  const better = (a: DataAccess, b: DataAccess) => (b.types.size === 0 ? a.types.size > 0 : a.types.size > 0 && (Number(a.identified) - Number(b.identified) || a.types.size - b.types.size) > 0);
+  return list.reduce((best, a) => (better(a, best) ? a : best), NO_ACCESS);
 }
 
 /**
@@ -556,4 +592,9 @@ export function recordingCeiling(rec: { hostScope: string }): DataAccess {
 /** May this grant (or a replay learner's invitation) be given? Only within the recording's ceiling. */
 export function authorizeRecordingGrant(rec: { hostScope: string }, invitation: Invitation): Decision {
   return within(scopesAccess(invitation), recordingCeiling(rec)) ? allow : deny('SCOPE_ABOVE_CEILING', 'a recording may be watched with at most what its host could see when recording');
+}
+
+/** Does a seat's invitation give more than this access (then it is narrowed to it)? */
+export function seatExceeds(seat: Invitation, access: DataAccess): boolean {
+  return !within(scopesAccess(seat), access);
 }

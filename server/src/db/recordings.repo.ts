@@ -1,5 +1,6 @@
 import type { Marker } from '../domain/recording.ts';
 import type { RecordingRecord, RecordingStore } from '../domain/storage.ts';
+import { GRANTABLE_ROOM_KINDS } from '../../../shared/src/recording-policy.ts';
 import type { RoomRole } from '../../../shared/src/roles.ts';
 import { withTransaction, type Pool } from './pool.ts';
 
@@ -26,6 +27,7 @@ interface Row {
   audio: 'none' | 'egress' | 'failed';
   markers: Marker[];
   expires_at: Date | null;
+  case_deleted: boolean;
 }
 
 const toRecord = (r: Row): RecordingRecord => ({
@@ -43,10 +45,39 @@ const toRecord = (r: Row): RecordingRecord => ({
   audio: r.audio,
   markers: r.markers,
   expiresAt: r.expires_at,
+  caseDeleted: r.case_deleted,
 });
 
 /** Only recordings not deleted and not past their retention are anything at all. */
-const LIVE = `deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
+const live = (t: string) => `${t}.deleted_at IS NULL AND (${t}.expires_at IS NULL OR ${t}.expires_at > now())`;
+const LIVE = live('recordings');
+/** A recording's row, with whether the case it showed has been deleted since (`r` is the recording). */
+const SELECT = `SELECT r.*, (r.case_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = r.case_id AND c.deleted_at IS NULL)) AS case_deleted FROM recordings r`;
+
+/** A training room's grant as one member holds it: the grant's access and theirs in that room (with its ceiling). */
+export interface CohortSeat {
+  roomId: string;
+  grant: RecordingGrant;
+  member: { role: RoomRole; scopes: string[] | null };
+  ceiling: string[] | null;
+}
+
+export interface RecordingGrants {
+  people: (RecordingGrant & { grantedBy: string; grantedAt: Date })[];
+  rooms: { roomId: string; title: string; role: RoomRole; scopes: string[] | null; members: number; grantedBy: string; grantedAt: Date }[];
+}
+
+/** An open replay room of a recording and the entry of whoever opened it (null: no longer a participant). */
+export interface ReplayRoomSeat {
+  roomId: string;
+  createdBy: string;
+  opener: { role: RoomRole; scopes: string[] | null } | null;
+}
+
+/** Members of a training room as a grant counts them: invited, not kicked, the room open and still a training room. */
+const MEMBER = `JOIN rooms tr ON tr.id = rg.room_id AND tr.status = 'open' AND tr.kind IN (${GRANTABLE_ROOM_KINDS.map((k) => `'${k}'`).join(', ')})
+  JOIN room_participants m ON m.room_id = rg.room_id
+  WHERE NOT EXISTS (SELECT 1 FROM room_kicks k WHERE k.room_id = m.room_id AND k.user_id = m.user_id AND (k.until IS NULL OR k.until > now()))`;
 
 /** Recordings in PostgreSQL: one row each, their chunks (bytea), and who may watch them. */
 export class RecordingsRepo implements RecordingStore {
@@ -96,20 +127,21 @@ export class RecordingsRepo implements RecordingStore {
   }
 
   async get(id: string): Promise<RecordingRecord | null> {
-    const { rows } = await this.pool.query<Row>(`SELECT * FROM recordings WHERE id = $1 AND ${LIVE}`, [id]);
+    const { rows } = await this.pool.query<Row>(`${SELECT} WHERE r.id = $1 AND ${live('r')}`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  /** Finished recordings a user may see: all (administrators), or those they recorded or were granted. */
+  /** Finished recordings a user may see: all (administrators), or those they recorded, were granted, or their training room was. */
   async listFor(userId: string | null): Promise<RecordingRecord[]> {
     const { rows } = userId
       ? await this.pool.query<Row>(
-          `SELECT r.* FROM recordings r WHERE r.ended_at IS NOT NULL AND ${LIVE}
-             AND (r.started_by = $1 OR EXISTS (SELECT 1 FROM recording_grants g WHERE g.recording_id = r.id AND g.user_id = $1))
+          `${SELECT} WHERE r.ended_at IS NOT NULL AND ${live('r')}
+             AND (r.started_by = $1 OR EXISTS (SELECT 1 FROM recording_grants g WHERE g.recording_id = r.id AND g.user_id = $1)
+                  OR EXISTS (SELECT 1 FROM recording_room_grants rg ${MEMBER} AND rg.recording_id = r.id AND m.user_id = $1))
            ORDER BY r.started_at DESC LIMIT 200`,
           [userId],
         )
-      : await this.pool.query<Row>(`SELECT * FROM recordings WHERE ended_at IS NOT NULL AND ${LIVE} ORDER BY started_at DESC LIMIT 200`);
+      : await this.pool.query<Row>(`${SELECT} WHERE r.ended_at IS NOT NULL AND ${live('r')} ORDER BY r.started_at DESC LIMIT 200`);
     return rows.map(toRecord);
   }
 
@@ -140,21 +172,89 @@ export class RecordingsRepo implements RecordingStore {
     return rows[0] ? { userId: rows[0].user_id, role: rows[0].role, scopes: rows[0].scopes } : null;
   }
 
-  /** Open replay rooms playing this recording, with the caller's invitation in each (null when not invited). */
-  async replayRooms(id: string, userId: string): Promise<{ roomId: string; role: RoomRole | null; scopes: string[] | null }[]> {
-    const { rows } = await this.pool.query<{ id: string; role: RoomRole | null; scopes: string[] | null }>(
-      `SELECT r.id, p.role, p.scopes FROM rooms r LEFT JOIN room_participants p ON p.room_id = r.id AND p.user_id = $2
+  /** Open replay rooms playing this recording, with the caller's invitation in each (null when not invited) and who opened each. */
+  async replayRooms(id: string, userId: string): Promise<{ roomId: string; createdBy: string; role: RoomRole | null; scopes: string[] | null }[]> {
+    const { rows } = await this.pool.query<{ id: string; created_by: string; role: RoomRole | null; scopes: string[] | null }>(
+      `SELECT r.id, r.created_by, p.role, p.scopes FROM rooms r LEFT JOIN room_participants p ON p.room_id = r.id AND p.user_id = $2
        WHERE r.recording_id = $1 AND r.status = 'open'`,
       [id, userId],
     );
-    return rows.map((r) => ({ roomId: r.id, role: r.role, scopes: r.scopes }));
+    return rows.map((r) => ({ roomId: r.id, createdBy: r.created_by, role: r.role, scopes: r.scopes }));
   }
 
-  /** Deleted: its chunks go at once; the row stays (marked) for the audit trail's references. */
-  async delete(id: string): Promise<boolean> {
-    const res = await this.pool.query(`UPDATE recordings SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL`, [id]);
-    await this.pool.query(`DELETE FROM recording_chunks WHERE recording_id = $1`, [id]);
-    await this.pool.query(`DELETE FROM recording_grants WHERE recording_id = $1`, [id]);
+  /** Every open replay room of this recording, with its opener's entry in it. */
+  async replaySeats(id: string): Promise<ReplayRoomSeat[]> {
+    const { rows } = await this.pool.query<{ id: string; created_by: string; role: RoomRole | null; scopes: string[] | null }>(
+      `SELECT r.id, r.created_by, p.role, p.scopes FROM rooms r LEFT JOIN room_participants p ON p.room_id = r.id AND p.user_id = r.created_by
+       WHERE r.recording_id = $1 AND r.status = 'open'`,
+      [id],
+    );
+    return rows.map((r) => ({ roomId: r.id, createdBy: r.created_by, opener: r.role ? { role: r.role, scopes: r.scopes } : null }));
+  }
+
+  // ---- training rooms (cohorts) ----------------------------------------------------------------
+
+  async grantRoom(id: string, roomId: string, g: { role: RoomRole; scopes: string[] | null }, by: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO recording_room_grants (recording_id, room_id, role, scopes, granted_by) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (recording_id, room_id) DO UPDATE SET role = EXCLUDED.role, scopes = EXCLUDED.scopes, granted_by = EXCLUDED.granted_by, granted_at = now()`,
+      [id, roomId, g.role, g.scopes, by],
+    );
+  }
+
+  async revokeRoom(id: string, roomId: string): Promise<boolean> {
+    const res = await this.pool.query(`DELETE FROM recording_room_grants WHERE recording_id = $1 AND room_id = $2`, [id, roomId]);
     return (res.rowCount ?? 0) > 0;
+  }
+
+  /** The training-room grants of this recording that reach this user (a member, not kicked, the room open). */
+  async cohortOf(id: string, userId: string): Promise<CohortSeat[]> {
+    const { rows } = await this.pool.query<{ room_id: string; role: RoomRole; scopes: string[] | null; m_role: RoomRole; m_scopes: string[] | null; ceiling: string[] | null }>(
+      `SELECT rg.room_id, rg.role, rg.scopes, m.role AS m_role, m.scopes AS m_scopes, tr.scope_ceiling AS ceiling
+         FROM recording_room_grants rg ${MEMBER} AND rg.recording_id = $1 AND m.user_id = $2`,
+      [id, userId],
+    );
+    return rows.map((r) => ({ roomId: r.room_id, grant: { userId, role: r.role, scopes: r.scopes }, member: { role: r.m_role, scopes: r.m_scopes }, ceiling: r.ceiling }));
+  }
+
+  /** Live recordings granted to a room (its membership changing changes who may watch them). */
+  async grantedToRoom(roomId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ recording_id: string }>(
+      `SELECT rg.recording_id FROM recording_room_grants rg JOIN recordings r ON r.id = rg.recording_id WHERE rg.room_id = $1 AND ${live('r')}`,
+      [roomId],
+    );
+    return rows.map((r) => r.recording_id);
+  }
+
+  /** Who may watch it besides those who manage it: people, and training rooms with their member count now. */
+  async grants(id: string): Promise<RecordingGrants> {
+    const people = await this.pool.query<{ user_id: string; role: RoomRole; scopes: string[] | null; granted_by: string; granted_at: Date }>(
+      `SELECT user_id, role, scopes, granted_by, granted_at FROM recording_grants WHERE recording_id = $1 ORDER BY granted_at, user_id`,
+      [id],
+    );
+    const rooms = await this.pool.query<{ room_id: string; title: string; role: RoomRole; scopes: string[] | null; granted_by: string; granted_at: Date; members: string }>(
+      `SELECT g.room_id, tr.title, g.role, g.scopes, g.granted_by, g.granted_at,
+              (SELECT count(*) FROM recording_room_grants rg ${MEMBER} AND rg.recording_id = g.recording_id AND rg.room_id = g.room_id) AS members
+         FROM recording_room_grants g JOIN rooms tr ON tr.id = g.room_id WHERE g.recording_id = $1 ORDER BY g.granted_at, tr.title`,
+      [id],
+    );
+    return {
+      people: people.rows.map((r) => ({ userId: r.user_id, role: r.role, scopes: r.scopes, grantedBy: r.granted_by, grantedAt: r.granted_at })),
+      rooms: rooms.rows.map((r) => ({ roomId: r.room_id, title: r.title, role: r.role, scopes: r.scopes, members: Number(r.members), grantedBy: r.granted_by, grantedAt: r.granted_at })),
+    };
+  }
+
+  /**
+   * Deleted: its chunks, grants and markers (which quote annotations) go at once; the row stays (marked)
+   * for the audit trail's references.
+   */
+  async delete(id: string): Promise<boolean> {
+    return withTransaction(this.pool, async (tx) => {
+      const res = await tx.query(`UPDATE recordings SET deleted_at = now(), markers = '[]' WHERE id = $1 AND deleted_at IS NULL`, [id]);
+      await tx.query(`DELETE FROM recording_chunks WHERE recording_id = $1`, [id]);
+      await tx.query(`DELETE FROM recording_grants WHERE recording_id = $1`, [id]);
+      await tx.query(`DELETE FROM recording_room_grants WHERE recording_id = $1`, [id]);
+      return (res.rowCount ?? 0) > 0;
+    });
   }
 }

@@ -11,4 +11,10 @@ export class UsersRepo {
       [user.id, user.name, user.admin],
     );
   }
+
+  /** Whether the identity provider last said this user is an administrator (false: not seen, or not one). */
+  async isAdmin(id: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ is_admin: boolean }>(`SELECT is_admin FROM users WHERE id = $1`, [id]);
+    return rows[0]?.is_admin === true;
+  }
 }

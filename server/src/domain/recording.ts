@@ -139,7 +139,10 @@ export function sceneAt(chunk: Chunk, t: number): RecScene {
 export function markersOf(prev: RecScene, events: RecEvent[], userOf: (n: number) => string): Marker[] {
   const out: Marker[] = [];
   for (const e of events) {
-    if (e.k === 'o' && !prev.objects.has(e.o.id) && e.o.kind !== 'model') out.push({ t: e.t, kind: 'annotation', who: e.o.createdBy, scope: e.o.authorScope });
+    if (e.k === 'o' && !prev.objects.has(e.o.id) && e.o.kind !== 'model') {
+      const o = e.o;
+      out.push({ t: e.t, kind: 'annotation', who: o.createdBy, scope: o.authorScope, obj: { id: o.id, kind: o.kind, asset: o.asset, frame: o.frame, label: o.label, resourceRef: o.resourceRef } });
+    }
     else if (e.k === 'P' && e.n >= 0) out.push({ t: e.t, kind: 'presenter', who: userOf(e.n) });
     else if (e.k === 'j') {
       const before = prev.people.get(e.n);

@@ -115,6 +115,8 @@ export interface RecordingRecord {
   audio: 'none' | 'egress' | 'failed';
   markers: Marker[];
   expiresAt: Date | null;
+  /** The recording showed a case that has since been deleted (its replays show no case data). */
+  caseDeleted: boolean;
 }
 
 /** What recording and replay need of the store (RecordingsRepo implements it in PostgreSQL). */
@@ -135,6 +137,12 @@ export interface Marker {
   kind: 'annotation' | 'presenter' | 'join' | 'pointing';
   /** Whose act (a user id). */
   who: string;
-  /** Annotation markers carry their author's access: a viewer who may not see the annotation does not see its marker. */
+  /** Annotation markers carry their author's access: a viewer whose access does not cover it reads no text of it. */
   scope?: string;
+  /**
+   * Annotation markers (recorded since markers named their object): what was added, as the recorded object
+   * says it — its text travels only to viewers who may read it (objectTextVisible), and a marker of an object
+   * a viewer may not see at all (objectVisible) is left out. Deleting the recording clears markers with it.
+   */
+  obj?: { id: string; kind: string; asset: string; frame: string; label: string; resourceRef: string };
 }

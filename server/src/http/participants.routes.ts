@@ -19,6 +19,8 @@ export interface ParticipantsRoutesDeps {
   audit: AuditLog;
   /** For live-room calls that fail (optional: tests may leave it out). */
   logger?: Logger;
+  /** Who is in the room (or kicked from it) changed: recordings granted to it follow (recording-access.ts). */
+  membershipChanged?: (roomId: string, actor: string) => Promise<void>;
 }
 
 /**
@@ -90,6 +92,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
       // Stored, so new tickets are refused at once. A live room that cannot be reached (its process gone, its
       // listing stale) is not told: it loads the kick when it next opens.
       await tellLive(room.id, 'moderate', principal.userId, 'kick', body.userId, until?.getTime() ?? null);
+      await deps.membershipChanged?.(room.id, principal.userId);
       return void sendJson(res, 'POST /api/rooms/:id/moderation', { ok: true });
     }
     const result = await tellLive(room.id, 'moderate', principal.userId, body.action, body.userId, null);
@@ -148,6 +151,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
       },
     });
     await deps.live.call(room.id, 'updateParticipant', participant);
+    await deps.membershipChanged?.(room.id, principal.userId);
     sendJson(res, 'PUT /api/rooms/:id/participants/:userId', participant);
   });
 
@@ -161,6 +165,7 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const removed = await deps.rooms.removeParticipant(room.id, userId);
     await deps.audit.record({ actor: principal.userId, action: 'participant.remove', roomId: room.id, caseId: room.caseId, subject: userId, details: { wasInvited: removed } });
     await deps.live.call(room.id, 'removeParticipant', userId);
+    await deps.membershipChanged?.(room.id, principal.userId);
     res.status(204).end();
   });
 

@@ -1,13 +1,16 @@
 import { Router, type Response } from 'express';
-import { OpenReplayBody, RecordingGrantBody, type RecordingDto } from '../../../shared/src/http.ts';
+import { OpenReplayBody, RecordingGrantBody, RecordingRoomGrantBody, type RecordingDto, type RecordingMarkerDto } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { accessCovers, authorizeRecordingGrant, defaultScopes, parseScopes, recordingRights, recordingViewerAccess, type Invitation, type Principal } from '../auth/policy.ts';
-import type { RecordingRecord, RecordingsRepo } from '../db/recordings.repo.ts';
+import { accessCovers, authorizeRecordingAction, authorizeRecordingGrant, authorizeRoomRead, GRANTABLE_ROOM_KINDS, managesRecording, objectTextVisible, objectVisible, parseScopes, type DataAccess, type RecordingAction } from '../auth/policy.ts';
+import type { Marker } from '../domain/storage.ts';
+import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
+import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, principalOf } from './authenticate.ts';
+import { scopesOf, type RecordingAccess, type SeenRecording } from './recording-access.ts';
 import { roomDto } from './rooms.routes.ts';
 import { sendJson } from './respond.ts';
 import { parseBody, uuidParam } from './validate.ts';
@@ -15,16 +18,28 @@ import { parseBody, uuidParam } from './validate.ts';
 export interface RecordingsRoutesDeps {
   recordings: RecordingsRepo;
   rooms: RoomsRepo;
+  users: Pick<UsersRepo, 'touch'>;
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
+  access: RecordingAccess;
 }
 
-interface Seen {
-  rec: RecordingRecord;
-  rights: 'manage' | 'watch';
-  grant: Invitation | null;
-  replayInvitation: Invitation | null;
+/**
+ * A timeline marker as this viewer may see it: an annotation's text only when
+ * their access covers its author's (objectTextVisible), else `hidden` — the
+ * live room's placeholder; the marker of an object they may not see at all
+ * (objectVisible) is left out. Markers recorded before they named their object
+ * carry only the author's access: shown when it is covered, as before.
+ */
+export function markerFor(m: Marker, access: DataAccess): RecordingMarkerDto | null {
+  const base = { t: m.t, kind: m.kind, who: m.who };
+  if (m.kind !== 'annotation') return base;
+  if (!m.obj) return !m.scope || accessCovers(access, parseScopes(m.scope)) ? base : null;
+  const obj = { ...m.obj, authorScope: m.scope ?? '' };
+  if (!objectVisible(access, obj)) return null;
+  if (!m.obj.label) return { ...base, what: m.obj.kind };
+  return objectTextVisible(access, obj) ? { ...base, what: m.obj.kind, text: m.obj.label } : { ...base, what: m.obj.kind, hidden: true };
 }
 
 /**
@@ -37,56 +52,38 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   const router = Router();
   router.use('/api/recordings', authenticate(deps.identity));
 
-  const seen = async (res: Response, rawId: string | string[] | undefined): Promise<Seen> => {
-    const principal = principalOf(res);
-    const id = uuidParam(rawId, 'NOT_FOUND');
-    const rec = await deps.recordings.get(id);
-    if (!rec) throw new AppError('RECORDING_NOT_FOUND');
-    const grant = await deps.recordings.grantOf(id, principal.userId);
-    const invited = (await deps.recordings.replayRooms(id, principal.userId)).find((r) => r.role !== null);
-    const replayInvitation = invited ? { role: invited.role!, scopes: invited.scopes } : null;
-    const rights = recordingRights(principal, rec, grant, replayInvitation);
-    if (!rights) throw new AppError('RECORDING_NOT_FOUND');
-    return { rec, rights, grant, replayInvitation };
-  };
+  const toDto = (s: SeenRecording): RecordingDto => ({
+    id: s.rec.id,
+    roomId: s.rec.roomId,
+    title: s.rec.title,
+    startedBy: s.rec.startedBy,
+    startedAt: s.rec.startedAt.toISOString(),
+    endedAt: s.rec.endedAt?.toISOString() ?? null,
+    durationMs: s.rec.durationMs,
+    bytes: s.rec.bytes,
+    audio: s.rec.audio,
+    expiresAt: s.rec.expiresAt?.toISOString() ?? null,
+    markers: s.rec.markers.map((m) => markerFor(m, s.access)).filter((m): m is RecordingMarkerDto => m !== null),
+    mayManage: managesRecording(s.relation),
+    access: s.relation,
+    caseDeleted: s.rec.caseDeleted,
+  });
 
-  const toDto = (principal: Principal, s: Seen): RecordingDto => {
-    const access = recordingViewerAccess(principal, s.rec, s.grant, s.replayInvitation);
-    return {
-      id: s.rec.id,
-      roomId: s.rec.roomId,
-      title: s.rec.title,
-      startedBy: s.rec.startedBy,
-      startedAt: s.rec.startedAt.toISOString(),
-      endedAt: s.rec.endedAt?.toISOString() ?? null,
-      durationMs: s.rec.durationMs,
-      bytes: s.rec.bytes,
-      audio: s.rec.audio,
-      expiresAt: s.rec.expiresAt?.toISOString() ?? null,
-      // An annotation's marker carries its author's access, like the annotation.
-      markers: s.rec.markers.filter((m) => !m.scope || accessCovers(access, parseScopes(m.scope))).map((m) => ({ t: m.t, kind: m.kind, who: m.who })),
-      mayManage: s.rights === 'manage',
-    };
-  };
-
-  const manage = (s: Seen) => {
-    if (s.rights !== 'manage') throw new AppError('FORBIDDEN', 'only an administrator or the host who recorded it may do this');
-  };
+  const seen = (res: Response, id: string | string[] | undefined, action?: RecordingAction) => deps.access.seen(principalOf(res), uuidParam(id, 'NOT_FOUND'), action);
 
   router.get('/api/recordings', async (_req, res) => {
     const principal = principalOf(res);
     const list = await deps.recordings.listFor(principal.admin ? null : principal.userId);
     const out: RecordingDto[] = [];
     for (const rec of list) {
-      const grant = await deps.recordings.grantOf(rec.id, principal.userId);
-      const rights = recordingRights(principal, rec, grant, null);
-      if (rights) out.push(toDto(principal, { rec, rights, grant, replayInvitation: null }));
+      const s = await deps.access.judge(principal, rec);
+      if (s) out.push(toDto(s));
     }
     sendJson(res, 'GET /api/recordings', { recordings: out });
   });
 
   router.get('/api/recordings/:id', async (req, res) => {
-    sendJson(res, 'GET /api/recordings/:id', toDto(principalOf(res), await seen(res, req.params.id)));
+    sendJson(res, 'GET /api/recordings/:id', toDto(await seen(res, req.params.id)));
   });
 
   /**
@@ -98,64 +95,110 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const principal = principalOf(res);
     const s = await seen(res, req.params.id);
     const body = parseBody(OpenReplayBody, req.body);
-    if (body.participants.length > 0) manage(s);
     // A seat in someone else's group replay is not a right to the recording: leaving it (or being removed) ends it.
-    if (s.rights !== 'manage' && !s.grant) throw new AppError('FORBIDDEN', "ask the recording's host for access to open it yourself");
+    const decision = authorizeRecordingAction(s.relation, body.participants.length > 0 ? 'replay-to-group' : 'open-alone');
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
     if (body.participants.some((p) => p.userId === principal.userId)) throw new AppError('BODY_INVALID', 'you are the replay room host');
     for (const p of body.participants) {
       const decision = authorizeRecordingGrant(s.rec, p);
       if (!decision.allow) throw new AppError(decision.code, `${p.userId}: ${decision.reason}`);
     }
-    const own: Invitation = s.grant ?? { role: 'host', scopes: s.rec.startedBy === principal.userId && !principal.admin ? s.rec.hostScope.split(' ').filter(Boolean) : null };
-    const scopes = own.scopes ?? defaultScopes(own.role);
+    // Whether they are an administrator is remembered: their seat is checked again whenever a hold changes (recording-access.ts).
+    await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
     const room = await deps.rooms.create({
       title: body.title ?? `Replay: ${s.rec.title}`.slice(0, 200),
       kind: 'replay',
       caseId: s.rec.caseId,
       createdBy: principal.userId,
-      participants: [{ userId: principal.userId, role: 'host', scopes: [...scopes] }, ...body.participants],
+      // The opener drives it, under the access they hold the recording with now.
+      participants: [{ userId: principal.userId, role: 'host', scopes: scopesOf(s.access) }, ...body.participants],
       // Nobody sees more through the replay than its host could when recording (break-glass included).
       scopeCeiling: s.rec.hostScope.split(' ').filter(Boolean),
       recordingId: s.rec.id,
     });
-    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: 'replay', recordingId: s.rec.id, participants: room.participants } });
+    await deps.audit.record({ actor: principal.userId, action: 'room.create', roomId: room.id, caseId: room.caseId, details: { kind: 'replay', recordingId: s.rec.id, participants: room.participants, relation: s.relation } });
     sendJson(res, 'POST /api/recordings/:id/replays', roomDto(room, new Set(), new Set()), 201);
+  });
+
+  router.get('/api/recordings/:id/grants', async (req, res) => {
+    const s = await seen(res, req.params.id, 'see-grants');
+    const g = await deps.recordings.grants(s.rec.id);
+    sendJson(res, 'GET /api/recordings/:id/grants', {
+      people: g.people.map((p) => ({ userId: p.userId, role: p.role, scopes: p.scopes, grantedBy: p.grantedBy, grantedAt: p.grantedAt.toISOString() })),
+      rooms: g.rooms.map((r) => ({ ...r, grantedAt: r.grantedAt.toISOString() })),
+    });
   });
 
   router.post('/api/recordings/:id/grants', async (req, res) => {
     const principal = principalOf(res);
-    const s = await seen(res, req.params.id);
-    manage(s);
+    const s = await seen(res, req.params.id, 'grant');
     const body = parseBody(RecordingGrantBody, req.body);
     const grant = { userId: body.userId, role: body.role ?? 'observer', scopes: body.scopes ?? null };
     const decision = authorizeRecordingGrant(s.rec, grant);
     if (!decision.allow) throw new AppError(decision.code, decision.reason);
     await deps.recordings.grant(s.rec.id, grant, principal.userId);
     await deps.audit.record({ actor: principal.userId, action: 'recording.grant', subject: body.userId, roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, role: grant.role, scopes: grant.scopes } });
+    // A narrower grant than before narrows the replay they may be watching now.
+    await deps.access.reconcile(s.rec, principal.userId);
     sendJson(res, 'POST /api/recordings/:id/grants', { ok: true });
   });
 
-  /** Revoked: gone from the library, and out of every replay room of it they are in now. */
+  /** Revoked: gone from the library, and out of every replay room of it they are in now — at once. */
   router.delete('/api/recordings/:id/grants/:userId', async (req, res) => {
     const principal = principalOf(res);
-    const s = await seen(res, req.params.id);
-    manage(s);
+    const s = await seen(res, req.params.id, 'revoke');
     const userId = String(req.params.userId);
     await deps.recordings.revoke(s.rec.id, userId);
+    // Seats others gave them in group replays of it go; their own replays go unless they still hold it (a training room).
     for (const r of await deps.recordings.replayRooms(s.rec.id, userId)) {
-      if (r.role === null) continue;
+      if (r.role === null || r.createdBy === userId) continue;
       await deps.rooms.removeParticipant(r.roomId, userId);
       await deps.live.call(r.roomId, 'removeParticipant', userId);
     }
+    await deps.access.reconcile(s.rec, principal.userId);
     await deps.audit.record({ actor: principal.userId, action: 'recording.revoke', subject: userId, roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id } });
+    res.status(204).end();
+  });
+
+  /**
+   * A training room's participants may watch it, each under their own access
+   * there and no more than the grant's. Only a room the granter may see (an
+   * administrator: any; others: one they are invited to), open, of a kind a
+   * recording is granted to (GRANTABLE_ROOM_KINDS).
+   */
+  router.post('/api/recordings/:id/room-grants', async (req, res) => {
+    const principal = principalOf(res);
+    const s = await seen(res, req.params.id, 'grant');
+    const body = parseBody(RecordingRoomGrantBody, req.body);
+    const room = await deps.rooms.get(body.roomId);
+    const invited = room?.participants.find((p) => p.userId === principal.userId)?.role ?? null;
+    if (!room || !authorizeRoomRead(principal, invited).allow) throw new AppError('ROOM_NOT_FOUND');
+    if (room.status !== 'open') throw new AppError('ROOM_CLOSED');
+    if (!GRANTABLE_ROOM_KINDS.includes(room.kind)) throw new AppError('BODY_INVALID', `a recording is granted to a ${GRANTABLE_ROOM_KINDS.join(' or ')} room, not a ${room.kind} room`);
+    const grant = { role: body.role ?? 'observer', scopes: body.scopes ?? null };
+    const decision = authorizeRecordingGrant(s.rec, grant);
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
+    await deps.recordings.grantRoom(s.rec.id, room.id, grant, principal.userId);
+    await deps.audit.record({ actor: principal.userId, action: 'recording.grant', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, toRoom: room.id, role: grant.role, scopes: grant.scopes } });
+    await deps.access.reconcile(s.rec, principal.userId);
+    sendJson(res, 'POST /api/recordings/:id/room-grants', { ok: true });
+  });
+
+  /** The room's participants lose it (unless they hold it otherwise), and leave their own replays of it at once. */
+  router.delete('/api/recordings/:id/room-grants/:roomId', async (req, res) => {
+    const principal = principalOf(res);
+    const s = await seen(res, req.params.id, 'revoke');
+    const roomId = uuidParam(req.params.roomId, 'NOT_FOUND');
+    await deps.recordings.revokeRoom(s.rec.id, roomId);
+    const removed = await deps.access.reconcile(s.rec, principal.userId);
+    await deps.audit.record({ actor: principal.userId, action: 'recording.revoke', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, fromRoom: roomId, replaySeatsEnded: removed.length } });
     res.status(204).end();
   });
 
   /** Deleted: its chunks are gone and its replay rooms close. */
   router.delete('/api/recordings/:id', async (req, res) => {
     const principal = principalOf(res);
-    const s = await seen(res, req.params.id);
-    manage(s);
+    const s = await seen(res, req.params.id, 'delete');
     const replays = await deps.recordings.replayRooms(s.rec.id, principal.userId);
     await deps.recordings.delete(s.rec.id);
     for (const r of replays) {

@@ -27,6 +27,10 @@ export interface RoomsRoutesDeps {
   livekit: LiveKitConfig | null;
   /** Base URL clients connect to (known once the server listens). */
   endpoint: () => string;
+  /** Who is in the room changed (or it closed): recordings granted to it follow (recording-access.ts). */
+  membershipChanged?: (roomId: string, actor: string) => Promise<void>;
+  /** A replay room's opener watches only while they hold its recording: checked again before each ticket. */
+  beforeReplayTicket?: (room: RoomRecord, actor: string) => Promise<void>;
 }
 
 /** A room as the API shows it. */
@@ -109,6 +113,7 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     if (!room) throw new AppError((await deps.rooms.get(id)) ? 'ROOM_CLOSED' : 'ROOM_NOT_FOUND');
     await deps.audit.record({ actor: principal.userId, action: 'room.update', roomId: id, caseId: room.caseId, details: { changed: Object.keys(body), participants: room.participants } });
     await deps.live.call(id, 'applyRoomChanges', liveRecord(room));
+    await deps.membershipChanged?.(id, principal.userId);
     sendJson(res, 'PATCH /api/rooms/:id', toDto(room, await deps.live.liveRoomIds(), await deps.recordings.activeRooms()));
   });
 
@@ -120,19 +125,24 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     }
     await deps.audit.record({ actor: principal.userId, action: 'room.close', roomId: id });
     await deps.live.call(id, 'close');
+    await deps.membershipChanged?.(id, principal.userId);
     res.status(204).end();
   });
 
   router.post('/api/rooms/:id/tickets', async (req, res) => {
     const principal = principalOf(res);
     const id = uuidParam(req.params.id, 'ROOM_NOT_FOUND');
-    const room = await deps.rooms.get(id);
+    let room = await deps.rooms.get(id);
     const refuse = async (code: 'ROOM_NOT_FOUND' | 'ROOM_CLOSED' | 'NOT_INVITED' | 'KICKED') => {
       await deps.audit.record({ actor: principal.userId, action: 'ticket.refused', outcome: 'failure', roomId: room ? id : null, details: { code } });
       return new AppError(code);
     };
     if (!room) throw await refuse('ROOM_NOT_FOUND');
     if (room.status !== 'open') throw await refuse('ROOM_CLOSED');
+    if (deps.beforeReplayTicket && room.kind === 'replay') {
+      await deps.beforeReplayTicket(room, principal.userId);
+      room = (await deps.rooms.get(id))!;
+    }
     const kicked = await deps.rooms.isKicked(room.id, principal.userId);
     // The same derivation the live room uses (without break-glass, which lives only in the room).
     const input = accessInput(room, principal, { kicked, at: Date.now() });

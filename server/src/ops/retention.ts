@@ -6,7 +6,8 @@ import type { RoomsRepo } from '../db/rooms.repo.ts';
 import type { Logger } from '../logger.ts';
 
 /**
- * Retention: cases no room has used for `caseDays`, and recordings past their `expires_at`, are deleted
+ * Retention: cases no room has used for `caseDays` (and no kept recording shows), and recordings past their
+ * `expires_at`, are deleted
  * (patient data and chunks go; the marked row stays so the audit trail keeps its referent), each with an
  * audit row giving `reason: 'retention'`. The audit trail itself is never deleted here (docs/OPERATIONS.md,
  * "Retention": archives are cut by hand). One run at a time across processes: a PostgreSQL advisory lock.
@@ -69,7 +70,10 @@ export async function runRetention(deps: RetentionDeps, opts: RetentionOptions):
     const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK_KEY]);
     if (!rows[0]?.ok) return { ran: false, dryRun, at: now.toISOString(), items: [] };
     try {
-      const items = [...(opts.caseDays === null ? [] : await expireCases(deps, now, opts.caseDays, batch, dryRun)), ...(await expireRecordings(deps, now, batch, dryRun))];
+      // Recordings first: a case kept only by a recording that expires now goes in the same run.
+      const recordings = await expireRecordings(deps, now, batch, dryRun);
+      const cases = opts.caseDays === null ? [] : await expireCases(deps, now, opts.caseDays, batch, dryRun, dryRun ? new Set(recordings.map((r) => r.id)) : new Set());
+      const items = [...cases, ...recordings];
       return { ran: true, dryRun, at: now.toISOString(), items };
     } finally {
       await lock.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
@@ -79,17 +83,24 @@ export async function runRetention(deps: RetentionDeps, opts: RetentionOptions):
   }
 }
 
-/** A case is in use while any room showing it is open; after that, from the last room's close (or its import). */
-async function expireCases(deps: RetentionDeps, now: Date, days: number, batch: number, dryRun: boolean): Promise<RetentionItem[]> {
+/**
+ * A case is in use while any room showing it is open, and kept while a recording that showed it is kept
+ * (not deleted, not expired: its replays read the case). After that, it goes `days` after its last room
+ * closed (or its import). Replay rooms do not count as rooms here: they live and die with their recording.
+ * `expiring`: recordings a dry run found due (a real run has deleted them already).
+ */
+async function expireCases(deps: RetentionDeps, now: Date, days: number, batch: number, dryRun: boolean, expiring: ReadonlySet<string>): Promise<RetentionItem[]> {
   const cutoff = new Date(now.getTime() - days * DAY_MS);
   const { rows } = await deps.pool.query<{ id: string; patient_id: string; last_used: Date }>(
     `SELECT c.id, c.patient_id, GREATEST(c.created_at, MAX(COALESCE(r.closed_at, r.updated_at))) AS last_used
-       FROM cases c LEFT JOIN rooms r ON r.case_id = c.id
+       FROM cases c LEFT JOIN rooms r ON r.case_id = c.id AND r.kind <> 'replay'
       WHERE c.deleted_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM recordings rec WHERE rec.case_id = c.id AND rec.deleted_at IS NULL
+                          AND (rec.expires_at IS NULL OR rec.expires_at > $3) AND NOT (rec.id = ANY($4::uuid[])))
       GROUP BY c.id
      HAVING bool_and(r.status IS DISTINCT FROM 'open') AND GREATEST(c.created_at, MAX(COALESCE(r.closed_at, r.updated_at))) < $1
       ORDER BY last_used, c.id LIMIT $2`,
-    [cutoff, batch],
+    [cutoff, batch, now, [...expiring]],
   );
   const items: RetentionItem[] = [];
   for (const r of rows) {
@@ -97,7 +108,7 @@ async function expireCases(deps: RetentionDeps, now: Date, days: number, batch: 
     items.push(item);
     if (dryRun) continue;
     // Re-checked in the statement's own time: a room opened on the case since the query keeps it.
-    if (!(await stillUnused(deps.pool, r.id)) || !(await deps.cases.delete(r.id))) {
+    if (!(await stillUnused(deps.pool, r.id, now)) || !(await deps.cases.delete(r.id))) {
       item.action = 'skipped';
       item.note = 'in use again or already deleted';
       continue;
@@ -108,8 +119,12 @@ async function expireCases(deps: RetentionDeps, now: Date, days: number, batch: 
   return items;
 }
 
-async function stillUnused(pool: Pool, caseId: string): Promise<boolean> {
-  const { rows } = await pool.query(`SELECT 1 FROM rooms WHERE case_id = $1 AND status = 'open' LIMIT 1`, [caseId]);
+async function stillUnused(pool: Pool, caseId: string, now: Date): Promise<boolean> {
+  const { rows } = await pool.query(
+    `SELECT 1 FROM rooms WHERE case_id = $1 AND status = 'open'
+     UNION ALL SELECT 1 FROM recordings WHERE case_id = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $2) LIMIT 1`,
+    [caseId, now],
+  );
   return rows.length === 0;
 }
 

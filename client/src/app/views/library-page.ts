@@ -1,28 +1,95 @@
 import { h } from '../dom.ts';
-import type { LearnerRole, LibraryController } from '../library-controller.ts';
+import type { LearnerRole, LibraryController, RecordingRow } from '../library-controller.ts';
 
-/** The recordings library: each recording the user may watch, "Watch alone", and for its managers a group with learners. */
+const roleSelect = (label: string, testid: string) =>
+  h('select', { 'aria-label': label, 'data-testid': testid },
+    h('option', { value: 'observer' }, 'Student (de-identified)'),
+    h('option', { value: 'clinician' }, 'Resident (identified)'));
+
+/**
+ * The recordings library: each recording the user may watch, "Watch alone"; for those who manage it (the
+ * buttons follow the shared rule in recording-policy.ts) a group replay with learners, "Who may watch"
+ * (grant to a person or a training room, revoke) and "Delete…", which asks before it deletes.
+ */
 export function libraryPage(ctl: LibraryController, back: () => void) {
   const list = h('ul', { class: 'list recordings', 'aria-label': 'Recordings' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const users = h('datalist', { id: 'library-users' });
-  const el = h('section', { class: 'card library', style: 'max-width:900px' },
+  const el = h('section', { class: 'card library', style: 'max-width:960px' },
     h('div', { class: 'row' }, h('h1', {}, 'Teaching recordings'), h('button', { class: 'secondary', style: 'margin-left:auto', onclick: back }, 'Back to rooms')),
     h('p', { class: 'muted' }, 'Every replay shows the case as your own access allows: students see it de-identified. Each viewing is audited.'),
     error, users, list);
 
-  const learnerForm = (id: string, title: string) => {
-    const who = h('input', { placeholder: ctl.directory ? 'learner (search the directory)' : 'learner user id', list: 'library-users', 'aria-label': `Learner for ${title}`, 'data-testid': `learner-${id}` });
-    const role = h('select', { 'aria-label': `Access for the learner of ${title}`, 'data-testid': `learner-role-${id}` },
-      h('option', { value: 'observer' }, 'Student (de-identified)'),
-      h('option', { value: 'clinician' }, 'Resident (identified)'));
+  const learnerForm = (r: RecordingRow) => {
+    const who = h('input', { placeholder: ctl.directory ? 'learner (search the directory)' : 'learner user id', list: 'library-users', 'aria-label': `Learner for ${r.title}`, 'data-testid': `learner-${r.id}` });
+    const role = roleSelect(`Access for the learner of ${r.title}`, `learner-role-${r.id}`);
     const msg = h('span', { class: 'error' });
     return h('form', { class: 'row', onsubmit: (e: Event) => {
       e.preventDefault();
-      msg.textContent = ctl.addLearner(id, who.value, role.value as LearnerRole);
+      msg.textContent = ctl.addLearner(r.id, who.value, role.value as LearnerRole);
       if (!msg.textContent) who.value = '';
     } }, who, role, h('button', { type: 'submit', class: 'secondary' }, 'Add learner'), msg);
   };
+
+  const groupPart = (r: RecordingRow) => h('div', { class: 'stack group' },
+    h('h2', { class: 'sub' }, 'Replay it to a group now'),
+    learnerForm(r),
+    r.learners.length ? h('ul', { class: 'chips', 'aria-label': 'Learners' }, ...r.learners.map((l) => h('li', {}, `${l.name} · ${l.role === 'observer' ? 'student, de-identified' : 'resident'}`,
+      h('button', { class: 'secondary', 'aria-label': `Remove ${l.name}`, onclick: () => ctl.removeLearner(r.id, l.userId) }, '×')))) : null,
+    h('button', { onclick: () => void ctl.openForGroup(r.id), 'aria-label': `Replay ${r.title} to the group`, disabled: r.learners.length === 0 }, `Replay to ${r.learners.length || 'the'} learner${r.learners.length === 1 ? '' : 's'}`));
+
+  /** Who may watch: the grants with a Revoke each, and the two ways to grant. */
+  const accessPart = (r: RecordingRow) => {
+    const a = r.access!;
+    const show = (p: Promise<string>) => void p; // a refusal comes back through the controller (a.refusal)
+    const person = h('input', { placeholder: ctl.directory ? 'person (search the directory)' : 'user id', list: 'library-users', 'aria-label': `Person to let watch ${r.title}`, 'data-testid': `grant-user-${r.id}` });
+    const personRole = roleSelect(`Access for the person watching ${r.title}`, `grant-user-role-${r.id}`);
+    const room = h('select', { 'aria-label': `Training room to let watch ${r.title}`, 'data-testid': `grant-room-${r.id}` },
+      h('option', { value: '' }, ctl.trainingRooms.length ? 'Choose a training room' : 'No training room you can see'),
+      ...ctl.trainingRooms.map((t) => h('option', { value: t.id }, t.title)));
+    const roomRole = roleSelect(`Most access for the training room's members watching ${r.title}`, `grant-room-role-${r.id}`);
+    return h('div', { class: 'stack group', 'data-testid': `access-${r.id}` },
+      h('h2', { class: 'sub' }, 'Who may watch'),
+      h('p', { class: 'muted' }, 'Besides you and administrators. A training room’s members watch under their own access in that room, at most what you grant.'),
+      a.grants === null && !a.error ? h('p', { class: 'muted' }, 'Loading…') : null,
+      a.grants?.length === 0 ? h('p', { class: 'muted', 'data-testid': `no-grants-${r.id}` }, 'Nobody else yet.') : null,
+      a.grants?.length ? h('ul', { class: 'list grants', 'aria-label': `Who may watch ${r.title}` }, ...a.grants.map((g) => h('li', { 'data-testid': `grant-${g.kind}-${g.id}` },
+        h('span', {}, h('strong', {}, g.name), ` · ${g.access}`), h('span', { class: 'muted' }, g.detail),
+        r.acts.revoke ? h('button', { class: 'secondary', style: 'margin-left:auto', 'aria-label': `Revoke ${g.name}`, onclick: () => show(ctl.revoke(r.id, g)) }, 'Revoke') : null))) : null,
+      a.error ? h('p', { class: 'error' }, a.error) : null,
+      r.acts.grant ? h('form', { class: 'row', onsubmit: (e: Event) => {
+        e.preventDefault();
+        show(ctl.grantPerson(r.id, person.value, personRole.value as LearnerRole));
+      } }, h('span', { class: 'muted form-label' }, 'A person'), person, personRole, h('button', { type: 'submit', class: 'secondary' }, 'Let them watch')) : null,
+      r.acts.grant ? h('form', { class: 'row', onsubmit: (e: Event) => {
+        e.preventDefault();
+        show(ctl.grantRoom(r.id, room.value, roomRole.value as LearnerRole));
+      } }, h('span', { class: 'muted form-label' }, 'A training room'), room, roomRole, h('button', { type: 'submit', class: 'secondary' }, 'Let the room watch')) : null,
+      a.refusal ? h('p', { class: 'error', role: 'alert', 'data-testid': `access-refusal-${r.id}` }, a.refusal) : null);
+  };
+
+  const deletePart = (r: RecordingRow) => r.confirmingDelete
+    ? h('div', { class: 'stack confirm', role: 'alertdialog', 'aria-label': `Delete ${r.title}?`, 'data-testid': `confirm-delete-${r.id}` },
+        h('p', {}, `Delete “${r.title}” for everyone? Replays of it close now, and nobody it was granted to can watch it again. This cannot be undone.`),
+        h('div', { class: 'row' },
+          h('button', { class: 'danger', onclick: () => void ctl.confirmDelete(r.id) }, 'Delete recording'),
+          h('button', { class: 'secondary', onclick: () => ctl.cancelDelete() }, 'Keep it')))
+    : null;
+
+  const rowView = (r: RecordingRow) => h('li', { class: 'stack', 'data-testid': `recording-${r.id}` },
+    h('div', { class: 'row' },
+      h('strong', {}, r.title),
+      h('span', { class: 'muted' }, `${r.date} · ${r.duration} · ${r.audio} · ${r.markers} marker${r.markers === 1 ? '' : 's'}`),
+      r.acts.watchAlone ? h('button', { class: 'primary', style: 'margin-left:auto', onclick: () => void ctl.openAlone(r.id), 'aria-label': `Watch ${r.title} alone` }, 'Watch alone') : null),
+    h('p', { class: 'muted small' }, `${r.reason} · ${r.kept}`),
+    r.caseNote ? h('p', { class: 'badge warn', 'data-testid': `case-deleted-${r.id}` }, r.caseNote) : null,
+    r.timeline.length ? h('details', { class: 'timeline' }, h('summary', {}, `Timeline (${r.timeline.length})`), h('ol', { class: 'muted', 'data-testid': `timeline-${r.id}` }, ...r.timeline.map((t) => h('li', {}, t)))) : null,
+    r.acts.replayToGroup ? groupPart(r) : null,
+    r.acts.seeGrants || r.acts.delete ? h('div', { class: 'row' },
+      r.acts.seeGrants ? h('button', { class: 'secondary', 'aria-expanded': String(r.access !== null), 'data-testid': `who-${r.id}`, onclick: () => void ctl.toggleAccess(r.id) }, r.access ? 'Hide who may watch' : 'Who may watch…') : null,
+      r.acts.delete && !r.confirmingDelete ? h('button', { class: 'danger', 'data-testid': `delete-${r.id}`, onclick: () => ctl.askDelete(r.id) }, 'Delete…') : null) : null,
+    deletePart(r),
+    r.access ? accessPart(r) : null);
 
   return {
     el,
@@ -33,16 +100,7 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
       const rows = ctl.rows();
       if (!ctl.loaded) return list.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
       if (rows.length === 0) return list.replaceChildren(h('li', { class: 'muted' }, 'No recordings you may watch.'));
-      list.replaceChildren(...rows.map((r) => h('li', { class: 'stack', 'data-testid': `recording-${r.id}` },
-        h('div', { class: 'row' },
-          h('strong', {}, r.title),
-          h('span', { class: 'muted' }, `${r.date} · ${r.duration} · ${r.audio} · ${r.markers} marker${r.markers === 1 ? '' : 's'}`),
-          h('button', { class: 'primary', style: 'margin-left:auto', onclick: () => void ctl.openAlone(r.id), 'aria-label': `Watch ${r.title} alone` }, 'Watch alone')),
-        r.mayManage ? h('div', { class: 'stack group' },
-          learnerForm(r.id, r.title),
-          r.learners.length ? h('ul', { class: 'chips', 'aria-label': 'Learners' }, ...r.learners.map((l) => h('li', {}, `${l.name} · ${l.role === 'observer' ? 'student, de-identified' : 'resident'}`,
-            h('button', { class: 'secondary', 'aria-label': `Remove ${l.name}`, onclick: () => ctl.removeLearner(r.id, l.userId) }, '×')))) : null,
-          h('button', { onclick: () => void ctl.openForGroup(r.id), 'aria-label': `Replay ${r.title} to the group`, disabled: r.learners.length === 0 }, `Replay to ${r.learners.length || 'the'} learner${r.learners.length === 1 ? '' : 's'}`)) : null)));
+      list.replaceChildren(...rows.map(rowView));
     },
   };
 }

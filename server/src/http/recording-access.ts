@@ -1,0 +1,133 @@
+import type { AuditLog } from '../audit/audit-log.ts';
+import {
+  accessToScope,
+  authorizeRecordingAction,
+  NO_HOLDS,
+  recordingRights,
+  recordingViewerAccess,
+  seatExceeds,
+  type DataAccess,
+  type Principal,
+  type RecordingAction,
+  type RecordingHolds,
+  type RecordingRelation,
+} from '../auth/policy.ts';
+import type { RecordingRecord, RecordingsRepo } from '../db/recordings.repo.ts';
+import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
+import type { UsersRepo } from '../db/users.repo.ts';
+import { AppError } from '../errors.ts';
+import type { LiveRooms } from '../rooms/live-rooms.ts';
+
+export interface RecordingAccessDeps {
+  recordings: RecordingsRepo;
+  rooms: RoomsRepo;
+  users: Pick<UsersRepo, 'isAdmin'>;
+  live: Pick<LiveRooms, 'call'>;
+  audit: Pick<AuditLog, 'record'>;
+}
+
+/** A recording as one principal sees it: why (relation), what they hold, and the access they watch under. */
+export interface SeenRecording {
+  rec: RecordingRecord;
+  relation: RecordingRelation;
+  holds: RecordingHolds;
+  access: DataAccess;
+}
+
+/** The scopes a seat gets for an access (a replay room's participant entry). */
+export const scopesOf = (access: DataAccess): string[] => accessToScope(access).split(' ').filter(Boolean);
+
+/**
+ * Who holds a recording, from the database, and keeping replay rooms in step
+ * with it. A private replay room's seat is no right of its own: its opener
+ * watches there only while they still hold the recording (by name, through a
+ * training room, or managing it), under no more than that hold gives now. So
+ * whenever a hold may have changed — a grant revoked or narrowed, a training
+ * room's membership changed, a ticket asked for a replay room — the openers'
+ * seats are checked again: gone (and put out of the live room at once) or
+ * narrowed. Seats a manager gave learners in a group replay are theirs until
+ * the manager or an administrator takes them away (or a grant to them is revoked).
+ */
+export class RecordingAccess {
+  constructor(private readonly deps: RecordingAccessDeps) {}
+
+  /** What a user holds of a recording besides managing it. */
+  async holdsOf(recordingId: string, userId: string): Promise<RecordingHolds> {
+    const [grant, cohort, rooms] = await Promise.all([
+      this.deps.recordings.grantOf(recordingId, userId),
+      this.deps.recordings.cohortOf(recordingId, userId),
+      this.deps.recordings.replayRooms(recordingId, userId),
+    ]);
+    // Only a seat someone else gave: one's own replay room is no right to the recording.
+    const seated = rooms.find((r) => r.role !== null && r.createdBy !== userId);
+    return { grant, cohort, seat: seated ? { role: seated.role!, scopes: seated.scopes } : null };
+  }
+
+  /** The recording as this principal may see it, for this act; RECORDING_NOT_FOUND when they may not see it at all. */
+  async seen(principal: Principal, id: string, action: RecordingAction = 'watch'): Promise<SeenRecording> {
+    const rec = await this.deps.recordings.get(id);
+    if (!rec) throw new AppError('RECORDING_NOT_FOUND');
+    const s = await this.judge(principal, rec);
+    if (!s) throw new AppError('RECORDING_NOT_FOUND');
+    const decision = authorizeRecordingAction(s.relation, action);
+    if (!decision.allow) throw new AppError(decision.code, decision.reason);
+    return s;
+  }
+
+  /** The same judgement for a recording already read (the library list); null: not theirs to see. */
+  async judge(principal: Principal, rec: RecordingRecord): Promise<SeenRecording | null> {
+    // Administrators and the recorder need nothing else looked up.
+    const holds = principal.admin || rec.startedBy === principal.userId ? NO_HOLDS : await this.holdsOf(rec.id, principal.userId);
+    const relation = recordingRights(principal, rec, holds);
+    return relation ? { rec, relation, holds, access: recordingViewerAccess(relation, rec, holds) } : null;
+  }
+
+  /**
+   * Every open replay room of this recording: its opener still holds the
+   * recording (else they leave it at once), under no more than they hold now
+   * (else their seat narrows, live). Returns the openers put out.
+   */
+  async reconcile(rec: RecordingRecord, actor: string): Promise<string[]> {
+    const removed: string[] = [];
+    for (const seat of await this.deps.recordings.replaySeats(rec.id)) {
+      if (!seat.opener) continue;
+      const userId = seat.createdBy;
+      const admin = await this.deps.users.isAdmin(userId);
+      const holds = admin || rec.startedBy === userId ? NO_HOLDS : await this.holdsOf(rec.id, userId);
+      const relation = recordingRights({ userId, admin, name: userId, scopes: [] }, rec, holds);
+      if (relation === null) {
+        await this.deps.rooms.removeParticipant(seat.roomId, userId);
+        await this.deps.live.call(seat.roomId, 'removeParticipant', userId);
+        await this.deps.audit.record({ actor, action: 'participant.remove', roomId: seat.roomId, caseId: rec.caseId, subject: userId, details: { recordingId: rec.id, reason: 'no longer holds the recording' } });
+        removed.push(userId);
+        continue;
+      }
+      const access = recordingViewerAccess(relation, rec, holds);
+      if (!seatExceeds(seat.opener, access)) continue;
+      const narrowed = { userId, role: seat.opener.role, scopes: scopesOf(access) };
+      await this.deps.rooms.setParticipant(seat.roomId, narrowed);
+      await this.deps.live.call(seat.roomId, 'updateParticipant', narrowed);
+      await this.deps.audit.record({ actor, action: 'participant.scope-change', roomId: seat.roomId, caseId: rec.caseId, subject: userId, details: { recordingId: rec.id, after: { role: narrowed.role, scopes: narrowed.scopes }, reason: 'the recording is held with less access now' } });
+    }
+    return removed;
+  }
+
+  /** A training room's participants changed (or it closed): the recordings granted to it follow. */
+  async roomMembershipChanged(roomId: string, actor: string): Promise<void> {
+    for (const id of await this.deps.recordings.grantedToRoom(roomId)) {
+      const rec = await this.deps.recordings.get(id);
+      if (rec) await this.reconcile(rec, actor);
+    }
+  }
+
+  /**
+   * Before a ticket to a replay room: its recording's holds are checked again
+   * (a change no route saw — an in-room kick from the training room, an expired
+   * grant — takes effect at the latest here).
+   */
+  async beforeReplayTicket(room: Pick<RoomRecord, 'kind' | 'recordingId'>, actor: string): Promise<void> {
+    if (room.kind !== 'replay' || !room.recordingId) return;
+    const rec = await this.deps.recordings.get(room.recordingId);
+    if (rec) await this.reconcile(rec, actor);
+  }
+}
