@@ -230,3 +230,24 @@ describe('a recording granted to a training room', () => {
     expect(await refusal(kim.api.getRecording(recordingId))).toBe('RECORDING_NOT_FOUND');
   });
 });
+
+describe('one replay room per viewer watching alone', () => {
+  it('watching alone again opens the same room (not one per click); a group replay and another viewer get rooms of their own', async () => {
+    const edu = await server.as('edu');
+    await edu.api.grantRecording(recordingId, { userId: 'ola', role: 'clinician' });
+    await edu.api.grantRecording(recordingId, { userId: 'pia', role: 'clinician' });
+    const ola = await server.as('ola');
+    const first = await ola.api.openReplay(recordingId);
+    const again = await ola.api.openReplay(recordingId);
+    expect(again.id).toBe(first.id);
+    const pia = await (await server.as('pia')).api.openReplay(recordingId);
+    expect(pia.id).not.toBe(first.id);
+    // The educator's group replay is never handed out as someone's solo room, nor reused for watching alone.
+    const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'ola', role: 'observer' }] });
+    const eduAlone = await edu.api.openReplay(recordingId);
+    expect(eduAlone.id).not.toBe(group.id);
+    expect((await edu.api.openReplay(recordingId)).id).toBe(eduAlone.id);
+    const { rows } = await server.app.pool.query<{ n: string }>(`SELECT count(*) AS n FROM rooms WHERE recording_id = $1 AND created_by = 'ola' AND status = 'open'`, [recordingId]);
+    expect(Number(rows[0]!.n)).toBe(1);
+  });
+});

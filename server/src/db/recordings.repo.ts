@@ -182,6 +182,18 @@ export class RecordingsRepo implements RecordingStore {
     return rows.map((r) => ({ roomId: r.id, createdBy: r.created_by, role: r.role, scopes: r.scopes }));
   }
 
+  /** Their own open replay room of this recording with nobody else in it, opened with exactly these scopes; null when none. */
+  async soloReplayRoom(id: string, userId: string, scopes: readonly string[]): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT r.id FROM rooms r JOIN room_participants p ON p.room_id = r.id AND p.user_id = $2 AND p.role = 'host'
+       WHERE r.recording_id = $1 AND r.status = 'open' AND r.created_by = $2 AND p.scopes IS NOT DISTINCT FROM $3::text[]
+         AND NOT EXISTS (SELECT 1 FROM room_participants o WHERE o.room_id = r.id AND o.user_id <> $2)
+       ORDER BY r.created_at DESC LIMIT 1`,
+      [id, userId, [...scopes]],
+    );
+    return rows[0]?.id ?? null;
+  }
+
   /** Every open replay room of this recording, with its opener's entry in it. */
   async replaySeats(id: string): Promise<ReplayRoomSeat[]> {
     const { rows } = await this.pool.query<{ id: string; created_by: string; role: RoomRole | null; scopes: string[] | null }>(

@@ -105,6 +105,12 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     }
     // Whether they are an administrator is remembered: their seat is checked again whenever a hold changes (recording-access.ts).
     await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
+    // Watching alone again opens the room they watched it in before (same access): one room per viewer, not one per click.
+    if (body.participants.length === 0) {
+      const again = await deps.recordings.soloReplayRoom(s.rec.id, principal.userId, scopesOf(s.access));
+      const room = again ? await deps.rooms.get(again) : null;
+      if (room) return sendJson(res, 'POST /api/recordings/:id/replays', roomDto(room, new Set(), new Set()), 201);
+    }
     const room = await deps.rooms.create({
       title: body.title ?? `Replay: ${s.rec.title}`.slice(0, 200),
       kind: 'replay',
