@@ -4,6 +4,7 @@ import type { ErrorBody } from './errors.ts';
 import type { LinkPing, RelayedPointer } from './guidance.ts';
 import type { ClientMessage, ClientMessageName, ClientReply } from './messages.ts';
 import type { POSE_FRAME } from './pose-wire.ts';
+import type { REPLAY_POSE_FRAME } from './replay-wire.ts';
 import type { ClinicState } from './state.ts';
 
 /**
@@ -11,7 +12,7 @@ import type { ClinicState } from './state.ts';
  * major version with PROTOCOL_MISMATCH; bump it on any breaking change to
  * messages, state or join options.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Colyseus room name for every Consilium room. */
 export const CLINIC_ROOM = 'clinic';
@@ -36,7 +37,8 @@ export const ServerMessageNames = {
 /**
  * Every server → client message, by name, with its payload: the engine's
  * transport sends only these (rooms/clinic.ts `SeatTransport`), and the SDK's
- * `room.onMessage` is typed by them. Pose frames are bytes (pose-wire.ts).
+ * `room.onMessage` is typed by them. Pose frames are bytes (pose-wire.ts), and
+ * so are a replay's recorded avatars (replay-wire.ts).
  */
 export type ServerMessages = {
   error: ErrorNotice;
@@ -47,7 +49,7 @@ export type ServerMessages = {
   'cds.cards': CdsCardsMessage;
   /** A card someone shared with the room (its text only where the recipient's access covers it). */
   'cds.shared': CdsSharedMessage;
-} & Record<typeof POSE_FRAME, Uint8Array>;
+} & Record<typeof POSE_FRAME, Uint8Array> & Record<typeof REPLAY_POSE_FRAME, Uint8Array>;
 export type ServerMessageName = keyof ServerMessages;
 
 /**

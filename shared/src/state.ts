@@ -231,7 +231,10 @@ export const ViewerState = schema(
   'Viewer',
 );
 export type ViewerState = SchemaType<typeof ViewerState>;
-/** A recorded participant as replayed: who they were, where they pointed, their avatar pose. */
+/**
+ * A recorded participant as replayed: who they were and where they pointed. Their avatar's poses
+ * travel apart, on the replay's binary path (shared/src/replay-wire.ts), keyed by this entry's number.
+ */
 export const GhostState = schema(
   {
     userId: t.string(),
@@ -239,8 +242,6 @@ export const GhostState = schema(
     role: t.string(),
     pointing: t.boolean().default(false),
     pointer: t.ref(QPose).default(() => new QPose()),
-    /** Their latest avatar pose as recorded: a pose-wire message (head [, left] [, right]), base64; '' = none yet. */
-    pose: t.string().default(''),
   },
   'Ghost',
 );

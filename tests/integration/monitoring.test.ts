@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@colyseus/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../shared/src/protocol.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -79,7 +80,7 @@ describe('the metrics behind the alerts', () => {
     const room = await server.createRoom({ participants: [] });
     const client = new Client(server.app.url);
     client.auth.token = 'not-a-ticket';
-    await expect(client.joinById(room.id, { protocolVersion: 4 })).rejects.toThrow();
+    await expect(client.joinById(room.id, { protocolVersion: PROTOCOL_VERSION })).rejects.toThrow();
     await eventually(async () => value(await scrape(), 'consilium_join_refusals_total{code="TICKET_INVALID"}') === (Number.isNaN(before) ? 0 : before) + 1, 5000);
   });
 

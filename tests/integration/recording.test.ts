@@ -129,7 +129,8 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     expect(replayed).toEqual(liveAtEnd.map((o) => ({ ...o, authorScope: '', resourceRef: '' })));
     expect(cli2.state.replay.presenter).not.toBe('');
     expect([...cli2.state.replay.ghosts.values()].some((g) => g.pointing)).toBe(true);
-    expect([...cli2.state.replay.ghosts.values()].some((g) => g.pose !== '')).toBe(true);
+    // Their recorded avatars arrive on the replay's binary path, where they were at that instant.
+    await eventually(() => [...cli2.state.replay.ghosts.keys()].some((key) => cli2.ghostPose(key, durationMs) !== null));
 
     // The student: the model, and the note as a placeholder — never its text quoting the patient; de-identified case.
     await eventually(() => recordedObjects(stu).length === 2 && stu.caseResources('Observation').length === 1);

@@ -79,6 +79,7 @@ export function memoryClinic(participants: ParticipantDto[], opts: { scopeCeilin
         setPatchRate: () => {},
         setCapacity: () => {},
         poseHeader: Uint8Array.of(0xee),
+        replayPoseHeader: Uint8Array.of(0xef),
         poseReadiness: (sessionId) => readiness.get(sessionId) ?? 'ready',
         sendPoseFrame: (sessionId, frame) => void frames.push({ sessionId, frame }),
       },

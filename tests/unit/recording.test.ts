@@ -3,53 +3,25 @@ import type { ClinicState } from '../../shared/src/state.ts';
 import { ClinicState as State } from '../../shared/src/state.ts';
 import { GeneratedSession as Session } from '../support/generated-session.ts';
 import { toRecord } from '../../server/src/rooms/scene-store.ts';
-import { Recorder, RECORD_TICK_MS } from '../../server/src/rooms/recorder.ts';
 import { RECORDED_PREFIX, ReplayPlayer } from '../../server/src/rooms/replay-player.ts';
-import { decodeChunk, type Marker } from '../../server/src/domain/recording.ts';
+import { decodeChunk } from '../../server/src/domain/recording.ts';
+import { MemoryRecordings as MemoryStore, recordSession } from '../support/memory-recordings.ts';
 
-/** An in-memory recording store: chunks by start, as RecordingsRepo.chunkAt finds them. */
-class MemoryStore {
-  chunks: { seq: number; startMs: number; endMs: number; data: Uint8Array }[] = [];
-  markers: Marker[] = [];
-  appendChunk(_id: string, c: { seq: number; startMs: number; endMs: number; data: Uint8Array }, markers: Marker[]): Promise<void> {
-    this.chunks.push(c);
-    this.markers.push(...markers);
-    return Promise.resolve();
-  }
-  chunkAt(_id: string, t: number): Promise<Uint8Array | null> {
-    const c = [...this.chunks].reverse().find((x) => x.startMs <= t);
-    return Promise.resolve(c?.data ?? null);
-  }
-  get bytes(): number {
-    return this.chunks.reduce((a, c) => a + c.data.byteLength, 0);
-  }
-}
-
-/** What anyone would see of a scene: objects, people (who, pointer, pose) and who presents; live or replayed. */
-function seen(state: ClinicState, replayed: boolean, poses?: Map<string, Uint8Array>) {
+/** What anyone would see of a scene: objects, people (who, pointer) and who presents; live or replayed (poses: replay-ghosts.test.ts). */
+function seen(state: ClinicState, replayed: boolean) {
   const objects = [...state.objects.values()]
     .filter((o) => !replayed || o.id.startsWith(RECORDED_PREFIX))
     .map((o) => ({ ...toRecord(o), id: replayed ? o.id.slice(RECORDED_PREFIX.length) : o.id }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const people = replayed
-    ? [...state.replay.ghosts.values()].map((g) => ({ userId: g.userId, name: g.name, role: g.role, pointing: g.pointing, px: g.pointer.px, pose: g.pose }))
-    : [...state.participants.values()].map((p) => ({ userId: p.userId, name: p.name, role: p.role, pointing: p.pointing, px: p.pointer.px, pose: poses?.get(p.sessionId) ? Buffer.from(poses.get(p.sessionId)!).toString('base64') : '' }));
+    ? [...state.replay.ghosts.values()].map((g) => ({ userId: g.userId, name: g.name, role: g.role, pointing: g.pointing, px: g.pointer.px }))
+    : [...state.participants.values()].map((p) => ({ userId: p.userId, name: p.name, role: p.role, pointing: p.pointing, px: p.pointer.px }));
   people.sort((a, b) => (a.userId < b.userId ? -1 : 1));
   const presenter = replayed ? (state.replay.ghosts.get(state.replay.presenter)?.userId ?? '') : (state.participants.get(state.info.presenter)?.userId ?? '');
   return { objects, people, presenter };
 }
 
-function record(session: Session, store: MemoryStore, ticks: number, onTick?: (t: number) => void) {
-  let now = 1_000_000;
-  const recorder = new Recorder({ id: 'rec-1', state: session.state, poseOf: (s) => session.poses.get(s) ?? null, sink: store, startedAt: now, onError: (e) => { throw e; } });
-  for (let i = 1; i <= ticks; i++) {
-    session.step(true);
-    now += RECORD_TICK_MS;
-    recorder.tick(now);
-    onTick?.(now - 1_000_000);
-  }
-  return recorder.stop(now);
-}
+const record = (session: Session, store: MemoryStore, ticks: number, onTick?: (t: number) => void) => recordSession(session, store, ticks, onTick);
 
 describe('recording → replay', () => {
   it('the replayed scene is the live scene at every chosen instant (forwards, backwards, across chunks)', async () => {
@@ -58,7 +30,7 @@ describe('recording → replay', () => {
     const live = new Map<number, ReturnType<typeof seen>>();
     const chosen = new Set([100, 2500, 9900, 10_000, 10_100, 19_900, 33_300, 45_000, 59_900]);
     const duration = await record(session, store, 600, (t) => {
-      if (chosen.has(t)) live.set(t, structuredClone(seen(session.state, false, session.poses)));
+      if (chosen.has(t)) live.set(t, structuredClone(seen(session.state, false)));
     });
     expect(duration).toBe(60_000);
     expect(store.chunks.length).toBeGreaterThanOrEqual(6);

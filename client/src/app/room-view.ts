@@ -160,9 +160,10 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const images = session.state.info.caseId ? imagingPanel(session, api, ctl.canEdit, () => render()) : null;
   // ---- a replay room: the player bar under the 3D view (markers arrive with the recording) --------
   let replay = null as ReturnType<typeof replayBar> | null;
+  let player: ReplayController | null = null;
   if (session.state.info.kind === 'replay') {
     const mount = (markers: RecordingMarkerDto[]) => {
-      const player = new ReplayController(session, ctl.role, markers, { changed: () => replay?.render() }, () => session.guidance.serverNow());
+      player = new ReplayController(session, ctl.role, markers, { changed: () => replay?.render() }, () => session.serverNow());
       const bar = replayBar(player);
       replay?.el.replaceWith(bar.el);
       replay = bar;
@@ -188,6 +189,8 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   // One column of parts (link state, surgeon's video, the table, the replay player, the images) beside the panels; hidden parts take no room.
   root.append(title, h('div', { class: 'room-layout' }, h('div', { class: 'main-col' }, linkBar, ...mainParts), side));
   const world = new World(viewport, session, ctl.canEdit);
+  // The recorded participants, as ghosts, where the recording had them at the replay's position.
+  if (player) world.showReplay(() => player?.positionMs() ?? 0);
   if (images && world.available) world.addToTable(images.volume.group);
   else images?.volumeToggle.remove();
   (window as unknown as { __consilium?: unknown }).__consilium = {

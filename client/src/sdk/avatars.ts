@@ -75,12 +75,7 @@ export class PoseTrack {
     while (s[i - 1]!.at > time) i--;
     const a = s[i - 1]!;
     const b = s[i]!;
-    const t = (time - a.at) / (b.at - a.at || 1);
-    return {
-      head: blend(a.pose.head, b.pose.head, t),
-      left: a.pose.left && b.pose.left ? blend(a.pose.left, b.pose.left, t) : t < 0.5 ? a.pose.left : b.pose.left,
-      right: a.pose.right && b.pose.right ? blend(a.pose.right, b.pose.right, t) : t < 0.5 ? a.pose.right : b.pose.right,
-    };
+    return blendAvatar(a.pose, b.pose, (time - a.at) / (b.at - a.at || 1));
   }
 }
 
@@ -199,6 +194,15 @@ export class AvatarStream {
 function bufferedAmount(room: ClinicRoom): number {
   const ws = (room.connection as unknown as { transport?: { ws?: { bufferedAmount?: number } } }).transport?.ws;
   return ws?.bufferedAmount ?? 0;
+}
+
+/** Between two avatar poses (t 0–1): positions straight, rotations along the shorter arc; a hand appears or goes halfway. */
+export function blendAvatar(a: AvatarPose, b: AvatarPose, t: number): AvatarPose {
+  return {
+    head: blend(a.head, b.head, t),
+    left: a.left && b.left ? blend(a.left, b.left, t) : t < 0.5 ? a.left : b.left,
+    right: a.right && b.right ? blend(a.right, b.right, t) : t < 0.5 ? a.right : b.right,
+  };
 }
 
 function blend(a: Pose, b: Pose, t: number): Pose {

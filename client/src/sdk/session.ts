@@ -8,6 +8,7 @@ import { ConsiliumError } from './errors.ts';
 import { GuidanceChannel } from './guidance.ts';
 import { AvatarStream, type AvatarPose } from './avatars.ts';
 import { DecisionSupport } from './cds.ts';
+import { ReplayGhostStream } from './replay-ghosts.ts';
 
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'closed';
 /** A joined clinic room as Colyseus' SDK types it: payloads, replies and server messages all from shared/src/protocol.ts. */
@@ -37,12 +38,15 @@ export class ClinicSession {
   readonly avatars: AvatarStream;
   /** Decision-support cards (CDS Hooks): mine, and those shared with the room. */
   readonly cds: DecisionSupport;
+  /** A replay room's recorded avatars (ghosts), with interpolation at any replay position. */
+  readonly replayGhosts: ReplayGhostStream;
 
   constructor(readonly room: ClinicRoom) {
     this.callbacks = Callbacks.get(room);
     this.guidance = new GuidanceChannel(room);
     this.avatars = new AvatarStream(room);
     this.cds = new DecisionSupport(room);
+    this.replayGhosts = new ReplayGhostStream(room);
     room.onMessage(ServerMessageNames.error, (notice) => this.errorListeners.forEach((l) => l(notice)));
     room.onDrop(() => this.setStatus('reconnecting'));
     room.onReconnect(() => this.setStatus('connected'));
@@ -169,6 +173,23 @@ export class ClinicSession {
    */
   avatarPose(p: ParticipantState, options: { interpolate?: boolean } = {}): AvatarPose | null {
     return this.avatars.pose(p.slot, options.interpolate ?? true);
+  }
+
+  /**
+   * The server's clock as this client estimates it: from a replay's frames in a replay room,
+   * from the link probes in a guidance room, else the local clock (ms).
+   */
+  serverNow(): number {
+    return this.replayGhosts.serverNow() ?? this.guidance.serverNow();
+  }
+
+  /**
+   * A recorded participant of a replay (its `replay.ghosts` key, `g<n>`) as it should be drawn
+   * at `positionMs` of the recording; null before its first recorded pose.
+   */
+  ghostPose(key: string, positionMs: number): AvatarPose | null {
+    const n = Number(key.slice(1));
+    return Number.isInteger(n) ? this.replayGhosts.pose(n, positionMs) : null;
   }
 
   // ---- typed state callbacks (fire for existing entries too) ---------------------

@@ -26,8 +26,5 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(4, "ref", typeof(QPose))]
 		public QPose pointer = null;
-
-		[global::Colyseus.Schema.Type(5, "string")]
-		public string pose = "";
 	}
 }

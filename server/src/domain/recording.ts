@@ -166,7 +166,8 @@ function packPoses(list: [number, Uint8Array][]): Uint8Array {
   return out;
 }
 
-function* unpackPoses(d: Uint8Array): Generator<[number, Uint8Array]> {
+/** A 'v' event's (or a keyframe's) packed poses: (n uint16 LE, length uint8, pose bytes)… */
+export function* unpackPoses(d: Uint8Array): Generator<[number, Uint8Array]> {
   let at = 0;
   while (at + 3 <= d.byteLength) {
     const n = d[at]! | (d[at + 1]! << 8);

@@ -28,6 +28,7 @@ import type { PoseBudget } from './pose-budget.ts';
 import type { RecordingStore } from './teaching.ts';
 import type { AudioRecorder } from '../media/egress.ts';
 import { POSE_FRAME, POSE_MESSAGE } from '../../../shared/src/pose-wire.ts';
+import { REPLAY_POSE_FRAME } from '../../../shared/src/replay-wire.ts';
 
 export interface ClinicRoomDeps {
   rooms: RoomsRepo;
@@ -77,6 +78,7 @@ const LEASE_SECONDS = 30;
 const LEASE_RENEW_MS = 10_000;
 /** Colyseus' framing of a bytes message of type POSE_FRAME (a small number is one msgpack byte). */
 const POSE_FRAME_HEADER = bytesMessageHeader(POSE_FRAME);
+const REPLAY_POSE_FRAME_HEADER = bytesMessageHeader(REPLAY_POSE_FRAME);
 /** A socket with more than this unsent is skipped; it gets a keyframe once it drains. */
 const POSE_BACKLOG_BYTES = 64 * 1024;
 
@@ -158,6 +160,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             setPatchRate: (hz) => this.setPatchRate(1000 / hz),
             setCapacity: (max) => void (this.maxClients = max),
             poseHeader: POSE_FRAME_HEADER,
+            replayPoseHeader: REPLAY_POSE_FRAME_HEADER,
             poseReadiness: (sessionId) => {
               const client = this.clients.getById(sessionId);
               if (!client) return 'absent';

@@ -76,9 +76,11 @@ export interface SeatTransport {
   setCapacity(max: number): void;
   /** Avatar pose frames (shared/src/pose-wire.ts): the transport's framing, prepended once per frame. */
   poseHeader: Uint8Array;
+  /** A replay's recorded avatars (shared/src/replay-wire.ts): likewise, for REPLAY_POSE_FRAME. */
+  replayPoseHeader: Uint8Array;
   /** Can this seat take a pose frame now? */
   poseReadiness(sessionId: string): SeatReadiness;
-  /** Send a pose frame (shared by every recipient; never modified) to one seat. */
+  /** Send a pose or replay pose frame (shared by every recipient; never modified) to one seat. */
   sendPoseFrame(sessionId: string, frame: Uint8Array): void;
 }
 
@@ -239,6 +241,12 @@ export class Clinic {
       timer: deps.timer,
       objectAdded: (obj) => this.disclosure.objectAdded(obj),
       objectRemoved: (obj) => this.disclosure.objectRemoved(obj),
+      ghosts: {
+        header: this.transport.replayPoseHeader,
+        seats: () => [...state.participants.values()].filter((p) => p.connected).map((p) => p.sessionId),
+        ready: (sessionId) => this.transport.poseReadiness(sessionId),
+        send: (sessionId, frame) => this.transport.sendPoseFrame(sessionId, frame),
+      },
       onError: (err, what) => deps.logger.error({ err, roomId }, what),
       retentionDays: deps.recordingRetentionDays ?? null,
     });
@@ -352,6 +360,7 @@ export class Clinic {
     const replaying = this.teaching.replaying;
     if (replaying) await this.deps.audit({ actor: member.userId, action: 'recording.view', roomId: this.roomId, caseId: this.caseId, details: { recordingId: replaying, sessionId, role: member.access.role, scope: member.access.scope } });
     await ready;
+    this.teaching.seatOpened(sessionId);
     // Decision support for what they may see now; it never holds up the join (answers arrive as messages).
     this.cds?.seatOpened(member.userId, sessionId);
     return view;
@@ -378,6 +387,7 @@ export class Clinic {
     if (p) p.connected = true;
     // Frames went past while it was away: the next one it gets carries everyone.
     this.poses.sendKeyframe(sessionId);
+    this.teaching.seatOpened(sessionId);
     this.cds?.seatBack(seat.userId, sessionId);
     return view;
   }
@@ -389,6 +399,7 @@ export class Clinic {
     this.dispatcher.forget(sessionId);
     this.links.forget(sessionId);
     this.poses.release(sessionId);
+    this.teaching.seatClosed(sessionId);
     this.disclosure.detach(sessionId);
     this.state.participants.delete(sessionId);
     const closed = this.roster.close(sessionId);

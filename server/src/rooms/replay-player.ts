@@ -7,7 +7,8 @@ import { fromRecord } from './scene-store.ts';
 import { RECORDED_PREFIX } from '../../../shared/src/room-policy.ts';
 export { RECORDED_PREFIX };
 export const isRecordedObject = (id: string) => id.startsWith(RECORDED_PREFIX);
-const ghostKey = (n: number) => `g${n}`;
+/** A recorded participant's key in `replay.ghosts`: `g<n>`, n as in the recording and the replay's pose frames. */
+export const ghostKey = (n: number) => `g${n}`;
 
 export interface RecordingSource {
   /** The encoded chunk holding instant t (the last one starting at or before it). */
@@ -30,9 +31,10 @@ export interface ReplayPlayerDeps {
  * Plays a recording into a replay room's state: the recorded objects (under
  * RECORDED_PREFIX, with their author's access, so Disclosure filters them per
  * viewer exactly as in a live room), the recorded participants as ghosts
- * (pointer, pose), and the recorded presenter. The host seeks, plays, pauses
- * and sets the speed; the scene at a position is the recorded scene at that
- * instant (keyframe + events). Socket-free; the clinic ticks it.
+ * (who, where they pointed; their avatar poses go out apart, ghost-feed.ts),
+ * and the recorded presenter. The host seeks, plays, pauses and sets the
+ * speed; the scene at a position is the recorded scene at that instant
+ * (keyframe + events). Socket-free; the clinic ticks it.
  */
 export class ReplayPlayer {
   private scene: RecScene | null = null;
@@ -168,9 +170,6 @@ export class ReplayPlayer {
       if (q.qy !== qy) q.qy = qy;
       if (q.qz !== qz) q.qz = qz;
       if (q.qw !== qw) q.qw = qw;
-      const pose = scene.poses.get(n);
-      const b64 = pose ? Buffer.from(pose).toString('base64') : '';
-      if (g.pose !== b64) g.pose = b64;
     }
     for (const key of [...ghosts.keys()]) if (!scene.people.has(Number(key.slice(1)))) ghosts.delete(key);
     const presenter = scene.presenter >= 0 ? ghostKey(scene.presenter) : '';

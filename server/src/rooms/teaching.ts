@@ -5,6 +5,7 @@ import type { ClinicState, SceneObjectState } from '../../../shared/src/state.ts
 import type { z } from 'zod';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import type { AudioRecorder } from '../media/egress.ts';
+import { GhostFeed, type GhostFeedDeps } from './ghost-feed.ts';
 import { RECORD_TICK_MS, Recorder } from './recorder.ts';
 import { ReplayPlayer } from './replay-player.ts';
 import { fail, ok, type Actor, type CommandResult } from './types.ts';
@@ -28,6 +29,8 @@ export interface TeachingDeps {
   timer: (fn: () => void, ms: number) => void;
   objectAdded: (obj: SceneObjectState) => void;
   objectRemoved: (obj: SceneObjectState) => void;
+  /** Where a replay's recorded avatars go (the seats, and their binary path). */
+  ghosts: Pick<GhostFeedDeps, 'header' | 'seats' | 'ready' | 'send'>;
   onError: (err: unknown, what: string) => void;
   retentionDays: number | null;
 }
@@ -41,6 +44,7 @@ export class Teaching {
   private recorder: Recorder | null = null;
   private egressId: string | null = null;
   private player: ReplayPlayer | null = null;
+  private feed: GhostFeed | null = null;
   private stopping: Promise<unknown> = Promise.resolve();
   private closed = false;
   private looping = false;
@@ -68,7 +72,26 @@ export class Teaching {
       objectRemoved: deps.objectRemoved,
     });
     await this.player.seek(0);
+    const player = this.player;
+    this.feed = new GhostFeed({
+      ...deps.ghosts,
+      recordingId: rec.id,
+      durationMs: rec.durationMs,
+      source: deps.store,
+      now: deps.now,
+      clock: () => ({ positionMs: player.position(), speed: deps.state.replay.speed, playing: deps.state.replay.status === 'playing' }),
+    });
+    await this.feed.reset();
     this.loop();
+  }
+
+  /** A seat joined or came back: in a replay, it gets every recorded avatar where it is now. */
+  seatOpened(sessionId: string): void {
+    this.feed?.seatOpened(sessionId);
+  }
+
+  seatClosed(sessionId: string): void {
+    this.feed?.seatClosed(sessionId);
   }
 
   get recordingId(): string | null {
@@ -136,10 +159,14 @@ export class Teaching {
   async control(msg: z.infer<typeof ReplayControl>): Promise<CommandResult<ClientReply<'replay.control'>>> {
     const player = this.player;
     if (!player) return fail('NOT_A_REPLAY');
+    const fromTheEnd = this.deps.state.replay.status === 'ended';
     if (msg.action === 'play') player.play();
     else if (msg.action === 'pause') player.pause();
     else if (msg.action === 'speed') player.setSpeed(msg.speed);
     else await player.seek(msg.positionMs);
+    // The recorded avatars start over where the replay jumped to (a seek, or playing again from the end).
+    if (msg.action === 'seek' || (msg.action === 'play' && fromTheEnd)) await this.feed?.reset();
+    else void this.feed?.flush();
     const r = this.deps.state.replay;
     return ok({ status: r.status, positionMs: player.position(), speed: r.speed });
   }
@@ -169,6 +196,7 @@ export class Teaching {
       try {
         this.recorder?.tick(this.deps.now());
         void this.player?.tick().catch((err: unknown) => this.deps.onError(err, 'replay tick failed'));
+        void this.feed?.flush().catch((err: unknown) => this.deps.onError(err, 'replay avatars failed'));
       } finally {
         this.loop();
       }

@@ -1,6 +1,6 @@
 import * as THREE from 'three';
 import { dequantizePose } from '../../../../shared/src/quantize.ts';
-import type { ParticipantState } from '../../../../shared/src/state.ts';
+import type { GhostState, ParticipantState } from '../../../../shared/src/state.ts';
 import type { AvatarPose } from '../../sdk/index.ts';
 import { sizeTag, textSprite } from './labels.ts';
 
@@ -15,7 +15,16 @@ export const ROLE_COLORS: Record<string, string> = {
 /** Avatars closer than this to the viewer's eye are hidden: nobody sees the inside of a head. */
 export const NEAR_HIDE_METRES = 0.8;
 
-/** Head, hands, name tag and laser pointer for one remote participant. */
+/** What an avatar shows of whom it stands for: a live participant, or a recorded one in a replay. */
+export type AvatarSubject = Pick<ParticipantState | GhostState, 'pointing' | 'pointer'> & { connected?: boolean };
+
+/** Recorded participants (a replay's ghosts) are see-through, with a dashed beam and "recorded" on their tag. */
+export const GHOST_OPACITY = 0.38;
+
+/**
+ * Head, hands, name tag and laser pointer for one remote participant — or, with `recorded`, for one
+ * recorded participant of a replay, drawn as a ghost so nobody takes it for someone in the room now.
+ */
 export class Avatar {
   readonly root = new THREE.Group();
   private readonly head: THREE.Group;
@@ -27,25 +36,33 @@ export class Avatar {
   private connected = true;
   private posed = false;
 
-  constructor(readonly sessionId: string, name: string, role: string) {
+  constructor(readonly sessionId: string, name: string, role: string, readonly recorded = false) {
     const color = new THREE.Color(ROLE_COLORS[role] ?? '#cccccc');
-    const skin = new THREE.MeshStandardMaterial({ color, roughness: 0.6 });
+    const see = recorded ? { transparent: true, opacity: GHOST_OPACITY, depthWrite: false } : {};
+    const skin = new THREE.MeshStandardMaterial({ color, roughness: 0.6, ...(recorded ? { emissive: color.clone().multiplyScalar(0.35) } : {}), ...see });
     this.head = new THREE.Group();
     const skull = new THREE.Mesh(new THREE.SphereGeometry(0.11, 20, 14), skin);
-    const visor = new THREE.Mesh(new THREE.BoxGeometry(0.16, 0.05, 0.05), new THREE.MeshStandardMaterial({ color: 0x111111 }));
+    const visor = new THREE.Mesh(new THREE.BoxGeometry(0.16, 0.05, 0.05), new THREE.MeshStandardMaterial({ color: 0x111111, ...see }));
     visor.position.set(0, 0.01, -0.1);
     this.head.add(skull, visor);
+    if (recorded) {
+      // An outline ring round the head: a ghost reads as one even where it overlaps a live avatar.
+      const halo = new THREE.Mesh(new THREE.TorusGeometry(0.14, 0.006, 6, 32), new THREE.MeshBasicMaterial({ color: 0xdfe8f2, transparent: true, opacity: 0.7 }));
+      halo.rotation.x = Math.PI / 2;
+      this.head.add(halo);
+    }
     const handGeo = new THREE.SphereGeometry(0.04, 12, 8);
     this.left = new THREE.Mesh(handGeo, skin);
     this.right = new THREE.Mesh(handGeo, skin);
-    this.tag = textSprite(`${name} · ${role}`, ROLE_COLORS[role] ?? '#fff');
-    this.laser = new THREE.Line(new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(), new THREE.Vector3()]), new THREE.LineBasicMaterial({ color: 0xff3030 }));
-    this.laserDot = new THREE.Mesh(new THREE.SphereGeometry(0.012, 8, 6), new THREE.MeshBasicMaterial({ color: 0xff3030 }));
+    this.tag = recorded ? textSprite(`${name} · ${role} · recorded`, '#dfe8f2', 'rgba(40,48,58,0.75)') : textSprite(`${name} · ${role}`, ROLE_COLORS[role] ?? '#fff');
+    const beam = recorded ? new THREE.LineDashedMaterial({ color: 0xff6060, dashSize: 0.03, gapSize: 0.02, transparent: true, opacity: 0.8 }) : new THREE.LineBasicMaterial({ color: 0xff3030 });
+    this.laser = new THREE.Line(new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(), new THREE.Vector3()]), beam);
+    this.laserDot = new THREE.Mesh(new THREE.SphereGeometry(0.012, 8, 6), new THREE.MeshBasicMaterial({ color: 0xff3030, ...see }));
     this.root.add(this.head, this.left, this.right, this.tag, this.laser, this.laserDot);
   }
 
-  /** Place the avatar: `pose` is already smoothed by the SDK's jitter buffer (null: no pose received yet). */
-  update(p: ParticipantState, pose: AvatarPose | null): void {
+  /** Place the avatar: `pose` is already smoothed (the SDK's jitter buffer, or a replay's interpolation; null: no pose yet). */
+  update(p: AvatarSubject, pose: AvatarPose | null): void {
     this.posed = pose !== null;
     if (pose) {
       this.head.position.set(...pose.head.p);
@@ -63,9 +80,10 @@ export class Avatar {
       // The beam starts a little below and in front of the head (or at the hand), so it is visible to others.
       const from = pose?.right ? this.right.position.clone() : this.head.position.clone().add(new THREE.Vector3(0, -0.15, 0));
       (this.laser.geometry as THREE.BufferGeometry).setFromPoints([from, target]);
+      if (this.recorded) this.laser.computeLineDistances(); // for the dashes
       this.laserDot.position.copy(target);
     }
-    this.connected = p.connected;
+    this.connected = p.connected ?? true;
   }
 
   /** Hide the body when it is inside the viewer's head (or not placed yet); size the tag. */

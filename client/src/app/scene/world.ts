@@ -49,6 +49,9 @@ export class World {
   /** What lies on the table besides the synced objects (the imaging volume): pointed and drawn on like the table. */
   private readonly onTable: THREE.Object3D[] = [];
   private readonly avatars = new Map<string, Avatar>();
+  /** A replay's recorded participants, drawn as ghosts at the replay's position (see showReplay). */
+  private readonly ghosts = new Map<string, { avatar: Avatar; label: string }>();
+  private replayPosition: (() => number) | null = null;
   private readonly raycaster = new THREE.Raycaster();
   private dragging: { id: string; plane: THREE.Plane; offset: THREE.Vector3; lastSent: number } | null = null;
   private stroke: THREE.Vector3[] | null = null;
@@ -403,6 +406,50 @@ export class World {
     return { x: ((c.x + 1) / 2) * rect.width, y: ((1 - c.y) / 2) * rect.height };
   }
 
+  /**
+   * A replay room: draw the recorded participants (`replay.ghosts`) as ghosts — see-through, tagged
+   * "recorded" — each where the recording had them at `positionMs()` (the replay clock), interpolated
+   * between the recorded samples. The room's own participants stay ordinary avatars.
+   */
+  showReplay(positionMs: () => number): void {
+    this.replayPosition = positionMs;
+  }
+
+  /** Test hook: each ghost (by `replay.ghosts` key): shown or not, its head, its tag. */
+  ghostView(): Record<string, { shown: boolean; head: [number, number, number]; label: string }> {
+    const out: Record<string, { shown: boolean; head: [number, number, number]; label: string }> = {};
+    for (const [key, g] of this.ghosts) {
+      const p = g.avatar.headPosition;
+      out[key] = { shown: g.avatar.headShown, head: [p.x, p.y, p.z], label: g.label };
+    }
+    return out;
+  }
+
+  /** Ghosts follow `replay.ghosts` (who was in the recorded room at the position), placed at the replay clock. */
+  private drawGhosts(viewH: number): void {
+    const clock = this.replayPosition;
+    if (!clock) return;
+    const recorded = this.session.state.replay?.ghosts;
+    if (!recorded) return;
+    const position = clock();
+    for (const [key, g] of this.ghosts) {
+      const now = recorded.get(key);
+      if (now && `${now.name} · ${now.role}` === g.label) continue;
+      this.scene.remove(g.avatar.root);
+      this.ghosts.delete(key);
+    }
+    recorded.forEach((ghost, key) => {
+      let g = this.ghosts.get(key);
+      if (!g) {
+        g = { avatar: new Avatar(key, ghost.name, ghost.role, true), label: `${ghost.name} · ${ghost.role}` };
+        this.ghosts.set(key, g);
+        this.scene.add(g.avatar.root);
+      }
+      g.avatar.update(ghost, this.session.ghostPose(key, position));
+      g.avatar.tick(this.camera, viewH);
+    });
+  }
+
   /** Point the view at a participant (from the participant list). */
   lookAt(sessionId: string): void {
     const a = this.avatars.get(sessionId);
@@ -530,6 +577,7 @@ export class World {
     s.state.participants?.forEach((p, sid) => this.avatars.get(sid)?.update(p, s.avatarPose(p)));
     const viewH = r.domElement.clientHeight || 500;
     for (const a of this.avatars.values()) a.tick(this.camera, viewH);
+    this.drawGhosts(viewH);
     for (const obj of this.objects.values()) obj.children.forEach((c) => c instanceof THREE.Sprite && sizeTag(c, this.camera, viewH, 18));
 
     // Following: sit a little behind and above the presenter's eye, looking where they look (never inside their head).
