@@ -17,6 +17,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
 import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
 import { loadOrCreateSigningKey } from './auth/keys.ts';
 import { TicketService } from './auth/tickets.ts';
+import { AudioLinks } from './auth/audio-links.ts';
 import type { Config } from './config.ts';
 import { CasesRepo } from './db/cases.repo.ts';
 import { setUpCheckpoints, type AuditCheckpoints } from './audit/setup.ts';
@@ -50,6 +51,7 @@ import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { RecordingAccess } from './http/recording-access.ts';
 import { recordingsRoutes } from './http/recordings.routes.ts';
+import { recordingAudioRoutes } from './http/recording-audio.routes.ts';
 import { webRoutes } from './http/web.routes.ts';
 import { VALIDATE_RESPONSES } from './http/respond.ts';
 import { openApiRoutes } from './http/openapi.routes.ts';
@@ -117,7 +119,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     intervalMs: overrides.refusedJoinsIntervalMs ?? config.refusedJoinsIntervalMs,
     onError: (err) => logger.error({ err }, 'refused-join audit row failed'),
   });
-  const tickets = new TicketService(await loadOrCreateSigningKey(keys, 'ticket'), config.ticketTtlSeconds);
+  const ticketKey = await loadOrCreateSigningKey(keys, 'ticket');
+  const tickets = new TicketService(ticketKey, config.ticketTtlSeconds);
+  // Links to recordings' voice are signed with the same server key, under a type of their own (audio-links.ts).
+  const audioLinks = new AudioLinks(ticketKey);
   // A process's stable identity across restarts: with Redis its PUBLIC_URL (unique: clients are sent to it);
   // without Redis a process is alone with its database, so any earlier lease holder was an earlier boot of it.
   const live = new LiveRooms(config.redisUrl ? config.publicUrl! : 'standalone');
@@ -196,6 +201,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const membershipChanged = (roomId: string, actor: string) => recordingAccess.roomMembershipChanged(roomId, actor);
   web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged }));
   web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));
+  // Before the recordings router, which asks every /api/recordings request for a bearer token: an <audio> element sends its link instead.
+  web.use(recordingAudioRoutes({ access: recordingAccess, audit, links: audioLinks, identity, audioDir: config.recordingAudioDir }));
   web.use(recordingsRoutes({ recordings, rooms, users, identity, live, audit, access: recordingAccess }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));

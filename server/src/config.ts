@@ -22,6 +22,12 @@ const EnvSchema = z.object({
   /** Owner role (runs migrations, grants the app role); DATABASE_URL is then the least-privileged app role. */
   DATABASE_OWNER_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
   DATA_DIR: z.string().default('.data'),
+  /**
+   * Where LiveKit's egress leaves recordings' voice: the folder holding `<recording id>.ogg` (the
+   * egress writes `consilium/<id>.ogg` to its storage; mount or sync that `consilium` folder here).
+   * Unset: recorded audio is not played back (replays say it is not reachable).
+   */
+  RECORDING_AUDIO_DIR: optionalString,
   AUDIT_CHECKPOINTS: z.enum(['on', 'off']).default('on'),
   AUDIT_CHECKPOINT_KEY_FILE: optionalString,
   AUDIT_CHECKPOINT_PREVIOUS_KEYS_FILE: optionalString,
@@ -148,6 +154,8 @@ export interface Config {
   /** null → migrations run with databaseUrl (development only; the app then owns the audit table). */
   databaseOwnerUrl: string | null;
   dataDir: string;
+  /** The folder holding recordings' voice files as the egress wrote them (null: audio not played back). */
+  recordingAudioDir: string | null;
   /** Signed audit checkpoints; null → explicitly off (AUDIT_CHECKPOINTS=off). */
   auditCheckpoints: AuditCheckpointConfig | null;
   redisUrl: string | null;
@@ -344,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL ?? null,
     databaseOwnerUrl: e.DATABASE_OWNER_URL ?? null,
     dataDir: e.DATA_DIR,
+    recordingAudioDir: e.RECORDING_AUDIO_DIR ? path.resolve(e.RECORDING_AUDIO_DIR) : null,
     auditCheckpoints,
     redisUrl: e.REDIS_URL ?? null,
     auth,

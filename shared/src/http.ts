@@ -250,6 +250,21 @@ export const OpenReplayBody = z.strictObject({
   participants: participants.default([]),
 });
 export type OpenReplayBody = z.input<typeof OpenReplayBody>;
+/**
+ * A short-lived link to a recording's voice, for the browser's <audio> element (which cannot send
+ * the bearer token): GET `url` with Range requests until `expiresAt`, then ask for a new one. The
+ * file's 0 is `offsetMs` into the recording (the voice began that long after the recording did).
+ */
+export const RecordingAudioLinkDto = z.strictObject({
+  url: z.string(),
+  expiresAt: z.string(),
+  offsetMs: z.number(),
+  contentType: z.string(),
+  bytes: z.number().int(),
+});
+export type RecordingAudioLinkDto = z.infer<typeof RecordingAudioLinkDto>;
+/** GET /api/recordings/:id/audio: the link's token (nothing else; the link names user and recording). */
+export const RecordingAudioQuery = z.strictObject({ t: z.string().min(1).max(2048).describe('The audio link token (from POST /api/recordings/{id}/audio-link)') });
 /** Who may watch a recording besides its host, and under which access (default: observer, de-identified). */
 export const RecordingGrantBody = z.strictObject({ userId: UserId, role: RoomRole.optional(), scopes: Scopes.nullable().optional() });
 export type RecordingGrantBody = z.input<typeof RecordingGrantBody>;
@@ -447,6 +462,7 @@ export const ApiResponseSchemas = {
   'POST /api/recordings/:id/grants': OkResponse,
   'GET /api/recordings/:id/grants': RecordingGrantsDto,
   'POST /api/recordings/:id/room-grants': OkResponse,
+  'POST /api/recordings/:id/audio-link': RecordingAudioLinkDto,
 } as const;
 /** The response body type of each route (the case view keeps its own declaration in fhir.ts, checked equal below). */
 export type ApiResponses = { [R in keyof typeof ApiResponseSchemas]: R extends 'GET /api/cases/:id' ? CaseView : z.infer<(typeof ApiResponseSchemas)[R]> };

@@ -1,4 +1,6 @@
 import http from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { AccessToken, TokenVerifier, type ClaimGrants } from 'livekit-server-sdk';
@@ -82,8 +84,16 @@ export class LiveKitStandIn {
     if (!res.ok) throw new Error(`webhook ${event} answered ${res.status}`);
   }
 
-  /** Egresses by id: the LiveKit room, audio only or not, and whether it was stopped. */
-  readonly egresses = new Map<string, { room: string; audioOnly: boolean; stopped: boolean; filepath: string }>();
+  /** Egresses by id: the LiveKit room, audio only or not, whether it was stopped, and when it began recording (ms). */
+  readonly egresses = new Map<string, { room: string; audioOnly: boolean; stopped: boolean; filepath: string; startedAt: number }>();
+  /**
+   * The egress's storage, as a hospital shares it with Consilium: when set, an egress writes
+   * `egressAudio` to `<egressOutputDir>/<filepath>` when it stops, as LiveKit's egress finalises its file.
+   */
+  egressOutputDir: string | null = null;
+  egressAudio: Uint8Array | null = null;
+  /** How long an egress takes to begin recording after it is asked to (a real one starts a compositor first). */
+  egressStartDelayMs = 0;
   private egressSeq = 0;
 
   /**
@@ -104,14 +114,20 @@ export class LiveKitStandIn {
     if (method === 'StartRoomCompositeEgress') {
       const egressId = `EG_standin_${++this.egressSeq}`;
       const file = (body['file'] ?? (body['fileOutputs'] as unknown[] | undefined)?.[0] ?? {}) as { filepath?: string };
-      this.egresses.set(egressId, { room: String(body['roomName']), audioOnly: body['audioOnly'] === true, stopped: false, filepath: String(file.filepath ?? '') });
+      this.egresses.set(egressId, { room: String(body['roomName']), audioOnly: body['audioOnly'] === true, stopped: false, filepath: String(file.filepath ?? ''), startedAt: Date.now() + this.egressStartDelayMs });
       return send(200, { egressId, roomName: body['roomName'], status: 'EGRESS_STARTING' });
     }
     if (method === 'StopEgress') {
       const e = this.egresses.get(String(body['egressId']));
       if (!e) return send(404, { code: 'not_found', msg: 'egress not found' });
       e.stopped = true;
-      return send(200, { egressId: body['egressId'], status: 'EGRESS_ENDING' });
+      if (this.egressOutputDir && this.egressAudio) {
+        const file = path.join(this.egressOutputDir, e.filepath);
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, this.egressAudio);
+      }
+      // EgressInfo as proto3 JSON: int64 as a string, nanoseconds.
+      return send(200, { egressId: body['egressId'], status: 'EGRESS_ENDING', startedAt: String(BigInt(e.startedAt) * 1_000_000n) });
     }
     return send(404, { code: 'bad_route', msg: `unsupported method ${method}` });
   }

@@ -22,6 +22,7 @@ import { reconnectCard } from './views/reconnect-card.ts';
 import { askConsent, consentText } from './views/consent-card.ts';
 import { ReplayController } from './replay-controller.ts';
 import { replayBar } from './views/replay-bar.ts';
+import { replayAudioView } from './views/replay-audio.ts';
 import { roomToolbar } from './views/room-toolbar.ts';
 import { scenePanel } from './views/scene-panel.ts';
 import { sliceViewer } from './views/slice-viewer.ts';
@@ -161,16 +162,21 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   // ---- a replay room: the player bar under the 3D view (markers arrive with the recording) --------
   let replay = null as ReturnType<typeof replayBar> | null;
   let player: ReplayController | null = null;
+  let sound: ReturnType<typeof replayAudioView> | null = null;
   if (session.state.info.kind === 'replay') {
+    const recordingId = session.state.replay.recordingId;
+    // The recorded voice follows the replay clock, whichever player bar is mounted.
+    sound = replayAudioView(session.state.replay.audio, () => player, () => api.recordingAudioLink(recordingId));
+    void sound.audio.start();
     const mount = (markers: RecordingMarkerDto[]) => {
       player = new ReplayController(session, ctl.role, markers, { changed: () => replay?.render() }, () => session.serverNow());
-      const bar = replayBar(player);
+      const bar = replayBar(player, sound ?? undefined);
       replay?.el.replaceWith(bar.el);
       replay = bar;
       bar.render();
     };
     mount([]);
-    void api.getRecording(session.state.replay.recordingId).then((r) => mount(r.markers)).catch(() => {}); // no markers: the player still works
+    void api.getRecording(recordingId).then((r) => mount(r.markers)).catch(() => {}); // no markers: the player still works
   }
   // A replay reads its case at replay time: once the case is deleted, the replay says so (and goes on without it).
   const replayCase = { text: 'This room has no patient case.', checkedFor: null as string | null };
@@ -199,6 +205,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     video: videoPanel?.view() ?? null,
     viewer: images?.view.hook ?? null,
     volume: images?.volume ?? null,
+    audio: sound?.media ?? null,
     // The stream entry point the LiveKit feed uses (feed.onStream → showStream): browser tests hand it a stand-in stream.
     showVideo: videoPanel ? (stream: MediaStream | null) => videoPanel.showStream(stream) : null,
   };
@@ -253,6 +260,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   window.addEventListener('pagehide', onPageHide);
   let scheduled = false;
   session.room.onStateChange(() => {
+    sound?.audio.sync(); // at once: a seek, play or pause is heard without waiting for the next tick
     if (scheduled) return;
     scheduled = true;
     requestAnimationFrame(() => {
@@ -263,13 +271,20 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
     });
   });
   const clock = setInterval(() => alerts.tick(), 1000);
-  const replayClock = replay ? setInterval(() => replay?.render(), 250) : undefined; // the position runs on while playing
+  // The position runs on while playing; the recorded voice follows it.
+  const replayClock = replay
+    ? setInterval(() => {
+        replay?.render();
+        sound?.audio.sync();
+      }, 250)
+    : undefined;
   const teardown = () => {
     ctl.dispose();
     cds.dispose();
     window.removeEventListener('pagehide', onPageHide);
     clearInterval(clock);
     clearInterval(replayClock);
+    sound?.audio.dispose();
     toolbar.dispose();
     void feed?.leave();
     videoPanel?.dispose();

@@ -96,6 +96,15 @@ export class ConsiliumApi {
     return this.call('GET /api/recordings/:id', { params: { id } });
   }
 
+  /**
+   * A short-lived link to a recording's voice (`url` relative to this server: hand it to an
+   * <audio> element, which cannot send the bearer token), where it starts in the recording, and its size.
+   */
+  async recordingAudioLink(id: string) {
+    const link = await this.call('POST /api/recordings/:id/audio-link', { params: { id } });
+    return { ...link, url: new URL(link.url, this.baseUrl).toString() };
+  }
+
   /** A replay room for the recording: alone, or with learners (for those who manage it). */
   openReplay(id: string, body: OpenReplayBody = {}) {
     return this.call('POST /api/recordings/:id/replays', { params: { id }, body });

@@ -59,6 +59,8 @@ export type AuditAction =
   | 'recording.start'
   | 'recording.stop'
   | 'recording.view'
+  /** A link to a recording's voice was given (who, which recording, under which role). */
+  | 'recording.audio'
   | 'recording.grant'
   | 'recording.revoke'
   | 'recording.delete';

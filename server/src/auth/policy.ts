@@ -7,6 +7,7 @@ import {
   EDITOR_ROLES,
   moderationTarget,
   RECORDED_PREFIX,
+  voiceGrant,
   type Decision,
   type ModerationAct,
 } from '../../../shared/src/room-policy.ts';
@@ -587,6 +588,39 @@ function widest(list: DataAccess[]): DataAccess {
  */
 export function recordingCeiling(rec: { hostScope: string }): DataAccess {
   return parseScopes(rec.hostScope.split(' ').filter(Boolean));
+}
+
+/**
+ * May someone who watches a recording also hear its recorded voice? As in the room itself:
+ * whoever the live room would let hear the voice (voiceGrant: every role subscribes, observers
+ * included). Spoken words cannot be de-identified — a name said aloud reached a de-identified
+ * observer live too — so the docs (TEACHING.md, "Voice") tell educators so, and a room whose
+ * voice must not reach students is replayed to them without it only by not recording its voice.
+ * `role`: the watcher's role through the recording (their replay invitation's or grant's; host
+ * for those who manage it).
+ */
+export function authorizeRecordingAudio(role: RoomRole): Decision {
+  return voiceGrant(role, 'replay').canSubscribe ? allow : deny('FORBIDDEN', 'your role does not hear the voice of a room');
+}
+
+/**
+ * The role someone watches a recording under, by their relation to it (see recordingRights): host for
+ * those who manage it, their grant's, their own in the training room it was granted to, their seat's.
+ */
+export function recordingViewerRole(relation: RecordingRelation | null, holds: RecordingHolds): RoomRole | null {
+  switch (relation) {
+    case 'admin':
+    case 'recorder':
+      return 'host';
+    case 'granted':
+      return holds.grant?.role ?? null;
+    case 'cohort':
+      return holds.cohort[0]?.member.role ?? null;
+    case 'seat':
+      return holds.seat?.role ?? null;
+    default:
+      return null;
+  }
 }
 
 /** May this grant (or a replay learner's invitation) be given? Only within the recording's ceiling. */

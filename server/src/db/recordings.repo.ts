@@ -25,6 +25,7 @@ interface Row {
   chunk_ms: number;
   bytes: string;
   audio: 'none' | 'egress' | 'failed';
+  audio_offset_ms: number | null;
   markers: Marker[];
   expires_at: Date | null;
   case_deleted: boolean;
@@ -43,6 +44,7 @@ const toRecord = (r: Row): RecordingRecord => ({
   chunkMs: r.chunk_ms,
   bytes: Number(r.bytes),
   audio: r.audio,
+  audioOffsetMs: r.audio_offset_ms,
   markers: r.markers,
   expiresAt: r.expires_at,
   caseDeleted: r.case_deleted,
@@ -108,6 +110,10 @@ export class RecordingsRepo implements RecordingStore {
 
   async setAudio(id: string, audio: 'none' | 'egress' | 'failed', egressId: string | null): Promise<void> {
     await this.pool.query(`UPDATE recordings SET audio = $2, egress_id = $3 WHERE id = $1`, [id, audio, egressId]);
+  }
+
+  async setAudioOffset(id: string, offsetMs: number): Promise<void> {
+    await this.pool.query(`UPDATE recordings SET audio_offset_ms = $2 WHERE id = $1`, [id, Math.round(offsetMs)]);
   }
 
   /** Recordings a previous instance of the room left running (a crash): they end where their last chunk ended. */

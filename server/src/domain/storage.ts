@@ -113,6 +113,8 @@ export interface RecordingRecord {
   chunkMs: number;
   bytes: number;
   audio: 'none' | 'egress' | 'failed';
+  /** Where the voice starts in the recording (ms; null: not known, taken as 0): the audio file's 0 is this instant. */
+  audioOffsetMs: number | null;
   markers: Marker[];
   expiresAt: Date | null;
   /** The recording showed a case that has since been deleted (its replays show no case data). */
@@ -125,6 +127,8 @@ export interface RecordingStore {
   appendChunk(id: string, c: { seq: number; startMs: number; endMs: number; data: Uint8Array }, markers: Marker[]): Promise<void>;
   finish(id: string, durationMs: number): Promise<void>;
   setAudio(id: string, audio: 'none' | 'egress' | 'failed', egressId: string | null): Promise<void>;
+  /** The voice began `offsetMs` after the recording (LiveKit's egress start). */
+  setAudioOffset(id: string, offsetMs: number): Promise<void>;
   /** Finish whatever a room left open (a crash mid-recording). */
   closeOpen(roomId: string): Promise<void>;
   get(id: string): Promise<RecordingRecord | null>;

@@ -18,6 +18,7 @@ import {
   ParticipantUpdateBody,
   PatchRoomBody,
   PullBody,
+  RecordingAudioQuery,
   RecordingGrantBody,
   RecordingRoomGrantBody,
   ResourcesQuery,
@@ -27,7 +28,7 @@ import {
 import { PROTOCOL_VERSION } from '../../../shared/src/protocol.ts';
 
 /** Who may call an operation (the policy module decides; this is what the description tells integrators). */
-type Access = 'public' | 'signed-in' | 'admin' | 'admin-or-host' | 'metrics-token' | 'livekit-signature' | 'cds-signature';
+type Access = 'public' | 'signed-in' | 'admin' | 'admin-or-host' | 'metrics-token' | 'livekit-signature' | 'cds-signature' | 'audio-link';
 
 interface Operation {
   summary: string;
@@ -106,6 +107,8 @@ export const OPERATIONS: Record<ApiRoute | ApiEmptyRoute, Operation> & Record<st
   'GET /api/recordings/:id/grants': { summary: 'Who may watch a recording: people and training rooms (those who manage it)', access: 'signed-in' },
   'POST /api/recordings/:id/room-grants': { summary: "Let a training room's participants watch a recording, each under their own access there and at most the grant's", access: 'signed-in', body: RecordingRoomGrantBody },
   'DELETE /api/recordings/:id/room-grants/:roomId': { summary: "Withdraw a training room's grant (its members leave their own replays of it at once)", access: 'signed-in' },
+  'POST /api/recordings/:id/audio-link': { summary: "A short-lived link to the recording's voice for the browser's audio element (audited); RECORDING_NO_AUDIO or RECORDING_AUDIO_UNAVAILABLE when there is none to play", access: 'signed-in' },
+  'GET /api/recordings/:id/audio': { summary: "The recording's voice as the LiveKit egress wrote it; Range requests (one range) answered 206; the watcher's right is checked again on every request", access: 'audio-link', query: RecordingAudioQuery, other: { contentType: 'audio/ogg', description: 'The recorded voice (Ogg Opus)' } },
   'GET /.well-known/cds-client-jwks.json': { summary: "Consilium's public key for CDS Hooks calls (the JWT every call carries)", access: 'public', other: JWKS },
   'GET /cds-services': { summary: 'CDS Hooks discovery of the built-in rule service (CDS_BUILTIN=on)', access: 'public', other: { contentType: 'application/json', description: 'CDS Hooks 2.0 discovery' } },
   'POST /cds-services/consilium-rules': { summary: 'The built-in rule service (calls signed with Consilium\'s CDS key only)', access: 'cds-signature', other: { contentType: 'application/json', description: 'CDS Hooks 2.0 cards' } },
@@ -129,6 +132,7 @@ const ACCESS_TEXT: Record<Access, string> = {
   'metrics-token': 'Authorization: Bearer METRICS_TOKEN.',
   'livekit-signature': "LiveKit's signed Authorization header (API secret).",
   'cds-signature': "A CDS Hooks JWT signed with Consilium's own CDS key (its JWKS: /.well-known/cds-client-jwks.json).",
+  'audio-link': 'The token of an audio link (`t`, from POST /api/recordings/{id}/audio-link), bound to one user and one recording; no Authorization header.',
 };
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of a zod schema; refinements that JSON Schema cannot say are left out. */
@@ -170,7 +174,7 @@ export function openApiDocument(opts: { version: string; serverUrl?: string }): 
       summary: op.summary,
       description: ACCESS_TEXT[op.access],
       tags: [path.split('/')[path.startsWith('/api/') ? 2 : 1] || 'web'],
-      security: op.access === 'public' ? [] : op.access === 'livekit-signature' ? [{ livekitWebhook: [] }] : op.access === 'metrics-token' ? [{ metricsToken: [] }] : [{ identityToken: [] }],
+      security: op.access === 'public' || op.access === 'audio-link' ? [] : op.access === 'livekit-signature' ? [{ livekitWebhook: [] }] : op.access === 'metrics-token' ? [{ metricsToken: [] }] : [{ identityToken: [] }],
       parameters: [...params, ...(op.query ? queryParameters(op.query) : [])],
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body, 'input') } } } } : {}),
       responses,

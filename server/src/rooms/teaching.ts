@@ -43,6 +43,8 @@ export interface TeachingDeps {
 export class Teaching {
   private recorder: Recorder | null = null;
   private egressId: string | null = null;
+  /** When the running recording started (server ms): its time 0. */
+  private startedAt = 0;
   private player: ReplayPlayer | null = null;
   private feed: GhostFeed | null = null;
   private stopping: Promise<unknown> = Promise.resolve();
@@ -116,6 +118,7 @@ export class Teaching {
     if (this.recorder) return fail('RECORDING_ACTIVE');
     const id = randomUUID();
     const startedAt = deps.now();
+    this.startedAt = startedAt;
     const record = deps.record();
     await deps.store.begin({ id, roomId: deps.roomId, caseId: deps.caseId(), title: record.title, startedBy: actor.userId, hostScope: deps.scopeOf(actor.userId), chunkMs: 10_000, retentionDays: deps.retentionDays });
     await deps.audit({ actor: actor.userId, action: 'recording.start', roomId: deps.roomId, caseId: deps.caseId(), details: { recordingId: id, participants: deps.state.participants.size } });
@@ -143,11 +146,16 @@ export class Teaching {
     this.recorder = null;
     deps.state.info.recording = '';
     const egressId = this.egressId;
+    const startedAt = this.startedAt;
     this.egressId = null;
     const done = (async () => {
       const durationMs = await recorder.stop(deps.now());
       await deps.store!.finish(recorder.id, durationMs);
-      if (egressId && deps.audio) await deps.audio.stop(egressId).catch((err: unknown) => deps.onError(err, 'voice egress did not stop'));
+      if (egressId && deps.audio) {
+        const egress = await deps.audio.stop(egressId).catch((err: unknown) => void deps.onError(err, 'voice egress did not stop'));
+        // The voice began when the egress went active: a replay plays the file from (position − this).
+        if (egress?.startedAt) await deps.store!.setAudioOffset(recorder.id, egress.startedAt - startedAt);
+      }
       await deps.audit({ actor: actor.userId, action: 'recording.stop', roomId: deps.roomId, caseId: deps.caseId(), details: { recordingId: recorder.id, durationMs, reason } });
       return durationMs;
     })();

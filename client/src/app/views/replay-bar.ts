@@ -6,7 +6,7 @@ import { SPEEDS, type ReplayController } from '../replay-controller.ts';
  * learners the same timeline (read-only) with a line saying they follow. Markers sit on the timeline;
  * the educator jumps to one by clicking it. The position ticks on from the synced state.
  */
-export function replayBar(ctl: ReplayController) {
+export function replayBar(ctl: ReplayController, sound?: { el: HTMLElement; render(): void }) {
   const drives = ctl.drives;
   const playBtn = h('button', { id: 'replay-play', class: 'primary', onclick: () => void ctl.playPause() }, 'Play');
   const slider = h('input', { id: 'replay-seek', type: 'range', min: '0', step: '100', 'aria-label': 'Position in the recording', disabled: !drives });
@@ -22,7 +22,8 @@ export function replayBar(ctl: ReplayController) {
   const track = h('div', { class: 'replay-track', id: 'replay-markers', 'aria-label': 'Timeline markers', role: 'list' });
   const played = h('div', { class: 'replay-played' });
   const timeline = h('div', { class: 'replay-timeline' }, played, track);
-  const audio = h('span', { class: 'muted', id: 'replay-audio' }, ctl.audioText);
+  // The recorded voice, in step (views/replay-audio.ts); without one, what the recording says of its audio.
+  const audio = sound?.el ?? h('span', { class: 'muted', id: 'replay-audio' }, ctl.audioText);
   const legend = h('p', { class: 'muted replay-legend', 'aria-hidden': 'true' },
     ...(['annotation', 'presenter', 'join', 'pointing'] as const).map((k) => h('span', {}, h('i', { class: `marker-${k}` }), { annotation: 'annotation', presenter: 'presenter', join: 'joined', pointing: 'pointing' }[k])),
     drives ? ' · click a marker to go there' : '');
@@ -47,6 +48,7 @@ export function replayBar(ctl: ReplayController) {
       playBtn.setAttribute('aria-label', ctl.playing ? 'Pause the replay' : 'Play the replay');
       if (document.activeElement !== speed) speed.value = String(ctl.speed);
       time.textContent = ctl.timeText();
+      sound?.render();
       follow.textContent = ctl.followText;
       people.textContent = ctl.recordedPeople().length ? `In the recorded room now: ${ctl.recordedPeople().join(', ')}` : '';
       error.hidden = !ctl.error;
