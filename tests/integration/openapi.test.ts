@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -30,7 +31,13 @@ let server: TestServer;
 let admin: ConsiliumClient;
 let spec: { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }>; requestBody?: unknown; parameters: { name: string; in: string }[] }>> };
 
+let egressStorage: string;
+
 beforeAll(async () => {
+  // The egress's storage, shared with the server (RECORDING_AUDIO_DIR): recordings' voice lands there.
+  egressStorage = await mkdtemp(path.join(os.tmpdir(), 'consilium-openapi-egress-'));
+  lk.egressOutputDir = egressStorage;
+  lk.egressAudio = Uint8Array.of(0x4f, 0x67, 0x67, 0x53); // "OggS": the route serves the bytes; nothing here decodes them
   await lk.start();
   const { privateKey } = await generateKeyPair('RS384', { extractable: true });
   fhir = await startLoopbackFhir({ bundle: syntheaCarroll(), clientId: CLIENT_ID, jwks: async () => (await fetch(`${server.app.url}/.well-known/fhir-client-jwks.json`)).json() });
@@ -45,6 +52,7 @@ beforeAll(async () => {
     FHIR_CLIENT_ID: CLIENT_ID,
     FHIR_PRIVATE_KEY: await exportPKCS8(privateKey),
     FHIR_POLL_SECONDS: '0',
+    RECORDING_AUDIO_DIR: path.join(egressStorage, 'consilium'),
   });
   admin = await server.as('it.admin', { admin: true, name: 'IT Admin', scopes: ['patient/*.rs'] });
   spec = (await (await fetch(`${server.app.url}/api/openapi.json`)).json()) as typeof spec;
@@ -53,6 +61,7 @@ afterAll(async () => {
   await server?.stop();
   await fhir?.close();
   await lk.stop();
+  if (egressStorage) await rm(egressStorage, { recursive: true, force: true });
 });
 
 /** `METHOD /path` of every route on the Express app (routers are mounted at the root). */
@@ -162,6 +171,7 @@ describe('real answers match the description', () => {
     await call('POST /api/recordings/:id/room-grants', { params: { id: recording.recordingId }, body: { roomId: cohort.id }, as: host });
     await call('GET /api/recordings/:id/grants', { params: { id: recording.recordingId }, as: host });
     await call('POST /api/recordings/:id/replays', { params: { id: recording.recordingId }, body: {}, as: host, status: 201 });
+    await call('POST /api/recordings/:id/audio-link', { params: { id: recording.recordingId }, as: host }); // the egress wrote its file (the stand-in's storage)
     await call('POST /api/rooms/:id/moderation', { params: { id: room.id }, body: { action: 'kick', userId: 'dr.b', minutes: 5 } });
     await call('GET /api/cases/:id', { params: { id: imported.caseId } });
     await call('GET /api/cases/:id', { params: { id: imported.caseId }, query: { room: room.id }, as: host });
