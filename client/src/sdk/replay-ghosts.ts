@@ -3,8 +3,11 @@ import { readAvatar } from '../../../shared/src/pose-wire.ts';
 import { REPLAY_POSE_FRAME, scanReplayFrame } from '../../../shared/src/replay-wire.ts';
 import { blendAvatar, type AvatarPose } from './avatars.ts';
 
-/** Samples kept behind the replay position (ms of recording): enough for the one before it. */
-const KEEP_BEHIND_MS = 2000;
+/**
+ * Samples kept behind the newest one received (ms of recording): the position is far behind that
+ * only for the moment a seek's RESET frame is ahead of the state patch that moves the clock.
+ */
+const KEEP_BEHIND_MS = 10_000;
 /** Clock estimates kept: the best (least delayed) of the last few seconds of frames. */
 const CLOCK_WINDOW = 40;
 
@@ -68,13 +71,17 @@ export class ReplayGhostStream {
       this.tracks.clear();
       this.resetAt = incoming.length ? Math.min(...incoming.map(([, t]) => t)) : -1;
     }
+    let newest = -Infinity;
     for (const [n, t, sample] of incoming) {
       let track = this.tracks.get(n);
       if (!track) this.tracks.set(n, (track = []));
       // Samples arrive in time order; one at or before the last held replaces nothing but follows it.
       while (track.length > 0 && track[track.length - 1]!.t > t) track.pop();
       track.push(sample);
+      newest = Math.max(newest, t);
     }
+    // Never on a read: the clock may lag a RESET for a moment, and the samples it is about to need must still be here.
+    if (incoming.length > 0) for (const track of this.tracks.values()) prune(track, newest - KEEP_BEHIND_MS);
   }
 
   /**
@@ -84,7 +91,6 @@ export class ReplayGhostStream {
   pose(n: number, positionMs: number): AvatarPose | null {
     const track = this.tracks.get(n);
     if (!track || track.length === 0) return null;
-    this.prune(track, positionMs);
     let i = 0;
     while (i < track.length && track[i]!.t <= positionMs) i++;
     const before = track[i - 1];
@@ -119,12 +125,13 @@ export class ReplayGhostStream {
     this.offsetMs = Math.max(...this.offsets);
   }
 
-  private prune(track: GhostSample[], positionMs: number): void {
-    let drop = 0;
-    // Keep the last sample at or before (position − KEEP_BEHIND_MS) and all after it.
-    while (drop + 1 < track.length && track[drop + 1]!.t <= positionMs - KEEP_BEHIND_MS) drop++;
-    if (drop > 0) track.splice(0, drop);
-  }
+}
+
+/** Drop samples before `before`, keeping the last one at or before it (the pose held from then on). */
+function prune(track: GhostSample[], before: number): void {
+  let drop = 0;
+  while (drop + 1 < track.length && track[drop + 1]!.t <= before) drop++;
+  if (drop > 0) track.splice(0, drop);
 }
 
 export type { AvatarPose, Pose };

@@ -19,7 +19,7 @@ export const NEAR_HIDE_METRES = 0.8;
 export type AvatarSubject = Pick<ParticipantState | GhostState, 'pointing' | 'pointer'> & { connected?: boolean };
 
 /** Recorded participants (a replay's ghosts) are see-through, with a dashed beam and "recorded" on their tag. */
-export const GHOST_OPACITY = 0.38;
+export const GHOST_OPACITY = 0.45;
 
 /**
  * Head, hands, name tag and laser pointer for one remote participant — or, with `recorded`, for one
@@ -46,10 +46,9 @@ export class Avatar {
     visor.position.set(0, 0.01, -0.1);
     this.head.add(skull, visor);
     if (recorded) {
-      // An outline ring round the head: a ghost reads as one even where it overlaps a live avatar.
-      const halo = new THREE.Mesh(new THREE.TorusGeometry(0.14, 0.006, 6, 32), new THREE.MeshBasicMaterial({ color: 0xdfe8f2, transparent: true, opacity: 0.7 }));
-      halo.rotation.x = Math.PI / 2;
-      this.head.add(halo);
+      // A wire shell round the head: a ghost reads as one from any side, even where it overlaps a live avatar.
+      const shell = new THREE.Mesh(new THREE.IcosahedronGeometry(0.13, 1), new THREE.MeshBasicMaterial({ color: 0xdfe8f2, wireframe: true, transparent: true, opacity: 0.45, depthWrite: false }));
+      this.head.add(shell);
     }
     const handGeo = new THREE.SphereGeometry(0.04, 12, 8);
     this.left = new THREE.Mesh(handGeo, skin);
