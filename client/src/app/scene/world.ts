@@ -17,6 +17,11 @@ const SEAT_ORDER = [0, 4, 2, 6, 1, 5, 3, 7].map((i) => (i / 8) * Math.PI * 2);
 const SEATING_WAIT_MS = 1500;
 const SEAT_RADIUS = 1.9;
 /**
+ * A replay's viewers watch from a gallery: a wider ring, between the seats the recorded
+ * participants took (theirs were the ordinary ones), so nobody stands inside a ghost.
+ */
+const GALLERY = { radius: 2.5, offset: Math.PI / 8 };
+/**
  * While following, the follower's eye sits this far behind and above the presenter's — never inside
  * their head — and within NEAR_HIDE_METRES, so presenter and follower do not see each other's avatar.
  */
@@ -57,7 +62,9 @@ export class World {
   private stroke: THREE.Vector3[] | null = null;
   /** Where the stroke being drawn lies: on a model (its surface, else a plane through it facing the camera), or the table. */
   private strokeOn: { model: THREE.Object3D; plane: THREE.Plane } | null = null;
-  private mySeat = SEAT_ORDER[0]!;
+  private readonly seats: number[];
+  private readonly seatRadius: number;
+  private mySeat: number;
   private strokeLine: THREE.Line | null = null;
   private lastPoseSent = 0;
   private seated = false;
@@ -76,6 +83,10 @@ export class World {
     private readonly session: ClinicSession,
     private readonly canEdit: boolean,
   ) {
+    const gallery = session.state.info?.kind === 'replay';
+    this.seats = gallery ? SEAT_ORDER.map((a) => a + GALLERY.offset) : SEAT_ORDER;
+    this.seatRadius = gallery ? GALLERY.radius : SEAT_RADIUS;
+    this.mySeat = this.seats[0]!;
     try {
       this.renderer = new THREE.WebGLRenderer({ antialias: true });
     } catch {
@@ -105,7 +116,7 @@ export class World {
     this.table = table;
     // Each participant takes the first free seat: across the table from the first, then the sides
     // (once the others' poses are in: see takeSeat).
-    this.sitAt(SEAT_ORDER[0]!);
+    this.sitAt(this.seats[0]!);
     this.myLaser.visible = this.myLaserDot.visible = false;
     this.myLaser.frustumCulled = false;
     this.scene.add(this.myLaser, this.myLaserDot);
@@ -135,7 +146,7 @@ export class World {
 
   private sitAt(seat: number): void {
     this.mySeat = seat;
-    this.camera.position.set(Math.sin(seat) * SEAT_RADIUS, 1.6, Math.cos(seat) * SEAT_RADIUS);
+    this.camera.position.set(Math.sin(seat) * this.seatRadius, 1.6, Math.cos(seat) * this.seatRadius);
     this.camera.lookAt(TABLE_CENTRE);
     this.controls?.target.copy(TABLE_CENTRE);
     this.controls?.update();
@@ -178,7 +189,7 @@ export class World {
     return true;
   }
 
-  /** The first seat in SEAT_ORDER with nobody's head within ~20° of it. */
+  /** The first seat (SEAT_ORDER, or the gallery's in a replay) with nobody's head within ~20° of it. */
   private freeSeat(): number {
     const taken: number[] = [];
     this.session.state.participants?.forEach((p, sid) => {
@@ -189,7 +200,7 @@ export class World {
       if (Math.hypot(x, z) > 0.5) taken.push(Math.atan2(x, z));
     });
     const gap = (a: number, b: number) => Math.abs(Math.atan2(Math.sin(a - b), Math.cos(a - b)));
-    return SEAT_ORDER.find((s) => taken.every((t) => gap(s, t) > 0.35)) ?? SEAT_ORDER[taken.length % SEAT_ORDER.length]!;
+    return this.seats.find((s) => taken.every((t) => gap(s, t) > 0.35)) ?? this.seats[taken.length % this.seats.length]!;
   }
 
   // ---- state → scene ---------------------------------------------------------------
