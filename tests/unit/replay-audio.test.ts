@@ -108,6 +108,19 @@ describe('the recorded voice follows the replay clock (client/src/app/replay-aud
     expect(audio.state).toBe('ready');
     expect(media.paused).toBe(false);
 
+    // The element could not load the file (a lapsed link in a sleeping tab): a fresh link once, then it says so.
+    let links = 0;
+    const lapsed = setUp('egress', async () => ({ ...LINK, url: `${LINK.url}&n=${++links}` }));
+    await lapsed.audio.start();
+    lapsed.audio.failed();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(links).toBe(2);
+    expect(lapsed.media.src).toContain('n=2');
+    expect(lapsed.audio.state).toBe('ready');
+    lapsed.audio.failed();
+    expect(lapsed.audio.state).toBe('error');
+    lapsed.audio.dispose();
+
     expect(setUp('none').audio.text).toBe('No audio: this recording has none');
     expect(setUp('failed').audio.text).toContain('LiveKit did not record');
     const unreachable = setUp('egress', async () => { throw new ConsiliumError('RECORDING_AUDIO_UNAVAILABLE', 'not here', 404); });

@@ -56,6 +56,7 @@ export class ReplayAudio {
   private offsetMs = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private disposed = false;
+  private retried = false;
 
   constructor(
     private readonly media: MediaLike,
@@ -110,9 +111,15 @@ export class ReplayAudio {
     this.out.changed();
   }
 
-  /** The element failed to load or decode the file. */
+  /** The element failed to load the file: once, with a fresh link (the old one may have lapsed in a sleeping tab); then it says so. */
   failed(): void {
-    if (this.state === 'none' || this.state === 'failed') return;
+    if (this.state !== 'ready' && this.state !== 'blocked') return;
+    if (!this.retried) {
+      this.retried = true;
+      if (this.refreshTimer) clearTimeout(this.refreshTimer);
+      void this.load();
+      return;
+    }
     this.state = 'error';
     this.out.changed();
   }
