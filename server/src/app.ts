@@ -12,6 +12,7 @@ import { AppError } from './errors.ts';
 import { CLINIC_ROOM, Limits } from '../../shared/src/protocol.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { RefusedJoins } from './audit/refused-joins.ts';
+import { RecordingAudioFiles } from './media/recording-audio-files.ts';
 import { scheduleRetention } from './ops/retention.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './auth/dev-issuer.ts';
 import { createIdentityVerifier, localKeys, remoteKeys, type IdentityVerifier } from './auth/identity.ts';
@@ -202,8 +203,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged }));
   web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));
   // Before the recordings router, which asks every /api/recordings request for a bearer token: an <audio> element sends its link instead.
-  web.use(recordingAudioRoutes({ access: recordingAccess, audit, links: audioLinks, identity, audioDir: config.recordingAudioDir }));
-  web.use(recordingsRoutes({ recordings, rooms, users, identity, live, audit, access: recordingAccess }));
+  const audioFiles = new RecordingAudioFiles(config.recordingAudioDir);
+  web.use(recordingAudioRoutes({ access: recordingAccess, audit, links: audioLinks, identity, audioFiles }));
+  web.use(recordingsRoutes({ recordings, rooms, users, identity, live, audit, access: recordingAccess, audioFiles }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));
   web.get(CDS_JWKS_PATH, (_req, res) => void res.json(cdsSigner.jwks()));
@@ -273,7 +275,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   checkpoints?.signer.start(config.auditCheckpoints!.intervalMs);
   fhir?.puller.start();
   const retention = scheduleRetention(
-    { pool, cases, recordings, rooms, audit, actor: 'system', closeLiveRoom: async (id) => void (await live.call(id, 'close')) },
+    { pool, cases, recordings, rooms, audit, audioFiles, actor: 'system', closeLiveRoom: async (id) => void (await live.call(id, 'close')) },
     { caseDays: config.retention.caseDays, intervalMs: config.retention.intervalMs, logger: logger.child({ component: 'retention' }) },
   );
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -180,8 +181,14 @@ describe('the recorded voice, through an audited link', () => {
     const doomedRoom = await server.createRoom({ title: 'Doomed', recordingAllowed: true, participants: [{ userId: 'edu', role: 'host' }] });
     const doomed = await record('edu', doomedRoom.id, 300);
     const doomedLink = (await edu.api.recordingAudioLink(doomed)).url;
+    const doomedFile = path.join(storage, 'consilium', `${doomed}.ogg`);
+    expect(existsSync(doomedFile)).toBe(true);
     await edu.api.deleteRecording(doomed);
     expect((await fetchAudio(doomedLink)).code).toBe('RECORDING_NOT_FOUND');
+    // The voice is deleted with its recording (the egress's file in the shared storage), and the audit row says so.
+    expect(existsSync(doomedFile)).toBe(false);
+    const deleted = (await admin.api.audit({ limit: 1000 })).events.find((e) => e.action === 'recording.delete' && e.details['recordingId'] === doomed);
+    expect(deleted?.details).toMatchObject({ audioDeleted: true });
   });
 
   it('an expired link is refused (the player asks for a new one before)', async () => {

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CasesRepo } from '../../server/src/db/cases.repo.ts';
 import { migrate } from '../../server/src/db/migrate.ts';
 import { RecordingsRepo } from '../../server/src/db/recordings.repo.ts';
 import { RoomsRepo } from '../../server/src/db/rooms.repo.ts';
+import { RecordingAudioFiles } from '../../server/src/media/recording-audio-files.ts';
 import { loadConfig, ConfigError } from '../../server/src/config.ts';
 import { RETENTION_LOCK_KEY, runRetention, type RetentionDeps } from '../../server/src/ops/retention.ts';
 import { cliJson, runCli } from '../support/cli.ts';
@@ -24,6 +29,7 @@ let owner: pg.Pool;
 let server: TestServer;
 let deps: RetentionDeps;
 let staleAtBoot: string;
+let audioDir: string;
 
 const newCase = (cases: CasesRepo) => cases.createImported({ resourceType: 'Patient', id: randomUUID() } as never, [], 'it.admin');
 const backdateCase = (id: string, days: number) => owner.query(`UPDATE cases SET created_at = now() - make_interval(days => $2) WHERE id = $1`, [id, days]);
@@ -43,9 +49,11 @@ beforeAll(async () => {
   await backdateCase(staleAtBoot, 40);
   server = await startTestServer({}, { CASE_RETENTION_DAYS: '30' }, db);
   const pool = server.app.pool;
-  deps = { pool, cases: new CasesRepo(pool), recordings: new RecordingsRepo(pool), rooms: new RoomsRepo(pool), audit: server.app.audit, actor: 'it.retention' };
+  audioDir = await mkdtemp(path.join(os.tmpdir(), 'consilium-voice-'));
+  deps = { pool, cases: new CasesRepo(pool), recordings: new RecordingsRepo(pool), rooms: new RoomsRepo(pool), audit: server.app.audit, audioFiles: new RecordingAudioFiles(audioDir), actor: 'it.retention' };
 });
 afterAll(async () => {
+  if (audioDir) await rm(audioDir, { recursive: true, force: true });
   await server?.stop();
   await owner?.end();
   await db?.drop();
@@ -125,6 +133,9 @@ describe('recording retention', () => {
     const forever = await make(null, true);
     const stillRecording = await make(365, false);
     const replay = await deps.rooms.create({ title: 'Replay', kind: 'replay', caseId: null, createdBy: 'it', participants: [], recordingId: expiring });
+    // Their voices, as the egress left them in RECORDING_AUDIO_DIR.
+    const voice = (id: string) => path.join(audioDir, `${id}.ogg`);
+    for (const id of [expiring, forever]) await writeFile(voice(id), 'OggS');
     const chunks = async (id: string) => Number((await owner.query(`SELECT count(*) AS n FROM recording_chunks WHERE recording_id = $1`, [id])).rows[0].n);
 
     const today = await runRetention(deps, { caseDays: null });
@@ -142,8 +153,11 @@ describe('recording retention', () => {
     expect((await deps.rooms.get(replay.id))?.status).toBe('closed');
     const rows = await auditFor('recording.delete', 'room_id', room.id);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ actor: 'it.retention', details: { recordingId: expiring, reason: 'retention', replayRoomsClosed: 1 } });
+    expect(rows[0]).toMatchObject({ actor: 'it.retention', details: { recordingId: expiring, reason: 'retention', replayRoomsClosed: 1, audioDeleted: true } });
     for (const id of [forever, stillRecording]) expect(await chunks(id)).toBe(1);
+    // The expired recording's voice went with it; the kept one's stays.
+    expect(existsSync(voice(expiring))).toBe(false);
+    expect(existsSync(voice(forever))).toBe(true);
   });
 });
 

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { Router, type Response } from 'express';
 import { RecordingAudioQuery } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -9,6 +8,7 @@ import type { IdentityVerifier } from '../auth/identity.ts';
 import { authorizeRecordingAudio, recordingViewerRole, type Principal } from '../auth/policy.ts';
 import type { RecordingRecord } from '../db/recordings.repo.ts';
 import { AppError } from '../errors.ts';
+import type { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 import { authenticate, principalOf } from './authenticate.ts';
 import type { RecordingAccess } from './recording-access.ts';
 import { sendJson } from './respond.ts';
@@ -20,8 +20,8 @@ export interface RecordingAudioRoutesDeps {
   identity: IdentityVerifier;
   audit: AuditLog;
   links: AudioLinks;
-  /** RECORDING_AUDIO_DIR: where the egress's `<recording id>.ogg` files are (null: audio is not played back). */
-  audioDir: string | null;
+  /** RECORDING_AUDIO_DIR: where the egress's `<recording id>.ogg` files are (dir null: audio is not played back). */
+  audioFiles: RecordingAudioFiles;
 }
 
 /** One range per request, and no more than this of the file in one range answer (a player asks again as it goes). */
@@ -59,8 +59,8 @@ export function recordingAudioRoutes(deps: RecordingAudioRoutesDeps): Router {
     const decision = authorizeRecordingAudio(role);
     if (!decision.allow) throw new AppError(decision.code, decision.reason);
     if (seen.rec.audio !== 'egress') throw new AppError('RECORDING_NO_AUDIO');
-    if (!deps.audioDir) throw new AppError('RECORDING_AUDIO_UNAVAILABLE', 'This server has no RECORDING_AUDIO_DIR: the egress storage is not shared with it');
-    const file = path.join(deps.audioDir, `${seen.rec.id}.ogg`);
+    const file = deps.audioFiles.fileOf(seen.rec.id);
+    if (!file) throw new AppError('RECORDING_AUDIO_UNAVAILABLE', 'This server has no RECORDING_AUDIO_DIR: the egress storage is not shared with it');
     const info = await stat(file).catch(() => null);
     if (!info?.isFile()) throw new AppError('RECORDING_AUDIO_UNAVAILABLE');
     return { rec: seen.rec, role, file, bytes: info.size };

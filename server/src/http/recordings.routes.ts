@@ -6,6 +6,7 @@ import { accessCovers, authorizeRecordingAction, authorizeRecordingGrant, author
 import type { Marker } from '../domain/storage.ts';
 import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
+import type { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
@@ -23,6 +24,8 @@ export interface RecordingsRoutesDeps {
   live: LiveRooms;
   audit: AuditLog;
   access: RecordingAccess;
+  /** The recordings' voice files (deleted with their recording). */
+  audioFiles: RecordingAudioFiles;
 }
 
 /**
@@ -207,11 +210,12 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const s = await seen(res, req.params.id, 'delete');
     const replays = await deps.recordings.replayRooms(s.rec.id, principal.userId);
     await deps.recordings.delete(s.rec.id);
+    const audioDeleted = await deps.audioFiles.remove(s.rec.id);
     for (const r of replays) {
       await deps.rooms.close(r.roomId);
       await deps.live.call(r.roomId, 'close');
     }
-    await deps.audit.record({ actor: principal.userId, action: 'recording.delete', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, replayRoomsClosed: replays.length } });
+    await deps.audit.record({ actor: principal.userId, action: 'recording.delete', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, replayRoomsClosed: replays.length, audioDeleted } });
     res.status(204).end();
   });
 

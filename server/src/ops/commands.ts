@@ -16,6 +16,7 @@ import { createLogger } from '../logger.ts';
 import { writePrivateFile } from '../private-file.ts';
 import { LiveRooms } from '../rooms/live-rooms.ts';
 import { RecordingsRepo } from '../db/recordings.repo.ts';
+import { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 import type { OpsContext } from './context.ts';
 import { runRetention } from './retention.ts';
 import { OpsError } from './context.ts';
@@ -232,7 +233,7 @@ export async function rotateCheckpointKey(ctx: OpsContext): Promise<Output> {
 /** The server's retention job, run once now (or listed only, with --dry-run); the same lock, so never alongside it. */
 export async function retentionRun(ctx: OpsContext, dryRun: boolean): Promise<Output> {
   const report = await runRetention(
-    { pool: ctx.pool, cases: ctx.cases, recordings: new RecordingsRepo(ctx.pool), rooms: ctx.rooms, audit: ctx.audit, actor: ctx.operator.userId },
+    { pool: ctx.pool, cases: ctx.cases, recordings: new RecordingsRepo(ctx.pool), rooms: ctx.rooms, audit: ctx.audit, audioFiles: new RecordingAudioFiles(ctx.config.recordingAudioDir), actor: ctx.operator.userId },
     { caseDays: ctx.config.retention.caseDays, dryRun },
   );
   if (!report.ran) throw new OpsError('retention is running in another process right now (a server): try again later');

@@ -4,6 +4,7 @@ import type { Pool } from '../db/pool.ts';
 import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import type { Logger } from '../logger.ts';
+import type { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 
 /**
  * Retention: cases no room has used for `caseDays` (and no kept recording shows), and recordings past their
@@ -20,6 +21,8 @@ export interface RetentionDeps {
   recordings: RecordingsRepo;
   rooms: RoomsRepo;
   audit: { record(event: AuditEvent): Promise<void> };
+  /** The recordings' voice files: an expired recording's voice goes with it. */
+  audioFiles: RecordingAudioFiles;
   /** Who the audit rows name: `system` in the server, `cli:<user>` from the command line. */
   actor: string;
   /**
@@ -148,12 +151,13 @@ async function expireRecordings(deps: RetentionDeps, now: Date, batch: number, d
       continue;
     }
     await deps.recordings.delete(r.id);
+    const audioDeleted = await deps.audioFiles.remove(r.id);
     for (const x of replays) {
       await deps.rooms.close(x.id);
       if (x.live) await deps.closeLiveRoom?.(x.id);
     }
     item.action = 'deleted';
-    await deps.audit.record({ actor: deps.actor, action: 'recording.delete', roomId: r.room_id, caseId: r.case_id, details: { recordingId: r.id, reason: 'retention', expiredAt: item.since, replayRoomsClosed: replays.length } });
+    await deps.audit.record({ actor: deps.actor, action: 'recording.delete', roomId: r.room_id, caseId: r.case_id, details: { recordingId: r.id, reason: 'retention', expiredAt: item.since, replayRoomsClosed: replays.length, audioDeleted } });
   }
   return items;
 }
