@@ -25,6 +25,7 @@ import { replayBar } from './views/replay-bar.ts';
 import { roomToolbar } from './views/room-toolbar.ts';
 import { scenePanel } from './views/scene-panel.ts';
 import { sliceViewer } from './views/slice-viewer.ts';
+import { volumeControls } from './views/volume-controls.ts';
 
 export interface RoomHooks {
   /** Back to the room list, with a message to show there. */
@@ -175,8 +176,10 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   // One column of parts (link state, surgeon's video, the table, the replay player, the images) beside the panels; hidden parts take no room.
   root.append(title, h('div', { class: 'room-layout' }, h('div', { class: 'main-col' }, linkBar, ...mainParts), side));
   const world = new World(viewport, session, ctl.canEdit);
-  if (images && world.available) world.addToTable(images.volume.group);
-  else images?.volumeToggle.remove();
+  if (images && world.available) {
+    images.volume.setTextureLimit(world.max3dTexture);
+    world.addToTable(images.volume.group);
+  } else images?.volumeToggle.remove();
   (window as unknown as { __consilium?: unknown }).__consilium = {
     session,
     world,
@@ -221,6 +224,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const render = () => {
     replay?.render();
     images?.view.render();
+    images?.controls.render();
     images?.volume.update();
     people.render();
     scene.render();
@@ -275,9 +279,10 @@ function imagingPanel(session: ClinicSession, api: ConsiliumApi, canEdit: boolea
     frame: (seriesUid, sopUid, frame) => api.imagingFrame(caseId, seriesUid, sopUid, frame, roomId),
   };
   const ctl = new ViewerController(session, reader, canEdit, { changed });
-  // The open series also lies on the table in 3D (axial, coronal and sagittal planes); each viewer may hide it.
+  // The open series also lies on the table in 3D — three planes, a MIP or the volume, as the shared view says
+  // (it follows the presenter); each viewer may hide it.
   const volume = new VolumeView(ctl);
-  const box = h('input', { type: 'checkbox', checked: true, 'data-testid': 'volume-toggle', onchange: () => volume.setShown(box.checked) });
-  const volumeToggle = h('label', { class: 'row follow', title: 'Show this series on the table in the 3D view: the slice shown here and the two planes across it' }, box, 'In 3D on the table');
-  return { ctl, view: sliceViewer(ctl, [volumeToggle]), volume, volumeToggle };
+  const controls = volumeControls(ctl, volume);
+  return { ctl, view: sliceViewer(ctl, [controls.el]), volume, volumeToggle: controls.el, controls };
 }
+

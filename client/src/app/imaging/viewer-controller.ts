@@ -1,4 +1,4 @@
-import { WINDOW_PRESETS, type ImagingInstanceDto, type ImagingListResponse, type ImagingSeriesResponse, type WindowPreset } from '../../../../shared/src/imaging.ts';
+import { isVolumeMode, WINDOW_PRESETS, type ImagingInstanceDto, type ImagingListResponse, type ImagingSeriesResponse, type VolumeMode, type WindowPreset } from '../../../../shared/src/imaging.ts';
 import type { ClientMessage } from '../../../../shared/src/messages.ts';
 import type { ViewerState } from '../../../../shared/src/state.ts';
 import type { ClinicSession } from '../../sdk/session.ts';
@@ -32,6 +32,8 @@ export interface View {
   zoom: number;
   panX: number;
   panY: number;
+  /** How the series lies on the table in 3D: planes, MIP or volume. */
+  mode3d: VolumeMode;
 }
 
 export type MeasureKind = 'length' | 'arrow' | 'region';
@@ -64,7 +66,7 @@ export class ViewerController {
   /** The server refused images to this viewer (no ImagingStudy in their access). */
   denied = false;
   error = '';
-  private local: View = { series: '', slice: 0, center: 40, width: 400, zoom: 1, panX: 0, panY: 0 };
+  private local: View = { series: '', slice: 0, center: 40, width: 400, zoom: 1, panX: 0, panY: 0, mode3d: 'planes' };
   private lastSeq = -1;
   private readonly loaded = new Map<string, Promise<ImagingSeriesResponse>>();
   private readonly done = new Map<string, ImagingSeriesResponse>();
@@ -124,7 +126,7 @@ export class ViewerController {
     if (!s || !this.follow || s.seq === this.lastSeq) return;
     this.lastSeq = s.seq;
     if (s.by === this.session.sessionId || !s.series) return;
-    this.local = { series: s.series, slice: s.slice, center: s.center, width: s.width, zoom: s.zoom, panX: s.panX, panY: s.panY };
+    this.local = { series: s.series, slice: s.slice, center: s.center, width: s.width, zoom: s.zoom, panX: s.panX, panY: s.panY, mode3d: isVolumeMode(s.mode3d) ? s.mode3d : 'planes' };
   }
 
   /** Back to the room's view in one click. */
@@ -216,6 +218,11 @@ export class ViewerController {
 
   panBy(dx: number, dy: number): void {
     this.change({ panX: Math.max(-10, Math.min(10, this.local.panX + dx)), panY: Math.max(-10, Math.min(10, this.local.panY + dy)) });
+  }
+
+  /** Planes, MIP or volume on the table (shared like the rest of the view). */
+  setMode3d(mode3d: VolumeMode): void {
+    if (mode3d !== this.local.mode3d) this.change({ mode3d });
   }
 
   /** Fit, and the series' own window. */
