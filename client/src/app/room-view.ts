@@ -25,7 +25,8 @@ import { replayBar } from './views/replay-bar.ts';
 import { roomToolbar } from './views/room-toolbar.ts';
 import { scenePanel } from './views/scene-panel.ts';
 import { sliceViewer } from './views/slice-viewer.ts';
-import { volumeControls } from './views/volume-controls.ts';
+import { pinControl, volumeControls } from './views/volume-controls.ts';
+import { SlicePanelController } from './ar/slice-panel-controller.ts';
 
 export interface RoomHooks {
   /** Back to the room list, with a message to show there. */
@@ -197,7 +198,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
       await ctl.leave();
       on.leave();
     },
-  });
+  }, images?.ctl ?? null);
   viewport.append(toolbar.el);
 
   // ---- side panels ------------------------------------------------------------------------
@@ -282,7 +283,10 @@ function imagingPanel(session: ClinicSession, api: ConsiliumApi, canEdit: boolea
   // The open series also lies on the table in 3D — three planes, a MIP or the volume, as the shared view says
   // (it follows the presenter); each viewer may hide it.
   const volume = new VolumeView(ctl);
-  const controls = volumeControls(ctl, volume);
-  return { ctl, view: sliceViewer(ctl, [controls.el]), volume, volumeToggle: controls.el, controls };
+  const volumeUi = volumeControls(ctl, volume);
+  // Surgical guidance: the room's slice pinned for the surgeon's headset (in the patient frame).
+  const pin = pinControl(new SlicePanelController(session, ctl));
+  const controls = { render: () => (volumeUi.render(), pin.render()) };
+  return { ctl, view: sliceViewer(ctl, [volumeUi.el, pin.el]), volume, volumeToggle: volumeUi.el, controls };
 }
 

@@ -262,10 +262,18 @@ export class ViewerController {
 
   /** Load the open series' metadata (once per series). Resolves null when there is none or it is withheld. */
   load(): Promise<ImagingSeriesResponse | null> {
-    const key = this.local.series;
+    return this.loadKey(this.local.series, true);
+  }
+
+  /** Any listed series' metadata by its room key (cached like the open one): what the AR panel shows of the room's view. */
+  seriesOf(key: string): Promise<ImagingSeriesResponse | null> {
+    return this.loadKey(key, false);
+  }
+
+  private loadKey(key: string, open: boolean): Promise<ImagingSeriesResponse | null> {
     const opt = this.seriesOptions().find((s) => s.key === key);
     if (!opt) {
-      if (key && this.listing) this.error = 'The room’s series is not among the images you may see.';
+      if (open && key && this.listing) this.error = 'The room’s series is not among the images you may see.';
       return Promise.resolve(null);
     }
     if (opt.withheld) return Promise.resolve(null);
@@ -284,6 +292,14 @@ export class ViewerController {
       });
     }
     return p;
+  }
+
+  /** A slice of a loaded series by key (from the frame cache the 2D viewer fills): null until the series is loaded. */
+  frameOf(key: string, index: number): { instance: ImagingInstanceDto; frame: Promise<Frame> } | null {
+    const s = this.done.get(key);
+    const instance = s?.instances[index];
+    if (!s || !instance) return null;
+    return { instance, frame: this.fetch(s, index) };
   }
 
   /** The pixel data of the slice shown (cached), with its neighbours fetched ahead for scrolling. */

@@ -1,8 +1,8 @@
 import * as THREE from 'three';
 import type { ImagingInstanceDto, VolumeMode } from '../../../../shared/src/imaging.ts';
-import { decodeJpeg } from '../imaging/decode.ts';
-import { modalityValues, windowToGrey } from '../imaging/pixels.ts';
-import type { Frame, ViewerController } from '../imaging/viewer-controller.ts';
+import { frameValues } from '../imaging/decode.ts';
+import { windowToGrey } from '../imaging/pixels.ts';
+import type { ViewerController } from '../imaging/viewer-controller.ts';
 import { crosshair, patientToRoom, placeOnTable, planeCorners, volumeBox, volumeGeometry, VoxelStore, type PlaneName, type TablePlacement, type Vec3, type VolumeGeometry } from '../imaging/volume.ts';
 import { MAX_BRICK_AXIS, MAX_BRICK_VOXELS, textureToRoom, VolumeBrick, type BrickLimits } from '../imaging/volume-brick.ts';
 import { VolumeRender } from './volume-render.ts';
@@ -20,15 +20,6 @@ interface Plane {
   border: THREE.LineLoop;
   texture: THREE.DataTexture | null;
   at: number;
-}
-
-/** Modality values of one monochrome frame, decoded as the 2D viewer decodes it (JPEG: the browser; raw: pixels.ts). */
-async function frameValues(inst: ImagingInstanceDto, frame: Frame): Promise<Float32Array> {
-  if (frame.type === 'raw') return modalityValues(frame.bytes, inst);
-  const d = await decodeJpeg(frame.bytes);
-  const out = new Float32Array(d.width * d.height);
-  for (let i = 0; i < out.length; i++) out[i] = d.rgba[i * 4]! * inst.rescaleSlope + inst.rescaleIntercept;
-  return out;
 }
 
 /**
