@@ -113,6 +113,23 @@ describe('ViewerController', () => {
     expect(session.sentOf('viewer.set')).toHaveLength(1);
   });
 
+  it('a pinch zooms about the point between the fingers: that image point stays under them', async () => {
+    const { ctl } = setup();
+    await ctl.start();
+    // Panel 400 × 400, image fitted: canvas x = 200 + panX·400 + (col − C/2)·s·zoom. The fingers at (300, 100).
+    const at = (u: number, v: number) => {
+      const { zoom, panX, panY } = ctl.view;
+      return [(u - 0.5 - panX) / zoom, (v - 0.5 - panY) / zoom]; // the image point there, in fitted panel units from the centre
+    };
+    const before = at(0.75, 0.25);
+    ctl.zoomAt(2, 0.25, -0.25);
+    expect(ctl.view.zoom).toBe(2);
+    at(0.75, 0.25).forEach((c, i) => expect(c).toBeCloseTo(before[i]!, 9));
+    ctl.zoomAt(1000, 0.25, -0.25); // clamped at 40×, still about the same point
+    expect(ctl.view.zoom).toBe(40);
+    at(0.75, 0.25).forEach((c, i) => expect(c).toBeCloseTo(before[i]!, 9));
+  });
+
   it('slices stay within the series; observers never drive when nobody presents', async () => {
     const { ctl, session } = setup({ canEdit: false });
     await ctl.start();

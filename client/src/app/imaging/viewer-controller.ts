@@ -216,6 +216,17 @@ export class ViewerController {
     this.change({ zoom: Math.max(0.1, Math.min(40, this.local.zoom * factor)) });
   }
 
+  /**
+   * Zoom about a point of the panel (u, v: fractions of its width and height from its centre, −0.5…0.5), as a
+   * pinch does: the image point under the fingers stays under them.
+   */
+  zoomAt(factor: number, u: number, v: number): void {
+    const zoom = Math.max(0.1, Math.min(40, this.local.zoom * factor));
+    const f = zoom / this.local.zoom;
+    const clamp = (p: number) => Math.max(-10, Math.min(10, p));
+    this.change({ zoom, panX: clamp(u * (1 - f) + f * this.local.panX), panY: clamp(v * (1 - f) + f * this.local.panY) });
+  }
+
   panBy(dx: number, dy: number): void {
     this.change({ panX: Math.max(-10, Math.min(10, this.local.panX + dx)), panY: Math.max(-10, Math.min(10, this.local.panY + dy)) });
   }
