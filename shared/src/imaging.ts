@@ -99,3 +99,12 @@ export const WINDOW_PRESETS = {
   brain: { center: 40, width: 80 },
 } as const;
 export type WindowPreset = keyof typeof WINDOW_PRESETS;
+
+/**
+ * How the open series lies on the table in the 3D view (part of the shared view: it follows the presenter):
+ * three reformatted planes (MPR), a maximum intensity projection, or a composited volume rendering whose
+ * transfer function is the current window (below the window transparent, through it ever more opaque).
+ */
+export const VOLUME_MODES = ['planes', 'mip', 'volume'] as const;
+export type VolumeMode = (typeof VOLUME_MODES)[number];
+export const isVolumeMode = (m: string): m is VolumeMode => (VOLUME_MODES as readonly string[]).includes(m);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CdsMessages, type CdsReplies } from './cds.ts';
 import { CaseResourceType } from './fhir.ts';
 import { GuidanceMessages, PointerUpdate } from './guidance.ts';
+import { VOLUME_MODES } from './imaging.ts';
 import { safeText } from './text.ts';
 
 /**
@@ -101,7 +102,14 @@ export const ViewerSet = z.strictObject({
   zoom: finite.min(0.1).max(40).optional(),
   panX: finite.min(-10).max(10).optional(),
   panY: finite.min(-10).max(10).optional(),
+  mode3d: z.enum(VOLUME_MODES).optional(),
 });
+/**
+ * Surgical guidance: pin the room's slice as a panel in the patient frame (the surgeon's AR view shows it
+ * there, following the shared viewer), move it (pin again), or take it down (`pose: null`). The pose is
+ * relative to the registered anchor, in metres; the panel faces its +Z.
+ */
+export const ViewerPin = z.strictObject({ pose: Pose.nullable() });
 /** Recording: the host starts or stops it (only where an administrator allowed it). */
 export const RecordingStart = z.strictObject({});
 export const RecordingStop = z.strictObject({});
@@ -131,6 +139,7 @@ export const ClientMessages = {
   'voice.unmute': VoiceUnmute,
   'participant.kick': ParticipantKick,
   'viewer.set': ViewerSet,
+  'viewer.pin': ViewerPin,
   'recording.start': RecordingStart,
   'recording.stop': RecordingStop,
   'replay.control': ReplayControl,
@@ -174,6 +183,7 @@ export interface ClientReplies {
   'cds.share': CdsReplies['cds.share'];
   'cds.feedback': CdsReplies['cds.feedback'];
   'viewer.set': { seq: number };
+  'viewer.pin': { pinned: boolean };
   'recording.start': { recordingId: string; audio: 'none' | 'egress' | 'failed' };
   'recording.stop': { recordingId: string; durationMs: number };
   'replay.control': ReplayPosition;

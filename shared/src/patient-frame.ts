@@ -64,3 +64,8 @@ export function toPatientFrame(anchor: FramePose, point: V3): [number, number, n
 export function poseFromPatientFrame(anchor: FramePose, pose: FramePose): FramePose {
   return { p: fromPatientFrame(anchor, pose.p), q: normalize(multiply(normalize(anchor.q), pose.q)) };
 }
+
+/** A pose in the anchor's world → the patient frame (e.g. a panel pinned where the surgeon looks). */
+export function poseToPatientFrame(anchor: FramePose, pose: FramePose): FramePose {
+  return { p: toPatientFrame(anchor, pose.p), q: normalize(multiply(conjugate(normalize(anchor.q)), pose.q)) };
+}

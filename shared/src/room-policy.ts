@@ -37,7 +37,7 @@ export interface RoomActionContext {
   clearAll?: boolean;
   /** For object.grab / move / release / remove in a replay: the target belongs to the recording. */
   recorded?: boolean;
-  /** For viewer.set: does the sender's access include ImagingStudy? */
+  /** For viewer.set / viewer.pin: does the sender's access include ImagingStudy? */
   imagingAccess?: boolean;
 }
 
@@ -92,6 +92,9 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   // The shared image viewer follows the presenter (whoever the host made presenter); when nobody presents,
   // any editor may drive it. Never someone who may not see the images: the series is theirs to choose.
   'viewer.set': (role, ctx) => ctx.imagingAccess === true && (ctx.presenterSelf === true || (ctx.presenterTakenByOther === false && EDITORS.includes(role))),
+  // The slice panel in the surgeon's AR view is placed in the patient frame, like guidance: by the surgeon (by gaze)
+  // or those guiding them, and only by someone who may see the images it shows.
+  'viewer.pin': (role, ctx) => guidance(ctx) && ctx.imagingAccess === true && GUIDING.includes(role),
   // The host curates the scene; other editors may remove only what they added.
   'object.remove': (role, ctx) => ctx.recorded !== true && (role === 'host' || (mayAnnotate(role, ctx) && ctx.ownsObject === true)),
   // Teaching. Recording is the host's (where an administrator allowed it: a room setting, checked by the room).

@@ -227,6 +227,20 @@ export const ViewerState = schema(
     by: t.string().default(''),
     /** Bumped on every change (followers can tell a fresh view from an old one). */
     seq: t.uint32().default(0),
+    /** How the series lies on the table in 3D (VOLUME_MODES): reformatted planes, a MIP or a composited volume. */
+    mode3d: t.string().default('planes'),
+    /**
+     * Surgical guidance: the slice panel pinned in the patient frame (the surgeon's AR view draws the
+     * room's slice there). Pose relative to the registered anchor, metres; `pinBy` '' = not pinned.
+     */
+    pinBy: t.string().default(''),
+    pinPx: t.float32().default(0),
+    pinPy: t.float32().default(0),
+    pinPz: t.float32().default(0),
+    pinQx: t.float32().default(0),
+    pinQy: t.float32().default(0),
+    pinQz: t.float32().default(0),
+    pinQw: t.float32().default(1),
   },
   'Viewer',
 );

@@ -132,8 +132,17 @@ describe('the shared image viewer', () => {
     await host.request('presenter.set', { sessionId: null });
   });
 
+  it('the 3D mode (planes, MIP, volume) is part of the shared view: it follows the presenter', async () => {
+    expect(host.state.viewer.get('shared')!.mode3d).toBe('planes');
+    expect((await host.request('viewer.set', { mode3d: 'volume' })).ok).toBe(true);
+    await eventually(() => expect(obs.state.viewer.get('shared')).toMatchObject({ mode3d: 'volume', series: key }));
+    expect((await host.request('viewer.set', { mode3d: 'mip' })).ok).toBe(true);
+    await eventually(() => expect(cli.state.viewer.get('shared')!.mode3d).toBe('mip'));
+    await host.request('viewer.set', { mode3d: 'planes' });
+  });
+
   it('refuses what cannot be a viewer state (no real UID as a key, out-of-range numbers)', async () => {
-    for (const bad of [{ series: '1.2.840.113619.2.1' }, { slice: -1 }, { width: 0 }, { zoom: 1e9 }, { center: Number.NaN }, { extra: 1 }]) {
+    for (const bad of [{ series: '1.2.840.113619.2.1' }, { slice: -1 }, { width: 0 }, { zoom: 1e9 }, { center: Number.NaN }, { extra: 1 }, { mode3d: 'surface' }]) {
       expect(await untyped(host).request('viewer.set', bad)).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
     }
   });
@@ -174,5 +183,71 @@ describe('measurements on a slice', () => {
     expect(await cli.add({ ...base, kind: 'stroke', frame: 'slice', slice: { series: key, index: 0 }, points: [0, 0, 0, 5, 5, 0] })).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
     expect(await cli.add({ ...base, kind: 'arrow', frame: 'slice', points: [0, 0, 0, 5, 5, 0] })).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
     expect(await cli.add({ ...base, kind: 'region', frame: 'slice', slice: { series: key, index: 0 }, points: [0, 0, 0, 5, 5, 0, 6, 6, 0] })).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
+  });
+});
+
+describe('the slice panel pinned in the patient frame (surgical guidance)', () => {
+  let surgeon: ClinicSession;
+  let guide: ClinicSession;
+  let labsSurgeon: ClinicSession;
+  let obs: ClinicSession;
+  const pose = { p: [0.3, 0.25, 0] as [number, number, number], q: [0, 0, 0, 1] as [number, number, number, number] };
+
+  beforeAll(async () => {
+    const room = await server.createRoom({
+      caseId,
+      kind: 'surgical-guidance',
+      participants: [
+        { userId: 'p.surgeon', role: 'surgeon' },
+        { userId: 'p.guide', role: 'specialist' },
+        { userId: 'p.labs', role: 'surgeon', scopes: ['patient/Patient.rs', 'patient/Observation.rs'] },
+        { userId: 'p.obs', role: 'observer' },
+      ],
+    });
+    roomId = room.id;
+    [surgeon, guide, labsSurgeon, obs] = await Promise.all([join('p.surgeon'), join('p.guide'), join('p.labs'), join('p.obs')]);
+  });
+
+  it('the guide pins it; the surgeon sees where, relative to the anchor; moving it is pinning again; null takes it down', async () => {
+    const before = surgeon.state.viewer.get('shared')!.seq;
+    expect(await guide.request('viewer.pin', { pose })).toMatchObject({ ok: true, pinned: true });
+    await eventually(() => expect(surgeon.state.viewer.get('shared')).toMatchObject({ pinBy: guide.sessionId, pinQw: 1 }));
+    const v = surgeon.state.viewer.get('shared')!;
+    expect([v.pinPx, v.pinPy, v.pinPz].map((c) => +c.toFixed(4))).toEqual([0.3, 0.25, 0]);
+    expect(v.seq).toBe(before); // a pin is not a change of the view: followers keep following the presenter
+    // The surgeon moves it (by gaze, in the headset): a turned panel, the quaternion normalised by the server.
+    expect(await surgeon.request('viewer.pin', { pose: { p: [-0.2, 0.3, 0.1], q: [0, 2, 0, 2] } })).toMatchObject({ ok: true, pinned: true });
+    await eventually(() => expect(guide.state.viewer.get('shared')).toMatchObject({ pinBy: surgeon.sessionId }));
+    const w = guide.state.viewer.get('shared')!;
+    expect(w.pinQy).toBeCloseTo(Math.SQRT1_2, 5);
+    expect(w.pinQw).toBeCloseTo(Math.SQRT1_2, 5);
+    // Pinned 40 m away is pinned at the patient: no further than PIN_MAX_METRES from the anchor.
+    await surgeon.request('viewer.pin', { pose: { p: [40, 0, 0], q: [0, 0, 0, 1] } });
+    await eventually(() => expect(guide.state.viewer.get('shared')!.pinPx).toBeCloseTo(2, 4));
+    expect(await guide.request('viewer.pin', { pose: null })).toMatchObject({ ok: true, pinned: false });
+    await eventually(() => expect(surgeon.state.viewer.get('shared')!.pinBy).toBe(''));
+  });
+
+  it('refused without ImagingStudy, to observers, outside surgical guidance, and for what is not a pose', async () => {
+    expect(await labsSurgeon.request('viewer.pin', { pose })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await obs.request('viewer.pin', { pose })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    for (const bad of [{}, { pose: { p: [0, 0], q: [0, 0, 0, 1] } }, { pose: { p: [0, 0, Number.NaN], q: [0, 0, 0, 1] } }, { pose, extra: 1 }]) {
+      expect(await untyped(surgeon).request('viewer.pin', bad)).toMatchObject({ ok: false, error: { code: 'MESSAGE_INVALID' } });
+    }
+    const conference = await server.createRoom({ caseId, participants: [{ userId: 'p.conf', role: 'host' }] });
+    roomId = conference.id;
+    const host = await join('p.conf');
+    expect(await host.request('viewer.pin', { pose })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+  });
+
+  it('the surgeon without ImagingStudy never receives the pin (the viewer state is not theirs)', async () => {
+    expect(await guide.request('viewer.pin', { pose })).toMatchObject({ ok: true });
+    await eventually(() => expect(surgeon.state.viewer.get('shared')!.pinBy).toBe(guide.sessionId));
+    await new Promise((res) => setTimeout(res, 300));
+    expect(labsSurgeon.state.viewer.get('shared')).toBeUndefined();
+    // The pose as float32 bytes (0.3 then 0.25) is in the surgeon's frames, never in theirs.
+    const pinned = Buffer.from(new Float32Array([0.25]).buffer);
+    expect(receivedBytes(surgeon).includes(pinned)).toBe(true);
+    expect(receivedBytes(labsSurgeon).includes(pinned)).toBe(false);
   });
 });

@@ -51,6 +51,8 @@ const EXPECTED: Record<RoomAction, Record<RoomRole, boolean | { own: boolean; ot
   'object.add': { host: true, clinician: true, specialist: true, surgeon: true, observer: false },
   // Without ImagingStudy in the sender's access nobody moves the shared image viewer (cases below).
   'viewer.set': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
+  // The AR slice panel: surgical guidance only, and only with ImagingStudy (cases below).
+  'viewer.pin': { host: false, clinician: false, specialist: false, surgeon: false, observer: false },
   'recording.start': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   'recording.stop': { host: true, clinician: false, specialist: false, surgeon: false, observer: false },
   // Replay control only in replay rooms (this table is a conference).
@@ -100,6 +102,16 @@ describe('room policy: every action × role', () => {
     expect(authorizeRoomAction(role, 'viewer.set', { imagingAccess: true, presenterSelf: false, presenterTakenByOther: true }).allow).toBe(false);
     // No ImagingStudy: never, not even as presenter.
     expect(authorizeRoomAction(role, 'viewer.set', { imagingAccess: false, presenterSelf: true, presenterTakenByOther: false }).allow).toBe(false);
+  });
+
+  it.each(ROOM_ROLES)('%s pinning the slice panel in the patient frame', (role) => {
+    const guiding = role === 'surgeon' || role === 'specialist' || role === 'host';
+    const g = { roomKind: 'surgical-guidance' as const };
+    expect(authorizeRoomAction(role, 'viewer.pin', { ...g, imagingAccess: true }).allow).toBe(guiding);
+    // Without ImagingStudy the panel would show nothing of theirs to choose: never.
+    expect(authorizeRoomAction(role, 'viewer.pin', { ...g, imagingAccess: false }).allow).toBe(false);
+    // There is no patient frame outside surgical guidance.
+    expect(authorizeRoomAction(role, 'viewer.pin', { roomKind: 'case-conference', imagingAccess: true }).allow).toBe(false);
   });
 
   it.each(ROOM_ROLES)('%s taking or handing back the presenter role', (role) => {

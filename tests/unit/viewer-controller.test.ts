@@ -77,7 +77,7 @@ describe('ViewerController', () => {
     ctl.scroll(1);
     ctl.preset('lung');
     runTimers();
-    expect(session.sentOf('viewer.set')).toEqual([{ series: KEY, slice: 2, center: -600, width: 1500, zoom: 1, panX: 0, panY: 0 }]);
+    expect(session.sentOf('viewer.set')).toEqual([{ series: KEY, slice: 2, center: -600, width: 1500, zoom: 1, panX: 0, panY: 0, mode3d: 'planes' }]);
     shared({ series: KEY, slice: 2, by: 'me', seq: 1 });
     ctl.sync();
     ctl.scroll(1);
@@ -85,6 +85,49 @@ describe('ViewerController', () => {
     runTimers();
     expect(session.sentOf('viewer.set')[1]).toEqual({ slice: 3, zoom: 2 });
     expect(ctl.follow).toBe(true);
+  });
+
+  it('the 3D mode is part of the view: the driver sends it, a follower takes the presenter’s, choosing one’s own leaves the room view', async () => {
+    const { ctl, session, runTimers, shared } = setup();
+    await ctl.start();
+    await ctl.load();
+    shared({ series: KEY, by: 'me', seq: 1 });
+    ctl.sync();
+    ctl.setMode3d('volume');
+    ctl.setMode3d('volume'); // no change, nothing more to send
+    runTimers();
+    expect(session.sentOf('viewer.set')).toEqual([{ mode3d: 'volume' }]);
+    expect(ctl.view.mode3d).toBe('volume');
+    // Dr. Lead presents and shows a MIP: the follower's table shows a MIP too.
+    session.state.info.presenter = 'lead';
+    shared({ mode3d: 'mip', by: 'lead', seq: 2 });
+    ctl.sync();
+    expect(ctl.view.mode3d).toBe('mip');
+    // A mode the client does not know (a newer server) is shown as planes, never half-drawn.
+    shared({ mode3d: 'surface', by: 'lead', seq: 3 });
+    ctl.sync();
+    expect(ctl.view.mode3d).toBe('planes');
+    ctl.setMode3d('volume');
+    expect(ctl.follow).toBe(false);
+    runTimers();
+    expect(session.sentOf('viewer.set')).toHaveLength(1);
+  });
+
+  it('a pinch zooms about the point between the fingers: that image point stays under them', async () => {
+    const { ctl } = setup();
+    await ctl.start();
+    // Panel 400 × 400, image fitted: canvas x = 200 + panX·400 + (col − C/2)·s·zoom. The fingers at (300, 100).
+    const at = (u: number, v: number) => {
+      const { zoom, panX, panY } = ctl.view;
+      return [(u - 0.5 - panX) / zoom, (v - 0.5 - panY) / zoom]; // the image point there, in fitted panel units from the centre
+    };
+    const before = at(0.75, 0.25);
+    ctl.zoomAt(2, 0.25, -0.25);
+    expect(ctl.view.zoom).toBe(2);
+    at(0.75, 0.25).forEach((c, i) => expect(c).toBeCloseTo(before[i]!, 9));
+    ctl.zoomAt(1000, 0.25, -0.25); // clamped at 40×, still about the same point
+    expect(ctl.view.zoom).toBe(40);
+    at(0.75, 0.25).forEach((c, i) => expect(c).toBeCloseTo(before[i]!, 9));
   });
 
   it('slices stay within the series; observers never drive when nobody presents', async () => {

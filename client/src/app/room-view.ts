@@ -26,6 +26,8 @@ import { replayAudioView } from './views/replay-audio.ts';
 import { roomToolbar } from './views/room-toolbar.ts';
 import { scenePanel } from './views/scene-panel.ts';
 import { sliceViewer } from './views/slice-viewer.ts';
+import { pinControl, volumeControls } from './views/volume-controls.ts';
+import { SlicePanelController } from './ar/slice-panel-controller.ts';
 
 export interface RoomHooks {
   /** Back to the room list, with a message to show there. */
@@ -197,8 +199,10 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const world = new World(viewport, session, ctl.canEdit);
   // The recorded participants, as ghosts, where the recording had them at the replay's position.
   if (player) world.showReplay(() => player?.positionMs() ?? 0);
-  if (images && world.available) world.addToTable(images.volume.group);
-  else images?.volumeToggle.remove();
+  if (images && world.available) {
+    images.volume.setTextureLimit(world.max3dTexture);
+    world.addToTable(images.volume.group);
+  } else images?.volumeToggle.remove();
   (window as unknown as { __consilium?: unknown }).__consilium = {
     session,
     world,
@@ -217,7 +221,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
       await ctl.leave();
       on.leave();
     },
-  });
+  }, images?.ctl ?? null);
   viewport.append(toolbar.el);
 
   // ---- side panels ------------------------------------------------------------------------
@@ -244,6 +248,7 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const render = () => {
     replay?.render();
     images?.view.render();
+    images?.controls.render();
     images?.volume.update();
     people.render();
     scene.render();
@@ -307,9 +312,13 @@ function imagingPanel(session: ClinicSession, api: ConsiliumApi, canEdit: boolea
     frame: (seriesUid, sopUid, frame) => api.imagingFrame(caseId, seriesUid, sopUid, frame, roomId),
   };
   const ctl = new ViewerController(session, reader, canEdit, { changed });
-  // The open series also lies on the table in 3D (axial, coronal and sagittal planes); each viewer may hide it.
+  // The open series also lies on the table in 3D — three planes, a MIP or the volume, as the shared view says
+  // (it follows the presenter); each viewer may hide it.
   const volume = new VolumeView(ctl);
-  const box = h('input', { type: 'checkbox', checked: true, 'data-testid': 'volume-toggle', onchange: () => volume.setShown(box.checked) });
-  const volumeToggle = h('label', { class: 'row follow', title: 'Show this series on the table in the 3D view: the slice shown here and the two planes across it' }, box, 'In 3D on the table');
-  return { ctl, view: sliceViewer(ctl, [volumeToggle]), volume, volumeToggle };
+  const volumeUi = volumeControls(ctl, volume);
+  // Surgical guidance: the room's slice pinned for the surgeon's headset (in the patient frame).
+  const pin = pinControl(new SlicePanelController(session, ctl));
+  const controls = { render: () => (volumeUi.render(), pin.render()) };
+  return { ctl, view: sliceViewer(ctl, [volumeUi.el, pin.el]), volume, volumeToggle: volumeUi.el, controls };
 }
+

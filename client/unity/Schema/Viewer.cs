@@ -38,5 +38,32 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(8, "uint32")]
 		public uint seq = 0;
+
+		[global::Colyseus.Schema.Type(9, "string")]
+		public string mode3d = "planes";
+
+		[global::Colyseus.Schema.Type(10, "string")]
+		public string pinBy = "";
+
+		[global::Colyseus.Schema.Type(11, "float32")]
+		public double pinPx = 0;
+
+		[global::Colyseus.Schema.Type(12, "float32")]
+		public double pinPy = 0;
+
+		[global::Colyseus.Schema.Type(13, "float32")]
+		public double pinPz = 0;
+
+		[global::Colyseus.Schema.Type(14, "float32")]
+		public double pinQx = 0;
+
+		[global::Colyseus.Schema.Type(15, "float32")]
+		public double pinQy = 0;
+
+		[global::Colyseus.Schema.Type(16, "float32")]
+		public double pinQz = 0;
+
+		[global::Colyseus.Schema.Type(17, "float32")]
+		public double pinQw = 1;
 	}
 }

@@ -1,14 +1,18 @@
 /**
  * The surgeon's hands-free commands (docs/ar-client.md §3): controller
- * buttons and spoken words map to the same four guidance commands.
+ * buttons and spoken words map to the same four guidance commands, and to
+ * pinning the room's image slice where the surgeon looks (or taking it down).
  */
-export type HandsFreeCommand = 'ack' | 'next' | 'repeat' | 'dismiss';
+export type HandsFreeCommand = 'ack' | 'next' | 'repeat' | 'dismiss' | 'pin' | 'unpin';
 
 const WORDS: [RegExp, HandsFreeCommand][] = [
   [/\b(seen|acknowledged?|ack)\b/, 'ack'],
   [/\bnext\b/, 'next'],
   [/\b(repeat|again)\b/, 'repeat'],
   [/\bdismiss(ed)?\b/, 'dismiss'],
+  // Two words, not "pin" alone: an orthopaedic theatre talks about pins.
+  [/\b(unpin (the )?(slice|image|scan)|(remove|hide) (the )?(slice|image|scan))\b/, 'unpin'],
+  [/\b(pin|show) (the )?(slice|image|scan)\b/, 'pin'],
 ];
 
 /** A recognised phrase → one command, or null. Only the first 200 characters are looked at. */
@@ -24,10 +28,10 @@ export function commandForPhrase(phrase: string): HandsFreeCommand | null {
 }
 
 /**
- * xr-standard gamepad buttons (Quest Touch): 4 = A/X, 5 = B/Y. Trigger
+ * xr-standard gamepad buttons (Quest Touch): 3 = thumbstick press, 4 = A/X, 5 = B/Y. Trigger
  * (select) and grip (squeeze) arrive as XR session events instead.
  */
-export const BUTTON_COMMANDS: Record<number, HandsFreeCommand> = { 4: 'ack', 5: 'next' };
+export const BUTTON_COMMANDS: Record<number, HandsFreeCommand> = { 3: 'pin', 4: 'ack', 5: 'next' };
 
 /** Edge detection over gamepad buttons: a command fires once per press, not every frame it is held. */
 export class ButtonEdges {

@@ -2,10 +2,13 @@ import * as THREE from 'three';
 import type { V3 } from '../../../../shared/src/patient-frame.ts';
 import type { ClinicSession } from '../../sdk/session.ts';
 import { acknowledgerOf } from '../../../../shared/src/guidance.ts';
+import type { ViewerController } from '../imaging/viewer-controller.ts';
 import { AnnotationView, type GuidanceClock } from './annotation-view.ts';
 import { ButtonEdges, listenForCommands, type VoiceStatus } from './hands-free.ts';
 import { estimateGazeHit, facingYaw } from './placement.ts';
 import { PointerMarker } from './pointer-view.ts';
+import { GAZE_LIFT, PANEL_WIDTH, SlicePanelController } from './slice-panel-controller.ts';
+import { SlicePanelView } from './slice-panel-view.ts';
 import { SurgeonController, type Quat, type Vec3 } from './surgeon-controller.ts';
 import { TextSprite } from './text-sprite.ts';
 import { VideoHud } from './video-hud.ts';
@@ -31,6 +34,8 @@ export interface SurgeonArView {
   voice(): VoiceStatus;
   /** Smoothed time between rendered frames (ms). */
   frameMs(): number;
+  /** The image slice pinned in the patient frame (null: this room has no image viewer for this participant). */
+  slicePanel(): (ReturnType<SlicePanelView['describe']> & { mayPin: boolean }) | null;
 }
 
 /**
@@ -42,9 +47,11 @@ export interface SurgeonArView {
  * warning is a banner in view. Resolves once the session runs; everything
  * is torn down when it ends. The decisions (commands, trigger, drift, HUD
  * texts, pose rate) are SurgeonController's; this draws them and feeds it
- * the headset's events and poses.
+ * the headset's events and poses. With the room's image viewer (`imaging`),
+ * the slice pinned in the patient frame is drawn there too (SlicePanelController
+ * decides whether this participant may see it).
  */
-export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
+export async function enterSurgeonAr(session: ClinicSession, imaging: ViewerController | null = null): Promise<void> {
   if (!navigator.xr) throw new Error('WebXR is not available in this browser');
   const xr = await navigator.xr.requestSession('immersive-ar', { optionalFeatures: ['local-floor', 'hit-test', 'hand-tracking', 'anchors'] });
   const localFloor = xr.enabledFeatures?.includes('local-floor') ?? true;
@@ -91,6 +98,17 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
   let hitTestSource: XRHitTestSource | null = null;
   const ctl = new SurgeonController<XRInputSource, XRAnchor>(session, () => void xr.end().catch(() => {}));
   const command = ctl.command.bind(ctl);
+  // The room's slice, pinned in the patient frame: a child of the anchor's group, like the annotations.
+  const panels = new SlicePanelController(session, imaging);
+  const panelView = imaging ? new SlicePanelView(imaging) : null;
+  if (panelView) anchorGroup.add(panelView.group);
+  ctl.onPin = (cmd) => {
+    if (cmd === 'unpin') return panels.unpin();
+    // Where the surgeon looks, lifted so the panel's lower edge clears that spot, turned to face them.
+    const head = renderer.xr.getCamera().getWorldPosition(new THREE.Vector3());
+    const at = reticleHit?.p.clone().add(new THREE.Vector3(0, GAZE_LIFT + PANEL_WIDTH / 2, 0)) ?? null;
+    return panels.pin(at ? { p: [at.x, at.y, at.z], q: facingYaw(at, head) } : null);
+  };
 
   // ---- the headset's input ------------------------------------------------------------------
   xr.addEventListener('selectstart', (e) => ctl.pressStart(e.inputSource));
@@ -240,6 +258,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     const clock = guidanceClock();
     syncAnnotations(now, clock);
     syncPointers();
+    panelView?.sync(panels.shown());
     for (const source of xr.inputSources) for (const cmd of edges.pressed(source.handedness, source.gamepad)) void command(cmd);
     updateHud();
     videoHud.sync(session.state.objects?.entries() ?? [], session.guidance.focus()?.id ?? '', ctl.linkWarned, now, ctl.flash, clock);
@@ -280,6 +299,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     status: () => statusLine.current,
     voice: () => ctl.voice.status,
     frameMs: () => ctl.frameMs,
+    slicePanel: () => (panelView ? { ...panelView.describe(), mayPin: panels.mayPin } : null),
   };
   const hooks = window as unknown as { __surgeonAr?: SurgeonArView };
   hooks.__surgeonAr = view;
@@ -292,6 +312,7 @@ export async function enterSurgeonAr(session: ClinicSession): Promise<void> {
     for (const v of annotations.values()) v.dispose();
     for (const m of pointers.values()) m.dispose();
     videoHud.dispose();
+    panelView?.dispose();
     banner.dispose();
     statusLine.dispose();
     reticle.geometry.dispose();

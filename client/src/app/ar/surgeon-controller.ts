@@ -104,7 +104,11 @@ export class SurgeonController<Source = unknown, Anchor extends AnchorHandle = A
     return this.run(cmd).catch(() => this.say(`${cmd}: not sent`));
   }
 
+  /** Pinning the image slice where one looks: the view knows the gaze (surgeon-ar.ts), so it answers these. */
+  onPin: ((cmd: 'pin' | 'unpin') => Promise<string>) | null = null;
+
   private async run(cmd: HandsFreeCommand): Promise<void> {
+    if (cmd === 'pin' || cmd === 'unpin') return this.say(this.onPin ? await this.onPin(cmd) : 'No images in this room');
     const g = this.session.guidance;
     const focus = this.focused();
     if ((cmd === 'ack' || cmd === 'dismiss') && !focus) return this.say('Nothing in focus: say "next"');

@@ -1,4 +1,4 @@
-import { WINDOW_PRESETS, type ImagingInstanceDto, type ImagingListResponse, type ImagingSeriesResponse, type WindowPreset } from '../../../../shared/src/imaging.ts';
+import { isVolumeMode, WINDOW_PRESETS, type ImagingInstanceDto, type ImagingListResponse, type ImagingSeriesResponse, type VolumeMode, type WindowPreset } from '../../../../shared/src/imaging.ts';
 import type { ClientMessage } from '../../../../shared/src/messages.ts';
 import type { ViewerState } from '../../../../shared/src/state.ts';
 import type { ClinicSession } from '../../sdk/session.ts';
@@ -32,6 +32,8 @@ export interface View {
   zoom: number;
   panX: number;
   panY: number;
+  /** How the series lies on the table in 3D: planes, MIP or volume. */
+  mode3d: VolumeMode;
 }
 
 export type MeasureKind = 'length' | 'arrow' | 'region';
@@ -64,7 +66,7 @@ export class ViewerController {
   /** The server refused images to this viewer (no ImagingStudy in their access). */
   denied = false;
   error = '';
-  private local: View = { series: '', slice: 0, center: 40, width: 400, zoom: 1, panX: 0, panY: 0 };
+  private local: View = { series: '', slice: 0, center: 40, width: 400, zoom: 1, panX: 0, panY: 0, mode3d: 'planes' };
   private lastSeq = -1;
   private readonly loaded = new Map<string, Promise<ImagingSeriesResponse>>();
   private readonly done = new Map<string, ImagingSeriesResponse>();
@@ -124,7 +126,7 @@ export class ViewerController {
     if (!s || !this.follow || s.seq === this.lastSeq) return;
     this.lastSeq = s.seq;
     if (s.by === this.session.sessionId || !s.series) return;
-    this.local = { series: s.series, slice: s.slice, center: s.center, width: s.width, zoom: s.zoom, panX: s.panX, panY: s.panY };
+    this.local = { series: s.series, slice: s.slice, center: s.center, width: s.width, zoom: s.zoom, panX: s.panX, panY: s.panY, mode3d: isVolumeMode(s.mode3d) ? s.mode3d : 'planes' };
   }
 
   /** Back to the room's view in one click. */
@@ -214,8 +216,24 @@ export class ViewerController {
     this.change({ zoom: Math.max(0.1, Math.min(40, this.local.zoom * factor)) });
   }
 
+  /**
+   * Zoom about a point of the panel (u, v: fractions of its width and height from its centre, −0.5…0.5), as a
+   * pinch does: the image point under the fingers stays under them.
+   */
+  zoomAt(factor: number, u: number, v: number): void {
+    const zoom = Math.max(0.1, Math.min(40, this.local.zoom * factor));
+    const f = zoom / this.local.zoom;
+    const clamp = (p: number) => Math.max(-10, Math.min(10, p));
+    this.change({ zoom, panX: clamp(u * (1 - f) + f * this.local.panX), panY: clamp(v * (1 - f) + f * this.local.panY) });
+  }
+
   panBy(dx: number, dy: number): void {
     this.change({ panX: Math.max(-10, Math.min(10, this.local.panX + dx)), panY: Math.max(-10, Math.min(10, this.local.panY + dy)) });
+  }
+
+  /** Planes, MIP or volume on the table (shared like the rest of the view). */
+  setMode3d(mode3d: VolumeMode): void {
+    if (mode3d !== this.local.mode3d) this.change({ mode3d });
   }
 
   /** Fit, and the series' own window. */
@@ -255,10 +273,18 @@ export class ViewerController {
 
   /** Load the open series' metadata (once per series). Resolves null when there is none or it is withheld. */
   load(): Promise<ImagingSeriesResponse | null> {
-    const key = this.local.series;
+    return this.loadKey(this.local.series, true);
+  }
+
+  /** Any listed series' metadata by its room key (cached like the open one): what the AR panel shows of the room's view. */
+  seriesOf(key: string): Promise<ImagingSeriesResponse | null> {
+    return this.loadKey(key, false);
+  }
+
+  private loadKey(key: string, open: boolean): Promise<ImagingSeriesResponse | null> {
     const opt = this.seriesOptions().find((s) => s.key === key);
     if (!opt) {
-      if (key && this.listing) this.error = 'The room’s series is not among the images you may see.';
+      if (open && key && this.listing) this.error = 'The room’s series is not among the images you may see.';
       return Promise.resolve(null);
     }
     if (opt.withheld) return Promise.resolve(null);
@@ -277,6 +303,14 @@ export class ViewerController {
       });
     }
     return p;
+  }
+
+  /** A slice of a loaded series by key (from the frame cache the 2D viewer fills): null until the series is loaded. */
+  frameOf(key: string, index: number): { instance: ImagingInstanceDto; frame: Promise<Frame> } | null {
+    const s = this.done.get(key);
+    const instance = s?.instances[index];
+    if (!s || !instance) return null;
+    return { instance, frame: this.fetch(s, index) };
   }
 
   /** The pixel data of the slice shown (cached), with its neighbours fetched ahead for scrolling. */

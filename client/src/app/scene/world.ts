@@ -401,6 +401,12 @@ export class World {
     return { avatars, onScreen, heads, ownLaser: this.myLaser.visible, camera: [this.camera.position.x, this.camera.position.y, this.camera.position.z] };
   }
 
+  /** The largest 3D texture this GPU takes (WebGL2 promises 256); 0 without WebGL. */
+  get max3dTexture(): number {
+    const gl = this.renderer?.getContext();
+    return gl && 'MAX_3D_TEXTURE_SIZE' in gl ? Number(gl.getParameter(gl.MAX_3D_TEXTURE_SIZE)) : 0;
+  }
+
   /** Put something on the table (the imaging volume): drawn, and a surface for the laser and strokes. */
   addToTable(obj: THREE.Object3D): void {
     this.onTable.push(obj);

@@ -2,6 +2,7 @@ import type { TicketResponse } from '../../../../shared/src/http.ts';
 import type { ClinicSession } from '../../sdk/session.ts';
 import { h } from '../dom.ts';
 import { plainMessage } from '../plain-errors.ts';
+import type { ViewerController } from '../imaging/viewer-controller.ts';
 import type { RoomController, ToolName } from '../room-controller.ts';
 import type { World } from '../scene/world.ts';
 import type { VideoFeed } from '../video-feed.ts';
@@ -11,7 +12,7 @@ import type { Voice } from '../voice.ts';
  * The tools over the 3D view: Move / Draw / Laser, Present and Follow, voice, the surgeon's camera,
  * VR and AR, Leave. It owns the media objects (LiveKit loads only when someone asks for it).
  */
-export function roomToolbar(ctl: RoomController, session: ClinicSession, world: World, ticket: Pick<TicketResponse, 'voice' | 'video'>, on: { leave(): void; render(): void }) {
+export function roomToolbar(ctl: RoomController, session: ClinicSession, world: World, ticket: Pick<TicketResponse, 'voice' | 'video'>, on: { leave(): void; render(): void }, imaging: ViewerController | null = null) {
   let voice: Voice | null = null;
   let feed: VideoFeed | null = null;
 
@@ -29,7 +30,7 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
   const presentBtn = h('button', { id: 'present', class: 'tool', 'aria-pressed': 'false', onclick: () => void ctl.togglePresent(), disabled: !ctl.mayTogglePresent, title: ctl.presentHint }, 'Present');
   const vrBtn = h('button', { hidden: true, onclick: () => void world.enterXR('immersive-vr').catch((e: unknown) => alert(plainMessage(e))) }, 'Enter VR');
   // In surgical guidance, "Enter AR" is the surgeon's view: patient frame, guidance, hands-free (ar/surgeon-ar.ts).
-  const arBtn = h('button', { hidden: true, onclick: () => void (ctl.guidanceRoom ? import('../ar/surgeon-ar.ts').then((m) => m.enterSurgeonAr(session)) : world.enterXR('immersive-ar')).catch((e: unknown) => alert(plainMessage(e))) }, 'Enter AR');
+  const arBtn = h('button', { hidden: true, onclick: () => void (ctl.guidanceRoom ? import('../ar/surgeon-ar.ts').then((m) => m.enterSurgeonAr(session, imaging)) : world.enterXR('immersive-ar')).catch((e: unknown) => alert(plainMessage(e))) }, 'Enter AR');
   void navigator.xr?.isSessionSupported('immersive-vr').then((ok) => (vrBtn.hidden = !ok)).catch(() => {});
   void navigator.xr?.isSessionSupported('immersive-ar').then((ok) => (arBtn.hidden = !ok)).catch(() => {});
 

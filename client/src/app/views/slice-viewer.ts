@@ -3,6 +3,7 @@ import { clear, h } from '../dom.ts';
 import { decodeJpeg } from '../imaging/decode.ts';
 import { ellipseStats, modalityValues, windowDecoded, windowToGrey } from '../imaging/pixels.ts';
 import type { Frame, MeasureKind, ViewerController } from '../imaging/viewer-controller.ts';
+import { TouchGestures, type OneFingerTool } from '../imaging/touch-gestures.ts';
 
 type Tool = 'scroll' | 'window' | 'zoom' | 'pan' | MeasureKind;
 const TOOLS: { tool: Tool; label: string; hint: string }[] = [
@@ -28,8 +29,9 @@ interface Decoded {
  * The room's 2D slice viewer: a canvas with the four-corner overlay a PACS
  * shows, the series, presets, tools, follow/rejoin, and the slice's
  * measurements. Mouse: wheel scrolls, drag uses the tool (right button
- * windows, middle pans). Touch: one finger uses the tool (scroll by default),
- * two fingers window/level.
+ * windows, middle pans). Touch (TouchGestures): one finger uses the tool
+ * (a vertical swipe scrolls by default), two fingers dragged together
+ * window/level, spread or pinched they zoom about the point between them.
  */
 export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): { el: HTMLElement; render(): void; dispose(): void; hook: Record<string, unknown> } {
   let tool: Tool = 'scroll';
@@ -56,8 +58,10 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
     h('div', { class: 'row viewer-tools', role: 'group', 'aria-label': 'Viewer tool' }, ...toolButtons),
     error, list);
 
+  const touch = new TouchGestures();
   const setTool = (t: Tool) => {
     tool = t;
+    touch.tool = t === 'length' || t === 'arrow' || t === 'region' ? 'mark' : (t as OneFingerTool);
     toolButtons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset['tool'] === t)));
   };
 
@@ -202,25 +206,65 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
     }
   });
 
+  // ---- touch: gestures decided by TouchGestures ----------------------------------------------
+  const local = (e: { clientX: number; clientY: number }): [number, number] => {
+    const r = canvas.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  };
+  const touchDown = (e: PointerEvent) => {
+    const [x, y] = local(e);
+    const starts = touch.down(e.pointerId, x, y);
+    draft = null;
+    if (starts && touch.tool === 'mark' && ctl.canMeasure) {
+      const p = toImage(e);
+      draft = { kind: tool as MeasureKind, a: p, b: p };
+    }
+    paint();
+  };
+  const touchMove = (e: PointerEvent) => {
+    const [x, y] = local(e);
+    const step = touch.move(e.pointerId, x, y);
+    const r = canvas.getBoundingClientRect();
+    if (step.slices) ctl.scroll(step.slices);
+    if (step.window) {
+      const k = Math.max(1, ctl.view.width / 256);
+      ctl.windowBy(step.window[0] * k, step.window[1] * k);
+    }
+    if (step.zoom) ctl.zoomAt(step.zoom.factor, step.zoom.at[0] / r.width - 0.5, step.zoom.at[1] / r.height - 0.5);
+    if (step.pan) ctl.panBy(step.pan[0] / r.width, step.pan[1] / r.height);
+    if (step.mark && draft) {
+      draft.b = toImage(e);
+      paint();
+    }
+  };
+  const touchUp = (e: PointerEvent) => {
+    const ends = touch.up(e.pointerId);
+    if (ends && draft && Math.hypot(draft.b[0] - draft.a[0], draft.b[1] - draft.a[1]) > 0.5) void ctl.measure(draft.kind, draft.a, draft.b);
+    if (touch.count === 0) draft = null;
+    paint();
+  };
+
+  // ---- mouse and pen ------------------------------------------------------------------------
   const pointers = new Map<number, { x: number; y: number }>();
   let drag: { tool: Tool; x: number; y: number; acc: number } | null = null;
   canvas.addEventListener('pointerdown', (e) => {
     canvas.setPointerCapture(e.pointerId);
+    e.preventDefault();
+    if (e.pointerType === 'touch') return touchDown(e);
     pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
-    const t: Tool = pointers.size >= 2 ? 'window' : e.button === 2 ? 'window' : e.button === 1 ? 'pan' : tool;
+    const t: Tool = e.button === 2 ? 'window' : e.button === 1 ? 'pan' : tool;
     drag = { tool: t, x: e.clientX, y: e.clientY, acc: 0 };
     if ((t === 'length' || t === 'arrow' || t === 'region') && ctl.canMeasure) {
       const p = toImage(e);
       draft = { kind: t, a: p, b: p };
     } else draft = null;
-    e.preventDefault();
   });
   canvas.addEventListener('pointermove', (e) => {
+    if (e.pointerType === 'touch') return touchMove(e);
     if (!drag || !pointers.has(e.pointerId)) return;
     const prevPt = pointers.get(e.pointerId)!;
     pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
-    // Two fingers: their mean movement windows.
-    const [dx, dy] = [(e.clientX - prevPt.x) / pointers.size, (e.clientY - prevPt.y) / pointers.size];
+    const [dx, dy] = [e.clientX - prevPt.x, e.clientY - prevPt.y];
     const r = canvas.getBoundingClientRect();
     switch (drag.tool) {
       case 'scroll':
@@ -249,6 +293,7 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
     }
   });
   const end = (e: PointerEvent) => {
+    if (e.pointerType === 'touch') return touchUp(e);
     pointers.delete(e.pointerId);
     if (pointers.size > 0) return;
     if (draft && Math.hypot(draft.b[0] - draft.a[0], draft.b[1] - draft.a[1]) > 0.5) void ctl.measure(draft.kind, draft.a, draft.b);

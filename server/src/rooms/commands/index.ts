@@ -24,6 +24,7 @@ import { linkPong } from './link.pong.ts';
 import { cdsFeedback } from './cds.feedback.ts';
 import { cdsShare } from './cds.share.ts';
 import { viewerSet } from './viewer.set.ts';
+import { viewerPin } from './viewer.pin.ts';
 import { recordingStart } from './recording.start.ts';
 import { recordingStop } from './recording.stop.ts';
 import { replayControl } from './replay.control.ts';
@@ -55,6 +56,7 @@ export const commands: { [N in ClientMessageName]: Command<N> } = {
   'cds.share': cdsShare,
   'cds.feedback': cdsFeedback,
   'viewer.set': viewerSet,
+  'viewer.pin': viewerPin,
   'recording.start': recordingStart,
   'recording.stop': recordingStop,
   'replay.control': replayControl,

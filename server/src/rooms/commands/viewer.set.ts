@@ -38,6 +38,7 @@ export const viewerSet: Command<'viewer.set'> = {
     if (p.zoom !== undefined) v.zoom = p.zoom;
     if (p.panX !== undefined) v.panX = p.panX;
     if (p.panY !== undefined) v.panY = p.panY;
+    if (p.mode3d !== undefined) v.mode3d = p.mode3d;
     v.by = actor.sessionId;
     v.seq = (v.seq + 1) >>> 0;
     return ok({ seq: v.seq });
