@@ -200,7 +200,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   // Who holds a recording follows grants and training rooms' membership, live (recording-access.ts).
   const recordingAccess = new RecordingAccess({ recordings, rooms, users, live, audit });
   const membershipChanged = (roomId: string, actor: string) => recordingAccess.roomMembershipChanged(roomId, actor);
-  web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged }));
+  web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged, maySeat: (principal, room) => recordingAccess.maySeat(principal, room) }));
   web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));
   // Before the recordings router, which asks every /api/recordings request for a bearer token: an <audio> element sends its link instead.
   const audioFiles = new RecordingAudioFiles(config.recordingAudioDir);

@@ -21,6 +21,8 @@ export interface ParticipantsRoutesDeps {
   logger?: Logger;
   /** Who is in the room (or kicked from it) changed: recordings granted to it follow (recording-access.ts). */
   membershipChanged?: (roomId: string, actor: string) => Promise<void>;
+  /** May this principal seat anyone in this room? In a replay room only those who manage its recording (recording-access.ts). */
+  maySeat: (principal: Principal, room: RoomRecord) => Promise<boolean>;
 }
 
 /**
@@ -138,6 +140,8 @@ export function participantsRoutes(deps: ParticipantsRoutesDeps): Router {
     const participant = { userId, role: body.role, scopes: body.scopes ?? null };
     const decision = authorizeParticipantChange(principal, callerRole, { targetUserId: userId, before, after: participant, ceiling: room.scopeCeiling });
     if (!decision.allow) throw new AppError(decision.code, decision.reason);
+    // A replay room's host may be a grantee watching alone: a seat there would hand the recording on.
+    if (!(await deps.maySeat(principal, room))) throw new AppError('FORBIDDEN', 'only an administrator or the host who recorded it seats learners in its replay');
     await deps.rooms.setParticipant(room.id, participant);
     await deps.audit.record({
       actor: principal.userId,

@@ -123,11 +123,29 @@ export class RecordingAccess {
   /**
    * Before a ticket to a replay room: its recording's holds are checked again
    * (a change no route saw — an in-room kick from the training room, an expired
-   * grant — takes effect at the latest here).
+   * grant — takes effect at the latest here). A recording that is gone (deleted,
+   * or past its retention and not yet collected) closes the room: a replay of
+   * an expired recording does not play on until the retention run.
    */
-  async beforeReplayTicket(room: Pick<RoomRecord, 'kind' | 'recordingId'>, actor: string): Promise<void> {
+  async beforeReplayTicket(room: Pick<RoomRecord, 'id' | 'kind' | 'recordingId'>, actor: string): Promise<void> {
     if (room.kind !== 'replay' || !room.recordingId) return;
     const rec = await this.deps.recordings.get(room.recordingId);
-    if (rec) await this.reconcile(rec, actor);
+    if (rec) return void (await this.reconcile(rec, actor));
+    if (!(await this.deps.rooms.close(room.id))) return;
+    await this.deps.audit.record({ actor, action: 'room.close', roomId: room.id, details: { recordingId: room.recordingId, reason: 'the recording is deleted or expired' } });
+    await this.deps.live.call(room.id, 'close');
+  }
+
+  /**
+   * May this principal change who sits in this room? In a replay room, only
+   * those who manage its recording (its host, an administrator) seat anyone:
+   * the opener of a private replay is its room's host, and a seat there is a
+   * hold on the recording — a grantee must not hand it on.
+   */
+  async maySeat(principal: Principal, room: Pick<RoomRecord, 'kind' | 'recordingId'>): Promise<boolean> {
+    if (room.kind !== 'replay') return true;
+    const rec = room.recordingId ? await this.deps.recordings.get(room.recordingId) : null;
+    const s = rec ? await this.judge(principal, rec) : null;
+    return authorizeRecordingAction(s?.relation ?? null, 'replay-to-group').allow;
   }
 }

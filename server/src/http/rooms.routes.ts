@@ -142,6 +142,8 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     if (deps.beforeReplayTicket && room.kind === 'replay') {
       await deps.beforeReplayTicket(room, principal.userId);
       room = (await deps.rooms.get(id))!;
+      // Its recording is gone (deleted, expired): the room closed with it.
+      if (room.status !== 'open') throw await refuse('ROOM_CLOSED');
     }
     const kicked = await deps.rooms.isKicked(room.id, principal.userId);
     // The same derivation the live room uses (without break-glass, which lives only in the room).
