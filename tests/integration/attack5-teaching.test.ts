@@ -124,12 +124,12 @@ describe('attack5: who may watch', () => {
   });
 
   /**
-   * MEDIUM. An expired recording is nothing (RECORDING_NOT_FOUND, no voice), but until the hourly
+   * LOW. An expired recording is nothing (RECORDING_NOT_FOUND, no voice), but until the hourly
    * retention run deletes it, its open replay rooms go on: a ticket is still issued (the recheck
    * before a replay ticket skips a recording it cannot find) and the room still plays it and shows
    * its case. Expiry must stop replays as deletion does.
    */
-  it('HOLE (medium): an expired recording\'s replay rooms close — no ticket, the seat ends — before retention runs', async () => {
+  it('HOLE (low): an expired recording\'s replay rooms close — no ticket, the seat ends — before retention runs', async () => {
     const { id } = await recordConference();
     const edu = await server.as('edu');
     await edu.api.grantRecording(id, { userId: 'eva', role: 'clinician' });
@@ -250,5 +250,41 @@ describe('attack5: the replay room', () => {
     expect(await refusal(flo.api.recordingAudioLink(recordingId))).toBe('RECORDING_NOT_FOUND');
     // Every viewing was audited, with the viewer's scope.
     expect((await auditRows('recording.view')).some((e) => e.actor === 'flo' && e.details['recordingId'] === recordingId)).toBe(true);
+  });
+});
+
+describe('attack5: bad input', () => {
+  const call = async (client: ConsiliumClient, method: string, path: string, body?: unknown) => {
+    const res = await fetch(new URL(path, server.app.url), { method, headers: { authorization: `Bearer ${client.api.identityToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, code: text ? ((JSON.parse(text) as { error?: { code: string } }).error?.code ?? null) : null };
+  };
+
+  /**
+   * LOW. DELETE /api/recordings/:id/grants/:userId took the user id as it came: a NUL reached
+   * PostgreSQL (500 INTERNAL, a logged stack), an over-long id ran the revocation and then had its
+   * audit row refused (400 AUDIT_EVENT_INVALID — a revocation that left no trace, had it matched).
+   * It is a user id like everywhere else: malformed → 404 NOT_FOUND, before anything runs.
+   */
+  it('HOLE (low): revoking a malformed user id answers a stable 404, never a 500 or an unaudited revocation', async () => {
+    const edu = await server.as('edu');
+    const r = `/api/recordings/${recordingId}/grants`;
+    expect(await call(edu, 'DELETE', `${r}/a%00b`)).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(await call(edu, 'DELETE', `${r}/${'x'.repeat(5000)}`)).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(await call(edu, 'DELETE', `${r}/a%20b`)).toEqual({ status: 404, code: 'NOT_FOUND' });
+  });
+
+  it('held: malformed ids, bodies and links get stable codes', async () => {
+    const edu = await server.as('edu');
+    const r = `/api/recordings/${recordingId}`;
+    expect(await call(edu, 'GET', '/api/recordings/zz')).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(await call(edu, 'DELETE', `${r}/room-grants/zz`)).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(await call(edu, 'POST', '/api/recordings/zz/audio-link')).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect((await call(edu, 'POST', `${r}/grants`, { userId: 'a\u0000b' })).code).toBe('BODY_INVALID');
+    expect((await call(edu, 'POST', `${r}/replays`, { title: 'a\u0000b' })).code).toBe('BODY_INVALID');
+    expect((await call(edu, 'POST', `${r}/replays`, { participants: [{ userId: 'u1', role: 'observer' }, { userId: 'u1', role: 'observer' }] })).code).toBe('BODY_INVALID');
+    expect((await call(edu, 'GET', `${r}/audio?t=a&t=b`)).code).toBe('QUERY_INVALID');
+    expect((await call(edu, 'GET', `${r}/audio?t=%00`)).code).toBe('QUERY_INVALID');
+    expect((await call(edu, 'GET', `${r}/audio?t=${edu.api.identityToken}`)).code).toBe('AUDIO_LINK_INVALID');
   });
 });

@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import { OpenReplayBody, RecordingGrantBody, RecordingRoomGrantBody, type RecordingDto, type RecordingMarkerDto } from '../../../shared/src/http.ts';
+import { OpenReplayBody, RecordingGrantBody, RecordingRoomGrantBody, UserId, type RecordingDto, type RecordingMarkerDto } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { accessCovers, authorizeRecordingAction, authorizeRecordingGrant, authorizeRoomRead, GRANTABLE_ROOM_KINDS, managesRecording, objectTextVisible, objectVisible, parseScopes, type DataAccess, type RecordingAction } from '../auth/policy.ts';
@@ -156,7 +156,10 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   router.delete('/api/recordings/:id/grants/:userId', async (req, res) => {
     const principal = principalOf(res);
     const s = await seen(res, req.params.id, 'revoke');
-    const userId = String(req.params.userId);
+    // A user id like everywhere else: a malformed one reaches neither PostgreSQL nor the audit trail.
+    const parsed = UserId.safeParse(req.params.userId);
+    if (!parsed.success) throw new AppError('NOT_FOUND');
+    const userId = parsed.data;
     await deps.recordings.revoke(s.rec.id, userId);
     // Seats others gave them in group replays of it go; their own replays go unless they still hold it (a training room).
     for (const r of await deps.recordings.replayRooms(s.rec.id, userId)) {
