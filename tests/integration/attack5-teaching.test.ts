@@ -142,6 +142,21 @@ describe('attack5: who may watch', () => {
     expect(await refusal(eva.api.getTicket(own.id))).toBe('ROOM_CLOSED');
     await eventually(() => seat.status === 'closed', 3000, 20);
   });
+  /**
+   * LOW. Watching a replay is audited (`recording.view`, each seat) and so is its voice, but the
+   * timeline over HTTP — GET /api/recordings/:id and the library list — hands out the recorded notes'
+   * text (a clinician's note naming the patient, for a viewer whose access covers it) and left no trace.
+   * Reading a recording's free text is a viewing of it.
+   */
+  it('HOLE (low): reading a recording\'s timeline with its notes\' text is audited as a viewing', async () => {
+    const edu = await server.as('edu');
+    await edu.api.grantRecording(recordingId, { userId: 'tim', role: 'clinician' });
+    const tim = await server.as('tim');
+    expect((await tim.api.getRecording(recordingId)).markers.some((m) => m.text?.includes(CANARY.name))).toBe(true);
+    expect((await tim.api.listRecordings()).find((r) => r.id === recordingId)?.markers.some((m) => m.text?.includes(CANARY.name))).toBe(true);
+    const rows = (await auditRows('recording.view')).filter((e) => e.actor === 'tim' && e.details['recordingId'] === recordingId);
+    expect(rows.map((e) => e.details['via']).sort()).toEqual(['library', 'timeline']);
+  });
 });
 
 describe('attack5: the replay room', () => {

@@ -72,6 +72,15 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     caseDeleted: s.rec.caseDeleted,
   });
 
+  /**
+   * A timeline that carries recorded notes' text (markers this viewer may read) is a viewing of the
+   * recording, audited as a seat in its replay is (`recording.view`), with how it was read.
+   */
+  const auditTimeline = async (actor: string, s: SeenRecording, dto: RecordingDto, via: 'timeline' | 'library') => {
+    if (!dto.markers.some((m) => m.text !== undefined)) return;
+    await deps.audit.record({ actor, action: 'recording.view', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, via, relation: s.relation, scope: scopesOf(s.access).join(' ') } });
+  };
+
   const seen = (res: Response, id: string | string[] | undefined, action?: RecordingAction) => deps.access.seen(principalOf(res), uuidParam(id, 'NOT_FOUND'), action);
 
   router.get('/api/recordings', async (_req, res) => {
@@ -80,13 +89,19 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const out: RecordingDto[] = [];
     for (const rec of list) {
       const s = await deps.access.judge(principal, rec);
-      if (s) out.push(toDto(s));
+      if (!s) continue;
+      const dto = toDto(s);
+      await auditTimeline(principal.userId, s, dto, 'library');
+      out.push(dto);
     }
     sendJson(res, 'GET /api/recordings', { recordings: out });
   });
 
   router.get('/api/recordings/:id', async (req, res) => {
-    sendJson(res, 'GET /api/recordings/:id', toDto(await seen(res, req.params.id)));
+    const s = await seen(res, req.params.id);
+    const dto = toDto(s);
+    await auditTimeline(principalOf(res).userId, s, dto, 'timeline');
+    sendJson(res, 'GET /api/recordings/:id', dto);
   });
 
   /**
