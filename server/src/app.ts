@@ -245,6 +245,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       recordings,
       audioRecorder: config.livekit ? new LiveKitAudioRecorder(config.livekit) : null,
       recordingRetentionDays: config.recordingRetentionDays,
+      membershipChanged,
     }),
   );
   guardMatchmaking({

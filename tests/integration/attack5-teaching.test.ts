@@ -143,6 +143,31 @@ describe('attack5: who may watch', () => {
     await eventually(() => seat.status === 'closed', 3000, 20);
   });
   /**
+   * LOW (documented as a limit). A cohort member kicked from the training room in its own live room
+   * (no HTTP route sees it) kept watching the replay they had open — at most "at the next ticket".
+   * The kick is stored by the room; the recordings granted to that room follow it at once, as they
+   * do for a kick from the console.
+   */
+  it('HOLE (low): a member kicked inside the training room\'s live room is put out of their playing replay at once', async () => {
+    const edu = await server.as('edu');
+    const cohort = await admin.api.createRoom({ title: 'Cohort K', kind: 'training', participants: [{ userId: 'edu', role: 'host' }, { userId: 'kat', role: 'observer' }] });
+    await edu.api.grantRecordingToRoom(recordingId, { roomId: cohort.id });
+    const kat = await server.as('kat');
+    const own = await kat.api.openReplay(recordingId);
+    const seat = await kat.join(own.id);
+    await seat.ready();
+    await seat.do('replay.control', { action: 'play' });
+    const closed = closedWatch(seat);
+    const host = await server.join('edu', cohort.id);
+    const member = await server.join('kat', cohort.id);
+    await host.do('participant.kick', { userId: 'kat' });
+    await eventually(() => member.status === 'closed');
+    await eventually(() => closed.code !== undefined, 3000, 20);
+    expect(await refusal(kat.api.getRecording(recordingId))).toBe('RECORDING_NOT_FOUND');
+    await host.leave();
+  });
+
+  /**
    * LOW. Watching a replay is audited (`recording.view`, each seat) and so is its voice, but the
    * timeline over HTTP — GET /api/recordings/:id and the library list — hands out the recorded notes'
    * text (a clinician's note naming the patient, for a viewer whose access covers it) and left no trace.

@@ -55,6 +55,8 @@ export interface ClinicRoomDeps {
   /** null: recordings have no audio. */
   audioRecorder: AudioRecorder | null;
   recordingRetentionDays: number | null;
+  /** Who is in a room changed inside it (a kick): recordings granted to it follow. */
+  membershipChanged?: (roomId: string, actor: string) => Promise<void>;
 }
 
 /** Conferences patch at 30 Hz; surgical guidance at its configured rate (60 Hz by default). */
@@ -151,6 +153,7 @@ export function defineClinicRoom(deps: ClinicRoomDeps) {
             recordings: deps.recordings,
             audioRecorder: deps.audioRecorder,
             recordingRetentionDays: deps.recordingRetentionDays,
+            membershipChanged: deps.membershipChanged,
           },
           {
             end: (sessionId, code, reason) => this.endSeat(sessionId, code, reason),

@@ -58,6 +58,8 @@ export interface ClinicDeps {
   audioRecorder?: AudioRecorder | null;
   /** Days a recording is kept (null: until deleted). */
   recordingRetentionDays?: number | null;
+  /** Who is in this room changed (an in-room kick): recordings granted to it follow (recording-access.ts). */
+  membershipChanged?: (roomId: string, actor: string) => Promise<void>;
 }
 
 /** What the clinic asks of whatever carries its seats (the Colyseus room, or a test). */
@@ -226,6 +228,10 @@ export class Clinic {
       store: deps.store,
       endUser: (userId, code) => this.endUser(userId, code),
       now: deps.now,
+      // A training room's kick also ends its member's replays of the recordings granted to it, at once.
+      kicked: async (by) => {
+        await deps.membershipChanged?.(roomId, by).catch((err: unknown) => deps.logger.error({ err, roomId }, 'recordings granted to this room were not re-checked after a kick'));
+      },
     });
     this.teaching = new Teaching({
       state,

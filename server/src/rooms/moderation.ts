@@ -40,6 +40,8 @@ export interface ModerationDeps {
   /** End every seat of this user, connected or dropped, and their media session; resolves whether LiveKit took it. */
   endUser: (userId: string, code: number) => Promise<boolean>;
   now: () => number;
+  /** A kick was stored: what follows this room's membership (recordings granted to it) is told. */
+  kicked?: (by: string) => Promise<void>;
 }
 
 /**
@@ -77,6 +79,7 @@ export class Moderation {
     const until = kickUntil(this.deps.now(), minutes);
     await storeKick({ store: this.deps.store, audit: this.deps.audit }, { roomId: this.deps.roomId, by: by.userId, userId, until, via: 'room' });
     const applied = await this.applyKick(userId, until?.getTime() ?? null);
+    await this.deps.kicked?.(by.userId);
     return ok({ userId, applied, until: until?.toISOString() ?? null });
   }
 
