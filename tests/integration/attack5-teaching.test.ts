@@ -1,4 +1,7 @@
+import { Client } from '@colyseus/sdk';
+import { matchMaker } from '@colyseus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLINIC_ROOM, ClinicState, PROTOCOL_VERSION } from '../../shared/src/index.ts';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { ConsiliumError } from '../../client/src/sdk/index.ts';
 import { REPLAY_POSE_FRAME } from '../../shared/src/replay-wire.ts';
@@ -185,6 +188,30 @@ describe('attack5: who may watch', () => {
 });
 
 describe('attack5: the replay room', () => {
+  it('held: no second instance of a replay room, and a ticket to one replay opens no other', async () => {
+    const edu = await server.as('edu');
+    await edu.api.grantRecording(recordingId, { userId: 'ivy' });
+    const ivy = await server.as('ivy');
+    const own = await ivy.api.openReplay(recordingId);
+    const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'ian', role: 'observer' }] });
+    const host = await server.join('edu', group.id);
+    const code = async (p: Promise<unknown>) => p.then(() => 'accepted', (e: unknown) => String((e as Error).message).split(':')[0]);
+    for (const method of ['create', 'joinOrCreate'] as const) {
+      const c = new Client(server.app.url);
+      c.auth.token = (await ivy.api.getTicket(own.id)).ticket;
+      expect(await code(c[method](CLINIC_ROOM, { room: group.id, protocolVersion: PROTOCOL_VERSION }, ClinicState)), method).toBe('JOIN_METHOD_REFUSED');
+    }
+    const c = new Client(server.app.url);
+    c.auth.token = (await ivy.api.getTicket(own.id)).ticket;
+    expect(await code(c.joinById(group.id, { room: own.id, protocolVersion: PROTOCOL_VERSION }, ClinicState))).toBe('TICKET_WRONG_ROOM');
+    const ian = await server.join('ian', group.id);
+    const instances = (await matchMaker.query({ name: CLINIC_ROOM })).filter((l) => l.roomId === group.id);
+    expect(instances).toHaveLength(1);
+    expect(ian.participants().map((p) => p.userId).sort()).toEqual(['edu', 'ian']);
+    await host.leave();
+    await ian.leave();
+  });
+
   it('held: a learner cannot drive; hostile replay.control payloads get stable codes and crash nothing', async () => {
     const edu = await server.as('edu');
     const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'lia', role: 'clinician' }] });
@@ -267,6 +294,29 @@ describe('attack5: the replay room', () => {
     expect(has(receivedBytes(host), CANARY.note)).toBe(true);
     await host.leave();
     await dee.leave();
+  });
+
+  it('held: a learner whose socket is down when their grant is revoked cannot reconnect to the group replay', async () => {
+    const edu = await server.as('edu');
+    await edu.api.grantRecording(recordingId, { userId: 'rex', role: 'clinician' });
+    const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'rex', role: 'clinician' }] });
+    const host = await server.join('edu', group.id);
+    const rex = await server.as('rex');
+    const seat = await rex.join(group.id);
+    await seat.ready();
+    await host.do('replay.control', { action: 'play' });
+    // Drop the socket without leaving: the seat is held for reconnection.
+    const token = seat.room.reconnectionToken;
+    seat.room.reconnection.enabled = false;
+    const sessionId = seat.sessionId;
+    seat.room.connection.close(4999 as never);
+    await eventually(() => host.participants().find((p) => p.sessionId === sessionId)?.connected === false);
+    await edu.api.revokeRecording(recordingId, 'rex');
+    expect(await refusal(rex.reconnect(token))).not.toBe('accepted');
+    expect(await refusal(rex.api.getTicket(group.id))).toBe('NOT_INVITED');
+    expect(await refusal(rex.api.recordingAudioLink(recordingId))).toBe('RECORDING_NOT_FOUND');
+    await eventually(() => !host.participants().some((p) => p.userId === 'rex'));
+    await host.leave();
   });
 
   it('held: a grantee flooding openReplay gets one room; a revoked grantee cannot reconnect or come back', async () => {
