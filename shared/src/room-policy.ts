@@ -73,8 +73,9 @@ const ROOM_RULES: Record<RoomAction, (role: RoomRole, ctx: RoomActionContext) =>
   'link.pong': (role) => EVERYONE.includes(role),
   // The host chooses the presenter; an editor may take the floor when it is free, and hand it back.
   'presenter.set': (role, ctx) => role === 'host' || (EDITORS.includes(role) && ctx.presenterSelf === true && ctx.presenterTakenByOther !== true),
-  // Emergency access is for the clinical team; observers (students, guests) cannot ask.
-  'access.breakGlass': (role) => EDITORS.includes(role),
+  // Emergency access is for the clinical team; observers (students, guests) cannot ask. Never in a replay:
+  // break-glass is for a patient in front of you, and a replay is a lesson (recorded break-glass is metadata only).
+  'access.breakGlass': (role, ctx) => EDITORS.includes(role) && ctx.roomKind !== 'replay',
   // Nobody approves their own request: another host (or an admin, from the console) must.
   'access.approve': (role, ctx) => role === 'host' && ctx.targetSelf === false,
   'access.deny': (role) => role === 'host',

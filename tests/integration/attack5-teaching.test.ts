@@ -251,6 +251,19 @@ describe('attack5: the replay room', () => {
     await lia.leave();
   });
 
+  it('HOLE (low): a learner seated as surgeon cannot break the glass in a replay (emergency access is for a patient in front of you)', async () => {
+    const edu = await server.as('edu');
+    const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'sam.bg', role: 'surgeon', scopes: ['patient/Observation.rs'] }] });
+    const sam = await server.join('sam.bg', group.id);
+    const host = await server.join('edu', group.id);
+    for (const who of [sam, host]) {
+      expect(await who.request('access.breakGlass', { resourceTypes: ['DocumentReference'], reason: 'Bleeding on the table' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    }
+    expect(sam.state.accessRequests.size).toBe(0);
+    await sam.leave();
+    await host.leave();
+  });
+
   it('held: ghost frames (bytes type 2) sent by a client are refused, reach nobody, and the sender keeps its seat', async () => {
     const edu = await server.as('edu');
     const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'max', role: 'clinician' }] });
