@@ -38,7 +38,7 @@ export async function readBoundedResponse(res: Response, limit: number): Promise
 }
 
 /** ES2024 resizable ArrayBuffer (Node ≥ 20), which the ES2023 library types do not declare. */
-const GrowableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
+export const GrowableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
 
 /** A redirect answer to a request made with `redirect: 'manual'` (never followed: it could carry credentials or data elsewhere). */
 export const isRedirect = (res: Response): boolean => res.status >= 300 && res.status < 400;

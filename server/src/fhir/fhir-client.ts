@@ -1,6 +1,8 @@
 import type { ErrorCode } from '../../../shared/src/errors.ts';
 import { MAX_IMPORT_ENTRIES } from '../../../shared/src/fhir.ts';
 import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
+import { WorkerPool, WorkerTimeout } from '../worker-once.ts';
+import { pageSummary, type PageSummary } from './page-summary.ts';
 import type { SmartBackendAuth } from './smart-backend.ts';
 
 /**
@@ -25,9 +27,16 @@ export class FhirServerError extends Error {
 }
 
 export interface SearchResult {
-  entries: unknown[];
+  /** Each page (a Bundle) as received: the import worker parses them (case-importer.ts), the event loop need not. */
+  bodies: Buffer[];
   pages: number;
+  /** Entries over all pages. */
+  entries: number;
 }
+
+/** A page up to this size is read on the event loop (a millisecond or so); a larger one on a worker thread. */
+export const PAGE_ON_LOOP_BYTES = 256 * 1024;
+const pagePool = new WorkerPool(new URL('./page.worker.ts', import.meta.url), { concurrency: 2, heapMb: 512, timeoutMs: 60_000 });
 
 const MAX_PAGES = 500;
 /** A pulled record, all pages together, may be as large as a direct import (IMPORT_BODY_LIMIT, 32 MB, in http/body.ts; a test keeps them equal). */
@@ -56,7 +65,9 @@ export class FhirClient {
 
   /** Ids of the patients with this identifier (`system|value` or `value`). */
   async patientsByIdentifier(identifier: string): Promise<string[]> {
-    const { entries } = await this.search(`Patient?identifier=${encodeURIComponent(identifier)}&_elements=id`);
+    const { bodies } = await this.search(`Patient?identifier=${encodeURIComponent(identifier)}&_elements=id`);
+    // Ids only (`_elements=id`): small pages, read here.
+    const entries = bodies.flatMap((p) => (JSON.parse(p.toString('utf8')) as { entry?: unknown[] }).entry ?? []);
     return entries.flatMap((e) => {
       const r = (e as { resource?: { resourceType?: unknown; id?: unknown }; search?: { mode?: unknown } }) ?? {};
       return r.resource?.resourceType === 'Patient' && typeof r.resource.id === 'string' && r.search?.mode !== 'include' ? [r.resource.id] : [];
@@ -71,19 +82,21 @@ export class FhirClient {
   /** Run a search (or operation returning a searchset) and follow `next` links. */
   async search(relative: string): Promise<SearchResult> {
     let url: URL | null = this.within(relative);
-    const entries: unknown[] = [];
+    const bodies: Buffer[] = [];
+    let entries = 0;
     const budget = { bytes: MAX_RECORD_BYTES, deadline: Date.now() + RECORD_TIMEOUT_MS };
-    let pages = 0;
     while (url) {
-      if (++pages > MAX_PAGES) throw new FhirServerError(`more than ${MAX_PAGES} pages`, null);
-      const bundle = await this.get(url, budget);
-      if (bundle['resourceType'] !== 'Bundle') throw new FhirServerError('expected a Bundle', null);
-      for (const e of Array.isArray(bundle['entry']) ? bundle['entry'] : []) entries.push(e);
-      if (entries.length > MAX_IMPORT_ENTRIES) throw new FhirServerError(`more than ${MAX_IMPORT_ENTRIES} entries`, null);
-      const next = (Array.isArray(bundle['link']) ? bundle['link'] : []).find((l: { relation?: unknown; url?: unknown }) => l?.relation === 'next' && typeof l.url === 'string') as { url: string } | undefined;
-      url = next ? this.within(next.url) : null;
+      if (bodies.length >= MAX_PAGES) throw new FhirServerError(`more than ${MAX_PAGES} pages`, null);
+      const got = await this.get(url, budget);
+      const { summary, bytes } = await summarize(got.bytes);
+      if (summary === 'not-json') throw new FhirServerError('answered with something that is not FHIR JSON', got.status);
+      if (summary === 'not-bundle') throw new FhirServerError('expected a Bundle', null);
+      bodies.push(bytes);
+      entries += summary.entries;
+      if (entries > MAX_IMPORT_ENTRIES) throw new FhirServerError(`more than ${MAX_IMPORT_ENTRIES} entries`, null);
+      url = summary.next ? this.within(summary.next) : null;
     }
-    return { entries, pages };
+    return { bodies, pages: bodies.length, entries };
   }
 
   private within(link: string): URL {
@@ -93,7 +106,7 @@ export class FhirClient {
   }
 
   /** One page; `budget` is what is left of the record's bytes and time, and shrinks by what this page used. */
-  private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<Record<string, unknown>> {
+  private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<{ bytes: Buffer; status: number }> {
     const headers: Record<string, string> = { accept: 'application/fhir+json' };
     if (this.auth) headers['authorization'] = `Bearer ${await this.auth.accessToken(retried)}`;
     const timeout = Math.min(REQUEST_TIMEOUT_MS, budget.deadline - Date.now());
@@ -122,12 +135,30 @@ export class FhirClient {
       throw new FhirServerError(`unreachable (${(err as Error).name})`, null);
     }
     budget.bytes -= bytes.length;
+    return { bytes, status: res.status };
+  }
+}
+
+/**
+ * Follow a page: a small one is parsed here, a large one on a worker (its bytes are moved there and
+ * back, since the import parses them again; a page worker that fails takes them with it, and the pull fails).
+ */
+async function summarize(bytes: Buffer): Promise<{ summary: PageSummary; bytes: Buffer }> {
+  if (bytes.length > PAGE_ON_LOOP_BYTES) {
     try {
-      const json = JSON.parse(bytes.toString('utf8')) as unknown;
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
-      return json as Record<string, unknown>;
-    } catch {
-      throw new FhirServerError('answered with something that is not FHIR JSON', res.status);
+      const back = await pagePool.run<{ summary: PageSummary; bytes: Uint8Array }>(bytes, bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer as ArrayBuffer] : []);
+      return { summary: back.summary, bytes: Buffer.from(back.bytes.buffer, back.bytes.byteOffset, back.bytes.byteLength) };
+    } catch (err) {
+      if (err instanceof WorkerTimeout) throw new FhirServerError('a page took too long to read', null, 'IMPORT_TIMEOUT');
+      if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') throw new FhirServerError('a page needs more memory to read than the server allows', null, 'IMPORT_TOO_LARGE');
+      throw err;
     }
   }
+  let page: unknown;
+  try {
+    page = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    page = undefined;
+  }
+  return { summary: pageSummary(page), bytes };
 }
