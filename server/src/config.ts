@@ -108,7 +108,7 @@ const EnvSchema = z.object({
   /** A guiding link over this round-trip time marks every pointer stale. */
   GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
   /** Case imports (POST /api/cases, FHIR pulls) run on a worker thread with this heap cap; past it the import is refused (IMPORT_TOO_LARGE). */
-  IMPORT_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(1024),
+  IMPORT_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(512),
   /** …and stopped after this long (IMPORT_TIMEOUT). */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   FHIR_BASE_URL: optionalUrl,

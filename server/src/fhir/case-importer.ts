@@ -6,7 +6,7 @@ export type { ImportJob };
 export type ImportRefusal = Exclude<ImportAnswer, { ok: true }>;
 
 export interface ImportLimits {
-  /** The worker's old-generation heap cap (a 32 MB bundle needs ≈ … MB). */
+  /** The worker's old-generation heap cap (the largest import, 32 MB of 20,000 entries, fits in 128 MB). */
   heapMb: number;
   timeoutMs: number;
 }
