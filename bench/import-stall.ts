@@ -37,6 +37,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const targetBytes = Number(process.env.BENCH_IMPORT_MB ?? 10) * 1e6;
 const reps = Number(process.env.BENCH_IMPORT_REPS ?? 3);
 const QUIET_MS = 3000;
+/** BENCH_IMPORT_OPS: which of upload,pull100,pull1,refresh (default all). */
+const ops = new Set((process.env.BENCH_IMPORT_OPS ?? 'upload,pull100,pull1,refresh').split(','));
 
 /** Margie619's record with her Observations repeated (new ids and dates) until the JSON reaches `bytes`. */
 function bundleOf(bytes: number): Bundle {
@@ -113,15 +115,17 @@ try {
 
   let pulled = '';
   for (let rep = 1; rep <= reps; rep++) {
-    await measure('POST /api/cases', rep, async () => {
-      const report = await admin.api.importCase(bundle);
-      out['stored'] = report.stored;
-    });
+    if (ops.has('upload')) {
+      await measure('POST /api/cases', rep, async () => {
+        const report = await admin.api.importCase(bundle);
+        out['stored'] = report.stored;
+      });
+    }
     fhir.setPageSize(100);
-    await measure('pull, pages of 100', rep, async () => (pulled = (await admin.api.pullCase({ patientId })).caseId));
+    if (ops.has('pull100') || (ops.has('refresh') && !pulled)) await measure('pull, pages of 100', rep, async () => (pulled = (await admin.api.pullCase({ patientId })).caseId));
     fhir.setPageSize(1_000_000);
-    await measure('pull, one page', rep, () => admin.api.pullCase({ patientId }));
-    await measure('refresh (nothing new)', rep, () => admin.api.refreshCase(pulled));
+    if (ops.has('pull1')) await measure('pull, one page', rep, () => admin.api.pullCase({ patientId }));
+    if (ops.has('refresh')) await measure('refresh (nothing new)', rep, () => admin.api.refreshCase(pulled));
   }
   out['loadAfter'] = os.loadavg();
   await pool.stopClients();

@@ -100,10 +100,17 @@ export class CasesRepo {
     return (res.rowCount ?? 0) > 0;
   }
 
-  /** Source id → server id of what this case already holds (refresh and polling keep those ids and skip those resources). */
-  async sourceIdMap(caseId: string): Promise<Map<string, string>> {
-    const { rows } = await this.pool.query<{ source_id: string; resource_id: string }>(`SELECT source_id, resource_id FROM case_resources WHERE case_id = $1 AND source_id IS NOT NULL`, [caseId]);
-    return new Map(rows.map((r) => [r.source_id, r.resource_id]));
+  /**
+   * Source id → server id of what this case already holds (refresh and polling keep those ids and
+   * skip those resources), as `source<TAB>server` lines in one text: the import worker reads it
+   * (fhir/import.worker.ts), so a big case costs the event loop one string, not a row per resource.
+   */
+  async heldSourceIds(caseId: string): Promise<string> {
+    const { rows } = await this.pool.query<{ held: string | null }>(
+      `SELECT string_agg(source_id || E'\\t' || resource_id, E'\\n') AS held FROM case_resources WHERE case_id = $1 AND source_id IS NOT NULL`,
+      [caseId],
+    );
+    return rows[0]?.held ?? '';
   }
 
   /** Cases pulled from the FHIR server (the poller's work list), least recently polled first, with the time to poll from. */

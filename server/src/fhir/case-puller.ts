@@ -98,11 +98,10 @@ export class CasePuller {
 
   private async merge(caseId: string, patientId: string, fhirPatientId: string, found: SearchResult): Promise<MergeReport> {
     if (found.entries === 0) return { caseId, added: {}, unchanged: 0, refused: [], skipped: [], deliveredToRooms: 0 };
-    const known = await this.deps.cases.sourceIdMap(caseId);
-    known.set(`Patient/${fhirPatientId}`, patientId);
-    // The case's Patient anchors references (a poll returns Observations only).
+    // What the case holds keeps its ids; the case's Patient anchors references (a poll returns Observations only).
+    const held = `${await this.deps.cases.heldSourceIds(caseId)}\nPatient/${fhirPatientId}\t${patientId}`;
     const anchor = { resource: { resourceType: 'Patient', id: fhirPatientId } };
-    const prepared = await this.prepare({ kind: 'pages', pages: found.bodies, anchor, knownIds: known });
+    const prepared = await this.prepare({ kind: 'pages', pages: found.bodies, anchor, held });
     const delivered = await this.deps.cases.addPrepared(caseId, prepared.chunks);
     const added: Record<string, number> = {};
     let deliveredToRooms = 0;

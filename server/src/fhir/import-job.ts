@@ -9,9 +9,19 @@ export type ImportJob =
       pages: Uint8Array[];
       /** Prepended when no page holds a Patient (a poll's Observations are anchored on the case's Patient). */
       anchor?: unknown;
-      /** Source id → server id of what the case already holds: those keep their ids and are left out of the rows. */
-      knownIds?: Map<string, string>;
+      /** What the case already holds, as `source<TAB>server` id lines (CasesRepo.heldSourceIds): those keep their ids and are left out of the rows. */
+      held?: string;
       allOrNothing?: boolean;
     };
 
 export type ImportAnswer = { ok: true; prepared: PreparedImport } | { ok: false; reason: 'json' } | { ok: false; reason: 'invalid'; problems: ImportProblem[] };
+
+/** `source<TAB>server` lines → source id → server id. */
+export function heldIds(lines: string): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const line of lines.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) held.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return held;
+}

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { importBundle } from '../domain/fhir-bundle.ts';
 import { prepareImport } from '../domain/import-rows.ts';
-import type { ImportAnswer, ImportJob } from './import-job.ts';
+import { heldIds, type ImportAnswer, type ImportJob } from './import-job.ts';
 
 const job = workerData as ImportJob;
 const decoder = new TextDecoder('utf-8');
@@ -40,7 +40,7 @@ function run(): ImportAnswer {
     // The parser's message quotes the input: it stays here.
     return { ok: false, reason: 'json' };
   }
-  const knownIds = job.kind === 'pages' ? job.knownIds : undefined;
+  const knownIds = job.kind === 'pages' && job.held !== undefined ? heldIds(job.held) : undefined;
   const result = importBundle(body, randomUUID, { allOrNothing: job.allOrNothing ?? false, ...(knownIds ? { knownIds } : {}) });
   if (!result.ok) return { ok: false, reason: 'invalid', problems: result.problems };
   return { ok: true, prepared: prepareImport(result, knownIds ? new Set(knownIds.values()) : undefined) };
