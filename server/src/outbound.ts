@@ -12,7 +12,8 @@ export class ResponseTooLarge extends Error {
   }
 }
 
-export async function readBoundedResponse(res: Response, limit: number): Promise<Buffer> {
+/** `onChunk` sees each piece of the body as it is stored. */
+export async function readBoundedResponse(res: Response, limit: number, onChunk?: (chunk: Uint8Array) => void): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > limit) {
     await res.body?.cancel().catch(() => {});
@@ -33,6 +34,7 @@ export async function readBoundedResponse(res: Response, limit: number): Promise
     }
     store.resize(at + value.byteLength);
     new Uint8Array(store, at).set(value);
+    onChunk?.(value);
   }
   return Buffer.from(store);
 }

@@ -12,8 +12,8 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 /**
  * Case imports run on a worker thread with a heap cap and a time limit of their own
  * (fhir/case-importer.ts), not on the event loop the rooms are served from. This server gives the
- * import worker the smallest heap the configuration allows (IMPORT_WORKER_HEAP_MB=16): a small
- * bundle imports, a 4 MB one runs the worker out of memory and is refused with IMPORT_TOO_LARGE —
+ * import worker a small heap (IMPORT_WORKER_HEAP_MB=32; a 2 MB bundle fits in 24 MB): a small
+ * bundle imports, a 12 MB one runs the worker out of memory and is refused with IMPORT_TOO_LARGE —
  * run on the event loop, whose heap is far larger, it would import. Nothing of a refused import is
  * stored, and the server carries on.
  */
@@ -51,10 +51,10 @@ async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] 
 const caseCount = async () => Number((await sql<{ n: string }>('SELECT count(*) AS n FROM cases'))[0]!.n);
 
 beforeAll(async () => {
-  big = bundleOf(4e6);
+  big = bundleOf(12e6);
   const { privateKey } = await generateKeyPair('RS384', { extractable: true });
   fhir = await startLoopbackFhir({ bundle: big, clientId: CLIENT_ID, pageSize: 100, jwks: async () => (await fetch(`${server.app.url}/.well-known/fhir-client-jwks.json`)).json() });
-  server = await startTestServer({}, { IMPORT_WORKER_HEAP_MB: '16', FHIR_BASE_URL: fhir.baseUrl, FHIR_CLIENT_ID: CLIENT_ID, FHIR_PRIVATE_KEY: await exportPKCS8(privateKey), FHIR_POLL_SECONDS: '0' });
+  server = await startTestServer({}, { IMPORT_WORKER_HEAP_MB: '32', FHIR_BASE_URL: fhir.baseUrl, FHIR_CLIENT_ID: CLIENT_ID, FHIR_PRIVATE_KEY: await exportPKCS8(privateKey), FHIR_POLL_SECONDS: '0' });
   token = (await server.as('root', { admin: true })).api.identityToken!;
 });
 afterAll(async () => {

@@ -1,8 +1,7 @@
 import type { ErrorCode } from '../../../shared/src/errors.ts';
 import { MAX_IMPORT_ENTRIES } from '../../../shared/src/fhir.ts';
 import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
-import { WorkerPool, WorkerTimeout } from '../worker-once.ts';
-import { pageSummary, type PageSummary } from './page-summary.ts';
+import { PageSkimmer, type PageSummary } from './page-skim.ts';
 import type { SmartBackendAuth } from './smart-backend.ts';
 
 /**
@@ -33,10 +32,6 @@ export interface SearchResult {
   /** Entries over all pages. */
   entries: number;
 }
-
-/** A page up to this size is read on the event loop (a millisecond or so); a larger one on a worker thread. */
-export const PAGE_ON_LOOP_BYTES = 256 * 1024;
-const pagePool = new WorkerPool(new URL('./page.worker.ts', import.meta.url), { concurrency: 2, heapMb: 512, timeoutMs: 60_000 });
 
 const MAX_PAGES = 500;
 /** A pulled record, all pages together, may be as large as a direct import (IMPORT_BODY_LIMIT, 32 MB, in http/body.ts; a test keeps them equal). */
@@ -87,9 +82,8 @@ export class FhirClient {
     const budget = { bytes: MAX_RECORD_BYTES, deadline: Date.now() + RECORD_TIMEOUT_MS };
     while (url) {
       if (bodies.length >= MAX_PAGES) throw new FhirServerError(`more than ${MAX_PAGES} pages`, null);
-      const got = await this.get(url, budget);
-      const { summary, bytes } = await summarize(got.bytes);
-      if (summary === 'not-json') throw new FhirServerError('answered with something that is not FHIR JSON', got.status);
+      const { bytes, status, summary } = await this.get(url, budget);
+      if (summary === 'not-json') throw new FhirServerError('answered with something that is not FHIR JSON', status);
       if (summary === 'not-bundle') throw new FhirServerError('expected a Bundle', null);
       bodies.push(bytes);
       entries += summary.entries;
@@ -106,13 +100,15 @@ export class FhirClient {
   }
 
   /** One page; `budget` is what is left of the record's bytes and time, and shrinks by what this page used. */
-  private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<{ bytes: Buffer; status: number }> {
+  /** The page's bytes, and what following it needs, skimmed as the bytes arrive (page-skim.ts): no page is parsed on the event loop. */
+  private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<{ bytes: Buffer; status: number; summary: PageSummary }> {
     const headers: Record<string, string> = { accept: 'application/fhir+json' };
     if (this.auth) headers['authorization'] = `Bearer ${await this.auth.accessToken(retried)}`;
     const timeout = Math.min(REQUEST_TIMEOUT_MS, budget.deadline - Date.now());
     if (timeout <= 0) throw new FhirServerError(`the record took longer than ${RECORD_TIMEOUT_MS / 60_000} minutes`, null);
     let res: Response;
     let bytes: Buffer;
+    const skim = new PageSkimmer();
     try {
       // The signal also bounds reading the body (a server trickling bytes).
       res = await this.fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
@@ -128,37 +124,13 @@ export class FhirClient {
         await res.body?.cancel().catch(() => {});
         throw new FhirServerError(`answered ${res.status}`, res.status);
       }
-      bytes = await readBoundedResponse(res, budget.bytes);
+      bytes = await readBoundedResponse(res, budget.bytes, (chunk) => skim.feed(chunk));
     } catch (err) {
       if (err instanceof FhirServerError) throw err;
       if (err instanceof ResponseTooLarge) throw new FhirServerError(`the record is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB, the case import limit`, null, 'FHIR_RECORD_TOO_LARGE');
       throw new FhirServerError(`unreachable (${(err as Error).name})`, null);
     }
     budget.bytes -= bytes.length;
-    return { bytes, status: res.status };
+    return { bytes, status: res.status, summary: skim.finish() };
   }
-}
-
-/**
- * Follow a page: a small one is parsed here, a large one on a worker (its bytes are moved there and
- * back, since the import parses them again; a page worker that fails takes them with it, and the pull fails).
- */
-async function summarize(bytes: Buffer): Promise<{ summary: PageSummary; bytes: Buffer }> {
-  if (bytes.length > PAGE_ON_LOOP_BYTES) {
-    try {
-      const back = await pagePool.run<{ summary: PageSummary; bytes: Uint8Array }>(bytes, bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer as ArrayBuffer] : []);
-      return { summary: back.summary, bytes: Buffer.from(back.bytes.buffer, back.bytes.byteOffset, back.bytes.byteLength) };
-    } catch (err) {
-      if (err instanceof WorkerTimeout) throw new FhirServerError('a page took too long to read', null, 'IMPORT_TIMEOUT');
-      if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') throw new FhirServerError('a page needs more memory to read than the server allows', null, 'IMPORT_TOO_LARGE');
-      throw err;
-    }
-  }
-  let page: unknown;
-  try {
-    page = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    page = undefined;
-  }
-  return { summary: pageSummary(page), bytes };
 }

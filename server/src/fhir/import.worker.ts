@@ -28,10 +28,11 @@ function run(): ImportAnswer {
   try {
     if (job.kind === 'body') body = parse(job.body);
     else {
-      // A searchset's pages (the client has checked each is a Bundle): their entries are imported together.
+      // A searchset's pages (the client skimmed each as a Bundle; here they are parsed): their entries are imported together.
       const entries = job.pages.flatMap((page) => {
-        const entry = (parse(page) as { entry?: unknown }).entry;
-        return Array.isArray(entry) ? entry : [];
+        const bundle = parse(page) as { resourceType?: unknown; entry?: unknown } | null;
+        if (bundle?.resourceType !== 'Bundle') throw new Error('not a Bundle');
+        return Array.isArray(bundle.entry) ? bundle.entry : [];
       });
       const hasPatient = entries.some((e) => (e as { resource?: { resourceType?: unknown } } | null)?.resource?.resourceType === 'Patient');
       body = { resourceType: 'Bundle', type: 'searchset', entry: hasPatient || !job.anchor ? entries : [job.anchor, ...entries] };
