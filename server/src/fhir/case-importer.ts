@@ -3,7 +3,6 @@ import { WorkerPool, WorkerTimeout } from '../worker-once.ts';
 import type { ImportAnswer, ImportJob } from './import-job.ts';
 
 export type { ImportJob };
-export type ImportRefusal = Exclude<ImportAnswer, { ok: true }>;
 
 export interface ImportLimits {
   /** The worker's old-generation heap cap (the largest import, 32 MB of 20,000 entries, fits in 128 MB). */

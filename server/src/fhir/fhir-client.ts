@@ -99,8 +99,11 @@ export class FhirClient {
     return url;
   }
 
-  /** One page; `budget` is what is left of the record's bytes and time, and shrinks by what this page used. */
-  /** The page's bytes, and what following it needs, skimmed as the bytes arrive (page-skim.ts): no page is parsed on the event loop. */
+  /**
+   * One page: its bytes, and what following it needs, skimmed as the bytes arrive (page-skim.ts: no
+   * page is parsed on the event loop). `budget` is what is left of the record's bytes and time, and
+   * shrinks by what this page used.
+   */
   private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<{ bytes: Buffer; status: number; summary: PageSummary }> {
     const headers: Record<string, string> = { accept: 'application/fhir+json' };
     if (this.auth) headers['authorization'] = `Bearer ${await this.auth.accessToken(retried)}`;
