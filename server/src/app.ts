@@ -39,6 +39,7 @@ import { ImagingService } from './imaging/imaging-service.ts';
 import { LocalImagingStore } from './imaging/local-store.ts';
 import { createDicomWebSource } from './imaging/setup.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
+import { CaseImporter } from './fhir/case-importer.ts';
 import { createCasePuller } from './fhir/setup.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { authenticateBeforeBody, refuseUnsafeQuery, smallJson } from './http/body.ts';
@@ -188,12 +189,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(openApiRoutes(() => baseUrl));
-  const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
+  const importer = new CaseImporter(config.caseImport);
+  const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }), importer }) : null;
   const local = new LocalImagingStore(pool, config.dataDir);
   const dicomweb = config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
   const imaging = new ImagingService({ pool, cases, local, dicomweb, cacheDir: path.join(config.dataDir, 'imaging-cache') });
   web.use(imagingRoutes({ cases, rooms, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
-  web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
+  web.use(casesRoutes({ cases, rooms, identity, live, audit, importer, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));

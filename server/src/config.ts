@@ -107,6 +107,10 @@ const EnvSchema = z.object({
   REFUSED_JOINS_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
   /** A guiding link over this round-trip time marks every pointer stale. */
   GUIDANCE_LINK_LIMIT_MS: z.coerce.number().int().min(20).max(2000).default(150),
+  /** Case imports (POST /api/cases, FHIR pulls) run on a worker thread with this heap cap; past it the import is refused (IMPORT_TOO_LARGE). */
+  IMPORT_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(512),
+  /** …and stopped after this long (IMPORT_TIMEOUT). */
+  IMPORT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   FHIR_BASE_URL: optionalUrl,
   /** The PACS's DICOMweb root (QIDO-RS / WADO-RS), e.g. http://orthanc:8042/dicom-web; unset → uploaded studies only. */
   DICOMWEB_URL: optionalUrl,
@@ -187,6 +191,8 @@ export interface Config {
   retention: { caseDays: number | null; intervalMs: number };
   /** Length of one refused-join audit aggregation interval. */
   refusedJoinsIntervalMs: number;
+  /** The case import worker's limits (fhir/case-importer.ts). */
+  caseImport: { heapMb: number; timeoutMs: number };
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
   /** The site's image viewer (PACS / DICOMweb), `{studyUid}` replaced by the study's UID; null → series listed only. */
@@ -371,6 +377,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     recordingRetentionDays: e.RECORDING_RETENTION_DAYS === 0 ? null : e.RECORDING_RETENTION_DAYS,
     retention: { caseDays: e.CASE_RETENTION_DAYS === 0 ? null : e.CASE_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MINUTES * 60_000 },
     refusedJoinsIntervalMs: e.REFUSED_JOINS_INTERVAL_SECONDS * 1000,
+    caseImport: { heapMb: e.IMPORT_WORKER_HEAP_MB, timeoutMs: e.IMPORT_TIMEOUT_SECONDS * 1000 },
     breakGlass: {
       selfGrantRoles: e.BREAK_GLASS_SELF_GRANT_ROLES,
       grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),

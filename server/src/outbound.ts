@@ -12,7 +12,8 @@ export class ResponseTooLarge extends Error {
   }
 }
 
-export async function readBoundedResponse(res: Response, limit: number): Promise<Buffer> {
+/** `onChunk` sees each piece of the body as it is stored. */
+export async function readBoundedResponse(res: Response, limit: number, onChunk?: (chunk: Uint8Array) => void): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > limit) {
     await res.body?.cancel().catch(() => {});
@@ -33,12 +34,13 @@ export async function readBoundedResponse(res: Response, limit: number): Promise
     }
     store.resize(at + value.byteLength);
     new Uint8Array(store, at).set(value);
+    onChunk?.(value);
   }
   return Buffer.from(store);
 }
 
 /** ES2024 resizable ArrayBuffer (Node ≥ 20), which the ES2023 library types do not declare. */
-const GrowableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
+export const GrowableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
 
 /** A redirect answer to a request made with `redirect: 'manual'` (never followed: it could carry credentials or data elsewhere). */
 export const isRedirect = (res: Response): boolean => res.status >= 300 && res.status < 400;

@@ -55,6 +55,9 @@ export const ErrorCodes = {
   FHIR_SERVER_ERROR: { status: 502, message: 'The FHIR server refused or failed the request' },
   FHIR_REDIRECT_REFUSED: { status: 502, message: 'The FHIR server (or its token endpoint) answered with a redirect; Consilium does not follow redirects: configure the final address' },
   FHIR_RECORD_TOO_LARGE: { status: 502, message: "The FHIR server's record is larger than a case import may be" },
+  // case imports (run on a worker thread with a memory cap and a time limit; either stops it before anything is stored)
+  IMPORT_TOO_LARGE: { status: 413, message: 'The record needs more memory to import than the server allows; nothing was stored (split it, or raise IMPORT_WORKER_HEAP_MB)' },
+  IMPORT_TIMEOUT: { status: 503, message: 'The import took too long and was stopped; nothing was stored (try again when the server is less busy)' },
   // imaging (DICOM studies from the PACS over DICOMweb, or uploaded)
   IMAGING_NOT_FOUND: { status: 404, message: 'No such study, series or image in this case' },
   IMAGING_PATIENT_MISMATCH: { status: 409, message: "The study's patient does not match the case's patient" },

@@ -43,6 +43,8 @@ export interface LoopbackFhir {
   addObservation(resource: Record<string, unknown>): void;
   /** Misbehave from now on (null: behave again). */
   setHostile(hostile: Hostile | null): void;
+  /** Entries per `$everything` page from now on. */
+  setPageSize(entries: number): void;
   /** Requests that arrived outside the FHIR base URL and the token/configuration endpoints. */
   outsideBase: Recorded[];
   /** Bytes of huge pages actually written to the socket (what the client let through). */
@@ -87,7 +89,7 @@ export async function startRecorder(record: unknown): Promise<{ url: string; req
 }
 
 export async function startLoopbackFhir(opts: LoopbackFhirOptions): Promise<LoopbackFhir> {
-  const pageSize = opts.pageSize ?? 50;
+  let pageSize = opts.pageSize ?? 50;
   const allowed = new Set(opts.allowedScopes ?? ['system/*.rs']);
   const ttl = opts.tokenTtlSeconds ?? 300;
   const tokens = new Map<string, { exp: number; scopes: Set<string> }>();
@@ -297,6 +299,9 @@ export async function startLoopbackFhir(opts: LoopbackFhirOptions): Promise<Loop
       hostile = h;
     },
     hugeBytesSent: () => hugeSent,
+    setPageSize(entries) {
+      pageSize = entries;
+    },
     addObservation(resource) {
       resources.push({ ...resource, meta: { lastUpdated: new Date().toISOString() } });
     },

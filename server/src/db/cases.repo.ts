@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FhirResource, R4ResourceType } from '../../../shared/src/fhir.ts';
 import { clinicalTime, primaryCode } from '../domain/case-summary.ts';
+import { rowChunks, type PreparedImport } from '../domain/import-rows.ts';
 import type { CaseRecord } from '../domain/storage.ts';
-import { withTransaction, type Pool, type PoolClient } from './pool.ts';
+import { withTransaction, type Pool } from './pool.ts';
 
 export type { CaseRecord };
 
@@ -15,27 +16,46 @@ export interface ResourceQuery {
   offset?: number;
 }
 
-/** Rows per INSERT: big bundles go in a few statements, not thousands. */
-const CHUNK = 500;
-
 export class CasesRepo {
   constructor(private readonly pool: Pool) {}
 
   /** Store an imported case with a fresh 256-bit key for the pseudonyms of its de-identified view. */
   async createImported(patient: FhirResource, resources: FhirResource[], createdBy: string, opts: { sourceIds?: ReadonlyMap<string, string>; fhirPatientId?: string } = {}): Promise<string> {
+    return this.createPrepared({ patientId: patient.id, chunks: rowChunks([patient, ...resources], opts.sourceIds) }, createdBy, opts);
+  }
+
+  /**
+   * Store an import prepared off the event loop (domain/import-rows.ts): each chunk goes to
+   * PostgreSQL as the bytes it is, one INSERT per chunk, all in one transaction (nothing is stored
+   * unless everything is).
+   */
+  async createPrepared(prepared: Pick<PreparedImport, 'patientId' | 'chunks'>, createdBy: string, opts: { fhirPatientId?: string } = {}): Promise<string> {
     const id = randomUUID();
     await withTransaction(this.pool, async (tx) => {
       // date_shift_days stays in the table (NOT NULL) but nothing reads it: de-identified dates keep only the year.
       await tx.query(`INSERT INTO cases (id, patient_id, date_shift_days, pseudonym_key, created_by, fhir_patient_id) VALUES ($1, $2, 0, $3, $4, $5)`, [
         id,
-        patient.id,
+        prepared.patientId,
         randomBytes(32).toString('base64url'),
         createdBy,
         opts.fhirPatientId ?? null,
       ]);
-      await insertResources(tx, id, [patient, ...resources], opts.sourceIds);
+      for (const chunk of prepared.chunks) await tx.query(`INSERT INTO case_resources ${ROWS_FROM_CHUNK}`, [id, chunk]);
     });
     return id;
+  }
+
+  /** Add prepared rows to a case; those whose source id it already holds are skipped. Answers the resources added. */
+  async addPrepared(caseId: string, chunks: readonly Uint8Array[]): Promise<FhirResource[]> {
+    const added: FhirResource[] = [];
+    for (const chunk of chunks) {
+      const { rows } = await this.pool.query<{ resource: FhirResource }>(
+        `INSERT INTO case_resources ${ROWS_FROM_CHUNK} ON CONFLICT (case_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING resource`,
+        [caseId, chunk],
+      );
+      for (const r of rows) added.push(r.resource);
+    }
+    return added;
   }
 
   async get(id: string): Promise<CaseRecord | null> {
@@ -80,10 +100,17 @@ export class CasesRepo {
     return (res.rowCount ?? 0) > 0;
   }
 
-  /** Source id → server id of what this case already holds (refresh and polling keep those ids and skip those resources). */
-  async sourceIdMap(caseId: string): Promise<Map<string, string>> {
-    const { rows } = await this.pool.query<{ source_id: string; resource_id: string }>(`SELECT source_id, resource_id FROM case_resources WHERE case_id = $1 AND source_id IS NOT NULL`, [caseId]);
-    return new Map(rows.map((r) => [r.source_id, r.resource_id]));
+  /**
+   * Source id → server id of what this case already holds (refresh and polling keep those ids and
+   * skip those resources), as `source<TAB>server` lines in one text: the import worker reads it
+   * (fhir/import.worker.ts), so a big case costs the event loop one string, not a row per resource.
+   */
+  async heldSourceIds(caseId: string): Promise<string> {
+    const { rows } = await this.pool.query<{ held: string | null }>(
+      `SELECT string_agg(source_id || E'\\t' || resource_id, E'\\n') AS held FROM case_resources WHERE case_id = $1 AND source_id IS NOT NULL`,
+      [caseId],
+    );
+    return rows[0]?.held ?? '';
   }
 
   /** Cases pulled from the FHIR server (the poller's work list), least recently polled first, with the time to poll from. */
@@ -117,21 +144,7 @@ export class CasesRepo {
 
 const toDate = (t: number | null) => (t === null ? null : new Date(t));
 
-async function insertResources(tx: PoolClient, caseId: string, resources: FhirResource[], sourceIds?: ReadonlyMap<string, string>): Promise<void> {
-  for (let i = 0; i < resources.length; i += CHUNK) {
-    const chunk = resources.slice(i, i + CHUNK);
-    await tx.query(
-      `INSERT INTO case_resources (case_id, resource_type, resource_id, resource, source_id, code, clinical_at)
-       SELECT $1, t, id::uuid, r, s, c, d FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[]) AS x(t, id, r, s, c, d)`,
-      [
-        caseId,
-        chunk.map((r) => r.resourceType),
-        chunk.map((r) => r.id),
-        chunk.map((r) => JSON.stringify(r)),
-        chunk.map((r) => sourceIds?.get(r.id) ?? null),
-        chunk.map(primaryCode),
-        chunk.map((r) => toDate(clinicalTime(r))),
-      ],
-    );
-  }
-}
+/** Columns and rows of one prepared chunk ($2: UTF-8 JSON bytes, rows as domain/import-rows.ts writes them) for case $1. */
+const ROWS_FROM_CHUNK = `(case_id, resource_type, resource_id, resource, source_id, code, clinical_at)
+  SELECT $1, r->>0, (r->>1)::uuid, r->2, r->>3, r->>4, timestamptz 'epoch' + (r->>5)::bigint * interval '1 millisecond'
+    FROM jsonb_array_elements(convert_from($2::bytea, 'UTF8')::jsonb) AS r`;

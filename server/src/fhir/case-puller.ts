@@ -1,13 +1,13 @@
 import type { CaseRefreshResponse } from '../../../shared/src/http.ts';
-import { randomUUID } from 'node:crypto';
-import type { FhirResource } from '../../../shared/src/fhir.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
-import { importBundle, type ImportedCase } from '../domain/fhir-bundle.ts';
+import type { PreparedImport } from '../domain/import-rows.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
-import { FhirServerError, type FhirClient } from './fhir-client.ts';
+import type { CaseImporter, ImportJob } from './case-importer.ts';
+import { FhirServerError, type FhirClient, type SearchResult } from './fhir-client.ts';
 import { SmartAuthError } from './smart-backend.ts';
 
 /** What a refresh or poll added to an existing case. */
@@ -20,6 +20,8 @@ export interface CasePullerDeps {
   audit: AuditLog;
   live: LiveRooms;
   logger: Logger;
+  /** The record is parsed, checked and turned into rows on its worker thread. */
+  importer: CaseImporter;
   pollSeconds: number;
 }
 
@@ -37,12 +39,10 @@ export class CasePuller {
   constructor(private readonly deps: CasePullerDeps) {}
 
   /** Resolve the patient (id or identifier search) and fetch the whole record, ready to store as a new case. */
-  async fetchPatient(target: { patientId: string } | { identifier: string }): Promise<{ fhirPatientId: string; result: ImportedCase }> {
+  async fetchPatient(target: { patientId: string } | { identifier: string }): Promise<{ fhirPatientId: string; prepared: PreparedImport }> {
     const fhirPatientId = 'patientId' in target ? target.patientId : await this.resolveIdentifier(target.identifier);
     const everything = await this.upstream(() => this.deps.client.everything(fhirPatientId));
-    const result = importBundle({ resourceType: 'Bundle', type: 'searchset', entry: everything.entries }, randomUUID);
-    if (!result.ok) throw new AppError('FHIR_SERVER_ERROR', "The FHIR server's record could not be imported", result.problems);
-    return { fhirPatientId, result };
+    return { fhirPatientId, prepared: await this.prepare({ kind: 'pages', pages: everything.bodies }) };
   }
 
   /** Fetch `$everything` again and add what is new. */
@@ -51,7 +51,7 @@ export class CasePuller {
     if (!head) throw new AppError('CASE_NOT_FOUND');
     if (!head.fhirPatientId) throw new AppError('CASE_NOT_PULLED');
     const everything = await this.upstream(() => this.deps.client.everything(head.fhirPatientId!));
-    const report = await this.merge(caseId, head.patientId, head.fhirPatientId, everything.entries);
+    const report = await this.merge(caseId, head.patientId, head.fhirPatientId, everything);
     await this.deps.audit.record({ actor, action: 'case.import', caseId, patientId: head.patientId, details: { refresh: true, counts: report.added, unchanged: report.unchanged, refused: report.refused.length } });
     return report;
   }
@@ -64,7 +64,7 @@ export class CasePuller {
       try {
         // Overlap a minute to tolerate clock skew; duplicates are recognised by their source id.
         const found = await this.deps.client.observationsSince(c.fhirPatientId, new Date(c.since.getTime() - 60_000));
-        const report = await this.merge(c.id, c.patientId, c.fhirPatientId, found.entries);
+        const report = await this.merge(c.id, c.patientId, c.fhirPatientId, found);
         const n = Object.values(report.added).reduce((a, b) => a + b, 0);
         if (n > 0) {
           added += n;
@@ -96,27 +96,30 @@ export class CasePuller {
     await this.polling;
   }
 
-  private async merge(caseId: string, patientId: string, fhirPatientId: string, entries: unknown[]): Promise<MergeReport> {
-    const known = await this.deps.cases.sourceIdMap(caseId);
-    known.set(`Patient/${fhirPatientId}`, patientId);
-    // The case's Patient anchors references (a poll returns Observations only).
+  private async merge(caseId: string, patientId: string, fhirPatientId: string, found: SearchResult): Promise<MergeReport> {
+    if (found.entries === 0) return { caseId, added: {}, unchanged: 0, refused: [], skipped: [], deliveredToRooms: 0 };
+    // What the case holds keeps its ids; the case's Patient anchors references (a poll returns Observations only).
+    const held = `${await this.deps.cases.heldSourceIds(caseId)}\nPatient/${fhirPatientId}\t${patientId}`;
     const anchor = { resource: { resourceType: 'Patient', id: fhirPatientId } };
-    const hasPatient = entries.some((e) => (e as { resource?: { resourceType?: unknown } })?.resource?.resourceType === 'Patient');
-    const result = importBundle({ resourceType: 'Bundle', type: 'searchset', entry: hasPatient ? entries : [anchor, ...entries] }, randomUUID, { knownIds: known });
-    if (!result.ok) throw new AppError('FHIR_SERVER_ERROR', "The FHIR server's record could not be imported", result.problems);
-    const knownIds = new Set(known.values());
-    const fresh = result.resources.filter((r) => !knownIds.has(r.id));
+    const prepared = await this.prepare({ kind: 'pages', pages: found.bodies, anchor, held });
+    const delivered = await this.deps.cases.addPrepared(caseId, prepared.chunks);
     const added: Record<string, number> = {};
-    const delivered: FhirResource[] = [];
-    for (const r of fresh) {
-      if (await this.deps.cases.addResource(caseId, r, result.sourceIds.get(r.id))) {
-        added[r.resourceType] = (added[r.resourceType] ?? 0) + 1;
-        delivered.push(r);
-      }
-    }
     let deliveredToRooms = 0;
-    for (const r of delivered) deliveredToRooms = Math.max(deliveredToRooms, await this.deps.live.callShowingCase(caseId, 'addCaseResource', r));
-    return { caseId, added, unchanged: result.resources.length - fresh.length, refused: result.refused, skipped: result.skipped, deliveredToRooms };
+    for (const r of delivered) {
+      added[r.resourceType] = (added[r.resourceType] ?? 0) + 1;
+      deliveredToRooms = Math.max(deliveredToRooms, await this.deps.live.callShowingCase(caseId, 'addCaseResource', r));
+      // A room not showing the case answers without I/O: let the loop breathe between resources all the same.
+      await nextTurn();
+    }
+    return { caseId, added, unchanged: prepared.unchanged, refused: prepared.refused, skipped: prepared.skipped, deliveredToRooms };
+  }
+
+  /** The record's pages → rows, on the import worker; a record that cannot be imported is the FHIR server's error. */
+  private async prepare(job: ImportJob): Promise<PreparedImport> {
+    const answer = await this.deps.importer.run(job);
+    if (answer.ok) return answer.prepared;
+    if (answer.reason === 'json') throw new AppError('FHIR_SERVER_ERROR', 'The FHIR server answered with something that is not FHIR JSON');
+    throw new AppError('FHIR_SERVER_ERROR', "The FHIR server's record could not be imported", answer.problems);
   }
 
   private async resolveIdentifier(identifier: string): Promise<string> {

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../../../shared/src/errors.ts';
 import { MAX_IMPORT_ENTRIES } from '../../../shared/src/fhir.ts';
 import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
+import { PageSkimmer, type PageSummary } from './page-skim.ts';
 import type { SmartBackendAuth } from './smart-backend.ts';
 
 /**
@@ -25,8 +26,11 @@ export class FhirServerError extends Error {
 }
 
 export interface SearchResult {
-  entries: unknown[];
+  /** Each page (a Bundle) as received: the import worker parses them (case-importer.ts), the event loop need not. */
+  bodies: Buffer[];
   pages: number;
+  /** Entries over all pages. */
+  entries: number;
 }
 
 const MAX_PAGES = 500;
@@ -56,7 +60,9 @@ export class FhirClient {
 
   /** Ids of the patients with this identifier (`system|value` or `value`). */
   async patientsByIdentifier(identifier: string): Promise<string[]> {
-    const { entries } = await this.search(`Patient?identifier=${encodeURIComponent(identifier)}&_elements=id`);
+    const { bodies } = await this.search(`Patient?identifier=${encodeURIComponent(identifier)}&_elements=id`);
+    // Ids only (`_elements=id`): small pages, read here.
+    const entries = bodies.flatMap((p) => (JSON.parse(p.toString('utf8')) as { entry?: unknown[] }).entry ?? []);
     return entries.flatMap((e) => {
       const r = (e as { resource?: { resourceType?: unknown; id?: unknown }; search?: { mode?: unknown } }) ?? {};
       return r.resource?.resourceType === 'Patient' && typeof r.resource.id === 'string' && r.search?.mode !== 'include' ? [r.resource.id] : [];
@@ -71,19 +77,20 @@ export class FhirClient {
   /** Run a search (or operation returning a searchset) and follow `next` links. */
   async search(relative: string): Promise<SearchResult> {
     let url: URL | null = this.within(relative);
-    const entries: unknown[] = [];
+    const bodies: Buffer[] = [];
+    let entries = 0;
     const budget = { bytes: MAX_RECORD_BYTES, deadline: Date.now() + RECORD_TIMEOUT_MS };
-    let pages = 0;
     while (url) {
-      if (++pages > MAX_PAGES) throw new FhirServerError(`more than ${MAX_PAGES} pages`, null);
-      const bundle = await this.get(url, budget);
-      if (bundle['resourceType'] !== 'Bundle') throw new FhirServerError('expected a Bundle', null);
-      for (const e of Array.isArray(bundle['entry']) ? bundle['entry'] : []) entries.push(e);
-      if (entries.length > MAX_IMPORT_ENTRIES) throw new FhirServerError(`more than ${MAX_IMPORT_ENTRIES} entries`, null);
-      const next = (Array.isArray(bundle['link']) ? bundle['link'] : []).find((l: { relation?: unknown; url?: unknown }) => l?.relation === 'next' && typeof l.url === 'string') as { url: string } | undefined;
-      url = next ? this.within(next.url) : null;
+      if (bodies.length >= MAX_PAGES) throw new FhirServerError(`more than ${MAX_PAGES} pages`, null);
+      const { bytes, status, summary } = await this.get(url, budget);
+      if (summary === 'not-json') throw new FhirServerError('answered with something that is not FHIR JSON', status);
+      if (summary === 'not-bundle') throw new FhirServerError('expected a Bundle', null);
+      bodies.push(bytes);
+      entries += summary.entries;
+      if (entries > MAX_IMPORT_ENTRIES) throw new FhirServerError(`more than ${MAX_IMPORT_ENTRIES} entries`, null);
+      url = summary.next ? this.within(summary.next) : null;
     }
-    return { entries, pages };
+    return { bodies, pages: bodies.length, entries };
   }
 
   private within(link: string): URL {
@@ -92,14 +99,19 @@ export class FhirClient {
     return url;
   }
 
-  /** One page; `budget` is what is left of the record's bytes and time, and shrinks by what this page used. */
-  private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<Record<string, unknown>> {
+  /**
+   * One page: its bytes, and what following it needs, skimmed as the bytes arrive (page-skim.ts: no
+   * page is parsed on the event loop). `budget` is what is left of the record's bytes and time, and
+   * shrinks by what this page used.
+   */
+  private async get(url: URL, budget: { bytes: number; deadline: number }, retried = false): Promise<{ bytes: Buffer; status: number; summary: PageSummary }> {
     const headers: Record<string, string> = { accept: 'application/fhir+json' };
     if (this.auth) headers['authorization'] = `Bearer ${await this.auth.accessToken(retried)}`;
     const timeout = Math.min(REQUEST_TIMEOUT_MS, budget.deadline - Date.now());
     if (timeout <= 0) throw new FhirServerError(`the record took longer than ${RECORD_TIMEOUT_MS / 60_000} minutes`, null);
     let res: Response;
     let bytes: Buffer;
+    const skim = new PageSkimmer();
     try {
       // The signal also bounds reading the body (a server trickling bytes).
       res = await this.fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
@@ -115,19 +127,13 @@ export class FhirClient {
         await res.body?.cancel().catch(() => {});
         throw new FhirServerError(`answered ${res.status}`, res.status);
       }
-      bytes = await readBoundedResponse(res, budget.bytes);
+      bytes = await readBoundedResponse(res, budget.bytes, (chunk) => skim.feed(chunk));
     } catch (err) {
       if (err instanceof FhirServerError) throw err;
       if (err instanceof ResponseTooLarge) throw new FhirServerError(`the record is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB, the case import limit`, null, 'FHIR_RECORD_TOO_LARGE');
       throw new FhirServerError(`unreachable (${(err as Error).name})`, null);
     }
     budget.bytes -= bytes.length;
-    try {
-      const json = JSON.parse(bytes.toString('utf8')) as unknown;
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
-      return json as Record<string, unknown>;
-    } catch {
-      throw new FhirServerError('answered with something that is not FHIR JSON', res.status);
-    }
+    return { bytes, status: res.status, summary: skim.finish() };
   }
 }

@@ -3,14 +3,14 @@ import express, { type Request, type RequestHandler } from 'express';
 import { findUnsafeText } from '../../../shared/src/text.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { AppError } from '../errors.ts';
+import { GrowableArrayBuffer } from '../outbound.ts';
 import { authenticate } from './authenticate.ts';
-import { parseJsonOffThread } from './json-off-thread.ts';
 
 /**
  * Request bodies. An anonymous client cannot make the server read, buffer or
  * parse a body (authenticateBeforeBody); bodies are small by default
  * (SMALL_BODY_LIMIT, smallJson); only the admin case import (POST /api/cases)
- * reads a large one (IMPORT_BODY_LIMIT, readLargeJson), after authentication
+ * reads a large one (IMPORT_BODY_LIMIT, readLargeBody), after authentication
  * and authorization, and parses it on a worker thread.
  */
 export const SMALL_BODY_LIMIT = 64 * 1024;
@@ -62,24 +62,24 @@ export const refuseUnsafeQuery: RequestHandler = (req, _res, next) => {
 };
 
 /**
- * Read a large JSON body (≤ limit bytes) as a stream and parse it on a worker
- * thread: a 32 MB bundle never blocks the event loop other clients are served
- * from. The text rule is the caller's (the import applies it per entry).
- * Refusals are BODY_INVALID, as from smallJson.
+ * Read a large JSON body (≤ limit bytes) as a stream, unparsed: the case import
+ * parses it on its worker thread (fhir/case-importer.ts), so a 32 MB bundle
+ * never blocks the event loop other clients are served from. Refusals are
+ * BODY_INVALID, as from smallJson.
  */
-export async function readLargeJson(req: Request, limit = IMPORT_BODY_LIMIT): Promise<unknown> {
+export async function readLargeBody(req: Request, limit = IMPORT_BODY_LIMIT): Promise<Buffer> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (!JSON_TYPES.includes(type)) throw new AppError('BODY_INVALID', `Send the bundle as ${JSON_TYPES.join(' or ')}`);
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) throw new AppError('BODY_INVALID', 'Request body is too large');
-  const chunks: Buffer[] = [];
-  let size = 0;
+  // One buffer that grows in place as the body arrives (as readBoundedResponse does): no list of chunks, no
+  // 32 MB copy at the end to join them — and a buffer of its own, which is moved to the worker, not copied.
+  const store = new GrowableArrayBuffer(0, { maxByteLength: limit });
   for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new AppError('BODY_INVALID', 'Request body is too large');
-    chunks.push(chunk);
+    const at = store.byteLength;
+    if (at + chunk.length > limit) throw new AppError('BODY_INVALID', 'Request body is too large');
+    store.resize(at + chunk.length);
+    new Uint8Array(store, at).set(chunk);
   }
-  const parsed = await parseJsonOffThread(Buffer.concat(chunks, size));
-  if (!parsed.ok) throw new AppError('BODY_INVALID', parsed.reason === 'json' ? 'Request body is not valid JSON' : 'Request body is nested too deeply');
-  return parsed.value;
+  return Buffer.from(store);
 }

@@ -7,14 +7,16 @@ import type { IdentityVerifier } from '../auth/identity.ts';
 import { readerOf, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import { caseViewFor, preparedCase, variantOf, type CaseEntry } from '../domain/case-view.ts';
-import { importBundle, importResource, type ImportedCase } from '../domain/fhir-bundle.ts';
+import { importResource } from '../domain/fhir-bundle.ts';
+import type { PreparedImport } from '../domain/import-rows.ts';
 import { clinicalYear } from '../domain/case-summary.ts';
 import { AppError } from '../errors.ts';
+import type { CaseImporter } from '../fhir/case-importer.ts';
 import type { CasePuller } from '../fhir/case-puller.ts';
 import type { SmartBackendAuth } from '../fhir/smart-backend.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, authorize, principalOf } from './authenticate.ts';
-import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeJson, SMALL_BODY_LIMIT } from './body.ts';
+import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeBody, SMALL_BODY_LIMIT } from './body.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { parseBody, uuidParam } from './validate.ts';
 import { caseAccessOrDeny } from './case-access.ts';
@@ -27,6 +29,8 @@ export interface CasesRoutesDeps {
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
+  /** Imports run on its worker thread. */
+  importer: CaseImporter;
   /** null → no FHIR server configured. */
   puller?: CasePuller | null;
   smartAuth?: SmartBackendAuth | null;
@@ -52,29 +56,29 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
   router.use('/api/cases', authenticate(deps.identity));
 
   /** Store an import and answer with the honest report. */
-  async function storeImport(res: Response, route: 'POST /api/cases' | 'POST /api/cases/pull', principal: Principal, result: ImportedCase, fhirPatientId?: string): Promise<CaseImportResponse> {
-    const caseId = await deps.cases.createImported(result.patient, result.resources, principal.userId, { sourceIds: result.sourceIds, ...(fhirPatientId ? { fhirPatientId } : {}) });
+  async function storeImport(res: Response, route: 'POST /api/cases' | 'POST /api/cases/pull', principal: Principal, result: PreparedImport, fhirPatientId?: string): Promise<CaseImportResponse> {
+    const caseId = await deps.cases.createPrepared(result, principal.userId, fhirPatientId ? { fhirPatientId } : {});
     await deps.audit.record({
       actor: principal.userId,
       action: 'case.import',
       caseId,
-      patientId: result.patient.id,
+      patientId: result.patientId,
       details: { counts: result.stored, refused: result.refused.length, skipped: result.skipped.length, ...(fhirPatientId ? { source: 'fhir-server' } : {}) },
     });
-    const body: CaseImportResponse = { caseId, patientId: result.patient.id, resources: result.resources.length + 1, stored: result.stored, refused: result.refused, skipped: result.skipped };
+    const body: CaseImportResponse = { caseId, patientId: result.patientId, resources: result.count, stored: result.stored, refused: result.refused, skipped: result.skipped };
     sendJson(res, route, body, 201);
     return body;
   }
 
-  /** The body is read only after the admin check, and parsed on a worker thread (readLargeJson). */
+  /** The body is read only after the admin check; it is parsed, checked and turned into rows on the import worker. */
   router.post('/api/cases', authorize('case.import'), async (req, res) => {
     const principal = principalOf(res);
     const query = parseBody(ImportQuery, req.query, 'QUERY_INVALID');
-    const bundle = await readLargeJson(req, IMPORT_BODY_LIMIT);
-    // The text rule applies per entry here: one bad entry is refused alone (or sinks the bundle with allOrNothing).
-    const result = importBundle(bundle, randomUUID, { allOrNothing: query.allOrNothing === 'true' });
-    if (!result.ok) throw new AppError('BODY_INVALID', 'The FHIR bundle is invalid', result.problems);
-    await storeImport(res, 'POST /api/cases', principal, result);
+    const body = await readLargeBody(req, IMPORT_BODY_LIMIT);
+    // The text rule applies per entry there: one bad entry is refused alone (or sinks the bundle with allOrNothing).
+    const answer = await deps.importer.run({ kind: 'body', body, allOrNothing: query.allOrNothing === 'true' });
+    if (!answer.ok) throw answer.reason === 'json' ? new AppError('BODY_INVALID', 'Request body is not valid JSON') : new AppError('BODY_INVALID', 'The FHIR bundle is invalid', answer.problems);
+    await storeImport(res, 'POST /api/cases', principal, answer.prepared);
   });
 
   /** Pull a patient's record from the hospital's FHIR server (`Patient/$everything`) into a new case; the answer is the import report. */
@@ -86,8 +90,8 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       const principal = principalOf(res);
       const body = parseBody(PullBody, req.body);
       if (!deps.puller) throw new AppError('FHIR_NOT_CONFIGURED');
-      const { fhirPatientId, result } = await deps.puller.fetchPatient(body);
-      await storeImport(res, 'POST /api/cases/pull', principal, result, fhirPatientId);
+      const { fhirPatientId, prepared } = await deps.puller.fetchPatient(body);
+      await storeImport(res, 'POST /api/cases/pull', principal, prepared, fhirPatientId);
     },
   );
 

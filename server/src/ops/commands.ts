@@ -9,8 +9,10 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { loadOrCreateSigningKey } from '../auth/keys.ts';
 import { authorizeParticipantChange, defaultScopes } from '../auth/policy.ts';
 import type { RoomRecord } from '../db/rooms.repo.ts';
-import { importBundle, type ImportedCase } from '../domain/fhir-bundle.ts';
+import { importBundle } from '../domain/fhir-bundle.ts';
+import { prepareImport, type PreparedImport } from '../domain/import-rows.ts';
 import { AppError } from '../errors.ts';
+import { CaseImporter } from '../fhir/case-importer.ts';
 import { createCasePuller } from '../fhir/setup.ts';
 import { createLogger } from '../logger.ts';
 import { writePrivateFile } from '../private-file.ts';
@@ -119,11 +121,11 @@ export async function roomsSetParticipant(ctx: OpsContext, roomId: string, userI
   return { data: participant, table: [{ roomId: room.id, userId, role: participant.role, scopes: (participant.scopes ?? defaultScopes(participant.role)).join(' ') }] };
 }
 
-async function storeCase(ctx: OpsContext, result: ImportedCase, fhirPatientId?: string): Promise<Output> {
-  const caseId = await ctx.cases.createImported(result.patient, result.resources, ctx.operator.userId, { sourceIds: result.sourceIds, ...(fhirPatientId ? { fhirPatientId } : {}) });
-  await ctx.audit.record({ actor: ctx.operator.userId, action: 'case.import', caseId, patientId: result.patient.id, details: { counts: result.stored, refused: result.refused.length, skipped: result.skipped.length, via: 'cli', ...(fhirPatientId ? { source: 'fhir-server' } : {}) } });
-  const data = { caseId, patientId: result.patient.id, resources: result.resources.length + 1, stored: result.stored, refused: result.refused, skipped: result.skipped };
-  return { data, table: [{ caseId, patientId: result.patient.id, resources: data.resources, refused: result.refused.length, skipped: result.skipped.length }] };
+async function storeCase(ctx: OpsContext, result: PreparedImport, fhirPatientId?: string): Promise<Output> {
+  const caseId = await ctx.cases.createPrepared(result, ctx.operator.userId, fhirPatientId ? { fhirPatientId } : {});
+  await ctx.audit.record({ actor: ctx.operator.userId, action: 'case.import', caseId, patientId: result.patientId, details: { counts: result.stored, refused: result.refused.length, skipped: result.skipped.length, via: 'cli', ...(fhirPatientId ? { source: 'fhir-server' } : {}) } });
+  const data = { caseId, patientId: result.patientId, resources: result.count, stored: result.stored, refused: result.refused, skipped: result.skipped };
+  return { data, table: [{ caseId, patientId: result.patientId, resources: data.resources, refused: result.refused.length, skipped: result.skipped.length }] };
 }
 
 /** The importer POST /api/cases uses: the report names refused entries by index and path, never their content. */
@@ -136,16 +138,17 @@ export async function casesImport(ctx: OpsContext, file: string, allOrNothing: b
   }
   const result = importBundle(body, randomUUID, { allOrNothing });
   if (!result.ok) throw new OpsError(`the FHIR bundle is invalid: ${result.problems.map((p) => `${p.path}: ${p.reason}`).slice(0, 5).join('; ')}`);
-  return storeCase(ctx, result);
+  // A command-line process serves no rooms: the import runs here.
+  return storeCase(ctx, prepareImport(result));
 }
 
 /** `Patient/$everything` from FHIR_BASE_URL, as POST /api/cases/pull. */
 export async function casesPull(ctx: OpsContext, target: { patientId: string } | { identifier: string }): Promise<Output> {
   if (!ctx.config.fhir) throw new OpsError('FHIR_BASE_URL is not set: no FHIR server to pull from');
-  const { puller } = createCasePuller(ctx.config.fhir, { cases: ctx.cases, audit: ctx.audit, live: new LiveRooms('cli'), logger: createLogger('silent') });
+  const { puller } = createCasePuller(ctx.config.fhir, { cases: ctx.cases, audit: ctx.audit, live: new LiveRooms('cli'), logger: createLogger('silent'), importer: new CaseImporter(ctx.config.caseImport) });
   try {
-    const { fhirPatientId, result } = await puller.fetchPatient(target);
-    return await storeCase(ctx, result, fhirPatientId);
+    const { fhirPatientId, prepared } = await puller.fetchPatient(target);
+    return await storeCase(ctx, prepared, fhirPatientId);
   } catch (err) {
     if (err instanceof AppError) throw new OpsError(`${err.code}: ${err.message}`);
     throw err;
