@@ -200,7 +200,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   // Who holds a recording follows grants and training rooms' membership, live (recording-access.ts).
-  const recordingAccess = new RecordingAccess({ recordings, rooms, users, live, audit });
+  const recordingAccess = new RecordingAccess({ recordings, rooms, users, live, audit, replayRoomMs: config.replayRoomMs });
   const membershipChanged = (roomId: string, actor: string) => recordingAccess.roomMembershipChanged(roomId, actor);
   web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged, maySeat: (principal, room) => recordingAccess.maySeat(principal, room) }));
   web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));
@@ -279,7 +279,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   fhir?.puller.start();
   const retention = scheduleRetention(
     { pool, cases, recordings, rooms, audit, audioFiles, actor: 'system', closeLiveRoom: async (id) => void (await live.call(id, 'close')) },
-    { caseDays: config.retention.caseDays, intervalMs: config.retention.intervalMs, logger: logger.child({ component: 'retention' }) },
+    { caseDays: config.retention.caseDays, replayRoomMs: config.replayRoomMs, intervalMs: config.retention.intervalMs, logger: logger.child({ component: 'retention' }) },
   );
 
   let closing: Promise<void> | null = null;

@@ -97,6 +97,8 @@ const EnvSchema = z.object({
   POSE_WINDOW_MS: z.coerce.number().int().min(1).max(100).default(10),
   /** Pose frames (socket writes) per second the process aims to stay under: past it the window widens (PoseBudget). */
   POSE_FRAMES_PER_SECOND: z.coerce.number().int().min(1000).max(1_000_000).default(20_000),
+  /** Hours a replay room lasts (one teaching session): then it closes, and the seats in it with it. */
+  REPLAY_ROOM_HOURS: z.coerce.number().int().min(1).max(720).default(12),
   /** Days a recording is kept before it expires; 0 = until deleted. */
   RECORDING_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(365),
   /** Days a case is kept after the last room showing it closed (or its import, if none did); 0 = until deleted. */
@@ -187,6 +189,8 @@ export interface Config {
   poseFramesPerSecond: number;
   /** Days a recording is kept (null: until deleted). */
   recordingRetentionDays: number | null;
+  /** How long a replay room lasts before it closes (ms). */
+  replayRoomMs: number;
   /** Cases: days without a room before deletion (null: kept); the job's period. */
   retention: { caseDays: number | null; intervalMs: number };
   /** Length of one refused-join audit aggregation interval. */
@@ -375,6 +379,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     poseWindowMs: e.POSE_WINDOW_MS,
     poseFramesPerSecond: e.POSE_FRAMES_PER_SECOND,
     recordingRetentionDays: e.RECORDING_RETENTION_DAYS === 0 ? null : e.RECORDING_RETENTION_DAYS,
+    replayRoomMs: e.REPLAY_ROOM_HOURS * 3_600_000,
     retention: { caseDays: e.CASE_RETENTION_DAYS === 0 ? null : e.CASE_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MINUTES * 60_000 },
     refusedJoinsIntervalMs: e.REFUSED_JOINS_INTERVAL_SECONDS * 1000,
     caseImport: { heapMb: e.IMPORT_WORKER_HEAP_MB, timeoutMs: e.IMPORT_TIMEOUT_SECONDS * 1000 },

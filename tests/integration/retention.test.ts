@@ -161,6 +161,41 @@ describe('recording retention', () => {
   });
 });
 
+describe('replay sessions end (REPLAY_ROOM_HOURS)', () => {
+  it('a replay room older than its session closes at the next ticket and in the retention run (live too); a seated learner holds nothing after', async () => {
+    const rec = deps.recordings;
+    const room = await deps.rooms.create({ title: 'Teaching', kind: 'training', caseId: null, createdBy: 'it', participants: [] });
+    const id = randomUUID();
+    await rec.begin({ id, roomId: room.id, caseId: null, title: 'Session', startedBy: 'edu.r', hostScope: '', chunkMs: 10_000, retentionDays: null });
+    await rec.appendChunk(id, { seq: 0, startMs: 0, endMs: 10_000, data: new Uint8Array([1]) }, []);
+    await rec.finish(id, 10_000);
+    const replay = (seat: string) => deps.rooms.create({ title: 'Replay', kind: 'replay', caseId: null, createdBy: 'edu.r', participants: [{ userId: 'edu.r', role: 'host' }, { userId: seat, role: 'observer' }], recordingId: id });
+    const old = await replay('lea.r');
+    const fresh = await replay('lea.f');
+    const stale = await replay('lea.s');
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+    for (const r of [old, stale]) await owner.query(`UPDATE rooms SET created_at = $2 WHERE id = $1`, [r.id, hoursAgo(13)]);
+    // The server's default session is 12 hours: the learner's next ticket finds the session over.
+    const lea = await server.as('lea.r');
+    await expect(lea.api.getTicket(old.id)).rejects.toMatchObject({ code: 'ROOM_CLOSED' });
+    expect((await deps.rooms.get(old.id))?.status).toBe('closed');
+    expect((await auditFor('room.close', 'room_id', old.id))[0]).toMatchObject({ details: { reason: 'the replay session is over (REPLAY_ROOM_HOURS)' } });
+    // Nobody asked for a ticket to the other one: the retention run closes it; the fresh one stays.
+    const closedLive: string[] = [];
+    const dry = await runRetention({ ...deps, closeLiveRoom: async (r) => void closedLive.push(r) }, { caseDays: null, replayRoomMs: 12 * 3_600_000, dryRun: true });
+    expect(dry.items.filter((i) => i.kind === 'replay-room').map((i) => [i.id, i.action])).toEqual([[stale.id, 'due']]);
+    const run = await runRetention({ ...deps, closeLiveRoom: async (r) => void closedLive.push(r) }, { caseDays: null, replayRoomMs: 12 * 3_600_000 });
+    expect(run.items.filter((i) => i.kind === 'replay-room').map((i) => [i.id, i.action])).toEqual([[stale.id, 'closed']]);
+    expect(closedLive).toEqual([stale.id]);
+    expect((await deps.rooms.get(stale.id))?.status).toBe('closed');
+    expect((await deps.rooms.get(fresh.id))?.status).toBe('open');
+    expect((await auditFor('room.close', 'room_id', stale.id))[0]).toMatchObject({ actor: 'it.retention', details: { recordingId: id, reason: 'retention' } });
+    // The seat was the learner's only hold on the recording: it ended with the session.
+    await expect((await server.as('lea.s')).api.getRecording(id)).rejects.toMatchObject({ code: 'RECORDING_NOT_FOUND' });
+    expect((await (await server.as('lea.f')).api.getRecording(id)).id).toBe(id);
+  });
+});
+
 describe('cases shown in recordings', () => {
   /**
    * The rule (docs/OPERATIONS.md, "Retention"): a replay reads its case at replay time, so a kept recording
@@ -251,7 +286,7 @@ describe('one run at a time', () => {
     const table = await runCli(['retention', 'run'], env);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^KIND\s+ID\s+SINCE\s+ACTION/m);
-    expect(table.stdout).toMatch(/^1 deleted, 0 skipped \(cases: 30 days without a room; recordings: by their expiry\)$/m);
+    expect(table.stdout).toMatch(/^1 deleted, 0 replay rooms closed, 0 skipped \(cases: 30 days without a room; recordings: by their expiry\)$/m);
     expect(await deletedAt(victim[0]!)).not.toBeNull();
     expect((await auditFor('case.delete', 'case_id', victim[0]!))[0]?.actor).toMatch(/^cli:/);
     // Off (the default): the command keeps every case and says so.

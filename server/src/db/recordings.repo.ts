@@ -188,14 +188,15 @@ export class RecordingsRepo implements RecordingStore {
     return rows.map((r) => ({ roomId: r.id, createdBy: r.created_by, role: r.role, scopes: r.scopes }));
   }
 
-  /** Their own open replay room of this recording with nobody else in it, opened with exactly these scopes; null when none. */
-  async soloReplayRoom(id: string, userId: string, scopes: readonly string[]): Promise<string | null> {
+  /** Their own open replay room of this recording with nobody else in it, opened with exactly these scopes after `since` (its session not over); null when none. */
+  async soloReplayRoom(id: string, userId: string, scopes: readonly string[], since: Date): Promise<string | null> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT r.id FROM rooms r JOIN room_participants p ON p.room_id = r.id AND p.user_id = $2 AND p.role = 'host'
        WHERE r.recording_id = $1 AND r.status = 'open' AND r.created_by = $2 AND p.scopes IS NOT DISTINCT FROM $3::text[]
          AND NOT EXISTS (SELECT 1 FROM room_participants o WHERE o.room_id = r.id AND o.user_id <> $2)
+         AND r.created_at > $4
        ORDER BY r.created_at DESC LIMIT 1`,
-      [id, userId, [...scopes]],
+      [id, userId, [...scopes], since],
     );
     return rows[0]?.id ?? null;
   }

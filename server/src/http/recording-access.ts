@@ -24,6 +24,9 @@ export interface RecordingAccessDeps {
   users: Pick<UsersRepo, 'isAdmin'>;
   live: Pick<LiveRooms, 'call'>;
   audit: Pick<AuditLog, 'record'>;
+  /** How long a replay room lasts (REPLAY_ROOM_HOURS): a seat in a group replay is a hold on the recording, and it ends. */
+  replayRoomMs: number;
+  now?: () => number;
 }
 
 /** A recording as one principal sees it: why (relation), what they hold, and the access they watch under. */
@@ -125,15 +128,23 @@ export class RecordingAccess {
    * (a change no route saw — an in-room kick from the training room, an expired
    * grant — takes effect at the latest here). A recording that is gone (deleted,
    * or past its retention and not yet collected) closes the room: a replay of
-   * an expired recording does not play on until the retention run.
+   * an expired recording does not play on until the retention run. So does a
+   * replay room older than REPLAY_ROOM_HOURS (retention closes the others).
    */
-  async beforeReplayTicket(room: Pick<RoomRecord, 'id' | 'kind' | 'recordingId'>, actor: string): Promise<void> {
+  async beforeReplayTicket(room: Pick<RoomRecord, 'id' | 'kind' | 'recordingId' | 'createdAt'>, actor: string): Promise<void> {
     if (room.kind !== 'replay' || !room.recordingId) return;
-    const rec = await this.deps.recordings.get(room.recordingId);
+    const ended = (this.deps.now ?? Date.now)() - room.createdAt.getTime() >= this.deps.replayRoomMs;
+    const rec = ended ? null : await this.deps.recordings.get(room.recordingId);
     if (rec) return void (await this.reconcile(rec, actor));
     if (!(await this.deps.rooms.close(room.id))) return;
-    await this.deps.audit.record({ actor, action: 'room.close', roomId: room.id, details: { recordingId: room.recordingId, reason: 'the recording is deleted or expired' } });
+    const reason = ended ? 'the replay session is over (REPLAY_ROOM_HOURS)' : 'the recording is deleted or expired';
+    await this.deps.audit.record({ actor, action: 'room.close', roomId: room.id, details: { recordingId: room.recordingId, reason } });
     await this.deps.live.call(room.id, 'close');
+  }
+
+  /** Replay rooms opened before this are over (REPLAY_ROOM_HOURS). */
+  sessionsOpenedAfter(): Date {
+    return new Date((this.deps.now ?? Date.now)() - this.deps.replayRoomMs);
   }
 
   /**

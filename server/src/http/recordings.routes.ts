@@ -125,7 +125,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
     // Watching alone again opens the room they watched it in before (same access): one room per viewer, not one per click.
     if (body.participants.length === 0) {
-      const again = await deps.recordings.soloReplayRoom(s.rec.id, principal.userId, scopesOf(s.access));
+      const again = await deps.recordings.soloReplayRoom(s.rec.id, principal.userId, scopesOf(s.access), deps.access.sessionsOpenedAfter());
       const room = again ? await deps.rooms.get(again) : null;
       if (room) return sendJson(res, 'POST /api/recordings/:id/replays', roomDto(room, new Set(), new Set()), 201);
     }

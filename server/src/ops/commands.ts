@@ -237,11 +237,11 @@ export async function rotateCheckpointKey(ctx: OpsContext): Promise<Output> {
 export async function retentionRun(ctx: OpsContext, dryRun: boolean): Promise<Output> {
   const report = await runRetention(
     { pool: ctx.pool, cases: ctx.cases, recordings: new RecordingsRepo(ctx.pool), rooms: ctx.rooms, audit: ctx.audit, audioFiles: new RecordingAudioFiles(ctx.config.recordingAudioDir), actor: ctx.operator.userId },
-    { caseDays: ctx.config.retention.caseDays, dryRun },
+    { caseDays: ctx.config.retention.caseDays, replayRoomMs: ctx.config.replayRoomMs, dryRun },
   );
   if (!report.ran) throw new OpsError('retention is running in another process right now (a server): try again later');
   const policy = `cases: ${ctx.config.retention.caseDays === null ? 'kept (CASE_RETENTION_DAYS=0)' : `${ctx.config.retention.caseDays} days without a room`}; recordings: by their expiry`;
   const count = (a: string) => report.items.filter((i) => i.action === a).length;
-  const message = dryRun ? `dry run (${policy}): ${report.items.length} due, nothing changed` : `${count('deleted')} deleted, ${count('skipped')} skipped (${policy})`;
+  const message = dryRun ? `dry run (${policy}): ${report.items.length} due, nothing changed` : `${count('deleted')} deleted, ${count('closed')} replay rooms closed, ${count('skipped')} skipped (${policy})`;
   return { data: report, table: report.items.map((i) => ({ kind: i.kind, id: i.id, since: i.since, action: i.action, note: i.note ?? '' })), message };
 }

@@ -37,6 +37,8 @@ export interface RetentionDeps {
 export interface RetentionOptions {
   /** Days a case may go without a room; null: cases are kept until deleted by hand. */
   caseDays: number | null;
+  /** Replay rooms older than this close (REPLAY_ROOM_HOURS; absent: left open). */
+  replayRoomMs?: number;
   /** List what is due, change nothing, write no audit row. */
   dryRun?: boolean;
   /** At most this many of each per run (the next run takes the rest). */
@@ -44,11 +46,12 @@ export interface RetentionOptions {
 }
 
 export interface RetentionItem {
-  kind: 'case' | 'recording';
+  kind: 'case' | 'recording' | 'replay-room';
   id: string;
   /** Case: the last time a room used it (or its import); recording: when it expired. */
   since: string;
-  action: 'deleted' | 'due' | 'skipped';
+  /** deleted (a case, a recording), closed (a replay room), or, in a dry run, due. */
+  action: 'deleted' | 'closed' | 'due' | 'skipped';
   note?: string;
 }
 
@@ -76,7 +79,8 @@ export async function runRetention(deps: RetentionDeps, opts: RetentionOptions):
       // Recordings first: a case kept only by a recording that expires now goes in the same run.
       const recordings = await expireRecordings(deps, now, batch, dryRun);
       const cases = opts.caseDays === null ? [] : await expireCases(deps, now, opts.caseDays, batch, dryRun, dryRun ? new Set(recordings.map((r) => r.id)) : new Set());
-      const items = [...cases, ...recordings];
+      const replays = opts.replayRoomMs === undefined ? [] : await closeEndedReplays(deps, now, opts.replayRoomMs, batch, dryRun);
+      const items = [...cases, ...recordings, ...replays];
       return { ran: true, dryRun, at: now.toISOString(), items };
     } finally {
       await lock.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
@@ -172,14 +176,35 @@ async function openReplayRooms(pool: Pool, recordingId: string): Promise<{ id: s
 }
 
 /** In the server: a run at start, then every `intervalMs`; `stop()` waits for a run in progress. */
-export function scheduleRetention(deps: RetentionDeps, opts: { caseDays: number | null; intervalMs: number; logger: Logger }): { stop(): Promise<void> } {
+/**
+ * Replay rooms whose session is over (opened more than `replayRoomMs` ago) close, live ones too: a seat in a
+ * group replay holds the recording (timeline, voice, the case through the room), and that hold ends with the session.
+ */
+async function closeEndedReplays(deps: RetentionDeps, now: Date, replayRoomMs: number, batch: number, dryRun: boolean): Promise<RetentionItem[]> {
+  const { rows } = await deps.pool.query<{ id: string; recording_id: string | null; created_at: Date }>(
+    `SELECT id, recording_id, created_at FROM rooms WHERE kind = 'replay' AND status = 'open' AND created_at <= $1 ORDER BY created_at LIMIT $2`,
+    [new Date(now.getTime() - replayRoomMs), batch],
+  );
+  const items: RetentionItem[] = [];
+  for (const r of rows) {
+    const item: RetentionItem = { kind: 'replay-room', id: r.id, since: new Date(r.created_at.getTime() + replayRoomMs).toISOString(), action: 'due' };
+    items.push(item);
+    if (dryRun || !(await deps.rooms.close(r.id))) continue;
+    await deps.closeLiveRoom?.(r.id);
+    item.action = 'closed';
+    await deps.audit.record({ actor: deps.actor, action: 'room.close', roomId: r.id, details: { recordingId: r.recording_id, reason: 'retention', sessionEndedAt: item.since } });
+  }
+  return items;
+}
+
+export function scheduleRetention(deps: RetentionDeps, opts: { caseDays: number | null; replayRoomMs?: number; intervalMs: number; logger: Logger }): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
   const run = () => {
-    running ??= runRetention(deps, { caseDays: opts.caseDays })
+    running ??= runRetention(deps, { caseDays: opts.caseDays, ...(opts.replayRoomMs === undefined ? {} : { replayRoomMs: opts.replayRoomMs }) })
       .then((r) => {
         const deleted = r.items.filter((i) => i.action === 'deleted');
-        if (deleted.length > 0 || r.items.length > 0) {
-          opts.logger.info({ cases: deleted.filter((i) => i.kind === 'case').length, recordings: deleted.filter((i) => i.kind === 'recording').length, skipped: r.items.length - deleted.length }, 'retention: expired data deleted');
+        if (r.items.length > 0) {
+          opts.logger.info({ cases: deleted.filter((i) => i.kind === 'case').length, recordings: deleted.filter((i) => i.kind === 'recording').length, replayRooms: r.items.filter((i) => i.action === 'closed').length, skipped: r.items.filter((i) => i.action === 'skipped').length }, 'retention: expired data deleted');
         }
       })
       .catch((err: unknown) => opts.logger.error({ err }, 'retention run failed'))
