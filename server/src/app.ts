@@ -1,4 +1,3 @@
-import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchMaker, Server } from '@colyseus/core';
@@ -35,9 +34,7 @@ import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 import { casesRoutes } from './http/cases.routes.ts';
 import { IMAGING_FRAME_PATH, imagingRoutes } from './http/imaging.routes.ts';
-import { ImagingService } from './imaging/imaging-service.ts';
-import { LocalImagingStore } from './imaging/local-store.ts';
-import { createDicomWebSource } from './imaging/setup.ts';
+import { createDicomWebSource, createImaging } from './imaging/setup.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
 import { CaseImporter } from './fhir/case-importer.ts';
 import { createCasePuller } from './fhir/setup.ts';
@@ -191,11 +188,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(openApiRoutes(() => baseUrl));
   const importer = new CaseImporter(config.caseImport);
   const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }), importer }) : null;
-  const local = new LocalImagingStore(pool, config.dataDir);
-  const dicomweb = config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
-  const imaging = new ImagingService({ pool, cases, local, dicomweb, cacheDir: path.join(config.dataDir, 'imaging-cache') });
+  const { local, service: imaging } = createImaging({ pool, cases, dataDir: config.dataDir, dicomweb: config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null });
   web.use(imagingRoutes({ cases, rooms, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
-  web.use(casesRoutes({ cases, rooms, identity, live, audit, importer, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
+  web.use(casesRoutes({ cases, rooms, identity, live, audit, importer, imaging, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
   if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
@@ -278,7 +273,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   checkpoints?.signer.start(config.auditCheckpoints!.intervalMs);
   fhir?.puller.start();
   const retention = scheduleRetention(
-    { pool, cases, recordings, rooms, audit, audioFiles, actor: 'system', closeLiveRoom: async (id) => void (await live.call(id, 'close')) },
+    { pool, cases, recordings, rooms, audit, audioFiles, imaging, actor: 'system', closeLiveRoom: async (id) => void (await live.call(id, 'close')) },
     { caseDays: config.retention.caseDays, replayRoomMs: config.replayRoomMs, intervalMs: config.retention.intervalMs, logger: logger.child({ component: 'retention' }) },
   );
 

@@ -64,6 +64,7 @@ export const ErrorCodes = {
   IMAGING_UNSUPPORTED: { status: 415, message: 'This image is in a format Consilium does not show (supported: explicit or implicit VR little endian, JPEG baseline)' },
   IMAGING_NOT_DICOM: { status: 400, message: 'The upload is not a DICOM Part 10 file' },
   IMAGING_WITHHELD: { status: 403, message: 'This series may show the patient\'s identity burned into the pixels; it is withheld from de-identified viewers until an administrator marks it clean' },
+  IMAGING_ZIP_REFUSED: { status: 400, message: 'The zip cannot be read safely (not a zip, too large, too many entries, an entry that inflates too far, or a name outside the archive); nothing was stored' },
   IMAGING_SOURCE_ERROR: { status: 502, message: 'The image archive (DICOMweb) refused or failed the request' },
   // teaching: recordings and replays
   RECORDING_NOT_ALLOWED: { status: 403, message: 'An administrator has not allowed recording in this room' },

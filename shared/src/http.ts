@@ -1,4 +1,4 @@
-import { ImagingListResponse, ImagingSeriesResponse, ImagingUploadResponse } from './imaging.ts';
+import { ImagingListResponse, ImagingSeriesResponse, ImagingUploadResponse, ImagingZipUploadResponse } from './imaging.ts';
 import { z } from 'zod';
 import { RECORDING_RELATIONS } from './recording-policy.ts';
 import { RoomKind, RoomRole } from './roles.ts';
@@ -430,6 +430,7 @@ export const ApiResponseSchemas = {
   'GET /api/cases/:id/imaging': ImagingListResponse,
   'GET /api/cases/:id/imaging/series/:seriesUid': ImagingSeriesResponse,
   'POST /api/cases/:id/imaging/instances': ImagingUploadResponse,
+  'POST /api/cases/:id/imaging/zip': ImagingZipUploadResponse,
   'POST /api/cases/:id/imaging/series/:seriesUid/clean': OkResponse,
   'POST /api/dev/login': DevLoginResponse,
   'GET /api/auth/config': AuthConfigResponse,

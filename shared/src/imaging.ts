@@ -91,6 +91,28 @@ export const ImagingUploadResponse = z.strictObject({
 });
 export type ImagingUploadResponse = z.infer<typeof ImagingUploadResponse>;
 
+/**
+ * Why an entry of an uploaded zip was not stored. Skipped, not refused: a PACS export or a CD holds a
+ * DICOMDIR, a viewer and text files beside the images. not-dicom: not a DICOM Part 10 file (or one too
+ * malformed to read); no-uids: DICOM without Study, Series and SOP Instance UIDs (a DICOMDIR); unsupported:
+ * a transfer syntax Consilium does not show; archive: a zip inside the zip (not opened); encrypted;
+ * compression: a zip method other than stored or deflate; too-large: one entry over the per-file limit.
+ */
+export const ImagingZipSkipReason = z.enum(['not-dicom', 'no-uids', 'unsupported', 'archive', 'encrypted', 'compression', 'too-large']);
+export type ImagingZipSkipReason = z.infer<typeof ImagingZipSkipReason>;
+
+export const ImagingZipUploadResponse = z.strictObject({
+  /** Each study the zip held, with its series and instance counts. */
+  studies: z.array(z.strictObject({ studyUid: z.string(), series: z.number().int(), instances: z.number().int() })),
+  /** DICOM image instances read from the zip (duplicates once). */
+  instances: z.number().int(),
+  /** Of those, newly stored (the rest were stored already, with the same bytes). */
+  created: z.number().int(),
+  /** Entries not stored, per reason: how many, and the first few names. */
+  skipped: z.array(z.strictObject({ reason: ImagingZipSkipReason, count: z.number().int(), names: z.array(z.string()) })),
+});
+export type ImagingZipUploadResponse = z.infer<typeof ImagingZipUploadResponse>;
+
 /** Window presets (centre/width in Hounsfield units) a radiologist expects. */
 export const WINDOW_PRESETS = {
   'soft-tissue': { center: 40, width: 400 },

@@ -68,14 +68,14 @@ export class CasesRepo {
     return { ...row, resources: res.rows.map((r) => r.resource) };
   }
 
-  /** The case's keys without its resources. */
-  async head(id: string): Promise<Omit<CaseRecord, 'resources'> & { fhirPatientId: string | null } | null> {
-    const { rows } = await this.pool.query<{ id: string; patient_id: string; pseudonym_key: string; fhir_patient_id: string | null }>(
-      `SELECT id, patient_id, pseudonym_key, fhir_patient_id FROM cases WHERE id = $1 AND deleted_at IS NULL`,
+  /** The case's keys without its resources; `imagingRev` changes whenever its images or what decides them do (migration case_imaging_rev). */
+  async head(id: string): Promise<Omit<CaseRecord, 'resources'> & { fhirPatientId: string | null; imagingRev: number } | null> {
+    const { rows } = await this.pool.query<{ id: string; patient_id: string; pseudonym_key: string; fhir_patient_id: string | null; imaging_rev: string }>(
+      `SELECT id, patient_id, pseudonym_key, fhir_patient_id, imaging_rev FROM cases WHERE id = $1 AND deleted_at IS NULL`,
       [id],
     );
     const row = rows[0];
-    return row ? { id: row.id, patientId: row.patient_id, pseudonymKey: row.pseudonym_key, fhirPatientId: row.fhir_patient_id } : null;
+    return row ? { id: row.id, patientId: row.patient_id, pseudonymKey: row.pseudonym_key, fhirPatientId: row.fhir_patient_id, imagingRev: Number(row.imaging_rev) } : null;
   }
 
   /** Resources of the given types, newest clinical date first (undated last), optionally by code and before a date. */

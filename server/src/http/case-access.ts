@@ -9,10 +9,21 @@ import { AppError } from '../errors.ts';
  * administrator under their token's scopes; anyone else only through an open
  * room that shows the case and admits them (`?room=`). Refusals are audited.
  */
-export async function caseAccessOrDeny(deps: { rooms: RoomsRepo; audit: AuditLog }, principal: Principal, caseId: string, patientId: string, roomId: string | undefined, action: 'case.read' | 'imaging.series-open' = 'case.read'): Promise<DataAccess> {
-  const room = roomId ? await deps.rooms.get(roomId) : null;
-  const through = room && room.status === 'open' && room.caseId === caseId
-    ? accessInput(room, { userId: principal.userId, admin: false }, { kicked: await deps.rooms.isKicked(room.id, principal.userId), at: Date.now() })
+export async function caseAccessOrDeny(
+  deps: { rooms: RoomsRepo; audit: AuditLog },
+  principal: Principal,
+  caseId: string,
+  patientId: string,
+  roomId: string | undefined,
+  action: 'case.read' | 'imaging.series-open' = 'case.read',
+  /** RoomsRepo.readerOf(roomId, principal.userId), when the caller read it already (alongside the case). */
+  fetched?: Awaited<ReturnType<RoomsRepo['readerOf']>>,
+): Promise<DataAccess> {
+  // One query: the room, this user's invitation in it and any kick in force (never cached: a revocation applies to the next read).
+  const reader = fetched !== undefined ? fetched : roomId ? await deps.rooms.readerOf(roomId, principal.userId) : null;
+  const room = reader?.room ?? null;
+  const through = reader && room && room.status === 'open' && room.caseId === caseId
+    ? accessInput(room, { userId: principal.userId, admin: false }, { kicked: reader.kicked, at: Date.now() })
     : null;
   const access = caseReadAccess(principal, through);
   if (!access) {

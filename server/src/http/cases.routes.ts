@@ -18,6 +18,7 @@ import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, authorize, principalOf } from './authenticate.ts';
 import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeBody, SMALL_BODY_LIMIT } from './body.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
+import type { ImagingService } from '../imaging/imaging-service.ts';
 import { parseBody, uuidParam } from './validate.ts';
 import { caseAccessOrDeny } from './case-access.ts';
 import { sendJson } from './respond.ts';
@@ -31,6 +32,8 @@ export interface CasesRoutesDeps {
   audit: AuditLog;
   /** Imports run on its worker thread. */
   importer: CaseImporter;
+  /** A deleted case's images go with it. */
+  imaging: Pick<ImagingService, 'purgeCase'>;
   /** null → no FHIR server configured. */
   puller?: CasePuller | null;
   smartAuth?: SmartBackendAuth | null;
@@ -157,7 +160,8 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const patientId = await deps.cases.patientOf(id);
     if (!patientId || !(await deps.cases.delete(id))) throw new AppError('CASE_NOT_FOUND');
-    await deps.audit.record({ actor: principal.userId, action: 'case.delete', caseId: id, patientId });
+    const { files } = await deps.imaging.purgeCase(id);
+    await deps.audit.record({ actor: principal.userId, action: 'case.delete', caseId: id, patientId, details: { imagingFiles: files } });
     await deps.live.callShowingCase(id, 'caseDeleted');
     res.status(204).end();
   });

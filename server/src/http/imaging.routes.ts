@@ -6,15 +6,17 @@ import type { IdentityVerifier } from '../auth/identity.ts';
 import { imagingAccess, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
+import { pipeline } from 'node:stream/promises';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
-import { mayCarryBurnedInIdentity, seriesView, uidFor } from '../domain/dicom-view.ts';
 import { AppError } from '../errors.ts';
 import { frameFor } from '../domain/frame-sanitize.ts';
-import { FrameOutOfRange, frameParts, NotDicom, num, str, type DicomHeader, type InstanceIndex, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
-import { indexDicomFile } from '../imaging/dicom-off-thread.ts';
-import { ImagingService, PatientMismatch, readFrameBytes, unreviewedBurnedIn, type AttachedStudy } from '../imaging/imaging-service.ts';
+import { FrameOutOfRange, frameParts, NotDicom, num, str, type InstanceIndex, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
+import { WrongFile, type CheckedSeries } from '../imaging/checked-series.ts';
+import { indexDicomFile, ZipRefused } from '../imaging/dicom-off-thread.ts';
+import { frameStream, ImagingService, PatientMismatch, readFrameBytes } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
-import { ImagingSourceError } from '../imaging/source.ts';
+import { ImagingSourceError, ZIP_LIMITS } from '../imaging/source.ts';
+import { instanceUids, NoImages, SopConflict, storeZip, ZipPatientMismatch } from '../imaging/uploads.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { caseAccessOrDeny } from './case-access.ts';
 import { sendJson } from './respond.ts';
@@ -33,6 +35,8 @@ export interface ImagingRoutesDeps {
 }
 
 const RoomQuery = z.looseObject({ room: z.string().uuid().optional() });
+const ZIP_TYPES = new Set(['application/zip', 'application/x-zip-compressed']);
+const mediaType = (req: Request) => (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 const UID = /^[0-9]{1,40}(\.[0-9]{1,40}){0,30}$/;
 const uidParam = (v: string | string[] | undefined): string => {
   if (typeof v === 'string' && v.length <= 64 && UID.test(v)) return v;
@@ -55,7 +59,7 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const head = await deps.cases.head(caseId);
     if (!head) throw new AppError('CASE_NOT_FOUND');
-    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/dicom') throw new AppError('IMAGING_NOT_DICOM', 'Send one DICOM Part 10 file as application/dicom');
+    if (mediaType(req) !== 'application/dicom') throw new AppError('IMAGING_NOT_DICOM', 'Send one DICOM Part 10 file as application/dicom (a zip of them to …/imaging/zip)');
     const file = await deps.local.receive(req).catch((err: unknown) => {
       throw err instanceof UploadTooLarge ? new AppError('BODY_INVALID', `A DICOM file may be at most ${err.limit} bytes`) : err;
     });
@@ -68,8 +72,9 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
         throw err instanceof NotDicom ? new AppError('IMAGING_NOT_DICOM', `Not a DICOM Part 10 file: ${err.message}`) : err;
       }
       const h = index.header;
-      const [studyUid, seriesUid, sopUid] = [str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid')];
-      if (!studyUid || !seriesUid || !sopUid || ![studyUid, seriesUid, sopUid].every((u) => UID.test(u) && u.length <= 64)) throw new AppError('IMAGING_NOT_DICOM', 'The file lacks valid Study, Series or SOP Instance UIDs');
+      const uids = instanceUids(h);
+      if (!uids) throw new AppError('IMAGING_NOT_DICOM', 'The file lacks valid Study, Series or SOP Instance UIDs');
+      const { studyUid, seriesUid, sopUid } = uids;
       const syntax = unsupportedSyntax(str(h, 'transferSyntaxUid'));
       if (syntax) throw new AppError('IMAGING_UNSUPPORTED', syntax);
       const differs = patientMismatch(h, await deps.imaging.patient(caseId));
@@ -88,6 +93,45 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     }
   });
 
+  /**
+   * An admin uploads a study as one zip of DICOM Part 10 files (application/zip): streamed to disk, read
+   * entry by entry on a worker within ZIP_LIMITS, every image checked as a single upload is, and stored
+   * all together or not at all (uploads.ts storeZip). Entries that are not DICOM images are skipped and counted.
+   */
+  router.post('/api/cases/:id/imaging/zip', async (req, res) => {
+    const principal = requireAdmin(res, 'imaging.upload');
+    const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+    const head = await deps.cases.head(caseId);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    if (!ZIP_TYPES.has(mediaType(req))) throw new AppError('IMAGING_ZIP_REFUSED', 'Send the study as one zip file (application/zip)');
+    const file = await deps.local.receive(req, ZIP_LIMITS.zipBytes).catch((err: unknown) => {
+      throw err instanceof UploadTooLarge ? new AppError('IMAGING_ZIP_REFUSED', `A zip may be at most ${err.limit} bytes; larger studies belong in the PACS (DICOMWEB_URL)`) : err;
+    });
+    const failed = (details: Record<string, unknown>) => deps.audit.record({ actor: principal.userId, action: 'imaging.upload', outcome: 'failure', caseId, patientId: head.patientId, details: { zip: true, bytes: file.bytes, ...details } });
+    try {
+      const stored = await storeZip(deps, caseId, file.tmp, principal.userId).catch(async (err: unknown) => {
+        if (err instanceof ZipPatientMismatch) {
+          await failed({ code: 'IMAGING_PATIENT_MISMATCH', differs: err.differs });
+          throw new AppError('IMAGING_PATIENT_MISMATCH', err.message, { differs: err.differs, files: err.names });
+        }
+        if (err instanceof ZipRefused) {
+          await failed({ code: 'IMAGING_ZIP_REFUSED' });
+          throw new AppError('IMAGING_ZIP_REFUSED', `The zip was not read: ${err.message}. Nothing was stored.`);
+        }
+        if (err instanceof NoImages) throw new AppError('IMAGING_NOT_DICOM', 'The zip holds no DICOM Part 10 image (nothing was stored)', { skipped: err.skipped });
+        if (err instanceof SopConflict) throw new AppError('IMAGING_NOT_DICOM', `${err.message}; nothing was stored`);
+        throw err;
+      });
+      await deps.audit.record({
+        actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId,
+        details: { zip: true, bytes: file.bytes, studies: stored.studies.map((s) => s.studyUid), instances: stored.instances, created: stored.created, skipped: Object.fromEntries(stored.skipped.map((s) => [s.reason, s.count])) },
+      });
+      sendJson(res, 'POST /api/cases/:id/imaging/zip', stored, stored.created > 0 ? 201 : 200);
+    } finally {
+      await deps.local.discard(file.tmp);
+    }
+  });
+
   /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see the instances it holds now. */
   router.post('/api/cases/:id/imaging/series/:seriesUid/clean', async (req, res) => {
     const principal = requireAdmin(res, 'imaging.mark-clean');
@@ -95,76 +139,83 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const head = await deps.cases.head(caseId);
     if (!head) throw new AppError('CASE_NOT_FOUND');
     const seriesUid = uidParam(req.params.seriesUid);
-    const found = await deps.imaging.resolveSeries(caseId, 'identified', head.pseudonymKey, seriesUid);
+    const found = await deps.imaging.resolveSeries(caseId, head.imagingRev, 'identified', head.pseudonymKey, seriesUid);
     if (!found) throw new AppError('IMAGING_NOT_FOUND');
     const instances = await deps.imaging.markClean(caseId, found.study, seriesUid, principal.userId);
     await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', caseId, patientId: head.patientId, details: { seriesUid, instances } });
     sendJson(res, 'POST /api/cases/:id/imaging/series/:seriesUid/clean', { ok: true });
   });
 
-  /** Who reads, as what: null → no ImagingStudy in their access (SCOPE_DENIED, audited). */
+  /**
+   * Who reads, as what: null → no ImagingStudy in their access (SCOPE_DENIED, audited). Decided afresh on
+   * every request, from the database — the case (with its imaging revision) and the reader's room, their
+   * invitation and any kick, in two queries run together — so a revocation stops the very next frame.
+   */
   async function reader(req: Request, principal: Principal, action: 'case.read' | 'imaging.series-open') {
     const caseId = uuidParam(req.params['id'], 'CASE_NOT_FOUND');
-    const head = await deps.cases.head(caseId);
-    if (!head) throw new AppError('CASE_NOT_FOUND');
     const { room } = parseBody(RoomQuery, req.query, 'QUERY_INVALID');
-    const access: DataAccess = await caseAccessOrDeny(deps, principal, caseId, head.patientId, room, action);
+    const [head, through] = await Promise.all([deps.cases.head(caseId), room ? deps.rooms.readerOf(room, principal.userId) : null]);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    const access: DataAccess = await caseAccessOrDeny(deps, principal, caseId, head.patientId, room, action, through);
     const base = imagingAccess(access, { burnedInRisk: false, markedClean: false });
     if (!base || base.variant === null) {
       await deps.audit.record({ actor: principal.userId, action, outcome: 'failure', caseId, patientId: head.patientId, roomId: room ?? null, details: { code: 'SCOPE_DENIED', type: 'ImagingStudy' } });
       throw new AppError('SCOPE_DENIED');
     }
-    return { caseId, head, access, room: room ?? null, variant: base.variant as ImagingVariant, key: head.pseudonymKey };
+    return { caseId, head, access, room: room ?? null, variant: base.variant as ImagingVariant, key: head.pseudonymKey, rev: head.imagingRev };
   }
 
   /** A series the viewer names, resolved, patient-checked (study and every instance), and not withheld from them. */
-  async function openSeries(r: Awaited<ReturnType<typeof reader>>, shownSeries: string): Promise<{ study: AttachedStudy; seriesUid: string; studyHeader: DicomHeader; instances: DicomHeader[]; patient: Record<string, unknown> }> {
-    const found = await deps.imaging.resolveSeries(r.caseId, r.variant, r.key, shownSeries);
+  async function openSeries(r: Awaited<ReturnType<typeof reader>>, shownSeries: string): Promise<CheckedSeries> {
+    const found = await deps.imaging.resolveSeries(r.caseId, r.rev, r.variant, r.key, shownSeries);
     if (!found) throw new AppError('IMAGING_NOT_FOUND');
-    const patient = await deps.imaging.patient(r.caseId);
-    const studyHeader = await deps.imaging.checkedStudy(r.caseId, found.study, patient);
-    const instances = await deps.imaging.checkedInstances(r.caseId, found.study, found.seriesUid, patient);
+    const series = await deps.imaging.checkedSeries(r.caseId, r.rev, found.study, found.seriesUid);
     // Clean only when every instance that may show identity was marked: one added after the mark withholds the series again.
-    const unreviewed = unreviewedBurnedIn(found.seriesUid, instances, await deps.imaging.cleanInstances(r.caseId));
-    const decision = imagingAccess(r.access, { burnedInRisk: instances.some(mayCarryBurnedInIdentity), markedClean: !unreviewed });
+    const decision = imagingAccess(r.access, { burnedInRisk: series.burnedInRisk, markedClean: !series.unreviewedBurnedIn });
     if (!decision || 'withheld' in decision) throw new AppError('IMAGING_WITHHELD');
-    return { ...found, studyHeader, instances, patient };
+    return series;
   }
 
   router.get('/api/cases/:id/imaging', async (req, res) => {
     const r = await reader(req, principalOf(res), 'case.read');
-    sendJson(res, 'GET /api/cases/:id/imaging', await deps.imaging.list(r.caseId, r.variant, r.key));
+    sendJson(res, 'GET /api/cases/:id/imaging', await deps.imaging.list(r.caseId, r.rev, r.variant, r.key));
   });
 
   router.get('/api/cases/:id/imaging/series/:seriesUid', async (req, res) => {
     const principal = principalOf(res);
     const r = await reader(req, principal, 'imaging.series-open');
-    const { study, seriesUid, studyHeader, instances } = await openSeries(r, uidParam(req.params.seriesUid));
-    await deps.audit.record({ actor: principal.userId, action: 'imaging.series-open', caseId: r.caseId, patientId: r.head.patientId, roomId: r.room, details: { variant: r.variant, studyUid: study.studyUid, seriesUid, instances: instances.length, resources: [] } });
-    sendJson(res, 'GET /api/cases/:id/imaging/series/:seriesUid', seriesView(r.variant, r.key, studyHeader, instances));
+    const series = await openSeries(r, uidParam(req.params.seriesUid));
+    await deps.audit.record({ actor: principal.userId, action: 'imaging.series-open', caseId: r.caseId, patientId: r.head.patientId, roomId: r.room, details: { variant: r.variant, studyUid: series.study.studyUid, seriesUid: series.seriesUid, instances: series.instances.length, resources: [] } });
+    sendJson(res, 'GET /api/cases/:id/imaging/series/:seriesUid', series.view(r.variant, r.key));
   });
 
-  /** One frame's pixel data as stored: raw little-endian samples (octet-stream) or a JPEG baseline bitstream. */
+  /**
+   * One frame's pixel data as stored: raw little-endian samples (octet-stream) or a JPEG baseline bitstream.
+   * The reader's access is decided from the database; the series (its checks, where each frame lies) comes
+   * from memory while the case's imaging revision is unchanged; only the frame's own bytes are read.
+   */
   router.get('/api/cases/:id/imaging/series/:seriesUid/instances/:sopUid/frames/:frame', async (req, res) => {
     const r = await reader(req, principalOf(res), 'case.read');
-    const { study, seriesUid, instances, patient } = await openSeries(r, uidParam(req.params.seriesUid));
-    const shownSop = uidParam(req.params.sopUid);
-    const sop = instances.map((h) => str(h, 'sopInstanceUid')).find((u) => u !== undefined && uidFor(r.variant, r.key, u) === shownSop);
+    const series = await openSeries(r, uidParam(req.params.seriesUid));
+    const sop = series.sopFor(r.variant, r.key, uidParam(req.params.sopUid));
     if (!sop) throw new AppError('IMAGING_NOT_FOUND');
-    const frame = Number(req.params.frame);
-    // Parsed once (at upload or when cached, off the event loop); a frame read only reads its own bytes.
-    const { file, index } = await deps.imaging.indexedInstance(r.caseId, study, seriesUid, sop);
+    const { file, index } = await series.frameSource(sop);
     const h = index.header;
-    // The file must be what the index says it is: another study's or series' bytes are never served under this one.
-    if (str(h, 'studyInstanceUid') !== study.studyUid || str(h, 'seriesInstanceUid') !== seriesUid || str(h, 'sopInstanceUid') !== sop) throw new AppError('IMAGING_NOT_FOUND');
-    // And it must name the case's patient itself: the archive's metadata and the file it serves can disagree.
-    const differs = patientMismatch(h, patient);
-    if (differs.length) throw new PatientMismatch(differs, 'instance');
-    const { kind, parts } = frameParts(index.pixels, frame);
-    // Only identified viewers get the frame as stored: for everyone else JPEG text segments are dropped and bits outside BitsStored cleared.
-    const px = frameFor(r.variant === 'identified', { kind, bytes: await readFrameBytes(file, parts) }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
+    const { kind, parts } = frameParts(index.pixels, Number(req.params.frame));
     res.setHeader('Cache-Control', 'private, no-store');
-    res.setHeader('Content-Type', px.kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
+    res.setHeader('Content-Type', kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
+    if (r.variant === 'identified' && parts.length === 1) {
+      // As stored, for identified viewers: straight from the file to the socket.
+      const [[start, length]] = parts as [[number, number]];
+      res.setHeader('Content-Length', length);
+      await pipeline(await frameStream(file, start, length), res).catch((err: unknown) => {
+        if (!res.headersSent) throw err;
+        res.destroy(); // the reader went away mid-frame (scrolled on): nothing to answer
+      });
+      return;
+    }
+    // Everyone else gets a checked copy: JPEG text segments dropped, bits outside BitsStored cleared.
+    const px = frameFor(r.variant === 'identified', { kind, bytes: await readFrameBytes(file, parts) }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
     res.end(Buffer.from(px.bytes.buffer, px.bytes.byteOffset, px.bytes.byteLength));
   });
 
@@ -177,7 +228,7 @@ export function imagingErrorToAppError(err: unknown): AppError | null {
   if (err instanceof ImagingSourceError) return new AppError(err.code, err.message);
   if (err instanceof PatientMismatch) return new AppError('IMAGING_PATIENT_MISMATCH', err.message, { differs: err.differs });
   if (err instanceof UnsupportedImage) return new AppError('IMAGING_UNSUPPORTED', err.message);
-  if (err instanceof FrameOutOfRange) return new AppError('IMAGING_NOT_FOUND', err.message);
+  if (err instanceof FrameOutOfRange || err instanceof WrongFile) return new AppError('IMAGING_NOT_FOUND', err.message);
   if (err instanceof NotDicom) return new AppError('IMAGING_NOT_DICOM', err.message);
   return null;
 }

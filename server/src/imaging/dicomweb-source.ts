@@ -1,3 +1,7 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isRedirect, readBoundedResponse, ResponseTooLarge } from '../outbound.ts';
 import { fromDicomJson, type DicomHeader } from '../domain/dicom.ts';
 import { ImagingSourceError, MAX_INSTANCE_BYTES, type ImagingSource } from './source.ts';
@@ -38,11 +42,38 @@ export class DicomWebSource implements ImagingSource {
     return (await this.json(`/studies/${uid(studyUid)}/series/${uid(seriesUid)}/metadata`)).map(fromDicomJson);
   }
 
-  async instance(_caseId: string, studyUid: string, seriesUid: string, sopUid: string): Promise<Uint8Array> {
+  /**
+   * One instance as a Part 10 file at `dest`, streamed to disk within the bound (never held in memory:
+   * a multi-frame instance may be 100 MB). The multipart answer is written whole, then its one part is
+   * copied out by position: its start after the first part's headers, its end before the closing boundary.
+   */
+  async instanceToFile(studyUid: string, seriesUid: string, sopUid: string, dest: string): Promise<void> {
     // transfer-syntax=* asks for the instance as stored: Consilium decides what it can show, and says so plainly.
     const res = await this.get(`/studies/${uid(studyUid)}/series/${uid(seriesUid)}/instances/${uid(sopUid)}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
-    const body = await this.read(res, MAX_INSTANCE_BYTES + 64 * 1024);
-    return firstPart(body, res.headers.get('content-type') ?? '');
+    const limit = MAX_INSTANCE_BYTES + 64 * 1024;
+    const raw = `${dest}.multipart`;
+    try {
+      if (Number(res.headers.get('content-length') ?? NaN) > limit) throw new ImagingSourceError(`the archive's answer is larger than ${limit} bytes`);
+      if (!res.body) throw new ImagingSourceError('the archive answered without a body');
+      let bytes = 0;
+      await pipeline(
+        Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            bytes += chunk.length;
+            if (bytes > limit) throw new ImagingSourceError(`the archive's answer is larger than ${limit} bytes`);
+            yield chunk;
+          }
+        },
+        createWriteStream(raw, { mode: 0o600 }),
+      ).catch((err: unknown) => {
+        throw err instanceof ImagingSourceError ? err : new ImagingSourceError('the archive stopped answering');
+      });
+      const part = await firstPartRange(raw, bytes, res.headers.get('content-type') ?? '');
+      await pipeline(createReadStream(raw, { start: part.start, end: part.end - 1 }), createWriteStream(dest, { mode: 0o600 }));
+    } finally {
+      await rm(raw, { force: true });
+    }
   }
 
   private async json(path: string): Promise<unknown[]> {
@@ -94,15 +125,27 @@ function uid(value: string): string {
   return value;
 }
 
-/** The first body part of a multipart/related answer (one instance was asked for). */
-export function firstPart(body: Buffer, contentType: string): Uint8Array {
+/** Where the first body part of a multipart/related answer stored in `file` lies ([start, end)); the whole file when it is not multipart. */
+export async function firstPartRange(file: string, size: number, contentType: string): Promise<{ start: number; end: number }> {
   const m = /boundary="?([^";]+)"?/i.exec(contentType);
-  if (!/^multipart\//i.test(contentType) || !m) return body; // some archives answer application/dicom directly
-  const delimiter = Buffer.from(`--${m[1]}`);
-  const start = body.indexOf(delimiter);
-  if (start < 0) throw new ImagingSourceError('the archive answered a multipart body without its boundary');
-  const headersEnd = body.indexOf('\r\n\r\n', start);
-  if (headersEnd < 0) throw new ImagingSourceError('the archive answered a malformed multipart body');
-  const end = body.indexOf(Buffer.from(`\r\n--${m[1]}`), headersEnd + 4);
-  return body.subarray(headersEnd + 4, end < 0 ? body.length : end);
+  if (!/^multipart\//i.test(contentType) || !m) return { start: 0, end: size }; // some archives answer application/dicom directly
+  const fh = await open(file, 'r');
+  try {
+    const headLength = Math.min(size, 16 * 1024);
+    const head = Buffer.alloc(headLength);
+    await fh.read(head, 0, headLength, 0);
+    const delimiter = Buffer.from(`--${m[1]}`);
+    const first = head.indexOf(delimiter);
+    if (first < 0) throw new ImagingSourceError('the archive answered a multipart body without its boundary');
+    const headersEnd = head.indexOf('\r\n\r\n', first);
+    if (headersEnd < 0) throw new ImagingSourceError('the archive answered a malformed multipart body');
+    const start = headersEnd + 4;
+    const tailLength = Math.min(size - start, 16 * 1024);
+    const tail = Buffer.alloc(tailLength);
+    await fh.read(tail, 0, tailLength, size - tailLength);
+    const close = tail.lastIndexOf(Buffer.from(`\r\n--${m[1]}`));
+    return { start, end: close < 0 ? size : size - tailLength + close };
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,42 +1,46 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { ImagingListResponse, ImagingSeriesDto, ImagingVariant } from '../../../shared/src/imaging.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { Pool } from '../db/pool.ts';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { dateFor, mayCarryBurnedInIdentity, pseudonymUid, uidFor } from '../domain/dicom-view.ts';
 import { num, str, type DicomHeader, type InstanceIndex } from '../domain/dicom.ts';
+import { CheckedSeries, type FrameSource } from './checked-series.ts';
 import { indexDicomFile } from './dicom-off-thread.ts';
 import type { DicomWebSource } from './dicomweb-source.ts';
 import type { LocalImagingStore } from './local-store.ts';
-import { ImagingSourceError, type ImagingSource } from './source.ts';
+import { RevisionCache } from './revision-cache.ts';
+import { ImagingSourceError, PatientMismatch, type AttachedStudy, type ImagingSource, type StudySource } from './source.ts';
 
-export type StudySource = 'dicomweb' | 'upload';
-export interface AttachedStudy { studyUid: string; source: StudySource }
+export { PatientMismatch, type AttachedStudy, type StudySource } from './source.ts';
 
-export class PatientMismatch extends Error {
-  constructor(
-    public readonly differs: string[],
-    of: 'study' | 'series' | 'instance' = 'study',
-  ) {
-    super(`the ${of}'s ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
-    this.name = 'PatientMismatch';
-  }
-}
-
-/** Series metadata is asked for by every slice request of a pseudonymous viewer: keep it briefly. */
-const METADATA_TTL_MS = 30_000;
+/** What a PACS answered (series metadata, study rows, series lists) is kept this long: it changes without telling us. */
+const ARCHIVE_TTL_MS = 30_000;
 const METADATA_ENTRIES = 200;
 
 /**
  * A case's images, from whichever source holds each study. A study is shown
  * only after its patient was checked against the case's Patient
- * (patientMismatch), on every listing and series open: an archive whose study
- * was re-assigned to another patient stops showing at once.
+ * (patientMismatch), and each series only once every instance in it was: an
+ * archive whose study was re-assigned to another patient stops showing within
+ * ARCHIVE_TTL_MS, an upload or a clean mark shows at the next request.
+ *
+ * What is derived from the images (the series' checked instances, where each
+ * frame lies, which UID names which series) is kept per case imaging revision
+ * (RevisionCache): the revision is read with the case on every request, so a
+ * frame costs no query beyond the reader's own access.
  */
 export class ImagingService {
   private readonly metadata = new Map<string, { at: number; value: Promise<DicomHeader[]> }>();
+  private readonly patients = new RevisionCache<Record<string, unknown>>({ maxEntries: 500, maxWeight: 500, weigh: () => 1, keepFailure: () => false });
+  private readonly studyChecks = new RevisionCache<DicomHeader>({ maxEntries: 1000, maxWeight: 1000, weigh: () => 1, keepFailure: (e) => e instanceof PatientMismatch });
+  /** Real series behind the UIDs viewers name: `i:<uid>` for identified classes, `d:<pseudonym>` for de-identified. */
+  private readonly resolutions = new RevisionCache<Map<string, { study: AttachedStudy; seriesUid: string }>>({ maxEntries: 500, maxWeight: 200_000, weigh: (m) => m.size, keepFailure: () => false });
+  /** At most 100 series or 200,000 instances' headers (a few hundred MB at worst; a 300-slice CT is ~1 MB). */
+  private readonly series = new RevisionCache<CheckedSeries>({ maxEntries: 100, maxWeight: 200_000, weigh: (s) => s.instances.length, keepFailure: (e) => e instanceof PatientMismatch });
 
   constructor(
     private readonly deps: { pool: Pool; cases: CasesRepo; local: LocalImagingStore; dicomweb: DicomWebSource | null; cacheDir: string },
@@ -69,32 +73,57 @@ export class ImagingService {
     return p ?? {};
   }
 
+  /** The case's Patient at this imaging revision (its Patient resources bump it). */
+  private patientAt(caseId: string, rev: number): Promise<Record<string, unknown>> {
+    return this.patients.get(`${caseId}|`, rev, null, () => this.patient(caseId));
+  }
+
   /**
    * The study's attributes, once its patient matches the case's; throws PatientMismatch otherwise.
    * An archive may hold several patients' studies under one Study Instance UID (a bad merge, a
    * misconfigured modality): the row that matches is used, and each series is checked again below.
    */
-  async checkedStudy(caseId: string, study: AttachedStudy, patient: Record<string, unknown>): Promise<DicomHeader> {
-    const rows = await this.studyRows(caseId, study);
-    if (!rows.length) throw new ImagingSourceError('the archive has no such study', 'IMAGING_NOT_FOUND');
-    const match = rows.find((h) => patientMismatch(h, patient).length === 0);
-    if (!match) throw new PatientMismatch(patientMismatch(rows[0]!, patient));
-    return match;
+  private checkedStudy(caseId: string, rev: number, study: AttachedStudy, patient: Record<string, unknown>): Promise<DicomHeader> {
+    return this.studyChecks.get(`${caseId}|${study.source}|${study.studyUid}`, rev, ttlOf(study), async () => {
+      const rows = await this.studyRows(caseId, study);
+      if (!rows.length) throw new ImagingSourceError('the archive has no such study', 'IMAGING_NOT_FOUND');
+      const match = rows.find((h) => patientMismatch(h, patient).length === 0);
+      if (!match) throw new PatientMismatch(patientMismatch(rows[0]!, patient));
+      return match;
+    });
   }
 
   /**
-   * A series' instances, once every one of them names the case's patient: the study-level check
-   * alone let another patient's series under a shared Study Instance UID through. A series with
-   * any mismatching instance is refused whole (a mixed series is itself a safety event).
+   * A series, checked: its study's patient, then every instance's — the study-level check alone let
+   * another patient's series under a shared Study Instance UID through, so a series with any
+   * mismatching instance is refused whole (a mixed series is itself a safety event) — and its clean
+   * marks. Kept per case imaging revision (archive series at most ARCHIVE_TTL_MS); a refusal is kept too.
    */
-  async checkedInstances(caseId: string, study: AttachedStudy, seriesUid: string, patient: Record<string, unknown>): Promise<DicomHeader[]> {
-    const instances = await this.instances(caseId, study, seriesUid);
-    const differs = new Set(instances.flatMap((h) => patientMismatch(h, patient)));
-    if (differs.size) throw new PatientMismatch([...differs], 'series');
-    return instances;
+  checkedSeries(caseId: string, rev: number, study: AttachedStudy, seriesUid: string): Promise<CheckedSeries> {
+    return this.series.get(`${caseId}|${study.source}|${study.studyUid}|${seriesUid}`, rev, ttlOf(study), async () => {
+      const patient = await this.patientAt(caseId, rev);
+      const studyHeader = await this.checkedStudy(caseId, rev, study, patient);
+      const rows = study.source === 'upload' ? await this.deps.local.seriesRows(caseId, study.studyUid, seriesUid) : null;
+      const instances = rows ? rows.map((r) => r.header) : await this.instances(caseId, study, seriesUid);
+      const differs = new Set(instances.flatMap((h) => patientMismatch(h, patient)));
+      if (differs.size) throw new PatientMismatch([...differs], 'series');
+      const { rows: marks } = await this.deps.pool.query<{ sop_uid: string }>(`SELECT sop_uid FROM imaging_instance_clean WHERE case_id = $1 AND series_uid = $2`, [caseId, seriesUid]);
+      const clean = new Set(marks.map((m) => `${seriesUid}|${m.sop_uid}`));
+      const files = new Map(rows?.map((r) => [str(r.header, 'sopInstanceUid') ?? '', r]));
+      const locate = async (sop: string): Promise<FrameSource> => {
+        const row = files.get(sop);
+        if (!row) return this.archiveInstance(caseId, study, seriesUid, sop);
+        if (row.pixels) return { file: row.file, index: { header: row.header, pixels: row.pixels } };
+        // Stored before frames were indexed: indexed now, once, off the event loop.
+        const index = await indexDicomFile(row.file);
+        await this.deps.local.savePixelIndex(caseId, sop, index.pixels);
+        return { file: row.file, index };
+      };
+      return new CheckedSeries(study, seriesUid, studyHeader, instances, patient, unreviewedBurnedIn(seriesUid, instances, clean), locate);
+    });
   }
 
-  /** Study rows are asked for by every slice request: kept as briefly as series metadata (the check itself runs every time). */
+  /** Study rows of an archive are kept as briefly as its series metadata (the patient check itself is redone with each load). */
   private studyRows(caseId: string, study: AttachedStudy): Promise<DicomHeader[]> {
     return this.cached(study, `${caseId}|${study.source}|${study.studyUid}|study`, () => this.sourceOf(study.source).study(caseId, study.studyUid));
   }
@@ -107,18 +136,12 @@ export class ImagingService {
   private cached(study: AttachedStudy, key: string, load: () => Promise<DicomHeader[]>): Promise<DicomHeader[]> {
     if (study.source === 'upload') return load();
     const hit = this.metadata.get(key);
-    if (hit && Date.now() - hit.at < METADATA_TTL_MS) return hit.value;
+    if (hit && Date.now() - hit.at < ARCHIVE_TTL_MS) return hit.value;
     const value = load();
     value.catch(() => this.metadata.delete(key));
     if (this.metadata.size >= METADATA_ENTRIES) this.metadata.delete(this.metadata.keys().next().value!);
     this.metadata.set(key, { at: Date.now(), value });
     return value;
-  }
-
-  /** Instances an administrator has looked at and found free of burned-in identity, as `series|sop`. */
-  async cleanInstances(caseId: string): Promise<Set<string>> {
-    const { rows } = await this.deps.pool.query<{ series_uid: string; sop_uid: string }>(`SELECT series_uid, sop_uid FROM imaging_instance_clean WHERE case_id = $1`, [caseId]);
-    return new Set(rows.map((r) => `${r.series_uid}|${r.sop_uid}`));
   }
 
   /**
@@ -136,26 +159,24 @@ export class ImagingService {
   }
 
   /** Every checked study's series, as this viewer sees them; refused studies are named with their reason. */
-  async list(caseId: string, variant: ImagingVariant, key: string): Promise<ImagingListResponse> {
-    const patient = await this.patient(caseId);
-    const clean = await this.cleanInstances(caseId);
+  async list(caseId: string, rev: number, variant: ImagingVariant, key: string): Promise<ImagingListResponse> {
+    const patient = await this.patientAt(caseId, rev);
     const out: ImagingListResponse = { variant, studies: [], refused: [] };
     for (const study of await this.studies(caseId)) {
       try {
-        const header = await this.checkedStudy(caseId, study, patient);
+        const header = await this.checkedStudy(caseId, rev, study, patient);
         const series: ImagingSeriesDto[] = [];
         for (const s of await this.sourceOf(study.source).series(caseId, study.studyUid)) {
           const seriesUid = str(s, 'seriesInstanceUid');
           if (!seriesUid) continue;
-          let instances: DicomHeader[];
+          let checked: CheckedSeries;
           try {
-            instances = await this.checkedInstances(caseId, study, seriesUid, patient);
+            checked = await this.checkedSeries(caseId, rev, study, seriesUid);
           } catch (err) {
             if (!(err instanceof PatientMismatch)) throw err;
             out.refused.push({ studyUid: uidFor(variant, key, study.studyUid), seriesUid: uidFor(variant, key, seriesUid), code: 'IMAGING_PATIENT_MISMATCH', message: err.message });
             continue;
           }
-          const withheld = variant !== 'identified' && unreviewedBurnedIn(seriesUid, instances, clean);
           series.push({
             seriesUid: uidFor(variant, key, seriesUid),
             key: pseudonymUid(key, seriesUid),
@@ -163,7 +184,7 @@ export class ImagingService {
             description: variant === 'deidentified' ? null : (str(s, 'seriesDescription') ?? null),
             number: num(s, 'seriesNumber') ?? null,
             instances: num(s, 'numberOfSeriesRelatedInstances') ?? 0,
-            withheld: withheld ? 'burned-in' : null,
+            withheld: variant !== 'identified' && checked.unreviewedBurnedIn ? 'burned-in' : null,
           });
         }
         out.studies.push({ studyUid: uidFor(variant, key, study.studyUid), date: dateFor(variant, str(header, 'studyDate')), description: variant === 'deidentified' ? null : (str(header, 'studyDescription') ?? null), source: study.source, series });
@@ -175,49 +196,56 @@ export class ImagingService {
     return out;
   }
 
-  /** The real study and series behind the UID a viewer names (a pseudonym for de-identified viewers). */
-  async resolveSeries(caseId: string, variant: ImagingVariant, key: string, shown: string): Promise<{ study: AttachedStudy; seriesUid: string } | null> {
-    for (const study of await this.studies(caseId)) {
-      let series: DicomHeader[];
-      try {
-        series = await this.sourceOf(study.source).series(caseId, study.studyUid);
-      } catch {
-        continue;
+  /**
+   * The real study and series behind the UID a viewer names (a pseudonym for de-identified viewers), from
+   * a map of the case's series kept per imaging revision. A map missing a study whose source failed is not kept.
+   */
+  async resolveSeries(caseId: string, rev: number, variant: ImagingVariant, key: string, shown: string): Promise<{ study: AttachedStudy; seriesUid: string } | null> {
+    const mapKey = `${caseId}|${key}`;
+    let partial = false;
+    const map = await this.resolutions.get(mapKey, rev, this.deps.dicomweb ? ARCHIVE_TTL_MS : null, async () => {
+      const found = new Map<string, { study: AttachedStudy; seriesUid: string }>();
+      for (const study of await this.studies(caseId)) {
+        let series: DicomHeader[];
+        try {
+          series = await this.sourceOf(study.source).series(caseId, study.studyUid);
+        } catch {
+          partial = true;
+          continue;
+        }
+        for (const s of series) {
+          const uid = str(s, 'seriesInstanceUid');
+          if (!uid) continue;
+          found.set(`i:${uid}`, { study, seriesUid: uid });
+          found.set(`d:${pseudonymUid(key, uid)}`, { study, seriesUid: uid });
+        }
       }
-      for (const s of series) {
-        const uid = str(s, 'seriesInstanceUid');
-        if (uid && uidFor(variant, key, uid) === shown) return { study, seriesUid: uid };
-      }
-    }
-    return null;
+      return found;
+    });
+    if (partial) this.resolutions.forget(mapKey);
+    return map.get(`${variant === 'deidentified' ? 'd' : 'i'}:${shown}`) ?? null;
   }
 
   /**
-   * One instance's file and index (header and frame positions), parsed once off the event loop
-   * (indexDicomFile): uploads at upload time (the index row), archive instances when first cached
-   * under DATA_DIR/imaging-cache (by a hash of source and UIDs; the index beside it as .idx.json),
-   * so scrolling never goes back to the PACS and never re-parses a file.
+   * An archive instance's file and index, fetched and parsed once: streamed from the PACS into
+   * DATA_DIR/imaging-cache/<case>/ (by a hash of the UIDs; the index beside it as .idx.json) and indexed
+   * off the event loop (indexDicomFile), so scrolling never goes back to the PACS and never re-parses a
+   * file. Kept per case, so deleting the case deletes its cached images (purgeCase).
    */
-  async indexedInstance(caseId: string, study: AttachedStudy, seriesUid: string, sopUid: string): Promise<{ file: string; index: InstanceIndex }> {
-    if (study.source === 'upload') {
-      const row = await this.deps.local.instanceFile(caseId, study.studyUid, seriesUid, sopUid);
-      if (row.pixels) return { file: row.file, index: { header: row.header, pixels: row.pixels } };
-      const index = await indexDicomFile(row.file);
-      await this.deps.local.savePixelIndex(caseId, sopUid, index.pixels);
-      return { file: row.file, index };
-    }
-    const base = path.join(this.deps.cacheDir, createHash('sha256').update(`${study.studyUid}|${seriesUid}|${sopUid}`).digest('hex'));
+  private async archiveInstance(caseId: string, study: AttachedStudy, seriesUid: string, sopUid: string): Promise<FrameSource> {
+    const dir = this.caseCacheDir(caseId);
+    const base = path.join(dir, createHash('sha256').update(`${study.studyUid}|${seriesUid}|${sopUid}`).digest('hex'));
     const file = `${base}.dcm`;
     try {
       return { file, index: JSON.parse(await readFile(`${base}.idx.json`, 'utf8')) as InstanceIndex };
     } catch {
       // Not cached yet (or cached before frames were indexed): fetch if needed, index, then keep both.
     }
-    await mkdir(this.deps.cacheDir, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = `${base}.${process.pid}.${randomUUID()}`;
     const cached = await stat(file).then(() => true, () => false);
-    if (!cached) await writeFile(tmp, await this.sourceOf(study.source).instance(caseId, study.studyUid, seriesUid, sopUid), { mode: 0o600 });
     try {
+      if (!cached) await this.deps.dicomweb!.instanceToFile(study.studyUid, seriesUid, sopUid, tmp);
       const index = await indexDicomFile(cached ? file : tmp);
       if (!cached) await rename(tmp, file);
       await writeFile(`${tmp}.idx`, JSON.stringify(index), { mode: 0o600 });
@@ -228,11 +256,56 @@ export class ImagingService {
       await rm(`${tmp}.idx`, { force: true });
     }
   }
+
+  private caseCacheDir(caseId: string): string {
+    if (!CASE_ID.test(caseId)) throw new ImagingSourceError('bad case id');
+    return path.join(this.deps.cacheDir, caseId);
+  }
+
+  /**
+   * Delete a case's images (the case was deleted: by an admin or by retention): its uploaded files no
+   * other case holds, their index rows and marks, its cached archive instances, and what is kept in memory.
+   */
+  async purgeCase(caseId: string): Promise<{ files: number }> {
+    const files = await this.deps.local.purgeCase(caseId);
+    await rm(this.caseCacheDir(caseId), { recursive: true, force: true });
+    for (const cache of [this.patients, this.studyChecks, this.resolutions, this.series]) cache.forget(`${caseId}|`);
+    for (const key of [...this.metadata.keys()]) if (key.startsWith(`${caseId}|`)) this.metadata.delete(key);
+    return { files };
+  }
+
+  /**
+   * Retention's sweep: images of cases deleted while a purge could not finish (a crash between the case's
+   * deletion and its images'), uploaded files no row names, and archive cache folders of deleted cases (or
+   * from before the cache was kept per case). Returns what was removed.
+   */
+  async sweep(): Promise<{ cases: number; files: number }> {
+    const { rows } = await this.deps.pool.query<{ id: string }>(
+      `SELECT id FROM cases c WHERE deleted_at IS NOT NULL AND (EXISTS (SELECT 1 FROM imaging_instances i WHERE i.case_id = c.id) OR EXISTS (SELECT 1 FROM case_imaging_studies s WHERE s.case_id = c.id))`,
+    );
+    for (const r of rows) await this.purgeCase(r.id);
+    let files = await this.deps.local.sweepUnreferenced();
+    const entries = await readdir(this.deps.cacheDir, { withFileTypes: true }).catch(() => []);
+    const dirs = entries.filter((e) => e.isDirectory() && CASE_ID.test(e.name)).map((e) => e.name);
+    const { rows: live } = await this.deps.pool.query<{ id: string }>(`SELECT id FROM cases WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`, [dirs]);
+    const keep = new Set(live.map((r) => r.id));
+    for (const e of entries) {
+      if (e.isDirectory() ? keep.has(e.name) : false) continue;
+      await rm(path.join(this.deps.cacheDir, e.name), { recursive: true, force: true });
+      files++;
+    }
+    return { cases: rows.length, files };
+  }
 }
+
+const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ttlOf = (study: AttachedStudy) => (study.source === 'upload' ? null : ARCHIVE_TTL_MS);
 
 /** One frame's bytes, read from the file at the indexed positions (not the whole file). */
 export async function readFrameBytes(file: string, parts: [number, number][]): Promise<Uint8Array> {
-  const fh = await open(file, 'r');
+  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new ImagingSourceError('the stored file is missing', 'IMAGING_NOT_FOUND') : err;
+  });
   try {
     const out = Buffer.alloc(parts.reduce((n, [, len]) => n + len, 0));
     let at = 0;
@@ -245,6 +318,19 @@ export async function readFrameBytes(file: string, parts: [number, number][]): P
   } finally {
     await fh.close();
   }
+}
+
+/** One frame's bytes as a stream from the file (a single stored range: raw samples, or a one-fragment JPEG). */
+export async function frameStream(file: string, start: number, length: number): Promise<Readable> {
+  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new ImagingSourceError('the stored file is missing', 'IMAGING_NOT_FOUND') : err;
+  });
+  const { size } = await fh.stat();
+  if (start + length > size) {
+    await fh.close();
+    throw new ImagingSourceError('the stored file is shorter than its index says');
+  }
+  return fh.createReadStream({ start, end: start + length - 1, autoClose: true });
 }
 
 /** Does an instance that may show identity in its pixels lack an administrator's clean mark? */

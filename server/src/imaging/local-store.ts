@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Pool } from '../db/pool.ts';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { str, type DicomHeader, type InstanceIndex, type PixelIndex } from '../domain/dicom.ts';
-import { ImagingSourceError, MAX_INSTANCE_BYTES, MAX_UPLOAD_BYTES, type ImagingSource } from './source.ts';
+import { ImagingSourceError, MAX_UPLOAD_BYTES, type ImagingSource } from './source.ts';
 
 /**
  * Studies uploaded to Consilium (no PACS: the embedded default and the demo).
@@ -20,6 +20,9 @@ import { ImagingSourceError, MAX_INSTANCE_BYTES, MAX_UPLOAD_BYTES, type ImagingS
  * never open a file. Processes that share a database must share DATA_DIR
  * (or use a PACS: DICOMWEB_URL).
  */
+/** Uploads hold it shared while they move files into place and insert their rows; a purge holds it alone. Distinct from the other advisory locks (0x434f4e47, 0x434f4e52, 0x434f4e53). */
+export const IMAGING_FILES_LOCK = 0x434f4e49;
+
 export class LocalImagingStore implements ImagingSource {
   private readonly dir: string;
 
@@ -53,21 +56,123 @@ export class LocalImagingStore implements ImagingSource {
     return { tmp, bytes, sha256: hash.digest('hex') };
   }
 
+  /** Remove an upload's temporary file, or a zip's work folder. */
   async discard(tmp: string): Promise<void> {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true, recursive: true });
   }
 
   /** Keep a received, checked instance: the file under its hash, the index row (false: already stored). */
   async keep(caseId: string, tmp: string, file: { bytes: number; sha256: string }, index: InstanceIndex, by: string): Promise<boolean> {
-    const target = this.fileOf(file.sha256);
-    await rename(tmp, target);
-    const h = index.header;
-    const res = await this.pool.query(
-      `INSERT INTO imaging_instances (case_id, study_uid, series_uid, sop_uid, sha256, bytes, header, pixels, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (case_id, sop_uid) DO NOTHING`,
-      [caseId, str(h, 'studyInstanceUid'), str(h, 'seriesInstanceUid'), str(h, 'sopInstanceUid'), file.sha256, file.bytes, JSON.stringify(h), JSON.stringify(index.pixels), by],
-    );
-    return (res.rowCount ?? 0) > 0;
+    return (await this.keepMany(caseId, [{ file: tmp, bytes: file.bytes, sha256: file.sha256, index }], by)) > 0;
+  }
+
+  /**
+   * Keep received, checked instances (a zip's): each file moved under its hash, all index rows in one
+   * transaction; returns how many rows are new. Under the files lock, shared: a purge (purgeCase), which
+   * takes it alone, never removes a file another case is storing at that moment.
+   */
+  async keepMany(caseId: string, files: { file: string; bytes: number; sha256: string; index: InstanceIndex }[], by: string): Promise<number> {
+    if (!files.length) return 0;
+    return withTransaction(this.pool, async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [IMAGING_FILES_LOCK]);
+      let created = 0;
+      for (let i = 0; i < files.length; i += 500) {
+        const chunk = files.slice(i, i + 500);
+        for (const f of chunk) await rename(f.file, this.fileOf(f.sha256));
+        const h = chunk.map((f) => f.index.header);
+        const res = await tx.query(
+          `INSERT INTO imaging_instances (case_id, study_uid, series_uid, sop_uid, sha256, bytes, header, pixels, uploaded_by)
+           SELECT $1, s, r, o, sha, b, hd, px, $9 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[], $8::jsonb[]) AS x(s, r, o, sha, b, hd, px)
+           ON CONFLICT (case_id, sop_uid) DO NOTHING`,
+          [caseId, h.map((x) => str(x, 'studyInstanceUid')), h.map((x) => str(x, 'seriesInstanceUid')), h.map((x) => str(x, 'sopInstanceUid')), chunk.map((f) => f.sha256), chunk.map((f) => f.bytes), h.map((x) => JSON.stringify(x)), chunk.map((f) => JSON.stringify(f.index.pixels)), by],
+        );
+        created += res.rowCount ?? 0;
+      }
+      return created;
+    });
+  }
+
+  /** A private folder for one zip's entries while they are read and checked; the caller removes it. */
+  async workDir(): Promise<string> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    return mkdtemp(path.join(this.dir, '.zip-'));
+  }
+
+  /**
+   * Remove a case's uploaded images: its index rows, clean marks and attached studies, then every file
+   * no other case's row names (the same bytes uploaded to two cases are one file). Under the files lock,
+   * alone. Returns how many files were removed. A crash between the commit and the removal leaves files
+   * no row names: sweepUnreferenced (retention) removes them.
+   */
+  async purgeCase(caseId: string): Promise<number> {
+    return this.alone(async (client) => {
+      await client.query('BEGIN');
+      let gone: string[];
+      try {
+        const { rows } = await client.query<{ sha256: string }>(`DELETE FROM imaging_instances WHERE case_id = $1 RETURNING sha256`, [caseId]);
+        await client.query(`DELETE FROM imaging_instance_clean WHERE case_id = $1`, [caseId]);
+        await client.query(`DELETE FROM case_imaging_studies WHERE case_id = $1`, [caseId]);
+        const shas = [...new Set(rows.map((r) => r.sha256))];
+        const kept = await client.query<{ sha256: string }>(`SELECT DISTINCT sha256 FROM imaging_instances WHERE sha256 = ANY($1)`, [shas]);
+        const still = new Set(kept.rows.map((r) => r.sha256));
+        gone = shas.filter((h) => !still.has(h));
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+      // After the commit, before the lock is let go: no upload can put a file back under one of these names meanwhile.
+      for (const sha of gone) await rm(this.fileOf(sha), { force: true });
+      return gone.length;
+    });
+  }
+
+  /**
+   * Files no row names (a purge or an upload cut short by a crash): stored files and abandoned upload
+   * temporaries older than `minAgeMs` (an upload in progress is younger). Returns how many were removed.
+   */
+  async sweepUnreferenced(minAgeMs = 3_600_000): Promise<number> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const old = async (name: string) => (await stat(path.join(this.dir, name)).catch(() => null))?.mtimeMs ?? Infinity;
+    const cutoff = Date.now() - minAgeMs;
+    let removed = 0;
+    for (const name of names) {
+      if (/^\.(upload|zip)-/.test(name) && (await old(name)) < cutoff) {
+        await rm(path.join(this.dir, name), { recursive: true, force: true });
+        removed++;
+      }
+    }
+    const stored = names.filter((n) => /^[0-9a-f]{64}\.dcm$/.test(n)).map((n) => n.slice(0, 64));
+    for (let i = 0; i < stored.length; i += 1000) {
+      const chunk = stored.slice(i, i + 1000);
+      removed += await this.alone(async (client) => {
+        const { rows } = await client.query<{ sha256: string }>(`SELECT DISTINCT sha256 FROM imaging_instances WHERE sha256 = ANY($1)`, [chunk]);
+        const named = new Set(rows.map((r) => r.sha256));
+        let n = 0;
+        for (const sha of chunk) {
+          if (named.has(sha) || (await old(`${sha}.dcm`)) >= cutoff) continue;
+          await rm(this.fileOf(sha), { force: true });
+          n++;
+        }
+        return n;
+      });
+    }
+    return removed;
+  }
+
+  /** Run with the files lock held alone (session lock on one connection). */
+  private async alone<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [IMAGING_FILES_LOCK]);
+      try {
+        return await fn(client);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [IMAGING_FILES_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   /** Keep a file the server itself holds (the demo's images), like an upload. */
@@ -80,8 +185,13 @@ export class LocalImagingStore implements ImagingSource {
 
   /** The stored copy's hash of this SOP Instance UID in this case, if any. */
   async storedHash(caseId: string, sopUid: string): Promise<string | null> {
-    const { rows } = await this.pool.query<{ sha256: string }>(`SELECT sha256 FROM imaging_instances WHERE case_id = $1 AND sop_uid = $2`, [caseId, sopUid]);
-    return rows[0]?.sha256 ?? null;
+    return (await this.storedHashes(caseId, [sopUid])).get(sopUid) ?? null;
+  }
+
+  /** The stored copies' hashes of these SOP Instance UIDs in this case. */
+  async storedHashes(caseId: string, sopUids: string[]): Promise<Map<string, string>> {
+    const { rows } = await this.pool.query<{ sop_uid: string; sha256: string }>(`SELECT sop_uid, sha256 FROM imaging_instances WHERE case_id = $1 AND sop_uid = ANY($2)`, [caseId, sopUids]);
+    return new Map(rows.map((r) => [r.sop_uid, r.sha256]));
   }
 
   async study(caseId: string, studyUid: string): Promise<DicomHeader[]> {
@@ -102,24 +212,17 @@ export class LocalImagingStore implements ImagingSource {
     return rows.map((r) => r.header);
   }
 
-  async instance(caseId: string, studyUid: string, seriesUid: string, sopUid: string): Promise<Uint8Array> {
-    const { rows } = await this.pool.query<{ sha256: string }>(`SELECT sha256 FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 AND series_uid = $3 AND sop_uid = $4`, [caseId, studyUid, seriesUid, sopUid]);
-    if (!rows[0]) throw new ImagingSourceError('no such instance', 'IMAGING_NOT_FOUND');
-    const file = this.fileOf(rows[0].sha256);
-    const { size } = await stat(file).catch(() => ({ size: -1 }));
-    if (size < 0) throw new ImagingSourceError('the stored file is missing', 'IMAGING_NOT_FOUND');
-    if (size > MAX_INSTANCE_BYTES) throw new ImagingSourceError('the stored file is larger than an instance may be');
-    return new Uint8Array(await readFile(file));
-  }
-
-  /** An instance's file and its index (header and frame positions, from that very file at upload); pixels null for rows stored before frames were indexed. */
-  async instanceFile(caseId: string, studyUid: string, seriesUid: string, sopUid: string): Promise<{ file: string; header: DicomHeader; pixels: PixelIndex | null }> {
+  /**
+   * One series' instances with their files and frame indexes (header and frame positions, from that very
+   * file at upload), in one query: what the frame route keeps per series. pixels null for rows stored
+   * before frames were indexed.
+   */
+  async seriesRows(caseId: string, studyUid: string, seriesUid: string): Promise<{ file: string; header: DicomHeader; pixels: PixelIndex | null }[]> {
     const { rows } = await this.pool.query<{ sha256: string; header: DicomHeader; pixels: PixelIndex | null }>(
-      `SELECT sha256, header, pixels FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 AND series_uid = $3 AND sop_uid = $4`,
-      [caseId, studyUid, seriesUid, sopUid],
+      `SELECT sha256, header, pixels FROM imaging_instances WHERE case_id = $1 AND study_uid = $2 AND series_uid = $3 ORDER BY sop_uid LIMIT 5000`,
+      [caseId, studyUid, seriesUid],
     );
-    if (!rows[0]) throw new ImagingSourceError('no such instance', 'IMAGING_NOT_FOUND');
-    return { file: this.fileOf(rows[0].sha256), header: rows[0].header, pixels: rows[0].pixels };
+    return rows.map((r) => ({ file: this.fileOf(r.sha256), header: r.header, pixels: r.pixels }));
   }
 
   async savePixelIndex(caseId: string, sopUid: string, pixels: PixelIndex): Promise<void> {

@@ -2,8 +2,9 @@ import type { DicomHeader } from '../domain/dicom.ts';
 
 /**
  * Where a study's images come from: the PACS over DICOMweb, or Consilium's own
- * store of uploaded files. Both answer the same four questions, and both hand
- * out one instance at a time (bounded), never a whole study.
+ * store of uploaded files. Both answer the same three questions; instances are
+ * read one at a time from files (uploads as stored, archive instances streamed
+ * to a cache file first), never a whole study.
  */
 export interface ImagingSource {
   /** Patient and study attributes, one row per patient the source files this Study Instance UID under; empty when none. */
@@ -12,8 +13,6 @@ export interface ImagingSource {
   series(caseId: string, studyUid: string): Promise<DicomHeader[]>;
   /** Per-instance attributes of one series. */
   instances(caseId: string, studyUid: string, seriesUid: string): Promise<DicomHeader[]>;
-  /** One instance as a DICOM Part 10 file (at most MAX_INSTANCE_BYTES). */
-  instance(caseId: string, studyUid: string, seriesUid: string, sopUid: string): Promise<Uint8Array>;
 }
 
 /** The largest single instance served (a 512×512 CT slice is ~0.5 MB; a long multi-frame ultrasound clip can pass 100 MB). */
@@ -26,9 +25,41 @@ export const MAX_INSTANCE_BYTES = 128 * 1024 * 1024;
  */
 export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 
+/**
+ * A study uploaded as one zip (a PACS export, a CD's contents): bounded before and while it is read.
+ * The zip itself ≤ 1 GiB; at most 20,000 entries (a 2,000-slice study with its DICOMDIR and viewer files
+ * fits ten times); every entry ≤ MAX_UPLOAD_BYTES, as a file uploaded alone; the entries' bytes together
+ * ≤ 2 GiB; and no entry of more than 1 MiB may inflate more than 100 times its compressed size (CT and MR
+ * deflate 2–10×; a zip bomb ~1,000×). Sizes are checked as declared before anything is read, and yauzl
+ * checks each entry's real size against its declared one while inflating.
+ */
+export const ZIP_LIMITS = {
+  zipBytes: 1024 * 1024 * 1024,
+  entries: 20_000,
+  entryBytes: MAX_UPLOAD_BYTES,
+  totalBytes: 2 * 1024 * 1024 * 1024,
+  ratio: 100,
+  ratioFloorBytes: 1024 * 1024,
+} as const;
+export type ZipLimits = { [K in keyof typeof ZIP_LIMITS]: number };
+
 export class ImagingSourceError extends Error {
   constructor(message: string, public readonly code: 'IMAGING_SOURCE_ERROR' | 'IMAGING_NOT_FOUND' = 'IMAGING_SOURCE_ERROR') {
     super(message);
     this.name = 'ImagingSourceError';
+  }
+}
+
+export type StudySource = 'dicomweb' | 'upload';
+export interface AttachedStudy { studyUid: string; source: StudySource }
+
+/** A study, series or instance that names another patient than the case's (what differs, never the values). */
+export class PatientMismatch extends Error {
+  constructor(
+    public readonly differs: string[],
+    of: 'study' | 'series' | 'instance' = 'study',
+  ) {
+    super(`the ${of}'s ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
+    this.name = 'PatientMismatch';
   }
 }

@@ -14,6 +14,7 @@ import { prepareImport, type PreparedImport } from '../domain/import-rows.ts';
 import { AppError } from '../errors.ts';
 import { CaseImporter } from '../fhir/case-importer.ts';
 import { createCasePuller } from '../fhir/setup.ts';
+import { createImaging } from '../imaging/setup.ts';
 import { createLogger } from '../logger.ts';
 import { writePrivateFile } from '../private-file.ts';
 import { LiveRooms } from '../rooms/live-rooms.ts';
@@ -236,7 +237,8 @@ export async function rotateCheckpointKey(ctx: OpsContext): Promise<Output> {
 /** The server's retention job, run once now (or listed only, with --dry-run); the same lock, so never alongside it. */
 export async function retentionRun(ctx: OpsContext, dryRun: boolean): Promise<Output> {
   const report = await runRetention(
-    { pool: ctx.pool, cases: ctx.cases, recordings: new RecordingsRepo(ctx.pool), rooms: ctx.rooms, audit: ctx.audit, audioFiles: new RecordingAudioFiles(ctx.config.recordingAudioDir), actor: ctx.operator.userId },
+    // The archive's cache and the uploads live under DATA_DIR: run this where the server's DATA_DIR is.
+    { pool: ctx.pool, cases: ctx.cases, recordings: new RecordingsRepo(ctx.pool), rooms: ctx.rooms, audit: ctx.audit, audioFiles: new RecordingAudioFiles(ctx.config.recordingAudioDir), imaging: createImaging({ pool: ctx.pool, cases: ctx.cases, dataDir: ctx.config.dataDir, dicomweb: null }).service, actor: ctx.operator.userId },
     { caseDays: ctx.config.retention.caseDays, replayRoomMs: ctx.config.replayRoomMs, dryRun },
   );
   if (!report.ran) throw new OpsError('retention is running in another process right now (a server): try again later');

@@ -9,7 +9,7 @@ import type { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 /**
  * Retention: cases no room has used for `caseDays` (and no kept recording shows), and recordings past their
  * `expires_at`, are deleted
- * (patient data and chunks go; the marked row stays so the audit trail keeps its referent), each with an
+ * (patient data, uploaded and cached images, and chunks go; the marked row stays so the audit trail keeps its referent), each with an
  * audit row giving `reason: 'retention'`. The audit trail itself is never deleted here (docs/OPERATIONS.md,
  * "Retention": archives are cut by hand). One run at a time across processes: a PostgreSQL advisory lock.
  *
@@ -23,6 +23,8 @@ export interface RetentionDeps {
   audit: { record(event: AuditEvent): Promise<void> };
   /** The recordings' voice files: an expired recording's voice goes with it. */
   audioFiles: RecordingAudioFiles;
+  /** A deleted case's images go with it; each run also sweeps what a crash left behind (ImagingService). */
+  imaging: { purgeCase(caseId: string): Promise<{ files: number }>; sweep(): Promise<{ cases: number; files: number }> };
   /** Who the audit rows name: `system` in the server, `cli:<user>` from the command line. */
   actor: string;
   /**
@@ -81,6 +83,8 @@ export async function runRetention(deps: RetentionDeps, opts: RetentionOptions):
       const cases = opts.caseDays === null ? [] : await expireCases(deps, now, opts.caseDays, batch, dryRun, dryRun ? new Set(recordings.map((r) => r.id)) : new Set());
       const replays = opts.replayRoomMs === undefined ? [] : await closeEndedReplays(deps, now, opts.replayRoomMs, batch, dryRun);
       const items = [...cases, ...recordings, ...replays];
+      // Images of cases deleted while their purge could not finish, and files no row names (a crash mid-upload or mid-purge).
+      if (!dryRun) await deps.imaging.sweep();
       return { ran: true, dryRun, at: now.toISOString(), items };
     } finally {
       await lock.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
@@ -121,7 +125,8 @@ async function expireCases(deps: RetentionDeps, now: Date, days: number, batch: 
       continue;
     }
     item.action = 'deleted';
-    await deps.audit.record({ actor: deps.actor, action: 'case.delete', caseId: r.id, patientId: r.patient_id, details: { reason: 'retention', retentionDays: days, lastUsedAt: item.since } });
+    const { files } = await deps.imaging.purgeCase(r.id);
+    await deps.audit.record({ actor: deps.actor, action: 'case.delete', caseId: r.id, patientId: r.patient_id, details: { reason: 'retention', retentionDays: days, lastUsedAt: item.since, imagingFiles: files } });
   }
   return items;
 }
