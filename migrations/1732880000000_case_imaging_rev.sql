@@ -29,7 +29,16 @@ CREATE TRIGGER case_resources_rev_ins AFTER INSERT ON case_resources REFERENCING
 CREATE TRIGGER case_resources_rev_upd AFTER UPDATE ON case_resources REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION bump_case_imaging_rev_resources();
 CREATE TRIGGER case_resources_rev_del AFTER DELETE ON case_resources REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION bump_case_imaging_rev_resources();
 
+-- Uploaded files a deleted case's purge must remove (their rows are gone, no other case names them): queued in
+-- the purge's transaction, removed after it commits, then dequeued; a crash in between leaves them here for the
+-- next retention run (LocalImagingStore.sweep), which removes only files this database queued.
+CREATE TABLE imaging_file_purges (
+  sha256    text PRIMARY KEY,
+  queued_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- Down Migration
+DROP TABLE imaging_file_purges;
 DROP TRIGGER case_resources_rev_del ON case_resources;
 DROP TRIGGER case_resources_rev_upd ON case_resources;
 DROP TRIGGER case_resources_rev_ins ON case_resources;

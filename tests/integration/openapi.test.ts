@@ -16,6 +16,7 @@ import { syntheaCarroll } from '../fixtures/real-fhir.ts';
 import { startLoopbackFhir, type LoopbackFhir } from '../support/fhir-server.ts';
 import { LiveKitStandIn } from '../support/livekit-standin.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { zip } from '../support/zip-writer.ts';
 
 /**
  * The published contract (GET /api/openapi.json) against the running app: every route the
@@ -193,6 +194,11 @@ describe('real answers match the description', () => {
     const upload = ApiResponseSchemas['POST /api/cases/:id/imaging/instances'].safeParse(uploaded);
     expect(upload.success ? [] : upload.error.issues).toEqual([]);
     seen.add('POST /api/cases/:id/imaging/instances');
+    const zipped = await admin.api.uploadDicomZip(imagingCase.caseId, zip([{ name: 'CT/2062.dcm', data: dicom }, { name: 'README.txt', data: new TextEncoder().encode('read me') }]));
+    const zipUpload = ApiResponseSchemas['POST /api/cases/:id/imaging/zip'].safeParse(zipped);
+    expect(zipUpload.success ? [] : zipUpload.error.issues).toEqual([]);
+    expect(zipped).toMatchObject({ instances: 1, created: 0, skipped: [{ reason: 'not-dicom', count: 1 }] });
+    seen.add('POST /api/cases/:id/imaging/zip');
     await call('GET /api/cases/:id/imaging', { params: { id: imagingCase.caseId } });
     await call('GET /api/cases/:id/imaging/series/:seriesUid', { params: { id: imagingCase.caseId, seriesUid: uploaded.seriesUid } });
     await call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: imagingCase.caseId, seriesUid: uploaded.seriesUid } });

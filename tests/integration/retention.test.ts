@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,11 +11,13 @@ import { RecordingsRepo } from '../../server/src/db/recordings.repo.ts';
 import { RoomsRepo } from '../../server/src/db/rooms.repo.ts';
 import { RecordingAudioFiles } from '../../server/src/media/recording-audio-files.ts';
 import { loadConfig, ConfigError } from '../../server/src/config.ts';
+import { createImaging } from '../../server/src/imaging/setup.ts';
 import { RETENTION_LOCK_KEY, runRetention, type RetentionDeps } from '../../server/src/ops/retention.ts';
 import { cliJson, runCli } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { zip } from '../support/zip-writer.ts';
 
 /**
  * Retention on the real PostgreSQL: cases no room has used for CASE_RETENTION_DAYS and recordings past
@@ -30,6 +32,7 @@ let server: TestServer;
 let deps: RetentionDeps;
 let staleAtBoot: string;
 let audioDir: string;
+let dataDir: string;
 
 const newCase = (cases: CasesRepo) => cases.createImported({ resourceType: 'Patient', id: randomUUID() } as never, [], 'it.admin');
 const backdateCase = (id: string, days: number) => owner.query(`UPDATE cases SET created_at = now() - make_interval(days => $2) WHERE id = $1`, [id, days]);
@@ -47,16 +50,19 @@ beforeAll(async () => {
   // Imported 40 days ago and never shown in a room: the server deletes it when it starts.
   staleAtBoot = await newCase(new CasesRepo(owner));
   await backdateCase(staleAtBoot, 40);
-  server = await startTestServer({}, { CASE_RETENTION_DAYS: '30' }, db);
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'consilium-retention-'));
+  server = await startTestServer({}, { CASE_RETENTION_DAYS: '30', DATA_DIR: dataDir }, db);
   const pool = server.app.pool;
   audioDir = await mkdtemp(path.join(os.tmpdir(), 'consilium-voice-'));
-  deps = { pool, cases: new CasesRepo(pool), recordings: new RecordingsRepo(pool), rooms: new RoomsRepo(pool), audit: server.app.audit, audioFiles: new RecordingAudioFiles(audioDir), actor: 'it.retention' };
+  const cases = new CasesRepo(pool);
+  deps = { pool, cases, recordings: new RecordingsRepo(pool), rooms: new RoomsRepo(pool), audit: server.app.audit, audioFiles: new RecordingAudioFiles(audioDir), imaging: createImaging({ pool, cases, dataDir, dicomweb: null }).service, actor: 'it.retention' };
 });
 afterAll(async () => {
   if (audioDir) await rm(audioDir, { recursive: true, force: true });
   await server?.stop();
   await owner?.end();
   await db?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('case retention', () => {
@@ -115,6 +121,69 @@ describe('case retention', () => {
     expect((await runRetention(deps, { caseDays: 30 })).items.filter((i) => i.kind === 'case')).toEqual([]);
     await server.app.audit.flush();
     expect((await server.app.audit.verify()).ok).toBe(true);
+  });
+});
+
+describe("a deleted case's images", () => {
+  const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/dicom/ct-series');
+  /** Pydicom's fictional Peter Doe, the patient of the real CT slices. */
+  const peter = { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:0b3f2a52-2222-4a1b-9c55-dddddddddddd', resource: { resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.3.4', value: '98890234' }], name: [{ family: 'Doe', given: ['Peter'] }] } }] };
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const stored = async () => (await readdir(path.join(dataDir, 'imaging'))).filter((n) => n.endsWith('.dcm')).map((n) => n.slice(0, -4)).sort();
+  const rowsOf = async (caseId: string) => Number((await owner.query(`SELECT (SELECT count(*) FROM imaging_instances WHERE case_id = $1) + (SELECT count(*) FROM case_imaging_studies WHERE case_id = $1) AS n`, [caseId])).rows[0].n);
+
+  it('go with it — by retention and by an admin — except a file another case holds too; cached archive copies and what a crash left go as well', async () => {
+    const slices = await Promise.all((await readdir(FIXTURES)).sort().map(async (n) => new Uint8Array(await readFile(path.join(FIXTURES, n)))));
+    const admin = await server.as('it.admin', { admin: true });
+    const old = (await admin.api.importCase(peter)).caseId; // unused for 40 days: retention deletes it
+    const other = (await admin.api.importCase(peter)).caseId; // holds the first slice too
+    const third = (await admin.api.importCase(peter)).caseId; // deleted by an admin
+    await admin.api.uploadDicomZip(old, zip(slices.map((data, i) => ({ name: `CT/${i}.dcm`, data }))));
+    await admin.api.uploadDicom(other, slices[0]!);
+    await admin.api.uploadDicom(third, slices[1]!);
+    await backdateCase(old, 40);
+    expect(await stored()).toEqual(slices.map(sha).sort());
+    // What this server would have cached from a PACS for the old case, and a file of the cache's earlier flat layout.
+    await mkdir(path.join(dataDir, 'imaging-cache', old), { recursive: true });
+    await writeFile(path.join(dataDir, 'imaging-cache', old, 'cached.dcm'), slices[2]!);
+    await writeFile(path.join(dataDir, 'imaging-cache', `${'ab'.repeat(32)}.dcm`), slices[3]!);
+    // An upload cut short by a crash two hours ago, and one in progress now.
+    await writeFile(path.join(dataDir, 'imaging', '.upload-crashed'), slices[4]!);
+    await utimes(path.join(dataDir, 'imaging', '.upload-crashed'), new Date(Date.now() - 2 * 3_600_000), new Date(Date.now() - 2 * 3_600_000));
+    await writeFile(path.join(dataDir, 'imaging', '.upload-now'), slices[4]!);
+
+    const run = await runRetention(deps, { caseDays: 30 });
+    expect(run.items).toContainEqual(expect.objectContaining({ kind: 'case', id: old, action: 'deleted' }));
+    expect(await rowsOf(old)).toBe(0);
+    // The old case's files are gone but the one the other case holds; its cached archive copies too.
+    expect(await stored()).toEqual([sha(slices[0]!), sha(slices[1]!)].sort());
+    expect(await readdir(path.join(dataDir, 'imaging-cache'))).toEqual([]);
+    expect((await readdir(path.join(dataDir, 'imaging'))).filter((n) => n.startsWith('.'))).toEqual(['.upload-now']);
+    expect((await auditFor('case.delete', 'case_id', old))[0]).toMatchObject({ details: { reason: 'retention', imagingFiles: 3 } });
+    await rm(path.join(dataDir, 'imaging', '.upload-now'));
+
+    // An admin deletes a case: its file goes at once, and its images are no longer served.
+    const room = await server.createRoom({ caseId: third, participants: [{ userId: 'cli.deleted', role: 'clinician' }] });
+    const cli = await server.as('cli.deleted', { scopes: ['patient/*.rs'] });
+    const seriesUid = (await admin.api.uploadDicom(third, slices[1]!)).seriesUid;
+    const before = await cli.api.call('GET /api/cases/:id/imaging/series/:seriesUid', { params: { id: third, seriesUid }, query: { room: room.id } });
+    expect(before.instances).toHaveLength(1);
+    const res = await fetch(new URL(`/api/cases/${third}`, server.app.url), { method: 'DELETE', headers: { authorization: `Bearer ${admin.api.identityToken}` } });
+    expect(res.status).toBe(204);
+    expect(await rowsOf(third)).toBe(0);
+    expect(await stored()).toEqual([sha(slices[0]!)]);
+    const after = await cli.api.imagingFrame(third, seriesUid, before.instances[0]!.sopUid, 1, room.id).catch((e: unknown) => e);
+    expect(after).toMatchObject({ code: 'CASE_NOT_FOUND' });
+    expect((await auditFor('case.delete', 'case_id', third))[0]).toMatchObject({ details: { imagingFiles: 1 } });
+
+    // A purge cut short by a crash after its commit: the queued file is removed by the next run, a re-uploaded one is kept.
+    const lost = await admin.api.importCase(peter);
+    await admin.api.uploadDicom(lost.caseId, slices[3]!);
+    await owner.query(`DELETE FROM imaging_instances WHERE case_id = $1`, [lost.caseId]);
+    await owner.query(`INSERT INTO imaging_file_purges (sha256) VALUES ($1), ($2)`, [sha(slices[3]!), sha(slices[0]!)]);
+    await runRetention(deps, { caseDays: 30 });
+    expect(await stored()).toEqual([sha(slices[0]!)]);
+    expect((await owner.query(`SELECT count(*) AS n FROM imaging_file_purges`)).rows[0].n).toBe('0');
   });
 });
 

@@ -30,6 +30,15 @@ export class ConsiliumApi {
     return (await this.answer(res)) as ApiResponses['POST /api/cases/:id/imaging/instances'];
   }
 
+  /**
+   * Upload a study as one zip of DICOM Part 10 files (administrators): every image is checked against the
+   * case's patient and all are stored, or none; entries that are not DICOM images are skipped and counted.
+   */
+  async uploadDicomZip(caseId: string, zip: Uint8Array | Blob): Promise<ApiResponses['POST /api/cases/:id/imaging/zip']> {
+    const res = await fetch(new URL(`/api/cases/${encodeURIComponent(caseId)}/imaging/zip`, this.baseUrl), { method: 'POST', headers: { 'content-type': 'application/zip', ...this.authHeader() }, body: zip as unknown as BodyInit });
+    return (await this.answer(res)) as ApiResponses['POST /api/cases/:id/imaging/zip'];
+  }
+
   /** One frame's stored pixel data, read through a room: raw little-endian samples, or a JPEG bitstream (`type` says which). */
   async imagingFrame(caseId: string, seriesUid: string, sopUid: string, frame: number, room: string | null): Promise<{ type: 'raw' | 'jpeg'; bytes: Uint8Array }> {
     const url = new URL(`/api/cases/${encodeURIComponent(caseId)}/imaging/series/${encodeURIComponent(seriesUid)}/instances/${encodeURIComponent(sopUid)}/frames/${frame}`, this.baseUrl);

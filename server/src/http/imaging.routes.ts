@@ -1,19 +1,18 @@
 import { Router, type ErrorRequestHandler, type Request } from 'express';
 import { z } from 'zod';
-import type { ImagingVariant } from '../../../shared/src/imaging.ts';
+import type { ImagingVariant, ImagingZipUploadResponse } from '../../../shared/src/imaging.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { imagingAccess, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
-import { pipeline } from 'node:stream/promises';
 import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { AppError } from '../errors.ts';
 import { frameFor } from '../domain/frame-sanitize.ts';
 import { FrameOutOfRange, frameParts, NotDicom, num, str, type InstanceIndex, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
 import { WrongFile, type CheckedSeries } from '../imaging/checked-series.ts';
 import { indexDicomFile, ZipRefused } from '../imaging/dicom-off-thread.ts';
-import { frameStream, ImagingService, PatientMismatch, readFrameBytes } from '../imaging/imaging-service.ts';
+import { ImagingService, PatientMismatch } from '../imaging/imaging-service.ts';
 import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError, ZIP_LIMITS } from '../imaging/source.ts';
 import { instanceUids, NoImages, SopConflict, storeZip, ZipPatientMismatch } from '../imaging/uploads.ts';
@@ -108,8 +107,9 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       throw err instanceof UploadTooLarge ? new AppError('IMAGING_ZIP_REFUSED', `A zip may be at most ${err.limit} bytes; larger studies belong in the PACS (DICOMWEB_URL)`) : err;
     });
     const failed = (details: Record<string, unknown>) => deps.audit.record({ actor: principal.userId, action: 'imaging.upload', outcome: 'failure', caseId, patientId: head.patientId, details: { zip: true, bytes: file.bytes, ...details } });
+    let stored: ImagingZipUploadResponse;
     try {
-      const stored = await storeZip(deps, caseId, file.tmp, principal.userId).catch(async (err: unknown) => {
+      stored = await storeZip(deps, caseId, file.tmp, principal.userId).catch(async (err: unknown) => {
         if (err instanceof ZipPatientMismatch) {
           await failed({ code: 'IMAGING_PATIENT_MISMATCH', differs: err.differs });
           throw new AppError('IMAGING_PATIENT_MISMATCH', err.message, { differs: err.differs, files: err.names });
@@ -122,14 +122,14 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
         if (err instanceof SopConflict) throw new AppError('IMAGING_NOT_DICOM', `${err.message}; nothing was stored`);
         throw err;
       });
-      await deps.audit.record({
-        actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId,
-        details: { zip: true, bytes: file.bytes, studies: stored.studies.map((s) => s.studyUid), instances: stored.instances, created: stored.created, skipped: Object.fromEntries(stored.skipped.map((s) => [s.reason, s.count])) },
-      });
-      sendJson(res, 'POST /api/cases/:id/imaging/zip', stored, stored.created > 0 ? 201 : 200);
     } finally {
-      await deps.local.discard(file.tmp);
+      await deps.local.discard(file.tmp); // before answering: the answer means the upload's temporaries are gone
     }
+    await deps.audit.record({
+      actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId,
+      details: { zip: true, bytes: file.bytes, studies: stored.studies.map((s) => s.studyUid), instances: stored.instances, created: stored.created, skipped: Object.fromEntries(stored.skipped.map((s) => [s.reason, s.count])) },
+    });
+    sendJson(res, 'POST /api/cases/:id/imaging/zip', stored, stored.created > 0 ? 201 : 200);
   });
 
   /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see the instances it holds now. */
@@ -192,7 +192,8 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
   /**
    * One frame's pixel data as stored: raw little-endian samples (octet-stream) or a JPEG baseline bitstream.
    * The reader's access is decided from the database; the series (its checks, where each frame lies) comes
-   * from memory while the case's imaging revision is unchanged; only the frame's own bytes are read.
+   * from memory while the case's imaging revision is unchanged; only the frame's own bytes are read, in one
+   * positioned read from a kept-open file (a frame, never a whole instance, is in memory).
    */
   router.get('/api/cases/:id/imaging/series/:seriesUid/instances/:sopUid/frames/:frame', async (req, res) => {
     const r = await reader(req, principalOf(res), 'case.read');
@@ -202,20 +203,11 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const { file, index } = await series.frameSource(sop);
     const h = index.header;
     const { kind, parts } = frameParts(index.pixels, Number(req.params.frame));
+    const bytes = await deps.imaging.readFrame(file, parts);
+    // Identified viewers get the frame as stored; everyone else a checked copy: JPEG text segments dropped, bits outside BitsStored cleared.
+    const px = frameFor(r.variant === 'identified', { kind, bytes }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
     res.setHeader('Cache-Control', 'private, no-store');
-    res.setHeader('Content-Type', kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
-    if (r.variant === 'identified' && parts.length === 1) {
-      // As stored, for identified viewers: straight from the file to the socket.
-      const [[start, length]] = parts as [[number, number]];
-      res.setHeader('Content-Length', length);
-      await pipeline(await frameStream(file, start, length), res).catch((err: unknown) => {
-        if (!res.headersSent) throw err;
-        res.destroy(); // the reader went away mid-frame (scrolled on): nothing to answer
-      });
-      return;
-    }
-    // Everyone else gets a checked copy: JPEG text segments dropped, bits outside BitsStored cleared.
-    const px = frameFor(r.variant === 'identified', { kind, bytes: await readFrameBytes(file, parts) }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
+    res.setHeader('Content-Type', px.kind === 'jpeg' ? 'image/jpeg' : 'application/octet-stream');
     res.end(Buffer.from(px.bytes.buffer, px.bytes.byteOffset, px.bytes.byteLength));
   });
 

@@ -28,50 +28,54 @@ async function run(): Promise<ZipAnswer> {
   let file: yauzl.ZipFile;
   try {
     // strictFileNames off: Windows tools write "\" as the separator; yauzl turns it into "/" and still refuses absolute and ".." names.
-    file = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zip, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false }, (err, f) => (err ? reject(err) : resolve(f))));
+    file = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zip, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, f) => (err ? reject(err) : resolve(f))));
   } catch (err) {
     throw new Refused(`not a readable zip file (${(err as Error).message})`);
   }
-  if (file.entryCount > limits.entries) {
-    file.close();
-    throw new Refused(`the zip holds ${file.entryCount} entries; at most ${limits.entries} are read`);
-  }
-  const entries: ZipEntryFile[] = [];
-  const skipped = new Map<ZipSkipReason, { count: number; names: string[] }>();
-  const skip = (reason: ZipSkipReason, name: string) => {
-    const s = skipped.get(reason) ?? { count: 0, names: [] };
-    s.count++;
-    if (s.names.length < 5) s.names.push(shown(name));
-    skipped.set(reason, s);
-  };
-  let declared = 0;
-  let n = 0;
   try {
+    if (file.entryCount > limits.entries) throw new Refused(`the zip holds ${file.entryCount} entries; at most ${limits.entries} are read`);
+    const skipped = new Map<ZipSkipReason, { count: number; names: string[] }>();
+    const skip = (reason: ZipSkipReason, name: string) => {
+      const s = skipped.get(reason) ?? { count: 0, names: [] };
+      s.count++;
+      if (s.names.length < 5) s.names.push(shown(name));
+      skipped.set(reason, s);
+    };
+    // First the central directory, whole: every name and declared size is judged before one byte is inflated.
+    const todo: yauzl.Entry[] = [];
+    let declared = 0;
     for await (const entry of eachEntry(file)) {
       const name = entry.fileName;
       if (name.endsWith('/')) continue; // a folder
-      if (entry.isEncrypted()) { skip('encrypted', name); continue; }
-      if (!entry.canDecodeFileData()) { skip('compression', name); continue; }
-      if (/\.(zip|7z|rar|tar|tgz|gz)$/i.test(name)) { skip('archive', name); continue; } // not opened: one level of archive only
-      if (entry.uncompressedSize > limits.entryBytes) { skip('too-large', name); continue; }
-      if (entry.uncompressedSize > limits.ratioFloorBytes && entry.uncompressedSize > limits.ratio * Math.max(1, entry.compressedSize)) {
-        throw new Refused(`an entry inflates ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))} times its compressed size (at most ${limits.ratio}): a zip bomb is not read`);
+      if (entry.isEncrypted()) skip('encrypted', name);
+      else if (!entry.canDecodeFileData()) skip('compression', name);
+      else if (/\.(zip|7z|rar|tar|tgz|gz)$/i.test(name)) skip('archive', name); // not opened: one level of archive only
+      else if (entry.uncompressedSize > limits.entryBytes) skip('too-large', name);
+      else {
+        if (entry.uncompressedSize > limits.ratioFloorBytes && entry.uncompressedSize > limits.ratio * Math.max(1, entry.compressedSize)) {
+          throw new Refused(`an entry inflates ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))} times its compressed size (at most ${limits.ratio}): a zip bomb is not read`);
+        }
+        declared += entry.uncompressedSize;
+        if (declared > limits.totalBytes) throw new Refused(`the entries hold more than ${limits.totalBytes} bytes together`);
+        todo.push(entry);
       }
-      declared += entry.uncompressedSize;
-      if (declared > limits.totalBytes) throw new Refused(`the entries hold more than ${limits.totalBytes} bytes together`);
-      const out = path.join(outDir, `${++n}.dcm`);
+    }
+    // Then each entry to its own file, one at a time, and judged.
+    const entries: ZipEntryFile[] = [];
+    for (const [i, entry] of todo.entries()) {
+      const out = path.join(outDir, `${i + 1}.dcm`);
       const { bytes, sha256 } = await extract(file, entry, out);
-      const judged = await judge(out, name, bytes, sha256);
+      const judged = await judge(out, entry.fileName, bytes, sha256);
       if (typeof judged === 'object') entries.push(judged);
       else {
-        skip(judged, name);
+        skip(judged, entry.fileName);
         await rm(out, { force: true });
       }
     }
+    return { ok: true, entries, skipped: [...skipped].map(([reason, s]) => ({ reason, ...s })) };
   } finally {
     file.close();
   }
-  return { ok: true, entries, skipped: [...skipped].map(([reason, s]) => ({ reason, ...s })) };
 }
 
 /** Entries one by one (lazyEntries): the next is read only when this one is done. */

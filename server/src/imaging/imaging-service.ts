@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { ImagingListResponse, ImagingSeriesDto, ImagingVariant } from '../../../shared/src/imaging.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import type { Pool } from '../db/pool.ts';
@@ -9,6 +8,7 @@ import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { dateFor, mayCarryBurnedInIdentity, pseudonymUid, uidFor } from '../domain/dicom-view.ts';
 import { num, str, type DicomHeader, type InstanceIndex } from '../domain/dicom.ts';
 import { CheckedSeries, type FrameSource } from './checked-series.ts';
+import { FrameFiles } from './frame-files.ts';
 import { indexDicomFile } from './dicom-off-thread.ts';
 import type { DicomWebSource } from './dicomweb-source.ts';
 import type { LocalImagingStore } from './local-store.ts';
@@ -40,6 +40,8 @@ export class ImagingService {
   /** Real series behind the UIDs viewers name: `i:<uid>` for identified classes, `d:<pseudonym>` for de-identified. */
   private readonly resolutions = new RevisionCache<Map<string, { study: AttachedStudy; seriesUid: string }>>({ maxEntries: 500, maxWeight: 200_000, weigh: (m) => m.size, keepFailure: () => false });
   /** At most 100 series or 200,000 instances' headers (a few hundred MB at worst; a 300-slice CT is ~1 MB). */
+  /** Frames are read through kept-open files: one positioned read each. */
+  private readonly files = new FrameFiles();
   private readonly series = new RevisionCache<CheckedSeries>({ maxEntries: 100, maxWeight: 200_000, weigh: (s) => s.instances.length, keepFailure: (e) => e instanceof PatientMismatch });
 
   constructor(
@@ -257,6 +259,11 @@ export class ImagingService {
     }
   }
 
+  /** One frame's bytes: the [position, length] parts of the file (from its frame index), in one buffer. */
+  readFrame(file: string, parts: [number, number][]): Promise<Buffer> {
+    return this.files.read(file, parts);
+  }
+
   private caseCacheDir(caseId: string): string {
     if (!CASE_ID.test(caseId)) throw new ImagingSourceError('bad case id');
     return path.join(this.deps.cacheDir, caseId);
@@ -270,27 +277,29 @@ export class ImagingService {
     const files = await this.deps.local.purgeCase(caseId);
     await rm(this.caseCacheDir(caseId), { recursive: true, force: true });
     for (const cache of [this.patients, this.studyChecks, this.resolutions, this.series]) cache.forget(`${caseId}|`);
+    this.files.closeAll(); // removed files' space is let go now, not when their handles age out
     for (const key of [...this.metadata.keys()]) if (key.startsWith(`${caseId}|`)) this.metadata.delete(key);
     return { files };
   }
 
   /**
-   * Retention's sweep: images of cases deleted while a purge could not finish (a crash between the case's
-   * deletion and its images'), uploaded files no row names, and archive cache folders of deleted cases (or
-   * from before the cache was kept per case). Returns what was removed.
+   * Retention's sweep: images of cases deleted while their purge could not run (a crash between the case's
+   * deletion and its images'), queued files a crash left (LocalImagingStore.sweep), and archive cache folders
+   * of cases not live in this database, or from before the cache was kept per case (a cache: anything in it
+   * can be fetched again). Returns what was removed.
    */
   async sweep(): Promise<{ cases: number; files: number }> {
     const { rows } = await this.deps.pool.query<{ id: string }>(
       `SELECT id FROM cases c WHERE deleted_at IS NOT NULL AND (EXISTS (SELECT 1 FROM imaging_instances i WHERE i.case_id = c.id) OR EXISTS (SELECT 1 FROM case_imaging_studies s WHERE s.case_id = c.id))`,
     );
     for (const r of rows) await this.purgeCase(r.id);
-    let files = await this.deps.local.sweepUnreferenced();
+    let files = await this.deps.local.sweep();
     const entries = await readdir(this.deps.cacheDir, { withFileTypes: true }).catch(() => []);
     const dirs = entries.filter((e) => e.isDirectory() && CASE_ID.test(e.name)).map((e) => e.name);
-    const { rows: live } = await this.deps.pool.query<{ id: string }>(`SELECT id FROM cases WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`, [dirs]);
+    const { rows: live } = await this.deps.pool.query<{ id: string }>(`SELECT id::text FROM cases WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`, [dirs]);
     const keep = new Set(live.map((r) => r.id));
     for (const e of entries) {
-      if (e.isDirectory() ? keep.has(e.name) : false) continue;
+      if (e.isDirectory() && keep.has(e.name)) continue;
       await rm(path.join(this.deps.cacheDir, e.name), { recursive: true, force: true });
       files++;
     }
@@ -300,38 +309,6 @@ export class ImagingService {
 
 const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ttlOf = (study: AttachedStudy) => (study.source === 'upload' ? null : ARCHIVE_TTL_MS);
-
-/** One frame's bytes, read from the file at the indexed positions (not the whole file). */
-export async function readFrameBytes(file: string, parts: [number, number][]): Promise<Uint8Array> {
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? new ImagingSourceError('the stored file is missing', 'IMAGING_NOT_FOUND') : err;
-  });
-  try {
-    const out = Buffer.alloc(parts.reduce((n, [, len]) => n + len, 0));
-    let at = 0;
-    for (const [position, length] of parts) {
-      const { bytesRead } = await fh.read(out, at, length, position);
-      if (bytesRead !== length) throw new ImagingSourceError('the stored file is shorter than its index says');
-      at += length;
-    }
-    return out;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** One frame's bytes as a stream from the file (a single stored range: raw samples, or a one-fragment JPEG). */
-export async function frameStream(file: string, start: number, length: number): Promise<Readable> {
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? new ImagingSourceError('the stored file is missing', 'IMAGING_NOT_FOUND') : err;
-  });
-  const { size } = await fh.stat();
-  if (start + length > size) {
-    await fh.close();
-    throw new ImagingSourceError('the stored file is shorter than its index says');
-  }
-  return fh.createReadStream({ start, end: start + length - 1, autoClose: true });
-}
 
 /** Does an instance that may show identity in its pixels lack an administrator's clean mark? */
 export function unreviewedBurnedIn(seriesUid: string, instances: DicomHeader[], clean: Set<string>): boolean {

@@ -101,61 +101,67 @@ export class LocalImagingStore implements ImagingSource {
   /**
    * Remove a case's uploaded images: its index rows, clean marks and attached studies, then every file
    * no other case's row names (the same bytes uploaded to two cases are one file). Under the files lock,
-   * alone. Returns how many files were removed. A crash between the commit and the removal leaves files
-   * no row names: sweepUnreferenced (retention) removes them.
+   * alone. The files are queued in the rows' transaction and dequeued once removed, so a crash between
+   * leaves them to the next sweep. Returns how many files were removed.
    */
   async purgeCase(caseId: string): Promise<number> {
     return this.alone(async (client) => {
       await client.query('BEGIN');
-      let gone: string[];
       try {
-        const { rows } = await client.query<{ sha256: string }>(`DELETE FROM imaging_instances WHERE case_id = $1 RETURNING sha256`, [caseId]);
         await client.query(`DELETE FROM imaging_instance_clean WHERE case_id = $1`, [caseId]);
         await client.query(`DELETE FROM case_imaging_studies WHERE case_id = $1`, [caseId]);
-        const shas = [...new Set(rows.map((r) => r.sha256))];
-        const kept = await client.query<{ sha256: string }>(`SELECT DISTINCT sha256 FROM imaging_instances WHERE sha256 = ANY($1)`, [shas]);
-        const still = new Set(kept.rows.map((r) => r.sha256));
-        gone = shas.filter((h) => !still.has(h));
+        await client.query(
+          `WITH gone AS (DELETE FROM imaging_instances WHERE case_id = $1 RETURNING sha256)
+           INSERT INTO imaging_file_purges (sha256) SELECT DISTINCT g.sha256 FROM gone g
+            WHERE NOT EXISTS (SELECT 1 FROM imaging_instances i WHERE i.sha256 = g.sha256 AND i.case_id <> $1)
+           ON CONFLICT DO NOTHING`,
+          [caseId],
+        );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;
       }
-      // After the commit, before the lock is let go: no upload can put a file back under one of these names meanwhile.
-      for (const sha of gone) await rm(this.fileOf(sha), { force: true });
-      return gone.length;
+      return this.removeQueued(client);
     });
   }
 
   /**
-   * Files no row names (a purge or an upload cut short by a crash): stored files and abandoned upload
-   * temporaries older than `minAgeMs` (an upload in progress is younger). Returns how many were removed.
+   * What a crash left: queued files of purged cases (removed only if no row names them again), and
+   * abandoned upload temporaries older than `minAgeMs` (an upload in progress is younger). Files this
+   * database never queued are never touched, whatever DATA_DIR holds. Returns how many were removed.
    */
-  async sweepUnreferenced(minAgeMs = 3_600_000): Promise<number> {
-    const names = await readdir(this.dir).catch(() => [] as string[]);
-    const old = async (name: string) => (await stat(path.join(this.dir, name)).catch(() => null))?.mtimeMs ?? Infinity;
-    const cutoff = Date.now() - minAgeMs;
+  async sweep(minAgeMs = 3_600_000): Promise<number> {
     let removed = 0;
-    for (const name of names) {
-      if (/^\.(upload|zip)-/.test(name) && (await old(name)) < cutoff) {
-        await rm(path.join(this.dir, name), { recursive: true, force: true });
-        removed++;
-      }
+    const cutoff = Date.now() - minAgeMs;
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!/^\.(upload|zip)-/.test(name)) continue;
+      const at = (await stat(path.join(this.dir, name)).catch(() => null))?.mtimeMs ?? Infinity;
+      if (at >= cutoff) continue;
+      await rm(path.join(this.dir, name), { recursive: true, force: true });
+      removed++;
     }
-    const stored = names.filter((n) => /^[0-9a-f]{64}\.dcm$/.test(n)).map((n) => n.slice(0, 64));
-    for (let i = 0; i < stored.length; i += 1000) {
-      const chunk = stored.slice(i, i + 1000);
-      removed += await this.alone(async (client) => {
-        const { rows } = await client.query<{ sha256: string }>(`SELECT DISTINCT sha256 FROM imaging_instances WHERE sha256 = ANY($1)`, [chunk]);
-        const named = new Set(rows.map((r) => r.sha256));
-        let n = 0;
-        for (const sha of chunk) {
-          if (named.has(sha) || (await old(`${sha}.dcm`)) >= cutoff) continue;
-          await rm(this.fileOf(sha), { force: true });
-          n++;
-        }
-        return n;
-      });
+    return removed + (await this.alone((client) => this.removeQueued(client)));
+  }
+
+  /**
+   * Remove the queued files no row names (an upload may have stored the same bytes again meanwhile: then
+   * only the queue entry goes). Run where DATA_DIR/imaging is not there at all (the command line on
+   * another machine), nothing is dequeued: the server's own run removes them.
+   */
+  private async removeQueued(client: PoolClient): Promise<number> {
+    if (!(await stat(this.dir).then((s) => s.isDirectory(), () => false))) return 0;
+    const { rows } = await client.query<{ sha256: string; named: boolean }>(
+      `SELECT p.sha256, EXISTS (SELECT 1 FROM imaging_instances i WHERE i.sha256 = p.sha256) AS named FROM imaging_file_purges p ORDER BY p.queued_at LIMIT 10000`,
+    );
+    let removed = 0;
+    for (const r of rows) {
+      if (!r.named) {
+        const existed = await stat(this.fileOf(r.sha256)).then(() => true, () => false);
+        await rm(this.fileOf(r.sha256), { force: true });
+        if (existed) removed++;
+      }
+      await client.query(`DELETE FROM imaging_file_purges WHERE sha256 = $1`, [r.sha256]);
     }
     return removed;
   }
