@@ -151,3 +151,28 @@ describe('ConsoleController: audit', () => {
     expect(await ctl.verifyAudit()).toEqual({ error: true, text: 'Chain BROKEN at row 5: hash mismatch' });
   });
 });
+
+describe('ConsoleController: images', () => {
+  it('a zip goes to the zip route, other files one by one; the outcome says what was stored, skipped and refused (each refusal on its own line)', async () => {
+    const { api, calls } = fakeApi({
+      uploadDicomZip: async () => ({ studies: [{ studyUid: '1.2.3', series: 1, instances: 4 }], instances: 4, created: 3, skipped: [{ reason: 'not-dicom', count: 1, names: ['README.TXT'] }, { reason: 'archive', count: 4, names: ['a.zip', 'b.zip', 'c.zip', 'd.zip'] }] }),
+      uploadDicom: async (_caseId: never, data: never) => {
+        if ((data as Uint8Array)[0] === 9) throw new ConsiliumError('IMAGING_PATIENT_MISMATCH', "the study's patient ID differs from the case's patient", 409);
+        return { studyUid: '1.2.3', seriesUid: '1.2.3.4', sopUid: '1.2.3.4.5', created: true };
+      },
+    });
+    const ctl = new ConsoleController(api, () => {});
+    expect(await ctl.uploadImages('', [{ name: 'x.dcm', data: new Uint8Array([1]) }])).toEqual([{ error: true, text: 'Choose the patient case the images belong to.' }]);
+    expect(await ctl.uploadImages('c1', [])).toEqual([{ error: true, text: 'Choose DICOM files, or a zip of a study.' }]);
+    expect(calls).toEqual([]);
+    const progress: string[] = [];
+    const out = await ctl.uploadImages('c1', [{ name: 'Study.ZIP', data: new Uint8Array([0]) }, { name: 'IM0001', data: new Uint8Array([1]) }, { name: 'other.dcm', data: new Uint8Array([9]) }], (t) => progress.push(t));
+    expect(calls.map(([name, args]) => [name, args[0]])).toEqual([['uploadDicomZip', 'c1'], ['uploadDicom', 'c1'], ['uploadDicom', 'c1']]);
+    expect(progress).toEqual(['Uploading 1 of 3: Study.ZIP (a zip is read and checked whole before anything is stored)…', 'Uploading 2 of 3: IM0001…', 'Uploading 3 of 3: other.dcm…']);
+    expect(out).toEqual([
+      { error: false, text: 'Stored 5 images (4 new) in 1 study.' },
+      { error: false, text: 'Skipped 1 not DICOM (README.TXT); 4 archives inside the zip (not opened) (a.zip, b.zip, c.zip, …).' },
+      { error: true, text: "Refused other.dcm: the study's patient ID differs from the case's patient." },
+    ]);
+  });
+});

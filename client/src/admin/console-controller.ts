@@ -3,12 +3,13 @@ import type { RoomKind, RoomRole } from '../../../shared/src/roles.ts';
 import { needsSignIn, plainCode, plainMessage } from '../app/plain-errors.ts';
 import type { ConsiliumApi, DirectoryAuditEvent, DirectoryCase, DirectoryUser } from '../sdk/api.ts';
 import { ConsiliumError } from '../sdk/errors.ts';
+import { summaryLines, uploadImages, type ImageFile } from './imaging-upload.ts';
 import { plainDetails, ROLE_DEFAULT_TEXT, SCOPE_PRESETS } from './presets.ts';
 
 /** What the console uses of the SDK's HTTP API: a fake implements it in unit tests. */
 export type ConsoleApi = Pick<
   ConsiliumApi,
-  'listRooms' | 'createRoom' | 'updateRoom' | 'closeRoom' | 'directoryUsers' | 'directoryCases' | 'importCase' | 'pullCase' | 'liveRoom' | 'moderate' | 'auditNewestFirst' | 'verifyAudit'
+  'listRooms' | 'createRoom' | 'updateRoom' | 'closeRoom' | 'directoryUsers' | 'directoryCases' | 'importCase' | 'pullCase' | 'liveRoom' | 'moderate' | 'auditNewestFirst' | 'verifyAudit' | 'uploadDicom' | 'uploadDicomZip'
 >;
 
 /** An outcome line for the page: `error` picks the red style. */
@@ -129,7 +130,7 @@ export function liveCard(room: RoomDto, live: LiveRoom): LiveRoomCard {
 
 /**
  * The admin console's state and decisions without DOM: errors as sentences (a refused identity means
- * sign in again), the directory cached per view, saving rooms, importing and pulling cases, live rooms,
+ * sign in again), the directory cached per view, saving rooms, importing and pulling cases, uploading their images, live rooms,
  * moderation and the audit trail's pages.
  */
 export class ConsoleController {
@@ -208,6 +209,14 @@ export class ConsoleController {
     } catch (err) {
       return { error: true, text: this.errorText(err) };
     }
+  }
+
+  /** Upload DICOM files or zips of them to a case: one outcome line for what was stored, one for what was skipped, one per refusal. */
+  async uploadImages(caseId: string, files: ImageFile[], progress?: (text: string) => void): Promise<Outcome[]> {
+    if (!caseId) return [{ error: true, text: 'Choose the patient case the images belong to.' }];
+    if (!files.length) return [{ error: true, text: 'Choose DICOM files, or a zip of a study.' }];
+    const sum = await uploadImages(this.api, caseId, files, (err) => this.errorText(err), progress);
+    return summaryLines(sum).map((l) => ({ error: l.kind === 'refused', text: l.text }));
   }
 
   /** Every live room with its people (a room that stopped being live meanwhile is skipped). */

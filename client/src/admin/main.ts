@@ -3,14 +3,14 @@ import { ROOM_KINDS, ROOM_ROLES } from '../../../shared/src/roles.ts';
 import { completeOidcSignIn, currentIdentity, devSignIn, oidcSignIn, scheduleRefresh, signOut } from '../app/auth.ts';
 import { clear, h } from '../app/dom.ts';
 import { plainMessage } from '../app/plain-errors.ts';
-import { ConsiliumApi, type DirectoryUser } from '../sdk/api.ts';
+import { ConsiliumApi, type DirectoryCase, type DirectoryUser } from '../sdk/api.ts';
 import { accessHelp, AUDIT_ACTIONS, auditCsv, caseLabel, ConsoleController, detailsText, nameHint, participantInput, type LiveRoomCard } from './console-controller.ts';
 import { presetFor, SCOPE_PRESETS } from './presets.ts';
 
 /**
  * Admin console for hospital IT: provision rooms for a patient (case picker with patient
  * names, user picker from the people who have signed in, data-access presets per role),
- * import FHIR case bundles, watch live rooms (refreshing), and read the audit trail newest
+ * import FHIR case bundles and upload their images (DICOM files or a zip), watch live rooms (refreshing), and read the audit trail newest
  * first with filters and export. An expired sign-in goes back to sign-in.
  * The decisions and texts are ConsoleController's (console-controller.ts); this renders them.
  */
@@ -225,9 +225,12 @@ async function casesTab(panel: HTMLElement): Promise<void> {
   } });
   const result = h('p', { role: 'status' });
   const list = h('tbody');
+  const images = imagesCard();
   const renderList = async () => {
     clear(list);
-    for (const c of await cases()) list.append(h('tr', {}, h('td', {}, c.patientName), h('td', {}, c.gender ?? '—'), h('td', {}, c.birthYear ?? '—'), h('td', {}, c.mrn ?? '—'), h('td', {}, String(c.resources)), h('td', {}, new Date(c.createdAt).toLocaleString())));
+    const all = await cases();
+    for (const c of all) list.append(h('tr', {}, h('td', {}, c.patientName), h('td', {}, c.gender ?? '—'), h('td', {}, c.birthYear ?? '—'), h('td', {}, c.mrn ?? '—'), h('td', {}, String(c.resources)), h('td', {}, new Date(c.createdAt).toLocaleString())));
+    images.showCases(all);
   };
   panel.append(
     h('section', { class: 'card stack' }, h('h2', {}, 'Import a FHIR case bundle'), h('label', { for: 'bundle-file' }, 'Bundle file'), file, h('label', { for: 'bundle-json' }, 'or paste the Bundle JSON'), text,
@@ -238,10 +241,40 @@ async function casesTab(panel: HTMLElement): Promise<void> {
         if (!r.error) await renderList();
       } }, 'Import'), result),
     h('section', { class: 'card' }, h('h2', {}, 'Cases'), h('table', {}, h('thead', {}, h('tr', {}, ...['Patient', 'Sex', 'Born', 'MRN', 'Records', 'Imported'].map((t) => h('th', { scope: 'col' }, t)))), list)),
+    images.card,
   );
   const config = (await fetch('/api/client-config').then((r) => (r.ok ? r.json() : {})).catch(() => ({}))) as { fhirServer?: boolean };
   if (config.fhirServer) panel.prepend(pullCard(renderList));
   await renderList();
+}
+
+/**
+ * Upload a study's images to a case (no PACS, or a study from outside it): DICOM Part 10 files, or a zip
+ * of a study as a PACS export or a CD holds it. No file-type filter: DICOM files often have no extension.
+ */
+function imagesCard(): { card: HTMLElement; showCases(list: DirectoryCase[]): void } {
+  const caseSel = h('select', { id: 'images-case' });
+  const files = h('input', { type: 'file', id: 'images-files', multiple: true });
+  const result = h('div', { role: 'status', id: 'images-result' });
+  const upload = h('button', { class: 'primary', id: 'images-upload', onclick: async () => {
+    upload.disabled = true;
+    const picked = [...(files.files ?? [])].map((f) => ({ name: f.name, data: f }));
+    const lines = await ctl.uploadImages(caseSel.value, picked, (text) => result.replaceChildren(h('p', {}, text))).finally(() => (upload.disabled = false));
+    result.replaceChildren(...lines.map((l) => h('p', { class: l.error ? 'error' : '' }, l.text)));
+    if (!lines.some((l) => l.error)) files.value = '';
+  } }, 'Upload');
+  const card = h('section', { class: 'card stack', 'data-testid': 'images-card' },
+    h('h2', {}, 'Upload images (DICOM)'),
+    h('p', { class: 'muted' }, 'DICOM Part 10 files, or a zip of a whole study (a PACS export or a CD). Every image must name the case’s patient: a file of another patient is refused, saying what differs, and a zip holding one is refused whole. Files that are not DICOM images are skipped and listed.'),
+    h('div', { class: 'row' }, h('label', { for: 'images-case' }, 'Patient case'), caseSel),
+    h('div', { class: 'row' }, h('label', { for: 'images-files' }, 'Files or zip'), files),
+    upload, result);
+  const showCases = (list: DirectoryCase[]) => {
+    const chosen = caseSel.value;
+    clear(caseSel);
+    caseSel.append(h('option', { value: '' }, 'Choose the patient case'), ...list.map((c) => h('option', { value: c.caseId, selected: c.caseId === chosen }, caseLabel(c))));
+  };
+  return { card, showCases };
 }
 
 /** Pull a patient from the hospital's FHIR server (FHIR_BASE_URL): by the server's patient id or an identifier (e.g. the MRN). */

@@ -25,7 +25,7 @@ export class ConsiliumApi {
   }
 
   /** Upload one DICOM Part 10 file to a case (administrators); refused when its patient does not match the case's. */
-  async uploadDicom(caseId: string, file: Uint8Array): Promise<ApiResponses['POST /api/cases/:id/imaging/instances']> {
+  async uploadDicom(caseId: string, file: Uint8Array | Blob): Promise<ApiResponses['POST /api/cases/:id/imaging/instances']> {
     const res = await fetch(new URL(`/api/cases/${encodeURIComponent(caseId)}/imaging/instances`, this.baseUrl), { method: 'POST', headers: { 'content-type': 'application/dicom', ...this.authHeader() }, body: file as unknown as BodyInit });
     return (await this.answer(res)) as ApiResponses['POST /api/cases/:id/imaging/instances'];
   }
