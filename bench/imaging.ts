@@ -6,7 +6,8 @@
  *     state shows that slice (send and receive on this process's clock);
  *  3. server memory (RSS) while 16 people scroll, each fetching frames at 20 slices/s.
  * The CT is synthetic (a phantom written by tests/support/dicom-writer.ts at bench time: explicit VR
- * little endian, 16-bit signed, 0.7 mm pixels, 300 slices 1.25 mm apart), uploaded like any study.
+ * little endian, 16-bit signed, 0.7 mm pixels, 300 slices 1.25 mm apart), uploaded like any study: as
+ * one zip (BENCH_IMAGING_UPLOAD=files: one instance per request).
  * Writes bench/results/imaging.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { modalityValues, windowToGrey } from '../client/src/app/imaging/pixels.t
 import { ConsiliumClient, type ClinicSession } from '../client/src/sdk/index.ts';
 import type { ImagingListResponse, ImagingSeriesResponse } from '../shared/src/imaging.ts';
 import { EXPLICIT_LE, part10 } from '../tests/support/dicom-writer.ts';
+import { zip } from '../tests/support/zip-writer.ts';
 import { benchDatabase, cpuMs, fmt, now, percentile, root, startProcess, stop } from './support.ts';
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -27,6 +29,8 @@ const SLICES = Number(process.env.BENCH_IMAGING_SLICES ?? 300);
 const FOLLOWERS = 16;
 const SCROLL_HZ = 20;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** zip (default): the study as one zip, as an admin uploads it; files: one instance per request. */
+const UPLOAD = process.env.BENCH_IMAGING_UPLOAD === 'files' ? 'files' : 'zip';
 const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
 const UID = '1.2.826.0.1.3680043.9.7433.21';
 const PATIENT = { name: 'Phantom^Bench', id: 'BENCH-CT-1', birthDate: '19600101' };
@@ -94,6 +98,15 @@ function instance(k: number): Uint8Array {
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// The study as one zip, deflated before the clock starts (and before the server holds an idle connection of ours).
+let studyBytes = 0;
+const studyZip = UPLOAD === 'zip'
+  ? zip(Array.from({ length: SLICES }, (_, k) => {
+      const data = instance(k);
+      studyBytes += data.length;
+      return { name: `DICOM/SE000/IM${String(k + 1).padStart(4, '0')}`, data };
+    }))
+  : null;
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'consilium-bench-imaging-'));
 const db = await benchDatabase();
 const { child, url } = await startProcess(['server/src/main.ts'], { DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn', SEED_DEMO: 'false', DATA_DIR: dataDir,
@@ -110,16 +123,31 @@ try {
     entry: [{ fullUrl: 'urn:uuid:5d1f7c3e-2121-4a1b-9c55-000000000021', resource: { resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.3.4', value: PATIENT.id }], name: [{ family: 'Phantom', given: ['Bench'] }], gender: 'other', birthDate: '1960-01-01' } }],
   });
   const rssIdle = rssMb(pid);
-  let t = performance.now();
   let bytes = 0;
-  for (let k = 0; k < SLICES; k++) {
-    const file = instance(k);
-    bytes += file.length;
-    await admin.api.uploadDicom(caseId, file);
+  let uploadS: number;
+  let zipMb: number | null = null;
+  let uploadRssPeak = rssIdle;
+  const sampler = setInterval(() => (uploadRssPeak = Math.max(uploadRssPeak, rssMb(pid))), 200);
+  if (UPLOAD === 'files') {
+    const t = performance.now();
+    for (let k = 0; k < SLICES; k++) {
+      const file = instance(k);
+      bytes += file.length;
+      await admin.api.uploadDicom(caseId, file);
+    }
+    uploadS = (performance.now() - t) / 1000;
+  } else {
+    // As an admin uploads a study: one zip (built before the server was asked for anything, so no idle keep-alive socket is reused).
+    zipMb = studyZip!.length / 1e6;
+    bytes = studyBytes;
+    const t = performance.now();
+    const stored = await admin.api.uploadDicomZip(caseId, studyZip!).finally(() => clearInterval(sampler));
+    uploadS = (performance.now() - t) / 1000;
+    if (stored.created !== SLICES) throw new Error(`the zip stored ${stored.created} of ${SLICES} slices`);
   }
-  const uploadS = (performance.now() - t) / 1000;
+  clearInterval(sampler);
   const rssAfterUpload = rssMb(pid);
-  console.log(`Uploaded ${SLICES} synthetic CT slices (${SIZE}×${SIZE}, 16-bit; ${fmt(bytes / 1e6, 0)} MB) in ${fmt(uploadS)} s`);
+  console.log(`Uploaded ${SLICES} synthetic CT slices (${SIZE}×${SIZE}, 16-bit; ${fmt(bytes / 1e6, 0)} MB) ${zipMb === null ? 'one file per request' : `as one zip of ${fmt(zipMb)} MB`} in ${fmt(uploadS)} s; server RSS peak ${fmt(uploadRssPeak, 0)} MB during the upload`);
 
   const users = Array.from({ length: FOLLOWERS }, (_, i) => `f${i}`);
   const room = await admin.api.createRoom({ title: 'Imaging bench', kind: 'case-conference', caseId, participants: [{ userId: 'lead', role: 'host' }, ...users.map((userId) => ({ userId, role: 'clinician' as const }))] });
@@ -243,11 +271,13 @@ try {
       framesPerSecond: frameMs.length / elapsed, asked: people.length * SCROLL_HZ, skipped, failed, failures: Object.fromEntries(failures),
       p50: percentile(frameMs, 0.5), p99: percentile(frameMs, 0.99),
       serverCpuPct: (cpuMs(pid) - cpu0) / elapsed / 10, clientCpuPct: (cpuMs(process.pid) - ownCpu0) / elapsed / 10,
+      // What each frame costs the server, whoever else shares the cores (the machine's load moves frames/s, not this much).
+      serverCpuMsPerFrame: (cpuMs(pid) - cpu0) / Math.max(1, frameMs.length), loadAverage: os.loadavg()[0]!,
     };
   };
   const scrollers = await Promise.all(users.map(client));
   const report = (r: Awaited<ReturnType<typeof scrollRun>>) =>
-    `${r.people} ${r.people === 1 ? 'person scrolls' : 'people scroll'} at ${SCROLL_HZ} slices/s for ${fmt(r.seconds)} s: server RSS ${fmt(r.rssBefore, 0)} MB before, peak ${fmt(r.rssPeak, 0)} MB, end ${fmt(r.rssEnd, 0)} MB; ${fmt(r.framesPerSecond, 0)} frames/s of ${r.asked}/s asked (${r.skipped} dropped, ${r.failed} failed${r.failed ? ` ${JSON.stringify(r.failures)}` : ''}); frame p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; CPU: server ${fmt(r.serverCpuPct, 0)} %, clients ${fmt(r.clientCpuPct, 0)} %`;
+    `${r.people} ${r.people === 1 ? 'person scrolls' : 'people scroll'} at ${SCROLL_HZ} slices/s for ${fmt(r.seconds)} s: server RSS ${fmt(r.rssBefore, 0)} MB before, peak ${fmt(r.rssPeak, 0)} MB, end ${fmt(r.rssEnd, 0)} MB; ${fmt(r.framesPerSecond, 0)} frames/s of ${r.asked}/s asked (${r.skipped} dropped, ${r.failed} failed${r.failed ? ` ${JSON.stringify(r.failures)}` : ''}); frame p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; CPU: server ${fmt(r.serverCpuPct, 0)} % (${fmt(r.serverCpuMsPerFrame, 2)} ms per frame), clients ${fmt(r.clientCpuPct, 0)} %; load average ${fmt(r.loadAverage)}`;
   const alone = await scrollRun(scrollers.slice(0, 1), Math.min(5, SECONDS));
   console.log(report(alone));
   const all = await scrollRun(scrollers, SECONDS);
@@ -255,7 +285,7 @@ try {
 
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   writeFileSync(path.join(root, 'bench/results/imaging.json'), JSON.stringify({
-    synthetic: true, slices: SLICES, size: SIZE, uploadS,
+    synthetic: true, slices: SLICES, size: SIZE, upload: UPLOAD, uploadS, zipMb, uploadRssPeak,
     firstSlice: { cold, warmMedian: { total: w.total, list: w.list, series: w.series, frame: w.frame, decode: w.decode } },
     sliceSync: { followers: FOLLOWERS, hz: SCROLL_HZ, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1), seen: latencies.length, expected, refused },
     scrolling: { hz: SCROLL_HZ, rssIdle, rssAfterUpload, alone, all },

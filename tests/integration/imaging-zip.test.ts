@@ -124,11 +124,12 @@ describe('a study uploaded as a zip', () => {
 });
 
 describe('hostile zips are refused whole with a stable code, nothing stored, the server answering meanwhile', () => {
+  const zeros = new Uint8Array(60 * 1024 * 1024);
   const hostile: [string, () => Promise<Uint8Array> | Uint8Array, RegExp][] = [
     ['a name climbing out of the archive', () => zip([...ctEntries(), { name: '../../../etc/cron.d/x.dcm', data: series[0]!.bytes }]), /outside it|relative path/],
     ['an absolute name', () => zip([{ name: '/etc/passwd', data: series[0]!.bytes }, ...ctEntries()]), /outside it|absolute path/],
     ['a Windows-style climbing name', () => zip([{ name: '..\\..\\boot.ini', data: series[0]!.bytes }, ...ctEntries()]), /outside it|relative path/],
-    ['a zip bomb (8 MiB of zeros deflated a thousand times)', () => zip([...ctEntries(), { name: 'DICOM/bomb.dcm', data: new Uint8Array(8 * 1024 * 1024) }]), /inflates \d+ times/],
+    ['a zip bomb (10 entries of 60 MiB of zeros, deflated a thousand times: 600 MiB from a 600 KB zip)', () => zip([...ctEntries(), ...Array.from({ length: 10 }, (_, i) => ({ name: `DICOM/bomb${i}.dcm`, data: zeros }))]), /inflate to \d+ times the zip's size/],
     ['an entry larger than its header says', () => zip([...ctEntries(), { name: 'DICOM/liar.dcm', data: randomBytes(256 * 1024), declaredSize: 1000 }]), /corrupt or larger than declared/],
     ['more entries than a study has', () => zip(Array.from({ length: 20_001 }, (_, i) => ({ name: `f${i}`, data: new Uint8Array(0), method: 'store' as const }))), /20001 entries/],
     ['no zip at all', () => new TextEncoder().encode('PK but not really a zip file'.repeat(10)), /not a readable zip/],

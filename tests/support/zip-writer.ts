@@ -15,6 +15,9 @@ export interface ZipInput {
   encrypted?: boolean;
 }
 
+/** The same data deflated once (a bomb repeats one entry). */
+const deflated = new WeakMap<Uint8Array, Buffer>();
+
 export function zip(entries: ZipInput[]): Uint8Array {
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
@@ -22,7 +25,8 @@ export function zip(entries: ZipInput[]): Uint8Array {
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const method = e.method === 'store' ? 0 : 8;
-    const body = method === 8 ? deflateRawSync(e.data) : Buffer.from(e.data);
+    let body = method === 8 ? deflated.get(e.data) : Buffer.from(e.data);
+    if (!body) deflated.set(e.data, (body = deflateRawSync(e.data)));
     const crc = crc32(e.data);
     const size = e.declaredSize ?? e.data.length;
     const flags = 0x0800 | (e.encrypted ? 1 : 0); // UTF-8 names

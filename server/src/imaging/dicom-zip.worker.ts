@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -52,13 +52,14 @@ async function run(): Promise<ZipAnswer> {
       else if (/\.(zip|7z|rar|tar|tgz|gz)$/i.test(name)) skip('archive', name); // not opened: one level of archive only
       else if (entry.uncompressedSize > limits.entryBytes) skip('too-large', name);
       else {
-        if (entry.uncompressedSize > limits.ratioFloorBytes && entry.uncompressedSize > limits.ratio * Math.max(1, entry.compressedSize)) {
-          throw new Refused(`an entry inflates ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))} times its compressed size (at most ${limits.ratio}): a zip bomb is not read`);
-        }
         declared += entry.uncompressedSize;
         if (declared > limits.totalBytes) throw new Refused(`the entries hold more than ${limits.totalBytes} bytes together`);
         todo.push(entry);
       }
+    }
+    const zipBytes = (await stat(zip)).size;
+    if (declared > limits.ratio * zipBytes + limits.ratioAllowanceBytes) {
+      throw new Refused(`its entries inflate to ${Math.round(declared / zipBytes)} times the zip's size (at most ${limits.ratio}): a zip bomb is not read`);
     }
     // Then each entry to its own file, one at a time, and judged.
     const entries: ZipEntryFile[] = [];
