@@ -19,7 +19,6 @@ export { PatientMismatch, type AttachedStudy, type StudySource } from './source.
 
 /** What a PACS answered (series metadata, study rows, series lists) is kept this long: it changes without telling us. */
 const ARCHIVE_TTL_MS = 30_000;
-const METADATA_ENTRIES = 200;
 
 /**
  * A case's images, from whichever source holds each study. A study is shown
@@ -34,7 +33,6 @@ const METADATA_ENTRIES = 200;
  * frame costs no query beyond the reader's own access.
  */
 export class ImagingService {
-  private readonly metadata = new Map<string, { at: number; value: Promise<DicomHeader[]> }>();
   private readonly patients = new RevisionCache<Record<string, unknown>>({ maxEntries: 500, maxWeight: 500, weigh: () => 1, keepFailure: () => false });
   private readonly studyChecks = new RevisionCache<DicomHeader>({ maxEntries: 1000, maxWeight: 1000, weigh: () => 1, keepFailure: (e) => e instanceof PatientMismatch });
   /** Real series behind the UIDs viewers name: `i:<uid>` for identified classes, `d:<pseudonym>` for de-identified. */
@@ -125,25 +123,14 @@ export class ImagingService {
     });
   }
 
-  /** Study rows of an archive are kept as briefly as its series metadata (the patient check itself is redone with each load). */
+  /** A study's rows as its source answers now (kept only as part of a checked study or series). */
   private studyRows(caseId: string, study: AttachedStudy): Promise<DicomHeader[]> {
-    return this.cached(study, `${caseId}|${study.source}|${study.studyUid}|study`, () => this.sourceOf(study.source).study(caseId, study.studyUid));
+    return this.sourceOf(study.source).study(caseId, study.studyUid);
   }
 
-  async instances(caseId: string, study: AttachedStudy, seriesUid: string): Promise<DicomHeader[]> {
-    return this.cached(study, `${caseId}|${study.source}|${study.studyUid}|${seriesUid}`, () => this.sourceOf(study.source).instances(caseId, study.studyUid, seriesUid));
-  }
-
-  /** Archive answers only: uploads are an indexed query, and must show a new instance at once. */
-  private cached(study: AttachedStudy, key: string, load: () => Promise<DicomHeader[]>): Promise<DicomHeader[]> {
-    if (study.source === 'upload') return load();
-    const hit = this.metadata.get(key);
-    if (hit && Date.now() - hit.at < ARCHIVE_TTL_MS) return hit.value;
-    const value = load();
-    value.catch(() => this.metadata.delete(key));
-    if (this.metadata.size >= METADATA_ENTRIES) this.metadata.delete(this.metadata.keys().next().value!);
-    this.metadata.set(key, { at: Date.now(), value });
-    return value;
+  /** A series' instances as its source answers now. */
+  private instances(caseId: string, study: AttachedStudy, seriesUid: string): Promise<DicomHeader[]> {
+    return this.sourceOf(study.source).instances(caseId, study.studyUid, seriesUid);
   }
 
   /**
@@ -278,7 +265,6 @@ export class ImagingService {
     await rm(this.caseCacheDir(caseId), { recursive: true, force: true });
     for (const cache of [this.patients, this.studyChecks, this.resolutions, this.series]) cache.forget(`${caseId}|`);
     this.files.closeAll(); // removed files' space is let go now, not when their handles age out
-    for (const key of [...this.metadata.keys()]) if (key.startsWith(`${caseId}|`)) this.metadata.delete(key);
     return { files };
   }
 

@@ -16,7 +16,8 @@ export class RevisionCache<T> {
 
   get(key: string, rev: number, ttlMs: number | null, load: () => Promise<T>): Promise<T> {
     const hit = this.entries.get(key);
-    if (hit && hit.rev === rev && (ttlMs === null || Date.now() - hit.at < ttlMs)) {
+    // A value loaded at a later revision than the caller read is only newer truth: it serves them too.
+    if (hit && hit.rev >= rev && (ttlMs === null || Date.now() - hit.at < ttlMs)) {
       // Most recently used last.
       this.entries.delete(key);
       this.entries.set(key, hit);
