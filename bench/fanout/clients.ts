@@ -182,8 +182,19 @@ async function connectStock(spec: ClientSpec, rx: Receiver): Promise<Conn> {
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 const json = (p: Pose) => ({ p: p.p.map(r4), q: p.q.map(r4) });
 
-async function connectRelay(spec: ClientSpec, rx: Receiver): Promise<Conn> {
-  const ws = new WebSocket(`${spec.url.replace(/^http/, 'ws')}/${encodeURIComponent(spec.room)}`);
+/**
+ * A plain `ws` client for the bare servers (relay, floor): every message is a
+ * pose message, counted whole; `decode` hands each pose to the watcher of the
+ * id the wire names it by.
+ */
+async function connectBare(
+  url: string,
+  rx: Receiver,
+  wireId: string,
+  decode: (data: Buffer, see: (id: string, pose: Parameters<Observations['see']>[1]) => void) => void,
+  encode: (pose: AvatarPose) => Buffer | Uint8Array | string,
+): Promise<Conn> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -198,15 +209,16 @@ async function connectRelay(spec: ClientSpec, rx: Receiver): Promise<Conn> {
     }
     if (!rx.decode) return;
     const at = performance.now();
-    const m = JSON.parse(data.toString()) as { id: string } & AvatarPose;
-    if (recording) counters.records++;
-    const log = rx.watched.get(m.id);
-    if (log) rx.obs.see(log, m, at, recording);
+    decode(data, (id, pose) => {
+      if (recording) counters.records++;
+      const log = rx.watched.get(id);
+      if (log) rx.obs.see(log, pose, at, recording);
+    });
   });
   return {
-    wireId: spec.user,
+    wireId,
     counters,
-    send: (pose) => ws.send(JSON.stringify({ id: spec.user, head: json(pose.head), left: json(pose.left), right: json(pose.right) })),
+    send: (pose) => ws.send(encode(pose)),
     close: async () => {
       if (ws.readyState === ws.CLOSED) return;
       ws.close();
@@ -215,40 +227,24 @@ async function connectRelay(spec: ClientSpec, rx: Receiver): Promise<Conn> {
   };
 }
 
-/** The floor server (floor-server.ts): Consilium's binary pose message up, POSE_FRAME records down (slot = avatar index). */
-async function connectFloor(spec: ClientSpec, rx: Receiver): Promise<Conn> {
-  const ws = new WebSocket(`${spec.url.replace(/^http/, 'ws')}/${encodeURIComponent(spec.room)}/${spec.avatar}`, { perMessageDeflate: false });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const counters = newCounters();
-  ws.on('message', (data: Buffer) => {
-    const recording = rx.recording();
-    if (recording) {
-      counters.totalBytes += data.length;
-      counters.poseBytes += data.length;
-      counters.poseBytesWs += data.length + wsHeader(data.length);
-    }
-    if (!rx.decode) return;
-    const at = performance.now();
-    readPoseFrame(data, (slot, pose) => {
-      if (recording) counters.records++;
-      const log = rx.watched.get(String(slot));
-      if (log) rx.obs.see(log, pose, at, recording);
-    });
-  });
-  return {
-    wireId: String(spec.avatar),
-    counters,
-    send: (pose) => ws.send(encodePoseMessage(pose)),
-    close: async () => {
-      if (ws.readyState === ws.CLOSED) return;
-      ws.close();
-      await new Promise((r) => ws.once('close', r));
+const wsUrl = (spec: ClientSpec, ...path: string[]) => `${spec.url.replace(/^http/, 'ws')}/${path.map(encodeURIComponent).join('/')}`;
+
+/** The naive relay (relay-server.ts): JSON poses both ways, rebroadcast as they came. */
+const connectRelay = (spec: ClientSpec, rx: Receiver) =>
+  connectBare(
+    wsUrl(spec, spec.room),
+    rx,
+    spec.user,
+    (data, see) => {
+      const m = JSON.parse(data.toString()) as { id: string } & AvatarPose;
+      see(m.id, m);
     },
-  };
-}
+    (pose) => JSON.stringify({ id: spec.user, head: json(pose.head), left: json(pose.left), right: json(pose.right) }),
+  );
+
+/** The floor server (floor-server.ts): Consilium's binary pose message up, POSE_FRAME records down (slot = avatar index). */
+const connectFloor = (spec: ClientSpec, rx: Receiver) =>
+  connectBare(wsUrl(spec, spec.room, String(spec.avatar)), rx, String(spec.avatar), (data, see) => readPoseFrame(data, (slot, pose) => see(String(slot), pose)), (pose) => encodePoseMessage(pose));
 
 /** Bytes of one client pose message with both hands (for the record). */
 export const POSE_MESSAGE_BYTES = messageBytes(3);
