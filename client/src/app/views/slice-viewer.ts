@@ -350,7 +350,9 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
     for (const m of ctl.measurements()) list.append(h('li', { 'data-testid': `measure-${m.id}` }, `${m.kind === 'length' ? 'Length' : m.kind === 'arrow' ? 'Arrow' : 'Region'}${m.text ? ` ${m.text}` : ''} · by ${m.by}`));
     overlay(ctl.series);
     const v = ctl.view;
-    const sigView = `${v.series}|${v.slice}|${v.center}|${v.width}|${v.zoom}|${v.panX}|${v.panY}|${list.childElementCount}|${ctl.series ? 1 : 0}`;
+    // The series list counts too: someone joining a room whose view has moved gets that view before the list,
+    // and its series can only be loaded once the list names it.
+    const sigView = `${v.series}|${v.slice}|${v.center}|${v.width}|${v.zoom}|${v.panX}|${v.panY}|${list.childElementCount}|${ctl.series ? 1 : 0}|${ctl.available ? 1 : 0}`;
     if (sigView !== drawn) {
       drawn = sigView;
       void show();
