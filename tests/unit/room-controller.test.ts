@@ -304,6 +304,11 @@ describe('RoomController: recording (teaching)', () => {
     expect(host.ctl.recording).toBe(true);
     await host.ctl.toggleRecording();
     expect(host.session.sentOf('recording.stop')).toEqual([{}]);
+    expect(host.ctl.recordingNote).toBe('Recording saved: it is in Teaching recordings (room list).'); // where it went
+    host.session.state.info.recording = '';
+    host.session.refuse('recording.start', 'FORBIDDEN', 'Recording is not allowed in this room');
+    await host.ctl.toggleRecording();
+    expect(host.ctl.recordingNote).toBe('The recording did not start: Recording is not allowed in this room'); // not a silent button
 
     const cli = setup('clinician');
     cli.session.state.info.recordingAllowed = true;

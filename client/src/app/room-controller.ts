@@ -254,8 +254,14 @@ export class RoomController {
     return this.role === 'host' && info.recordingAllowed && info.kind !== 'replay';
   }
 
-  toggleRecording(): Promise<unknown> {
-    return this.session.request(this.recording ? 'recording.stop' : 'recording.start', {});
+  /** What came of the host's last Record / Stop recording: where the saved recording went, or why it was refused. */
+  recordingNote = '';
+
+  async toggleRecording(): Promise<void> {
+    const stopping = this.recording;
+    const reply = await this.session.request(stopping ? 'recording.stop' : 'recording.start', {});
+    if (!reply.ok) this.recordingNote = `The recording did not ${stopping ? 'stop' : 'start'}: ${reply.error.message}`;
+    else this.recordingNote = stopping ? 'Recording saved: it is in Teaching recordings (room list).' : '';
   }
 
   // ---- presenting and following -------------------------------------------------------------
