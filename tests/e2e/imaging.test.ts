@@ -159,6 +159,15 @@ describe('reading a CT together', { timeout: 120_000 }, () => {
     await shown(late);
     expect(await view(late)).toMatchObject({ series: key, slice: 2, follow: true });
     await eventually(async () => expect(await late.textContent('[data-testid=overlay-slice]')).toContain('Slice 3 / 5'));
+
+    // On a laptop screen the 3D view and the images do not both fit: the column scrolls, the viewer's buttons stay in its card.
+    await late.setViewportSize({ width: 1366, height: 768 });
+    const fit = await late.evaluate(() => {
+      const bottom = (s: string) => Math.max(...[...document.querySelectorAll(s)].map((e) => e.getBoundingClientRect().bottom));
+      return { tools: bottom('.slice-viewer .viewer-tools'), card: bottom('.slice-viewer'), page: document.documentElement.scrollHeight };
+    });
+    expect(fit.tools).toBeLessThanOrEqual(fit.card);
+    expect(fit.page).toBeLessThanOrEqual(768);
   });
 
   it('an observer reads the same series de-identified: no name, ID, full date or real UID in any frame or response', async () => {
