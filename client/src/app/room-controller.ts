@@ -6,7 +6,7 @@ import { authorizeRoomAction, objectContext, videoGrant, voiceGrant, type RoomAc
 import type { ParticipantState } from '../../../shared/src/state.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { KEY_NUDGES, transformOf, type Transform } from './nudges.ts';
-import { REPLAY_WITHDRAWN, TERMINAL_CLOSE } from './plain-errors.ts';
+import { REPLAY_CLOSED, REPLAY_WITHDRAWN, TERMINAL_CLOSE } from './plain-errors.ts';
 import { HIDDEN_REASON, hiddenSummary, objectName, objectPlace, textHidden } from './scene-list.ts';
 
 /** What the room screen uses of the SDK session: a fake with a real ClinicState drives it in unit tests. */
@@ -133,8 +133,8 @@ export class RoomController {
       this.out.announce('Connection restored.');
     } else if (s === 'reconnecting') this.out.status('Reconnecting…', 'warn');
     if (s !== 'closed' || this.leaving) return;
-    const replayWithdrawn = code === CloseCodes.REMOVED && this.session.state.info.kind === 'replay';
-    const terminal = replayWithdrawn ? REPLAY_WITHDRAWN : code !== undefined ? TERMINAL_CLOSE[code] : undefined;
+    const replay = this.session.state.info.kind === 'replay';
+    const terminal = replay && code === CloseCodes.REMOVED ? REPLAY_WITHDRAWN : replay && code === CloseCodes.ROOM_CLOSED ? REPLAY_CLOSED : code !== undefined ? TERMINAL_CLOSE[code] : undefined;
     if (terminal) {
       this.out.status('Not in a room');
       this.out.ended({ then: 'leave', message: terminal });
