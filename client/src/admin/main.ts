@@ -198,7 +198,7 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
       h('td', {}, c ? caseLabel(c) : r.caseId ? 'case (not in your list)' : h('span', { class: 'muted' }, '—')),
       h('td', {}, r.participants.map((p) => `${nameOf(p.userId) ?? p.userId} (${p.role})`).join(', ')),
       // The buttons' row inside the cell: a flex cell is no table cell (its border no longer lines up with the row's).
-      h('td', {}, h('div', { class: 'row', style: 'flex-wrap:nowrap;white-space:nowrap' },
+      h('td', {}, h('div', { class: 'row actions' },
         h('button', { onclick: async () => { clear(editor); editor.append(await roomForm(reload, r)); editor.querySelector('input')?.focus(); }, 'aria-label': `Edit ${r.title}` }, 'Edit'),
         // The link to send to the people invited: it opens the room (after they sign in).
         h('button', { 'aria-label': `Copy link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: roomLink(r.id), onclick: async (ev: Event) => {
