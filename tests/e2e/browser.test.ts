@@ -125,8 +125,9 @@ describe('clinic app in Chromium', { timeout: 90_000 }, () => {
 
   it('the admin console creates a room and invites a user, who can then join it', async () => {
     const page = await signIn('it.admin', 'IT Admin', true);
-    await page.goto(server.app.url + '/admin');
+    await page.click('[data-testid=open-console]'); // an administrator's room list leads to the console
     await page.waitForSelector('text=New room');
+    expect(page.url()).toBe(server.app.url + '/admin');
     await page.fill('#room-title', 'Console-made tumour board');
     await page.selectOption('#room-kind', 'case-conference');
     await page.selectOption('#room-case', caseId); // picked by patient name in the console

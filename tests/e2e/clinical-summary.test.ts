@@ -121,6 +121,15 @@ describe('clinical summary on real records', { timeout: 120_000 }, () => {
     expect(hb).toEqual([...hb].sort((a, b) => b - a));
   });
 
+  it('on a desktop the room fits the window: a long summary scrolls in its panel, never the page below the room', async () => {
+    const page = await joinCase('margie', 'fit.cli');
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.waitForSelector('[data-testid="labs"] .sr-only'); // the flags screen readers hear, far down the panel
+    const sizes = await page.evaluate(() => ({ page: document.documentElement.scrollHeight, window: innerHeight, panel: document.querySelector('.side')!.scrollHeight }));
+    expect(sizes.panel).toBeGreaterThan(sizes.window); // the summary is long…
+    expect(sizes.page).toBeLessThanOrEqual(sizes.window); // …and scrolls inside its panel
+  });
+
   it('"Not on file" for a readable empty section; an unreadable section is not shown as empty', async () => {
     const page = await joinCase('carroll', 'ca.cli');
     await eventually(async () => (await page.locator('[data-testid="allergies"]').count()) === 1, 10_000);

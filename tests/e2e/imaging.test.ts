@@ -148,6 +148,28 @@ describe('reading a CT together', { timeout: 120_000 }, () => {
     await eventually(async () => expect(await view(b)).toMatchObject({ slice: 3, follow: true }));
   });
 
+  it('someone joining after the room’s view has moved sees that slice (the shared view arrives before the series list)', async () => {
+    const { page: a } = await join('im.a', 'Dr. Adams');
+    await shown(a);
+    await a.focus('.slice-canvas');
+    await a.keyboard.press('ArrowDown');
+    await a.keyboard.press('ArrowDown');
+    await eventually(async () => expect((await view(a)).slice).toBe(2));
+    const { page: late } = await join('im.b', 'Dr. Baker');
+    await shown(late);
+    expect(await view(late)).toMatchObject({ series: key, slice: 2, follow: true });
+    await eventually(async () => expect(await late.textContent('[data-testid=overlay-slice]')).toContain('Slice 3 / 5'));
+
+    // On a laptop screen the 3D view and the images do not both fit: the column scrolls, the viewer's buttons stay in its card.
+    await late.setViewportSize({ width: 1366, height: 768 });
+    const fit = await late.evaluate(() => {
+      const bottom = (s: string) => Math.max(...[...document.querySelectorAll(s)].map((e) => e.getBoundingClientRect().bottom));
+      return { tools: bottom('.slice-viewer .viewer-tools'), card: bottom('.slice-viewer'), page: document.documentElement.scrollHeight };
+    });
+    expect(fit.tools).toBeLessThanOrEqual(fit.card);
+    expect(fit.page).toBeLessThanOrEqual(768);
+  });
+
   it('an observer reads the same series de-identified: no name, ID, full date or real UID in any frame or response', async () => {
     const { page: a } = await join('im.a', 'Dr. Adams');
     const { page: obs, received } = await join('im.obs', 'S. Diaz');

@@ -120,6 +120,8 @@ describe('teaching library: who may watch', { timeout: 240_000 }, () => {
     console.info(`[teaching library] the student's playing replay stopped ${stoppedMs} ms after the educator clicked Revoke`);
     expect(await stu.locator('.replay-bar').count()).toBe(0);
     await edu.waitForSelector('[data-testid="grant-person-stu.lib"]', { state: 'detached' });
+    // The timeline the educator opened stayed open through the redraws (grants, revoke).
+    expect(await edu.locator(`[data-testid="recording-${recordingId}"] details.timeline`).evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
     await stu.click('#open-library');
     await stu.waitForSelector('text=No recordings you may watch.');
 

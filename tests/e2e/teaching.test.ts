@@ -142,6 +142,10 @@ describe('teaching: record a session, replay it to two learners', { timeout: 240
     await res.waitForSelector('#replay-markers .marker-annotation');
     await stu.waitForSelector('#replay-markers .marker-annotation');
     expect(await stu.locator('#replay-markers .marker-annotation').count()).toBe(2);
+    // A learner's markers cannot be clicked (the educator seeks) but keep the legend's colours.
+    const colour = (p: Page, sel: string) => p.locator(sel).first().evaluate((e) => getComputedStyle(e).backgroundColor);
+    expect(await stu.locator('#replay-markers .marker-annotation').first().isDisabled()).toBe(true);
+    expect(await colour(stu, '#replay-markers .marker-annotation:not(.passed)')).toBe(await colour(stu, '.replay-legend .marker-annotation'));
 
     // ---- seek: the scene at the chosen instant ---------------------------------------------------
     const marks = await edu.locator('#replay-markers .marker-annotation').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset['t'])));

@@ -281,6 +281,12 @@ describe('RoomController: connection status', () => {
     ctl.start();
     session.setStatus('closed', 4401);
     expect(log.ended).toEqual([{ then: 'leave', message: 'You may no longer watch this recording: your access to it was withdrawn.' }]);
+    // A replay closed under its viewers (its recording deleted): said as a replay, not as a room.
+    const closed = setup('observer');
+    closed.session.state.info.kind = 'replay';
+    closed.ctl.start();
+    closed.session.setStatus('closed', 4404);
+    expect(closed.log.ended).toEqual([{ then: 'leave', message: 'This replay has ended: the recording was deleted or the replay was closed.' }]);
   });
 
   it('leaving on purpose: the close that follows is not a loss', async () => {
@@ -304,6 +310,11 @@ describe('RoomController: recording (teaching)', () => {
     expect(host.ctl.recording).toBe(true);
     await host.ctl.toggleRecording();
     expect(host.session.sentOf('recording.stop')).toEqual([{}]);
+    expect(host.ctl.recordingNote).toBe('Recording saved: it is in Teaching recordings (room list).'); // where it went
+    host.session.state.info.recording = '';
+    host.session.refuse('recording.start', 'FORBIDDEN', 'Recording is not allowed in this room');
+    await host.ctl.toggleRecording();
+    expect(host.ctl.recordingNote).toBe('The recording did not start: Recording is not allowed in this room'); // not a silent button
 
     const cli = setup('clinician');
     cli.session.state.info.recordingAllowed = true;

@@ -5,6 +5,7 @@ import type { RecordingDto } from '../../shared/src/http.ts';
 import { ConsiliumError } from '../../client/src/sdk/errors.ts';
 import { GhostState } from '../../shared/src/state.ts';
 import { FakeSession } from '../support/fake-session.ts';
+import { consentText } from '../../client/src/app/views/consent-card.ts';
 
 const rec = (id: string, fields: Partial<RecordingDto> = {}): RecordingDto => ({
   id, roomId: 'r1', title: `Tumour board ${id}`, startedBy: 'edu', startedAt: '2026-12-01T09:00:00.000Z', endedAt: '2026-12-01T09:03:05.000Z',
@@ -169,5 +170,16 @@ describe('ReplayController: the educator drives, learners follow', () => {
     ]);
     expect(ctl.recordedPeople()).toEqual(['Dr. Educator (presenting)']);
     expect(ctl.audioText).toMatch(/No audio/);
+  });
+});
+
+describe('consent before joining a room that may be recorded', () => {
+  it('says what is kept, and that voice is kept as said when the room has voice', () => {
+    expect(consentText({ allowed: false, active: false }, true)).toBeNull();
+    const quiet = consentText({ allowed: true, active: false })!;
+    expect(quiet).toMatch(/^The host may record this room for teaching: .*avatar movement \(no patient record is copied\)\. You will see when it records\.$/);
+    expect(quiet).not.toContain('voice');
+    const voiced = consentText({ allowed: true, active: true }, true)!;
+    expect(voiced).toMatch(/^This room is being recorded now: .*what is said on voice .*spoken words are kept as said/);
   });
 });

@@ -197,7 +197,8 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
       h('td', {}, h('strong', {}, r.title), r.live ? h('span', { class: 'badge' }, 'live') : null, h('div', { class: 'muted' }, r.kind.replace(/-/g, ' '))),
       h('td', {}, c ? caseLabel(c) : r.caseId ? 'case (not in your list)' : h('span', { class: 'muted' }, '—')),
       h('td', {}, r.participants.map((p) => `${nameOf(p.userId) ?? p.userId} (${p.role})`).join(', ')),
-      h('td', { class: 'row' },
+      // The buttons' row inside the cell: a flex cell is no table cell (its border no longer lines up with the row's).
+      h('td', {}, h('div', { class: 'row actions' },
         h('button', { onclick: async () => { clear(editor); editor.append(await roomForm(reload, r)); editor.querySelector('input')?.focus(); }, 'aria-label': `Edit ${r.title}` }, 'Edit'),
         // The link to send to the people invited: it opens the room (after they sign in).
         h('button', { 'aria-label': `Copy link to ${r.title}`, 'data-testid': `room-link-${r.id}`, title: roomLink(r.id), onclick: async (ev: Event) => {
@@ -210,7 +211,7 @@ async function roomsTab(panel: HTMLElement): Promise<void> {
             prompt('Send this link to the people invited:', link);
           }
         } }, 'Copy link'),
-        h('button', { class: 'danger', 'aria-label': `Close ${r.title}`, onclick: async () => { if (confirm(`Close “${r.title}”? Everyone in it is disconnected.`)) { const problem = await ctl.closeRoom(r.id); if (problem !== null) alert(problem); reload(); } } }, 'Close'))));
+        h('button', { class: 'danger', 'aria-label': `Close ${r.title}`, onclick: async () => { if (confirm(`Close “${r.title}”? Everyone in it is disconnected.`)) { const problem = await ctl.closeRoom(r.id); if (problem !== null) alert(problem); reload(); } } }, 'Close')))));
   }
   if (rooms.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No open rooms.')));
 }

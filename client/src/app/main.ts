@@ -78,9 +78,9 @@ async function showLogin(error?: string): Promise<void> {
     error ? h('p', { class: 'error', role: 'alert' }, error) : null,
     pending,
     h('datalist', { id: 'demo-users' }, ...DEMO_USERS_FOR_LOGIN.map((u) => h('option', { value: u.userId }, `${u.name} (${u.role})`))),
-    h('label', { class: 'stack', for: 'user-id' }, 'User'),
+    h('label', { class: 'field', for: 'user-id' }, 'User'),
     userId,
-    h('label', { class: 'stack', for: 'user-name' }, 'Name'),
+    h('label', { class: 'field', for: 'user-name' }, 'Name'),
     name,
     h('label', { class: 'row' }, admin, 'Administrator'),
     h('button', { class: 'primary', type: 'submit' }, 'Sign in'),
@@ -102,7 +102,8 @@ async function showRooms(message?: string): Promise<void> {
   if (roomInUrl()) history.replaceState(null, '', location.pathname + location.search);
   const list = h('ul', { class: 'list rooms', 'aria-label': 'Your rooms' });
   root.append(h('section', { class: 'card', style: 'max-width:720px' },
-    h('div', { class: 'row' }, h('h1', {}, 'Your rooms'), h('button', { id: 'open-library', class: 'secondary', style: 'margin-left:auto', onclick: () => void showLibrary() }, 'Teaching recordings')),
+    h('div', { class: 'row' }, h('h1', {}, 'Your rooms'), h('button', { id: 'open-library', class: 'secondary', style: 'margin-left:auto', onclick: () => void showLibrary() }, 'Teaching recordings'),
+      currentIdentity()?.admin ? h('a', { class: 'button-link', href: '/admin', 'data-testid': 'open-console' }, 'Admin console') : null),
     message ? h('p', { class: 'error', role: 'alert' }, message) : null, list));
   try {
     const rooms = await client.api.listRooms();

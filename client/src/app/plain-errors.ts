@@ -67,6 +67,8 @@ export function backoffMs(attempt: number): number {
 /** Close codes after which reconnecting is pointless (removed, kicked, closed, flooded). */
 /** A replay room's seat ended because the viewer no longer holds the recording (a grant revoked, a training room left). */
 export const REPLAY_WITHDRAWN = 'You may no longer watch this recording: your access to it was withdrawn.';
+/** A replay room closed under its viewers: its recording was deleted, or the replay itself was closed. */
+export const REPLAY_CLOSED = 'This replay has ended: the recording was deleted or the replay was closed.';
 
 export const TERMINAL_CLOSE: Record<number, string> = {
   4401: 'You are no longer a participant of this room.',

@@ -6,7 +6,7 @@ import { authorizeRoomAction, objectContext, videoGrant, voiceGrant, type RoomAc
 import type { ParticipantState } from '../../../shared/src/state.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { KEY_NUDGES, transformOf, type Transform } from './nudges.ts';
-import { REPLAY_WITHDRAWN, TERMINAL_CLOSE } from './plain-errors.ts';
+import { REPLAY_CLOSED, REPLAY_WITHDRAWN, TERMINAL_CLOSE } from './plain-errors.ts';
 import { HIDDEN_REASON, hiddenSummary, objectName, objectPlace, textHidden } from './scene-list.ts';
 
 /** What the room screen uses of the SDK session: a fake with a real ClinicState drives it in unit tests. */
@@ -133,8 +133,8 @@ export class RoomController {
       this.out.announce('Connection restored.');
     } else if (s === 'reconnecting') this.out.status('Reconnecting…', 'warn');
     if (s !== 'closed' || this.leaving) return;
-    const replayWithdrawn = code === CloseCodes.REMOVED && this.session.state.info.kind === 'replay';
-    const terminal = replayWithdrawn ? REPLAY_WITHDRAWN : code !== undefined ? TERMINAL_CLOSE[code] : undefined;
+    const replay = this.session.state.info.kind === 'replay';
+    const terminal = replay && code === CloseCodes.REMOVED ? REPLAY_WITHDRAWN : replay && code === CloseCodes.ROOM_CLOSED ? REPLAY_CLOSED : code !== undefined ? TERMINAL_CLOSE[code] : undefined;
     if (terminal) {
       this.out.status('Not in a room');
       this.out.ended({ then: 'leave', message: terminal });
@@ -254,8 +254,14 @@ export class RoomController {
     return this.role === 'host' && info.recordingAllowed && info.kind !== 'replay';
   }
 
-  toggleRecording(): Promise<unknown> {
-    return this.session.request(this.recording ? 'recording.stop' : 'recording.start', {});
+  /** What came of the host's last Record / Stop recording: where the saved recording went, or why it was refused. */
+  recordingNote = '';
+
+  async toggleRecording(): Promise<void> {
+    const stopping = this.recording;
+    const reply = await this.session.request(stopping ? 'recording.stop' : 'recording.start', {});
+    if (!reply.ok) this.recordingNote = `The recording did not ${stopping ? 'stop' : 'start'}: ${reply.error.message}`;
+    else this.recordingNote = stopping ? 'Recording saved: it is in Teaching recordings (room list).' : '';
   }
 
   // ---- presenting and following -------------------------------------------------------------

@@ -62,7 +62,7 @@ export function showRoom(root: HTMLElement, client: ConsiliumClient, roomId: str
         const wrong = wrongAddress(ticket.endpoint, location);
         if (wrong) throw wrong; // retrying cannot help: say where to go
         // Told before entering: a room that may be recorded asks once (a rejoin does not ask again).
-        const notice = consentText(ticket.recording);
+        const notice = consentText(ticket.recording, ticket.voice !== null);
         if (notice && !consented) {
           if (!(await askConsent(root, notice))) {
             stop();

@@ -15,6 +15,8 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
   const list = h('ul', { class: 'list recordings', 'aria-label': 'Recordings' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const users = h('datalist', { id: 'library-users' });
+  /** Timelines the reader opened: every change redraws the list, and an open timeline stays open. */
+  const openTimelines = new Set<string>();
   const el = h('section', { class: 'card library', style: 'max-width:960px' },
     h('div', { class: 'row' }, h('h1', {}, 'Teaching recordings'), h('button', { class: 'secondary', style: 'margin-left:auto', onclick: back }, 'Back to rooms')),
     h('p', { class: 'muted' }, 'Every replay shows the case as your own access allows: students see it de-identified. Each viewing is audited.'),
@@ -83,7 +85,7 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
       r.acts.watchAlone ? h('button', { class: 'primary', style: 'margin-left:auto', onclick: () => void ctl.openAlone(r.id), 'aria-label': `Watch ${r.title} alone` }, 'Watch alone') : null),
     h('p', { class: 'muted small' }, `${r.reason} · ${r.kept}`),
     r.caseNote ? h('p', { class: 'badge warn', 'data-testid': `case-deleted-${r.id}` }, r.caseNote) : null,
-    r.timeline.length ? h('details', { class: 'timeline' }, h('summary', {}, `Timeline (${r.timeline.length})`), h('ol', { class: 'muted', 'data-testid': `timeline-${r.id}` }, ...r.timeline.map((t) => h('li', {}, t)))) : null,
+    r.timeline.length ? h('details', { class: 'timeline', open: openTimelines.has(r.id), ontoggle: (e: Event) => { if ((e.currentTarget as HTMLDetailsElement).open) openTimelines.add(r.id); else openTimelines.delete(r.id); } }, h('summary', {}, `Timeline (${r.timeline.length})`), h('ol', { class: 'muted', 'data-testid': `timeline-${r.id}` }, ...r.timeline.map((t) => h('li', {}, t)))) : null,
     r.acts.replayToGroup ? groupPart(r) : null,
     r.acts.seeGrants || r.acts.delete ? h('div', { class: 'row' },
       r.acts.seeGrants ? h('button', { class: 'secondary', 'aria-expanded': String(r.access !== null), 'data-testid': `who-${r.id}`, onclick: () => void ctl.toggleAccess(r.id) }, r.access ? 'Hide who may watch' : 'Who may watch…') : null,

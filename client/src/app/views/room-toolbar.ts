@@ -69,13 +69,14 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
   // Everyone sees that the room records; the host starts and stops it.
   const recordingBadge = h('span', { class: 'badge rec', id: 'recording-indicator', role: 'status', hidden: true }, '● Recording');
   const recordBtn = h('button', { hidden: true, onclick: () => void ctl.toggleRecording().then(on.render) }, 'Record');
+  const recordNote = h('span', { class: 'follow', role: 'status', 'data-testid': 'recording-note' });
   const resetBtn = h('button', { class: 'tool', title: 'Back to your seat, looking at the middle of the table', 'data-testid': 'reset-view', onclick: () => {
     follow.checked = false;
     ctl.setFollow(false);
     world.resetView();
   } }, 'Reset view');
 
-  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, resetBtn, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, recordingBadge, recordBtn, leaveBtn);
+  const el = h('div', { class: 'overlay', role: 'toolbar', 'aria-label': 'Tools' }, ...toolButtons, resetBtn, presentBtn, h('label', { class: 'row follow', for: 'follow' }, follow, 'Follow presenter'), voiceBtn, micBtn, cameraBtn, vrBtn, arBtn, recordingBadge, recordBtn, recordNote, leaveBtn);
 
   return {
     el,
@@ -90,6 +91,8 @@ export function roomToolbar(ctl: RoomController, session: ClinicSession, world: 
       recordingBadge.hidden = !ctl.recording;
       recordBtn.hidden = !ctl.offersRecording;
       recordBtn.textContent = ctl.recording ? 'Stop recording' : 'Record';
+      recordNote.textContent = ctl.offersRecording && !ctl.recording ? ctl.recordingNote : '';
+      recordNote.hidden = recordNote.textContent === '';
     },
     /** Spatial voice follows the listener's view and the speakers' heads. */
     placeVoices(): void {

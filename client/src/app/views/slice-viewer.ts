@@ -148,8 +148,16 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
       const text = m.draft ? '' : labelOf(m.kind, m.text, m.a, m.b);
       if (text) {
         // Beside the mark's end, kept inside the canvas (a label cut off at the edge is no label).
+        // A dark outline keeps it legible on bright pixels (a lung or bone window), as the corner text is.
         const tw = g2.measureText(text).width;
-        g2.fillText(text, Math.min(W - tw - 4 * dpr, Math.max(4 * dpr, b[0] + 8 * dpr)), Math.min(H - 6 * dpr, Math.max(16 * dpr, b[1] + 4 * dpr)));
+        const [tx, ty] = [Math.min(W - tw - 4 * dpr, Math.max(4 * dpr, b[0] + 8 * dpr)), Math.min(H - 6 * dpr, Math.max(16 * dpr, b[1] + 4 * dpr))];
+        g2.save();
+        g2.strokeStyle = '#000';
+        g2.lineWidth = 3 * dpr;
+        g2.lineJoin = 'round';
+        g2.strokeText(text, tx, ty);
+        g2.restore();
+        g2.fillText(text, tx, ty);
       }
     }
   };
@@ -158,6 +166,15 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
     if (kind !== 'region' || !shown?.values || ctl.series?.modality !== 'CT') return text;
     const st = ellipseStats(shown.values, shown.columns, shown.rows, a, b);
     return st ? `${text} · mean ${st.mean.toFixed(0)} HU (SD ${st.sd.toFixed(0)})` : text;
+  };
+
+  /** The slice's marks in words, as labelled on the image (a region's mean HU needs the decoded slice). */
+  const renderList = () => {
+    clear(list);
+    for (const m of ctl.measurements()) {
+      const text = labelOf(m.kind, m.text, m.a, m.b);
+      list.append(h('li', { 'data-testid': `measure-${m.id}` }, `${m.kind === 'length' ? 'Length' : m.kind === 'arrow' ? 'Arrow' : 'Region'}${text ? ` ${text}` : ''} · by ${m.by}`));
+    }
   };
 
   /** Fetch and decode the slice shown; only the latest request paints. */
@@ -180,6 +197,7 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
       if (wanted !== inst.sopUid) return;
       [shown, shownSop] = [d, inst.sopUid];
       paint();
+      renderList();
       el.dataset['shownSlice'] = String(ctl.view.slice);
     } catch (err) {
       error.textContent = (err as Error).message;
@@ -346,11 +364,12 @@ export function sliceViewer(ctl: ViewerController, extras: HTMLElement[] = []): 
       const measuring = ['length', 'arrow', 'region'].includes(b.dataset['tool']!);
       b.disabled = measuring && !ctl.canMeasure;
     });
-    clear(list);
-    for (const m of ctl.measurements()) list.append(h('li', { 'data-testid': `measure-${m.id}` }, `${m.kind === 'length' ? 'Length' : m.kind === 'arrow' ? 'Arrow' : 'Region'}${m.text ? ` ${m.text}` : ''} · by ${m.by}`));
+    renderList();
     overlay(ctl.series);
     const v = ctl.view;
-    const sigView = `${v.series}|${v.slice}|${v.center}|${v.width}|${v.zoom}|${v.panX}|${v.panY}|${list.childElementCount}|${ctl.series ? 1 : 0}`;
+    // The series list counts too: someone joining a room whose view has moved gets that view before the list,
+    // and its series can only be loaded once the list names it.
+    const sigView = `${v.series}|${v.slice}|${v.center}|${v.width}|${v.zoom}|${v.panX}|${v.panY}|${list.childElementCount}|${ctl.series ? 1 : 0}|${ctl.available ? 1 : 0}`;
     if (sigView !== drawn) {
       drawn = sigView;
       void show();
