@@ -61,7 +61,7 @@ describe('admin console: images', { timeout: 90_000 }, () => {
     expect(await page.locator('#images-result p').allTextContents()).toEqual([
       'Stored 5 images (5 new) in 1 study.',
       'Skipped 1 not DICOM (README.TXT).',
-      "Refused other-patient-ct.dcm: the study's patient ID, name differ from the case's patient.",
+      "Refused other-patient-ct.dcm: the study's patient ID and name differ from the case's patient.",
     ]);
     expect(await page.locator('#images-result p.error').allTextContents()).toHaveLength(1);
     const rows = await server.app.pool.query(`SELECT count(*) AS n FROM imaging_instances WHERE case_id = $1`, [caseId]);

@@ -192,7 +192,7 @@ describe('attack2: the wrong patient through the PACS', () => {
     // Expected: Archibald's series is neither listed, nor opened, nor its pixels served in Peter's case.
     expect({ listed: listed.includes(wrongSeries), open: opened.status, frame: frame.status }).toEqual({ listed: false, open: 409, frame: 409 });
     // It is named under `refused` with what differs (never the values); Peter's own series is still listed.
-    expect(list.body.refused).toEqual([{ studyUid, seriesUid: wrongSeries, code: 'IMAGING_PATIENT_MISMATCH', message: expect.stringMatching(/^the series's patient ID, name differ/) }]);
+    expect(list.body.refused).toEqual([{ studyUid, seriesUid: wrongSeries, code: 'IMAGING_PATIENT_MISMATCH', message: expect.stringMatching(/^the series's patient ID and name differ/) }]);
     expect(list.text).not.toContain('Archibald');
     expect(listed).toContain(h.seriesInstanceUid);
     expect(opened.body.error?.code).toBe('IMAGING_PATIENT_MISMATCH');

@@ -84,7 +84,7 @@ describe('imaging from a real PACS (Orthanc over DICOMweb), through the room', (
     expect(list.body.variant).toBe('identified');
     expect(list.body.studies).toHaveLength(1);
     expect(list.body.studies[0]!.series).toEqual([expect.objectContaining({ seriesUid, modality: 'CT', instances: 5, withheld: null })]);
-    expect(list.body.refused).toEqual([{ studyUid: otherStudyUid, code: 'IMAGING_PATIENT_MISMATCH', message: expect.stringMatching(/patient ID, name/) }]);
+    expect(list.body.refused).toEqual([{ studyUid: otherStudyUid, code: 'IMAGING_PATIENT_MISMATCH', message: expect.stringMatching(/patient ID and name/) }]);
 
     const opened = await get<ImagingSeriesResponse>(cli, `/api/cases/${caseId}/imaging/series/${seriesUid}`, roomId);
     expect(opened.status).toBe(200);

@@ -75,7 +75,7 @@ export interface ParsedInstance {
 
 /** Parse a DICOM Part 10 file (preamble, DICM, file meta). Throws NotDicom for anything else, or past the element budget (checkStructure). */
 export function parsePart10(bytes: Uint8Array): ParsedInstance {
-  if (bytes.length < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') throw new NotDicom('no DICM preamble: not a DICOM Part 10 file');
+  if (bytes.length < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') throw new NotDicom('it has no DICM preamble');
   checkStructure(bytes);
   let dataSet: dicomParser.DataSet;
   try {

@@ -61,7 +61,12 @@ export class PatientMismatch extends Error {
     public readonly differs: string[],
     of: 'study' | 'series' | 'instance' = 'study',
   ) {
-    super(`the ${of}'s ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
+    super(`the ${of}'s ${listed(differs)} ${differs.length === 1 ? 'differs' : 'differ'} from the case's patient`);
     this.name = 'PatientMismatch';
   }
+}
+
+/** "patient ID", "patient ID and name", "patient ID, name and birth date". */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
