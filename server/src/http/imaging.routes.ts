@@ -138,6 +138,12 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const head = await deps.cases.head(caseId);
     if (!head) throw new AppError('CASE_NOT_FOUND');
+    // The mark says someone looked at the identified pixels: only an administrator whose own token may see them.
+    const access = await caseAccessOrDeny(deps, principal, caseId, head.patientId, undefined, 'imaging.mark-clean');
+    if (imagingAccess(access, { burnedInRisk: true, markedClean: false })?.variant !== 'identified') {
+      await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', outcome: 'failure', caseId, patientId: head.patientId, details: { code: 'SCOPE_DENIED', type: 'ImagingStudy' } });
+      throw new AppError('SCOPE_DENIED', 'Marking a series clean needs a token that may see its identified images');
+    }
     const seriesUid = uidParam(req.params.seriesUid);
     const found = await deps.imaging.resolveSeries(caseId, head.imagingRev, 'identified', head.pseudonymKey, seriesUid);
     if (!found) throw new AppError('IMAGING_NOT_FOUND');
