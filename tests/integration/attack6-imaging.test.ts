@@ -229,3 +229,19 @@ describe('attack6: uploads', () => {
     for (const sop of sops) expect((await get(cli, frameUrl(caseId, ctSeries, sop), room.id)).status).toBe(200);
   });
 });
+
+describe('attack6: racing uploads', () => {
+  it('HOLE (low, integrity): two different files under one SOP Instance UID uploaded at once are both answered as stored; one is silently dropped', async () => {
+    const { caseId } = await admin.api.importCase(bundle());
+    const study = '1.2.826.0.1.3680043.9.7433.66.21';
+    const series = '1.2.826.0.1.3680043.9.7433.66.22';
+    const one = screenshot(study, series, `${series}.1`);
+    const other = part10({ sopClassUid: SC, sopInstanceUid: `${series}.1`, transferSyntax: JPEG_BASELINE, elements: [{ tag: '00080060', vr: 'CS', value: 'OT' }, { tag: '00100010', vr: 'PN', value: PATIENT.name }, { tag: '00100020', vr: 'LO', value: PATIENT.id }, { tag: '0020000D', vr: 'UI', value: study }, { tag: '0020000E', vr: 'UI', value: series }, { tag: '00200013', vr: 'IS', value: '2' }], tail: encapsulated([jpeg]) });
+    const answers = await Promise.all([one, other].map((f) => admin.api.uploadDicom(caseId, f).then(() => 'stored', (e: { code: string }) => e.code)));
+    // Expected: as when uploaded one after the other, the second different file under that UID is refused.
+    expect(answers.sort()).toEqual(['IMAGING_NOT_DICOM', 'stored']);
+    // The refused file, already moved into place, is queued for the sweep (no row names it).
+    const { rows } = await server.app.pool.query(`SELECT count(*)::int AS n FROM imaging_file_purges p WHERE NOT EXISTS (SELECT 1 FROM imaging_instances i WHERE i.sha256 = p.sha256)`);
+    expect(rows[0].n).toBeGreaterThanOrEqual(1);
+  });
+});

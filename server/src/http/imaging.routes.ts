@@ -13,7 +13,7 @@ import { FrameOutOfRange, frameParts, NotDicom, num, str, type InstanceIndex, un
 import { WrongFile, type CheckedSeries } from '../imaging/checked-series.ts';
 import { indexDicomFile, ZipRefused } from '../imaging/dicom-off-thread.ts';
 import { ImagingService, PatientMismatch } from '../imaging/imaging-service.ts';
-import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
+import { SopTaken, UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError, ZIP_LIMITS } from '../imaging/source.ts';
 import { instanceUids, NoImages, SopConflict, storeZip, ZipPatientMismatch } from '../imaging/uploads.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
@@ -83,7 +83,9 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       }
       const stored = await deps.local.storedHash(caseId, sopUid);
       if (stored && stored !== file.sha256) throw new AppError('IMAGING_NOT_DICOM', 'Another file with this SOP Instance UID is already stored in this case');
-      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, index, principal.userId);
+      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, index, principal.userId).catch((err: unknown) => {
+        throw err instanceof SopTaken ? new AppError('IMAGING_NOT_DICOM', 'Another file with this SOP Instance UID is already stored in this case') : err;
+      });
       await deps.imaging.attach(caseId, studyUid, 'upload', principal.userId);
       await deps.audit.record({ actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId, details: { studyUid, seriesUid, sopUid, bytes: file.bytes } });
       sendJson(res, 'POST /api/cases/:id/imaging/instances', { studyUid, seriesUid, sopUid, created }, created ? 201 : 200);
