@@ -211,7 +211,16 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const { file, index } = await series.frameSource(sop);
     const h = index.header;
     const { kind, parts } = frameParts(index.pixels, Number(req.params.frame));
-    const bytes = await deps.imaging.readFrame(file, parts);
+    // Held from the read until the response is done with it (sent, or the reader went away).
+    let release: (() => void) | null = null;
+    let gone = false;
+    res.once('close', () => ((gone = true), release?.()));
+    release = await deps.imaging.frameBytes.acquire(parts.reduce((n, [, len]) => n + len, 0));
+    if (gone) return release(); // the reader left while waiting its turn
+    const bytes = await deps.imaging.readFrame(file, parts).catch((err: unknown) => {
+      release!();
+      throw err;
+    });
     // Identified viewers get the frame as stored; everyone else a checked copy: JPEG text segments dropped, bits outside BitsStored cleared.
     const px = frameFor(r.variant === 'identified', { kind, bytes }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
     res.setHeader('Cache-Control', 'private, no-store');
