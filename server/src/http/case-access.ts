@@ -15,7 +15,7 @@ export async function caseAccessOrDeny(
   caseId: string,
   patientId: string,
   roomId: string | undefined,
-  action: 'case.read' | 'imaging.series-open' = 'case.read',
+  action: 'case.read' | 'imaging.series-open' | 'imaging.mark-clean' = 'case.read',
   /** RoomsRepo.readerOf(roomId, principal.userId), when the caller read it already (alongside the case). */
   fetched?: Awaited<ReturnType<RoomsRepo['readerOf']>>,
 ): Promise<DataAccess> {

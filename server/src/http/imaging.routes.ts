@@ -13,7 +13,7 @@ import { FrameOutOfRange, frameParts, NotDicom, num, str, type InstanceIndex, un
 import { WrongFile, type CheckedSeries } from '../imaging/checked-series.ts';
 import { indexDicomFile, ZipRefused } from '../imaging/dicom-off-thread.ts';
 import { ImagingService, PatientMismatch } from '../imaging/imaging-service.ts';
-import { UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
+import { SopTaken, UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError, ZIP_LIMITS } from '../imaging/source.ts';
 import { instanceUids, NoImages, SopConflict, storeZip, ZipPatientMismatch } from '../imaging/uploads.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
@@ -83,7 +83,9 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       }
       const stored = await deps.local.storedHash(caseId, sopUid);
       if (stored && stored !== file.sha256) throw new AppError('IMAGING_NOT_DICOM', 'Another file with this SOP Instance UID is already stored in this case');
-      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, index, principal.userId);
+      const created = stored ? false : await deps.local.keep(caseId, file.tmp, file, index, principal.userId).catch((err: unknown) => {
+        throw err instanceof SopTaken ? new AppError('IMAGING_NOT_DICOM', 'Another file with this SOP Instance UID is already stored in this case') : err;
+      });
       await deps.imaging.attach(caseId, studyUid, 'upload', principal.userId);
       await deps.audit.record({ actor: principal.userId, action: 'imaging.upload', caseId, patientId: head.patientId, details: { studyUid, seriesUid, sopUid, bytes: file.bytes } });
       sendJson(res, 'POST /api/cases/:id/imaging/instances', { studyUid, seriesUid, sopUid, created }, created ? 201 : 200);
@@ -138,6 +140,12 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const head = await deps.cases.head(caseId);
     if (!head) throw new AppError('CASE_NOT_FOUND');
+    // The mark says someone looked at the identified pixels: only an administrator whose own token may see them.
+    const access = await caseAccessOrDeny(deps, principal, caseId, head.patientId, undefined, 'imaging.mark-clean');
+    if (imagingAccess(access, { burnedInRisk: true, markedClean: false })?.variant !== 'identified') {
+      await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', outcome: 'failure', caseId, patientId: head.patientId, details: { code: 'SCOPE_DENIED', type: 'ImagingStudy' } });
+      throw new AppError('SCOPE_DENIED', 'Marking a series clean needs a token that may see its identified images');
+    }
     const seriesUid = uidParam(req.params.seriesUid);
     const found = await deps.imaging.resolveSeries(caseId, head.imagingRev, 'identified', head.pseudonymKey, seriesUid);
     if (!found) throw new AppError('IMAGING_NOT_FOUND');
@@ -203,7 +211,16 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     const { file, index } = await series.frameSource(sop);
     const h = index.header;
     const { kind, parts } = frameParts(index.pixels, Number(req.params.frame));
-    const bytes = await deps.imaging.readFrame(file, parts);
+    // Held from the read until the response is done with it (sent, or the reader went away).
+    let release: (() => void) | null = null;
+    let gone = false;
+    res.once('close', () => ((gone = true), release?.()));
+    release = await deps.imaging.frameBytes.acquire(parts.reduce((n, [, len]) => n + len, 0));
+    if (gone) return release(); // the reader left while waiting its turn
+    const bytes = await deps.imaging.readFrame(file, parts).catch((err: unknown) => {
+      release!();
+      throw err;
+    });
     // Identified viewers get the frame as stored; everyone else a checked copy: JPEG text segments dropped, bits outside BitsStored cleared.
     const px = frameFor(r.variant === 'identified', { kind, bytes }, { bitsAllocated: num(h, 'bitsAllocated'), bitsStored: num(h, 'bitsStored'), highBit: num(h, 'highBit'), pixelRepresentation: num(h, 'pixelRepresentation') });
     res.setHeader('Cache-Control', 'private, no-store');

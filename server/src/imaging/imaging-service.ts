@@ -12,6 +12,7 @@ import { FrameFiles } from './frame-files.ts';
 import { indexDicomFile } from './dicom-off-thread.ts';
 import type { DicomWebSource } from './dicomweb-source.ts';
 import type { LocalImagingStore } from './local-store.ts';
+import { ByteBudget } from './byte-budget.ts';
 import { RevisionCache } from './revision-cache.ts';
 import { ImagingSourceError, PatientMismatch, type AttachedStudy, type ImagingSource, type StudySource } from './source.ts';
 
@@ -19,6 +20,8 @@ export { PatientMismatch, type AttachedStudy, type StudySource } from './source.
 
 /** What a PACS answered (series metadata, study rows, series lists) is kept this long: it changes without telling us. */
 const ARCHIVE_TTL_MS = 30_000;
+/** At most this many frame bytes in memory at once (a frame is at most MAX_UPLOAD_BYTES, 64 MiB: larger ones go alone). */
+const FRAME_BYTES_IN_FLIGHT = 96 * 1024 * 1024;
 
 /**
  * A case's images, from whichever source holds each study. A study is shown
@@ -40,6 +43,8 @@ export class ImagingService {
   /** At most 100 series or 200,000 instances' headers (a few hundred MB at worst; a 300-slice CT is ~1 MB). */
   /** Frames are read through kept-open files: one positioned read each. */
   private readonly files = new FrameFiles();
+  /** Frame bytes read and not yet sent, across every reader: many readers of a large frame wait rather than each hold a copy. */
+  readonly frameBytes = new ByteBudget(FRAME_BYTES_IN_FLIGHT);
   private readonly series = new RevisionCache<CheckedSeries>({ maxEntries: 100, maxWeight: 200_000, weigh: (s) => s.instances.length, keepFailure: (e) => e instanceof PatientMismatch });
 
   constructor(

@@ -73,6 +73,16 @@ export class LocalImagingStore implements ImagingSource {
    */
   async keepMany(caseId: string, files: { file: string; bytes: number; sha256: string; index: InstanceIndex }[], by: string): Promise<number> {
     if (!files.length) return 0;
+    try {
+      return await this.insertMany(caseId, files, by);
+    } catch (err) {
+      // Refused after the files were moved into place: queued, so the next sweep removes those no row names.
+      if (err instanceof SopTaken) await this.pool.query(`INSERT INTO imaging_file_purges (sha256) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [files.map((f) => f.sha256)]);
+      throw err;
+    }
+  }
+
+  private insertMany(caseId: string, files: { file: string; bytes: number; sha256: string; index: InstanceIndex }[], by: string): Promise<number> {
     return withTransaction(this.pool, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [IMAGING_FILES_LOCK]);
       let created = 0;
@@ -88,6 +98,12 @@ export class LocalImagingStore implements ImagingSource {
         );
         created += res.rowCount ?? 0;
       }
+      // A concurrent upload may have stored other bytes under one of these UIDs since the caller checked
+      // (ON CONFLICT waited for it, then did nothing): refuse the whole upload rather than answer "stored".
+      const { rows } = await tx.query<{ sop_uid: string; sha256: string }>(`SELECT sop_uid, sha256 FROM imaging_instances WHERE case_id = $1 AND sop_uid = ANY($2)`, [caseId, files.map((f) => str(f.index.header, 'sopInstanceUid'))]);
+      const ours = new Map(files.map((f) => [str(f.index.header, 'sopInstanceUid'), f.sha256]));
+      const taken = rows.find((r) => ours.get(r.sop_uid) !== r.sha256);
+      if (taken) throw new SopTaken(taken.sop_uid);
       return created;
     });
   }
@@ -238,6 +254,14 @@ export class LocalImagingStore implements ImagingSource {
   private fileOf(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ImagingSourceError('bad file name');
     return path.join(this.dir, `${sha256}.dcm`);
+  }
+}
+
+/** Another file is stored under this SOP Instance UID in the case (stored meanwhile by a concurrent upload). */
+export class SopTaken extends Error {
+  constructor(public readonly sopUid: string) {
+    super('another file with this SOP Instance UID is already stored in this case');
+    this.name = 'SopTaken';
   }
 }
 

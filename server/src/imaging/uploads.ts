@@ -3,7 +3,7 @@ import { patientMismatch } from '../domain/dicom-patient-match.ts';
 import { str, type DicomHeader } from '../domain/dicom.ts';
 import { indexDicomZip, type ZipEntryFile } from './dicom-off-thread.ts';
 import type { ImagingService } from './imaging-service.ts';
-import type { LocalImagingStore } from './local-store.ts';
+import { SopTaken, type LocalImagingStore } from './local-store.ts';
 import { PatientMismatch } from './source.ts';
 
 const UID = /^[0-9]{1,40}(\.[0-9]{1,40}){0,30}$/;
@@ -78,7 +78,9 @@ export async function storeZip(deps: { local: LocalImagingStore; imaging: Imagin
     const stored = await deps.local.storedHashes(caseId, [...bySop.keys()]);
     for (const [sop, e] of bySop) if (stored.has(sop) && stored.get(sop) !== e.sha256) throw new SopConflict(e.name);
 
-    const created = await deps.local.keepMany(caseId, [...bySop.values()].filter((e) => !stored.has(e.uids.sopUid)), by);
+    const created = await deps.local.keepMany(caseId, [...bySop.values()].filter((e) => !stored.has(e.uids.sopUid)), by).catch((err: unknown) => {
+      throw err instanceof SopTaken ? new SopConflict(bySop.get(err.sopUid)?.name ?? err.sopUid) : err;
+    });
     const studies = new Map<string, { series: Set<string>; instances: number }>();
     for (const e of bySop.values()) {
       const s = studies.get(e.uids.studyUid) ?? { series: new Set(), instances: 0 };
