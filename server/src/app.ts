@@ -3,8 +3,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchMaker, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
-import { RedisDriver } from '@colyseus/redis-driver';
-import { RedisPresence } from '@colyseus/redis-presence';
 import express from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
@@ -27,7 +25,6 @@ import { RoomsRepo } from './db/rooms.repo.ts';
 import { SceneRepo } from './db/scene.repo.ts';
 import { seedDemo } from './demo/seed.ts';
 import { RecordingsRepo } from './db/recordings.repo.ts';
-import { LiveKitAudioRecorder } from './media/egress.ts';
 import { UsersRepo } from './db/users.repo.ts';
 import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
@@ -43,9 +40,8 @@ import { authenticateBeforeBody, refuseUnsafeQuery, smallJson } from './http/bod
 import { errorHandler, notFound, requestId } from './http/errors.ts';
 import { installFrontDoor } from './http/front-door.ts';
 import { healthRoutes } from './http/health.routes.ts';
-import { livekitRoutes } from './http/livekit.routes.ts';
 import { metricsRoutes } from './http/metrics.routes.ts';
-import { VoiceControl } from './media/livekit.ts';
+import { loadLiveKit } from './media/setup.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { recordingsRoutes } from './http/recordings.routes.ts';
@@ -119,7 +115,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   // A process's stable identity across restarts: with Redis its PUBLIC_URL (unique: clients are sent to it);
   // without Redis a process is alone with its database, so any earlier lease holder was an earlier boot of it.
   const live = new LiveRooms(config.redisUrl ? config.publicUrl! : 'standalone');
-  const voice = config.livekit ? new VoiceControl(config.livekit, logger.child({ component: 'livekit' })) : null;
+  const media = config.livekit ? await loadLiveKit(config.livekit, logger.child({ component: 'livekit' })) : null;
+  const voice = media?.voice ?? null;
   if (!voice) logger.info('LIVEKIT_* unset: voice is off (tickets carry voice: null)');
 
   let identity: IdentityVerifier;
@@ -184,11 +181,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const imaging = new ImagingService({ pool, cases, local, dicomweb, cacheDir: path.join(config.dataDir, 'imaging-cache') });
   web.use(imagingRoutes({ cases, rooms, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
   web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
-  if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
+  if (config.livekit) {
+    const { livekitRoutes } = await import('./http/livekit.routes.ts'); // with the SDK: only when voice is on (media/setup.ts)
+    web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
+  }
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   web.use(participantsRoutes({ rooms, identity, live, audit, logger }));
-  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl }));
+  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, media: media?.tokens ?? null, endpoint: () => baseUrl }));
   web.use(recordingsRoutes({ recordings, rooms, identity, live, audit }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
   web.use(directoryRoutes({ pool, audit, identity }));
@@ -199,6 +199,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   installColyseusFence(); // checks the internals we patch, then patches what must precede any room
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
+  // Redis presence and driver (with ioredis) only when REDIS_URL is set: a single process need not keep them loaded.
+  const shared = config.redisUrl && address ? await redisPresence(config.redisUrl) : null;
   const gameServer = new Server({
     transport: new WebSocketTransport({ server: httpServer, maxPayload: Limits.maxSocketFrameBytes }),
     greet: false,
@@ -206,7 +208,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     logger: colyseusLogger(logger),
     // With Redis, rooms are shared across processes: listings live in Redis, calls travel through
     // its pub/sub, and a client whose room runs elsewhere connects to that process's public address.
-    ...(config.redisUrl && address ? { presence: new RedisPresence(config.redisUrl), driver: new RedisDriver(config.redisUrl), publicAddress: address } : {}),
+    ...(shared ? { ...shared, publicAddress: address! } : {}),
   });
   if (address) logger.info({ publicAddress: address }, 'REDIS_URL set: rooms are shared with other processes');
   gameServer.define(
@@ -227,7 +229,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       poseBudget: new PoseBudget(config.poseWindowMs, config.poseFramesPerSecond),
       cds: cds.enabled ? cds : null,
       recordings,
-      audioRecorder: config.livekit ? new LiveKitAudioRecorder(config.livekit) : null,
+      audioRecorder: media?.audioRecorder ?? null,
       recordingRetentionDays: config.recordingRetentionDays,
     }),
   );
@@ -312,6 +314,11 @@ function securityHeaders(config: Config) {
     crossOriginEmbedderPolicy: false,
     hsts: config.nodeEnv === 'production',
   });
+}
+
+async function redisPresence(url: string) {
+  const [{ RedisPresence }, { RedisDriver }] = await Promise.all([import('@colyseus/redis-presence'), import('@colyseus/redis-driver')]);
+  return { presence: new RedisPresence(url), driver: new RedisDriver(url) };
 }
 
 /** Colyseus' public address: host[:port][/path] of PUBLIC_URL. */

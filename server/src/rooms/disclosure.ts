@@ -18,8 +18,8 @@ import type { SeenCase } from '../cds/prefetch.ts';
 interface Viewer {
   sessionId: string;
   userId: string;
+  /** What this seat has been shown is what its view holds (`view.has`, a bit on each entry): no second record of it. */
   view: StateView;
-  shown: Set<string>;
   queue: Promise<void>;
 }
 
@@ -136,7 +136,7 @@ export class Disclosure {
   // ---- viewers -------------------------------------------------------------------
 
   attach(sessionId: string, userId: string): { view: StateView; ready: Promise<void> } {
-    const viewer: Viewer = { sessionId, userId, view: new StateView(), shown: new Set(), queue: Promise.resolve() };
+    const viewer: Viewer = { sessionId, userId, view: new StateView(), queue: Promise.resolve() };
     this.viewers.set(sessionId, viewer);
     return { view: viewer.view, ready: this.refresh(viewer) };
   }
@@ -226,15 +226,14 @@ export class Disclosure {
 
     // Withdraw first: revoked data leaves with the very next patch.
     const revoked: CaseEntry[] = [];
-    for (const key of [...v.shown]) {
+    this.deps.state.caseEntries.forEach((s, key) => {
+      if (!v.view.has(s)) return;
       const entry = this.entries.get(key);
       if (!entry || !isVisible(entry, access)) {
-        const s = this.deps.state.caseEntries.get(key);
-        if (s && v.view.has(s)) v.view.remove(s);
-        v.shown.delete(key);
+        v.view.remove(s);
         if (entry) revoked.push(entry);
       }
-    }
+    });
     this.deps.state.objects.forEach((obj) => this.showObject(v.view, obj, access));
     // The shared image viewer names a series: only for those who may see the images.
     const imaging = resourceVariant(access, 'ImagingStudy') !== null;
@@ -248,7 +247,7 @@ export class Disclosure {
       else if (!visible && v.view.has(req)) v.view.remove(req);
     });
 
-    const added = [...this.entries.values()].filter((e) => !v.shown.has(e.key) && isVisible(e, access));
+    const added = [...this.entries.values()].filter((e) => !this.shows(v, e.key) && isVisible(e, access));
     if (revoked.length > 0) {
       await this.deps.audit({ ...this.auditBase(v), action: 'disclosure.revoked', details: { resources: revoked.map(ref), scope } });
     }
@@ -270,11 +269,13 @@ export class Disclosure {
     const now = this.access(v);
     for (const e of added) {
       const s = this.deps.state.caseEntries.get(e.key);
-      if (s && this.entries.get(e.key) === e && isVisible(e, now)) {
-        v.view.add(s);
-        v.shown.add(e.key);
-      }
+      if (s && this.entries.get(e.key) === e && isVisible(e, now)) v.view.add(s);
     }
+  }
+
+  private shows(v: Viewer, key: string): boolean {
+    const s = this.deps.state.caseEntries.get(key);
+    return s !== undefined && v.view.has(s);
   }
 
   private auditBase(v: Viewer): Pick<AuditEvent, 'actor' | 'roomId' | 'caseId' | 'patientId'> {
