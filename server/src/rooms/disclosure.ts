@@ -3,9 +3,10 @@ import { CaseResourceType, isR4ResourceType, type FhirResource } from '../../../
 import { CaseEntryState, OBJECT_TEXT_TAG, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { entryVisible as isVisible, mayViewAccessRequest, NO_ACCESS, objectTextVisible, objectVisible, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
-import { entriesFor, identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 import { pseudonym } from '../domain/deidentify.ts';
 import type { SeenCase } from '../cds/prefetch.ts';
+import { sharedCaseEntries, syncedEntriesFor, type SyncedEntry } from './shared-case.ts';
 
 /**
  * Decides, per seat (connected or dropped), which parts of the filtered
@@ -35,6 +36,8 @@ export class Disclosure {
   private readonly viewers = new Map<string, Viewer>();
   private readonly entries = new Map<string, CaseEntry>();
   private prepared: PreparedCase | null = null;
+  /** The loaded case's entries, shared with other rooms showing it (shared-case.ts): held here, so they live while this room shows them. */
+  private loaded: readonly SyncedEntry[] = [];
   /** Resources per type in the whole record (CaseEntryState.ofType). */
   private totals: Record<string, number> = {};
 
@@ -54,7 +57,8 @@ export class Disclosure {
   loadCase(prepared: PreparedCase, resources: FhirResource[], totals: Record<string, number> = {}): void {
     this.prepared = prepared;
     this.totals = { ...totals };
-    for (const r of resources) this.putEntries(r);
+    this.loaded = sharedCaseEntries(prepared, resources);
+    this.putEntries(this.loaded);
   }
 
   /**
@@ -82,13 +86,14 @@ export class Disclosure {
     const type = resource.resourceType;
     this.totals[type] = (this.totals[type] ?? 0) + 1;
     this.deps.state.caseEntries.forEach((s) => void (s.resourceType === type && (s.ofType = this.totals[type]!)));
-    this.putEntries(resource);
+    this.putEntries(syncedEntriesFor(this.prepared, resource));
     return this.refreshAll();
   }
 
   /** The case was deleted: take it away from everyone. */
   clearCase(): Promise<void> {
     this.prepared = null;
+    this.loaded = [];
     this.entries.clear();
     this.deps.state.caseEntries.clear();
     return this.refreshAll();
@@ -101,14 +106,14 @@ export class Disclosure {
    * others left that view, was seen on raw frames to send the removed
    * (identified) entries again.
    */
-  private putEntries(resource: FhirResource): void {
-    for (const e of entriesFor(this.prepared!, resource)) {
+  private putEntries(entries: readonly SyncedEntry[]): void {
+    for (const e of entries) {
       this.entries.set(e.key, e);
       const s = new CaseEntryState();
       s.key = e.key;
       s.resourceType = e.resourceType;
       s.variant = e.variant;
-      s.json = JSON.stringify(e.resource);
+      s.json = e.json;
       s.objects = this.objectsShowing(e);
       s.ofType = Math.max(this.totals[e.resourceType] ?? 0, 1);
       this.deps.state.caseEntries.set(e.key, s);
