@@ -32,9 +32,7 @@ import { casesRoutes } from './http/cases.routes.ts';
 import { IMAGING_FRAME_PATH, imagingRoutes } from './http/imaging.routes.ts';
 import { ImagingService } from './imaging/imaging-service.ts';
 import { LocalImagingStore } from './imaging/local-store.ts';
-import { createDicomWebSource } from './imaging/setup.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
-import { createCasePuller } from './fhir/setup.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { authenticateBeforeBody, refuseUnsafeQuery, smallJson } from './http/body.ts';
 import { errorHandler, notFound, requestId } from './http/errors.ts';
@@ -175,9 +173,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(openApiRoutes(() => baseUrl));
-  const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
+  // The FHIR server's client and the PACS client are loaded only when configured (as LiveKit's SDK is).
+  const fhir = config.fhir ? (await import('./fhir/setup.ts')).createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }) }) : null;
   const local = new LocalImagingStore(pool, config.dataDir);
-  const dicomweb = config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
+  const dicomweb = config.dicomweb ? (await import('./imaging/setup.ts')).createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
   const imaging = new ImagingService({ pool, cases, local, dicomweb, cacheDir: path.join(config.dataDir, 'imaging-cache') });
   web.use(imagingRoutes({ cases, rooms, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
   web.use(casesRoutes({ cases, rooms, identity, live, audit, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
