@@ -2,8 +2,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchMaker, Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
-import { RedisDriver } from '@colyseus/redis-driver';
-import { RedisPresence } from '@colyseus/redis-presence';
 import express from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
@@ -28,7 +26,6 @@ import { RoomsRepo } from './db/rooms.repo.ts';
 import { SceneRepo } from './db/scene.repo.ts';
 import { seedDemo } from './demo/seed.ts';
 import { RecordingsRepo } from './db/recordings.repo.ts';
-import { LiveKitAudioRecorder } from './media/egress.ts';
 import { UsersRepo } from './db/users.repo.ts';
 import { WebhookEventsRepo } from './db/webhook-events.repo.ts';
 import { auditRoutes } from './http/audit.routes.ts';
@@ -37,15 +34,13 @@ import { IMAGING_FRAME_PATH, imagingRoutes } from './http/imaging.routes.ts';
 import { createDicomWebSource, createImaging } from './imaging/setup.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
 import { CaseImporter } from './fhir/case-importer.ts';
-import { createCasePuller } from './fhir/setup.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { authenticateBeforeBody, refuseUnsafeQuery, smallJson } from './http/body.ts';
 import { errorHandler, notFound, requestId } from './http/errors.ts';
 import { installFrontDoor } from './http/front-door.ts';
 import { healthRoutes } from './http/health.routes.ts';
-import { livekitRoutes } from './http/livekit.routes.ts';
 import { metricsRoutes } from './http/metrics.routes.ts';
-import { VoiceControl } from './media/livekit.ts';
+import { loadLiveKit } from './media/setup.ts';
 import { participantsRoutes } from './http/participants.routes.ts';
 import { roomsRoutes } from './http/rooms.routes.ts';
 import { RecordingAccess } from './http/recording-access.ts';
@@ -125,7 +120,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   // A process's stable identity across restarts: with Redis its PUBLIC_URL (unique: clients are sent to it);
   // without Redis a process is alone with its database, so any earlier lease holder was an earlier boot of it.
   const live = new LiveRooms(config.redisUrl ? config.publicUrl! : 'standalone');
-  const voice = config.livekit ? new VoiceControl(config.livekit, logger.child({ component: 'livekit' })) : null;
+  const media = config.livekit ? await loadLiveKit(config.livekit, logger.child({ component: 'livekit' })) : null;
+  const voice = media?.voice ?? null;
   if (!voice) logger.info('LIVEKIT_* unset: voice is off (tickets carry voice: null)');
 
   let identity: IdentityVerifier;
@@ -187,18 +183,23 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(openApiRoutes(() => baseUrl));
   const importer = new CaseImporter(config.caseImport);
-  const fhir = config.fhir ? createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }), importer }) : null;
-  const { local, service: imaging } = createImaging({ pool, cases, dataDir: config.dataDir, dicomweb: config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null });
+  // The FHIR server's client is loaded only when configured (as LiveKit's SDK is).
+  const fhir = config.fhir ? (await import('./fhir/setup.ts')).createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }), importer }) : null;
+  const dicomweb = config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
+  const { local, service: imaging } = createImaging({ pool, cases, dataDir: config.dataDir, dicomweb });
   web.use(imagingRoutes({ cases, rooms, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
   web.use(casesRoutes({ cases, rooms, identity, live, audit, importer, imaging, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
-  if (config.livekit) web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
+  if (config.livekit) {
+    const { livekitRoutes } = await import('./http/livekit.routes.ts'); // with the SDK: only when voice is on (media/setup.ts)
+    web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
+  }
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
   // Who holds a recording follows grants and training rooms' membership, live (recording-access.ts).
   const recordingAccess = new RecordingAccess({ recordings, rooms, users, live, audit, replayRoomMs: config.replayRoomMs });
   const membershipChanged = (roomId: string, actor: string) => recordingAccess.roomMembershipChanged(roomId, actor);
   web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged, maySeat: (principal, room) => recordingAccess.maySeat(principal, room) }));
-  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, livekit: config.livekit, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));
+  web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, media: media?.tokens ?? null, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));
   // Before the recordings router, which asks every /api/recordings request for a bearer token: an <audio> element sends its link instead.
   const audioFiles = new RecordingAudioFiles(config.recordingAudioDir);
   web.use(recordingAudioRoutes({ access: recordingAccess, audit, links: audioLinks, identity, audioFiles }));
@@ -212,6 +213,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   installColyseusFence(); // checks the internals we patch, then patches what must precede any room
   const httpServer = http.createServer(web);
   const address = config.redisUrl ? publicAddress(config.publicUrl!) : null;
+  // Redis presence and driver (with ioredis) only when REDIS_URL is set: a single process need not keep them loaded.
+  const shared = config.redisUrl && address ? await redisPresence(config.redisUrl) : null;
   const gameServer = new Server({
     transport: new WebSocketTransport({ server: httpServer, maxPayload: Limits.maxSocketFrameBytes }),
     greet: false,
@@ -219,7 +222,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     logger: colyseusLogger(logger),
     // With Redis, rooms are shared across processes: listings live in Redis, calls travel through
     // its pub/sub, and a client whose room runs elsewhere connects to that process's public address.
-    ...(config.redisUrl && address ? { presence: new RedisPresence(config.redisUrl), driver: new RedisDriver(config.redisUrl), publicAddress: address } : {}),
+    ...(shared ? { ...shared, publicAddress: address! } : {}),
   });
   if (address) logger.info({ publicAddress: address }, 'REDIS_URL set: rooms are shared with other processes');
   gameServer.define(
@@ -240,7 +243,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       poseBudget: new PoseBudget(config.poseWindowMs, config.poseFramesPerSecond),
       cds: cds.enabled ? cds : null,
       recordings,
-      audioRecorder: config.livekit ? new LiveKitAudioRecorder(config.livekit) : null,
+      audioRecorder: media?.audioRecorder ?? null,
       recordingRetentionDays: config.recordingRetentionDays,
       membershipChanged,
     }),
@@ -326,6 +329,11 @@ function securityHeaders(config: Config) {
     crossOriginEmbedderPolicy: false,
     hsts: config.nodeEnv === 'production',
   });
+}
+
+async function redisPresence(url: string) {
+  const [{ RedisPresence }, { RedisDriver }] = await Promise.all([import('@colyseus/redis-presence'), import('@colyseus/redis-driver')]);
+  return { presence: new RedisPresence(url), driver: new RedisDriver(url) };
 }
 
 /** Colyseus' public address: host[:port][/path] of PUBLIC_URL. */

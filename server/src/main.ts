@@ -1,10 +1,15 @@
-import { createApp } from './app.ts';
-import { createLogger } from './logger.ts';
-import { ensureClientBuilt } from './web-build.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { DEMO_ROOM_ID, DEMO_USERS } from './demo/seed.ts';
+import { setSourceMapsSupport } from 'node:module';
+
+// tsx turns source maps on for every module, libraries included (process.setSourceMapsEnabled): Node
+// then reads each library's .map file and keeps it parsed, sources and all, for the process's life —
+// ~4 MB of heap for stack frames inside node_modules, which print as the library's own JavaScript
+// without it. Our TypeScript stays mapped. Everything else is imported below, after this line has run:
+// static imports would be loaded (and their maps cached) before it.
+setSourceMapsSupport(true, { nodeModules: false, generatedCode: false });
 
 async function main(): Promise<void> {
+  const { ConfigError, loadConfig } = await import('./config.ts');
+  const { createLogger } = await import('./logger.ts');
   let config;
   try {
     config = loadConfig(process.env);
@@ -16,7 +21,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  if (config.nodeEnv === 'development') await ensureClientBuilt(createLogger(config.logLevel));
+  if (config.nodeEnv === 'development') await (await import('./web-build.ts')).ensureClientBuilt(createLogger(config.logLevel));
+  const { createApp } = await import('./app.ts');
+  const { DEMO_ROOM_ID, DEMO_USERS } = await import('./demo/seed.ts');
   const app = await createApp(config);
   app.logger.info({ url: app.url }, 'Consilium is listening');
   if (app.devIdentity) {

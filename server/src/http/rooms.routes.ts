@@ -9,8 +9,7 @@ import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import { liveRecord, type LiveRooms } from '../rooms/live-rooms.ts';
-import type { LiveKitConfig } from '../config.ts';
-import { mintVideoToken, mintVoiceToken } from '../media/livekit.ts';
+import type { MediaTokens } from '../media/livekit.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { parseBody, uuidParam } from './validate.ts';
 import { sendJson } from './respond.ts';
@@ -23,8 +22,8 @@ export interface RoomsRoutesDeps {
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
-  /** null → voice off. */
-  livekit: LiveKitConfig | null;
+  /** LiveKit token minting (media/setup.ts); null → voice off. */
+  media: MediaTokens | null;
   /** Base URL clients connect to (known once the server listens). */
   endpoint: () => string;
   /** Who is in the room changed (or it closed): recordings granted to it follow (recording-access.ts). */
@@ -161,8 +160,8 @@ export function roomsRoutes(deps: RoomsRoutesDeps): Router {
     });
     await deps.audit.record({ actor: principal.userId, action: 'ticket.issued', roomId: room.id, caseId: room.caseId, details: { jti: issued.claims.jti, role: access.role, scope: access.scope, expiresAt: issued.expiresAt.toISOString() } });
     const who = { roomId: room.id, kind: room.kind, userId: principal.userId, name: principal.name, role: access.role };
-    const voice = deps.livekit ? await mintVoiceToken(deps.livekit, who) : null;
-    const video = deps.livekit ? await mintVideoToken(deps.livekit, who, room) : null;
+    const voice = deps.media ? await deps.media.voice(who) : null;
+    const video = deps.media ? await deps.media.video(who, room) : null;
     const body: TicketResponse = {
       ticket: issued.ticket,
       expiresAt: issued.expiresAt.toISOString(),

@@ -70,6 +70,17 @@ export async function mintVideoToken(cfg: LiveKitConfig, who: VoiceIdentity, set
   return grant ? mintToken(cfg, videoRoomName(who.roomId), who, grant) : null;
 }
 
+/** A participant's LiveKit tokens, as the ticket route hands them out. */
+export interface MediaTokens {
+  voice(who: VoiceIdentity): Promise<{ url: string; token: string }>;
+  video(who: VoiceIdentity, settings: RoomMediaSettings): Promise<{ url: string; token: string } | null>;
+}
+
+export const mediaTokens = (cfg: LiveKitConfig): MediaTokens => ({
+  voice: (who) => mintVoiceToken(cfg, who),
+  video: (who, settings) => mintVideoToken(cfg, who, settings),
+});
+
 const permissionOf = (grant: VoiceGrant): Partial<ParticipantPermission> => ({
   canSubscribe: grant.canSubscribe,
   canPublish: grant.canPublish,

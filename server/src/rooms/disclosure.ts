@@ -3,9 +3,10 @@ import { CaseResourceType, isR4ResourceType, type FhirResource } from '../../../
 import { CaseEntryState, OBJECT_TEXT_TAG, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { entryVisible as isVisible, mayViewAccessRequest, NO_ACCESS, objectTextVisible, objectVisible, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
-import { entriesFor, identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
+import { identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 import { pseudonym } from '../domain/deidentify.ts';
 import type { SeenCase } from '../cds/prefetch.ts';
+import { sharedCaseEntries, syncedEntriesFor, type SyncedEntry } from './shared-case.ts';
 
 /**
  * Decides, per seat (connected or dropped), which parts of the filtered
@@ -18,8 +19,8 @@ import type { SeenCase } from '../cds/prefetch.ts';
 interface Viewer {
   sessionId: string;
   userId: string;
+  /** What this seat has been shown is what its view holds (`view.has`, a bit on each entry): no second record of it. */
   view: StateView;
-  shown: Set<string>;
   queue: Promise<void>;
 }
 
@@ -35,6 +36,8 @@ export class Disclosure {
   private readonly viewers = new Map<string, Viewer>();
   private readonly entries = new Map<string, CaseEntry>();
   private prepared: PreparedCase | null = null;
+  /** The loaded case's entries, shared with other rooms showing it (shared-case.ts): held here, so they live while this room shows them. */
+  private loaded: readonly SyncedEntry[] = [];
   /** Resources per type in the whole record (CaseEntryState.ofType). */
   private totals: Record<string, number> = {};
 
@@ -54,7 +57,8 @@ export class Disclosure {
   loadCase(prepared: PreparedCase, resources: FhirResource[], totals: Record<string, number> = {}): void {
     this.prepared = prepared;
     this.totals = { ...totals };
-    for (const r of resources) this.putEntries(r);
+    this.loaded = sharedCaseEntries(prepared, resources);
+    this.putEntries(this.loaded);
   }
 
   /**
@@ -85,13 +89,14 @@ export class Disclosure {
     const type = resource.resourceType;
     this.totals[type] = (this.totals[type] ?? 0) + 1;
     this.deps.state.caseEntries.forEach((s) => void (s.resourceType === type && (s.ofType = this.totals[type]!)));
-    this.putEntries(resource);
+    this.putEntries(syncedEntriesFor(this.prepared, resource));
     return this.refreshAll();
   }
 
   /** The case was deleted: take it away from everyone. */
   clearCase(): Promise<void> {
     this.prepared = null;
+    this.loaded = [];
     this.entries.clear();
     this.deps.state.caseEntries.clear();
     return this.refreshAll();
@@ -104,14 +109,14 @@ export class Disclosure {
    * others left that view, was seen on raw frames to send the removed
    * (identified) entries again.
    */
-  private putEntries(resource: FhirResource): void {
-    for (const e of entriesFor(this.prepared!, resource)) {
+  private putEntries(entries: readonly SyncedEntry[]): void {
+    for (const e of entries) {
       this.entries.set(e.key, e);
       const s = new CaseEntryState();
       s.key = e.key;
       s.resourceType = e.resourceType;
       s.variant = e.variant;
-      s.json = JSON.stringify(e.resource);
+      s.json = e.json;
       s.objects = this.objectsShowing(e);
       s.ofType = Math.max(this.totals[e.resourceType] ?? 0, 1);
       this.deps.state.caseEntries.set(e.key, s);
@@ -139,7 +144,7 @@ export class Disclosure {
   // ---- viewers -------------------------------------------------------------------
 
   attach(sessionId: string, userId: string): { view: StateView; ready: Promise<void> } {
-    const viewer: Viewer = { sessionId, userId, view: new StateView(), shown: new Set(), queue: Promise.resolve() };
+    const viewer: Viewer = { sessionId, userId, view: new StateView(), queue: Promise.resolve() };
     this.viewers.set(sessionId, viewer);
     return { view: viewer.view, ready: this.refresh(viewer) };
   }
@@ -229,15 +234,14 @@ export class Disclosure {
 
     // Withdraw first: revoked data leaves with the very next patch.
     const revoked: CaseEntry[] = [];
-    for (const key of [...v.shown]) {
+    this.deps.state.caseEntries.forEach((s, key) => {
+      if (!v.view.has(s)) return;
       const entry = this.entries.get(key);
       if (!entry || !isVisible(entry, access)) {
-        const s = this.deps.state.caseEntries.get(key);
-        if (s && v.view.has(s)) v.view.remove(s);
-        v.shown.delete(key);
+        v.view.remove(s);
         if (entry) revoked.push(entry);
       }
-    }
+    });
     this.deps.state.objects.forEach((obj) => this.showObject(v.view, obj, access));
     // The shared image viewer names a series: only for those who may see the images.
     const imaging = resourceVariant(access, 'ImagingStudy') !== null;
@@ -251,7 +255,7 @@ export class Disclosure {
       else if (!visible && v.view.has(req)) v.view.remove(req);
     });
 
-    const added = [...this.entries.values()].filter((e) => !v.shown.has(e.key) && isVisible(e, access));
+    const added = [...this.entries.values()].filter((e) => !this.shows(v, e.key) && isVisible(e, access));
     if (revoked.length > 0) {
       await this.deps.audit({ ...this.auditBase(v), action: 'disclosure.revoked', details: { resources: revoked.map(ref), scope } });
     }
@@ -273,11 +277,13 @@ export class Disclosure {
     const now = this.access(v);
     for (const e of added) {
       const s = this.deps.state.caseEntries.get(e.key);
-      if (s && this.entries.get(e.key) === e && isVisible(e, now)) {
-        v.view.add(s);
-        v.shown.add(e.key);
-      }
+      if (s && this.entries.get(e.key) === e && isVisible(e, now)) v.view.add(s);
     }
+  }
+
+  private shows(v: Viewer, key: string): boolean {
+    const s = this.deps.state.caseEntries.get(key);
+    return s !== undefined && v.view.has(s);
   }
 
   private auditBase(v: Viewer): Pick<AuditEvent, 'actor' | 'roomId' | 'caseId' | 'patientId'> {
