@@ -41,9 +41,10 @@ async function probe(server: BenchServer): Promise<Reading> {
       const { usage, snapshot } = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { usage: NodeJS.MemoryUsage; snapshot?: string };
       const mb = (b: number) => b / 2 ** 20;
       const rssAfterGcMb = rssMb(server.pid);
-      // V8 returns the pages a full GC freed to the system a few seconds later (≈ 6 s here, more on a busy machine):
-      // read the RSS once it has stopped falling (unchanged for 3 s, at most 15 s), the same for every server.
-      let settled = rssAfterGcMb;
+      // V8 returns the pages a full GC freed to the system some seconds later (6–7 s here, with nothing changing
+      // before): read the RSS after 10 s, once it has stopped falling (unchanged for 3 s, at most 25 s), the same for every server.
+      await sleep(10_000);
+      let settled = rssMb(server.pid);
       for (let waited = 0, still = 0; waited < 15_000 && still < 3_000; waited += 500) {
         await sleep(500);
         const now = rssMb(server.pid);
