@@ -34,6 +34,7 @@ import { IMAGING_FRAME_PATH, imagingRoutes } from './http/imaging.routes.ts';
 import { createDicomWebSource, createImaging } from './imaging/setup.ts';
 import type { CasePuller } from './fhir/case-puller.ts';
 import { CaseImporter } from './fhir/case-importer.ts';
+import { setWorkerNice } from './thread-priority.ts';
 import { devRoutes } from './http/dev.routes.ts';
 import { authenticateBeforeBody, refuseUnsafeQuery, smallJson } from './http/body.ts';
 import { errorHandler, notFound, requestId } from './http/errors.ts';
@@ -182,6 +183,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(refuseUnsafeQuery);
   web.use(healthRoutes(pool, () => shuttingDown));
   web.use(openApiRoutes(() => baseUrl));
+  setWorkerNice(config.workerNice);
   const importer = new CaseImporter(config.caseImport);
   // The FHIR server's client is loaded only when configured (as LiveKit's SDK is).
   const fhir = config.fhir ? (await import('./fhir/setup.ts')).createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }), importer }) : null;

@@ -113,6 +113,8 @@ const EnvSchema = z.object({
   IMPORT_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(512),
   /** …and stopped after this long (IMPORT_TIMEOUT). */
   IMPORT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  /** Worker threads (imports, image indexing and unzipping) run this much below the rooms' CPU priority (Linux nice; 0 = the same). */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   FHIR_BASE_URL: optionalUrl,
   /** The PACS's DICOMweb root (QIDO-RS / WADO-RS), e.g. http://orthanc:8042/dicom-web; unset → uploaded studies only. */
   DICOMWEB_URL: optionalUrl,
@@ -197,6 +199,7 @@ export interface Config {
   refusedJoinsIntervalMs: number;
   /** The case import worker's limits (fhir/case-importer.ts). */
   caseImport: { heapMb: number; timeoutMs: number };
+  workerNice: number;
   /** null → voice off (tickets carry voice: null). */
   livekit: LiveKitConfig | null;
   /** The site's image viewer (PACS / DICOMweb), `{studyUid}` replaced by the study's UID; null → series listed only. */
@@ -383,6 +386,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retention: { caseDays: e.CASE_RETENTION_DAYS === 0 ? null : e.CASE_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MINUTES * 60_000 },
     refusedJoinsIntervalMs: e.REFUSED_JOINS_INTERVAL_SECONDS * 1000,
     caseImport: { heapMb: e.IMPORT_WORKER_HEAP_MB, timeoutMs: e.IMPORT_TIMEOUT_SECONDS * 1000 },
+    workerNice: e.WORKER_NICE,
     breakGlass: {
       selfGrantRoles: e.BREAK_GLASS_SELF_GRANT_ROLES,
       grantMs: Math.round(e.BREAK_GLASS_MINUTES * 60_000),

@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
+import { workerEnv } from './thread-priority.ts';
 
 /**
  * Run one job on a short-lived worker thread with its own heap cap and time limit, so a huge or
  * hostile input costs that thread, not the event loop. At most `concurrency` jobs per pool run at
  * once; more wait. The worker posts one message, its answer; a crash, its heap cap or the time limit
- * rejects (the error carries no input: callers log it or map it to a refusal).
+ * rejects (the error carries no input: callers log it or map it to a refusal). Workers run below
+ * the event loop's CPU priority (thread-priority.ts).
  */
 export class WorkerPool {
   private running = 0;
@@ -28,7 +30,7 @@ export class WorkerPool {
 
   private once<T>(workerData: unknown, transferList: ArrayBuffer[]): Promise<T> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(this.url, { workerData, transferList, resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb }, stdout: false, stderr: false });
+      const worker = new Worker(this.url, { workerData, transferList, env: workerEnv(), resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb }, stdout: false, stderr: false });
       let settled = false;
       const timer = this.opts.timeoutMs
         ? setTimeout(() => {

@@ -11,6 +11,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { importBundle } from '../domain/fhir-bundle.ts';
 import { prepareImport } from '../domain/import-rows.ts';
 import { heldIds, type ImportAnswer, type ImportJob } from './import-job.ts';
+import { lowerThisThread } from '../thread-priority.ts';
+
+lowerThisThread();
 
 const job = workerData as ImportJob;
 const decoder = new TextDecoder('utf-8');

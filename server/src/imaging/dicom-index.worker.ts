@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { NotDicom, parsePart10, pixelIndex, UnsupportedImage } from '../domain/dicom.ts';
+import { lowerThisThread } from '../thread-priority.ts';
+
+lowerThisThread();
 
 const { file } = workerData as { file: string };
 try {

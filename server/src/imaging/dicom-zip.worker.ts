@@ -15,6 +15,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import yauzl from 'yauzl';
 import { NotDicom, parsePart10, pixelIndex, str, UnsupportedImage, unsupportedSyntax } from '../domain/dicom.ts';
 import type { ZipAnswer, ZipEntryFile, ZipJob, ZipSkipReason } from './dicom-off-thread.ts';
+import { lowerThisThread } from '../thread-priority.ts';
+
+lowerThisThread();
 
 const { zip, outDir, limits } = workerData as ZipJob;
 
