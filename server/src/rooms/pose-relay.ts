@@ -38,6 +38,8 @@ export class PoseRelay {
   /** Per slot: bytes of its record, 0 before the first pose. */
   private readonly sizes = new Uint8Array(MAX_SLOTS);
   private readonly dirty = new Uint8Array(MAX_SLOTS);
+  /** The dirty slots in the order they changed (dirtyCount of them): a flush visits these, not every slot. */
+  private readonly dirtyList = new Uint8Array(MAX_SLOTS);
   private dirtyCount = 0;
   private readonly needsKeyframe = new Set<string>();
   /** Receive-only seats. */
@@ -89,7 +91,11 @@ export class PoseRelay {
     this.deps.budget.seatsChanged(-1);
     this.owners[slot] = undefined;
     this.sizes[slot] = 0;
-    if (this.dirty[slot]) { this.dirty[slot] = 0; this.dirtyCount--; }
+    if (this.dirty[slot]) {
+      this.dirty[slot] = 0;
+      const at = this.dirtyList.subarray(0, this.dirtyCount).indexOf(slot);
+      this.dirtyList.copyWithin(at, at + 1, this.dirtyCount--);
+    }
     this.needsKeyframe.delete(sessionId);
   }
 
@@ -121,7 +127,10 @@ export class PoseRelay {
     if (this.sameAsRecord(slot, bytes)) return 'ok';
     this.records.set(bytes, slot * RECORD_STRIDE);
     this.sizes[slot] = bytes.byteLength;
-    if (!this.dirty[slot]) { this.dirty[slot] = 1; this.dirtyCount++; }
+    if (!this.dirty[slot]) {
+      this.dirty[slot] = 1;
+      this.dirtyList[this.dirtyCount++] = slot;
+    }
     this.scheduleFlush();
     return 'ok';
   }
@@ -150,8 +159,9 @@ export class PoseRelay {
 
   /** Send the changed avatars to every seat (keyframes to those that need one). */
   flush(): void {
-    const delta = this.dirtyCount > 0 ? this.frame((slot) => this.dirty[slot] === 1) : null;
-    this.dirty.fill(0);
+    const changed = this.dirtyList.subarray(0, this.dirtyCount);
+    const delta = this.frame(changed);
+    for (const slot of changed) this.dirty[slot] = 0;
     this.dirtyCount = 0;
     let keyframe: Uint8Array | null | undefined;
     let retry = false;
@@ -167,7 +177,7 @@ export class PoseRelay {
         continue;
       }
       if (wantsKey) {
-        keyframe ??= this.frame((slot) => this.sizes[slot]! > 0);
+        keyframe ??= this.frame(this.posedSlots());
         this.needsKeyframe.delete(sessionId);
         if (keyframe) this.deps.send(sessionId, keyframe);
       } else if (delta) {
@@ -182,24 +192,29 @@ export class PoseRelay {
     yield* this.listeners;
   }
 
-  /** One frame — header, then slot + record for each chosen slot with a pose — or null if none. */
-  private frame(include: (slot: number) => boolean): Uint8Array | null {
+  /** Every slot with a pose, in slot order (for keyframes). */
+  private posedSlots(): Uint8Array {
+    const out = new Uint8Array(MAX_SLOTS);
+    let n = 0;
+    for (let slot = 0; slot < MAX_SLOTS; slot++) if (this.sizes[slot]! > 0) out[n++] = slot;
+    return out.subarray(0, n);
+  }
+
+  /** One frame — header, then slot + record for each of these slots that has a pose — or null if none. */
+  private frame(slots: Uint8Array): Uint8Array | null {
     const header = this.deps.header;
     let bytes = header.byteLength;
-    let count = 0;
-    for (let slot = 0; slot < MAX_SLOTS; slot++) {
-      if (this.sizes[slot]! > 0 && include(slot)) { bytes += 1 + this.sizes[slot]!; count++; }
-    }
-    if (count === 0) return null;
+    for (const slot of slots) if (this.sizes[slot]! > 0) bytes += 1 + this.sizes[slot]!;
+    if (bytes === header.byteLength) return null;
     const out = new Uint8Array(bytes);
     out.set(header, 0);
     let at = header.byteLength;
-    for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    for (const slot of slots) {
       const size = this.sizes[slot]!;
-      if (size === 0 || !include(slot)) continue;
+      if (size === 0) continue;
       out[at++] = slot;
-      out.set(this.records.subarray(slot * RECORD_STRIDE, slot * RECORD_STRIDE + size), at);
-      at += size;
+      // A byte loop: records are tens of bytes, where a subarray and set cost more than the copy.
+      for (let i = slot * RECORD_STRIDE, end = i + size; i < end; i++) out[at++] = this.records[i]!;
     }
     return out;
   }
