@@ -7,7 +7,8 @@
  * Environment: BENCH_WINDOWS (default 10,16,25,33), BENCH_CURVE_SIZE (100),
  * BENCH_FLOOR_WINDOWS (the first window: the bare-ws floor at that window,
  * floor-server.ts), BENCH_REPS (2), BENCH_FANOUT_SECONDS (5), BENCH_CURVE_NOFLAG=1 also runs the
- * 10 ms window without the deployed Node flags.
+ * 10 ms window without the deployed Node flags, BENCH_CURVE_VARIANTS (keys of CONSILIUM_VARIANTS,
+ * e.g. consilium-lean) adds those servers at the default window.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import { root } from '../support.ts';
 import type { Settings } from './measure.ts';
 import { WorkerPool } from './pool.ts';
 import { series } from './series.ts';
-import { startConsilium, startFloor, startStock, type BenchServer } from './servers.ts';
+import { CONSILIUM_VARIANTS, startConsilium, startFloor, startStock, type BenchServer } from './servers.ts';
 import { fmt } from './stats.ts';
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -33,6 +34,7 @@ const load = [os.loadavg()];
 try {
   for (const w of windows) servers.push(await startConsilium({ key: `consilium-${w}`, label: `Consilium, ${w} ms window`, windowMs: w }));
   if (env.BENCH_CURVE_NOFLAG === '1') servers.push(await startConsilium({ key: 'consilium-10-noflag', label: 'Consilium, 10 ms window, default V8 young generation', windowMs: 10, nodeFlags: [] }));
+  for (const v of (env.BENCH_CURVE_VARIANTS ?? '').split(',').filter(Boolean)) servers.push(await startConsilium(CONSILIUM_VARIANTS[v] ?? (() => { throw new Error(`unknown variant ${v}`); })()));
   // The floor at each window (env BENCH_FLOOR_WINDOWS, default the first window): what the kernel and Node cost for the same writes.
   for (const w of (env.BENCH_FLOOR_WINDOWS ?? String(windows[0])).split(',').filter(Boolean).map(Number)) servers.push(await startFloor(w));
   servers.push(await startStock(undefined), await startStock(33));

@@ -101,7 +101,19 @@ export interface ConsiliumVariant {
   label: string;
   windowMs?: number;
   nodeFlags?: string[];
+  /** Extra environment (e.g. MALLOC_ARENA_MAX), set for this server only. */
+  env?: Record<string, string>;
 }
+
+/** Named variants the memory and curve benches can add beside the default (BENCH_MEM_SERVERS, BENCH_CURVE_VARIANTS). */
+export const CONSILIUM_VARIANTS: Record<string, ConsiliumVariant> = {
+  'consilium-arena2': { key: 'consilium-arena2', label: 'Consilium, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' } },
+  'consilium-semi2': { key: 'consilium-semi2', label: 'Consilium, --max-semi-space-size=2', nodeFlags: ['--max-semi-space-size=2'] },
+  'consilium-semi4': { key: 'consilium-semi4', label: 'Consilium, --max-semi-space-size=4', nodeFlags: ['--max-semi-space-size=4'] },
+  'consilium-lean-mmap': { key: 'consilium-lean-mmap', label: 'Consilium, lean and MALLOC_MMAP_THRESHOLD_=98304', nodeFlags: ['--max-semi-space-size=2'], env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '98304' } },
+  'consilium-semi1': { key: 'consilium-semi1', label: 'Consilium, MALLOC_ARENA_MAX=2 and --max-semi-space-size=1', nodeFlags: ['--max-semi-space-size=1'], env: { MALLOC_ARENA_MAX: '2' } },
+  'consilium-lean': { key: 'consilium-lean', label: 'Consilium, MALLOC_ARENA_MAX=2 and --max-semi-space-size=2', nodeFlags: ['--max-semi-space-size=2'], env: { MALLOC_ARENA_MAX: '2' } },
+};
 
 /** Grand rounds (issue 22): rooms of kind grand-rounds, the first `active` seats presenting (a host, then clinicians), the rest observers, plus `extra` seats the caller joins itself. */
 export interface GrandRoundsPlan {
@@ -121,6 +133,7 @@ export async function startConsilium(variant?: ConsiliumVariant, grandRounds?: G
     SEED_DEMO: 'false',
     HTTP_RATE_LIMIT_PER_MINUTE: '1000000',
     JOIN_RATE_LIMIT_PER_MINUTE: '1000000',
+    ...variant?.env,
   });
   const admin = new ConsiliumClient(url);
   await admin.api.devLogin({ userId: 'bench.admin', name: 'Bench', admin: true });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { WebSocket } from 'ws';
 import { assign } from '../fanout/measure.ts';
 import { WorkerPool } from '../fanout/pool.ts';
-import { startConsilium, startStock, type BenchServer } from '../fanout/servers.ts';
+import { CONSILIUM_VARIANTS, startConsilium, startStock, type BenchServer } from '../fanout/servers.ts';
 import { rssMb } from '../fanout/stats.ts';
 import { root } from '../support.ts';
 import { formatParts, residentParts, type ResidentParts } from './smaps.ts';
@@ -85,10 +85,11 @@ async function withSeats(server: BenchServer, pool: WorkerPool, rooms: number, s
 }
 
 const pool = await WorkerPool.start(Number(process.env.BENCH_WORKERS ?? 4));
-// BENCH_MEM_SERVERS: a comma list of consilium, stock-50, stock-33 (default all three).
+// BENCH_MEM_SERVERS: a comma list of consilium, stock-50, stock-33 (default all three) and CONSILIUM_VARIANTS' keys.
 const wanted = (process.env.BENCH_MEM_SERVERS ?? 'consilium,stock-50,stock-33').split(',');
 const servers: BenchServer[] = [];
 if (wanted.includes('consilium')) servers.push(await startConsilium());
+for (const w of wanted) if (CONSILIUM_VARIANTS[w]) servers.push(await startConsilium(CONSILIUM_VARIANTS[w]));
 if (wanted.includes('stock-50')) servers.push(await startStock(undefined));
 if (wanted.includes('stock-33')) servers.push(await startStock(33));
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');

@@ -28,8 +28,12 @@ export class Dispatcher {
   constructor(
     private readonly context: Omit<CommandContext, 'actor'>,
     private readonly rateLimit: RateLimitOptions = DEFAULT_RATE_LIMIT,
-    private readonly now: () => number = Date.now,
   ) {}
+
+  /** The room's clock (a test's clock in the in-memory tests): the rate limit refills on it, not on the wall clock. */
+  private now(): number {
+    return this.context.now();
+  }
 
   async dispatch(actor: Actor, type: unknown, payload: unknown): Promise<DispatchResult> {
     // 1. rate-limit
