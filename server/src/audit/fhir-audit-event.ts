@@ -29,12 +29,13 @@ const TYPE: Record<string, { code: string; display: string }> = {
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 
-/** A case read's `types` ({ Condition: { variant, count } | { code } }) as [type, "2 identified" | "SCOPE_DENIED"]. */
-function typesOf(value: unknown): [string, string][] {
+/** A case read's `types` ({ Condition: { variant, count } | { code } }), each as "2 identified" or, refused, its code. */
+function typesOf(value: unknown): { type: string; text: string; refused: boolean }[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.entries(value as Record<string, unknown>).map(([type, d]) => {
     const o = (d ?? {}) as { count?: unknown; variant?: unknown; code?: unknown };
-    return [type, typeof o.count === 'number' ? `${o.count} ${String(o.variant ?? '')}`.trim() : String(o.code ?? 'unknown')];
+    const read = typeof o.count === 'number';
+    return { type, text: read ? `${o.count} ${String(o.variant ?? '')}`.trim() : String(o.code ?? 'unknown'), refused: !read };
   });
 }
 
@@ -47,8 +48,8 @@ export function toAuditEvent(row: AuditRow): Record<string, unknown> {
   if (row.roomId) entity.push({ what: { identifier: { system: 'urn:consilium:room', value: row.roomId } } });
   const perType = typesOf(row.details['types']);
   // A read of several types: the query, with per type what was sent (how many, which copy) or the refusal.
-  if (perType.length) entity.push({ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '24', display: 'Query' }, description: 'Case resources read by type', detail: perType.map(([type, text]) => ({ type, valueString: text })) });
-  const withheld = perType.filter(([, text]) => !/^\d/.test(text));
+  if (perType.length) entity.push({ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '24', display: 'Query' }, description: 'Case resources read by type', detail: perType.map((t) => ({ type: t.type, valueString: t.text })) });
+  const withheld = perType.filter((t) => t.refused);
   return {
     resourceType: 'AuditEvent',
     id: String(row.seq),
@@ -57,7 +58,7 @@ export function toAuditEvent(row: AuditRow): Record<string, unknown> {
     action: row.action.startsWith('disclosure') || row.action === 'case.read' || row.action === 'imaging.series-open' ? 'R' : 'E',
     recorded: row.at,
     outcome: row.outcome === 'success' ? '0' : '4',
-    ...(withheld.length ? { outcomeDesc: `Withheld: ${withheld.map(([type, code]) => `${type} (${code})`).join(', ')}` } : {}),
+    ...(withheld.length ? { outcomeDesc: `Withheld: ${withheld.map((t) => `${t.type} (${t.text})`).join(', ')}` } : {}),
     agent: [
       { who: { identifier: { system: 'urn:consilium:user', value: row.actor } }, requestor: true },
       ...(row.subject && row.subject !== row.actor ? [{ who: { identifier: { system: 'urn:consilium:user', value: row.subject } }, requestor: false }] : []),
