@@ -97,6 +97,32 @@ export const ResourcesQuery = z.looseObject({
   room: z.string().uuid().optional(),
 });
 export const CaseQuery = z.looseObject({ room: z.string().uuid().optional() });
+
+/** Types per read of several at once: every case type fits (the clinical summary asks for at most 13). */
+export const MAX_READ_TYPES = 20;
+/** Resources per type per read of several types (the single-type read pages by up to 1000). */
+export const MAX_READ_LIMIT = 200;
+/**
+ * One read of several types of a case (`POST /api/cases/:id/resources/query`): what a view
+ * that needs several types asks for at once, answered per type and audited as one `case.read`.
+ * Each type is paged alike (newest first, `offset`/`limit` per type), so a view showing two
+ * types in full asks again only for those that have more, at the next offset.
+ */
+export const CaseReadBody = z.strictObject({
+  /** The room the caller reads through (required unless an administrator). */
+  room: z.string().uuid().optional(),
+  types: z
+    .array(z.enum(R4_RESOURCE_TYPES, { error: 'not a FHIR R4 resource type' }))
+    .min(1)
+    .max(MAX_READ_TYPES)
+    .refine((list) => new Set(list).size === list.length, 'each type may appear once')
+    .meta({ uniqueItems: true, description: 'FHIR R4 resource types, each once' }),
+  /** Per type. */
+  limit: z.number().int().min(1).max(MAX_READ_LIMIT).default(100),
+  /** Per type: how many of each type's newest to skip. */
+  offset: z.number().int().min(0).max(1_000_000).default(0),
+});
+export type CaseReadBody = z.input<typeof CaseReadBody>;
 export const AuditQuery = z.strictObject({
   room: z.string().uuid().optional(),
   user: UserId.optional(),
@@ -298,6 +324,19 @@ export const CaseViewBody = z.strictObject({
 /** Resources on demand, newest first; `nextOffset` pages on (null: no more). */
 export const CaseResourcesPage = CaseViewBody.extend({ nextOffset: z.number().int().nullable() });
 export type CaseResourcesPage = z.infer<typeof CaseResourcesPage>;
+/**
+ * One requested type of a read of several: its page (newest first; `nextOffset` null when there is
+ * no more), or `denied` — the policy gives this reader no copy of the type, so nothing of it is sent
+ * (the same refusal as `SCOPE_DENIED` on a single-type read).
+ */
+export const CaseTypeRead = z.discriminatedUnion('status', [
+  z.strictObject({ type: R4ResourceType, status: z.literal('read'), resources: CaseViewBody.shape.resources, nextOffset: z.number().int().nullable() }),
+  z.strictObject({ type: R4ResourceType, status: z.literal('denied'), code: z.literal('SCOPE_DENIED') }),
+]);
+export type CaseTypeRead = z.infer<typeof CaseTypeRead>;
+/** A read of several types: one entry per requested type, in the order asked. */
+export const CaseReadResponse = z.strictObject({ caseId: z.string(), deidentified: z.boolean(), types: z.array(CaseTypeRead) });
+export type CaseReadResponse = z.infer<typeof CaseReadResponse>;
 
 export const ObservationIngestResponse = z.strictObject({ id: z.string(), deliveredToRooms: z.number().int() });
 export type ObservationIngestResponse = z.infer<typeof ObservationIngestResponse>;
@@ -449,6 +488,7 @@ export const ApiResponseSchemas = {
   'POST /api/cases/:id/refresh': CaseRefreshResponse,
   'GET /api/cases/:id': CaseViewBody,
   'GET /api/cases/:id/resources': CaseResourcesPage,
+  'POST /api/cases/:id/resources/query': CaseReadResponse,
   'POST /api/cases/:id/observations': ObservationIngestResponse,
   'GET /api/audit': AuditPage,
   'GET /api/audit/verify': VerifyResult,

@@ -40,6 +40,17 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The user's `case.read` audit rows, oldest first. */
+async function caseReads(actor: string): Promise<{ outcome: string; room_id: string | null; details: { resources?: string[]; code?: string; type?: string; types?: Record<string, { variant?: string; count?: number; code?: string }> } }[]> {
+  return (await server.app.pool.query(`SELECT outcome, room_id, details FROM audit_log WHERE actor = $1 AND action = 'case.read' ORDER BY seq`, [actor])).rows;
+}
+/** The join's read has been written, and nothing more comes after it. */
+async function joinReads(actor: string) {
+  await eventually(async () => (await caseReads(actor)).length > 0, 10_000);
+  await new Promise((r) => setTimeout(r, 700));
+  return caseReads(actor);
+}
+
 async function open(width = 1400, height = 860): Promise<Page> {
   const context = await browser.newContext({ viewport: { width, height } });
   contexts.push(context);
@@ -161,6 +172,13 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     const room = await admin.api.createRoom({ title: 'Anticoagulation review', kind: 'case-conference', caseId, participants: [{ userId: 'cs.cli', role: 'clinician' }] });
     const page = await joinByLink('cs.cli', 'Dr. Summary', room.id);
     await page.waitForSelector('[data-testid="labs"]');
+    // The join reads what the room did not send — seven types this record has none of — in one request: one audit row, each type with its count.
+    const NONE = ['Procedure', 'DocumentReference', 'Encounter', 'MedicationRequest', 'Immunization', 'DiagnosticReport', 'Medication'];
+    const reads = await joinReads('cs.cli');
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatchObject({ outcome: 'success', room_id: room.id, details: { resources: [] } });
+    expect(reads[0]!.details.types).toEqual(Object.fromEntries(NONE.map((t) => [t, { variant: 'identified', count: 0 }])));
+    await page.waitForSelector('[data-testid="encounters"] .not-on-file');
     const banner = (await page.textContent('[data-testid="patient"]'))!;
     expect(banner).toContain(`Maria ${NAME}`);
     expect(banner).toMatch(new RegExp(`\\d{2} y · F · born .*1958 · MRN ${MRN}`));
@@ -220,6 +238,8 @@ describe('clinical summary', { timeout: 90_000 }, () => {
 
     const violations = await seriousAxeViolations(page, ['.side', '.topbar', '.viewport .overlay']);
     expect(violations).toEqual([]);
+    // A live reading, resizing, scrolling: nothing more read, nothing more audited.
+    expect(await caseReads('cs.cli')).toHaveLength(1);
   });
 
   it('de-identified and restricted views still say whose case it is, and no more', async () => {
@@ -242,6 +262,20 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     expect(banner).toContain('Patient identity is outside your access');
     expect(banner).toMatch(/Not shown to you: .*Allergies.*Medications/);
     expect(await lim.locator('[data-testid="allergies"]').count()).toBe(0);
+    // The case panel asks about twelve types at the join, none readable: one refused read naming each — not twelve rows.
+    // (The image viewer's own list of the case's studies is refused apart, as before: its one type, its one row.)
+    const limReads = await joinReads('cs.lim');
+    expect(limReads.filter((r) => !r.details.types).map((r) => [r.outcome, r.details])).toEqual([['failure', { code: 'SCOPE_DENIED', type: 'ImagingStudy' }]]);
+    const panelReads = limReads.filter((r) => r.details.types);
+    expect(panelReads).toHaveLength(1);
+    expect(panelReads[0]!.outcome).toBe('failure');
+    expect(Object.keys(panelReads[0]!.details.types!).sort()).toEqual(['AllergyIntolerance', 'Condition', 'DiagnosticReport', 'DocumentReference', 'Encounter', 'ImagingStudy', 'Immunization', 'Medication', 'MedicationRequest', 'MedicationStatement', 'Patient', 'Procedure']);
+    expect(Object.values(panelReads[0]!.details.types!).every((t) => t.code === 'SCOPE_DENIED')).toBe(true);
+    // The de-identified observer: one row for the join too; each type it asked about named as refused or with its count.
+    const obsReads = await joinReads('cs.obs');
+    expect(obsReads).toHaveLength(1);
+    expect(Object.keys(obsReads[0]!.details.types!)).toContain('AllergyIntolerance'); // outside an observer's defaults
+    expect(Object.values(obsReads[0]!.details.types!).every((t) => t.code === 'SCOPE_DENIED' || (t.variant === 'deidentified' && t.count === 0))).toBe(true);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
-import type { CaseImportResponse, FhirResource } from '../../shared/src/index.ts';
+import { CASE_RESOURCE_TYPES, type CaseImportResponse, type FhirResource } from '../../shared/src/index.ts';
 import { hl7GlucoseBundle, patientIdentityStrings, syntheaCarroll, type Bundle } from '../fixtures/real-fhir.ts';
 import { eventually } from '../support/eventually.ts';
 import { captureFrames, receivedBytes } from '../support/frames.ts';
@@ -86,8 +86,14 @@ async function receiveAll(prefix: string, caseId: string): Promise<{ roomId: str
     const http: Buffer[] = [];
     const whole = await getRaw(client, `/api/cases/${caseId}?room=${room.id}`);
     const onDemand = await getRaw(client, `/api/cases/${caseId}/resources?room=${room.id}&limit=1000`);
-    expect([whole.status, onDemand.status], c).toEqual([200, 200]);
-    http.push(whole.raw, onDemand.raw);
+    // The read of several types the case panel makes: every case type and what Synthea adds, each refused or withheld as the room decides.
+    const byType = await fetch(new URL(`/api/cases/${caseId}/resources/query`, server.app.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.api.identityToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ room: room.id, types: [...CASE_RESOURCE_TYPES, 'Claim', 'ExplanationOfBenefit', 'CareTeam', 'CarePlan', 'Practitioner', 'Organization'], limit: 200 }),
+    });
+    expect([whole.status, onDemand.status, byType.status], c).toEqual([200, 200, 200]);
+    http.push(whole.raw, onDemand.raw, Buffer.from(await byType.arrayBuffer()));
     const httpResources = (JSON.parse(onDemand.raw.toString('utf8')) as { resources: FhirResource[] }).resources;
     got[c] = { session, client, http, httpResources, bytes: () => Buffer.concat([receivedBytes(session), ...http]) };
   }

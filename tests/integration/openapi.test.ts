@@ -110,6 +110,11 @@ describe('the OpenAPI description', () => {
     for (const route of API_EMPTY_ROUTES) expect(Object.keys(specPath(route)!.responses)).toContain('204');
     expect(specPath('POST /api/rooms')!.requestBody).toBeTruthy();
     expect(specPath('GET /api/cases/:id/resources')!.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['id', 'type', 'before', 'limit', 'offset', 'room']));
+    // The read of several types documents its body: the type list (each a FHIR R4 type, at most 20) and the per-type page.
+    const readBody = (specPath('POST /api/cases/:id/resources/query')!.requestBody as { content: Record<string, { schema: { properties: Record<string, { maxItems?: number; uniqueItems?: boolean; items?: { enum?: string[] } }>; required: string[] } }> }).content['application/json']!.schema;
+    expect(readBody.required).toEqual(['types']);
+    expect(readBody.properties['types']).toMatchObject({ maxItems: 20, uniqueItems: true, items: { enum: expect.arrayContaining(['Observation', 'Claim']) } });
+    expect(Object.keys(readBody.properties).sort()).toEqual(['limit', 'offset', 'room', 'types']);
   });
 
   it('has a readable page that loads nothing from elsewhere', async () => {
@@ -177,6 +182,8 @@ describe('real answers match the description', () => {
     await call('GET /api/cases/:id', { params: { id: imported.caseId } });
     await call('GET /api/cases/:id', { params: { id: imported.caseId }, query: { room: room.id }, as: host });
     await call('GET /api/cases/:id/resources', { params: { id: imported.caseId }, query: { limit: '2' } });
+    const several = await call('POST /api/cases/:id/resources/query', { params: { id: imported.caseId }, body: { types: ['Observation', 'Encounter'], limit: 2 } });
+    expect(several.types.map((t) => [t.type, t.status])).toEqual([['Observation', 'read'], ['Encounter', 'read']]);
     await call('POST /api/cases/:id/observations', { params: { id: imported.caseId }, body: liveObservation(imported.patientId, 'Zqxvital'), status: 201 });
     await call('GET /api/audit', { query: { limit: '5' } });
     await call('GET /api/audit/verify');

@@ -139,6 +139,10 @@ describe('ConsoleController: audit', () => {
 
   it('details read as counts of records per type; CSV quotes every cell, hostile text included', () => {
     expect(detailsText(event(1, { resources: ['Condition/1', 'Condition/2', 'Observation/3'], query: 'secret', room: 'r1' }))).toBe('resources: 3 records (Condition, Observation) · room: r1');
+    // A read of several types: the per-type account leads (what was asked, how many, what was refused).
+    const read = { variant: 'identified', basis: 'scope', scope: ['patient/*.rs'], resources: ['Condition/1', 'Condition/2'], types: { Condition: { variant: 'identified', count: 2 }, Immunization: { variant: 'identified', count: 0 }, Procedure: { code: 'SCOPE_DENIED' } } };
+    expect(detailsText(event(1, read))).toBe('types: Condition 2, Immunization 0, Procedure SCOPE_DENIED · variant: identified · basis: scope · scope: ["patient/*.rs"] · resources: 2 records (Condition)');
+    expect(detailsText(event(1, { resources: [] }))).toBe('resources: 0 records');
     const csv = auditCsv([event(1, { note: 'a "quoted",\nline' })]);
     expect(csv.split('\n')[0]).toBe('seq,at,actor,action,outcome,room,patient,subject,details');
     expect(csv).toContain('"{""note"":""a \\""quoted\\"",\\nline""}"');

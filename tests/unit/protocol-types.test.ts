@@ -3,7 +3,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import type { ClinicSession } from '../../client/src/sdk/session.ts';
 import type { RelayedPointer, LinkPing } from '../../shared/src/guidance.ts';
 import type { ConsiliumApi } from '../../client/src/sdk/api.ts';
-import type { ApiResponses, CaseResourcesPage, LiveRoomDto, RoomDto, TicketResponse } from '../../shared/src/http.ts';
+import type { ApiResponses, CaseReadResponse, CaseResourcesPage, LiveRoomDto, RoomDto, TicketResponse } from '../../shared/src/http.ts';
 import type { ClientReplies, ClientReply } from '../../shared/src/messages.ts';
 import type { ErrorNotice, Reply, ServerMessages } from '../../shared/src/protocol.ts';
 import { commands } from '../../server/src/rooms/commands/index.ts';
@@ -66,6 +66,7 @@ describe('room protocol types', () => {
     expectTypeOf<ReturnType<ConsiliumApi['getTicket']>>().toEqualTypeOf<Promise<TicketResponse>>();
     expectTypeOf<ReturnType<ConsiliumApi['liveRoom']>>().toEqualTypeOf<Promise<LiveRoomDto>>();
     expectTypeOf<ReturnType<ConsiliumApi['caseResources']>>().toEqualTypeOf<Promise<CaseResourcesPage>>();
+    expectTypeOf<ReturnType<ConsiliumApi['readCaseTypes']>>().toEqualTypeOf<Promise<CaseReadResponse>>();
     expectTypeOf<ApiResponses['POST /api/rooms/:id/tickets']>().toEqualTypeOf<TicketResponse>();
     const api = null as unknown as ConsiliumApi;
     const checks = [

@@ -52,16 +52,24 @@ export interface RoomFormValues {
   participants: ParticipantInput[];
 }
 
-/** An audit event's details in one short line: lists of references ("Condition/…") read better as counts per type. */
+/**
+ * An audit event's details in one short line: lists of references ("Condition/…") read better as counts
+ * per type, and a case read's `types` (per type asked: how many, or the refusal) as "Condition 2, Procedure SCOPE_DENIED".
+ */
 export function detailsText(e: DirectoryAuditEvent): string {
-  const show = (v: unknown): string => {
+  const show = (k: string, v: unknown): string => {
     if (Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[A-Z][A-Za-z]+\//.test(x))) {
       const types = [...new Set(v.map((x) => String(x).split('/')[0]))];
-      return `${v.length} record${v.length === 1 ? '' : 's'} (${types.join(', ')})`;
+      return `${v.length} record${v.length === 1 ? '' : 's'}${types.length ? ` (${types.join(', ')})` : ''}`;
+    }
+    if (k === 'types' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      return Object.entries(v as Record<string, { count?: unknown; code?: unknown } | null>).map(([t, d]) => `${t} ${typeof d?.count === 'number' ? d.count : String(d?.code ?? '?')}`).join(', ');
     }
     return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
   };
-  const parts = Object.entries(e.details ?? {}).filter(([k]) => k !== 'query').slice(0, 6).map(([k, v]) => `${k}: ${show(v)}`);
+  // A case read's per-type account first: it is what the row is about (the line is cut at 200 characters).
+  const entries = Object.entries(e.details ?? {}).filter(([k]) => k !== 'query').sort(([a], [b]) => Number(b === 'types') - Number(a === 'types'));
+  const parts = entries.slice(0, 6).map(([k, v]) => `${k}: ${show(k, v)}`);
   return parts.join(' · ').slice(0, 200);
 }
 

@@ -1,7 +1,7 @@
 import { AGE_BAND_URL, CASE_RESOURCE_TYPES, type CaseResourceType } from '../../../shared/src/fhir.ts';
 import type { ClinicSession } from '../sdk/session.ts';
 import { sectionName } from './alerts.ts';
-import { CaseMore, type FetchPage } from './clinical/case-more.ts';
+import { CaseMore, type ReadTypes } from './clinical/case-more.ts';
 import { ageFrom, conceptText, FLAG_TEXT, formatWhen, observationRows, whenOf, type ObservationRow } from './clinical/format.ts';
 import { DEFAULT_TREND_RANGE, newestFirst, summaryModel, TREND_RANGES, type SectionKey, type SummaryItem, type SummarySection, type TrendRange } from './clinical/summary-model.ts';
 import { drawVitals } from './clinical/vitals-chart.ts';
@@ -102,7 +102,7 @@ function sectionView(sec: SummarySection, more: CaseMore, extra: (Node | null)[]
 export function casePanel(
   session: ClinicSession,
   canBreakGlass: boolean,
-  opts: { imagingViewerUrl?: string | null; fetchPage?: FetchPage | null; noCaseText?: () => string } = {},
+  opts: { imagingViewerUrl?: string | null; readTypes?: ReadTypes | null; noCaseText?: () => string } = {},
 ): { el: HTMLElement; refresh: () => void } {
   const head = h('div', { class: 'banner-slot' });
   const body = h('div', { class: 'stack' });
@@ -132,7 +132,7 @@ export function casePanel(
   let moreVersion = 0;
   let caseKey = '';
   // Without an HTTP reader (tests of the panel alone), nothing is loaded on demand and only what the room sent counts.
-  const more = new CaseMore(opts.fetchPage ?? (() => Promise.reject(Object.assign(new Error('offline'), { code: 'UNAVAILABLE' }))), () => {
+  const more = new CaseMore(opts.readTypes ?? (() => Promise.reject(Object.assign(new Error('offline'), { code: 'UNAVAILABLE' }))), () => {
     moreVersion++;
     refresh();
   });

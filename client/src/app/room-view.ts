@@ -6,6 +6,7 @@ import type { ClinicSession } from '../sdk/session.ts';
 import { hostAlerts } from './alerts.ts';
 import { announce } from './announcer.ts';
 import { casePanel } from './case-panel.ts';
+import type { ReadTypes } from './clinical/case-more.ts';
 import { CdsController } from './cds-controller.ts';
 import { cdsPanel } from './views/cds-panel.ts';
 import { ViewerController, type ImagingReader } from './imaging/viewer-controller.ts';
@@ -229,9 +230,10 @@ function mountRoom(root: HTMLElement, ticket: TicketResponse, session: ClinicSes
   const people = peopleList(ctl, (sessionId) => world.lookAt(sessionId));
   const scene = scenePanel(ctl);
   world.onSelect = (id) => ctl.select(id);
-  // What the room state leaves out of a big case is read on demand, through this room, under the reader's own access.
-  const fetchPage = (q: { type: string; offset: number; limit: number }) => api.caseResources(session.state.info.caseId, { room: ticket.roomId, ...q });
-  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.mayAskEmergencyAccess, { ...clientConfig, fetchPage, noCaseText: () => replayCase.text });
+  // What the room state leaves out of a big case is read on demand, through this room, under the reader's own access:
+  // the types a render needs in one read (one audit row), not one request per type.
+  const readTypes: ReadTypes = (q) => api.readCaseTypes(session.state.info.caseId, { room: ticket.roomId, ...q });
+  const { el: caseEl, refresh: refreshCase } = casePanel(session, ctl.mayAskEmergencyAccess, { ...clientConfig, readTypes, noCaseText: () => replayCase.text });
   // Decision support sits in the case panel, under the patient banner (cards for this participant only).
   const cds = new CdsController(session.cds, { announce: (text, urgent) => announce(text, urgent), changed: () => cdsView.render() }, ctl.canEdit);
   const cdsView = cdsPanel(cds, (key) => {

@@ -1,6 +1,6 @@
 import type { ErrorBody } from '../../../shared/src/errors.ts';
 import { isErrorCode } from '../../../shared/src/errors.ts';
-import type { ApiEmptyRoute, ApiResponses, ApiRoute, CreateRoomBody, DevLoginBody, DirectoryCase, DirectoryUser, OpenReplayBody, ParticipantUpdateBody, PatchRoomBody, RecordingGrantBody, RecordingRoomGrantBody } from '../../../shared/src/http.ts';
+import type { ApiEmptyRoute, ApiResponses, ApiRoute, CaseReadBody, CreateRoomBody, DevLoginBody, DirectoryCase, DirectoryUser, OpenReplayBody, ParticipantUpdateBody, PatchRoomBody, RecordingGrantBody, RecordingRoomGrantBody } from '../../../shared/src/http.ts';
 import { ConsiliumError } from './errors.ts';
 
 export type { DirectoryCase, DirectoryUser };
@@ -162,6 +162,15 @@ export class ConsiliumApi {
   /** Resources the room state leaves out of a big case, newest first, read through a room that shows the case. */
   caseResources(caseId: string, query: { room?: string; type?: string; code?: string; before?: string; limit?: number; offset?: number }) {
     return this.call('GET /api/cases/:id/resources', { params: { id: caseId }, query });
+  }
+
+  /**
+   * Several types of a case in one read (one audit row): per type its newest `limit` from `offset`,
+   * or `denied` when the caller's access gives no copy of it (every type denied: SCOPE_DENIED).
+   * Through a room that shows the case (`room`, required unless an administrator).
+   */
+  readCaseTypes(caseId: string, body: CaseReadBody) {
+    return this.call('POST /api/cases/:id/resources/query', { params: { id: caseId }, body });
   }
 
   /** A case as the caller may read it: through a room that shows it (required unless an administrator). */

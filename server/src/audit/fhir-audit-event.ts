@@ -26,13 +26,30 @@ const TYPE: Record<string, { code: string; display: string }> = {
   'break-glass.expire': { code: '110113', display: 'Security Alert' },
 };
 
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+
+/** A case read's `types` ({ Condition: { variant, count } | { code } }), each as "2 identified" or, refused, its code. */
+function typesOf(value: unknown): { type: string; text: string; refused: boolean }[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(value as Record<string, unknown>).map(([type, d]) => {
+    const o = (d ?? {}) as { count?: unknown; variant?: unknown; code?: unknown };
+    const read = typeof o.count === 'number';
+    return { type, text: read ? `${o.count} ${String(o.variant ?? '')}`.trim() : String(o.code ?? 'unknown'), refused: !read };
+  });
+}
+
 export function toAuditEvent(row: AuditRow): Record<string, unknown> {
   const type = TYPE[row.action] ?? { code: '110100', display: 'Application Activity' };
   const entity: Record<string, unknown>[] = [];
-  if (row.patientId) entity.push({ what: { reference: `Patient/${row.patientId}` }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' } });
+  if (row.patientId) entity.push({ what: { reference: `Patient/${row.patientId}` }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' } });
   const resources = Array.isArray(row.details['resources']) ? (row.details['resources'] as unknown[]) : [];
   for (const r of resources) if (typeof r === 'string') entity.push({ what: { reference: r } });
   if (row.roomId) entity.push({ what: { identifier: { system: 'urn:consilium:room', value: row.roomId } } });
+  const perType = typesOf(row.details['types']);
+  // A read of several types: the query, with per type what was sent (how many, which copy) or the refusal.
+  if (perType.length) entity.push({ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '24', display: 'Query' }, description: 'Case resources read by type', detail: perType.map((t) => ({ type: t.type, valueString: t.text })) });
+  const withheld = perType.filter((t) => t.refused);
   return {
     resourceType: 'AuditEvent',
     id: String(row.seq),
@@ -41,6 +58,7 @@ export function toAuditEvent(row: AuditRow): Record<string, unknown> {
     action: row.action.startsWith('disclosure') || row.action === 'case.read' || row.action === 'imaging.series-open' ? 'R' : 'E',
     recorded: row.at,
     outcome: row.outcome === 'success' ? '0' : '4',
+    ...(withheld.length ? { outcomeDesc: `Withheld: ${withheld.map((t) => `${t.type} (${t.text})`).join(', ')}` } : {}),
     agent: [
       { who: { identifier: { system: 'urn:consilium:user', value: row.actor } }, requestor: true },
       ...(row.subject && row.subject !== row.actor ? [{ who: { identifier: { system: 'urn:consilium:user', value: row.subject } }, requestor: false }] : []),

@@ -90,6 +90,26 @@ export class CasesRepo {
     return rows.map((r) => r.resource);
   }
 
+  /**
+   * Per type, its newest resources from `offset` on, at most `limit` of each, in the order
+   * `listResources` gives one type (one query: each type is read on the date index on its own).
+   */
+  async listResourcesPerType(caseId: string, types: readonly R4ResourceType[], page: { limit: number; offset: number }): Promise<Map<R4ResourceType, FhirResource[]>> {
+    const out = new Map<R4ResourceType, FhirResource[]>(types.map((t) => [t, []]));
+    if (types.length === 0) return out;
+    const { rows } = await this.pool.query<{ type: R4ResourceType; resource: FhirResource }>(
+      `SELECT t.type, r.resource FROM unnest($2::text[]) WITH ORDINALITY AS t(type, ord)
+        CROSS JOIN LATERAL (
+          SELECT resource, clinical_at, resource_id FROM case_resources
+           WHERE case_id = $1 AND resource_type = t.type
+           ORDER BY clinical_at DESC NULLS LAST, resource_id LIMIT $3 OFFSET $4) r
+        ORDER BY t.ord, r.clinical_at DESC NULLS LAST, r.resource_id`,
+      [caseId, types, page.limit, page.offset],
+    );
+    for (const { type, resource } of rows) out.get(type)?.push(resource);
+    return out;
+  }
+
   /** Store one more resource; false when a resource with the same source id is already there. */
   async addResource(caseId: string, resource: FhirResource, sourceId?: string): Promise<boolean> {
     const res = await this.pool.query(

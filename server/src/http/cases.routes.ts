@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Response } from 'express';
 import { R4_RESOURCE_TYPES } from '../../../shared/src/fhir.ts';
-import { CaseQuery, ImportQuery, PullBody, ResourcesQuery, type CaseImportResponse } from '../../../shared/src/http.ts';
+import { CaseQuery, CaseReadBody, ImportQuery, PullBody, ResourcesQuery, type CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { readerOf, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
+import { readTypes, type TypeDisclosure } from '../domain/case-read.ts';
 import { caseViewFor, preparedCase, variantOf, type CaseEntry } from '../domain/case-view.ts';
 import { importResource } from '../domain/fhir-bundle.ts';
 import type { PreparedImport } from '../domain/import-rows.ts';
@@ -16,7 +17,7 @@ import type { CasePuller } from '../fhir/case-puller.ts';
 import type { SmartBackendAuth } from '../fhir/smart-backend.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import { authenticate, authorize, principalOf } from './authenticate.ts';
-import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeBody, SMALL_BODY_LIMIT } from './body.ts';
+import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeBody, SMALL_BODY_LIMIT, smallJson } from './body.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import type { ImagingService } from '../imaging/imaging-service.ts';
 import { parseBody, uuidParam } from './validate.ts';
@@ -155,6 +156,37 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     sendJson(res, 'GET /api/cases/:id/resources', { ...view, nextOffset: rows.length === q.limit ? q.offset + q.limit : null });
   });
 
+  /**
+   * Several types at once, each paged as the single-type read pages it (no code or date filter):
+   * what a view that needs several types asks for in one request, audited as one `case.read` that
+   * lists per type the copy given and how many (none is still a read about the patient), or the
+   * refusal. A type the policy gives this reader no copy of is withheld, named in the answer and
+   * the row; when every type asked for is refused the read fails as a refused single-type read does.
+   */
+  router.post('/api/cases/:id/resources/query', ...smallJson(), async (req, res) => {
+    const principal = principalOf(res);
+    const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
+    const q = parseBody(CaseReadBody, req.body);
+    const head = await deps.cases.head(id);
+    if (!head) throw new AppError('CASE_NOT_FOUND');
+    const access = await readableOrDeny(principal, id, head.patientId, q.room);
+    const reader = readerOf(access);
+    const readable = q.types.filter((t) => reader.variantFor(t) !== null);
+    const roomId = q.room ?? null;
+    if (readable.length === 0) {
+      const types = Object.fromEntries(q.types.map((t) => [t, { code: 'SCOPE_DENIED' }]));
+      await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId: id, patientId: head.patientId, roomId, details: { code: 'SCOPE_DENIED', types } });
+      throw new AppError('SCOPE_DENIED');
+    }
+    // One more of each type than asked: whether it has more, without a count of the rest.
+    const rows = await deps.cases.listResourcesPerType(id, readable, { limit: q.limit + 1, offset: q.offset });
+    // The Patient is read even when not disclosed: its identity is what a reader without Patient scope must not get.
+    const patient = await deps.cases.listResources(id, { types: ['Patient'], limit: 1, offset: 0 });
+    const read = readTypes(preparedCase({ ...head, resources: patient }), q.types, rows, reader, q);
+    await auditRead(principal, id, head.patientId, access, read.disclosed, { roomId, perType: read.perType });
+    sendJson(res, 'POST /api/cases/:id/resources/query', { caseId: id, deidentified: !access.identified, types: read.answer });
+  });
+
   router.delete('/api/cases/:id', authorize('case.delete'), async (req, res) => {
     const principal = principalOf(res);
     const id = uuidParam(req.params.id, 'CASE_NOT_FOUND');
@@ -187,14 +219,25 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
 
   const readableOrDeny = (principal: Principal, caseId: string, patientId: string, roomId: string | undefined): Promise<DataAccess> => caseAccessOrDeny(deps, principal, caseId, patientId, roomId);
 
-  async function auditRead(principal: Principal, caseId: string, patientId: string, access: DataAccess, disclosed: CaseEntry[]): Promise<void> {
+  /**
+   * One row per read. `resources` names every copy sent (type/server id; the FHIR AuditEvent's
+   * entities); a read of several types adds `types`: per type asked, the copy and count, or the refusal.
+   */
+  async function auditRead(principal: Principal, caseId: string, patientId: string, access: DataAccess, disclosed: CaseEntry[], several?: { roomId: string | null; perType: Partial<Record<string, TypeDisclosure>> }): Promise<void> {
     const resources = disclosed.map((e) => `${e.resourceType}/${e.resourceId}`);
     await deps.audit.record({
       actor: principal.userId,
       action: 'case.read',
       caseId,
       patientId,
-      details: { variant: disclosed.length ? variantOf(disclosed) : access.identified ? 'identified' : 'deidentified', basis: 'scope', scope: principal.scopes.filter((s) => s.startsWith('patient/') || s === 'deidentified'), resources },
+      ...(several ? { roomId: several.roomId } : {}),
+      details: {
+        variant: disclosed.length ? variantOf(disclosed) : access.identified ? 'identified' : 'deidentified',
+        basis: 'scope',
+        scope: principal.scopes.filter((s) => s.startsWith('patient/') || s === 'deidentified'),
+        resources,
+        ...(several ? { types: several.perType } : {}),
+      },
     });
   }
 

@@ -1,15 +1,17 @@
 import type { z } from 'zod';
 import { AppError } from '../errors.ts';
 
-/** Parse a request body or throw BODY_INVALID listing each problem with its path. */
+/** Problems listed in a refusal: a 64 KB body of bad array items would otherwise be answered with a megabyte of them. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/** Parse a request body or throw BODY_INVALID listing each problem with its path (the first MAX_LISTED_PROBLEMS, then how many more). */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, code: 'BODY_INVALID' | 'QUERY_INVALID' = 'BODY_INVALID'): z.output<S> {
   const result = schema.safeParse(body ?? {});
   if (!result.success) {
-    throw new AppError(
-      code,
-      undefined,
-      result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    );
+    const issues = result.error.issues;
+    const listed = issues.slice(0, MAX_LISTED_PROBLEMS).map((i) => ({ path: i.path.join('.'), message: i.message }));
+    if (issues.length > listed.length) listed.push({ path: '', message: `and ${issues.length - listed.length} more problems` });
+    throw new AppError(code, undefined, listed);
   }
   return result.data;
 }
