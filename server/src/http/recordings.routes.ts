@@ -10,6 +10,7 @@ import type { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
+import { deleteRecording } from '../recordings/lifecycle.ts';
 import { authenticate, principalOf } from './authenticate.ts';
 import { scopesOf, type RecordingAccess, type SeenRecording } from './recording-access.ts';
 import { roomDto } from './rooms.routes.ts';
@@ -226,14 +227,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   router.delete('/api/recordings/:id', async (req, res) => {
     const principal = principalOf(res);
     const s = await seen(res, req.params.id, 'delete');
-    const replays = await deps.recordings.replayRooms(s.rec.id, principal.userId);
-    await deps.recordings.delete(s.rec.id);
-    const audioDeleted = await deps.audioFiles.remove(s.rec.id);
-    for (const r of replays) {
-      await deps.rooms.close(r.roomId);
-      await deps.live.call(r.roomId, 'close');
-    }
-    await deps.audit.record({ actor: principal.userId, action: 'recording.delete', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, replayRoomsClosed: replays.length, audioDeleted } });
+    await deleteRecording({ ...deps, closeLiveRoom: async (id) => void (await deps.live.call(id, 'close')) }, s.rec, { actor: principal.userId });
     res.status(204).end();
   });
 
