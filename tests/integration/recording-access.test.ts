@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { ConsiliumError } from '../../client/src/sdk/index.ts';
 import { CloseCodes } from '../../shared/src/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { captureFrames, receivedBytes } from '../support/frames.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { refusal } from '../support/refusal.ts';
 
 captureFrames();
 
@@ -17,14 +17,6 @@ captureFrames();
  */
 const CANARY = { name: 'Zqxaccname5521', mrn: 'MRN-Zq-31877', note: 'Zqxaccnote6630', id: 'Zqxaccid4108' };
 const has = (buf: Buffer, s: string) => buf.includes(Buffer.from(s, 'utf8'));
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof ConsiliumError ? err.code : String(err);
-  }
-  return 'accepted';
-};
 const T = { position: [0.1, 1.2, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
 
 let server: TestServer;
@@ -77,6 +69,8 @@ beforeAll(async () => {
   await cli.leave();
   // The PGY-1 cohort: the educator hosts it; a student (observer) and a resident (clinician) are members.
   cohort = (await admin.api.createRoom({ title: 'PGY-1 cohort', kind: 'training', participants: [{ userId: 'edu', role: 'host' }, { userId: 'stu', role: 'observer' }, { userId: 'res', role: 'clinician' }] })).id;
+  // The people granted it below have signed in (a grant names someone Consilium knows).
+  for (const u of ['stu.g', 'res.g', 'gus', 'gia', 'ola', 'pia']) await server.signIn(u);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();
