@@ -207,7 +207,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   web.use(recordingAudioRoutes({ access: recordingAccess, audit, links: audioLinks, identity, audioFiles }));
   web.use(recordingsRoutes({ recordings, rooms, users, identity, live, audit, access: recordingAccess, audioFiles }));
   web.use(auditRoutes({ audit, identity, pool, checkpoints }));
-  web.use(directoryRoutes({ pool, audit, identity }));
+  web.use(directoryRoutes({ pool, users, audit, identity }));
   web.get(CDS_JWKS_PATH, (_req, res) => void res.json(cdsSigner.jwks()));
   if (config.cds.builtin) web.use(builtinRoutes({ issuer: () => baseUrl, jwks: async () => cdsSigner.jwks() }));
   web.use(webRoutes(config.auth, { imagingViewerUrl: config.imagingViewerUrl, fhirServer: config.fhir !== null, publicUrl: () => baseUrl }));

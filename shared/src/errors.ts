@@ -76,6 +76,7 @@ export const ErrorCodes = {
   RECORDING_AUDIO_UNAVAILABLE: { status: 404, message: "This recording's audio is not reachable from this server (the egress storage is not shared with it, or the file is missing)" },
   AUDIO_LINK_INVALID: { status: 401, message: 'This audio link is invalid or has expired; ask for a new one' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested byte range cannot be served (one range within the file)' },
+  USER_NOT_FOUND: { status: 404, message: 'Nobody with that user id has signed in to Consilium (check the spelling, or ask them to sign in once)' },
   CASE_NOT_PULLED: { status: 409, message: 'This case was not pulled from the FHIR server' },
   // flow control and server
   RATE_LIMITED: { status: 429, message: 'Too many messages; slow down' },

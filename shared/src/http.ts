@@ -137,6 +137,8 @@ export const AuditQuery = z.strictObject({
 /** Free-text search: printable, short; NUL and control characters refused (PostgreSQL refuses NUL anyway). */
 const Search = z.string().max(100).regex(/^[^\u0000-\u001f\u007f]*$/).optional();
 
+/** People a recording's manager may let watch it (or seat in a group replay), found by part of their name or user id. */
+export const RecordingPeopleQuery = z.strictObject({ q: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]*$/) });
 export const DirectoryUsersQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
 export const DirectoryCasesQuery = z.strictObject({ q: Search, limit: z.coerce.number().int().min(1).max(500).default(200) });
 export const DirectoryAuditQuery = z.strictObject({
@@ -240,6 +242,9 @@ export type TicketResponse = z.infer<typeof TicketResponse>;
  * marker…) and, when the viewer's access covers its author's, its text; otherwise `hidden` (a placeholder, as the
  * live room shows). The marker of an object the viewer may not see at all is left out.
  */
+/** user id → display name, for the ids an answer names (and no others). */
+export const UserNames = z.record(z.string(), z.string());
+export type UserNames = z.infer<typeof UserNames>;
 export const RecordingMarkerDto = z.strictObject({
   t: z.number(),
   kind: z.enum(['annotation', 'presenter', 'join', 'pointing']),
@@ -268,6 +273,11 @@ export const RecordingDto = z.strictObject({
   access: z.enum(RECORDING_RELATIONS),
   /** The recording showed a case that has since been deleted: its replays show the room without patient data. */
   caseDeleted: z.boolean(),
+  /**
+   * Display names of the user ids this answer names (its recorder, the markers' authors), as Consilium last saw
+   * them; an id without a name here has not signed in since, and is shown as it is.
+   */
+  names: UserNames,
 });
 export type RecordingDto = z.infer<typeof RecordingDto>;
 /** Open a replay room: alone (no participants) or, for those who manage the recording, with learners. */
@@ -301,7 +311,12 @@ export type RecordingRoomGrantBody = z.input<typeof RecordingRoomGrantBody>;
 export const RecordingGrantsDto = z.strictObject({
   people: z.array(z.strictObject({ userId: z.string(), role: RoomRole, scopes: z.array(z.string()).nullable(), grantedBy: z.string(), grantedAt: z.string() })),
   rooms: z.array(z.strictObject({ roomId: z.string(), title: z.string(), role: RoomRole, scopes: z.array(z.string()).nullable(), members: z.number().int(), grantedBy: z.string(), grantedAt: z.string() })),
+  /** Display names of the people granted and of those who granted (see RecordingDto.names). */
+  names: UserNames,
 });
+/** Someone found for a recording's manager to let watch it: who, by name — nothing else of their account. */
+export const RecordingPersonDto = z.strictObject({ userId: z.string(), name: z.string() });
+export type RecordingPersonDto = z.infer<typeof RecordingPersonDto>;
 export type RecordingGrantsDto = z.infer<typeof RecordingGrantsDto>;
 
 /** A case pull's refresh: what was new, what was refused, and how many live rooms got it. */
@@ -502,6 +517,7 @@ export const ApiResponseSchemas = {
   'POST /api/recordings/:id/replays': RoomDto,
   'POST /api/recordings/:id/grants': OkResponse,
   'GET /api/recordings/:id/grants': RecordingGrantsDto,
+  'GET /api/recordings/:id/people': z.strictObject({ people: z.array(RecordingPersonDto) }),
   'POST /api/recordings/:id/room-grants': OkResponse,
   'POST /api/recordings/:id/audio-link': RecordingAudioLinkDto,
 } as const;

@@ -25,7 +25,7 @@ import { allow, deny, type Decision } from './room-policy.ts';
 export const RECORDING_RELATIONS = ['admin', 'recorder', 'granted', 'cohort', 'seat'] as const;
 export type RecordingRelation = (typeof RECORDING_RELATIONS)[number];
 
-export const RECORDING_ACTIONS = ['watch', 'open-alone', 'replay-to-group', 'see-grants', 'grant', 'revoke', 'delete'] as const;
+export const RECORDING_ACTIONS = ['watch', 'open-alone', 'replay-to-group', 'see-grants', 'grant', 'revoke', 'delete', 'find-people'] as const;
 export type RecordingAction = (typeof RECORDING_ACTIONS)[number];
 
 const MANAGERS: readonly RecordingRelation[] = ['admin', 'recorder'];
@@ -42,6 +42,9 @@ const RECORDING_RULES: Record<RecordingAction, readonly RecordingRelation[]> = {
   grant: MANAGERS,
   revoke: MANAGERS,
   delete: MANAGERS,
+  // Searching the people who have signed in (id and name) to grant it or seat them: only to those who grant and
+  // seat, and only through a recording they manage — a learner learns nobody's name from it.
+  'find-people': MANAGERS,
 };
 
 /** The relation of a viewer to a recording, from what the server found of them (the strongest wins). */

@@ -8,12 +8,13 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { clinicalBundle } from './clinical-bundle.ts';
 
 /**
- * Who may watch, in the web client: the educator who recorded a case conference opens "Who may watch" in the
- * library, lets a student watch it (de-identified) and a training room too; the student finds it in their
- * library with no such controls, reads the timeline without the note's text, and plays it alone; the
- * educator revokes the student, whose replay stops at once and who loses the recording. Then the case is
- * deleted: the educator's replay says so and goes on without it, and the educator deletes the recording after
- * being asked. Screenshots of the library for docs/.
+ * Who may watch, in the web client: a student signs in (their library is empty); the educator who recorded a
+ * case conference opens "Who may watch" in the library, is refused a misspelt user id in words, finds the
+ * student by name and lets them watch it (de-identified), and a training room too — the list and the timeline
+ * name people, not ids; the student finds it in their library with no such controls, reads the timeline
+ * without the note's text, and plays it alone; the educator revokes the student, whose replay stops at once
+ * and who loses the recording. Then the case is deleted: the educator's replay says so and goes on without
+ * it, and the educator deletes the recording after being asked. Screenshots of the library for docs/.
  */
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const NAME = 'Thornbury';
@@ -71,38 +72,62 @@ async function open(userId: string, name: string): Promise<Page> {
 
 const row = (p: Page) => p.locator(`[data-testid="recording-${recordingId}"]`);
 
+
 describe('teaching library: who may watch', { timeout: 240_000 }, () => {
-  it('the educator grants a student, the student watches alone, the educator revokes and the student loses it at once', async () => {
+  it('the educator finds a student by name and grants them, the student watches alone, the educator revokes and the student loses it at once', async () => {
+    // ---- the student signs in: nothing to watch yet --------------------------------------------------
+    const stu = await open('stu.lib', 'Sam Student');
+    await stu.waitForSelector('text=No recordings you may watch.');
+
     // ---- the educator: who may watch ----------------------------------------------------------------
     const edu = await open('edu', 'Dr. Okafor');
     await row(edu).waitFor();
     expect(await row(edu).textContent()).toContain('you recorded it');
     await edu.click(`[data-testid="who-${recordingId}"]`);
     await edu.waitForSelector(`[data-testid="no-grants-${recordingId}"]`);
-    await edu.fill(`[data-testid="grant-user-${recordingId}"]`, 'stu.lib');
+    const person = `[data-testid="grant-user-${recordingId}"]`;
+    // A misspelt user id is refused in words, and granted to nobody.
+    await edu.fill(person, 'stu.lbi');
+    await edu.click('text=Let them watch');
+    await edu.waitForSelector(`[data-testid="access-refusal-${recordingId}"]:has-text("Nobody with that user id has signed in")`);
+    expect(await edu.locator(`[data-testid="no-grants-${recordingId}"]`).count()).toBe(1);
+    // By name: typing finds the student; the field keeps the typing through the redraw the answer causes.
+    await edu.fill(person, '');
+    await edu.locator(person).pressSequentially('sam st', { delay: 40 });
+    await edu.waitForSelector('[data-testid="pick-stu.lib"]');
+    expect(await edu.inputValue(person)).toBe('sam st');
+    expect(await edu.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['testid'])).toBe(`grant-user-${recordingId}`);
+    expect(await edu.textContent('[data-testid="pick-stu.lib"]')).toBe('Sam Student · stu.lib');
+    await edu.locator(`[data-testid="access-${recordingId}"]`).screenshot({ path: path.join(DOCS, 'teaching-library-find-person.png') });
+    await edu.click('[data-testid="pick-stu.lib"]');
+    expect(await edu.inputValue(person)).toBe('Sam Student');
     await edu.selectOption(`[data-testid="grant-user-role-${recordingId}"]`, 'observer');
     await edu.click('text=Let them watch');
     await edu.waitForSelector('[data-testid="grant-person-stu.lib"]');
-    expect(await edu.textContent('[data-testid="grant-person-stu.lib"]')).toContain('student (de-identified)');
+    const granted = (await edu.textContent('[data-testid="grant-person-stu.lib"]'))!;
+    expect(granted).toContain('Sam Student · student (de-identified)');
+    expect(granted).toContain('granted by Dr. Okafor');
+    expect(await edu.inputValue(person)).toBe(''); // granted: the field is empty again
     await edu.selectOption(`[data-testid="grant-room-${recordingId}"]`, cohortId);
     await edu.selectOption(`[data-testid="grant-room-role-${recordingId}"]`, 'clinician');
     await edu.click('text=Let the room watch');
     await edu.waitForSelector(`[data-testid="grant-room-${cohortId}"]`);
     expect(await edu.textContent(`[data-testid="grant-room-${cohortId}"]`)).toMatch(/PGY-1 cardiothoracic cohort · resident \(identified\).*3 members now/);
     await edu.click(`[data-testid="recording-${recordingId}"] summary`); // the timeline, as the educator reads it
-    expect(await edu.textContent(`[data-testid="timeline-${recordingId}"]`)).toContain(`Note by edu: “LV apex mass, ${NAME}`);
+    expect(await edu.textContent(`[data-testid="timeline-${recordingId}"]`)).toContain(`Note by Dr. Okafor: “LV apex mass, ${NAME}`);
     await edu.screenshot({ path: path.join(DOCS, 'teaching-library-access.png'), fullPage: true });
 
     // ---- the student: sees it, no controls, no note text; watches alone ----------------------------
-    const stu = await open('stu.lib', 'Sam Student');
+    await stu.click('text=Back to rooms');
+    await stu.click('#open-library');
     await row(stu).waitFor();
     const stuRow = (await row(stu).textContent())!;
     expect(stuRow).toContain('granted to you');
     for (const control of [`who-${recordingId}`, `delete-${recordingId}`, `learner-${recordingId}`]) expect(await stu.locator(`[data-testid="${control}"]`).count(), control).toBe(0);
     await stu.click(`[data-testid="recording-${recordingId}"] summary`);
     const timeline = (await stu.textContent(`[data-testid="timeline-${recordingId}"]`))!;
-    expect(timeline).toContain('Note by edu — hidden by your access');
-    expect(timeline).toContain('Stroke by edu');
+    expect(timeline).toContain('Note by Dr. Okafor — hidden by your access');
+    expect(timeline).toContain('Stroke by Dr. Okafor');
     for (const canary of [NAME, MRN]) expect(await stu.content(), canary).not.toContain(canary);
     await stu.screenshot({ path: path.join(DOCS, 'teaching-library-student.png'), fullPage: true });
     await stu.click('text=Watch alone');
@@ -114,7 +139,7 @@ describe('teaching library: who may watch', { timeout: 240_000 }, () => {
 
     // ---- the educator revokes: the student's replay stops at once -----------------------------------
     const t0 = Date.now();
-    await edu.click('button[aria-label="Revoke stu.lib"]');
+    await edu.click('button[aria-label="Revoke Sam Student"]');
     await stu.waitForSelector('text=You may no longer watch this recording', { timeout: 5000 });
     const stoppedMs = Date.now() - t0;
     console.info(`[teaching library] the student's playing replay stopped ${stoppedMs} ms after the educator clicked Revoke`);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { ConsiliumError } from '../../client/src/sdk/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { captureFrames, receivedBytes } from '../support/frames.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { refusal } from '../support/refusal.ts';
 
 captureFrames();
 
@@ -14,14 +14,6 @@ captureFrames();
  */
 const CANARY = { name: 'Zqxatkname7731', mrn: 'MRN-Zq-90417', note: 'Zqxatknote2209' };
 const has = (buf: Buffer, s: string) => buf.includes(Buffer.from(s, 'utf8'));
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof ConsiliumError ? err.code : String(err);
-  }
-  return 'accepted';
-};
 
 let server: TestServer;
 let admin: ConsiliumClient;

@@ -3,13 +3,13 @@ import { matchMaker } from '@colyseus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLINIC_ROOM, ClinicState, PROTOCOL_VERSION } from '../../shared/src/index.ts';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { ConsiliumError } from '../../client/src/sdk/index.ts';
 import { REPLAY_POSE_FRAME } from '../../shared/src/replay-wire.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { captureFrames, receivedBytes } from '../support/frames.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { untyped } from '../support/untyped.ts';
+import { refusal } from '../support/refusal.ts';
 
 captureFrames();
 
@@ -20,14 +20,6 @@ captureFrames();
  */
 const CANARY = { name: 'Zqxtchname4471', mrn: 'MRN-Zq-55102', note: 'Zqxtchnote8813' };
 const has = (buf: Buffer, s: string) => buf.includes(Buffer.from(s, 'utf8'));
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof ConsiliumError ? err.code : String(err);
-  }
-  return 'accepted';
-};
 const T = { position: [0.1, 1.2, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -75,6 +67,8 @@ beforeAll(async () => {
   admin = await server.as('root', { admin: true });
   ({ caseId } = await admin.api.importCase(caseBundle(CANARY)));
   ({ id: recordingId, durationMs } = await recordConference());
+  // The people granted it below have signed in (a grant names someone Consilium knows).
+  for (const u of ['stu', 'gus', 'eva', 'tim', 'ivy', 'rex', 'flo']) await server.signIn(u);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

@@ -172,6 +172,8 @@ describe('real answers match the description', () => {
     await session.do('recording.stop', {});
     await call('GET /api/recordings', { as: host });
     await call('GET /api/recordings/:id', { params: { id: recording.recordingId }, as: host });
+    await server.signIn('dr.c'); // a grant names someone who has signed in
+    await call('GET /api/recordings/:id/people', { params: { id: recording.recordingId }, query: { q: 'dr.' }, as: host });
     await call('POST /api/recordings/:id/grants', { params: { id: recording.recordingId }, body: { userId: 'dr.c' }, as: host });
     const cohort = await call('POST /api/rooms', { body: { title: 'Cohort', kind: 'training', participants: [{ userId: 'dr.a', role: 'host' }, { userId: 'dr.e', role: 'observer' }] }, status: 201 });
     await call('POST /api/recordings/:id/room-grants', { params: { id: recording.recordingId }, body: { roomId: cohort.id }, as: host });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { ConsiliumError } from '../../client/src/sdk/index.ts';
+import { CloseCodes } from '../../shared/src/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { captureFrames, receivedBytes } from '../support/frames.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { refusal } from '../support/refusal.ts';
 
 captureFrames();
 
@@ -16,14 +17,6 @@ captureFrames();
  */
 const CANARY = { name: 'Zqxaccname5521', mrn: 'MRN-Zq-31877', note: 'Zqxaccnote6630', id: 'Zqxaccid4108' };
 const has = (buf: Buffer, s: string) => buf.includes(Buffer.from(s, 'utf8'));
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof ConsiliumError ? err.code : String(err);
-  }
-  return 'accepted';
-};
 const T = { position: [0.1, 1.2, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
 
 let server: TestServer;
@@ -76,6 +69,8 @@ beforeAll(async () => {
   await cli.leave();
   // The PGY-1 cohort: the educator hosts it; a student (observer) and a resident (clinician) are members.
   cohort = (await admin.api.createRoom({ title: 'PGY-1 cohort', kind: 'training', participants: [{ userId: 'edu', role: 'host' }, { userId: 'stu', role: 'observer' }, { userId: 'res', role: 'clinician' }] })).id;
+  // The people granted it below have signed in (a grant names someone Consilium knows).
+  for (const u of ['stu.g', 'res.g', 'gus', 'gia', 'ola', 'pia']) await server.signIn(u);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();
@@ -249,5 +244,35 @@ describe('one replay room per viewer watching alone', () => {
     expect((await edu.api.openReplay(recordingId)).id).toBe(eduAlone.id);
     const { rows } = await server.app.pool.query<{ n: string }>(`SELECT count(*) AS n FROM rooms WHERE recording_id = $1 AND created_by = 'ola' AND status = 'open'`, [recordingId]);
     expect(Number(rows[0]!.n)).toBe(1);
+  });
+});
+
+describe('deleting a recording by hand', () => {
+  it('its group replay closes while it plays (everyone in it put out, no ticket after), its chunks go, and one audit row says how many rooms closed', async () => {
+    const board = await admin.api.createRoom({ title: 'Doomed board', kind: 'case-conference', caseId, recordingAllowed: true, participants: [{ userId: 'edu', role: 'host' }] });
+    const live = await server.join('edu', board.id);
+    const { recordingId: doomed } = await live.do('recording.start', {});
+    await live.do('object.add', { kind: 'stroke', asset: 'builtin:pen', points: [0, 1, 0, 0.1, 1, 0], transform: T });
+    await new Promise((r) => setTimeout(r, 300));
+    await live.do('recording.stop', {});
+    await live.leave();
+    const edu = await server.as('edu');
+    const group = await edu.api.openReplay(doomed, { participants: [{ userId: 'dee', role: 'observer' }] });
+    const host = await server.join('edu', group.id);
+    const dee = await server.join('dee', group.id);
+    await host.do('replay.control', { action: 'play' });
+    await eventually(() => dee.state.replay.status === 'playing');
+    const [hostClosed, deeClosed] = [closedWatch(host), closedWatch(dee)];
+    await edu.api.deleteRecording(doomed);
+    await eventually(() => hostClosed.code !== undefined && deeClosed.code !== undefined, 3000, 10);
+    expect([hostClosed.code, deeClosed.code]).toEqual([CloseCodes.ROOM_CLOSED, CloseCodes.ROOM_CLOSED]);
+    const pool = server.app.pool;
+    expect((await pool.query(`SELECT status FROM rooms WHERE id = $1`, [group.id])).rows[0].status).toBe('closed');
+    expect(Number((await pool.query(`SELECT count(*) AS n FROM recording_chunks WHERE recording_id = $1`, [doomed])).rows[0].n)).toBe(0);
+    expect(await refusal((await server.as('dee')).api.getTicket(group.id))).toBe('ROOM_CLOSED');
+    expect(await refusal(edu.api.getRecording(doomed))).toBe('RECORDING_NOT_FOUND');
+    await server.app.audit.flush();
+    const rows = (await pool.query<{ actor: string; details: Record<string, unknown> }>(`SELECT actor, details FROM audit_log WHERE action = 'recording.delete' AND details->>'recordingId' = $1`, [doomed])).rows;
+    expect(rows).toEqual([{ actor: 'edu', details: { recordingId: doomed, replayRoomsClosed: 1, audioDeleted: false } }]);
   });
 });

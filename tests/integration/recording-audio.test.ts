@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { ConsiliumError } from '../../client/src/sdk/index.ts';
 import { AudioLinks } from '../../server/src/auth/audio-links.ts';
 import { loadOrCreateSigningKey } from '../../server/src/auth/keys.ts';
 import { KeysRepo } from '../../server/src/db/keys.repo.ts';
 import { parseRange } from '../../server/src/http/recording-audio.routes.ts';
 import { LiveKitStandIn } from '../support/livekit-standin.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { refusal } from '../support/refusal.ts';
 
 /**
  * A recording's voice (LiveKit egress → the hospital's storage → RECORDING_AUDIO_DIR) played back
@@ -28,14 +28,6 @@ let recA: string;
 let recB: string;
 let roomA: string;
 
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof ConsiliumError ? err.code : String(err);
-  }
-  return 'accepted';
-};
 
 /** GET a URL as a browser's <audio> element does: no Authorization header, maybe a Range. */
 async function fetchAudio(url: string, range?: string) {
@@ -86,6 +78,7 @@ beforeAll(async () => {
   recA = await record('edu', roomA);
   const roomB = await server.createRoom({ title: 'Voice B', recordingAllowed: true, participants: [{ userId: 'other.host', role: 'host' }] });
   recB = await record('other.host', roomB.id);
+  for (const u of ['stu', 'rev']) await server.signIn(u); // granted below: a grant names someone who has signed in
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

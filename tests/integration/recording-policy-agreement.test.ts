@@ -22,6 +22,8 @@ beforeAll(async () => {
   server = await startTestServer();
   admin = await server.as('root', { admin: true });
   cohort = (await admin.api.createRoom({ title: 'Cohort', kind: 'training', participants: [{ userId: 'edu', role: 'host' }, { userId: 'member', role: 'observer' }] })).id;
+  // Those granted it have signed in (a grant names someone Consilium knows).
+  for (const u of ['granted', 'someone']) await server.signIn(u);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();
@@ -76,12 +78,14 @@ describe('the library offers exactly what the server allows', () => {
         replayToGroup: await allowed(me.api.openReplay(id, { participants: [{ userId: 'learner', role: 'observer' }] })),
         seeGrants: await allowed(me.api.recordingGrants(id)),
         grant: await allowed(me.api.grantRecording(id, { userId: 'someone' })),
+        // The person search of the grant and learner forms (shown with them).
+        'find people': await allowed(me.api.findPeople(id, 'some')),
         'grant (a training room)': await allowed(me.api.grantRecordingToRoom(id, { roomId: cohort })),
         revoke: await allowed(me.api.revokeRecording(id, 'someone')),
         'revoke (a training room)': await allowed(me.api.revokeRecordingRoom(id, cohort)),
         delete: await allowed(me.api.deleteRecording(id)),
       };
-      const client: Record<string, boolean> = { ...offered, 'grant (a training room)': offered.grant, 'revoke (a training room)': offered.revoke };
+      const client: Record<string, boolean> = { ...offered, 'grant (a training room)': offered.grant, 'revoke (a training room)': offered.revoke, 'find people': offered.grant || offered.replayToGroup };
       const rows = Object.keys(server_).map((button) => ({ button, client: client[button], server: server_[button] }));
       expect(rows.filter((r) => r.client !== r.server)).toEqual([]);
       // Each relation is told apart: something is allowed to those who see it, nothing to those who do not.

@@ -84,6 +84,7 @@ beforeAll(async () => {
   await edu.leave();
   await cli.leave();
   const eduApi = await server.as('edu');
+  for (const u of ['res', 'stu', 'late']) await server.signIn(u); // a grant names someone who has signed in
   await eduApi.api.grantRecording(recordingId, { userId: 'res', role: 'clinician' });
   await eduApi.api.grantRecording(recordingId, { userId: 'stu' }); // observer: de-identified
   await eduApi.api.grantRecording(recordingId, { userId: 'late', role: 'clinician' });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
-import { ConsiliumError } from '../../client/src/sdk/index.ts';
 import { toRecord } from '../../server/src/rooms/scene-store.ts';
 import { RecordingsRepo } from '../../server/src/db/recordings.repo.ts';
 import { Recorder, RECORD_TICK_MS } from '../../server/src/rooms/recorder.ts';
@@ -10,6 +9,7 @@ import { eventually } from '../support/eventually.ts';
 import { captureFrames, receivedBytes } from '../support/frames.ts';
 import { GeneratedSession } from '../support/generated-session.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { refusal } from '../support/refusal.ts';
 
 captureFrames();
 
@@ -30,14 +30,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof ConsiliumError ? err.code : String(err);
-  }
-  return 'accepted';
-};
 const recordedObjects = (s: ClinicSession) => s.objects().filter((o) => o.id.startsWith('rec_'));
 const auditRows = async (action: string) => {
   const rows = [];
@@ -199,8 +191,8 @@ describe('recording with consent, replay filtered by each viewer\'s access', () 
     expect(await refusal(stranger.api.openReplay(recordingId))).toBe('RECORDING_NOT_FOUND');
     expect((await stranger.api.listRecordings()).map((r) => r.id)).not.toContain(recordingId);
 
+    const gus = await server.signIn('gus'); // a grant names someone who has signed in
     await eduApi.api.grantRecording(recordingId, { userId: 'gus' }); // observer: de-identified by default
-    const gus = await server.as('gus');
     expect((await gus.api.listRecordings()).map((r) => r.id)).toContain(recordingId);
     expect(await refusal(gus.api.openReplay(recordingId, { participants: [{ userId: 'pal', role: 'host' }] }))).toBe('FORBIDDEN');
     const alone = await gus.api.openReplay(recordingId);

@@ -228,6 +228,34 @@ describe('recording retention', () => {
     expect(existsSync(voice(expiring))).toBe(false);
     expect(existsSync(voice(forever))).toBe(true);
   });
+
+  it('from the command line (no live rooms to reach) an expired recording whose replay is live now is left for the server; once nobody watches, it goes', async () => {
+    const room = await server.createRoom({ title: 'Recorded', recordingAllowed: true, participants: [{ userId: 'edu.x', role: 'host' }] });
+    const host = await server.join('edu.x', room.id);
+    const { recordingId } = await host.do('recording.start', {});
+    await new Promise((r) => setTimeout(r, 300));
+    await host.do('recording.stop', {});
+    await host.leave();
+    // It expires tomorrow; the runs below look from the day after (the server's own run, today, keeps it).
+    await owner.query(`UPDATE recordings SET expires_at = now() + interval '1 day' WHERE id = $1`, [recordingId]);
+    const later = () => new Date(Date.now() + 2 * DAY);
+    const edu = await server.as('edu.x');
+    const replay = await edu.api.openReplay(recordingId);
+    const watching = await edu.join(replay.id);
+    await watching.ready();
+    const cli = await runRetention({ ...deps, now: later }, { caseDays: null });
+    expect(cli.items.filter((i) => i.id === recordingId)).toEqual([expect.objectContaining({ action: 'skipped', note: expect.stringContaining('live') })]);
+    expect((await owner.query(`SELECT deleted_at FROM recordings WHERE id = $1`, [recordingId])).rows[0].deleted_at).toBeNull();
+    expect(await auditFor('recording.delete', 'room_id', room.id)).toEqual([]);
+    expect(watching.status).toBe('connected');
+    await watching.leave();
+    // The replay's instance gives its lease back when it is disposed: then the same run deletes the recording and closes the room.
+    await eventually(async () => (await owner.query(`SELECT 1 FROM live_instances WHERE room_id = $1 AND expires_at > now()`, [replay.id])).rowCount === 0, 10_000);
+    const run = await runRetention({ ...deps, now: later }, { caseDays: null });
+    expect(run.items.filter((i) => i.id === recordingId).map((i) => i.action)).toEqual(['deleted']);
+    expect((await deps.rooms.get(replay.id))?.status).toBe('closed');
+    expect((await auditFor('recording.delete', 'room_id', room.id))[0]).toMatchObject({ actor: 'it.retention', details: { recordingId, reason: 'retention', replayRoomsClosed: 1 } });
+  });
 });
 
 describe('replay sessions end (REPLAY_ROOM_HOURS)', () => {

@@ -11,6 +11,11 @@ export interface TestServer {
   config: Config;
   /** A signed-in SDK client (development identity provider). */
   as(userId: string, opts?: { admin?: boolean; name?: string; scopes?: string[] }): Promise<ConsiliumClient>;
+  /**
+   * Sign in as the web client does (its first call lists the rooms): from then on Consilium knows the user —
+   * found by name, and grantable a recording (a user id nobody signed in with is refused, USER_NOT_FOUND).
+   */
+  signIn(userId: string, opts?: { admin?: boolean; name?: string; scopes?: string[] }): Promise<ConsiliumClient>;
   /** Sign in as this user, get a ticket and join the room; resolves once the state has arrived. */
   join(userId: string, roomId: string, opts?: { name?: string }): Promise<ClinicSession>;
   /** Create a room as an administrator. */
@@ -36,6 +41,11 @@ export async function startTestServer(overrides: AppOverrides = {}, env: Record<
     async as(userId, opts = {}) {
       const client = new ConsiliumClient(app.url);
       await client.api.devLogin({ userId, name: opts.name ?? userId, admin: opts.admin ?? false, ...(opts.scopes ? { scopes: opts.scopes } : {}) });
+      return client;
+    },
+    async signIn(userId, opts = {}) {
+      const client = await server.as(userId, opts);
+      await client.api.listRooms();
       return client;
     },
     async join(userId, roomId, opts = {}) {

@@ -12,14 +12,18 @@ import { authorizeRecordingAction, RECORDING_ACTIONS, RECORDING_RELATIONS, type 
  */
 const rec = (id: string, access: RecordingRelation, fields: Partial<RecordingDto> = {}): RecordingDto => ({
   id, roomId: 'r1', title: `Tumour board ${id}`, startedBy: 'edu', startedAt: '2026-12-01T09:00:00.000Z', endedAt: '2026-12-01T09:03:05.000Z',
-  durationMs: 185_000, bytes: 1000, audio: 'none', expiresAt: '2027-12-01T09:00:00.000Z', markers: [], mayManage: access === 'admin' || access === 'recorder', access, caseDeleted: false, ...fields,
+  durationMs: 185_000, bytes: 1000, audio: 'none', expiresAt: '2027-12-01T09:00:00.000Z', markers: [], mayManage: access === 'admin' || access === 'recorder', access, caseDeleted: false, names: {}, ...fields,
 });
 
+/** Who has signed in, as the server knows them: the people search finds them, and only they can be granted. */
+const SIGNED_IN: Record<string, string> = { 'stu.1': 'Sam Student', 'stu.2': 'Sam Stone', 'res.1': 'Rae Resident', edu: 'Dr. Okafor' };
+
 /** A server stand-in keeping grants the way the API answers them; every call is logged. */
-function server(recordings: RecordingDto[], opts: { directory?: boolean; ceilingDeidentified?: boolean } = {}) {
+function server(recordings: RecordingDto[], opts: { ceilingDeidentified?: boolean; slowSearch?: string } = {}) {
   const calls: string[] = [];
   const grants = new Map<string, RecordingGrantsDto>();
-  const of = (id: string) => grants.get(id) ?? (grants.set(id, { people: [], rooms: [] }), grants.get(id)!);
+  const of = (id: string) => grants.get(id) ?? (grants.set(id, { people: [], rooms: [], names: {} }), grants.get(id)!);
+  const namesOf = (ids: string[]) => Object.fromEntries(ids.filter((u) => SIGNED_IN[u]).map((u) => [u, SIGNED_IN[u]!]));
   const rooms = [
     { id: 'room-t', title: 'PGY-1 cohort', kind: 'training' as const },
     { id: 'room-c', title: 'Tumour board (live)', kind: 'case-conference' as const },
@@ -27,18 +31,21 @@ function server(recordings: RecordingDto[], opts: { directory?: boolean; ceiling
   const api: LibraryApi = {
     listRecordings: async () => recordings,
     openReplay: async (id) => ({ id: `room-of-${id}` }),
-    directoryUsers: async () => {
-      if (!opts.directory) throw new ConsiliumError('ADMIN_REQUIRED', 'administrators only', 403);
-      return [{ userId: 'stu.1', name: 'Sam Student', admin: false, lastSeenAt: '' }];
+    findPeople: async (id, q) => {
+      calls.push(`GET people ${id} ${q}`);
+      if (q === opts.slowSearch) await new Promise((r) => setTimeout(r, 30));
+      return Object.entries(SIGNED_IN).filter(([u, name]) => `${u} ${name}`.toLowerCase().includes(q.toLowerCase())).map(([userId, name]) => ({ userId, name }));
     },
     listRooms: async () => rooms,
     recordingGrants: async (id) => {
       calls.push(`GET grants ${id}`);
-      return structuredClone(of(id));
+      const g = of(id);
+      return structuredClone({ ...g, names: namesOf([...g.people.flatMap((p) => [p.userId, p.grantedBy]), ...g.rooms.map((r) => r.grantedBy)]) });
     },
     grantRecording: async (id, body) => {
       calls.push(`POST grant ${id} ${body.userId} ${body.role}`);
       if (opts.ceilingDeidentified && body.role === 'clinician') throw new ConsiliumError('SCOPE_ABOVE_CEILING', 'a recording may be watched with at most what its host could see', 403);
+      if (!SIGNED_IN[body.userId]) throw new ConsiliumError('USER_NOT_FOUND', 'nobody with that user id has signed in', 404);
       const g = of(id);
       g.people = [...g.people.filter((p) => p.userId !== body.userId), { userId: body.userId, role: body.role ?? 'observer', scopes: null, grantedBy: 'edu', grantedAt: '' }];
       return { ok: true };
@@ -103,28 +110,35 @@ describe('LibraryController: who may watch, revoke, delete', () => {
     expect(ctl.trainingRooms).toEqual([]); // not even read: nothing to grant
   });
 
-  it('the educator grants a student and a training room, sees them listed, revokes each', async () => {
-    const { ctl, calls, row } = await library([rec('a', 'recorder')], { directory: true });
+  it('the educator grants a student (found by name) and a training room, sees them listed by name, revokes each', async () => {
+    const { ctl, calls, row } = await library([rec('a', 'recorder')]);
     expect(ctl.trainingRooms).toEqual([{ id: 'room-t', title: 'PGY-1 cohort' }]); // only training rooms are offered
     await ctl.toggleAccess('a');
     expect(row('a').access).toEqual({ grants: [], error: '', refusal: '' });
-    expect(await ctl.grantPerson('a', '  ', 'observer')).toMatch(/Type a user id/);
-    expect(row('a').access!.refusal).toMatch(/Type a user id/);
-    expect(await ctl.grantPerson('a', ' stu.1 ', 'observer')).toBe('');
-    expect(await ctl.grantPerson('a', 'res.1', 'clinician')).toBe('');
+    expect(await ctl.grantPerson('a', '  ', 'observer')).toMatch(/Type a name/);
+    expect(row('a').access!.refusal).toMatch(/Type a name/);
+    const person = ctl.picker('a', 'grant', 0);
+    await person.type('sam s');
+    expect(person.found.map((p) => p.name)).toEqual(['Sam Student', 'Sam Stone']);
+    person.pick(person.found[0]!);
+    expect([person.text, person.userId]).toEqual(['Sam Student', 'stu.1']);
+    expect(await ctl.grantPerson('a', person.userId, 'observer')).toBe('');
+    expect(person.text).toBe(''); // granted: the search is empty again
+    expect(await ctl.grantPerson('a', ' res.1 ', 'clinician')).toBe(''); // an exact user id, typed
     expect(await ctl.grantRoom('a', '', 'observer')).toMatch(/Choose a training room/);
     expect(await ctl.grantRoom('a', 'room-t', 'observer')).toBe('');
     expect(row('a').access!.grants!.map((g) => [g.kind, g.id, g.name, g.access])).toEqual([
       ['person', 'stu.1', 'Sam Student', 'student (de-identified)'],
-      ['person', 'res.1', 'res.1', 'resident (identified)'],
+      ['person', 'res.1', 'Rae Resident', 'resident (identified)'],
       ['room', 'room-t', 'PGY-1 cohort', 'student (de-identified)'],
     ]);
-    expect(row('a').access!.grants![2]!.detail).toBe('training room · 3 members now · granted by edu');
+    expect(row('a').access!.grants!.map((g) => g.detail)).toEqual(['user id stu.1 · granted by Dr. Okafor', 'user id res.1 · granted by Dr. Okafor', 'training room · 3 members now · granted by Dr. Okafor']);
     expect(await ctl.revoke('a', { kind: 'person', id: 'stu.1' })).toBe('');
     expect(await ctl.revoke('a', { kind: 'room', id: 'room-t' })).toBe('');
     expect(row('a').access!.grants!.map((g) => g.id)).toEqual(['res.1']);
     // Revoked twice (another tab was quicker): said plainly.
     expect(await ctl.revoke('a', { kind: 'person', id: 'stu.1' })).toBe('That grant is already gone.');
+    expect(calls.filter((c) => c.startsWith('GET people'))).toEqual(['GET people a sam s']);
     expect(calls.filter((c) => !c.startsWith('GET'))).toEqual([
       'POST grant a stu.1 observer', 'POST grant a res.1 clinician', 'POST room-grant a room-t observer',
       'DELETE grant a stu.1', 'DELETE room-grant a room-t', 'DELETE grant a stu.1',
@@ -140,6 +154,46 @@ describe('LibraryController: who may watch, revoke, delete', () => {
     expect(row('a').access!.refusal).toMatch(/grant it as a student/);
     expect(await ctl.grantPerson('a', 'res.1', 'observer')).toBe('');
     expect(row('a').access!.refusal).toBe('');
+  });
+
+  it('a misspelt user id is refused in words, and not a grant to nobody; text that is no user id never reaches the server', async () => {
+    const { ctl, calls, row } = await library([rec('a', 'recorder')]);
+    await ctl.toggleAccess('a');
+    expect(await ctl.grantPerson('a', 'stu.l', 'observer')).toMatch(/Nobody with that user id has signed in.*check the spelling/);
+    expect(row('a').access!.refusal).toMatch(/type their name and pick them/);
+    expect(row('a').access!.grants).toEqual([]);
+    expect(await ctl.grantPerson('a', 'Sam Student', 'observer')).toMatch(/Pick the person from the names found for “Sam Student”/);
+    expect(calls.filter((c) => c.startsWith('POST'))).toEqual(['POST grant a stu.l observer']);
+    await ctl.picker('a', 'grant', 0).type('sam'); // searching again: the refusal goes
+    expect(row('a').access!.refusal).toBe('');
+  });
+
+  it('the search waits for two letters, shows only the answer to what the field says now, and says when nobody matches', async () => {
+    const { ctl, calls } = await library([rec('a', 'recorder')], { slowSearch: 'sa' });
+    const person = ctl.picker('a', 'grant', 0);
+    await person.type('s');
+    expect(calls.filter((c) => c.startsWith('GET people'))).toEqual([]);
+    const slow = person.type('sa'); // answers late…
+    await new Promise((r) => setTimeout(r, 5));
+    await person.type('rae'); // …after the field says something else
+    await slow;
+    expect(person.found.map((p) => p.userId)).toEqual(['res.1']);
+    await person.type('zz');
+    expect([person.found, person.note]).toEqual([[], 'Nobody who has signed in matches “zz”.']);
+    await person.type('');
+    expect([person.found, person.note]).toEqual([[], '']);
+  });
+
+  it('learners for a group replay are found by name too, each search its own', async () => {
+    const { ctl, row } = await library([rec('a', 'recorder')]);
+    const learner = ctl.picker('a', 'learner', 0);
+    expect(learner).not.toBe(ctl.picker('a', 'grant', 0));
+    await learner.type('rae');
+    learner.pick(learner.found[0]!);
+    expect(ctl.addLearner('a', learner.userId, 'clinician')).toBe('');
+    expect(learner.text).toBe('');
+    expect(row('a').learners).toEqual([{ userId: 'res.1', name: 'Rae Resident', role: 'clinician' }]);
+    expect(ctl.addLearner('a', 'Rae Resident', 'clinician')).toMatch(/Pick the learner/);
   });
 
   it('deleting asks first, deletes only the recording asked about, and can be called off', async () => {
@@ -167,12 +221,13 @@ describe('LibraryController: who may watch, revoke, delete', () => {
       { t: 25_000, kind: 'pointing', who: 'edu' },
       { t: 26_000, kind: 'annotation', who: 'old' }, // recorded before markers named their object
     ];
-    const { row } = await library([rec('a', 'granted', { markers, caseDeleted: true })]);
+    // The server names the people it shows; 'old' and 'cli' have no name it knows: their ids stand.
+    const { row } = await library([rec('a', 'granted', { markers, caseDeleted: true, names: { edu: 'Dr. Okafor' } })]);
     expect(row('a').timeline).toEqual([
-      '0:00 edu joined',
-      '0:12 Stroke by edu',
-      '0:20 Note by edu: “Resect 2 cm margin”',
-      '0:25 edu started pointing',
+      '0:00 Dr. Okafor joined',
+      '0:12 Stroke by Dr. Okafor',
+      '0:20 Note by Dr. Okafor: “Resect 2 cm margin”',
+      '0:25 Dr. Okafor started pointing',
       '0:26 Annotation by old',
       '0:30 Note by cli — hidden by your access',
     ]);

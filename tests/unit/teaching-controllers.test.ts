@@ -9,11 +9,11 @@ import { consentText } from '../../client/src/app/views/consent-card.ts';
 
 const rec = (id: string, fields: Partial<RecordingDto> = {}): RecordingDto => ({
   id, roomId: 'r1', title: `Tumour board ${id}`, startedBy: 'edu', startedAt: '2026-12-01T09:00:00.000Z', endedAt: '2026-12-01T09:03:05.000Z',
-  durationMs: 185_000, bytes: 1000, audio: 'none', expiresAt: null, markers: [], mayManage: false, access: fields.mayManage ? 'recorder' : 'granted', caseDeleted: false, ...fields,
+  durationMs: 185_000, bytes: 1000, audio: 'none', expiresAt: null, markers: [], mayManage: false, access: fields.mayManage ? 'recorder' : 'granted', caseDeleted: false, names: {}, ...fields,
 });
 
 /** The library's HTTP surface as the server answers it: every call recorded. */
-function fakeApi(recordings: RecordingDto[], opts: { directory?: boolean; refuseOpen?: boolean } = {}) {
+function fakeApi(recordings: RecordingDto[], opts: { refuseOpen?: boolean } = {}) {
   const opened: { id: string; body: unknown }[] = [];
   const api: LibraryApi = {
     listRecordings: async () => recordings,
@@ -22,12 +22,12 @@ function fakeApi(recordings: RecordingDto[], opts: { directory?: boolean; refuse
       opened.push({ id, body });
       return { id: `room-of-${id}` };
     },
-    directoryUsers: async () => {
-      if (!opts.directory) throw new ConsiliumError('FORBIDDEN', 'administrators only', 403);
-      return [{ userId: 'stu.1', name: 'Sam Student', admin: false, lastSeenAt: '' }];
+    findPeople: async (id, q) => {
+      if (!recordings.find((r) => r.id === id)?.mayManage) throw new ConsiliumError('FORBIDDEN', 'only those who manage it find people', 403);
+      return 'sam student stu.1'.includes(q.toLowerCase()) ? [{ userId: 'stu.1', name: 'Sam Student' }] : [];
     },
     listRooms: async () => [],
-    recordingGrants: async () => ({ people: [], rooms: [] }),
+    recordingGrants: async () => ({ people: [], rooms: [], names: {} }),
     grantRecording: async () => ({ ok: true }),
     grantRecordingToRoom: async () => ({ ok: true }),
     revokeRecording: async () => {},
@@ -37,7 +37,7 @@ function fakeApi(recordings: RecordingDto[], opts: { directory?: boolean; refuse
   return { api, opened };
 }
 
-function library(recordings: RecordingDto[], opts: { directory?: boolean; refuseOpen?: boolean } = {}) {
+function library(recordings: RecordingDto[], opts: { refuseOpen?: boolean } = {}) {
   const { api, opened } = fakeApi(recordings, opts);
   const log = { changed: 0, open: [] as string[] };
   const ctl = new LibraryController(api, { changed: () => log.changed++, open: (id) => log.open.push(id) }, (iso) => iso.slice(0, 16));
@@ -65,10 +65,13 @@ describe('LibraryController: the recordings a user may watch', () => {
     expect(log.open).toEqual(['room-of-a']);
   });
 
-  it('a group only for recordings one manages: learners from the directory as students (de-identified) or residents', async () => {
-    const { ctl, opened, log } = library([rec('mine', { mayManage: true }), rec('theirs')], { directory: true });
+  it('a group only for recordings one manages: learners found by name as students (de-identified) or residents', async () => {
+    const { ctl, opened, log } = library([rec('mine', { mayManage: true }), rec('theirs')]);
     await ctl.load();
-    expect(ctl.directory?.map((u) => u.userId)).toEqual(['stu.1']);
+    const learner = ctl.picker('mine', 'learner', 0);
+    await learner.type('Sam');
+    expect(learner.found).toEqual([{ userId: 'stu.1', name: 'Sam Student' }]);
+    learner.pick(learner.found[0]!);
     expect(ctl.addLearner('theirs', 'stu.1', 'observer')).toMatch(/host or an administrator/);
     expect(ctl.addLearner('mine', '  ', 'observer')).toBe('Choose a learner.');
     await ctl.openForGroup('mine'); // nobody chosen yet: not opened
@@ -84,11 +87,10 @@ describe('LibraryController: the recordings a user may watch', () => {
     expect(log.open).toEqual(['room-of-mine']);
   });
 
-  it('without the directory (a host who is not an administrator) learners are typed by id; a refusal is shown, not thrown', async () => {
+  it('a learner may also be typed by exact user id; a refusal is shown, not thrown', async () => {
     const { ctl, log } = library([rec('mine', { mayManage: true })], { refuseOpen: true });
     await ctl.load();
-    expect(ctl.directory).toBeNull();
-    ctl.addLearner('mine', 'stu.2', 'observer');
+    expect(ctl.addLearner('mine', 'stu.2', 'observer')).toBe('');
     await ctl.openForGroup('mine');
     expect(ctl.error).not.toBe('');
     expect(log.open).toEqual([]);

@@ -1,6 +1,7 @@
-import type { DirectoryUser, OpenReplayBody, RecordingDto, RecordingGrantBody, RecordingGrantsDto, RecordingMarkerDto, RecordingRoomGrantBody, RoomDto } from '../../../shared/src/http.ts';
+import { UserId, type OpenReplayBody, type RecordingDto, type RecordingGrantBody, type RecordingGrantsDto, type RecordingMarkerDto, type RecordingPersonDto, type RecordingRoomGrantBody, type RoomDto } from '../../../shared/src/http.ts';
 import { authorizeRecordingAction, GRANTABLE_ROOM_KINDS, type LearnerRole, type RecordingRelation } from '../../../shared/src/recording-policy.ts';
 import { ConsiliumError } from '../sdk/errors.ts';
+import { PeoplePicker } from './people-picker.ts';
 import { plainMessage } from './plain-errors.ts';
 import { HIDDEN_REASON } from './scene-list.ts';
 
@@ -10,7 +11,8 @@ export type { LearnerRole };
 export interface LibraryApi {
   listRecordings(): Promise<RecordingDto[]>;
   openReplay(id: string, body?: OpenReplayBody): Promise<Pick<RoomDto, 'id'>>;
-  directoryUsers(q?: string): Promise<DirectoryUser[]>;
+  /** People who have signed in, by part of name or id, for a recording this user manages. */
+  findPeople(id: string, q: string): Promise<RecordingPersonDto[]>;
   listRooms(): Promise<Pick<RoomDto, 'id' | 'title' | 'kind'>[]>;
   recordingGrants(id: string): Promise<RecordingGrantsDto>;
   grantRecording(id: string, body: RecordingGrantBody): Promise<unknown>;
@@ -47,10 +49,11 @@ export interface GrantRow {
   kind: 'person' | 'room';
   /** The user id or the training room id (what a revocation names). */
   id: string;
+  /** The person's display name (their user id when nobody by it has signed in since), or the training room's title. */
   name: string;
   /** "student (de-identified)", "resident (identified)", or the role and its explicit scopes. */
   access: string;
-  /** "granted by edu · 3 members now". */
+  /** "user id stu.1 · granted by Dr. Okafor", "training room · 3 members now · granted by Dr. Okafor". */
   detail: string;
 }
 
@@ -108,22 +111,24 @@ const REASONS: Record<RecordingRelation, string> = {
 const WHAT: Record<string, string> = { label: 'Note', marker: 'Marker', stroke: 'Stroke', arrow: 'Arrow', length: 'Length measurement', region: 'Region' };
 
 /**
- * A timeline marker in words. An annotation's text appears only when the server sent it (the viewer's
- * access covers its author's); otherwise the live room's placeholder — who, what, "hidden by your access".
+ * A timeline marker in words, naming people by `nameOf` (their display name; the id when unknown). An
+ * annotation's text appears only when the server sent it (the viewer's access covers its author's);
+ * otherwise the live room's placeholder — who, what, "hidden by your access".
  */
-export function markerText(m: RecordingMarkerDto): string {
+export function markerText(m: RecordingMarkerDto, nameOf: (userId: string) => string = (id) => id): string {
   const at = clockText(m.t);
+  const who = nameOf(m.who);
   switch (m.kind) {
     case 'join':
-      return `${at} ${m.who} joined`;
+      return `${at} ${who} joined`;
     case 'presenter':
-      return `${at} ${m.who} started presenting`;
+      return `${at} ${who} started presenting`;
     case 'pointing':
-      return `${at} ${m.who} started pointing`;
+      return `${at} ${who} started pointing`;
     case 'annotation': {
       const what = (m.what && WHAT[m.what]) || 'Annotation';
-      if (m.hidden) return `${at} ${what} by ${m.who} — ${HIDDEN_REASON}`;
-      return m.text ? `${at} ${what} by ${m.who}: “${m.text}”` : `${at} ${what} by ${m.who}`;
+      if (m.hidden) return `${at} ${what} by ${who} — ${HIDDEN_REASON}`;
+      return m.text ? `${at} ${what} by ${who}: “${m.text}”` : `${at} ${what} by ${who}`;
     }
   }
 }
@@ -135,22 +140,27 @@ export function grantAccessText(g: { role: string; scopes: string[] | null }): s
   return g.scopes ? `${g.role}: ${g.scopes.join(' ')}` : g.role;
 }
 
+/** The two places a manager finds a person: to seat them in a group replay, and to let them watch. */
+export type PickerPurpose = 'learner' | 'grant';
+
 /**
  * The recordings library, without DOM: the recordings this user may watch (the server decides which),
  * opening one alone, and — for those who manage a recording (its host, an administrator; the shared
  * rule decides the buttons, the server every act) — a group replay with learners, who may watch it
- * (people by user id or from the directory, training rooms), revoking, and deleting it after asking.
+ * (people found by name, or by exact user id; training rooms), revoking, and deleting it after asking.
+ * People are shown by the names the server sends with what it shows (the id when it knows none).
  */
 export class LibraryController {
   recordings: RecordingDto[] = [];
   loaded = false;
   error = '';
-  /** The directory (administrators only); null: not readable here, people are typed by user id. */
-  directory: DirectoryUser[] | null = null;
   /** Training rooms this user may grant a recording to (those they may see). */
   trainingRooms: { id: string; title: string }[] = [];
   private readonly learners = new Map<string, Learner[]>();
   private readonly access = new Map<string, AccessPanel>();
+  private readonly pickers = new Map<string, PeoplePicker>();
+  /** user id → display name: from the recordings, their grants and the people picked. */
+  private readonly names = new Map<string, string>();
   private confirming: string | null = null;
 
   constructor(
@@ -167,9 +177,8 @@ export class LibraryController {
       this.error = plainMessage(err);
     }
     this.loaded = true;
+    for (const r of this.recordings) this.learnNames(r.names);
     if (this.recordings.some((r) => recordingActs(r.access).grant)) {
-      // The directory is for administrators; a host who recorded a session types user ids instead.
-      this.directory = await this.api.directoryUsers().catch(() => null);
       const rooms = await this.api.listRooms().catch(() => []);
       this.trainingRooms = rooms.filter((r) => GRANTABLE_ROOM_KINDS.includes(r.kind)).map((r) => ({ id: r.id, title: r.title }));
     }
@@ -189,7 +198,7 @@ export class LibraryController {
       reason: REASONS[r.access],
       caseNote: r.caseDeleted ? 'Its case has been deleted: replays show the room without patient data.' : '',
       kept: r.expiresAt ? `kept until ${this.dateText(r.expiresAt)}` : 'kept until deleted',
-      timeline: [...r.markers].sort((a, b) => a.t - b.t).map(markerText),
+      timeline: [...r.markers].sort((a, b) => a.t - b.t).map((m) => markerText(m, (id) => this.nameOf(id))),
       learners: this.learners.get(r.id) ?? [],
       access: this.access.get(r.id) ?? null,
       confirmingDelete: this.confirming === r.id,
@@ -201,19 +210,46 @@ export class LibraryController {
     return r ? recordingActs(r.access) : null;
   }
 
-  private nameOf(userId: string): string {
-    return this.directory?.find((u) => u.userId === userId)?.name ?? userId;
+  /** The person's display name; their user id when the server named nobody by it. */
+  nameOf(userId: string): string {
+    return this.names.get(userId) ?? userId;
+  }
+
+  private learnNames(names: Record<string, string>): void {
+    for (const [id, name] of Object.entries(names)) this.names.set(id, name);
+  }
+
+  /**
+   * The person search of one form of a recording this user manages (its learners, its grants): kept here, so
+   * what was typed and found outlives the page's redraws. The server decides who may search (find-people).
+   */
+  picker(recordingId: string, purpose: PickerPurpose, delayMs?: number): PeoplePicker {
+    const key = `${purpose}:${recordingId}`;
+    let p = this.pickers.get(key);
+    if (!p) {
+      // Searching again is moving on from the last refused grant: its refusal goes.
+      const changed = () => {
+        const panel = purpose === 'grant' ? this.access.get(recordingId) : undefined;
+        if (panel) panel.refusal = '';
+        this.out.changed();
+      };
+      p = new PeoplePicker((q) => this.api.findPeople(recordingId, q), { changed, picked: (person) => this.names.set(person.userId, person.name) }, delayMs);
+      this.pickers.set(key, p);
+    }
+    return p;
   }
 
   // ---- a group replay ------------------------------------------------------------------------
 
-  /** Add a learner to a group replay (only for recordings this user manages); returns why not, or ''. */
+  /** Add a learner to a group replay (only for recordings this user manages): picked by name, or typed by exact user id; returns why not, or ''. */
   addLearner(recordingId: string, userId: string, role: LearnerRole): string {
     const id = userId.trim();
     if (!this.acts(recordingId)?.replayToGroup) return "Only the recording's host or an administrator opens it for a group.";
     if (!id) return 'Choose a learner.';
+    if (!UserId.safeParse(id).success) return `Pick the learner from the names found for “${id}”, or type their exact user id.`;
     const list = this.learners.get(recordingId) ?? [];
     this.learners.set(recordingId, [...list.filter((l) => l.userId !== id), { userId: id, name: this.nameOf(id), role }]);
+    this.pickers.get(`learner:${recordingId}`)?.reset();
     this.out.changed();
     return '';
   }
@@ -268,11 +304,12 @@ export class LibraryController {
     this.out.changed();
     try {
       const g = await this.api.recordingGrants(recordingId);
+      this.learnNames(g.names);
       this.access.set(recordingId, {
         refusal: '',
         grants: [
-          ...g.people.map((p): GrantRow => ({ kind: 'person', id: p.userId, name: this.nameOf(p.userId), access: grantAccessText(p), detail: `granted by ${p.grantedBy}` })),
-          ...g.rooms.map((r): GrantRow => ({ kind: 'room', id: r.roomId, name: r.title, access: grantAccessText(r), detail: `training room · ${r.members} member${r.members === 1 ? '' : 's'} now · granted by ${r.grantedBy}` })),
+          ...g.people.map((p): GrantRow => ({ kind: 'person', id: p.userId, name: this.nameOf(p.userId), access: grantAccessText(p), detail: `user id ${p.userId} · granted by ${this.nameOf(p.grantedBy)}` })),
+          ...g.rooms.map((r): GrantRow => ({ kind: 'room', id: r.roomId, name: r.title, access: grantAccessText(r), detail: `training room · ${r.members} member${r.members === 1 ? '' : 's'} now · granted by ${this.nameOf(r.grantedBy)}` })),
         ],
         error: '',
       });
@@ -282,12 +319,21 @@ export class LibraryController {
     this.out.changed();
   }
 
-  /** Let a person watch it, as a student (de-identified) or a resident; returns why not, or ''. */
+  /**
+   * Let a person watch it, as a student (de-identified) or a resident: `userId` as picked by name, or typed
+   * exactly; returns why not, or ''. Once granted, the form's search is empty again.
+   */
   async grantPerson(recordingId: string, userId: string, role: LearnerRole): Promise<string> {
     const id = userId.trim();
     if (!this.acts(recordingId)?.grant) return "Only the recording's host or an administrator decides who may watch it.";
-    if (!id) return this.refuse(recordingId, 'Type a user id, or choose someone from the directory.');
-    return this.act(recordingId, () => this.api.grantRecording(recordingId, { userId: id, role }));
+    if (!id) return this.refuse(recordingId, 'Type a name and pick the person, or type their exact user id.');
+    if (!UserId.safeParse(id).success) return this.refuse(recordingId, `Pick the person from the names found for “${id}”, or type their exact user id.`);
+    const why = await this.act(recordingId, () => this.api.grantRecording(recordingId, { userId: id, role }));
+    if (!why) {
+      this.pickers.get(`grant:${recordingId}`)?.reset();
+      this.out.changed();
+    }
+    return why;
   }
 
   /** Let a training room's participants watch it (each under their own access there, at most this role's); returns why not, or ''. */
@@ -361,5 +407,8 @@ function grantRefusal(err: unknown): string {
   }
   if (err instanceof ConsiliumError && err.code === 'ROOM_NOT_FOUND') return 'That training room is not one you can see.';
   if (err instanceof ConsiliumError && err.code === 'NOT_FOUND') return 'That grant is already gone.';
+  if (err instanceof ConsiliumError && err.code === 'USER_NOT_FOUND') {
+    return 'Nobody with that user id has signed in to Consilium: check the spelling, or type their name and pick them. Someone who has never signed in must do so once first.';
+  }
   return plainMessage(err);
 }

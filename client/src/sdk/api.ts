@@ -136,6 +136,11 @@ export class ConsiliumApi {
     return this.call('GET /api/recordings/:id/grants', { params: { id } });
   }
 
+  /** People who have signed in whose name or user id contains `q`, to let watch it or seat in a group replay (for those who manage it). */
+  async findPeople(id: string, q: string) {
+    return (await this.call('GET /api/recordings/:id/people', { params: { id }, query: { q } })).people;
+  }
+
   /** Let a training room's participants watch it, each under their own access there and at most the grant's. */
   grantRecordingToRoom(id: string, body: RecordingRoomGrantBody) {
     return this.call('POST /api/recordings/:id/room-grants', { params: { id }, body });

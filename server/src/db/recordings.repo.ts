@@ -201,6 +201,16 @@ export class RecordingsRepo implements RecordingStore {
     return rows[0]?.id ?? null;
   }
 
+  /** Every open replay room of this recording, and whether an instance of it holds a live lease now (somewhere). */
+  async openReplays(id: string): Promise<{ roomId: string; live: boolean }[]> {
+    const { rows } = await this.pool.query<{ id: string; live: boolean }>(
+      `SELECT r.id, EXISTS (SELECT 1 FROM live_instances l WHERE l.room_id = r.id AND l.expires_at > now()) AS live
+         FROM rooms r WHERE r.recording_id = $1 AND r.status = 'open'`,
+      [id],
+    );
+    return rows.map((r) => ({ roomId: r.id, live: r.live }));
+  }
+
   /** Every open replay room of this recording, with its opener's entry in it. */
   async replaySeats(id: string): Promise<ReplayRoomSeat[]> {
     const { rows } = await this.pool.query<{ id: string; created_by: string; role: RoomRole | null; scopes: string[] | null }>(

@@ -3,11 +3,10 @@ import { DirectoryAuditQuery, DirectoryCasesQuery, DirectoryUsersQuery } from '.
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import type { Pool } from '../db/pool.ts';
+import type { UsersRepo } from '../db/users.repo.ts';
 import { authenticate, requireAdmin } from './authenticate.ts';
 import { parseBody } from './validate.ts';
 import { sendJson } from './respond.ts';
-
-const likeEscape = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /**
  * What the admin console needs to provision rooms without copying ids: the users who have
@@ -15,25 +14,15 @@ const likeEscape = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
  * their patient's name, and the audit trail newest first. Admin only; reading the case
  * list and the audit trail is itself audited (ids and counts, never names).
  */
-export function directoryRoutes(deps: { pool: Pool; audit: AuditLog; identity: IdentityVerifier }): Router {
+export function directoryRoutes(deps: { pool: Pool; users: Pick<UsersRepo, 'search'>; audit: AuditLog; identity: IdentityVerifier }): Router {
   const router = Router();
   router.use('/api/directory', authenticate(deps.identity));
 
   router.get('/api/directory/users', async (req, res) => {
     requireAdmin(res, 'directory.users');
     const q = parseBody(DirectoryUsersQuery, req.query, 'QUERY_INVALID');
-    const params: unknown[] = [];
-    let where = '';
-    if (q.q) {
-      params.push(likeEscape(q.q));
-      where = `WHERE id ILIKE $1 OR name ILIKE $1`;
-    }
-    params.push(q.limit);
-    const { rows } = await deps.pool.query<{ id: string; name: string; is_admin: boolean; last_seen_at: Date }>(
-      `SELECT id, name, is_admin, last_seen_at FROM users ${where} ORDER BY last_seen_at DESC LIMIT $${params.length}`,
-      params,
-    );
-    sendJson(res, 'GET /api/directory/users', { users: rows.map((r) => ({ userId: r.id, name: r.name, admin: r.is_admin, lastSeenAt: r.last_seen_at.toISOString() })) });
+    const users = await deps.users.search(q.q, q.limit);
+    sendJson(res, 'GET /api/directory/users', { users: users.map((u) => ({ userId: u.id, name: u.name, admin: u.admin, lastSeenAt: u.lastSeenAt.toISOString() })) });
   });
 
   router.get('/api/directory/cases', async (req, res) => {

@@ -17,6 +17,7 @@ import type { RoomRecord, RoomsRepo } from '../db/rooms.repo.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
+import { endReplayRoom, type ReplayEndDeps } from '../recordings/lifecycle.ts';
 
 export interface RecordingAccessDeps {
   recordings: RecordingsRepo;
@@ -52,7 +53,12 @@ export const scopesOf = (access: DataAccess): string[] => accessToScope(access).
  * the manager or an administrator takes them away (or a grant to them is revoked).
  */
 export class RecordingAccess {
-  constructor(private readonly deps: RecordingAccessDeps) {}
+  /** How a replay room ends here: as everywhere (recordings/lifecycle.ts), live instance included. */
+  private readonly ending: ReplayEndDeps;
+
+  constructor(private readonly deps: RecordingAccessDeps) {
+    this.ending = { rooms: deps.rooms, audit: deps.audit, closeLiveRoom: async (id) => void (await deps.live.call(id, 'close')) };
+  }
 
   /** What a user holds of a recording besides managing it. */
   async holdsOf(recordingId: string, userId: string): Promise<RecordingHolds> {
@@ -136,10 +142,8 @@ export class RecordingAccess {
     const ended = (this.deps.now ?? Date.now)() - room.createdAt.getTime() >= this.deps.replayRoomMs;
     const rec = ended ? null : await this.deps.recordings.get(room.recordingId);
     if (rec) return void (await this.reconcile(rec, actor));
-    if (!(await this.deps.rooms.close(room.id))) return;
     const reason = ended ? 'the replay session is over (REPLAY_ROOM_HOURS)' : 'the recording is deleted or expired';
-    await this.deps.audit.record({ actor, action: 'room.close', roomId: room.id, details: { recordingId: room.recordingId, reason } });
-    await this.deps.live.call(room.id, 'close');
+    await endReplayRoom(this.ending, room, { actor, reason });
   }
 
   /** Replay rooms opened before this are over (REPLAY_ROOM_HOURS). */

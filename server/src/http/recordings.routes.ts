@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import { OpenReplayBody, RecordingGrantBody, RecordingRoomGrantBody, UserId, type RecordingDto, type RecordingMarkerDto } from '../../../shared/src/http.ts';
+import { OpenReplayBody, RecordingGrantBody, RecordingPeopleQuery, RecordingRoomGrantBody, UserId, type RecordingDto, type RecordingMarkerDto, type UserNames } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { accessCovers, authorizeRecordingAction, authorizeRecordingGrant, authorizeRoomRead, GRANTABLE_ROOM_KINDS, managesRecording, objectTextVisible, objectVisible, parseScopes, type DataAccess, type RecordingAction } from '../auth/policy.ts';
@@ -10,6 +10,7 @@ import type { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 import type { UsersRepo } from '../db/users.repo.ts';
 import { AppError } from '../errors.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
+import { deleteRecording } from '../recordings/lifecycle.ts';
 import { authenticate, principalOf } from './authenticate.ts';
 import { scopesOf, type RecordingAccess, type SeenRecording } from './recording-access.ts';
 import { roomDto } from './rooms.routes.ts';
@@ -19,7 +20,8 @@ import { parseBody, uuidParam } from './validate.ts';
 export interface RecordingsRoutesDeps {
   recordings: RecordingsRepo;
   rooms: RoomsRepo;
-  users: Pick<UsersRepo, 'touch'>;
+  /** Who has signed in: names for the ids the library shows, the people a manager may find and grant. */
+  users: Pick<UsersRepo, 'touch' | 'known' | 'namesOf' | 'search'>;
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
@@ -27,6 +29,12 @@ export interface RecordingsRoutesDeps {
   /** The recordings' voice files (deleted with their recording). */
   audioFiles: RecordingAudioFiles;
 }
+
+/** How many people one search answers with: a name to pick, not the directory. */
+const PEOPLE_FOUND = 20;
+
+/** Those of `names` whose id is in `ids`. */
+const pick = (names: UserNames, ids: readonly string[]): UserNames => Object.fromEntries(ids.filter((id) => Object.hasOwn(names, id)).map((id) => [id, names[id]!]));
 
 /**
  * A timeline marker as this viewer may see it: an annotation's text only when
@@ -55,6 +63,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   const router = Router();
   router.use('/api/recordings', authenticate(deps.identity));
 
+  /** The recording as this viewer may see it, without names yet (`names` fills them: one query for a whole list). */
   const toDto = (s: SeenRecording): RecordingDto => ({
     id: s.rec.id,
     roomId: s.rec.roomId,
@@ -70,7 +79,18 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     mayManage: managesRecording(s.relation),
     access: s.relation,
     caseDeleted: s.rec.caseDeleted,
+    names: {},
   });
+
+  /**
+   * The display names of the people these answers name — the recorder and the authors of the markers this viewer
+   * may see, nobody else — so the library shows people, not ids; no name is sent for an id the answer does not carry.
+   */
+  const named = async (dtos: RecordingDto[]): Promise<void> => {
+    const ids = (d: RecordingDto) => [d.startedBy, ...d.markers.map((m) => m.who)];
+    const all = await deps.users.namesOf(dtos.flatMap(ids));
+    for (const d of dtos) d.names = pick(all, ids(d));
+  };
 
   /**
    * A timeline that carries recorded notes' text (markers this viewer may read) is a viewing of the
@@ -85,6 +105,8 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
 
   router.get('/api/recordings', async (_req, res) => {
     const principal = principalOf(res);
+    // Opening the library is signing in to it: from now on this person can be found and granted a recording by name.
+    await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
     const list = await deps.recordings.listFor(principal.admin ? null : principal.userId);
     const out: RecordingDto[] = [];
     for (const rec of list) {
@@ -94,6 +116,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
       await auditTimeline(principal.userId, s, dto, 'library');
       out.push(dto);
     }
+    await named(out);
     sendJson(res, 'GET /api/recordings', { recordings: out });
   });
 
@@ -101,6 +124,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const s = await seen(res, req.params.id);
     const dto = toDto(s);
     await auditTimeline(principalOf(res).userId, s, dto, 'timeline');
+    await named([dto]);
     sendJson(res, 'GET /api/recordings/:id', dto);
   });
 
@@ -147,10 +171,25 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   router.get('/api/recordings/:id/grants', async (req, res) => {
     const s = await seen(res, req.params.id, 'see-grants');
     const g = await deps.recordings.grants(s.rec.id);
+    const names = await deps.users.namesOf([...g.people.flatMap((p) => [p.userId, p.grantedBy]), ...g.rooms.map((r) => r.grantedBy)]);
     sendJson(res, 'GET /api/recordings/:id/grants', {
       people: g.people.map((p) => ({ userId: p.userId, role: p.role, scopes: p.scopes, grantedBy: p.grantedBy, grantedAt: p.grantedAt.toISOString() })),
       rooms: g.rooms.map((r) => ({ ...r, grantedAt: r.grantedAt.toISOString() })),
+      names,
     });
+  });
+
+  /**
+   * Whom may I let watch this? People who have signed in whose name or id contains `q`: their id and name,
+   * nothing else (not whether they administer Consilium, not when they were last seen). Only for those who
+   * grant it (the shared rule's `find-people`); a learner asking is refused as they are for granting.
+   */
+  router.get('/api/recordings/:id/people', async (req, res) => {
+    const principal = principalOf(res);
+    await seen(res, req.params.id, 'find-people');
+    const { q } = parseBody(RecordingPeopleQuery, req.query, 'QUERY_INVALID');
+    const found = await deps.users.search(q, PEOPLE_FOUND, principal.userId);
+    sendJson(res, 'GET /api/recordings/:id/people', { people: found.map((u) => ({ userId: u.id, name: u.name })) });
   });
 
   router.post('/api/recordings/:id/grants', async (req, res) => {
@@ -160,6 +199,9 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const grant = { userId: body.userId, role: body.role ?? 'observer', scopes: body.scopes ?? null };
     const decision = authorizeRecordingGrant(s.rec, grant);
     if (!decision.allow) throw new AppError(decision.code, decision.reason);
+    // A misspelt id would be a grant to nobody, silently (or to whoever signs in with it one day): refused.
+    // Asked only of those who may grant, so nobody else learns through it who has signed in.
+    if (!(await deps.users.known(grant.userId))) throw new AppError('USER_NOT_FOUND', `nobody with the user id "${grant.userId}" has signed in to Consilium`);
     await deps.recordings.grant(s.rec.id, grant, principal.userId);
     await deps.audit.record({ actor: principal.userId, action: 'recording.grant', subject: body.userId, roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, role: grant.role, scopes: grant.scopes } });
     // A narrower grant than before narrows the replay they may be watching now.
@@ -226,14 +268,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   router.delete('/api/recordings/:id', async (req, res) => {
     const principal = principalOf(res);
     const s = await seen(res, req.params.id, 'delete');
-    const replays = await deps.recordings.replayRooms(s.rec.id, principal.userId);
-    await deps.recordings.delete(s.rec.id);
-    const audioDeleted = await deps.audioFiles.remove(s.rec.id);
-    for (const r of replays) {
-      await deps.rooms.close(r.roomId);
-      await deps.live.call(r.roomId, 'close');
-    }
-    await deps.audit.record({ actor: principal.userId, action: 'recording.delete', roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, replayRoomsClosed: replays.length, audioDeleted } });
+    await deleteRecording({ ...deps, closeLiveRoom: async (id) => void (await deps.live.call(id, 'close')) }, s.rec, { actor: principal.userId });
     res.status(204).end();
   });
 

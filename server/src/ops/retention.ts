@@ -3,6 +3,7 @@ import type { CasesRepo } from '../db/cases.repo.ts';
 import type { Pool } from '../db/pool.ts';
 import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
+import { deleteRecording, endReplayRoom } from '../recordings/lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import type { RecordingAudioFiles } from '../media/recording-audio-files.ts';
 
@@ -153,34 +154,17 @@ async function expireRecordings(deps: RetentionDeps, now: Date, batch: number, d
     const item: RetentionItem = { kind: 'recording', id: r.id, since: r.expires_at.toISOString(), action: 'due' };
     items.push(item);
     if (dryRun) continue;
-    const replays = await openReplayRooms(deps.pool, r.id);
-    if (!deps.closeLiveRoom && replays.some((x) => x.live)) {
+    const done = await deleteRecording(deps, { id: r.id, roomId: r.room_id, caseId: r.case_id }, { actor: deps.actor, details: { reason: 'retention', expiredAt: item.since } });
+    if (!done.deleted) {
       item.action = 'skipped';
       item.note = 'a replay of it is live: the server deletes it (and closes the replay) on its own run';
       continue;
     }
-    await deps.recordings.delete(r.id);
-    const audioDeleted = await deps.audioFiles.remove(r.id);
-    for (const x of replays) {
-      await deps.rooms.close(x.id);
-      if (x.live) await deps.closeLiveRoom?.(x.id);
-    }
     item.action = 'deleted';
-    await deps.audit.record({ actor: deps.actor, action: 'recording.delete', roomId: r.room_id, caseId: r.case_id, details: { recordingId: r.id, reason: 'retention', expiredAt: item.since, replayRoomsClosed: replays.length, audioDeleted } });
   }
   return items;
 }
 
-async function openReplayRooms(pool: Pool, recordingId: string): Promise<{ id: string; live: boolean }[]> {
-  const { rows } = await pool.query<{ id: string; live: boolean }>(
-    `SELECT r.id, EXISTS (SELECT 1 FROM live_instances l WHERE l.room_id = r.id AND l.expires_at > now()) AS live
-       FROM rooms r WHERE r.recording_id = $1 AND r.status = 'open'`,
-    [recordingId],
-  );
-  return rows;
-}
-
-/** In the server: a run at start, then every `intervalMs`; `stop()` waits for a run in progress. */
 /**
  * Replay rooms whose session is over (opened more than `replayRoomMs` ago) close, live ones too: a seat in a
  * group replay holds the recording (timeline, voice, the case through the room), and that hold ends with the session.
@@ -194,14 +178,13 @@ async function closeEndedReplays(deps: RetentionDeps, now: Date, replayRoomMs: n
   for (const r of rows) {
     const item: RetentionItem = { kind: 'replay-room', id: r.id, since: new Date(r.created_at.getTime() + replayRoomMs).toISOString(), action: 'due' };
     items.push(item);
-    if (dryRun || !(await deps.rooms.close(r.id))) continue;
-    await deps.closeLiveRoom?.(r.id);
+    if (dryRun || !(await endReplayRoom(deps, { id: r.id, recordingId: r.recording_id }, { actor: deps.actor, reason: 'retention', details: { sessionEndedAt: item.since } }))) continue;
     item.action = 'closed';
-    await deps.audit.record({ actor: deps.actor, action: 'room.close', roomId: r.id, details: { recordingId: r.recording_id, reason: 'retention', sessionEndedAt: item.since } });
   }
   return items;
 }
 
+/** In the server: a run at start, then every `intervalMs`; `stop()` waits for a run in progress. */
 export function scheduleRetention(deps: RetentionDeps, opts: { caseDays: number | null; replayRoomMs?: number; intervalMs: number; logger: Logger }): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
   const run = () => {

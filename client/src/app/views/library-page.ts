@@ -1,10 +1,5 @@
 import { h } from '../dom.ts';
-import type { LearnerRole, LibraryController, RecordingRow } from '../library-controller.ts';
-
-const roleSelect = (label: string, testid: string) =>
-  h('select', { 'aria-label': label, 'data-testid': testid },
-    h('option', { value: 'observer' }, 'Student (de-identified)'),
-    h('option', { value: 'clinician' }, 'Resident (identified)'));
+import type { LearnerRole, LibraryController, PickerPurpose, RecordingRow } from '../library-controller.ts';
 
 /**
  * The recordings library: each recording the user may watch, "Watch alone"; for those who manage it (the
@@ -14,23 +9,48 @@ const roleSelect = (label: string, testid: string) =>
 export function libraryPage(ctl: LibraryController, back: () => void) {
   const list = h('ul', { class: 'list recordings', 'aria-label': 'Recordings' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
-  const users = h('datalist', { id: 'library-users' });
   /** Timelines the reader opened: every change redraws the list, and an open timeline stays open. */
   const openTimelines = new Set<string>();
+  /** What the reader chose in the forms' selects, by test id: kept through the redraws (a search answering redraws the list). */
+  const chosen = new Map<string, string>();
+  const keep = <E extends HTMLSelectElement>(el: E): E => {
+    const testid = el.dataset['testid']!;
+    if (chosen.has(testid)) el.value = chosen.get(testid)!;
+    el.addEventListener('change', () => chosen.set(testid, el.value));
+    return el;
+  };
+  const roleSelect = (label: string, testid: string) => keep(h('select', { 'aria-label': label, 'data-testid': testid },
+    h('option', { value: 'observer' }, 'Student (de-identified)'),
+    h('option', { value: 'clinician' }, 'Resident (identified)')));
+
+  /**
+   * A person, found by name: the field (what was typed lives in the controller's picker, so a redraw keeps it),
+   * the people found as buttons to pick, and why nobody was. Picking puts their name in the field.
+   */
+  const personField = (r: RecordingRow, purpose: PickerPurpose, label: string, testid: string) => {
+    const picker = ctl.picker(r.id, purpose);
+    const input = h('input', { type: 'search', value: picker.text, placeholder: 'name or user id', autocomplete: 'off', 'aria-label': label, 'data-testid': testid, oninput: () => void picker.type(input.value) });
+    return {
+      picker,
+      el: h('span', { class: 'person-field' }, input,
+        picker.found.length ? h('ul', { class: 'found', role: 'listbox', 'aria-label': `People found for ${label}`, 'data-testid': `${testid}-found` }, ...picker.found.map((p) => h('li', { role: 'option' },
+          h('button', { type: 'button', class: 'secondary', 'data-testid': `pick-${p.userId}`, onclick: () => picker.pick(p) }, h('strong', {}, p.name), h('span', { class: 'muted' }, ` · ${p.userId}`))))) : null,
+        picker.note ? h('span', { class: 'muted small', role: 'status' }, picker.note) : null),
+    };
+  };
   const el = h('section', { class: 'card library', style: 'max-width:960px' },
     h('div', { class: 'row' }, h('h1', {}, 'Teaching recordings'), h('button', { class: 'secondary', style: 'margin-left:auto', onclick: back }, 'Back to rooms')),
     h('p', { class: 'muted' }, 'Every replay shows the case as your own access allows: students see it de-identified. Each viewing is audited.'),
-    error, users, list);
+    error, list);
 
   const learnerForm = (r: RecordingRow) => {
-    const who = h('input', { placeholder: ctl.directory ? 'learner (search the directory)' : 'learner user id', list: 'library-users', 'aria-label': `Learner for ${r.title}`, 'data-testid': `learner-${r.id}` });
+    const who = personField(r, 'learner', `Learner for ${r.title}`, `learner-${r.id}`);
     const role = roleSelect(`Access for the learner of ${r.title}`, `learner-role-${r.id}`);
     const msg = h('span', { class: 'error' });
     return h('form', { class: 'row', onsubmit: (e: Event) => {
       e.preventDefault();
-      msg.textContent = ctl.addLearner(r.id, who.value, role.value as LearnerRole);
-      if (!msg.textContent) who.value = '';
-    } }, who, role, h('button', { type: 'submit', class: 'secondary' }, 'Add learner'), msg);
+      msg.textContent = ctl.addLearner(r.id, who.picker.userId, role.value as LearnerRole);
+    } }, who.el, role, h('button', { type: 'submit', class: 'secondary' }, 'Add learner'), msg);
   };
 
   const groupPart = (r: RecordingRow) => h('div', { class: 'stack group' },
@@ -44,11 +64,11 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
   const accessPart = (r: RecordingRow) => {
     const a = r.access!;
     const show = (p: Promise<string>) => void p; // a refusal comes back through the controller (a.refusal)
-    const person = h('input', { placeholder: ctl.directory ? 'person (search the directory)' : 'user id', list: 'library-users', 'aria-label': `Person to let watch ${r.title}`, 'data-testid': `grant-user-${r.id}` });
+    const person = personField(r, 'grant', `Person to let watch ${r.title}`, `grant-user-${r.id}`);
     const personRole = roleSelect(`Access for the person watching ${r.title}`, `grant-user-role-${r.id}`);
-    const room = h('select', { 'aria-label': `Training room to let watch ${r.title}`, 'data-testid': `grant-room-${r.id}` },
+    const room = keep(h('select', { 'aria-label': `Training room to let watch ${r.title}`, 'data-testid': `grant-room-${r.id}` },
       h('option', { value: '' }, ctl.trainingRooms.length ? 'Choose a training room' : 'No training room you can see'),
-      ...ctl.trainingRooms.map((t) => h('option', { value: t.id }, t.title)));
+      ...ctl.trainingRooms.map((t) => h('option', { value: t.id }, t.title))));
     const roomRole = roleSelect(`Most access for the training room's members watching ${r.title}`, `grant-room-role-${r.id}`);
     return h('div', { class: 'stack group', 'data-testid': `access-${r.id}` },
       h('h2', { class: 'sub' }, 'Who may watch'),
@@ -61,8 +81,8 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
       a.error ? h('p', { class: 'error' }, a.error) : null,
       r.acts.grant ? h('form', { class: 'row', onsubmit: (e: Event) => {
         e.preventDefault();
-        show(ctl.grantPerson(r.id, person.value, personRole.value as LearnerRole));
-      } }, h('span', { class: 'muted form-label' }, 'A person'), person, personRole, h('button', { type: 'submit', class: 'secondary' }, 'Let them watch')) : null,
+        show(ctl.grantPerson(r.id, person.picker.userId, personRole.value as LearnerRole));
+      } }, h('span', { class: 'muted form-label' }, 'A person'), person.el, personRole, h('button', { type: 'submit', class: 'secondary' }, 'Let them watch')) : null,
       r.acts.grant ? h('form', { class: 'row', onsubmit: (e: Event) => {
         e.preventDefault();
         show(ctl.grantRoom(r.id, room.value, roomRole.value as LearnerRole));
@@ -98,11 +118,18 @@ export function libraryPage(ctl: LibraryController, back: () => void) {
     render(): void {
       error.hidden = !ctl.error;
       error.textContent = ctl.error;
-      users.replaceChildren(...(ctl.directory ?? []).map((u) => h('option', { value: u.userId }, u.name)));
       const rows = ctl.rows();
       if (!ctl.loaded) return list.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
       if (rows.length === 0) return list.replaceChildren(h('li', { class: 'muted' }, 'No recordings you may watch.'));
+      // The list is drawn afresh: whoever was typing (a search answering redraws it) keeps the field and the caret.
+      const focused = document.activeElement instanceof HTMLInputElement && list.contains(document.activeElement) ? document.activeElement : null;
+      const caret = focused ? { testid: focused.dataset['testid'], at: focused.selectionStart, end: focused.selectionEnd } : null;
       list.replaceChildren(...rows.map(rowView));
+      const again = caret?.testid ? list.querySelector<HTMLInputElement>(`input[data-testid="${CSS.escape(caret.testid)}"]`) : null;
+      if (again && caret) {
+        again.focus();
+        again.setSelectionRange(caret.at, caret.end);
+      }
     },
   };
 }
