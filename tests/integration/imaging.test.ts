@@ -102,6 +102,9 @@ describe('imaging from a real PACS (Orthanc over DICOMweb), through the room', (
     }
     const rows = await server.app.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'imaging.series-open' AND case_id = $1`, [caseId]);
     expect(rows.rows).toEqual([{ actor: 'cli', details: expect.objectContaining({ seriesUid, variant: 'identified', instances: 5 }) }]);
+    // The study list is a read of the patient's studies too: audited with what it showed.
+    const listed = await server.app.pool.query(`SELECT actor, room_id, details FROM audit_log WHERE action = 'case.read' AND case_id = $1 AND details->>'type' = 'ImagingStudy' AND outcome = 'success'`, [caseId]);
+    expect(listed.rows).toEqual([{ actor: 'cli', room_id: roomId, details: expect.objectContaining({ imaging: true, variant: 'identified', studies: [{ studyUid: list.body.studies[0]!.studyUid, series: 1 }] }) }]);
     // The other patient's study cannot be reached by naming its series either.
     const otherSeries = (await header('other-patient-ct.dcm')).seriesInstanceUid as string;
     expect((await get(cli, `/api/cases/${caseId}/imaging/series/${otherSeries}`, roomId)).body).toMatchObject({ error: { code: 'IMAGING_PATIENT_MISMATCH' } });

@@ -185,8 +185,13 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
   }
 
   router.get('/api/cases/:id/imaging', async (req, res) => {
-    const r = await reader(req, principalOf(res), 'case.read');
-    sendJson(res, 'GET /api/cases/:id/imaging', await deps.imaging.list(r.caseId, r.rev, r.variant, r.key));
+    const principal = principalOf(res);
+    const r = await reader(req, principal, 'case.read');
+    const list = await deps.imaging.list(r.caseId, r.rev, r.variant, r.key);
+    // The list discloses the patient's studies (dates, descriptions, series): a read like any other, audited with what was shown.
+    const studies = list.studies.map((s) => ({ studyUid: s.studyUid, series: s.series.length }));
+    await deps.audit.record({ actor: principal.userId, action: 'case.read', caseId: r.caseId, patientId: r.head.patientId, roomId: r.room, details: { type: 'ImagingStudy', imaging: true, variant: r.variant, studies, resources: [] } });
+    sendJson(res, 'GET /api/cases/:id/imaging', list);
   });
 
   router.get('/api/cases/:id/imaging/series/:seriesUid', async (req, res) => {
