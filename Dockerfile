@@ -34,5 +34,8 @@ RUN mkdir -p /var/lib/consilium && chown node:node /var/lib/consilium && chmod 7
 USER node
 EXPOSE 2567
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2567)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# --max-semi-space-size=8: a young generation of at most 2 × 8 MB (V8 grew it to 128 MB under a join storm: docs/BENCHMARKS.md, memory).
-CMD ["node", "--max-semi-space-size=8", "--import", "tsx", "server/src/main.ts"]
+# Memory (docs/BENCHMARKS.md, memory): a young generation of at most 2 × 2 MB (V8 grew it to 128 MB under a join storm,
+# and kept 16 MB at rest with 8), and two malloc arenas (glibc keeps one per thread that ever allocated — the import and
+# image workers' — for the process's life).
+ENV MALLOC_ARENA_MAX=2
+CMD ["node", "--max-semi-space-size=2", "--import", "tsx", "server/src/main.ts"]

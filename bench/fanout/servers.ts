@@ -39,12 +39,13 @@ let measurement = 0;
 const seats = (kind: ServerKind, url: string, rooms: string[], size: number, user: (r: number, j: number) => string): Seat[][] =>
   rooms.map((room, r) => Array.from({ length: size }, (_, j) => ({ kind, url, room, user: user(r, j), avatar: j })));
 
-export async function startStock(patchMs: number | undefined): Promise<BenchServer> {
-  const { child, url } = await startProcess(['bench/fanout/stock-server.ts'], patchMs ? { PATCH_MS: String(patchMs) } : {});
+/** `allocator`: stock with Consilium's allocator setting (MALLOC_ARENA_MAX=2), for the memory bench's fair comparison. */
+export async function startStock(patchMs: number | undefined, allocator = false): Promise<BenchServer> {
+  const { child, url } = await startProcess(['bench/fanout/stock-server.ts'], { ...(patchMs ? { PATCH_MS: String(patchMs) } : {}), ...(allocator ? CONSILIUM_ENV : {}) });
   const ms = patchMs ?? COLYSEUS_DEFAULT_PATCH_MS;
   return {
-    key: `stock-${ms}`,
-    label: `Stock Colyseus, int16 schema, ${ms} ms patch${patchMs ? '' : ' (default)'}`,
+    key: `stock-${ms}${allocator ? '-arena2' : ''}`,
+    label: `Stock Colyseus, int16 schema, ${ms} ms patch${patchMs ? '' : ' (default)'}${allocator ? ', MALLOC_ARENA_MAX=2' : ''}`,
     kind: 'stock',
     pid: child.pid!,
     patchMs: ms,
@@ -93,26 +94,28 @@ export async function startFloor(windowMs: number): Promise<BenchServer> {
 }
 
 /** Node flags Consilium runs with as deployed (package.json `start`, Dockerfile CMD); BENCH_CONSILIUM_NODE_ARGS overrides them for experiments. */
-export const CONSILIUM_NODE_FLAGS = process.env.BENCH_CONSILIUM_NODE_ARGS !== undefined ? process.env.BENCH_CONSILIUM_NODE_ARGS.split(' ').filter(Boolean) : ['--max-semi-space-size=8'];
+/** How Consilium is shipped (package.json's start script, the Dockerfile): its Node flags and allocator setting (docs/BENCHMARKS.md, memory). */
+export const CONSILIUM_NODE_FLAGS = process.env.BENCH_CONSILIUM_NODE_ARGS !== undefined ? process.env.BENCH_CONSILIUM_NODE_ARGS.split(' ').filter(Boolean) : ['--max-semi-space-size=2'];
+export const CONSILIUM_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
 
-/** Variants for experiments (bench/fanout/curve.ts): another pose window, other Node flags. */
+/** Variants for experiments (bench/fanout/curve.ts): another pose window, other Node flags or environment. */
 export interface ConsiliumVariant {
   key: string;
   label: string;
   windowMs?: number;
   nodeFlags?: string[];
-  /** Extra environment (e.g. MALLOC_ARENA_MAX), set for this server only. */
+  /** The environment's allocator settings instead of CONSILIUM_ENV. */
   env?: Record<string, string>;
 }
 
-/** Named variants the memory and curve benches can add beside the default (BENCH_MEM_SERVERS, BENCH_CURVE_VARIANTS). */
+/** Named variants the memory and curve benches can add beside the shipped configuration (BENCH_MEM_SERVERS, BENCH_CURVE_VARIANTS). */
 export const CONSILIUM_VARIANTS: Record<string, ConsiliumVariant> = {
-  'consilium-arena2': { key: 'consilium-arena2', label: 'Consilium, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' } },
-  'consilium-semi2': { key: 'consilium-semi2', label: 'Consilium, --max-semi-space-size=2', nodeFlags: ['--max-semi-space-size=2'] },
-  'consilium-semi4': { key: 'consilium-semi4', label: 'Consilium, --max-semi-space-size=4', nodeFlags: ['--max-semi-space-size=4'] },
-  'consilium-lean-mmap': { key: 'consilium-lean-mmap', label: 'Consilium, lean and MALLOC_MMAP_THRESHOLD_=98304', nodeFlags: ['--max-semi-space-size=2'], env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '98304' } },
-  'consilium-semi1': { key: 'consilium-semi1', label: 'Consilium, MALLOC_ARENA_MAX=2 and --max-semi-space-size=1', nodeFlags: ['--max-semi-space-size=1'], env: { MALLOC_ARENA_MAX: '2' } },
-  'consilium-lean': { key: 'consilium-lean', label: 'Consilium, MALLOC_ARENA_MAX=2 and --max-semi-space-size=2', nodeFlags: ['--max-semi-space-size=2'], env: { MALLOC_ARENA_MAX: '2' } },
+  // What was shipped before: young generation up to 2 × 8 MB, glibc's default arenas (one per thread, up to 8 per core).
+  'consilium-before': { key: 'consilium-before', label: 'Consilium, before (--max-semi-space-size=8, default malloc arenas)', nodeFlags: ['--max-semi-space-size=8'], env: {} },
+  'consilium-semi8': { key: 'consilium-semi8', label: 'Consilium, --max-semi-space-size=8 (MALLOC_ARENA_MAX=2)', nodeFlags: ['--max-semi-space-size=8'] },
+  'consilium-arenas': { key: 'consilium-arenas', label: 'Consilium, default malloc arenas (--max-semi-space-size=2)', env: {} },
+  'consilium-semi1': { key: 'consilium-semi1', label: 'Consilium, --max-semi-space-size=1', nodeFlags: ['--max-semi-space-size=1'] },
+  'consilium-mmap': { key: 'consilium-mmap', label: 'Consilium, MALLOC_MMAP_THRESHOLD_=98304', env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '98304' } },
 };
 
 /** Grand rounds (issue 22): rooms of kind grand-rounds, the first `active` seats presenting (a host, then clinicians), the rest observers, plus `extra` seats the caller joins itself. */
@@ -133,7 +136,7 @@ export async function startConsilium(variant?: ConsiliumVariant, grandRounds?: G
     SEED_DEMO: 'false',
     HTTP_RATE_LIMIT_PER_MINUTE: '1000000',
     JOIN_RATE_LIMIT_PER_MINUTE: '1000000',
-    ...variant?.env,
+    ...(variant?.env ?? CONSILIUM_ENV),
   });
   const admin = new ConsiliumClient(url);
   await admin.api.devLogin({ userId: 'bench.admin', name: 'Bench', admin: true });

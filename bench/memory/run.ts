@@ -85,12 +85,14 @@ async function withSeats(server: BenchServer, pool: WorkerPool, rooms: number, s
 }
 
 const pool = await WorkerPool.start(Number(process.env.BENCH_WORKERS ?? 4));
-// BENCH_MEM_SERVERS: a comma list of consilium, stock-50, stock-33 (default all three) and CONSILIUM_VARIANTS' keys.
-const wanted = (process.env.BENCH_MEM_SERVERS ?? 'consilium,stock-50,stock-33').split(',');
+// BENCH_MEM_SERVERS: a comma list of consilium, stock-50, stock-50-arena2 (stock with Consilium's allocator setting), stock-33
+// (default consilium,stock-50,stock-50-arena2,stock-33) and CONSILIUM_VARIANTS' keys.
+const wanted = (process.env.BENCH_MEM_SERVERS ?? 'consilium,stock-50,stock-50-arena2,stock-33').split(',');
 const servers: BenchServer[] = [];
 if (wanted.includes('consilium')) servers.push(await startConsilium());
 for (const w of wanted) if (CONSILIUM_VARIANTS[w]) servers.push(await startConsilium(CONSILIUM_VARIANTS[w]));
 if (wanted.includes('stock-50')) servers.push(await startStock(undefined));
+if (wanted.includes('stock-50-arena2')) servers.push(await startStock(undefined, true));
 if (wanted.includes('stock-33')) servers.push(await startStock(33));
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
 const out: Record<string, unknown> = { started: new Date().toISOString(), dir, loadAtStart: load() };
