@@ -55,8 +55,13 @@ export interface SummaryContext {
 const ACTIVE_MED = new Set(['active', 'on-hold', 'intended', 'draft']);
 const ACTIVE_PROBLEM = new Set(['active', 'recurrence', 'relapse']);
 const time = (r: Json) => whenOf(r)?.ms ?? -Infinity;
-/** Newest first, stable (ties keep the server's newest-first order). */
-export const newestFirst = <T extends Json>(list: T[]): T[] => list.map((r, i) => ({ r, i, t: time(r) })).sort((a, b) => b.t - a.t || a.i - b.i).map((x) => x.r);
+/**
+ * Newest first, stable (ties keep the server's newest-first order). `arrival` breaks ties before
+ * that order: a de-identified copy dated by its year alone ties with its whole year, and one that
+ * arrived live is newer than those the room loaded (live-arrivals.ts; higher = later).
+ */
+export const newestFirst = <T extends Json>(list: T[], arrival?: (r: T) => number): T[] =>
+  list.map((r, i) => ({ r, i, t: time(r), a: arrival?.(r) ?? 0 })).sort((a, b) => b.t - a.t || b.a - a.a || a.i - b.i).map((x) => x.r);
 const when = (r: Json) => formatWhen(whenOf(r));
 
 /** A reference's target among the resources held ("Practitioner/abc"), or undefined. */
