@@ -269,5 +269,8 @@ describe('vital signs as a de-identified student sees them', { timeout: 180_000 
     expect(await label()).toMatch(new RegExp(`^Vital signs in ${year},`));
     expect(await label()).not.toMatch(CLOCK_OR_MONTH);
     await page.locator('[data-testid="vitals"]').screenshot({ path: path.join(DOCS, 'vitals-deidentified-monitored.png') });
+    // A student who joins afterwards sees the same: the room's order, not the moment of arrival, says which is newest.
+    const late = await joinCase('monitored', 'mon.late', 'observer');
+    await eventually(async () => ((await late.getAttribute('[data-testid="vitals"] canvas', 'aria-label')) ?? '').includes(`Latest: Heart rate 131 bpm (${year})`), 10_000);
   });
 });

@@ -5,8 +5,7 @@ import { selectCaseSummary } from '../../server/src/domain/case-summary.ts';
 import { caseViewFor, preparedCase } from '../../server/src/domain/case-view.ts';
 import { importBundle } from '../../server/src/domain/fhir-bundle.ts';
 import { observationRows, type ObservationRow } from '../../client/src/app/clinical/format.ts';
-import { LiveArrivals } from '../../client/src/app/clinical/live-arrivals.ts';
-import { newestFirst, trendRows } from '../../client/src/app/clinical/summary-model.ts';
+import { newestFirst, roomOrder, trendRows } from '../../client/src/app/clinical/summary-model.ts';
 import { yearTrend } from '../../client/src/app/clinical/year-trend.ts';
 import { syntheaCarroll, syntheaMargie, type Bundle } from '../fixtures/real-fhir.ts';
 
@@ -88,41 +87,20 @@ describe('a reading that arrives live in a de-identified view is the newest of i
   const hr = (id: string, value: number): Json => ({
     resourceType: 'Observation', id, category: [{ coding: [{ code: 'vital-signs' }] }], code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, effectiveDateTime: '2026', valueQuantity: { value, unit: '/min' },
   });
-  const entry = (id: string, ofType: number) => ({ key: `deidentified:Observation/${id}`, resourceType: 'Observation', ofType });
+  const entry = (id: string, order: number) => ({ key: `deidentified:Observation/${id}`, order });
+  const series = (list: Json[]) => yearTrend(list.flatMap(observationRows), 'all').sort((x, y) => x.at - y.at).map((p) => p.row.numeric);
 
-  it('loaded newest first, the live one appended last by the state: ranked first within the year, so the chart ends on it', () => {
-    const loaded = [hr('a', 104), hr('b', 96), hr('c', 88)]; // the room's newest-first order
-    const live = hr('d', 131);
-    const arrivals = new LiveArrivals();
-    arrivals.observe(['a', 'b', 'c'].map((id) => entry(id, 3)));
-    // The room raised ofType first; the entry itself came a patch later (it waits for its audit row).
-    arrivals.observe(['a', 'b', 'c'].map((id) => entry(id, 4)));
-    arrivals.observe([...['a', 'b', 'c'].map((id) => entry(id, 4)), entry('d', 4)]);
-    const inState = [...loaded, live];
-    const rank = (r: Json) => arrivals.rank('Observation', String(r['id']));
-    const latest = (list: Json[]) => yearTrend(list.flatMap(observationRows), 'all').sort((x, y) => x.at - y.at).at(-1)!.row.numeric;
-    expect(latest(newestFirst(inState, rank))).toBe(131);
-    expect(latest(newestFirst(inState))).toBe(104); // without the arrival order: the newest loaded one, not the reading that just came
-    expect(yearTrend(newestFirst(inState, rank).flatMap(observationRows), 'all').sort((x, y) => x.at - y.at).map((p) => p.row.numeric)).toEqual([88, 96, 104, 131]);
+  it('loaded newest first, the live one appended last by the state: the room’s order puts it last on the chart', () => {
+    const inState = [hr('a', 104), hr('b', 96), hr('c', 88), hr('d', 131)]; // a…c as loaded (newest first), d arrived live
+    const order = roomOrder([entry('a', 2), entry('b', 1), entry('c', 0), entry('d', 3)]);
+    expect(series(newestFirst(inState, order))).toEqual([88, 96, 104, 131]);
+    expect(series(newestFirst(inState)).at(-1)).toBe(104); // the state's order alone: the reading that just came looks oldest
   });
 
-  it('two live readings in one patch keep their order; entries a grant adds later (no rise) stay with the loaded ones', () => {
-    const arrivals = new LiveArrivals();
-    arrivals.observe([entry('a', 1)]);
-    arrivals.observe([entry('a', 3), entry('d', 3), entry('e', 3)]);
-    expect([arrivals.rank('Observation', 'd'), arrivals.rank('Observation', 'e')]).toEqual([1, 2]);
-    arrivals.observe([entry('a', 3), entry('d', 3), entry('e', 3), entry('old1', 3), entry('old2', 3)]); // break-glass: more of the record, same total
-    expect(arrivals.rank('Observation', 'old1')).toBe(0);
-    expect(arrivals.rank('Observation', 'a')).toBe(0);
-    // Another type's rise does not make this type's new entries live.
-    arrivals.observe([entry('a', 3), { key: 'deidentified:Condition/x', resourceType: 'Condition', ofType: 2 }]);
-    arrivals.observe([entry('a', 3), { key: 'deidentified:Condition/x', resourceType: 'Condition', ofType: 3 }, entry('old3', 3)]);
-    expect(arrivals.rank('Observation', 'old3')).toBe(0);
-  });
-
-  it('what the room loads first is never live, whatever its totals', () => {
-    const arrivals = new LiveArrivals();
-    arrivals.observe([entry('a', 500), entry('b', 500)]);
-    expect(arrivals.rank('Observation', 'a') + arrivals.rank('Observation', 'b')).toBe(0);
+  it('a resource the room does not hold has no order (it keeps the order it came in)', () => {
+    const order = roomOrder([entry('a', 7)]);
+    expect(order(hr('a', 1))).toBe(7);
+    expect(order(hr('zz', 1))).toBe(0);
+    expect(order({ ...hr('a', 1), resourceType: 'Condition' })).toBe(0);
   });
 });

@@ -3,8 +3,7 @@ import type { ClinicSession } from '../sdk/session.ts';
 import { sectionName } from './alerts.ts';
 import { CaseMore, type ReadTypes } from './clinical/case-more.ts';
 import { ageFrom, conceptText, FLAG_TEXT, formatWhen, observationRows, whenOf, type ObservationRow } from './clinical/format.ts';
-import { DEFAULT_TREND_RANGE, newestFirst, summaryModel, TREND_RANGES, type SectionKey, type SummaryItem, type SummarySection } from './clinical/summary-model.ts';
-import { LiveArrivals } from './clinical/live-arrivals.ts';
+import { DEFAULT_TREND_RANGE, newestFirst, roomOrder, summaryModel, TREND_RANGES, type SectionKey, type SummaryItem, type SummarySection } from './clinical/summary-model.ts';
 import { drawVitals, type Trend } from './clinical/vitals-chart.ts';
 import { DEFAULT_YEAR_RANGE, YEAR_TREND_RANGES } from './clinical/year-trend.ts';
 import { clear, h } from './dom.ts';
@@ -130,7 +129,6 @@ export function casePanel(
   };
   rangeButtons('clock');
   const vitals = section('Vital signs', 'vitals', rangeGroup, canvas);
-  let arrivals = new LiveArrivals();
   const dialog = breakGlassDialog(session);
   const bgButton = canBreakGlass ? h('button', { onclick: () => dialog.el.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null;
   const el = h(
@@ -164,11 +162,7 @@ export function casePanel(
     if (key !== caseKey) {
       caseKey = key; // a new case, or access changed: what was read on demand is read again
       more.reset();
-      arrivals = new LiveArrivals();
     }
-    const entries: { key: string; resourceType: string; ofType: number }[] = [];
-    session.state.caseEntries.forEach((e) => void entries.push(e));
-    arrivals.observe(entries);
     clear(head);
     clear(body);
     if (bgButton) bgButton.hidden = !session.state.info.caseId;
@@ -199,9 +193,13 @@ export function casePanel(
     put('allergies');
     put('medications');
     put('problems');
-    // A de-identified view dates by year alone: within a year, what arrived live is newer than what the room loaded.
+    // A de-identified view dates by year alone: within a year, the room's order says which is newer (a reading that
+    // arrived live sits last in the state). A type read in full over HTTP comes in that order already.
     const deidentified = session.deidentified;
-    const rows = newestFirst(of('Observation'), deidentified ? (r) => arrivals.rank(String(r['resourceType']), String(r['id'])) : undefined).flatMap(observationRows);
+    const entries: { key: string; order: number }[] = [];
+    session.state.caseEntries.forEach((e) => void entries.push(e));
+    const order = deidentified && !more.complete('Observation') ? roomOrder(entries) : undefined;
+    const rows = newestFirst(of('Observation'), order).flatMap(observationRows);
     vitalRows = rows.filter((r) => r.category === 'vital');
     const basis: Trend['basis'] = deidentified ? 'year' : 'clock';
     if (basis !== trend.basis) rangeButtons(basis);

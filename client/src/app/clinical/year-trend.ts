@@ -31,8 +31,8 @@ const yearOf = (w: FhirWhen) => Number(w.raw.slice(0, 4));
 
 /**
  * The numeric readings of a range, placed on a year axis. `rows` must be newest first with ties in
- * the order the server sent them (live arrivals first: live-arrivals.ts); that order is the only
- * order within a year a de-identified reader has, and the newest of a series is the last point.
+ * the room's order (summary-model.ts roomOrder); that order is the only order within a year a
+ * de-identified reader has, and the newest of a series is the last point.
  */
 export function yearTrend(rows: ObservationRow[], range: YearRange): YearPoint[] {
   const dated = rows.filter((r): r is YearPoint['row'] => r.numeric !== undefined && r.when !== null && Number.isFinite(yearOf(r.when)));
