@@ -60,11 +60,17 @@ export class Disclosure {
   loadCase(prepared: PreparedCase, resources: FhirResource[], totals: Record<string, number> = {}): void {
     this.prepared = prepared;
     this.totals = { ...totals };
-    // The room loads newest first (case-summary.ts): within a type, the last is rank 0.
+    // Ranks by clinical time; ties as the summary lists them (newest first, case-summary.ts), so the later listed is older.
     this.timeline.clear();
-    const ofType = new Map<string, FhirResource[]>();
-    for (const r of resources) ofType.set(r.resourceType, [...(ofType.get(r.resourceType) ?? []), r]);
-    for (const [type, list] of ofType) list.forEach((r, i) => this.timeline.set(`${type}/${r.id}`, { type, at: clinicalTime(r) ?? -Infinity, rank: list.length - 1 - i }));
+    const ofType = new Map<string, { r: FhirResource; at: number; i: number }[]>();
+    resources.forEach((r, i) => {
+      const list = ofType.get(r.resourceType) ?? [];
+      list.push({ r, at: clinicalTime(r) ?? -Infinity, i });
+      ofType.set(r.resourceType, list);
+    });
+    for (const [type, list] of ofType) {
+      list.sort((a, b) => a.at - b.at || b.i - a.i).forEach((x, rank) => this.timeline.set(`${type}/${x.r.id}`, { type, at: x.at, rank }));
+    }
     this.loaded = sharedCaseEntries(prepared, resources);
     this.putEntries(this.loaded);
   }
