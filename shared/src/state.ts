@@ -157,6 +157,13 @@ export const CaseEntryState = schema(
      * so only those who may see the type learn how many there are.
      */
     ofType: t.uint32(),
+    /**
+     * Where the resource stands among the room's resources of its type by real clinical time,
+     * oldest 0 (its copies share it). A de-identified copy is dated by its year alone, and a
+     * resource that arrives live is appended to the state after those loaded newest first: this
+     * is the only order within a year its readers have. Order only — never an interval.
+     */
+    order: t.uint32(),
   },
   'CaseEntry',
 );

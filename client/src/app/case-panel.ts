@@ -3,8 +3,9 @@ import type { ClinicSession } from '../sdk/session.ts';
 import { sectionName } from './alerts.ts';
 import { CaseMore, type ReadTypes } from './clinical/case-more.ts';
 import { ageFrom, conceptText, FLAG_TEXT, formatWhen, observationRows, whenOf, type ObservationRow } from './clinical/format.ts';
-import { DEFAULT_TREND_RANGE, newestFirst, summaryModel, TREND_RANGES, type SectionKey, type SummaryItem, type SummarySection, type TrendRange } from './clinical/summary-model.ts';
-import { drawVitals } from './clinical/vitals-chart.ts';
+import { DEFAULT_TREND_RANGE, newestFirst, roomOrder, summaryModel, TREND_RANGES, type SectionKey, type SummaryItem, type SummarySection } from './clinical/summary-model.ts';
+import { drawVitals, type Trend } from './clinical/vitals-chart.ts';
+import { DEFAULT_YEAR_RANGE, YEAR_TREND_RANGES } from './clinical/year-trend.ts';
 import { clear, h } from './dom.ts';
 import { plainCode } from './plain-errors.ts';
 import { announce } from './announcer.ts';
@@ -107,16 +108,27 @@ export function casePanel(
   const head = h('div', { class: 'banner-slot' });
   const body = h('div', { class: 'stack' });
   const canvas = h('canvas', { class: 'vitals', role: 'img', 'aria-label': 'Vital signs chart' });
-  let range: TrendRange = DEFAULT_TREND_RANGE;
+  let trend: Trend = { basis: 'clock', range: DEFAULT_TREND_RANGE };
   let vitalRows: ObservationRow[] = [];
-  const redraw = () => requestAnimationFrame(() => canvas.setAttribute('aria-label', drawVitals(canvas, vitalRows, range)));
-  const rangeButtons = TREND_RANGES.map((r) =>
-    h('button', { type: 'button', class: 'range', 'data-range': r.value, 'aria-pressed': String(r.value === range), onclick: () => {
-      range = r.value;
-      rangeButtons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset['range'] === range)));
-      redraw();
-    } }, r.label));
-  const vitals = section('Vital signs', 'vitals', h('div', { class: 'row trend-range', role: 'group', 'aria-label': 'Trend range', 'data-testid': 'trend-range' }, ...rangeButtons), canvas);
+  const redraw = () => requestAnimationFrame(() => canvas.setAttribute('aria-label', drawVitals(canvas, vitalRows, trend)));
+  const rangeGroup = h('div', { class: 'row trend-range', role: 'group', 'aria-label': 'Trend range', 'data-testid': 'trend-range' });
+  /** The range buttons of a basis: hours and days on the clock; whole years for a de-identified view (it has nothing finer). */
+  const rangeButtons = (basis: Trend['basis']) => {
+    const choices: { trend: Trend; label: string; title?: string }[] = basis === 'year'
+      ? YEAR_TREND_RANGES.map((r) => ({ trend: { basis, range: r.value }, label: r.label, title: r.title }))
+      : TREND_RANGES.map((r) => ({ trend: { basis, range: r.value }, label: r.label }));
+    trend = basis === 'year' ? { basis, range: DEFAULT_YEAR_RANGE } : { basis, range: DEFAULT_TREND_RANGE };
+    const buttons = choices.map((c) =>
+      h('button', { type: 'button', class: 'range', 'data-range': c.trend.range, title: c.title, 'aria-pressed': String(c.trend.range === trend.range), onclick: () => {
+        trend = c.trend;
+        buttons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset['range'] === trend.range)));
+        redraw();
+      } }, c.label));
+    clear(rangeGroup);
+    rangeGroup.append(...buttons);
+  };
+  rangeButtons('clock');
+  const vitals = section('Vital signs', 'vitals', rangeGroup, canvas);
   const dialog = breakGlassDialog(session);
   const bgButton = canBreakGlass ? h('button', { onclick: () => dialog.el.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null;
   const el = h(
@@ -181,8 +193,16 @@ export function casePanel(
     put('allergies');
     put('medications');
     put('problems');
-    const rows = newestFirst(of('Observation')).flatMap(observationRows);
+    // A de-identified view dates by year alone: within a year, the room's order says which is newer (a reading that
+    // arrived live sits last in the state). A type read in full over HTTP comes in that order already.
+    const deidentified = session.deidentified;
+    const entries: { key: string; order: number }[] = [];
+    session.state.caseEntries.forEach((e) => void entries.push(e));
+    const order = deidentified && !more.complete('Observation') ? roomOrder(entries) : undefined;
+    const rows = newestFirst(of('Observation'), order).flatMap(observationRows);
     vitalRows = rows.filter((r) => r.category === 'vital');
+    const basis: Trend['basis'] = deidentified ? 'year' : 'clock';
+    if (basis !== trend.basis) rangeButtons(basis);
     const labRows = rows.filter((r) => r.category !== 'vital');
     if (vitalRows.length) {
       body.append(vitals);

@@ -29,5 +29,8 @@ namespace Consilium.Schema {
 
 		[global::Colyseus.Schema.Type(5, "uint32")]
 		public uint ofType = default(uint);
+
+		[global::Colyseus.Schema.Type(6, "uint32")]
+		public uint order = default(uint);
 	}
 }

@@ -3,6 +3,7 @@ import { CaseResourceType, isR4ResourceType, type FhirResource } from '../../../
 import { CaseEntryState, OBJECT_TEXT_TAG, type AccessRequestState, type ClinicState, type SceneObjectState } from '../../../shared/src/state.ts';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { entryVisible as isVisible, mayViewAccessRequest, NO_ACCESS, objectTextVisible, objectVisible, resourceVariant, type DataAccess, type ParticipantAccess } from '../auth/policy.ts';
+import { clinicalTime } from '../domain/case-summary.ts';
 import { identifiedKey, variantOf, type CaseEntry, type PreparedCase } from '../domain/case-view.ts';
 import { pseudonym } from '../domain/deidentify.ts';
 import type { SeenCase } from '../cds/prefetch.ts';
@@ -40,6 +41,8 @@ export class Disclosure {
   private loaded: readonly SyncedEntry[] = [];
   /** Resources per type in the whole record (CaseEntryState.ofType). */
   private totals: Record<string, number> = {};
+  /** Per resource (`Type/serverId`): its real clinical time and its rank among the room's resources of its type, oldest 0 (CaseEntryState.order). */
+  private readonly timeline = new Map<string, { type: string; at: number; rank: number }>();
 
   constructor(private readonly deps: DisclosureDeps) {}
 
@@ -57,6 +60,17 @@ export class Disclosure {
   loadCase(prepared: PreparedCase, resources: FhirResource[], totals: Record<string, number> = {}): void {
     this.prepared = prepared;
     this.totals = { ...totals };
+    // Ranks by clinical time; ties as the summary lists them (newest first, case-summary.ts), so the later listed is older.
+    this.timeline.clear();
+    const ofType = new Map<string, { r: FhirResource; at: number; i: number }[]>();
+    resources.forEach((r, i) => {
+      const list = ofType.get(r.resourceType) ?? [];
+      list.push({ r, at: clinicalTime(r) ?? -Infinity, i });
+      ofType.set(r.resourceType, list);
+    });
+    for (const [type, list] of ofType) {
+      list.sort((a, b) => a.at - b.at || b.i - a.i).forEach((x, rank) => this.timeline.set(`${type}/${x.r.id}`, { type, at: x.at, rank }));
+    }
     this.loaded = sharedCaseEntries(prepared, resources);
     this.putEntries(this.loaded);
   }
@@ -89,8 +103,32 @@ export class Disclosure {
     const type = resource.resourceType;
     this.totals[type] = (this.totals[type] ?? 0) + 1;
     this.deps.state.caseEntries.forEach((s) => void (s.resourceType === type && (s.ofType = this.totals[type]!)));
+    this.place(resource);
     this.putEntries(syncedEntriesFor(this.prepared, resource));
     return this.refreshAll();
+  }
+
+  /**
+   * A live resource's rank among its type: after every one not newer than it (a reading taken now is the newest,
+   * and nothing else moves); a late one moves up those newer than it.
+   */
+  private place(resource: FhirResource): void {
+    const type = resource.resourceType;
+    const at = clinicalTime(resource) ?? -Infinity;
+    const rank = [...this.timeline.values()].filter((x) => x.type === type && x.at <= at).length;
+    const moved = new Set<string>();
+    for (const [key, x] of this.timeline) {
+      if (x.type !== type || x.rank < rank) continue;
+      x.rank++;
+      moved.add(key);
+    }
+    this.timeline.set(`${type}/${resource.id}`, { type, at, rank });
+    if (moved.size === 0) return;
+    this.deps.state.caseEntries.forEach((s, key) => {
+      const e = this.entries.get(key);
+      const x = e && moved.has(ref(e)) ? this.timeline.get(ref(e)) : undefined;
+      if (x) s.order = x.rank;
+    });
   }
 
   /** The case was deleted: take it away from everyone. */
@@ -98,6 +136,7 @@ export class Disclosure {
     this.prepared = null;
     this.loaded = [];
     this.entries.clear();
+    this.timeline.clear();
     this.deps.state.caseEntries.clear();
     return this.refreshAll();
   }
@@ -119,6 +158,7 @@ export class Disclosure {
       s.json = e.json;
       s.objects = this.objectsShowing(e);
       s.ofType = Math.max(this.totals[e.resourceType] ?? 0, 1);
+      s.order = this.timeline.get(ref(e))?.rank ?? 0;
       this.deps.state.caseEntries.set(e.key, s);
     }
   }

@@ -55,8 +55,21 @@ export interface SummaryContext {
 const ACTIVE_MED = new Set(['active', 'on-hold', 'intended', 'draft']);
 const ACTIVE_PROBLEM = new Set(['active', 'recurrence', 'relapse']);
 const time = (r: Json) => whenOf(r)?.ms ?? -Infinity;
-/** Newest first, stable (ties keep the server's newest-first order). */
-export const newestFirst = <T extends Json>(list: T[]): T[] => list.map((r, i) => ({ r, i, t: time(r) })).sort((a, b) => b.t - a.t || a.i - b.i).map((x) => x.r);
+/**
+ * Newest first, stable (ties keep the server's newest-first order). `order` breaks ties before
+ * that order (higher = newer): a de-identified copy dated by its year alone ties with its whole
+ * year, and the room's state lists a resource that arrived live after those it loaded (roomOrder).
+ */
+export const newestFirst = <T extends Json>(list: T[], order?: (r: T) => number): T[] =>
+  list.map((r, i) => ({ r, i, t: time(r), o: order?.(r) ?? 0 })).sort((a, b) => b.t - a.t || b.o - a.o || a.i - b.i).map((x) => x.r);
+
+/** The room's order of its case resources by real clinical time (CaseEntryState.order, oldest 0), looked up by type and id. */
+export function roomOrder(entries: Iterable<{ key: string; order: number }>): (r: Json) => number {
+  const byRef = new Map<string, number>();
+  // Keys are `<variant>:<Type>/<id>`; a participant holds one copy of each resource.
+  for (const e of entries) byRef.set(e.key.slice(e.key.indexOf(':') + 1), e.order);
+  return (r) => byRef.get(`${String(r['resourceType'])}/${String(r['id'])}`) ?? 0;
+}
 const when = (r: Json) => formatWhen(whenOf(r));
 
 /** A reference's target among the resources held ("Practitioner/abc"), or undefined. */
