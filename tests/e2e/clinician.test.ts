@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** The user's `case.read` audit rows, oldest first. */
-async function caseReads(actor: string): Promise<{ outcome: string; room_id: string | null; details: { resources?: string[]; code?: string; type?: string; types?: Record<string, { variant?: string; count?: number; code?: string }> } }[]> {
+async function caseReads(actor: string): Promise<{ outcome: string; room_id: string | null; details: { resources?: string[]; code?: string; type?: string; imaging?: boolean; variant?: string; types?: Record<string, { variant?: string; count?: number; code?: string }> } }[]> {
   return (await server.app.pool.query(`SELECT outcome, room_id, details FROM audit_log WHERE actor = $1 AND action = 'case.read' ORDER BY seq`, [actor])).rows;
 }
 /** The join's read has been written, and nothing more comes after it. */
@@ -174,7 +174,10 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     await page.waitForSelector('[data-testid="labs"]');
     // The join reads what the room did not send — seven types this record has none of — in one request: one audit row, each type with its count.
     const NONE = ['Procedure', 'DocumentReference', 'Encounter', 'MedicationRequest', 'Immunization', 'DiagnosticReport', 'Medication'];
-    const reads = await joinReads('cs.cli');
+    const all = await joinReads('cs.cli');
+    // The image viewer's list of the case's studies is a read of its own (one row, what it showed); the rest is the panel's.
+    expect(all.filter((r) => r.details.imaging).map((r) => [r.outcome, r.details.type, r.details.variant])).toEqual([['success', 'ImagingStudy', 'identified']]);
+    const reads = all.filter((r) => !r.details.imaging);
     expect(reads).toHaveLength(1);
     expect(reads[0]).toMatchObject({ outcome: 'success', room_id: room.id, details: { resources: [] } });
     expect(reads[0]!.details.types).toEqual(Object.fromEntries(NONE.map((t) => [t, { variant: 'identified', count: 0 }])));
@@ -239,7 +242,7 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     const violations = await seriousAxeViolations(page, ['.side', '.topbar', '.viewport .overlay']);
     expect(violations).toEqual([]);
     // A live reading, resizing, scrolling: nothing more read, nothing more audited.
-    expect(await caseReads('cs.cli')).toHaveLength(1);
+    expect(await caseReads('cs.cli')).toHaveLength(all.length);
   });
 
   it('de-identified and restricted views still say whose case it is, and no more', async () => {
@@ -272,7 +275,7 @@ describe('clinical summary', { timeout: 90_000 }, () => {
     expect(Object.keys(panelReads[0]!.details.types!).sort()).toEqual(['AllergyIntolerance', 'Condition', 'DiagnosticReport', 'DocumentReference', 'Encounter', 'ImagingStudy', 'Immunization', 'Medication', 'MedicationRequest', 'MedicationStatement', 'Patient', 'Procedure']);
     expect(Object.values(panelReads[0]!.details.types!).every((t) => t.code === 'SCOPE_DENIED')).toBe(true);
     // The de-identified observer: one row for the join too; each type it asked about named as refused or with its count.
-    const obsReads = await joinReads('cs.obs');
+    const obsReads = (await joinReads('cs.obs')).filter((r) => !r.details.imaging && r.details.type !== 'ImagingStudy');
     expect(obsReads).toHaveLength(1);
     expect(Object.keys(obsReads[0]!.details.types!)).toContain('AllergyIntolerance'); // outside an observer's defaults
     expect(Object.values(obsReads[0]!.details.types!).every((t) => t.code === 'SCOPE_DENIED' || (t.variant === 'deidentified' && t.count === 0))).toBe(true);
