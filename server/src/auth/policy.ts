@@ -225,9 +225,11 @@ export function within(inner: DataAccess, outer: DataAccess): boolean {
  * scopes (audited). Everyone else reads only through a room that shows the
  * case and admits them: what that room's access record allows (invitation,
  * ceiling, kicks — as in the room), and never more than their identity
- * token's own scopes allow. null: nothing.
+ * token's own scopes allow. Through a replay room, also never more than
+ * `replayHold` — what they hold of its recording now (replayReadHold); null
+ * there: nothing. null: nothing.
  */
-export function caseReadAccess(principal: Principal, room: AccessInput | null): DataAccess | null {
+export function caseReadAccess(principal: Principal, room: AccessInput | null, replayHold?: DataAccess | null): DataAccess | null {
   const token = parseScopes(principal.scopes);
   if (token.types.size === 0) return null;
   if (principal.admin) return token;
@@ -235,7 +237,21 @@ export function caseReadAccess(principal: Principal, room: AccessInput | null): 
   const inRoom = participantAccess({ ...room, admin: false });
   if (!inRoom) return null;
   const both = intersect(inRoom.base, token);
-  return both.types.size > 0 ? both : null;
+  const bounded = replayHold === undefined ? both : replayHold === null ? NO_ACCESS : intersect(both, replayHold);
+  return bounded.types.size > 0 ? bounded : null;
+}
+
+/**
+ * What a replay room lets someone read of its case (over HTTP: case reads, image frames). A replay room
+ * is no right of its own, and its record is brought in step with who holds the recording only when a
+ * route sees a change: so each read asks again. Nothing once its session is over (REPLAY_ROOM_HOURS) or
+ * its recording is gone (deleted, expired) — `recording` null; else no more than what the reader holds of
+ * the recording now (recordingViewerAccess of their relation: managing it, a grant, a training room, a
+ * seat in a session not over), and nothing when they hold none.
+ */
+export function replayReadHold(session: { over: boolean }, recording: { rec: { hostScope: string }; relation: RecordingRelation | null; holds: RecordingHolds } | null): DataAccess | null {
+  if (session.over || !recording || recording.relation === null) return null;
+  return recordingViewerAccess(recording.relation, recording.rec, recording.holds);
 }
 
 /**

@@ -3,14 +3,20 @@ import { accessInput, caseReadAccess, type DataAccess, type Principal } from '..
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
 
+/** What someone holds of a replay room's recording now (RecordingAccess.readHold; policy.ts replayReadHold). */
+export interface ReplayReadHolds {
+  readHold(room: NonNullable<Awaited<ReturnType<RoomsRepo['readerOf']>>>['room'], principal: Principal): Promise<DataAccess | null>;
+}
+
 /**
  * What this caller may read of a case over HTTP, decided afresh on every
  * request (a revocation or a kick applies to the very next read): an
  * administrator under their token's scopes; anyone else only through an open
- * room that shows the case and admits them (`?room=`). Refusals are audited.
+ * room that shows the case and admits them (`?room=`) — through a replay room,
+ * only while they hold its recording, within what they hold. Refusals are audited.
  */
 export async function caseAccessOrDeny(
-  deps: { rooms: RoomsRepo; audit: AuditLog },
+  deps: { rooms: RoomsRepo; audit: AuditLog; replays: ReplayReadHolds },
   principal: Principal,
   caseId: string,
   patientId: string,
@@ -25,7 +31,9 @@ export async function caseAccessOrDeny(
   const through = reader && room && room.status === 'open' && room.caseId === caseId
     ? accessInput(room, { userId: principal.userId, admin: false }, { kicked: reader.kicked, at: Date.now() })
     : null;
-  const access = caseReadAccess(principal, through);
+  // A replay room's record follows its recording only when a route sees a change: the recording is asked too.
+  const replayHold = through && room && room.kind === 'replay' && !principal.admin ? await deps.replays.readHold(room, principal) : undefined;
+  const access = caseReadAccess(principal, through, replayHold);
   if (!access) {
     await deps.audit.record({ actor: principal.userId, action, outcome: 'failure', caseId, patientId, roomId: room ? room.id : null, details: { code: 'SCOPE_DENIED' } });
     throw new AppError('SCOPE_DENIED', principal.admin || roomId ? undefined : 'read a case through a room that shows it: ?room=<roomId>');

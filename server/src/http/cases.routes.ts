@@ -21,13 +21,15 @@ import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeBody, SMALL_BODY_LIMIT, smallJs
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import type { ImagingService } from '../imaging/imaging-service.ts';
 import { parseBody, uuidParam } from './validate.ts';
-import { caseAccessOrDeny } from './case-access.ts';
+import { caseAccessOrDeny, type ReplayReadHolds } from './case-access.ts';
 import { sendJson } from './respond.ts';
 
 export interface CasesRoutesDeps {
   cases: CasesRepo;
   /** Non-admins read a case through a room that shows it (its access record decides). */
   rooms: RoomsRepo;
+  /** …and through a replay room only while they hold its recording. */
+  replays: ReplayReadHolds;
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
