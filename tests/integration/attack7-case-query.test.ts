@@ -320,6 +320,50 @@ describe('attack7: types and pages', () => {
   });
 });
 
+describe('attack7: the row says what happened', () => {
+  /**
+   * LOW. The read of several types writes the room it went through into its row (`room_id`), taken from
+   * the request. An administrator reads under their own token whatever `room` says, so the row named
+   * whatever room they chose — another case's room, or one that does not exist — as the room of a read it
+   * played no part in (an audit query by room then lists a read of this patient under a room showing another).
+   */
+  it('HOLE (low): the row names the room a read went through, never one the caller merely named', async () => {
+    const other = await admin.api.importCase(caseBundle({ name: 'Kqroomname', mrn: 'KQ-ROOM', note: 'Kqroomnote' }));
+    const otherRoom = await admin.api.createRoom({ title: 'Other case', kind: 'case-conference', caseId: other.caseId, participants: [{ userId: 'a7.cli', role: 'clinician' }] });
+    for (const room of [otherRoom.id, '00000000-0000-4000-8000-0000000000a7']) {
+      expect((await query(admin, { room, types: ['Condition'] })).status).toBe(200);
+      const row = (await caseReads('root')).at(-1)!;
+      expect([room, row.room_id]).toEqual([room, null]);
+    }
+    // Through a room that shows the case and admits them, it is named — for anyone.
+    const inRoom = await admin.api.createRoom({ title: 'Admin in', kind: 'case-conference', caseId, participants: [{ userId: 'root', role: 'clinician' }] });
+    expect((await query(admin, { room: inRoom.id, types: ['Condition'] })).status).toBe(200);
+    expect((await caseReads('root')).at(-1)!.room_id).toBe(inRoom.id);
+    const cli = await server.as('a7.cli', { scopes: PATIENT_SCOPES });
+    expect((await query(cli, { room: roomId, types: ['Condition'] })).status).toBe(200);
+    expect((await caseReads('a7.cli')).at(-1)!.room_id).toBe(roomId);
+  });
+
+  /**
+   * LOW. A read that sends nothing (an empty type, a page past the end) recorded `variant: identified`
+   * for a reader without Patient scope, whose every copy is identity-withheld: the row said they read the
+   * identified record. The copy a read gives follows the reader's access, whether or not anything was found.
+   */
+  it('HOLE (low): a read that finds nothing records the copy the reader gets, not "identified"', async () => {
+    const lim = await server.as('a7.lim', { scopes: PATIENT_SCOPES });
+    expect((await query(lim, { room: roomId, types: ['Observation'], offset: 5000 })).status).toBe(200);
+    expect((await caseReads('a7.lim')).at(-1)!.details).toMatchObject({ variant: 'identity-withheld', resources: [], types: { Observation: { variant: 'identity-withheld', count: 0 } } });
+    expect((await raw(lim, 'GET', `/api/cases/${caseId}/resources?room=${roomId}&type=Observation&offset=5000`)).status).toBe(200);
+    expect((await caseReads('a7.lim')).at(-1)!.details).toMatchObject({ variant: 'identity-withheld', resources: [] });
+    const obs = await server.as('a7.obs', { scopes: PATIENT_SCOPES });
+    expect((await query(obs, { room: roomId, types: ['Observation'], offset: 5000 })).status).toBe(200);
+    expect((await caseReads('a7.obs')).at(-1)!.details).toMatchObject({ variant: 'deidentified', resources: [] });
+    const cli = await server.as('a7.cli', { scopes: PATIENT_SCOPES });
+    expect((await query(cli, { room: roomId, types: ['Observation'], offset: 5000 })).status).toBe(200);
+    expect((await caseReads('a7.cli')).at(-1)!.details).toMatchObject({ variant: 'identified', resources: [] });
+  });
+});
+
 describe('attack7: hostile bodies', () => {
   it('held: NUL, lone surrogates, 1 MB, a gzip bomb, deep nesting, prototype keys: a stable 400, nothing audited, nothing of it logged', async () => {
     const cli = await server.as('a7.cli', { scopes: PATIENT_SCOPES });

@@ -242,6 +242,24 @@ export function caseReadAccess(principal: Principal, room: AccessInput | null, r
 }
 
 /**
+ * Did a case read go through this room, so its audit row names it? Only when the room admits the reader
+ * by their own entry in it: an administrator reads under their token whatever room they name, and a row
+ * naming a room that played no part (another case's, a made-up one) would file the read under it.
+ */
+export function readsThroughRoom(room: AccessInput | null): boolean {
+  return room !== null && participantAccess({ ...room, admin: false }) !== null;
+}
+
+/**
+ * The copy of the clinical record an access gets (of any type but the patient's identity itself; see
+ * resourceVariant): what an audit row says was read when nothing was found to send.
+ */
+export function accessVariant(access: DataAccess): Variant {
+  if (!access.identified) return 'deidentified';
+  return access.types.has('Patient') ? 'identified' : 'identity-withheld';
+}
+
+/**
  * What a replay room lets someone read of its case (over HTTP: case reads, image frames). A replay room
  * is no right of its own, and its record is brought in step with who holds the recording only when a
  * route sees a change: so each read asks again. Nothing once its session is over (REPLAY_ROOM_HOURS) or

@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.ts';
-import { accessInput, caseReadAccess, type DataAccess, type Principal } from '../auth/policy.ts';
+import { accessInput, caseReadAccess, readsThroughRoom, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import { AppError } from '../errors.ts';
 
@@ -15,7 +15,12 @@ export interface ReplayReadHolds {
  * room that shows the case and admits them (`?room=`) — through a replay room,
  * only while they hold its recording, within what they hold. Refusals are audited.
  */
-export async function caseAccessOrDeny(
+export async function caseAccessOrDeny(...args: Parameters<typeof caseReadOrDeny>): Promise<DataAccess> {
+  return (await caseReadOrDeny(...args)).access;
+}
+
+/** caseAccessOrDeny, and the room the read went through (null: none, or one the caller merely named): the audit row's room. */
+export async function caseReadOrDeny(
   deps: { rooms: RoomsRepo; audit: AuditLog; replays: ReplayReadHolds },
   principal: Principal,
   caseId: string,
@@ -24,7 +29,7 @@ export async function caseAccessOrDeny(
   action: 'case.read' | 'imaging.series-open' | 'imaging.mark-clean' = 'case.read',
   /** RoomsRepo.readerOf(roomId, principal.userId), when the caller read it already (alongside the case). */
   fetched?: Awaited<ReturnType<RoomsRepo['readerOf']>>,
-): Promise<DataAccess> {
+): Promise<{ access: DataAccess; roomId: string | null }> {
   // One query: the room, this user's invitation in it and any kick in force (never cached: a revocation applies to the next read).
   const reader = fetched !== undefined ? fetched : roomId ? await deps.rooms.readerOf(roomId, principal.userId) : null;
   const room = reader?.room ?? null;
@@ -38,5 +43,5 @@ export async function caseAccessOrDeny(
     await deps.audit.record({ actor: principal.userId, action, outcome: 'failure', caseId, patientId, roomId: room ? room.id : null, details: { code: 'SCOPE_DENIED' } });
     throw new AppError('SCOPE_DENIED', principal.admin || roomId ? undefined : 'read a case through a room that shows it: ?room=<roomId>');
   }
-  return access;
+  return { access, roomId: room && readsThroughRoom(through) ? room.id : null };
 }
