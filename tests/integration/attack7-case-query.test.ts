@@ -203,9 +203,16 @@ describe('attack7: replay rooms are no standing door to the case', () => {
     expect(res.status).toBe(200);
     expect((JSON.parse(res.text) as CaseReadResponse).deidentified).toBe(true);
     for (const s of [...IDENTITY, CANARY.note]) expect(res.text, s).not.toContain(s);
-    // Narrowing the grant by the route narrows the next read too; revoking ends it.
+    // Seated by the educator as a resident in a group replay, they read there what that seat gives (as the
+    // live room shows it), not their grant's de-identified copy — the seat is the manager's word.
+    const group = await edu.api.openReplay(recordingId, { participants: [{ userId: 'gus', role: 'clinician' }] });
+    const seated = await query(gus, { room: group.id, types: ['Condition', 'Patient'] });
+    expect(seated.status).toBe(200);
+    expect(seated.text).toContain(CANARY.name);
+    // Revoking the grant ends both: their own replay and the seat the educator gave them.
     await edu.api.revokeRecording(recordingId, 'gus');
     refusedEverywhere(await everyRead(gus, own.id));
+    refusedEverywhere(await everyRead(gus, group.id));
   });
 });
 

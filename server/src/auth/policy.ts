@@ -263,13 +263,18 @@ export function accessVariant(access: DataAccess): Variant {
  * What a replay room lets someone read of its case (over HTTP: case reads, image frames). A replay room
  * is no right of its own, and its record is brought in step with who holds the recording only when a
  * route sees a change: so each read asks again. Nothing once its session is over (REPLAY_ROOM_HOURS) or
- * its recording is gone (deleted, expired) — `recording` null; else no more than what the reader holds of
- * the recording now (recordingViewerAccess of their relation: managing it, a grant, a training room, a
- * seat in a session not over), and nothing when they hold none.
+ * its recording is gone (deleted, expired) — `recording` null. A learner seated there by whoever manages
+ * it holds it by that seat, for the session (the room record, within the recording's ceiling); its opener
+ * only while they still hold the recording, and no more than that gives now (recordingViewerAccess of
+ * their relation: managing it, a grant, a training room, a seat elsewhere) — as reconcile decides.
  */
-export function replayReadHold(session: { over: boolean }, recording: { rec: { hostScope: string }; relation: RecordingRelation | null; holds: RecordingHolds } | null): DataAccess | null {
-  if (session.over || !recording || recording.relation === null) return null;
-  return recordingViewerAccess(recording.relation, recording.rec, recording.holds);
+export function replayReadHold(
+  session: { over: boolean; opener: boolean },
+  recording: { rec: { hostScope: string }; relation: RecordingRelation | null; holds: RecordingHolds } | null,
+): DataAccess | null {
+  if (session.over || !recording) return null;
+  if (!session.opener) return recordingCeiling(recording.rec);
+  return recording.relation === null ? null : recordingViewerAccess(recording.relation, recording.rec, recording.holds);
 }
 
 /**

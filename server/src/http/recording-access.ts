@@ -153,9 +153,12 @@ export class RecordingAccess {
    * room closed from the command line. So each read asks the recording (policy.ts replayReadHold);
    * a room whose recording or session is over closes here, as at a ticket.
    */
-  async readHold(room: Pick<RoomRecord, 'id' | 'kind' | 'recordingId' | 'createdAt'>, principal: Principal): Promise<DataAccess | null> {
+  async readHold(room: Pick<RoomRecord, 'id' | 'kind' | 'recordingId' | 'createdAt' | 'createdBy'>, principal: Principal): Promise<DataAccess | null> {
     const rec = await this.playing(room, principal.userId);
-    return replayReadHold({ over: rec === null }, rec ? await this.judge(principal, rec) : null);
+    const opener = room.createdBy === principal.userId;
+    // Only the opener's hold is asked again: a learner's seat is the room record itself.
+    const judged = rec && opener ? await this.judge(principal, rec) : null;
+    return replayReadHold({ over: rec === null, opener }, rec ? { rec, relation: judged?.relation ?? null, holds: judged?.holds ?? NO_HOLDS } : null);
   }
 
   /** The recording a replay room plays, or null when its session is over or the recording gone (deleted, expired) — then the room ends. */
