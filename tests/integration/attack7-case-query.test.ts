@@ -139,6 +139,9 @@ describe('attack7: replay rooms are no standing door to the case', () => {
     const before = await query(eva, { room: own.id, types: ['Condition'] });
     expect(before.status).toBe(200); // the grant reads the case through its replay room
     await server.app.pool.query(`UPDATE recordings SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    // Someone the room does not admit reads nothing through it, and does not get to end it either.
+    refusedEverywhere(await everyRead(await server.as('a7.cli', { scopes: PATIENT_SCOPES }), own.id));
+    expect((await server.app.pool.query<{ status: string }>(`SELECT status FROM rooms WHERE id = $1`, [own.id])).rows[0]!.status).toBe('open');
     refusedEverywhere(await everyRead(eva, own.id));
     const { rows } = await server.app.pool.query<{ status: string }>(`SELECT status FROM rooms WHERE id = $1`, [own.id]);
     expect(rows[0]!.status).toBe('closed');

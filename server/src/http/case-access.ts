@@ -36,8 +36,9 @@ export async function caseReadOrDeny(
   const through = reader && room && room.status === 'open' && room.caseId === caseId
     ? accessInput(room, { userId: principal.userId, admin: false }, { kicked: reader.kicked, at: Date.now() })
     : null;
-  // A replay room's record follows its recording only when a route sees a change: the recording is asked too.
-  const replayHold = through && room && room.kind === 'replay' && !principal.admin ? await deps.replays.readHold(room, principal) : undefined;
+  // A replay room's record follows its recording only when a route sees a change: the recording is asked too
+  // (only for someone the room admits: nobody else reads through it anyway, nor ends it by asking).
+  const replayHold = room && room.kind === 'replay' && !principal.admin && readsThroughRoom(through) ? await deps.replays.readHold(room, principal) : undefined;
   const access = caseReadAccess(principal, through, replayHold);
   if (!access) {
     await deps.audit.record({ actor: principal.userId, action, outcome: 'failure', caseId, patientId, roomId: room ? room.id : null, details: { code: 'SCOPE_DENIED' } });
