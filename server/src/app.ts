@@ -189,16 +189,16 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const fhir = config.fhir ? (await import('./fhir/setup.ts')).createCasePuller(config.fhir, { cases, audit, live, logger: logger.child({ component: 'fhir' }), importer }) : null;
   const dicomweb = config.dicomweb ? createDicomWebSource(config.dicomweb, fhir?.auth ?? null) : null;
   const { local, service: imaging } = createImaging({ pool, cases, dataDir: config.dataDir, dicomweb });
-  web.use(imagingRoutes({ cases, rooms, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
-  web.use(casesRoutes({ cases, rooms, identity, live, audit, importer, imaging, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
+  // Who holds a recording follows grants and training rooms' membership, live (recording-access.ts); a replay room's case is read only by them.
+  const recordingAccess = new RecordingAccess({ recordings, rooms, users, live, audit, replayRoomMs: config.replayRoomMs });
+  web.use(imagingRoutes({ cases, rooms, replays: recordingAccess, identity, audit, imaging, local })); // uploads are streamed to disk, never parsed as JSON
+  web.use(casesRoutes({ cases, rooms, replays: recordingAccess, identity, live, audit, importer, imaging, puller: fhir?.puller ?? null, smartAuth: fhir?.auth ?? null })); // before the small-body parser: bundles are read after authorization
   if (config.livekit) {
     const { livekitRoutes } = await import('./http/livekit.routes.ts'); // with the SDK: only when voice is on (media/setup.ts)
     web.use(livekitRoutes({ cfg: config.livekit, live, logger, voice, events: new WebhookEventsRepo(pool) })); // raw body for the signature
   }
   web.use('/api', ...smallJson());
   if (devIssuer) web.use(devRoutes(devIssuer));
-  // Who holds a recording follows grants and training rooms' membership, live (recording-access.ts).
-  const recordingAccess = new RecordingAccess({ recordings, rooms, users, live, audit, replayRoomMs: config.replayRoomMs });
   const membershipChanged = (roomId: string, actor: string) => recordingAccess.roomMembershipChanged(roomId, actor);
   web.use(participantsRoutes({ rooms, identity, live, audit, logger, membershipChanged, maySeat: (principal, room) => recordingAccess.maySeat(principal, room) }));
   web.use(roomsRoutes({ rooms, recordings, users, tickets, identity, live, audit, media: media?.tokens ?? null, endpoint: () => baseUrl, membershipChanged, beforeReplayTicket: (room, actor) => recordingAccess.beforeReplayTicket(room, actor) }));

@@ -225,9 +225,11 @@ export function within(inner: DataAccess, outer: DataAccess): boolean {
  * scopes (audited). Everyone else reads only through a room that shows the
  * case and admits them: what that room's access record allows (invitation,
  * ceiling, kicks — as in the room), and never more than their identity
- * token's own scopes allow. null: nothing.
+ * token's own scopes allow. Through a replay room, also never more than
+ * `replayHold` — what they hold of its recording now (replayReadHold); null
+ * there: nothing. null: nothing.
  */
-export function caseReadAccess(principal: Principal, room: AccessInput | null): DataAccess | null {
+export function caseReadAccess(principal: Principal, room: AccessInput | null, replayHold?: DataAccess | null): DataAccess | null {
   const token = parseScopes(principal.scopes);
   if (token.types.size === 0) return null;
   if (principal.admin) return token;
@@ -235,7 +237,44 @@ export function caseReadAccess(principal: Principal, room: AccessInput | null): 
   const inRoom = participantAccess({ ...room, admin: false });
   if (!inRoom) return null;
   const both = intersect(inRoom.base, token);
-  return both.types.size > 0 ? both : null;
+  const bounded = replayHold === undefined ? both : replayHold === null ? NO_ACCESS : intersect(both, replayHold);
+  return bounded.types.size > 0 ? bounded : null;
+}
+
+/**
+ * Did a case read go through this room, so its audit row names it? Only when the room admits the reader
+ * by their own entry in it: an administrator reads under their token whatever room they name, and a row
+ * naming a room that played no part (another case's, a made-up one) would file the read under it.
+ */
+export function readsThroughRoom(room: AccessInput | null): boolean {
+  return room !== null && participantAccess({ ...room, admin: false }) !== null;
+}
+
+/**
+ * The copy of the clinical record an access gets (of any type but the patient's identity itself; see
+ * resourceVariant): what an audit row says was read when nothing was found to send.
+ */
+export function accessVariant(access: DataAccess): Variant {
+  if (!access.identified) return 'deidentified';
+  return access.types.has('Patient') ? 'identified' : 'identity-withheld';
+}
+
+/**
+ * What a replay room lets someone read of its case (over HTTP: case reads, image frames). A replay room
+ * is no right of its own, and its record is brought in step with who holds the recording only when a
+ * route sees a change: so each read asks again. Nothing once its session is over (REPLAY_ROOM_HOURS) or
+ * its recording is gone (deleted, expired) — `recording` null. A learner seated there by whoever manages
+ * it holds it by that seat, for the session (the room record, within the recording's ceiling); its opener
+ * only while they still hold the recording, and no more than that gives now (recordingViewerAccess of
+ * their relation: managing it, a grant, a training room, a seat elsewhere) — as reconcile decides.
+ */
+export function replayReadHold(
+  session: { over: boolean; opener: boolean },
+  recording: { rec: { hostScope: string }; relation: RecordingRelation | null; holds: RecordingHolds } | null,
+): DataAccess | null {
+  if (session.over || !recording) return null;
+  if (!session.opener) return recordingCeiling(recording.rec);
+  return recording.relation === null ? null : recordingViewerAccess(recording.relation, recording.rec, recording.holds);
 }
 
 /**

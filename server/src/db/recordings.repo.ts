@@ -179,13 +179,13 @@ export class RecordingsRepo implements RecordingStore {
   }
 
   /** Open replay rooms playing this recording, with the caller's invitation in each (null when not invited) and who opened each. */
-  async replayRooms(id: string, userId: string): Promise<{ roomId: string; createdBy: string; role: RoomRole | null; scopes: string[] | null }[]> {
-    const { rows } = await this.pool.query<{ id: string; created_by: string; role: RoomRole | null; scopes: string[] | null }>(
-      `SELECT r.id, r.created_by, p.role, p.scopes FROM rooms r LEFT JOIN room_participants p ON p.room_id = r.id AND p.user_id = $2
+  async replayRooms(id: string, userId: string): Promise<{ roomId: string; createdBy: string; createdAt: Date; role: RoomRole | null; scopes: string[] | null }[]> {
+    const { rows } = await this.pool.query<{ id: string; created_by: string; created_at: Date; role: RoomRole | null; scopes: string[] | null }>(
+      `SELECT r.id, r.created_by, r.created_at, p.role, p.scopes FROM rooms r LEFT JOIN room_participants p ON p.room_id = r.id AND p.user_id = $2
        WHERE r.recording_id = $1 AND r.status = 'open'`,
       [id, userId],
     );
-    return rows.map((r) => ({ roomId: r.id, createdBy: r.created_by, role: r.role, scopes: r.scopes }));
+    return rows.map((r) => ({ roomId: r.id, createdBy: r.created_by, createdAt: r.created_at, role: r.role, scopes: r.scopes }));
   }
 
   /** Their own open replay room of this recording with nobody else in it, opened with exactly these scopes after `since` (its session not over); null when none. */

@@ -95,9 +95,9 @@ export class RoomsRepo implements ClinicStore {
    * twenty times a second per reader): the room's status, case and ceiling, this user's invitation
    * alone (participants holds it, or nothing) and whether a kick holds now. null: no such room.
    */
-  async readerOf(roomId: string, userId: string): Promise<{ room: Pick<RoomRecord, 'id' | 'status' | 'caseId' | 'scopeCeiling' | 'participants'>; kicked: boolean } | null> {
-    const { rows } = await this.pool.query<Pick<RoomRow, 'id' | 'status' | 'case_id' | 'scope_ceiling'> & { user_id: string | null; role: RoomRole | null; scopes: string[] | null; kicked: boolean }>(
-      `SELECT r.id, r.status, r.case_id, r.scope_ceiling, p.user_id, p.role, p.scopes,
+  async readerOf(roomId: string, userId: string): Promise<{ room: Pick<RoomRecord, 'id' | 'kind' | 'status' | 'caseId' | 'scopeCeiling' | 'participants' | 'recordingId' | 'createdAt' | 'createdBy'>; kicked: boolean } | null> {
+    const { rows } = await this.pool.query<Pick<RoomRow, 'id' | 'kind' | 'status' | 'case_id' | 'scope_ceiling' | 'recording_id' | 'created_at' | 'created_by'> & { user_id: string | null; role: RoomRole | null; scopes: string[] | null; kicked: boolean }>(
+      `SELECT r.id, r.kind, r.status, r.case_id, r.scope_ceiling, r.recording_id, r.created_at, r.created_by, p.user_id, p.role, p.scopes,
               EXISTS (SELECT 1 FROM room_kicks k WHERE k.room_id = r.id AND k.user_id = $2 AND (k.until IS NULL OR k.until > now())) AS kicked
          FROM rooms r LEFT JOIN room_participants p ON p.room_id = r.id AND p.user_id = $2
         WHERE r.id = $1`,
@@ -106,7 +106,7 @@ export class RoomsRepo implements ClinicStore {
     const row = rows[0];
     if (!row) return null;
     const participants = row.user_id && row.role ? [toParticipant({ user_id: row.user_id, role: row.role, scopes: row.scopes })] : [];
-    return { room: { id: row.id, status: row.status, caseId: row.case_id, scopeCeiling: row.scope_ceiling, participants }, kicked: row.kicked };
+    return { room: { id: row.id, kind: row.kind, status: row.status, caseId: row.case_id, scopeCeiling: row.scope_ceiling, participants, recordingId: row.recording_id, createdAt: row.created_at, createdBy: row.created_by }, kicked: row.kicked };
   }
 
   /** Open rooms; all of them, or those a user is invited to. */

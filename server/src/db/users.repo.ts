@@ -35,10 +35,12 @@ export class UsersRepo {
   }
 
   /**
-   * Users whose id or name contains `q` (any case; `%` and `_` are literal), most recently seen first; no `q`: everyone.
-   * `except`: an id left out (the searcher).
+   * Users whose id or name contains `q` (any case; `%` and `_` are literal); no `q`: everyone. `except`: an
+   * id left out (the searcher). `order`: most recently seen first (the administrators' directory, which shows
+   * when), or by name — for anyone else, whose answer must not say who signed in last, neither by its order
+   * nor by which `limit` of the matches it holds.
    */
-  async search(q: string | undefined, limit: number, except?: string): Promise<UserRow[]> {
+  async search(q: string | undefined, limit: number, except?: string, order: 'recent' | 'name' = 'recent'): Promise<UserRow[]> {
     const params: unknown[] = [];
     const where: string[] = [];
     if (q) {
@@ -51,7 +53,7 @@ export class UsersRepo {
     }
     params.push(limit);
     const { rows } = await this.pool.query<{ id: string; name: string; is_admin: boolean; last_seen_at: Date }>(
-      `SELECT id, name, is_admin, last_seen_at FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_seen_at DESC LIMIT $${params.length}`,
+      `SELECT id, name, is_admin, last_seen_at FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order === 'name' ? 'lower(name), name, id' : 'last_seen_at DESC'} LIMIT $${params.length}`,
       params,
     );
     return rows.map((r) => ({ id: r.id, name: r.name, admin: r.is_admin, lastSeenAt: r.last_seen_at }));

@@ -4,7 +4,7 @@ import { R4_RESOURCE_TYPES } from '../../../shared/src/fhir.ts';
 import { CaseQuery, CaseReadBody, ImportQuery, PullBody, ResourcesQuery, type CaseImportResponse } from '../../../shared/src/http.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
-import { readerOf, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
+import { accessVariant, readerOf, resourceVariant, type DataAccess, type Principal } from '../auth/policy.ts';
 import type { CasesRepo } from '../db/cases.repo.ts';
 import { readTypes, type TypeDisclosure } from '../domain/case-read.ts';
 import { caseViewFor, preparedCase, variantOf, type CaseEntry } from '../domain/case-view.ts';
@@ -21,13 +21,15 @@ import { IMPORT_BODY_LIMIT, JSON_TYPES, readLargeBody, SMALL_BODY_LIMIT, smallJs
 import type { RoomsRepo } from '../db/rooms.repo.ts';
 import type { ImagingService } from '../imaging/imaging-service.ts';
 import { parseBody, uuidParam } from './validate.ts';
-import { caseAccessOrDeny } from './case-access.ts';
+import { caseReadOrDeny, type ReplayReadHolds } from './case-access.ts';
 import { sendJson } from './respond.ts';
 
 export interface CasesRoutesDeps {
   cases: CasesRepo;
   /** Non-admins read a case through a room that shows it (its access record decides). */
   rooms: RoomsRepo;
+  /** …and through a replay room only while they hold its recording. */
+  replays: ReplayReadHolds;
   identity: IdentityVerifier;
   live: LiveRooms;
   audit: AuditLog;
@@ -114,7 +116,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const record = await deps.cases.get(id);
     if (!record) throw new AppError('CASE_NOT_FOUND');
     const { room } = parseBody(CaseQuery, req.query, 'QUERY_INVALID');
-    const access = await readableOrDeny(principal, id, record.patientId, room);
+    const { access } = await readableOrDeny(principal, id, record.patientId, room);
     const { view, disclosed } = caseViewFor(preparedCase(record), record.resources, readerOf(access));
     await auditRead(principal, id, record.patientId, access, disclosed);
     sendJson(res, 'GET /api/cases/:id', view);
@@ -132,7 +134,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const q = parseBody(ResourcesQuery, req.query, 'QUERY_INVALID');
     const head = await deps.cases.head(id);
     if (!head) throw new AppError('CASE_NOT_FOUND');
-    const access = await readableOrDeny(principal, id, head.patientId, q.room);
+    const { access } = await readableOrDeny(principal, id, head.patientId, q.room);
     const visible = R4_RESOURCE_TYPES.filter((t) => resourceVariant(access, t) !== null);
     if (q.type && !visible.includes(q.type)) {
       await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId: id, patientId: head.patientId, details: { code: 'SCOPE_DENIED', type: q.type } });
@@ -169,10 +171,10 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     const q = parseBody(CaseReadBody, req.body);
     const head = await deps.cases.head(id);
     if (!head) throw new AppError('CASE_NOT_FOUND');
-    const access = await readableOrDeny(principal, id, head.patientId, q.room);
+    // The row names the room only when the read went through it (not one an administrator merely named).
+    const { access, roomId } = await readableOrDeny(principal, id, head.patientId, q.room);
     const reader = readerOf(access);
     const readable = q.types.filter((t) => reader.variantFor(t) !== null);
-    const roomId = q.room ?? null;
     if (readable.length === 0) {
       const types = Object.fromEntries(q.types.map((t) => [t, { code: 'SCOPE_DENIED' }]));
       await deps.audit.record({ actor: principal.userId, action: 'case.read', outcome: 'failure', caseId: id, patientId: head.patientId, roomId, details: { code: 'SCOPE_DENIED', types } });
@@ -217,7 +219,7 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
     },
   );
 
-  const readableOrDeny = (principal: Principal, caseId: string, patientId: string, roomId: string | undefined): Promise<DataAccess> => caseAccessOrDeny(deps, principal, caseId, patientId, roomId);
+  const readableOrDeny = (principal: Principal, caseId: string, patientId: string, roomId: string | undefined) => caseReadOrDeny(deps, principal, caseId, patientId, roomId);
 
   /**
    * One row per read. `resources` names every copy sent (type/server id; the FHIR AuditEvent's
@@ -232,7 +234,8 @@ export function casesRoutes(deps: CasesRoutesDeps): Router {
       patientId,
       ...(several ? { roomId: several.roomId } : {}),
       details: {
-        variant: disclosed.length ? variantOf(disclosed) : access.identified ? 'identified' : 'deidentified',
+        // Nothing found to send: the copy this reader would have been given (identity-withheld included).
+        variant: disclosed.length ? variantOf(disclosed) : accessVariant(access),
         basis: 'scope',
         scope: principal.scopes.filter((s) => s.startsWith('patient/') || s === 'deidentified'),
         resources,

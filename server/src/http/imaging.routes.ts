@@ -17,7 +17,7 @@ import { SopTaken, UploadTooLarge, type LocalImagingStore } from '../imaging/loc
 import { ImagingSourceError, ZIP_LIMITS } from '../imaging/source.ts';
 import { instanceUids, NoImages, SopConflict, storeZip, ZipPatientMismatch } from '../imaging/uploads.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
-import { caseAccessOrDeny } from './case-access.ts';
+import { caseAccessOrDeny, type ReplayReadHolds } from './case-access.ts';
 import { sendJson } from './respond.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
@@ -27,6 +27,8 @@ export const IMAGING_FRAME_PATH = /^\/cases\/[^/]+\/imaging\/series\/[^/]+\/inst
 export interface ImagingRoutesDeps {
   cases: CasesRepo;
   rooms: RoomsRepo;
+  /** A replay room shows its case only while the reader holds its recording. */
+  replays: ReplayReadHolds;
   identity: IdentityVerifier;
   audit: AuditLog;
   imaging: ImagingService;

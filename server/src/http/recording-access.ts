@@ -5,6 +5,7 @@ import {
   NO_HOLDS,
   recordingRights,
   recordingViewerAccess,
+  replayReadHold,
   seatExceeds,
   type DataAccess,
   type Principal,
@@ -67,8 +68,10 @@ export class RecordingAccess {
       this.deps.recordings.cohortOf(recordingId, userId),
       this.deps.recordings.replayRooms(recordingId, userId),
     ]);
-    // Only a seat someone else gave: one's own replay room is no right to the recording.
-    const seated = rooms.find((r) => r.role !== null && r.createdBy !== userId);
+    // Only a seat someone else gave: one's own replay room is no right to the recording. And only for its
+    // session: a room past REPLAY_ROOM_HOURS that no ticket or retention run has closed yet holds nothing.
+    const since = this.sessionsOpenedAfter().getTime();
+    const seated = rooms.find((r) => r.role !== null && r.createdBy !== userId && r.createdAt.getTime() > since);
     return { grant, cohort, seat: seated ? { role: seated.role!, scopes: seated.scopes } : null };
   }
 
@@ -139,11 +142,33 @@ export class RecordingAccess {
    */
   async beforeReplayTicket(room: Pick<RoomRecord, 'id' | 'kind' | 'recordingId' | 'createdAt'>, actor: string): Promise<void> {
     if (room.kind !== 'replay' || !room.recordingId) return;
+    const rec = await this.playing(room, actor);
+    if (rec) await this.reconcile(rec, actor);
+  }
+
+  /**
+   * What this principal may read of a replay room's case now, over HTTP (case reads, image frames):
+   * the room record says who sits there, but it follows a change only when a route sees it — an
+   * expired recording, a session past REPLAY_ROOM_HOURS, an administrator no longer one, a training
+   * room closed from the command line. So each read asks the recording (policy.ts replayReadHold);
+   * a room whose recording or session is over closes here, as at a ticket.
+   */
+  async readHold(room: Pick<RoomRecord, 'id' | 'kind' | 'recordingId' | 'createdAt' | 'createdBy'>, principal: Principal): Promise<DataAccess | null> {
+    const rec = await this.playing(room, principal.userId);
+    const opener = room.createdBy === principal.userId;
+    // Only the opener's hold is asked again: a learner's seat is the room record itself.
+    const judged = rec && opener ? await this.judge(principal, rec) : null;
+    return replayReadHold({ over: rec === null, opener }, rec ? { rec, relation: judged?.relation ?? null, holds: judged?.holds ?? NO_HOLDS } : null);
+  }
+
+  /** The recording a replay room plays, or null when its session is over or the recording gone (deleted, expired) — then the room ends. */
+  private async playing(room: Pick<RoomRecord, 'id' | 'recordingId' | 'createdAt'>, actor: string): Promise<RecordingRecord | null> {
     const ended = (this.deps.now ?? Date.now)() - room.createdAt.getTime() >= this.deps.replayRoomMs;
-    const rec = ended ? null : await this.deps.recordings.get(room.recordingId);
-    if (rec) return void (await this.reconcile(rec, actor));
+    const rec = ended || !room.recordingId ? null : await this.deps.recordings.get(room.recordingId);
+    if (rec) return rec;
     const reason = ended ? 'the replay session is over (REPLAY_ROOM_HOURS)' : 'the recording is deleted or expired';
     await endReplayRoom(this.ending, room, { actor, reason });
+    return null;
   }
 
   /** Replay rooms opened before this are over (REPLAY_ROOM_HOURS). */

@@ -188,7 +188,8 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const principal = principalOf(res);
     await seen(res, req.params.id, 'find-people');
     const { q } = parseBody(RecordingPeopleQuery, req.query, 'QUERY_INVALID');
-    const found = await deps.users.search(q, PEOPLE_FOUND, principal.userId);
+    // By name: the answer is a name to pick, and says nothing of who signed in last (not even which 20 of more).
+    const found = await deps.users.search(q, PEOPLE_FOUND, principal.userId, 'name');
     sendJson(res, 'GET /api/recordings/:id/people', { people: found.map((u) => ({ userId: u.id, name: u.name })) });
   });
 
