@@ -1,6 +1,4 @@
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import type { CaseReadResponse } from '../../shared/src/http.ts';
@@ -8,6 +6,7 @@ import { caseBundle, IDENTIFIERS } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { capturedLogger } from '../support/log-capture.ts';
 
 /**
  * Outside attack (round 7) on the read of several types (`POST /api/cases/:id/resources/query`) and
@@ -23,13 +22,7 @@ const IDENTITY = [CANARY.name, CANARY.mrn, IDENTIFIERS.birthDate, IDENTIFIERS.st
 const T = { position: [0.1, 1.2, 0] as [number, number, number], rotation: [0, 0, 0, 1] as [number, number, number, number] };
 const PATIENT_SCOPES = ['patient/*.rs'];
 
-const logLines: string[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    logLines.push(chunk.toString());
-    done();
-  },
-});
+const { logger, lines: logLines } = capturedLogger('trace');
 
 let server: TestServer;
 let admin: ConsiliumClient;
@@ -98,7 +91,7 @@ async function recordConference(): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ logger: pino({ level: 'trace' }, sink) });
+  server = await startTestServer({ logger });
   admin = await server.as('root', { admin: true, scopes: PATIENT_SCOPES });
   ({ caseId } = await admin.api.importCase(caseBundle(CANARY)));
   roomId = (

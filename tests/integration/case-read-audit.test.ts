@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseMore } from '../../client/src/app/clinical/case-more.ts';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
@@ -9,6 +7,7 @@ import type { CaseReadResponse } from '../../shared/src/http.ts';
 import { caseBundle, IDENTIFIERS, liveObservation } from '../fixtures/case-bundle.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { capturedLogger } from '../support/log-capture.ts';
 
 /**
  * A view that needs several types of a case reads them in one request
@@ -20,13 +19,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
  */
 const CANARY = { name: 'Qreadname7731', mrn: 'QR-MRN-4410', note: 'Qreadnote2289' };
 const HOSTILE = 'Qhostile-canary-5150';
-const logLines: string[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    logLines.push(chunk.toString());
-    done();
-  },
-});
+const { logger, lines: logLines } = capturedLogger('trace');
 
 let server: TestServer;
 let admin: ConsiliumClient;
@@ -60,7 +53,7 @@ async function post(client: ConsiliumClient | null, path: string, body: string, 
 const read = (who: 'cli' | 'lim' | 'obs', body: object) => post(clients[who], `/api/cases/${caseId}/resources/query`, JSON.stringify({ room: roomId, ...body }));
 
 beforeAll(async () => {
-  server = await startTestServer({ logger: pino({ level: 'trace' }, sink) });
+  server = await startTestServer({ logger });
   admin = await server.as('root', { admin: true, scopes: ['patient/*.rs'] });
   ({ caseId, patientId } = await admin.api.importCase(caseBundle(CANARY)));
   const room = await admin.api.createRoom({

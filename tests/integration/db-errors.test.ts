@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { caseBundle, IDENTIFIERS } from '../fixtures/case-bundle.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { capturedLogger } from '../support/log-capture.ts';
 
 /**
  * Database errors reach neither the client nor the log with patient data.
@@ -14,13 +13,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
  * (the JSON context of a jsonb parse — the exact leak seen in production).
  */
 const CANARY = 'Zebulon-Quibble-Canary';
-const lines: string[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    lines.push(...chunk.toString().split('\n').filter(Boolean));
-    done();
-  },
-});
+const { logger, lines } = capturedLogger('info');
 
 let server: TestServer;
 let admin: ConsiliumClient;
@@ -28,7 +21,7 @@ let db: pg.Client;
 
 beforeAll(async () => {
   // A plain pino logger, as any embedder might inject: the app must protect it itself.
-  server = await startTestServer({ logger: pino({ level: 'info' }, sink) });
+  server = await startTestServer({ logger });
   admin = await server.as('dbe.admin', { admin: true });
   db = new pg.Client({ connectionString: server.db.url });
   await db.connect();

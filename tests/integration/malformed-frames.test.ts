@@ -1,24 +1,22 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession } from '../../client/src/sdk/index.ts';
 import { CloseCodes, type ErrorNotice } from '../../shared/src/index.ts';
 import { eventually, sleep } from '../support/eventually.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { untyped } from '../support/untyped.ts';
+import { capturedLogger } from '../support/log-capture.ts';
 
 /**
  * Frames a client cannot have produced with the SDK: they cost the same
  * budget as messages, are answered MESSAGE_INVALID, are logged at most once
  * per client per interval, and never crash the room or touch anyone else.
  */
-const lines: string[] = [];
-const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+const { logger, lines } = capturedLogger('warn');
 
 let server: TestServer;
 let roomId: string;
 beforeAll(async () => {
-  server = await startTestServer({ logger: pino({ level: 'warn' }, sink) });
+  server = await startTestServer({ logger });
   roomId = (await server.createRoom({ participants: [{ userId: 'mal', role: 'clinician' }, { userId: 'ok', role: 'clinician' }] })).id;
 });
 afterAll(async () => {
