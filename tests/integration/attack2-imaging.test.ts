@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import type { ImagingListResponse, ImagingSeriesResponse } from '../../shared/src/imaging.ts';
 import { parsePart10, readFrame } from '../../server/src/domain/dicom.ts';
-import { encapsulated, EXPLICIT_LE, JPEG_BASELINE, part10, withJpegComment, type DicomElement } from '../support/dicom-writer.ts';
+import { EXPLICIT_LE, jpegInstance as jpegOf, part10, withJpegComment, type DicomElement } from '../support/dicom-writer.ts';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -54,33 +54,8 @@ const ident = (patient: { name: string; id: string }): DicomElement[] => [
   { tag: '00100020', vr: 'LO', value: patient.id },
 ];
 
-/** An 8-bit RGB JPEG baseline instance (the published dcmtk JPEG as its frame). */
-function jpegInstance(o: { sopClass: string; modality: string; study: string; series: string; sop: string; frame: Uint8Array; burnedIn?: 'YES' | 'NO' }): Uint8Array {
-  return part10({
-    sopClassUid: o.sopClass,
-    sopInstanceUid: o.sop,
-    transferSyntax: JPEG_BASELINE,
-    elements: [
-      { tag: '00080008', vr: 'CS', value: 'ORIGINAL\\PRIMARY' },
-      { tag: '00080020', vr: 'DA', value: '20010101' },
-      { tag: '00080060', vr: 'CS', value: o.modality },
-      ...ident(PATIENT),
-      { tag: '0020000D', vr: 'UI', value: o.study },
-      { tag: '0020000E', vr: 'UI', value: o.series },
-      { tag: '00280002', vr: 'US', value: 3 },
-      { tag: '00280004', vr: 'CS', value: 'YBR_FULL_422' },
-      { tag: '00280006', vr: 'US', value: 0 },
-      { tag: '00280010', vr: 'US', value: 100 },
-      { tag: '00280011', vr: 'US', value: 100 },
-      { tag: '00280100', vr: 'US', value: 8 },
-      { tag: '00280101', vr: 'US', value: 8 },
-      { tag: '00280102', vr: 'US', value: 7 },
-      { tag: '00280103', vr: 'US', value: 0 },
-      ...(o.burnedIn ? [{ tag: '00280301', vr: 'CS', value: o.burnedIn }] : []),
-    ],
-    tail: encapsulated([o.frame]),
-  });
-}
+/** An 8-bit RGB JPEG baseline instance of the case's patient (the published dcmtk JPEG as its frame). */
+const jpegInstance = (o: Omit<Parameters<typeof jpegOf>[0], 'patient' | 'imageType'>): Uint8Array => jpegOf({ ...o, patient: PATIENT, imageType: 'ORIGINAL\\PRIMARY' });
 
 beforeAll(async () => {
   orthanc = await startOrthanc();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import type { ImagingListResponse, ImagingSeriesResponse } from '../../shared/src/imaging.ts';
 import { parsePart10, readFrame } from '../../server/src/domain/dicom.ts';
-import { encapsulated, EXPLICIT_LE, JPEG_BASELINE, part10 } from '../support/dicom-writer.ts';
+import { encapsulated, EXPLICIT_LE, jpegInstance, JPEG_BASELINE, part10 } from '../support/dicom-writer.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { zip } from '../support/zip-writer.ts';
 
@@ -48,30 +48,7 @@ const frameUrl = (caseId: string, series: string, sop: string, frame: string | n
 
 /** A JPEG secondary capture declaring identity burned into its pixels (withheld from de-identified viewers until marked clean). */
 function screenshot(study: string, series: string, sop: string): Uint8Array {
-  return part10({
-    sopClassUid: SC,
-    sopInstanceUid: sop,
-    transferSyntax: JPEG_BASELINE,
-    elements: [
-      { tag: '00080020', vr: 'DA', value: '20010101' },
-      { tag: '00080060', vr: 'CS', value: 'OT' },
-      { tag: '00100010', vr: 'PN', value: PATIENT.name },
-      { tag: '00100020', vr: 'LO', value: PATIENT.id },
-      { tag: '0020000D', vr: 'UI', value: study },
-      { tag: '0020000E', vr: 'UI', value: series },
-      { tag: '00280002', vr: 'US', value: 3 },
-      { tag: '00280004', vr: 'CS', value: 'YBR_FULL_422' },
-      { tag: '00280006', vr: 'US', value: 0 },
-      { tag: '00280010', vr: 'US', value: 100 },
-      { tag: '00280011', vr: 'US', value: 100 },
-      { tag: '00280100', vr: 'US', value: 8 },
-      { tag: '00280101', vr: 'US', value: 8 },
-      { tag: '00280102', vr: 'US', value: 7 },
-      { tag: '00280103', vr: 'US', value: 0 },
-      { tag: '00280301', vr: 'CS', value: 'YES' },
-    ],
-    tail: encapsulated([jpeg]),
-  });
+  return jpegInstance({ sopClass: SC, modality: 'OT', study, series, sop, frame: jpeg, patient: PATIENT, burnedIn: 'YES' });
 }
 
 /** A case holding the real CT series (uploaded as a zip), with a room. */

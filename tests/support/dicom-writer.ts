@@ -83,3 +83,35 @@ export function withJpegComment(jpeg: Uint8Array, text: string): Uint8Array {
   len.writeUInt16BE(body.length + 2);
   return new Uint8Array(Buffer.concat([Buffer.from(jpeg.subarray(0, 2)), Buffer.from([0xff, 0xfe]), len, body, Buffer.from(jpeg.subarray(2))]));
 }
+
+/**
+ * An 8-bit RGB JPEG baseline instance (YBR_FULL_422, 100 × 100) of this patient with `frame` as its one frame;
+ * `burnedIn` sets BurnedInAnnotation, `imageType` ImageType (both left out when absent).
+ */
+export function jpegInstance(o: { sopClass: string; modality: string; study: string; series: string; sop: string; frame: Uint8Array; patient: { name: string; id: string }; burnedIn?: 'YES' | 'NO'; imageType?: string }): Uint8Array {
+  return part10({
+    sopClassUid: o.sopClass,
+    sopInstanceUid: o.sop,
+    transferSyntax: JPEG_BASELINE,
+    elements: [
+      ...(o.imageType ? [{ tag: '00080008', vr: 'CS', value: o.imageType }] : []),
+      { tag: '00080020', vr: 'DA', value: '20010101' },
+      { tag: '00080060', vr: 'CS', value: o.modality },
+      { tag: '00100010', vr: 'PN', value: o.patient.name },
+      { tag: '00100020', vr: 'LO', value: o.patient.id },
+      { tag: '0020000D', vr: 'UI', value: o.study },
+      { tag: '0020000E', vr: 'UI', value: o.series },
+      { tag: '00280002', vr: 'US', value: 3 },
+      { tag: '00280004', vr: 'CS', value: 'YBR_FULL_422' },
+      { tag: '00280006', vr: 'US', value: 0 },
+      { tag: '00280010', vr: 'US', value: 100 },
+      { tag: '00280011', vr: 'US', value: 100 },
+      { tag: '00280100', vr: 'US', value: 8 },
+      { tag: '00280101', vr: 'US', value: 8 },
+      { tag: '00280102', vr: 'US', value: 7 },
+      { tag: '00280103', vr: 'US', value: 0 },
+      ...(o.burnedIn ? [{ tag: '00280301', vr: 'CS', value: o.burnedIn }] : []),
+    ],
+    tail: encapsulated([o.frame]),
+  });
+}
