@@ -15,6 +15,7 @@ import { caseBundle } from '../fixtures/case-bundle.ts';
 import { devSignInPage, launchChromium } from '../support/browser.ts';
 import { HEADSET_INIT, IWER } from '../support/headset.ts';
 import { eventually, sleep } from '../support/eventually.ts';
+import { slowUplink } from '../support/uplink.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**
@@ -52,14 +53,6 @@ async function press(button: string, ms = 120): Promise<void> {
   await sleep(ms);
   await page.evaluate((b) => (window as unknown as { __xrDevice: { controllers: { right: { updateButtonValue(id: string, v: number): void } } } }).__xrDevice.controllers.right.updateButtonValue(b, 0), button);
   await sleep(150);
-}
-
-/** Delay every frame this session sends by `ms` (a slow uplink); returns a function that restores it. */
-function slowUplink(session: ClinicSession, ms: number): () => void {
-  const ws = (session.room.connection.transport as unknown as { ws: { send: (...a: unknown[]) => void } }).ws;
-  const send = ws.send;
-  ws.send = (...args: unknown[]) => void setTimeout(() => send.apply(ws, args), ms);
-  return () => void (ws.send = send);
 }
 
 beforeAll(async () => {

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { devSignInPage, launchChromium } from '../support/browser.ts';
 import { eventually } from '../support/eventually.ts';
+import { slowUplink } from '../support/uplink.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { clinicalBundle } from './clinical-bundle.ts';
 
@@ -232,15 +233,13 @@ describe('surgical guidance in the web view', { timeout: 120_000 }, () => {
     await spec.waitForSelector('[data-testid="link-status"]:has-text("Links live")');
 
     // The surgeon's uplink slows (its link.pong answers too).
-    const ws = (surgeon.room.connection.transport as unknown as { ws: { send: (...a: unknown[]) => void } }).ws;
-    const send = ws.send;
-    ws.send = (...args: unknown[]) => void setTimeout(() => send.apply(ws, args), 400);
+    const restore = slowUplink(surgeon, 400);
     await spec.waitForSelector('[data-testid="link-status"].warn:has-text("Dr. Cut (surgeon) is slow")', { timeout: 20_000 });
     const rtt = await spec.textContent('[data-testid="link-rtt"]');
     expect(rtt).toMatch(/^Dr\. Cut \(surgeon\) \d+ ms — slow$/);
     expect(Number(/(\d+) ms/.exec(rtt!)![1])).toBeGreaterThanOrEqual(350);
     await spec.screenshot({ path: path.join(DOCS, 'specialist-slow-link.png') });
-    ws.send = send;
+    restore();
     await spec.waitForSelector('[data-testid="link-status"]:not(.warn)', { timeout: 20_000 });
 
     // A stroke drawn in the specialist's 3D view is stored in the patient frame, for the headset to anchor.

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { GuidanceServerMessages, type LinkPing } from '../../shared/src/guidance.ts';
 import { eventually, sleep } from '../support/eventually.ts';
+import { uplink } from '../support/uplink.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**
@@ -47,33 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-/** Control a session's uplink: delay or drop every frame it sends, except those sent inside `bypass`. */
-function uplink(session: ClinicSession) {
-  const ws = (session.room.connection.transport as unknown as { ws: { send: (...a: unknown[]) => void } }).ws;
-  const send = ws.send;
-  let mode: { delay: number } | 'drop' | null = null;
-  let through = false;
-  ws.send = (...args: unknown[]) => {
-    if (through || mode === null) return void send.apply(ws, args);
-    if (mode === 'drop') return;
-    const ms = mode.delay;
-    setTimeout(() => send.apply(ws, args), ms);
-  };
-  return {
-    delay: (ms: number) => void (mode = { delay: ms }),
-    drop: () => void (mode = 'drop'),
-    bypass: (fn: () => void) => {
-      through = true;
-      try {
-        fn();
-      } finally {
-        through = false;
-      }
-    },
-    restore: () => void (ws.send = send),
-  };
-}
 
 describe('surgical guidance under attack', () => {
   it("nobody but the author or the host moves an acknowledged annotation; the author's move withdraws the acknowledgement and is audited", async () => {

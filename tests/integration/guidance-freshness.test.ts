@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClinicSession, ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { acknowledgementText, acknowledgerOf, GuidanceServerMessages, type RelayedPointer } from '../../shared/src/guidance.ts';
 import { eventually, sleep } from '../support/eventually.ts';
+import { slowUplink } from '../support/uplink.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**
@@ -42,14 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-/** Delay every frame this session sends by `ms` (its link.pong answers too: a slow link); returns the undo. */
-function slowUplink(session: ClinicSession, ms: number): () => void {
-  const ws = (session.room.connection.transport as unknown as { ws: { send: (...a: unknown[]) => void } }).ws;
-  const send = ws.send;
-  ws.send = (...args: unknown[]) => void setTimeout(() => send.apply(ws, args), ms);
-  return () => void (ws.send = send);
-}
 
 /** Every `guidance.pointer` message this session receives, raw, with whether its room was warning when it arrived. */
 function recordPointers(session: ClinicSession): { p: RelayedPointer; warned: boolean }[] {

@@ -3,6 +3,7 @@ import type { ClinicSession, ConsiliumClient, ErrorNotice } from '../../client/s
 import { fromPatientFrame } from '../../shared/src/index.ts';
 import { caseBundle } from '../fixtures/case-bundle.ts';
 import { eventually, sleep } from '../support/eventually.ts';
+import { slowUplink } from '../support/uplink.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { captureFrames, receivedBytes } from '../support/frames.ts';
 
@@ -49,14 +50,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-/** Delay every frame this session sends by `ms` (a slow uplink); returns a function that restores it. */
-function slowUplink(session: ClinicSession, ms: number): () => void {
-  const ws = (session.room.connection.transport as unknown as { ws: { send: (...a: unknown[]) => void } }).ws;
-  const send = ws.send;
-  ws.send = (...args: unknown[]) => void setTimeout(() => send.apply(ws, args), ms);
-  return () => void (ws.send = send);
-}
 
 describe('surgical guidance', () => {
   it('runs at its own patch rate (conferences at 30 Hz) with every link fine', async () => {
