@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { ConsiliumError } from '../../client/src/sdk/errors.ts';
@@ -33,6 +34,27 @@ const refused = async (p: Promise<unknown>) => {
 };
 
 describe('directory endpoints', () => {
+  it('listing rooms, which clients poll, records the user without writing their row again each time; a new name is written at once', async () => {
+    const db = new pg.Client({ connectionString: server.db.url });
+    await db.connect();
+    // xmin changes whenever the row is written (a new row version).
+    const version = async () => (await db.query<{ xmin: string; name: string }>(`SELECT xmin::text, name FROM users WHERE id = 'dir.poller'`)).rows[0];
+    try {
+      const poller = await server.as('dir.poller', { name: 'Dr. Poller' });
+      await poller.api.listRooms();
+      const first = await version();
+      expect(first).toMatchObject({ name: 'Dr. Poller' });
+      for (let i = 0; i < 5; i++) await poller.api.listRooms();
+      expect(await version()).toEqual(first);
+      await (await server.as('dir.poller', { name: 'Dr. P. Oller' })).api.listRooms();
+      const renamed = await version();
+      expect(renamed!.name).toBe('Dr. P. Oller');
+      expect(renamed!.xmin).not.toBe(first!.xmin);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('lists users who have signed in, by name, and finds them by part of the id or name', async () => {
     const users = await admin.api.directoryUsers();
     expect(users.find((u) => u.userId === 'dir.doc')).toMatchObject({ name: 'Dr. Directory', admin: false });
