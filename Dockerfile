@@ -38,4 +38,4 @@ HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://1
 # and kept 16 MB at rest with 8), and two malloc arenas (glibc keeps one per thread that ever allocated — the import and
 # image workers' — for the process's life).
 ENV MALLOC_ARENA_MAX=2
-CMD ["node", "--max-semi-space-size=2", "--import", "tsx", "server/src/main.ts"]
+CMD ["node", "--max-semi-space-size=4", "--import", "tsx", "server/src/main.ts"]

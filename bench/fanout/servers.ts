@@ -95,7 +95,7 @@ export async function startFloor(windowMs: number): Promise<BenchServer> {
 
 /** Node flags Consilium runs with as deployed (package.json `start`, Dockerfile CMD); BENCH_CONSILIUM_NODE_ARGS overrides them for experiments. */
 /** How Consilium is shipped (package.json's start script, the Dockerfile): its Node flags and allocator setting (docs/BENCHMARKS.md, memory). */
-export const CONSILIUM_NODE_FLAGS = process.env.BENCH_CONSILIUM_NODE_ARGS !== undefined ? process.env.BENCH_CONSILIUM_NODE_ARGS.split(' ').filter(Boolean) : ['--max-semi-space-size=2'];
+export const CONSILIUM_NODE_FLAGS = process.env.BENCH_CONSILIUM_NODE_ARGS !== undefined ? process.env.BENCH_CONSILIUM_NODE_ARGS.split(' ').filter(Boolean) : ['--max-semi-space-size=4'];
 export const CONSILIUM_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
 
 /** Variants for experiments (bench/fanout/curve.ts): another pose window, other Node flags or environment. */
@@ -113,7 +113,9 @@ export const CONSILIUM_VARIANTS: Record<string, ConsiliumVariant> = {
   // What was shipped before: young generation up to 2 × 8 MB, glibc's default arenas (one per thread, up to 8 per core).
   'consilium-before': { key: 'consilium-before', label: 'Consilium, before (--max-semi-space-size=8, default malloc arenas)', nodeFlags: ['--max-semi-space-size=8'], env: {} },
   'consilium-semi8': { key: 'consilium-semi8', label: 'Consilium, --max-semi-space-size=8 (MALLOC_ARENA_MAX=2)', nodeFlags: ['--max-semi-space-size=8'] },
-  'consilium-arenas': { key: 'consilium-arenas', label: 'Consilium, default malloc arenas (--max-semi-space-size=2)', env: {} },
+  'consilium-arenas': { key: 'consilium-arenas', label: 'Consilium, default malloc arenas (--max-semi-space-size=4)', env: {} },
+  // Shipped until 2026-12-07 evening: the same memory within the runs' spread, ≈ 1.1 points of a core more (docs/BENCHMARKS.md).
+  'consilium-semi2': { key: 'consilium-semi2', label: 'Consilium, --max-semi-space-size=2', nodeFlags: ['--max-semi-space-size=2'] },
   'consilium-semi1': { key: 'consilium-semi1', label: 'Consilium, --max-semi-space-size=1', nodeFlags: ['--max-semi-space-size=1'] },
   'consilium-mmap': { key: 'consilium-mmap', label: 'Consilium, MALLOC_MMAP_THRESHOLD_=98304', env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '98304' } },
 };

@@ -9,6 +9,7 @@
  *   npx tsx bench/memory/run.ts   → bench/results/memory-<time>.json
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
@@ -57,7 +58,17 @@ async function probe(server: BenchServer): Promise<Reading> {
   throw new Error('no memory reading');
 }
 
-async function withSeats(server: BenchServer, pool: WorkerPool, rooms: number, size: number, moving: number): Promise<Reading & { seats: number; rssLiveMb: number }> {
+/**
+ * BENCH_MEM_TRIM=1: how much of the resident memory is free malloc memory glibc keeps — gdb calls
+ * malloc_trim(0) in the server (diagnostic only: it stops the process for a moment), then RSS again.
+ */
+async function trimmed(pid: number): Promise<number> {
+  execFileSync('gdb', ['-p', String(pid), '-batch', '-ex', 'call (int)malloc_trim(0)'], { stdio: 'ignore' });
+  await sleep(2000);
+  return rssMb(pid);
+}
+
+async function withSeats(server: BenchServer, pool: WorkerPool, rooms: number, size: number, moving: number): Promise<Reading & { seats: number; rssLiveMb: number; trimmedMb?: number }> {
   const seats = await server.plan(rooms, size);
   try {
     const joined = await pool.connect(assign(seats, pool.size, 0, moving));
@@ -77,8 +88,9 @@ async function withSeats(server: BenchServer, pool: WorkerPool, rooms: number, s
       [rssLiveMb, r] = [live, next];
       if (drained) break;
     }
+    const trimmedMb = process.env.BENCH_MEM_TRIM === '1' ? await trimmed(server.pid) : undefined;
     await pool.stopClients();
-    return { ...r, rssLiveMb, seats: rooms * size - joined.failed };
+    return { ...r, rssLiveMb, seats: rooms * size - joined.failed, ...(trimmedMb !== undefined ? { trimmedMb } : {}) };
   } finally {
     await server.release();
   }
@@ -110,7 +122,7 @@ try {
     const perSeatHeap = (x: typeof a) => ((x.heapUsedMb - r.heapUsedMb) * 1024) / x.seats;
     console.log(`${s.key.padEnd(10)} resident, rest: ${formatParts(r.parts)}; 1000 seats: ${formatParts(b.parts)}`);
     out[s.key] = { rest: r, room100: a, rooms10x100: b, kibPerSeatRss100: perSeat(a), kibPerSeatRss1000: perSeat(b), kibPerSeatHeap100: perSeatHeap(a), kibPerSeatHeap1000: perSeatHeap(b) };
-    console.log(`${s.key.padEnd(10)} rest ${r.rssMb.toFixed(0)} MB (right after gc ${r.rssAfterGcMb.toFixed(0)}, heap ${r.heapUsedMb.toFixed(1)}) | 100 seats: live rss ${a.rssLiveMb.toFixed(0)} MB, after gc ${a.rssAfterGcMb.toFixed(0)}, settled ${a.rssMb.toFixed(0)}, heap ${a.heapUsedMb.toFixed(1)}/${a.heapTotalMb.toFixed(0)}, ext ${a.externalMb.toFixed(1)}, ab ${a.arrayBuffersMb.toFixed(1)} | 1000 seats: live rss ${b.rssLiveMb.toFixed(0)} MB, after gc ${b.rssAfterGcMb.toFixed(0)}, settled ${b.rssMb.toFixed(0)}, heap ${b.heapUsedMb.toFixed(1)}/${b.heapTotalMb.toFixed(0)}, ext ${b.externalMb.toFixed(1)}, ab ${b.arrayBuffersMb.toFixed(1)} | KiB/seat rss ${perSeat(a).toFixed(0)} / ${perSeat(b).toFixed(0)}, heap ${perSeatHeap(a).toFixed(0)} / ${perSeatHeap(b).toFixed(0)}`);
+    console.log(`${s.key.padEnd(10)} rest ${r.rssMb.toFixed(0)} MB (right after gc ${r.rssAfterGcMb.toFixed(0)}, heap ${r.heapUsedMb.toFixed(1)}) | 100 seats: live rss ${a.rssLiveMb.toFixed(0)} MB, after gc ${a.rssAfterGcMb.toFixed(0)}, settled ${a.rssMb.toFixed(0)}, heap ${a.heapUsedMb.toFixed(1)}/${a.heapTotalMb.toFixed(0)}, ext ${a.externalMb.toFixed(1)}, ab ${a.arrayBuffersMb.toFixed(1)} | 1000 seats: live rss ${b.rssLiveMb.toFixed(0)} MB, after gc ${b.rssAfterGcMb.toFixed(0)}, settled ${b.rssMb.toFixed(0)}, heap ${b.heapUsedMb.toFixed(1)}/${b.heapTotalMb.toFixed(0)}, ext ${b.externalMb.toFixed(1)}, ab ${b.arrayBuffersMb.toFixed(1)} | KiB/seat rss ${perSeat(a).toFixed(0)} / ${perSeat(b).toFixed(0)}, heap ${perSeatHeap(a).toFixed(0)} / ${perSeatHeap(b).toFixed(0)}${b.trimmedMb !== undefined ? ` | after malloc_trim: 100 seats ${a.trimmedMb!.toFixed(0)} MB, 1000 seats ${b.trimmedMb.toFixed(0)} MB` : ''}`);
   }
   out.loadAtEnd = load();
   console.log(`load average at end: ${load()}`);
