@@ -48,6 +48,8 @@ beforeAll(async () => {
     LIVEKIT_API_SECRET: SECRET,
     RECORDING_AUDIO_DIR: path.join(storage, 'consilium'),
   });
+  // Learners seated in group replays have signed in (a seat names someone Consilium knows).
+  await server.signIn('stu');
   ({ browser, close: closeBrowser } = await launchChromium());
 }, 120_000);
 afterAll(async () => {

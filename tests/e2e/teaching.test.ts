@@ -32,6 +32,8 @@ beforeAll(async () => {
   server = await startTestServer();
   admin = await server.as('root', { admin: true });
   ({ caseId } = await admin.api.importCase(clinicalBundle(NAME, MRN)));
+  // Learners seated in group replays have signed in (a seat names someone Consilium knows).
+  for (const u of ['stu.deid', 'res.ident']) await server.signIn(u);
   ({ browser, close: closeBrowser } = await launchChromium());
 }, 120_000);
 afterAll(async () => {

@@ -23,6 +23,8 @@ beforeAll(async () => {
   server = await startTestServer();
   admin = await server.as('root', { admin: true });
   ({ caseId } = await admin.api.importCase(caseBundle(CANARY)));
+  // Learners seated in group replays have signed in (a seat names someone Consilium knows).
+  await server.signIn('lrn');
 });
 afterAll(async () => {
   await server?.stop();

@@ -69,6 +69,8 @@ beforeAll(async () => {
   ({ id: recordingId, durationMs } = await recordConference());
   // The people granted it below have signed in (a grant names someone Consilium knows).
   for (const u of ['stu', 'gus', 'eva', 'tim', 'ivy', 'rex', 'flo']) await server.signIn(u);
+  // Learners seated in group replays have signed in (a seat names someone Consilium knows).
+  for (const u of ['lea', 'ian', 'lia', 'sam.bg', 'max', 'dee', 'u1']) await server.signIn(u);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

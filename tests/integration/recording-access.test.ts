@@ -71,6 +71,8 @@ beforeAll(async () => {
   cohort = (await admin.api.createRoom({ title: 'PGY-1 cohort', kind: 'training', participants: [{ userId: 'edu', role: 'host' }, { userId: 'stu', role: 'observer' }, { userId: 'res', role: 'clinician' }] })).id;
   // The people granted it below have signed in (a grant names someone Consilium knows).
   for (const u of ['stu.g', 'res.g', 'gus', 'gia', 'ola', 'pia']) await server.signIn(u);
+  // Learners seated in group replays have signed in (a seat names someone Consilium knows).
+  for (const u of ['ned', 'dee']) await server.signIn(u);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

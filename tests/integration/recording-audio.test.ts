@@ -78,7 +78,7 @@ beforeAll(async () => {
   recA = await record('edu', roomA);
   const roomB = await server.createRoom({ title: 'Voice B', recordingAllowed: true, participants: [{ userId: 'other.host', role: 'host' }] });
   recB = await record('other.host', roomB.id);
-  for (const u of ['stu', 'rev']) await server.signIn(u); // granted below: a grant names someone who has signed in
+  for (const u of ['stu', 'rev', 'lea']) await server.signIn(u); // granted or seated below: a grant or a seat names someone who has signed in
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

@@ -22,8 +22,8 @@ beforeAll(async () => {
   server = await startTestServer();
   admin = await server.as('root', { admin: true });
   cohort = (await admin.api.createRoom({ title: 'Cohort', kind: 'training', participants: [{ userId: 'edu', role: 'host' }, { userId: 'member', role: 'observer' }] })).id;
-  // Those granted it have signed in (a grant names someone Consilium knows).
-  for (const u of ['granted', 'someone']) await server.signIn(u);
+  // Those granted it or seated in a group replay have signed in (a grant or a seat names someone Consilium knows).
+  for (const u of ['granted', 'someone', 'learner', 'seated']) await server.signIn(u);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

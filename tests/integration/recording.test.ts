@@ -25,6 +25,8 @@ beforeAll(async () => {
   server = await startTestServer();
   admin = await server.as('root', { admin: true });
   ({ caseId } = await admin.api.importCase(caseBundle(CANARY)));
+  // Learners seated in group replays have signed in (a seat names someone Consilium knows).
+  for (const u of ['stu', 'cli2']) await server.signIn(u);
 });
 afterAll(async () => {
   await server?.stop();

@@ -87,6 +87,22 @@ describe('LibraryController: the recordings a user may watch', () => {
     expect(log.open).toEqual(['room-of-mine']);
   });
 
+  it('a search refused for searching too often (RATE_LIMITED) reads as a plain sentence in the picker, not a crash', async () => {
+    const { api } = fakeApi([rec('mine', { mayManage: true })]);
+    let calls = 0;
+    api.findPeople = async () => {
+      calls++;
+      throw new ConsiliumError('RATE_LIMITED', 'too many searches for people; try again in 3 s', 429);
+    };
+    const ctl = new LibraryController(api, { changed: () => {}, open: () => {} }, (iso) => iso.slice(0, 16));
+    await ctl.load();
+    const picker = ctl.picker('mine', 'learner', 0);
+    await picker.type('Sam');
+    expect(calls).toBe(1);
+    expect(picker.found).toEqual([]);
+    expect(picker.note).toBe('Too many requests. Wait a moment and try again.');
+  });
+
   it('a learner may also be typed by exact user id; a refusal is shown, not thrown', async () => {
     const { ctl, log } = library([rec('mine', { mayManage: true })], { refuseOpen: true });
     await ctl.load();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes } from '../../../shared/src/errors.ts';
 import { Bundle } from '../../../shared/src/fhir.ts';
+import { PEOPLE_SEARCH_LIMIT } from '../domain/rate-limit.ts';
 import {
   AccessDecisionBody,
   API_EMPTY_ROUTES,
@@ -104,12 +105,12 @@ export const OPERATIONS: Record<ApiRoute | ApiEmptyRoute, Operation> & Record<st
   'POST /api/cases/:id/imaging/series/:seriesUid/clean': { summary: 'Mark a series free of burned-in identity (de-identified viewers may then see it)', access: 'admin' },
   'GET /api/recordings': { summary: 'Recordings the caller may watch (their host, or granted), with timeline markers filtered by their access', access: 'signed-in' },
   'GET /api/recordings/:id': { summary: 'One recording (audited as a viewing when a replay opens)', access: 'signed-in' },
-  'POST /api/recordings/:id/replays': { summary: 'Open a replay room: alone, or with learners (those who manage the recording)', access: 'signed-in', body: OpenReplayBody, status: 201 },
+  'POST /api/recordings/:id/replays': { summary: 'Open a replay room: alone, or with learners (those who manage the recording); USER_NOT_FOUND for a learner\'s user id nobody has signed in with', access: 'signed-in', body: OpenReplayBody, status: 201 },
   'POST /api/recordings/:id/grants': { summary: 'Let a user watch a recording, under a role and scopes (default: observer, de-identified); USER_NOT_FOUND for a user id nobody has signed in with', access: 'signed-in', body: RecordingGrantBody },
   'DELETE /api/recordings/:id/grants/:userId': { summary: "Withdraw a user's grant to a recording", access: 'signed-in' },
   'DELETE /api/recordings/:id': { summary: 'Delete a recording (its chunks with it)', access: 'signed-in' },
   'GET /api/recordings/:id/grants': { summary: 'Who may watch a recording: people and training rooms, with their names (those who manage it)', access: 'signed-in' },
-  'GET /api/recordings/:id/people': { summary: 'People who have signed in, found by part of their name or user id, to let watch a recording (those who manage it): id and name only', access: 'signed-in', query: RecordingPeopleQuery },
+  'GET /api/recordings/:id/people': { summary: `People who have signed in, found by part of their name or user id, to let watch a recording (those who manage it): id and name only; RATE_LIMITED (with Retry-After) past ${PEOPLE_SEARCH_LIMIT.perMinute} searches a minute per user, after a burst of ${PEOPLE_SEARCH_LIMIT.burst}, whichever recording they search through`, access: 'signed-in', query: RecordingPeopleQuery },
   'POST /api/recordings/:id/room-grants': { summary: "Let a training room's participants watch a recording, each under their own access there and at most the grant's", access: 'signed-in', body: RecordingRoomGrantBody },
   'DELETE /api/recordings/:id/room-grants/:roomId': { summary: "Withdraw a training room's grant (its members leave their own replays of it at once)", access: 'signed-in' },
   'POST /api/recordings/:id/audio-link': { summary: "A short-lived link to the recording's voice for the browser's audio element (audited); RECORDING_NO_AUDIO or RECORDING_AUDIO_UNAVAILABLE when there is none to play", access: 'signed-in' },

@@ -3,6 +3,7 @@ import { OpenReplayBody, RecordingGrantBody, RecordingPeopleQuery, RecordingRoom
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { accessCovers, authorizeRecordingAction, authorizeRecordingGrant, authorizeRoomRead, GRANTABLE_ROOM_KINDS, managesRecording, objectTextVisible, objectVisible, parseScopes, type DataAccess, type RecordingAction } from '../auth/policy.ts';
+import { KeyedRateLimit, PEOPLE_SEARCH_LIMIT } from '../domain/rate-limit.ts';
 import type { Marker } from '../domain/storage.ts';
 import type { RecordingsRepo } from '../db/recordings.repo.ts';
 import type { RoomsRepo } from '../db/rooms.repo.ts';
@@ -62,6 +63,7 @@ export function markerFor(m: Marker, access: DataAccess): RecordingMarkerDto | n
 export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   const router = Router();
   router.use('/api/recordings', authenticate(deps.identity));
+  const peopleSearches = new KeyedRateLimit({ ratePerSecond: PEOPLE_SEARCH_LIMIT.perMinute / 60, burst: PEOPLE_SEARCH_LIMIT.burst });
 
   /** The recording as this viewer may see it, without names yet (`names` fills them: one query for a whole list). */
   const toDto = (s: SeenRecording): RecordingDto => ({
@@ -145,6 +147,11 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
       const decision = authorizeRecordingGrant(s.rec, p);
       if (!decision.allow) throw new AppError(decision.code, `${p.userId}: ${decision.reason}`);
     }
+    // As for a grant: a seat for an id nobody has signed in with is a seat for nobody (or for whoever takes that id one day).
+    // Asked only after every check above, so only those who may seat learners learn through it who has signed in.
+    for (const p of body.participants) {
+      if (!(await deps.users.known(p.userId))) throw new AppError('USER_NOT_FOUND', `nobody with the user id "${p.userId}" has signed in to Consilium`);
+    }
     // Whether they are an administrator is remembered: their seat is checked again whenever a hold changes (recording-access.ts).
     await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
     // Watching alone again opens the room they watched it in before (same access): one room per viewer, not one per click.
@@ -188,6 +195,12 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     const principal = principalOf(res);
     await seen(res, req.params.id, 'find-people');
     const { q } = parseBody(RecordingPeopleQuery, req.query, 'QUERY_INVALID');
+    // Counted once they may search and the text is sound: only searches that read the directory spend the budget.
+    const waitMs = peopleSearches.take(principal.userId);
+    if (waitMs !== null) {
+      res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
+      throw new AppError('RATE_LIMITED', `too many searches for people; try again in ${Math.ceil(waitMs / 1000)} s`);
+    }
     // By name: the answer is a name to pick, and says nothing of who signed in last (not even which 20 of more).
     const found = await deps.users.search(q, PEOPLE_FOUND, principal.userId, 'name');
     sendJson(res, 'GET /api/recordings/:id/people', { people: found.map((u) => ({ userId: u.id, name: u.name })) });
