@@ -105,6 +105,14 @@ describe('clinical summary on real records', { timeout: 120_000 }, () => {
     await page.click('[data-testid="trend-range"] button[data-range="all"]');
     await eventually(async () => /over \d{3,} days/.test((await label()) ?? ''), 5000); // years of yearly visits
     expect(await page.getAttribute('[data-testid="trend-range"] button[data-range="all"]', 'aria-pressed')).toBe('true');
+    // Every name and latest value readable whole, the latest rounded as a flowsheet has it and exact on hover.
+    const words = await chartWordProblems(page);
+    expect(words.words).toBeGreaterThanOrEqual(3 * 8);
+    expect(words.problems).toEqual([]);
+    const temp = latestVitals(syntheaMargie()).get('Temp (oral)')!;
+    expect(await latestShown(page, '8331-1')).toEqual({ text: temp.value.toFixed(1), title: expect.stringContaining(`Oral temperature ${temp.value} °C`) });
+    expect(await page.getAttribute('[data-testid="vitals"] .vital-name[data-series="59576-9"]', 'title')).toBe('Body mass index (BMI) [Percentile] Per age and gender');
+    await page.locator('[data-testid="vitals"]').screenshot({ path: path.join(DOCS, 'vitals-identified.png') });
     await page.click('[data-testid="trend-range"] button[data-range="24h"]');
     await eventually(async () => /over \d+ h\./.test((await label()) ?? ''), 5000);
     // Every immunization, newest first, as the clinician sees them after "show all".
@@ -188,6 +196,44 @@ function latestInLabel(label: string): Map<string, { value: number; year: number
   }));
 }
 
+/**
+ * What a clinician would find wrong with the vitals chart's words: a name or value cut (scrolled or
+ * ellipsized), poking out of the chart, or drawn over (any painted canvas pixel under it: the value
+ * lying on the plot, a label on the scale). Answers the problems and how many words it looked at.
+ */
+async function chartWordProblems(page: Page): Promise<{ words: number; problems: string[] }> {
+  return page.evaluate(() => {
+    const chart = document.querySelector('[data-testid="vitals"] .vitals-chart')!;
+    const canvas = chart.querySelector('canvas')!;
+    const box = canvas.getBoundingClientRect();
+    const scale = canvas.width / box.width;
+    const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const painted = (r: DOMRect) => {
+      let n = 0;
+      for (let y = Math.floor((r.top - box.top) * scale); y < Math.ceil((r.bottom - box.top) * scale); y++)
+        for (let x = Math.floor((r.left - box.left) * scale); x < Math.ceil((r.right - box.left) * scale); x++) if (pixels[(y * canvas.width + x) * 4 + 3]! > 0) n++;
+      return n;
+    };
+    const words = [...chart.querySelectorAll<HTMLElement>('.vital-name, .vital-unit, .vital-latest')];
+    const problems: string[] = [];
+    for (const el of words) {
+      const text = el.textContent ?? '';
+      const r = el.getBoundingClientRect();
+      if (el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight) problems.push(`${text}: cut`);
+      if (text.includes('…') || getComputedStyle(el).textOverflow === 'ellipsis') problems.push(`${text}: ellipsized`);
+      if (r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom) problems.push(`${text}: outside the chart`);
+      if (painted(r) > 0) problems.push(`${text}: drawn over`);
+    }
+    return { words: words.length, problems };
+  });
+}
+
+/** The latest value of a series as shown and as its tooltip says it. */
+const latestShown = async (page: Page, code: string) => {
+  const el = page.locator(`[data-testid="vitals"] .vital-latest[data-series="${code}"]`);
+  return { text: await el.textContent(), title: (await el.getAttribute('title')) ?? '' };
+};
+
 const CLOCK_OR_MONTH = /\d{1,2}:\d{2}|\b(AM|PM|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/;
 
 describe('vital signs as a de-identified student sees them', { timeout: 180_000 }, () => {
@@ -219,6 +265,14 @@ describe('vital signs as a de-identified student sees them', { timeout: 180_000 
     const shown = latestInLabel(all);
     expect(shown.size).toBeGreaterThan(5);
     for (const [name, v] of shown) expect(v, name).toEqual(truth.get(name));
+    // Names and latest values whole; the latest temperature to a tenth, exact (and dated by year only) on hover.
+    const words = await chartWordProblems(page);
+    expect(words.words).toBe(3 * shown.size);
+    expect(words.problems).toEqual([]);
+    const temp = truth.get('Temp (oral)')!;
+    expect(await latestShown(page, '8331-1')).toEqual({ text: temp.value.toFixed(1), title: `Latest: Oral temperature ${temp.value} °C (${temp.year})` });
+    expect(String(temp.value)).toMatch(/\.\d\d/); // the record's value has more than a tenth
+    expect(await page.textContent('[data-testid="vitals"] .vitals-keys')).not.toMatch(CLOCK_OR_MONTH);
     await page.locator('[data-testid="vitals"]').screenshot({ path: path.join(DOCS, 'vitals-deidentified.png') });
 
     await page.click('[data-testid="trend-range"] button[data-range="year"]');
