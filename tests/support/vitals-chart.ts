@@ -1,9 +1,10 @@
 import type { Page } from 'playwright-core';
 
 /**
- * What a clinician would find wrong with the vitals chart's words: a name or value cut (scrolled or
- * ellipsized), poking out of the chart, or drawn over (any painted canvas pixel under it: the value
- * lying on the plot, a label on the scale). Answers the problems and how many words it looked at.
+ * What a clinician would find wrong with the vitals chart's words: a name or value cut (overflowing
+ * its box, whatever text-overflow then draws, or shortened with “…”), poking out of the chart, or
+ * drawn over (any painted canvas pixel under it: the value lying on the plot, a label on the scale).
+ * Answers the problems and how many words it looked at.
  */
 export async function chartWordProblems(page: Page): Promise<{ words: number; problems: string[] }> {
   return page.evaluate(() => {
@@ -24,7 +25,7 @@ export async function chartWordProblems(page: Page): Promise<{ words: number; pr
       const text = el.textContent ?? '';
       const r = el.getBoundingClientRect();
       if (el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight) problems.push(`${text}: cut`);
-      if (text.includes('…') || getComputedStyle(el).textOverflow === 'ellipsis') problems.push(`${text}: ellipsized`);
+      if (text.includes('…')) problems.push(`${text}: ellipsized`);
       if (r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom) problems.push(`${text}: outside the chart`);
       if (painted(r) > 0) problems.push(`${text}: drawn over`);
     }
