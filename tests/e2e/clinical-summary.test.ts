@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { devSignInPage, launchChromium } from '../support/browser.ts';
 import { eventually } from '../support/eventually.ts';
+import { chartWordProblems } from '../support/vitals-chart.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { hl7AllergyBundle, hl7PrescriptionBundle, identifyingStrings, syntheaCarroll, syntheaMargie, type Bundle } from '../fixtures/real-fhir.ts';
 import { liveObservation } from '../fixtures/case-bundle.ts';
@@ -105,6 +106,14 @@ describe('clinical summary on real records', { timeout: 120_000 }, () => {
     await page.click('[data-testid="trend-range"] button[data-range="all"]');
     await eventually(async () => /over \d{3,} days/.test((await label()) ?? ''), 5000); // years of yearly visits
     expect(await page.getAttribute('[data-testid="trend-range"] button[data-range="all"]', 'aria-pressed')).toBe('true');
+    // Every name and latest value readable whole, the latest rounded as a flowsheet has it and exact on hover.
+    const words = await chartWordProblems(page);
+    expect(words.words).toBeGreaterThanOrEqual(3 * 8);
+    expect(words.problems).toEqual([]);
+    const temp = latestVitals(syntheaMargie()).get('Temp (oral)')!;
+    expect(await latestShown(page, '8331-1')).toEqual({ text: temp.value.toFixed(1), title: expect.stringContaining(`Oral temperature ${temp.value} °C`) });
+    expect(await page.getAttribute('[data-testid="vitals"] .vital-name[data-series="59576-9"]', 'title')).toBe('Body mass index (BMI) [Percentile] Per age and gender');
+    await page.locator('[data-testid="vitals"]').screenshot({ path: path.join(DOCS, 'vitals-identified.png') });
     await page.click('[data-testid="trend-range"] button[data-range="24h"]');
     await eventually(async () => /over \d+ h\./.test((await label()) ?? ''), 5000);
     // Every immunization, newest first, as the clinician sees them after "show all".
@@ -188,6 +197,12 @@ function latestInLabel(label: string): Map<string, { value: number; year: number
   }));
 }
 
+/** The latest value of a series as shown and as its tooltip says it. */
+const latestShown = async (page: Page, code: string) => {
+  const el = page.locator(`[data-testid="vitals"] .vital-latest[data-series="${code}"]`);
+  return { text: await el.textContent(), title: (await el.getAttribute('title')) ?? '' };
+};
+
 const CLOCK_OR_MONTH = /\d{1,2}:\d{2}|\b(AM|PM|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/;
 
 describe('vital signs as a de-identified student sees them', { timeout: 180_000 }, () => {
@@ -219,6 +234,14 @@ describe('vital signs as a de-identified student sees them', { timeout: 180_000 
     const shown = latestInLabel(all);
     expect(shown.size).toBeGreaterThan(5);
     for (const [name, v] of shown) expect(v, name).toEqual(truth.get(name));
+    // Names and latest values whole; the latest temperature to a tenth, exact (and dated by year only) on hover.
+    const words = await chartWordProblems(page);
+    expect(words.words).toBe(3 * shown.size);
+    expect(words.problems).toEqual([]);
+    const temp = truth.get('Temp (oral)')!;
+    expect(await latestShown(page, '8331-1')).toEqual({ text: temp.value.toFixed(1), title: `Latest: Oral temperature ${temp.value} °C (${temp.year})` });
+    expect(String(temp.value)).toMatch(/\.\d\d/); // the record's value has more than a tenth
+    expect(await page.textContent('[data-testid="vitals"] .vitals-keys')).not.toMatch(CLOCK_OR_MONTH);
     await page.locator('[data-testid="vitals"]').screenshot({ path: path.join(DOCS, 'vitals-deidentified.png') });
 
     await page.click('[data-testid="trend-range"] button[data-range="year"]');

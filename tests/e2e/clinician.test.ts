@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsiliumClient } from '../../client/src/sdk/index.ts';
 import { devSignInPage, launchChromium, seriousAxeViolations } from '../support/browser.ts';
 import { eventually } from '../support/eventually.ts';
+import { chartWordProblems } from '../support/vitals-chart.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { clinicalBundle } from './clinical-bundle.ts';
 
@@ -363,6 +364,13 @@ describe('phone and accessibility', { timeout: 90_000 }, () => {
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(DOCS, 'phone.png'), fullPage: false });
     expect(await seriousAxeViolations(page, ['.side', '.topbar'])).toEqual([]);
+    // The vitals chart at phone width: every name and latest value whole, none on the plot.
+    const vitals = page.locator('[data-testid="vitals"]');
+    await eventually(async () => /Latest:/.test((await vitals.locator('canvas').getAttribute('aria-label')) ?? ''), 5000);
+    const words = await chartWordProblems(page);
+    expect(words.words).toBeGreaterThanOrEqual(3 * 3);
+    expect(words.problems).toEqual([]);
+    await vitals.screenshot({ path: path.join(DOCS, 'vitals-phone.png') });
 
     // Keyboard path: Tab reaches the tools, and Enter on Draw selects it.
     await page.locator('button[data-tool="draw"]').focus();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ageFrom, formatWhen, humanUnit, medicationName, observationRows, parseWhen, quantityText, rangeAndFlag, whenOf } from '../../client/src/app/clinical/format.ts';
+import { ageFrom, formatWhen, humanUnit, medicationName, observationRows, parseWhen, quantityText, rangeAndFlag, shortName, vitalValueText, whenOf } from '../../client/src/app/clinical/format.ts';
 import { plainDetails, presetFor } from '../../client/src/admin/presets.ts';
 import { objectName, objectPlace } from '../../client/src/app/scene-list.ts';
 import { plainVideoError } from '../../client/src/app/plain-errors.ts';
@@ -82,6 +82,34 @@ describe('clinical formatting', () => {
     expect(medicationName({ medicationReference: { reference: 'Medication/9', display: 'Heparin' } })).toBe('Heparin');
     expect(medicationName({ medicationReference: { reference: '#missing' }, contained: 'nope' })).toBe('Medication');
     expect(medicationName({})).toBe('Medication');
+  });
+
+  it('rounds a latest vital as a flowsheet shows it, per measure', () => {
+    expect(vitalValueText('8331-1', 37.152)).toBe('37.2'); // temperature: a tenth
+    expect(vitalValueText('8310-5', 37)).toBe('37.0');
+    expect(vitalValueText('39156-5', 22.01)).toBe('22.0'); // BMI
+    expect(vitalValueText('29463-7', 71.94)).toBe('71.9'); // weight
+    expect(vitalValueText('8302-2', 180.84)).toBe('180.8'); // height
+    expect(vitalValueText('8480-6', 127.4)).toBe('127'); // pressures and rates whole
+    expect(vitalValueText('8462-4', 75.5)).toBe('76');
+    expect(vitalValueText('8867-4', 88.2)).toBe('88');
+    expect(vitalValueText('9279-1', 15.6)).toBe('16');
+    expect(vitalValueText('59408-5', 97.4)).toBe('97');
+    expect(vitalValueText('59576-9', 7.2121)).toBe('7'); // a percentile whole…
+    expect(vitalValueText('59576-9', 0.43)).toBe('0.4'); // …to a tenth at the extremes
+    expect(vitalValueText('59576-9', 99.62)).toBe('99.6');
+    // Anything else: three significant digits, whole digits kept, no "-0".
+    expect(vitalValueText('x', 7.2121)).toBe('7.21');
+    expect(vitalValueText('x', 0.012345)).toBe('0.0123');
+    expect(vitalValueText('x', 1234.5)).toBe('1235');
+    expect(vitalValueText('x', 12)).toBe('12');
+    expect(vitalValueText('8331-1', -0.04)).toBe('0.0');
+    expect(vitalValueText('x', -3.14159)).toBe('-3.14');
+  });
+
+  it('gives Synthea’s long vital names their flowsheet names', () => {
+    expect(shortName('59576-9', 'Body mass index (BMI) [Percentile] Per age and gender')).toBe('BMI percentile');
+    expect(shortName('8331-1', 'Oral temperature')).toBe('Temp (oral)');
   });
 });
 

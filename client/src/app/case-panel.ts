@@ -4,7 +4,7 @@ import { sectionName } from './alerts.ts';
 import { CaseMore, type ReadTypes } from './clinical/case-more.ts';
 import { ageFrom, conceptText, FLAG_TEXT, formatWhen, observationRows, whenOf, type ObservationRow } from './clinical/format.ts';
 import { DEFAULT_TREND_RANGE, newestFirst, roomOrder, summaryModel, TREND_RANGES, type SectionKey, type SummaryItem, type SummarySection } from './clinical/summary-model.ts';
-import { drawVitals, type Trend } from './clinical/vitals-chart.ts';
+import { vitalsChart, type Trend } from './clinical/vitals-chart.ts';
 import { DEFAULT_YEAR_RANGE, YEAR_TREND_RANGES } from './clinical/year-trend.ts';
 import { clear, h } from './dom.ts';
 import { plainCode } from './plain-errors.ts';
@@ -107,10 +107,10 @@ export function casePanel(
 ): { el: HTMLElement; refresh: () => void } {
   const head = h('div', { class: 'banner-slot' });
   const body = h('div', { class: 'stack' });
-  const canvas = h('canvas', { class: 'vitals', role: 'img', 'aria-label': 'Vital signs chart' });
+  const chart = vitalsChart();
   let trend: Trend = { basis: 'clock', range: DEFAULT_TREND_RANGE };
   let vitalRows: ObservationRow[] = [];
-  const redraw = () => requestAnimationFrame(() => canvas.setAttribute('aria-label', drawVitals(canvas, vitalRows, trend)));
+  const redraw = () => requestAnimationFrame(() => chart.draw(vitalRows, trend));
   const rangeGroup = h('div', { class: 'row trend-range', role: 'group', 'aria-label': 'Trend range', 'data-testid': 'trend-range' });
   /** The range buttons of a basis: hours and days on the clock; whole years for a de-identified view (it has nothing finer). */
   const rangeButtons = (basis: Trend['basis']) => {
@@ -128,7 +128,7 @@ export function casePanel(
     rangeGroup.append(...buttons);
   };
   rangeButtons('clock');
-  const vitals = section('Vital signs', 'vitals', rangeGroup, canvas);
+  const vitals = section('Vital signs', 'vitals', rangeGroup, chart.el);
   const dialog = breakGlassDialog(session);
   const bgButton = canBreakGlass ? h('button', { onclick: () => dialog.el.showModal(), 'data-testid': 'break-glass', class: 'quiet' }, 'Emergency access…') : null;
   const el = h(

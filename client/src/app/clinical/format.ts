@@ -167,7 +167,8 @@ const PANELS: Record<string, string> = {
 /** What a lab slip calls the common LOINC codes (the full LOINC names are long: "Hemoglobin [Mass/volume] in Blood"). */
 const SHORT_NAMES: Record<string, string> = {
   '8867-4': 'Heart rate', '59408-5': 'SpO₂', '2708-6': 'SpO₂', '8480-6': 'Systolic BP', '8462-4': 'Diastolic BP', '85354-9': 'Blood pressure', '9279-1': 'Resp. rate',
-  '8310-5': 'Temperature', '29463-7': 'Weight', '8302-2': 'Height', '39156-5': 'BMI', '72514-3': 'Pain score', '4548-4': 'HbA1c', '2339-0': 'Glucose', '2345-7': 'Glucose',
+  '8310-5': 'Temperature', '8331-1': 'Temp (oral)', '8328-7': 'Temp (axillary)', '8332-9': 'Temp (rectal)', '8333-7': 'Temp (tympanic)', '29463-7': 'Weight',
+  '59576-9': 'BMI percentile', '9843-4': 'Head circ.', '8289-1': 'Head circ. %ile', '77606-2': 'Weight/length %ile', '8302-2': 'Height', '39156-5': 'BMI', '72514-3': 'Pain score', '4548-4': 'HbA1c', '2339-0': 'Glucose', '2345-7': 'Glucose',
   '6299-2': 'BUN', '3094-0': 'BUN', '38483-4': 'Creatinine', '2160-0': 'Creatinine', '49765-1': 'Calcium', '2947-0': 'Sodium', '2951-2': 'Sodium', '6298-4': 'Potassium',
   '2823-3': 'Potassium', '2069-3': 'Chloride', '2075-0': 'Chloride', '20565-8': 'CO₂', '2028-9': 'CO₂', '33914-3': 'eGFR', '62238-1': 'eGFR', '2093-3': 'Cholesterol',
   '2571-8': 'Triglycerides', '18262-6': 'LDL', '13457-7': 'LDL', '2085-9': 'HDL', '6690-2': 'WBC', '789-8': 'RBC', '718-7': 'Hemoglobin', '4544-3': 'Hematocrit',
@@ -181,6 +182,24 @@ export function shortName(code: string, name: string): string {
   if (SHORT_NAMES[code]) return SHORT_NAMES[code]!;
   const cut = name.replace(/\s*\[[^\]]*\].*$/, '').replace(/\s+by\s+automated count$/i, '').trim();
   return cut || name;
+}
+
+/** Decimals a flowsheet shows per vital (LOINC): temperatures, weight, height, head circumference and BMI to a tenth; pressures, rates, SpO₂ and scores whole. */
+const VITAL_DECIMALS: Record<string, number> = {
+  '8310-5': 1, '8331-1': 1, '8328-7': 1, '8332-9': 1, '8333-7': 1, '29463-7': 1, '3141-9': 1, '8302-2': 1, '8306-3': 1, '9843-4': 1, '39156-5': 1,
+  '8480-6': 0, '8462-4': 0, '85354-9': 0, '8867-4': 0, '9279-1': 0, '59408-5': 0, '2708-6': 0, '72514-3': 0,
+};
+const PERCENTILES = new Set(['59576-9', '8289-1', '77606-2']);
+
+/**
+ * A reading as a chart shows it: to the precision a clinician reads it at (37.152 °C → 37.2, 22.01 kg/m² → 22.0,
+ * 127.4 mmHg → 127); a percentile whole, to a tenth outside 1–99 (0.4th, 99.6th); anything else to three
+ * significant digits without losing whole digits (7.2121 → 7.21, 1234.5 → 1235). The exact value stays in the record.
+ */
+export function vitalValueText(code: string, value: number): string {
+  const decimals = PERCENTILES.has(code) ? (value < 1 || value > 99 ? 1 : 0) : VITAL_DECIMALS[code];
+  const text = decimals !== undefined ? value.toFixed(decimals) : Math.abs(value) >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(3)));
+  return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text; // no "-0.0"
 }
 
 /** One Observation → one row per measured value (a blood-pressure panel gives systolic and diastolic rows). */

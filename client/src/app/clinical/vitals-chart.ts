@@ -1,4 +1,5 @@
-import type { ObservationRow } from './format.ts';
+import { clear, h } from '../dom.ts';
+import { formatWhen, vitalValueText, type ObservationRow } from './format.ts';
 import { trendRows, type TrendRange } from './summary-model.ts';
 import { yearTrend, type YearRange } from './year-trend.ts';
 
@@ -11,7 +12,10 @@ const COLORS: Record<string, string> = { '8867-4': '#ff7b72', '59408-5': '#79c0f
 export type Trend = { basis: 'clock'; range: TrendRange } | { basis: 'year'; range: YearRange };
 
 interface Series {
+  code: string;
   name: string;
+  /** The source's name (the full LOINC display), for the label's tooltip. */
+  fullName: string;
   unit: string;
   pts: { t: number; v: number }[];
 }
@@ -32,7 +36,7 @@ interface Axis {
 
 function add(series: Map<string, Series>, r: ObservationRow, t: number): void {
   const key = r.code || r.name;
-  const s = series.get(key) ?? { name: r.name, unit: r.unit, pts: [] };
+  const s = series.get(key) ?? { code: r.code, name: r.name, fullName: r.fullName || r.name, unit: r.unit, pts: [] };
   s.pts.push({ t, v: r.numeric! });
   series.set(key, s);
 }
@@ -71,7 +75,7 @@ function clockAxis(rows: ObservationRow[], range: TrendRange): Axis | null {
     },
     bands: [],
     note: [],
-    latest: (s, last) => `${s.name} ${last.v} ${s.unit} at ${new Date(last.t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`,
+    latest: (s, last) => `${s.name} ${last.v} ${s.unit}, ${formatWhen({ ms: last.t, precision: 'time', raw: '' })}`,
     whole: (summary) => {
       const hours = Math.round((t1 - t0) / 3_600_000) || 1;
       return `Vital signs over ${hours > 48 ? `${Math.round(hours / 24)} days` : `${hours} h`}. Latest: ${summary.join('; ')}.`;
@@ -110,20 +114,54 @@ function yearAxis(rows: ObservationRow[], range: YearRange): Axis | null {
   };
 }
 
+/** Where each strip's name, unit and latest value go: HTML over the canvas, so they wrap, carry a tooltip and are never cut. */
+const LABEL_W = 92;
+const MIN_STRIP_H = 62;
+
 /**
- * Vitals as small multiples: one strip per measure with its own scale and unit on the
- * left, one shared time axis at the bottom, the latest value at the right. Points
- * arrive live (the panel redraws on every state patch). Answers the chart's text alternative.
+ * Vitals as small multiples: one strip per measure with its own scale, its name and unit on the
+ * left (wrapping, the full name on hover), one shared time axis at the bottom, the latest value at
+ * the right, rounded as a flowsheet shows it (the exact reading on hover and in the text
+ * alternative). The plot is a canvas; the words are elements laid over it. Points arrive live
+ * (the panel redraws on every state patch).
  */
-export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[], trend: Trend): string {
+export function vitalsChart(): { el: HTMLElement; draw: (rows: ObservationRow[], trend: Trend) => void } {
+  const canvas = h('canvas', { class: 'vitals', role: 'img', 'aria-label': 'Vital signs chart' });
+  // The canvas's text alternative already says every name and latest value: the words over it are for the eye.
+  const keys = h('div', { class: 'vitals-keys', 'aria-hidden': 'true' });
+  return { el: h('div', { class: 'vitals-chart' }, canvas, keys), draw: (rows, trend) => canvas.setAttribute('aria-label', drawVitals(canvas, keys, rows, trend)) };
+}
+
+/** Draws the chart and lays its words over it; answers the chart's text alternative. */
+function drawVitals(canvas: HTMLCanvasElement, keys: HTMLElement, rows: ObservationRow[], trend: Trend): string {
   const ctx = canvas.getContext('2d');
   const axis = trend.basis === 'year' ? yearAxis(rows, trend.range) : clockAxis(rows, trend.range);
-  const strips = axis ? [...axis.series.entries()] : [];
-  const stripH = 62;
+  const strips = axis ? [...axis.series.values()] : [];
+  clear(keys);
   const axisH = axis?.note.length ? 38 : 22;
   const dpr = Math.min(2, window.devicePixelRatio || 1);
   const cssW = canvas.clientWidth || 320;
-  const cssH = strips.length ? strips.length * stripH + axisH : 40;
+  // The words first: their measured size sets the margins and each strip's height.
+  const words = strips.map((s) => {
+    s.pts.sort((a, b) => a.t - b.t);
+    const last = s.pts[s.pts.length - 1]!;
+    const name = h('div', { class: 'vital-name', title: s.fullName, 'data-series': s.code }, s.name);
+    const unit = h('div', { class: 'vital-unit' }, s.unit);
+    const label = h('div', { class: 'vital-label' }, name, unit);
+    label.style.width = `${LABEL_W}px`;
+    const value = h('div', { class: 'vital-latest', title: `Latest: ${axis!.latest({ ...s, name: s.fullName }, last)}`, 'data-series': s.code }, vitalValueText(s.code, last.v));
+    value.style.color = COLORS[s.code] ?? '#c9d1d9';
+    keys.append(label, value);
+    return { s, last, label, value };
+  });
+  ctx?.save();
+  if (ctx) ctx.font = 'bold 14px system-ui, sans-serif';
+  const right = Math.max(40, ...words.map((w) => Math.max(w.value.offsetWidth, ctx?.measureText(w.value.textContent ?? '').width ?? 0) + 14));
+  ctx?.restore();
+  const heights = words.map((w) => Math.max(MIN_STRIP_H, (w.label.offsetHeight || 44) + 18));
+  const tops = heights.map((_, i) => heights.slice(0, i).reduce((a, b) => a + b, 0));
+  const plotsH = heights.reduce((a, b) => a + b, 0);
+  const cssH = strips.length ? plotsH + axisH : 40;
   canvas.style.height = `${cssH}px`;
   canvas.width = cssW * dpr;
   canvas.height = cssH * dpr;
@@ -137,22 +175,24 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[], tr
     return 'No timed vital signs';
   }
   const { t0, t1 } = axis;
-  const left = 118;
-  const right = 52;
+  // Each strip's scale (its rounded bounds) sits between the label column and the plot.
+  const scales = strips.map((s) => {
+    const vs = s.pts.map((p) => p.v);
+    const pad = Math.max((Math.max(...vs) - Math.min(...vs)) * 0.15, Math.abs(Math.max(...vs)) * 0.05, 1);
+    return { v0: Math.min(...vs) - pad, v1: Math.max(...vs) + pad };
+  });
+  const scaleW = Math.max(...scales.flatMap(({ v0, v1 }) => [v0, v1].map((v) => ctx.measureText(String(Math.round(v))).width)));
+  const left = 4 + LABEL_W + 6 + Math.ceil(scaleW) + 6;
   const x = (t: number) => left + ((t - t0) / (t1 - t0)) * (cssW - left - right);
   const summary: string[] = [];
-  strips.forEach(([code, s], i) => {
-    s.pts.sort((a, b) => a.t - b.t);
-    const top = i * stripH + 6;
-    const hgt = stripH - 14;
-    const vs = s.pts.map((p) => p.v);
-    let v0 = Math.min(...vs);
-    let v1 = Math.max(...vs);
-    const pad = Math.max((v1 - v0) * 0.15, Math.abs(v1) * 0.05, 1);
-    v0 -= pad;
-    v1 += pad;
+  words.forEach(({ s, last, label, value }, i) => {
+    const top = tops[i]! + 6;
+    const hgt = heights[i]! - 14;
+    const { v0, v1 } = scales[i]!;
     const y = (v: number) => top + hgt - ((v - v0) / (v1 - v0)) * hgt;
-    const color = COLORS[code] ?? '#c9d1d9';
+    const color = COLORS[s.code] ?? '#c9d1d9';
+    label.style.top = `${top}px`;
+    value.style.top = `${top + hgt / 2 - value.offsetHeight / 2}px`;
     ctx.strokeStyle = '#2c3e50';
     ctx.lineWidth = 1;
     ctx.strokeRect(left, top, cssW - left - right, hgt);
@@ -162,12 +202,7 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[], tr
       ctx.lineTo(x(b), top + hgt);
       ctx.stroke();
     }
-    ctx.fillStyle = '#c9d1d9';
-    let label = s.name;
-    while (label.length > 4 && ctx.measureText(label).width > 84) label = `${label.slice(0, -2)}…`;
-    ctx.fillText(label, 4, top + 14);
     ctx.fillStyle = '#a9b8c6';
-    ctx.fillText(s.unit, 4, top + 30);
     ctx.textAlign = 'right';
     ctx.fillText(String(Math.round(v1)), left - 4, top + 10);
     ctx.fillText(String(Math.round(v0)), left - 4, top + hgt);
@@ -183,14 +218,10 @@ export function drawVitals(canvas: HTMLCanvasElement, rows: ObservationRow[], tr
       ctx.arc(x(p.t), y(p.v), 3, 0, Math.PI * 2);
       ctx.fill();
     }
-    const last = s.pts[s.pts.length - 1]!;
-    ctx.font = 'bold 14px system-ui, sans-serif';
-    ctx.fillText(String(last.v), cssW - right + 6, top + hgt / 2 + 5);
-    ctx.font = '12px system-ui, sans-serif';
     summary.push(axis.latest(s, last));
   });
   // Shared time axis.
-  const axisY = strips.length * stripH + 4;
+  const axisY = plotsH + 4;
   ctx.fillStyle = '#a9b8c6';
   ctx.textAlign = 'center';
   const fits = (texts: string[]) => Math.max(...texts.map((t) => ctx.measureText(t).width)) + 14 <= (cssW - left - right) / Math.max(1, texts.length - 1);
