@@ -116,6 +116,9 @@ export const CONSILIUM_VARIANTS: Record<string, ConsiliumVariant> = {
   'consilium-arenas': { key: 'consilium-arenas', label: 'Consilium, default malloc arenas (--max-semi-space-size=4)', env: {} },
   // Shipped until 2026-12-07 evening: the same memory within the runs' spread, ≈ 1.1 points of a core more (docs/BENCHMARKS.md).
   'consilium-semi2': { key: 'consilium-semi2', label: 'Consilium, --max-semi-space-size=2', nodeFlags: ['--max-semi-space-size=2'] },
+  'consilium-size': { key: 'consilium-size', label: 'Consilium, --optimize-for-size', nodeFlags: ['--max-semi-space-size=4', '--optimize-for-size'] },
+  'consilium-saver': { key: 'consilium-saver', label: 'Consilium, --memory-saver-mode', nodeFlags: ['--max-semi-space-size=4', '--memory-saver-mode'] },
+  'consilium-grow20': { key: 'consilium-grow20', label: 'Consilium, --heap-growing-percent=20', nodeFlags: ['--max-semi-space-size=4', '--heap-growing-percent=20'] },
   'consilium-semi1': { key: 'consilium-semi1', label: 'Consilium, --max-semi-space-size=1', nodeFlags: ['--max-semi-space-size=1'] },
   'consilium-mmap': { key: 'consilium-mmap', label: 'Consilium, MALLOC_MMAP_THRESHOLD_=98304', env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '98304' } },
 };
