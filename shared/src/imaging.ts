@@ -8,6 +8,25 @@ import { z } from 'zod';
  * UIDs are pseudonyms (2.25.…) for de-identified viewers; dates are then years.
  */
 export const ImagingVariant = z.enum(['identified', 'identity-withheld', 'deidentified']);
+
+/** A DICOM UID: dotted decimal components, at most 64 characters (PS3.5 9.1). */
+export const DICOM_UID = /^[0-9]{1,40}(\.[0-9]{1,40}){0,30}$/;
+/** Instances one mark may name: more than any series an upload or a PACS study of ours holds. */
+export const MAX_MARKED_INSTANCES = 10_000;
+/**
+ * Marking a series clean (`POST /api/cases/:id/imaging/series/:seriesUid/clean`): the SOP Instance
+ * UIDs the administrator looked at. Only those are marked — an instance that reached the series
+ * after they looked (an upload in between) stays withheld until someone looks at it.
+ */
+export const MarkCleanBody = z.strictObject({
+  instances: z
+    .array(z.string().max(64).regex(DICOM_UID, 'not a DICOM UID'))
+    .min(1)
+    .max(MAX_MARKED_INSTANCES)
+    .refine((list) => new Set(list).size === list.length, 'each instance may appear once')
+    .meta({ uniqueItems: true, description: 'SOP Instance UIDs of the series as the administrator reviewed them (identified UIDs)' }),
+});
+export type MarkCleanBody = z.input<typeof MarkCleanBody>;
 export type ImagingVariant = z.infer<typeof ImagingVariant>;
 
 export const ImagingSeriesDto = z.strictObject({

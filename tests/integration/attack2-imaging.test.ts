@@ -100,7 +100,7 @@ describe('attack2: identity reaching a de-identified viewer through frames', () 
     const series = '1.2.826.0.1.3680043.9.7433.3.2';
     await admin.api.uploadDicom(caseId, jpegInstance({ sopClass: SC, modality: 'OT', study, series, sop: `${series}.1`, frame: jpeg, burnedIn: 'NO' }));
     // The admin looked at the one screenshot the series held and found nothing burned in.
-    const marked = await fetch(new URL(`/api/cases/${caseId}/imaging/series/${series}/clean`, server.app.url), { method: 'POST', headers: { authorization: `Bearer ${admin.api.identityToken}` } });
+    const marked = await fetch(new URL(`/api/cases/${caseId}/imaging/series/${series}/clean`, server.app.url), { method: 'POST', headers: { authorization: `Bearer ${admin.api.identityToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [`${series}.1`] }) });
     expect(marked.status).toBe(200);
     // Later a second screenshot arrives in the same series, declaring identity burned into its pixels.
     await admin.api.uploadDicom(caseId, jpegInstance({ sopClass: SC, modality: 'OT', study, series, sop: `${series}.2`, frame: withJpegComment(jpeg, 'burned'), burnedIn: 'YES' }));
@@ -119,10 +119,41 @@ describe('attack2: identity reaching a de-identified viewer through frames', () 
     expect(served.length).toBeLessThanOrEqual(1);
     // The series is withheld again until the admin looks at it again; marking it then covers both instances.
     expect(shown.withheld).toBe('burned-in');
-    const again = await fetch(new URL(`/api/cases/${caseId}/imaging/series/${series}/clean`, server.app.url), { method: 'POST', headers: { authorization: `Bearer ${admin.api.identityToken}` } });
+    const again = await fetch(new URL(`/api/cases/${caseId}/imaging/series/${series}/clean`, server.app.url), { method: 'POST', headers: { authorization: `Bearer ${admin.api.identityToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [`${series}.1`, `${series}.2`] }) });
     expect(again.status).toBe(200);
     const reopened = await get<ImagingSeriesResponse>(obs, `/api/cases/${caseId}/imaging/series/${shown.seriesUid}`, room.id);
     expect([reopened.status, reopened.body.instances.length]).toEqual([200, 2]);
+  });
+  it('held: an instance uploaded between the admin looking and marking is not marked with the rest; a mark names what was looked at', async () => {
+    const { caseId } = await admin.api.importCase(bundle());
+    const study = '1.2.826.0.1.3680043.9.7433.3.11';
+    const series = '1.2.826.0.1.3680043.9.7433.3.12';
+    await admin.api.uploadDicom(caseId, jpegInstance({ sopClass: SC, modality: 'OT', study, series, sop: `${series}.1`, frame: jpeg, burnedIn: 'NO' }));
+    // The admin opens the series and reviews what it holds: one instance.
+    const looked = (await admin.api.call('GET /api/cases/:id/imaging/series/:seriesUid', { params: { id: caseId, seriesUid: series } })) as ImagingSeriesResponse;
+    const reviewed = looked.instances.map((i) => i.sopUid);
+    expect(reviewed).toEqual([`${series}.1`]);
+    // Meanwhile a second screenshot lands in the series, identity burned in.
+    await admin.api.uploadDicom(caseId, jpegInstance({ sopClass: SC, modality: 'OT', study, series, sop: `${series}.2`, frame: withJpegComment(jpeg, 'burned'), burnedIn: 'YES' }));
+    const mark = (body: unknown) => admin.api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: caseId, seriesUid: series }, body }).catch((e: unknown) => e);
+    // A mark must say what was looked at: none, an empty list, a UID not in the series — refused, nothing marked.
+    expect(await mark(undefined)).toMatchObject({ code: 'BODY_INVALID' });
+    expect(await mark({ instances: [] })).toMatchObject({ code: 'BODY_INVALID' });
+    expect(await mark({ instances: ['1.2.3.4'] })).toMatchObject({ code: 'IMAGING_NOT_FOUND' });
+    expect(await mark({ instances: [`${series}.1`, '1.2\u0000'] })).toMatchObject({ code: 'BODY_INVALID' });
+    expect((await server.app.pool.query(`SELECT count(*)::int AS n FROM imaging_instance_clean WHERE case_id = $1`, [caseId])).rows[0].n).toBe(0);
+    // The mark names what the admin reviewed: the instance that arrived since stays withheld.
+    expect(await mark({ instances: reviewed })).toMatchObject({ ok: true });
+    const room = await server.createRoom({ caseId, participants: [{ userId: 'obs.race', role: 'observer' }] });
+    const obs = await server.as('obs.race', { scopes: ['patient/*.rs'] });
+    const shown = (await get<ImagingListResponse>(obs, `/api/cases/${caseId}/imaging`, room.id)).body.studies[0]!.series[0]!;
+    expect(shown.withheld).toBe('burned-in');
+    const rows = (await server.app.pool.query<{ sop_uid: string }>(`SELECT sop_uid FROM imaging_instance_clean WHERE case_id = $1`, [caseId])).rows.map((r) => r.sop_uid);
+    expect(rows).toEqual([`${series}.1`]);
+    // Once both are looked at and named, the series is shown.
+    expect(await mark({ instances: [`${series}.1`, `${series}.2`] })).toMatchObject({ ok: true });
+    const again = (await get<ImagingListResponse>(obs, `/api/cases/${caseId}/imaging`, room.id)).body.studies[0]!.series[0]!;
+    expect(again.withheld).toBeNull();
   });
 });
 

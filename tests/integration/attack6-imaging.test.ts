@@ -131,7 +131,7 @@ describe('attack6: burned-in decisions follow the revision', () => {
     expect((await get(cli, frameUrl(caseId, series, `${series}.1`), room.id)).status).toBe(200); // identified warms the series
     const shown = (await get<ImagingListResponse>(obs, `/api/cases/${caseId}/imaging`, room.id)).body.studies[0]!.series[0]!;
     expect(shown.withheld).toBe('burned-in');
-    await admin.api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: caseId, seriesUid: series } });
+    await admin.api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: caseId, seriesUid: series }, body: { instances: [`${series}.1`] } });
     const opened = await get<ImagingSeriesResponse>(obs, `/api/cases/${caseId}/imaging/series/${shown.seriesUid}`, room.id);
     expect(opened.status).toBe(200);
     expect(opened.text).not.toContain('Doe');
@@ -140,7 +140,7 @@ describe('attack6: burned-in decisions follow the revision', () => {
     // An administrator withdraws the mark (straight in the database: there is no route for it).
     await server.app.pool.query(`DELETE FROM imaging_instance_clean WHERE case_id = $1`, [caseId]);
     expect(code(await get(obs, frameUrl(caseId, shown.seriesUid, sop), room.id))).toBe('IMAGING_WITHHELD');
-    await admin.api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: caseId, seriesUid: series } });
+    await admin.api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: caseId, seriesUid: series }, body: { instances: [`${series}.1`] } });
     expect((await get(obs, frameUrl(caseId, shown.seriesUid, sop), room.id)).status).toBe(200);
     // A second burned-in screenshot arrives in the same series, as a zip: withheld again at the next frame.
     await admin.api.uploadDicomZip(caseId, zip([{ name: 'sc2.dcm', data: screenshot(study, series, `${series}.2`) }]));
@@ -159,7 +159,7 @@ describe('attack6: burned-in decisions follow the revision', () => {
     const shownToAdmin = (await get<ImagingListResponse>(deidAdmin, `/api/cases/${caseId}/imaging`, null)).body.studies[0]!.series[0]!;
     expect(code(await get(deidAdmin, `/api/cases/${caseId}/imaging/series/${shownToAdmin.seriesUid}`, null))).toBe('IMAGING_WITHHELD');
     // Expected: "marked clean" means someone who could see the identified pixels looked; this one could not.
-    const marked = await deidAdmin.api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: caseId, seriesUid: series } }).catch((e: unknown) => e);
+    const marked = await deidAdmin.api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: caseId, seriesUid: series }, body: { instances: [`${series}.1`] } }).catch((e: unknown) => e);
     expect(marked).toMatchObject({ code: 'SCOPE_DENIED' });
     const shown = (await get<ImagingListResponse>(obs, `/api/cases/${caseId}/imaging`, room.id)).body.studies[0]!.series[0]!;
     expect(shown.withheld).toBe('burned-in');

@@ -224,7 +224,7 @@ describe('imaging uploaded to Consilium (no PACS)', () => {
       const shown = list.body.studies[0]!.series[0]!;
       expect(shown.withheld).toBe('burned-in');
       expect((await get<{ error: { code: string } }>(obs, `/api/cases/${cid}/imaging/series/${shown.seriesUid}`, rid)).body.error.code).toBe('IMAGING_WITHHELD');
-      await (await server.as('root', { admin: true, scopes: ['patient/*.rs'] })).api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: cid, seriesUid: h.seriesInstanceUid as string } });
+      await (await server.as('root', { admin: true, scopes: ['patient/*.rs'] })).api.call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: cid, seriesUid: h.seriesInstanceUid as string }, body: { instances: [h.sopInstanceUid as string] } });
       expect((await get<ImagingListResponse>(obs, `/api/cases/${cid}/imaging`, rid)).body.studies[0]!.series[0]!.withheld).toBeNull();
       expect((await get(obs, `/api/cases/${cid}/imaging/series/${shown.seriesUid}`, rid)).status).toBe(200);
     }

@@ -210,7 +210,7 @@ describe('real answers match the description', () => {
     seen.add('POST /api/cases/:id/imaging/zip');
     await call('GET /api/cases/:id/imaging', { params: { id: imagingCase.caseId } });
     await call('GET /api/cases/:id/imaging/series/:seriesUid', { params: { id: imagingCase.caseId, seriesUid: uploaded.seriesUid } });
-    await call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: imagingCase.caseId, seriesUid: uploaded.seriesUid } });
+    await call('POST /api/cases/:id/imaging/series/:seriesUid/clean', { params: { id: imagingCase.caseId, seriesUid: uploaded.seriesUid }, body: { instances: [uploaded.sopUid] } });
     await session.leave();
     // Dev login is a POST without a token; the SDK's own call went through the server's check.
     await server.as('dr.z');

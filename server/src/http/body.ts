@@ -16,6 +16,8 @@ import { authenticate } from './authenticate.ts';
 export const SMALL_BODY_LIMIT = 64 * 1024;
 /** Real exports are big (a Synthea patient with decades of history is several MB); only admins, after authentication, may send that much. */
 export const IMPORT_BODY_LIMIT = 32 * 1024 * 1024;
+/** A clean mark names every instance reviewed (MAX_MARKED_INSTANCES UIDs of up to 64 characters, quoted). */
+export const MARK_CLEAN_BODY_LIMIT = 768 * 1024;
 export const JSON_TYPES = ['application/json', 'application/fhir+json'];
 
 export function hasBody(req: Request | IncomingMessage): boolean {
@@ -38,7 +40,12 @@ export function authenticateBeforeBody(verifier: IdentityVerifier, publicPaths: 
 
 /** Small JSON bodies, then the shared text rule over every string and key in them. */
 export function smallJson(): RequestHandler[] {
-  return [refuseDeclaredOver(SMALL_BODY_LIMIT), express.json({ limit: SMALL_BODY_LIMIT, type: JSON_TYPES }), refuseUnsafeBody];
+  return jsonUpTo(SMALL_BODY_LIMIT);
+}
+
+/** JSON bodies up to `limit` bytes (a route that needs more than SMALL_BODY_LIMIT says how much), then the text rule. */
+export function jsonUpTo(limit: number): RequestHandler[] {
+  return [refuseDeclaredOver(limit), express.json({ limit, type: JSON_TYPES }), refuseUnsafeBody];
 }
 
 /** body-parser drains an oversized body before it reports it; a declared length over the limit is refused at once. */

@@ -1,6 +1,6 @@
 import { Router, type ErrorRequestHandler, type Request } from 'express';
 import { z } from 'zod';
-import type { ImagingVariant, ImagingZipUploadResponse } from '../../../shared/src/imaging.ts';
+import { DICOM_UID, MarkCleanBody, type ImagingVariant, type ImagingZipUploadResponse } from '../../../shared/src/imaging.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { IdentityVerifier } from '../auth/identity.ts';
 import { imagingAccess, type DataAccess, type Principal } from '../auth/policy.ts';
@@ -12,13 +12,14 @@ import { frameFor } from '../domain/frame-sanitize.ts';
 import { FrameOutOfRange, frameParts, NotDicom, num, str, type InstanceIndex, unsupportedSyntax, UnsupportedImage } from '../domain/dicom.ts';
 import { WrongFile, type CheckedSeries } from '../imaging/checked-series.ts';
 import { indexDicomFile, ZipRefused } from '../imaging/dicom-off-thread.ts';
-import { ImagingService, PatientMismatch } from '../imaging/imaging-service.ts';
+import { ImagingService, NotInSeries, PatientMismatch } from '../imaging/imaging-service.ts';
 import { SopTaken, UploadTooLarge, type LocalImagingStore } from '../imaging/local-store.ts';
 import { ImagingSourceError, ZIP_LIMITS } from '../imaging/source.ts';
 import { instanceUids, NoImages, SopConflict, storeZip, ZipPatientMismatch } from '../imaging/uploads.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { caseAccessOrDeny, type ReplayReadHolds } from './case-access.ts';
 import { sendJson } from './respond.ts';
+import { jsonUpTo, MARK_CLEAN_BODY_LIMIT } from './body.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
 /** The frame route's path under /api (it has a rate budget of its own: app.ts). */
@@ -38,9 +39,8 @@ export interface ImagingRoutesDeps {
 const RoomQuery = z.looseObject({ room: z.string().uuid().optional() });
 const ZIP_TYPES = new Set(['application/zip', 'application/x-zip-compressed']);
 const mediaType = (req: Request) => (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-const UID = /^[0-9]{1,40}(\.[0-9]{1,40}){0,30}$/;
 const uidParam = (v: string | string[] | undefined): string => {
-  if (typeof v === 'string' && v.length <= 64 && UID.test(v)) return v;
+  if (typeof v === 'string' && v.length <= 64 && DICOM_UID.test(v)) return v;
   throw new AppError('IMAGING_NOT_FOUND');
 };
 
@@ -136,8 +136,12 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
     sendJson(res, 'POST /api/cases/:id/imaging/zip', stored, stored.created > 0 ? 201 : 200);
   });
 
-  /** An admin has looked at a series and found no identity burned into it: de-identified viewers may see the instances it holds now. */
-  router.post('/api/cases/:id/imaging/series/:seriesUid/clean', async (req, res) => {
+  /**
+   * An admin has looked at a series' instances and found no identity burned into them: de-identified
+   * viewers may see those. The body names the instances looked at; an instance that reached the series
+   * meanwhile is not among them and stays withheld (marking "whatever it holds now" would release it unseen).
+   */
+  router.post('/api/cases/:id/imaging/series/:seriesUid/clean', ...jsonUpTo(MARK_CLEAN_BODY_LIMIT), async (req, res) => {
     const principal = requireAdmin(res, 'imaging.mark-clean');
     const caseId = uuidParam(req.params.id, 'CASE_NOT_FOUND');
     const head = await deps.cases.head(caseId);
@@ -149,9 +153,12 @@ export function imagingRoutes(deps: ImagingRoutesDeps): Router {
       throw new AppError('SCOPE_DENIED', 'Marking a series clean needs a token that may see its identified images');
     }
     const seriesUid = uidParam(req.params.seriesUid);
+    const body = parseBody(MarkCleanBody, req.body);
     const found = await deps.imaging.resolveSeries(caseId, head.imagingRev, 'identified', head.pseudonymKey, seriesUid);
     if (!found) throw new AppError('IMAGING_NOT_FOUND');
-    const instances = await deps.imaging.markClean(caseId, found.study, seriesUid, principal.userId);
+    const instances = await deps.imaging.markClean(caseId, found.study, seriesUid, body.instances, principal.userId).catch((err: unknown) => {
+      throw err instanceof NotInSeries ? new AppError('IMAGING_NOT_FOUND', err.message) : err;
+    });
     await deps.audit.record({ actor: principal.userId, action: 'imaging.mark-clean', caseId, patientId: head.patientId, details: { seriesUid, instances } });
     sendJson(res, 'POST /api/cases/:id/imaging/series/:seriesUid/clean', { ok: true });
   });

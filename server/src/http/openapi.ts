@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes } from '../../../shared/src/errors.ts';
 import { Bundle } from '../../../shared/src/fhir.ts';
+import { MarkCleanBody } from '../../../shared/src/imaging.ts';
 import { PEOPLE_SEARCH_LIMIT } from '../domain/rate-limit.ts';
 import {
   AccessDecisionBody,
@@ -102,7 +103,7 @@ export const OPERATIONS: Record<ApiRoute | ApiEmptyRoute, Operation> & Record<st
   'GET /api/cases/:id/imaging/series/:seriesUid/instances/:sopUid/frames/:frame': { summary: 'One frame\'s pixel data (raw little-endian samples, or a JPEG baseline bitstream): as stored for identified viewers, stripped to image data for others', access: 'signed-in', query: CaseQuery, other: { contentType: 'application/octet-stream | image/jpeg', description: 'Pixel data' } },
   'POST /api/cases/:id/imaging/instances': { summary: 'Upload one DICOM Part 10 instance for the case (its patient must match the case\'s)', access: 'admin', status: 201 },
   'POST /api/cases/:id/imaging/zip': { summary: 'Upload a study as one zip of DICOM Part 10 files (application/zip): read off the event loop within bounds, every image checked against the case\'s patient before any is stored; entries that are not DICOM images are skipped and counted', access: 'admin', status: 201 },
-  'POST /api/cases/:id/imaging/series/:seriesUid/clean': { summary: 'Mark a series free of burned-in identity (de-identified viewers may then see it)', access: 'admin' },
+  'POST /api/cases/:id/imaging/series/:seriesUid/clean': { summary: 'Mark the instances of a series an administrator looked at free of burned-in identity (de-identified viewers may then see those; an instance not named stays withheld; one not in the series: IMAGING_NOT_FOUND)', access: 'admin', body: MarkCleanBody },
   'GET /api/recordings': { summary: 'Recordings the caller may watch (their host, or granted), with timeline markers filtered by their access', access: 'signed-in' },
   'GET /api/recordings/:id': { summary: 'One recording (audited as a viewing when a replay opens)', access: 'signed-in' },
   'POST /api/recordings/:id/replays': { summary: 'Open a replay room: alone, or with learners (those who manage the recording); USER_NOT_FOUND for a learner\'s user id nobody has signed in with', access: 'signed-in', body: OpenReplayBody, status: 201 },

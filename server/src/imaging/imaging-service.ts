@@ -35,6 +35,14 @@ const FRAME_BYTES_IN_FLIGHT = 96 * 1024 * 1024;
  * (RevisionCache): the revision is read with the case on every request, so a
  * frame costs no query beyond the reader's own access.
  */
+/** A clean mark named an instance the series does not hold. */
+export class NotInSeries extends Error {
+  constructor() {
+    super('an instance named is not in this series');
+    this.name = 'NotInSeries';
+  }
+}
+
 export class ImagingService {
   private readonly patients = new RevisionCache<Record<string, unknown>>({ maxEntries: 500, maxWeight: 500, weigh: () => 1, keepFailure: () => false });
   private readonly studyChecks = new RevisionCache<DicomHeader>({ maxEntries: 1000, maxWeight: 1000, weigh: () => 1, keepFailure: (e) => e instanceof PatientMismatch });
@@ -143,8 +151,15 @@ export class ImagingService {
    * per instance, not per series: one added later is not covered, and withholds the series again if it
    * may carry identity, until the series is marked again. Returns how many instances were marked.
    */
-  async markClean(caseId: string, study: AttachedStudy, seriesUid: string, by: string): Promise<number> {
-    const sops = (await this.instances(caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).filter((u): u is string => !!u);
+  /**
+   * Mark these instances of the series clean (the ones the admin looked at); every one must be in the
+   * series now (NotInSeries otherwise: a typo marks nothing). Instances not named stay withheld.
+   * Returns how many were named.
+   */
+  async markClean(caseId: string, study: AttachedStudy, seriesUid: string, reviewed: readonly string[], by: string): Promise<number> {
+    const held = new Set((await this.instances(caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).filter((u): u is string => !!u));
+    const sops = [...new Set(reviewed)];
+    if (sops.some((sop) => !held.has(sop))) throw new NotInSeries();
     await this.deps.pool.query(
       `INSERT INTO imaging_instance_clean (case_id, series_uid, sop_uid, marked_by) SELECT $1, $2, unnest($3::text[]), $4 ON CONFLICT DO NOTHING`,
       [caseId, seriesUid, sops, by],
