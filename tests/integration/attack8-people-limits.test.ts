@@ -99,10 +99,11 @@ describe('attack8: reading the directory out by many short searches', () => {
 describe('attack8: a group replay seats only people who have signed in', () => {
   it('HOLE: a learner id nobody has signed in with is refused USER_NOT_FOUND, and no room is made', async () => {
     const before = await replayRooms(recA);
-    const res = await raw(edu, 'POST', `/api/recordings/${recA}/replays`, { participants: [{ userId: NOBODY, role: 'observer' }] });
+    // (The administrator asks: the host's directory budget went on the spray above, and an unknown id spends it too.)
+    const res = await raw(admin, 'POST', `/api/recordings/${recA}/replays`, { participants: [{ userId: NOBODY, role: 'observer' }] });
     expect([res.status, res.code]).toEqual([404, 'USER_NOT_FOUND']);
     // One unknown among known learners spoils the lot.
-    expect(await refusal(edu.api.openReplay(recA, { participants: [{ userId: 'lea8', role: 'observer' }, { userId: 'LEA8', role: 'observer' }] }))).toBe('USER_NOT_FOUND');
+    expect(await refusal(admin.api.openReplay(recA, { participants: [{ userId: 'lea8', role: 'observer' }, { userId: 'LEA8', role: 'observer' }] }))).toBe('USER_NOT_FOUND');
     expect(await replayRooms(recA)).toBe(before);
     const { rows } = await server.app.pool.query(`SELECT 1 FROM room_participants WHERE user_id IN ($1, 'LEA8')`, [NOBODY]);
     expect(rows).toEqual([]);
@@ -124,5 +125,25 @@ describe('attack8: a group replay seats only people who have signed in', () => {
     const above = await raw(edu, 'POST', `/api/recordings/${recA}/replays`, { participants: [{ userId: NOBODY, role: 'clinician', scopes: ['patient/*.rs', 'patient/Bogus.rs'] }] });
     expect(above.code).not.toBe('USER_NOT_FOUND');
     expect(above.status).toBe(400);
+  });
+  it('held: an answer that an id is unknown spends the directory budget — a manager cannot probe ids past it; known ids cost nothing', async () => {
+    const recC = await record('edu9');
+    const host = await server.signIn('edu9', { name: 'Dr. Nine' });
+    // Known ids, granted and seated again and again: no budget spent.
+    for (let i = 0; i < 12; i++) expect((await raw(host, 'POST', `/api/recordings/${recC}/grants`, { userId: 'lea8' })).status).toBeLessThan(300);
+    expect((await search(host, recC, 'lea')).status).toBe(200);
+    // Probing guessed ids, through grants and group replays alike: USER_NOT_FOUND until the budget is gone, then RATE_LIMITED.
+    const codes: (string | null)[] = [];
+    for (let i = 0; i < 14; i++) {
+      const r = i % 2 === 0
+        ? await raw(host, 'POST', `/api/recordings/${recC}/grants`, { userId: `guess.${i}` })
+        : await raw(host, 'POST', `/api/recordings/${recC}/replays`, { participants: [{ userId: `guess.${i}`, role: 'observer' }] });
+      codes.push(r.code);
+      if (r.code === 'RATE_LIMITED') expect(Number(r.retryAfter)).toBeGreaterThan(0);
+    }
+    expect(codes.filter((c) => c === 'USER_NOT_FOUND').length).toBeLessThanOrEqual(10);
+    expect(codes.slice(-3)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    // The same budget as searching: spent, searches are refused too.
+    expect((await search(host, recC, 'lea')).code).toBe('RATE_LIMITED');
   });
 });

@@ -64,6 +64,22 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
   const router = Router();
   router.use('/api/recordings', authenticate(deps.identity));
   const peopleSearches = new KeyedRateLimit({ ratePerSecond: PEOPLE_SEARCH_LIMIT.perMinute / 60, burst: PEOPLE_SEARCH_LIMIT.burst });
+  /** One look into the directory by this user (a search, or an answer that an id is unknown); RATE_LIMITED past the budget. */
+  const spendDirectoryLook = (res: Response, userId: string): void => {
+    const waitMs = peopleSearches.take(userId);
+    if (waitMs === null) return;
+    res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
+    throw new AppError('RATE_LIMITED', `too many searches for people; try again in ${Math.ceil(waitMs / 1000)} s`);
+  };
+  /**
+   * Refuse an id nobody has signed in with (USER_NOT_FOUND). Each such answer says whether an id exists,
+   * so it spends the same budget as a search: a manager cannot probe ids past what searching would show.
+   */
+  const requireKnown = async (res: Response, principalId: string, userId: string): Promise<void> => {
+    if (await deps.users.known(userId)) return;
+    spendDirectoryLook(res, principalId);
+    throw new AppError('USER_NOT_FOUND', `nobody with the user id "${userId}" has signed in to Consilium`);
+  };
 
   /** The recording as this viewer may see it, without names yet (`names` fills them: one query for a whole list). */
   const toDto = (s: SeenRecording): RecordingDto => ({
@@ -150,7 +166,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     // As for a grant: a seat for an id nobody has signed in with is a seat for nobody (or for whoever takes that id one day).
     // Asked only after every check above, so only those who may seat learners learn through it who has signed in.
     for (const p of body.participants) {
-      if (!(await deps.users.known(p.userId))) throw new AppError('USER_NOT_FOUND', `nobody with the user id "${p.userId}" has signed in to Consilium`);
+      await requireKnown(res, principal.userId, p.userId);
     }
     // Whether they are an administrator is remembered: their seat is checked again whenever a hold changes (recording-access.ts).
     await deps.users.touch({ id: principal.userId, name: principal.name, admin: principal.admin });
@@ -196,11 +212,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     await seen(res, req.params.id, 'find-people');
     const { q } = parseBody(RecordingPeopleQuery, req.query, 'QUERY_INVALID');
     // Counted once they may search and the text is sound: only searches that read the directory spend the budget.
-    const waitMs = peopleSearches.take(principal.userId);
-    if (waitMs !== null) {
-      res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
-      throw new AppError('RATE_LIMITED', `too many searches for people; try again in ${Math.ceil(waitMs / 1000)} s`);
-    }
+    spendDirectoryLook(res, principal.userId);
     // By name: the answer is a name to pick, and says nothing of who signed in last (not even which 20 of more).
     const found = await deps.users.search(q, PEOPLE_FOUND, principal.userId, 'name');
     sendJson(res, 'GET /api/recordings/:id/people', { people: found.map((u) => ({ userId: u.id, name: u.name })) });
@@ -215,7 +227,7 @@ export function recordingsRoutes(deps: RecordingsRoutesDeps): Router {
     if (!decision.allow) throw new AppError(decision.code, decision.reason);
     // A misspelt id would be a grant to nobody, silently (or to whoever signs in with it one day): refused.
     // Asked only of those who may grant, so nobody else learns through it who has signed in.
-    if (!(await deps.users.known(grant.userId))) throw new AppError('USER_NOT_FOUND', `nobody with the user id "${grant.userId}" has signed in to Consilium`);
+    await requireKnown(res, principal.userId, grant.userId);
     await deps.recordings.grant(s.rec.id, grant, principal.userId);
     await deps.audit.record({ actor: principal.userId, action: 'recording.grant', subject: body.userId, roomId: s.rec.roomId, caseId: s.rec.caseId, details: { recordingId: s.rec.id, role: grant.role, scopes: grant.scopes } });
     // A narrower grant than before narrows the replay they may be watching now.
