@@ -8,6 +8,7 @@ import { z } from 'zod';
  * UIDs are pseudonyms (2.25.…) for de-identified viewers; dates are then years.
  */
 export const ImagingVariant = z.enum(['identified', 'identity-withheld', 'deidentified']);
+export type ImagingVariant = z.infer<typeof ImagingVariant>;
 
 /** A DICOM UID: dotted decimal components, at most 64 characters (PS3.5 9.1). */
 export const DICOM_UID = /^[0-9]{1,40}(\.[0-9]{1,40}){0,30}$/;
@@ -27,7 +28,6 @@ export const MarkCleanBody = z.strictObject({
     .meta({ uniqueItems: true, description: 'SOP Instance UIDs of the series as the administrator reviewed them (identified UIDs)' }),
 });
 export type MarkCleanBody = z.input<typeof MarkCleanBody>;
-export type ImagingVariant = z.infer<typeof ImagingVariant>;
 
 export const ImagingSeriesDto = z.strictObject({
   seriesUid: z.string(),

@@ -18,17 +18,15 @@ export class UsersRepo {
    * Record that a user was seen (name and admin flag as the identity provider last said). Called on
    * reads the clients poll (the room list): the row is written only when the name or flag changed or
    * the last sighting is more than a minute old — otherwise no write, no dead row, no WAL.
-   * Returns whether it wrote.
    */
-  async touch(user: { id: string; name: string; admin: boolean }): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
+  async touch(user: { id: string; name: string; admin: boolean }): Promise<void> {
+    await this.pool.query(
       `INSERT INTO users (id, name, is_admin) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, is_admin = EXCLUDED.is_admin, last_seen_at = now()
        WHERE users.name IS DISTINCT FROM EXCLUDED.name OR users.is_admin IS DISTINCT FROM EXCLUDED.is_admin
           OR users.last_seen_at < now() - interval '${TOUCH_EVERY_SECONDS} seconds'`,
       [user.id, user.name, user.admin],
     );
-    return (rowCount ?? 0) > 0;
   }
 
   /** Has anyone signed in with this user id (is it anyone Consilium knows)? */

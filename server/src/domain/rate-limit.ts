@@ -40,6 +40,11 @@ export class TokenBucket {
     return this.tokens;
   }
 
+  /** When a message was last offered (taken or refused). */
+  get lastAt(): number {
+    return this.last;
+  }
+
   get shouldDisconnect(): boolean {
     return this.overflow > this.options.maxOverflow;
   }
@@ -66,7 +71,7 @@ function msUntilToken(tokens: number, ratePerSecond: number): number {
  * so it is dropped (swept at most once per refill period).
  */
 export class KeyedRateLimit {
-  private readonly buckets = new Map<string, { bucket: TokenBucket; last: number }>();
+  private readonly buckets = new Map<string, TokenBucket>();
   private readonly refillMs: number;
   private lastSweep: number;
 
@@ -82,10 +87,9 @@ export class KeyedRateLimit {
   take(key: string): number | null {
     const t = this.now();
     this.sweep(t);
-    let entry = this.buckets.get(key);
-    if (!entry) this.buckets.set(key, (entry = { bucket: new TokenBucket({ ...this.options, maxOverflow: Infinity }, t), last: t }));
-    entry.last = t;
-    return entry.bucket.take(t) ? null : Math.max(1, msUntilToken(entry.bucket.tokensLeft, this.options.ratePerSecond));
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = new TokenBucket({ ...this.options, maxOverflow: Infinity }, t)));
+    return bucket.take(t) ? null : Math.max(1, msUntilToken(bucket.tokensLeft, this.options.ratePerSecond));
   }
 
   /** Keys holding a bucket now (for tests of the bound). */
@@ -96,6 +100,6 @@ export class KeyedRateLimit {
   private sweep(t: number): void {
     if (t - this.lastSweep < this.refillMs) return;
     this.lastSweep = t;
-    for (const [key, entry] of this.buckets) if (t - entry.last >= this.refillMs) this.buckets.delete(key);
+    for (const [key, bucket] of this.buckets) if (t - bucket.lastAt >= this.refillMs) this.buckets.delete(key);
   }
 }

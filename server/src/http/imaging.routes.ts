@@ -18,8 +18,8 @@ import { ImagingSourceError, ZIP_LIMITS } from '../imaging/source.ts';
 import { instanceUids, NoImages, SopConflict, storeZip, ZipPatientMismatch } from '../imaging/uploads.ts';
 import { authenticate, principalOf, requireAdmin } from './authenticate.ts';
 import { caseAccessOrDeny, type ReplayReadHolds } from './case-access.ts';
-import { sendJson } from './respond.ts';
 import { jsonUpTo, MARK_CLEAN_BODY_LIMIT } from './body.ts';
+import { sendJson } from './respond.ts';
 import { parseBody, uuidParam } from './validate.ts';
 
 /** The frame route's path under /api (it has a rate budget of its own: app.ts). */

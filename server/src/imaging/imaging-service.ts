@@ -23,6 +23,14 @@ const ARCHIVE_TTL_MS = 30_000;
 /** At most this many frame bytes in memory at once (a frame is at most MAX_UPLOAD_BYTES, 64 MiB: larger ones go alone). */
 const FRAME_BYTES_IN_FLIGHT = 96 * 1024 * 1024;
 
+/** A clean mark named an instance the series does not hold. */
+export class NotInSeries extends Error {
+  constructor() {
+    super('an instance named is not in this series');
+    this.name = 'NotInSeries';
+  }
+}
+
 /**
  * A case's images, from whichever source holds each study. A study is shown
  * only after its patient was checked against the case's Patient
@@ -35,14 +43,6 @@ const FRAME_BYTES_IN_FLIGHT = 96 * 1024 * 1024;
  * (RevisionCache): the revision is read with the case on every request, so a
  * frame costs no query beyond the reader's own access.
  */
-/** A clean mark named an instance the series does not hold. */
-export class NotInSeries extends Error {
-  constructor() {
-    super('an instance named is not in this series');
-    this.name = 'NotInSeries';
-  }
-}
-
 export class ImagingService {
   private readonly patients = new RevisionCache<Record<string, unknown>>({ maxEntries: 500, maxWeight: 500, weigh: () => 1, keepFailure: () => false });
   private readonly studyChecks = new RevisionCache<DicomHeader>({ maxEntries: 1000, maxWeight: 1000, weigh: () => 1, keepFailure: (e) => e instanceof PatientMismatch });
@@ -147,14 +147,10 @@ export class ImagingService {
   }
 
   /**
-   * Mark the instances the series holds now (what the administrator could have looked at). The mark is
-   * per instance, not per series: one added later is not covered, and withholds the series again if it
-   * may carry identity, until the series is marked again. Returns how many instances were marked.
-   */
-  /**
-   * Mark these instances of the series clean (the ones the admin looked at); every one must be in the
-   * series now (NotInSeries otherwise: a typo marks nothing). Instances not named stay withheld.
-   * Returns how many were named.
+   * Mark clean the instances the administrator looked at; every one must be in the series now
+   * (NotInSeries otherwise: a typo marks nothing). The mark is per instance, not per series: one not
+   * named — added since they looked, or later — is not covered, and withholds the series again if it
+   * may carry identity, until it is marked too. Returns how many instances were marked.
    */
   async markClean(caseId: string, study: AttachedStudy, seriesUid: string, reviewed: readonly string[], by: string): Promise<number> {
     const held = new Set((await this.instances(caseId, study, seriesUid)).map((h) => str(h, 'sopInstanceUid')).filter((u): u is string => !!u));
